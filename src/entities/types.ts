@@ -1,0 +1,157 @@
+// The shapes of Kong's core entities as the Admin API returns them and as every other part
+// (cache, proxy, cluster sync) sees them. Field names and meanings are Kong 3.x's.
+// Timestamps are integer seconds since the epoch, like Kong's.
+
+export type Uuid = string;
+export interface Ref {
+  id: Uuid;
+}
+
+export interface Service {
+  id: Uuid;
+  name: string | null;
+  protocol: 'http' | 'https' | 'grpc' | 'grpcs' | 'tcp' | 'tls' | 'udp' | 'ws' | 'wss';
+  host: string;
+  port: number;
+  path: string | null;
+  retries: number;
+  connect_timeout: number;
+  write_timeout: number;
+  read_timeout: number;
+  enabled: boolean;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Route {
+  id: Uuid;
+  name: string | null;
+  protocols: string[];
+  methods: string[] | null;
+  hosts: string[] | null;
+  paths: string[] | null;
+  headers: Record<string, string[]> | null;
+  https_redirect_status_code: number;
+  regex_priority: number;
+  strip_path: boolean;
+  path_handling: 'v0' | 'v1';
+  preserve_host: boolean;
+  request_buffering: boolean;
+  response_buffering: boolean;
+  snis: string[] | null;
+  sources: unknown[] | null;
+  destinations: unknown[] | null;
+  service: Ref | null;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Consumer {
+  id: Uuid;
+  username: string | null;
+  custom_id: string | null;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Plugin {
+  id: Uuid;
+  name: string;
+  instance_name: string | null;
+  config: Record<string, unknown>;
+  enabled: boolean;
+  protocols: string[];
+  service: Ref | null;
+  route: Ref | null;
+  consumer: Ref | null;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Upstream {
+  id: Uuid;
+  name: string;
+  algorithm: 'round-robin' | 'consistent-hashing' | 'least-connections' | 'latency';
+  hash_on: 'none' | 'consumer' | 'ip' | 'header' | 'cookie' | 'path' | 'query_arg' | 'uri_capture';
+  hash_fallback: 'none' | 'consumer' | 'ip' | 'header' | 'cookie' | 'path' | 'query_arg' | 'uri_capture';
+  hash_on_header: string | null;
+  hash_fallback_header: string | null;
+  hash_on_cookie: string | null;
+  hash_on_cookie_path: string;
+  slots: number;
+  healthchecks: Record<string, unknown>;
+  host_header: string | null;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Target {
+  id: Uuid;
+  target: string; // host:port
+  weight: number;
+  upstream: Ref;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface KeyAuthCredential {
+  id: Uuid;
+  key: string;
+  consumer: Ref;
+  ttl: number | null;
+  tags: string[] | null;
+  created_at: number;
+}
+
+/** Entity names as used in URLs, cluster_events rows and cache keys. */
+export type EntityName = 'services' | 'routes' | 'consumers' | 'plugins' | 'upstreams' | 'targets' | 'keyauth_credentials';
+
+export interface EntityMap {
+  services: Service;
+  routes: Route;
+  consumers: Consumer;
+  plugins: Plugin;
+  upstreams: Upstream;
+  targets: Target;
+  keyauth_credentials: KeyAuthCredential;
+}
+
+/**
+ * A node's whole configuration at one config_version: what the proxy is built from, what a
+ * control plane ships to data planes, and what config_hash is computed over.
+ */
+export interface ConfigSnapshot {
+  config_version: number;
+  services: Service[];
+  routes: Route[];
+  consumers: Consumer[];
+  plugins: Plugin[];
+  upstreams: Upstream[];
+  targets: Target[];
+  keyauth_credentials: KeyAuthCredential[];
+}
+
+/**
+ * One committed change, as stored in cluster_events and gossiped. `config_version` comes
+ * from a Postgres sequence taken inside the writing transaction.
+ */
+export interface ChangeEvent {
+  id: Uuid;
+  config_version: number;
+  channel: 'invalidations';
+  entity: EntityName;
+  op: 'create' | 'update' | 'delete';
+  entity_id: Uuid;
+  /** Cache keys to drop, Kong-style (`routes:<id>`, `keyauth_credentials:key:<key>`...). */
+  cache_keys: string[];
+  /** The entity after the change (null for delete): lets receivers apply without a DB read. */
+  data: unknown | null;
+  node_id: Uuid | null;
+  at: number; // ms since epoch, commit time as the writer saw it
+}
