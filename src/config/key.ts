@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+/**
+ * One configuration key: how its text is checked and converted, its default (as it would be
+ * written in gossamer.conf) and the sentence the README's configuration reference prints.
+ */
+export interface KeyDef<T = unknown> {
+  schema: z.ZodType<T, string>;
+  default: string;
+  description: string;
+  /** What an operator may write, for error messages ("on or off", "1-65535"...). */
+  allowed: string;
+  /** Hidden from GET / and logs. */
+  secret?: boolean;
+}
+
+export function key<T>(schema: z.ZodType<T, string>, def: string, allowed: string, description: string, secret = false): KeyDef<T> {
+  return { schema, default: def, description, allowed, secret };
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface Listen extends HostPort {
+  /** Kong's trailing flags (`ssl`, `http2`, `reuseport`, `backlog=N`); kept, mostly ignored. */
+  flags: string[];
+}
+
+// Kong writes booleans as on/off; true/false/yes/no are accepted the same way.
+export const bool = () =>
+  z.string().trim().toLowerCase().pipe(z.enum(['on', 'off', 'true', 'false', 'yes', 'no'])).transform((v) => v === 'on' || v === 'true' || v === 'yes');
+
+export const str = () => z.string().trim();
+
+export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.string().trim().pipe(z.enum(values));
+
+export const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+export const num = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+(\.\d+)?$/)
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+
+/** Comma-separated list, Kong's array syntax. */
+export const list = () =>
+  z
+    .string()
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+const HOSTPORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
+
+function parseHostPort(text: string): HostPort | string {
+  const m = HOSTPORT.exec(text);
+  if (!m) return `expected host:port`;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return `port ${m[2]} is out of range 1-65535`;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+export const hostPort = () =>
+  z.string().trim().transform((v, ctx): HostPort => {
+    const r = parseHostPort(v);
+    if (typeof r === 'string') {
+      ctx.addIssue({ code: 'custom', message: r });
+      return z.NEVER;
+    }
+    return r;
+  });
+
+/** `host:port [flags]`, comma-separated, or `off` (an empty list). */
+export const listen = () =>
+  z.string().trim().transform((v, ctx): Listen[] => {
+    if (v === 'off') return [];
+    const out: Listen[] = [];
+    for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const [addr, ...flags] = part.split(/\s+/);
+      const r = parseHostPort(addr!);
+      if (typeof r === 'string') {
+        ctx.addIssue({ code: 'custom', message: `'${part}': ${r}` });
+        return z.NEVER;
+      }
+      out.push({ ...r, flags });
+    }
+    if (out.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'expected at least one address' });
+      return z.NEVER;
+    }
+    return out;
+  });
+
+/** A list of host:port pairs (cluster_peers, cluster_control_plane); multiaddrs pass through. */
+export const peerList = () =>
+  z.string().transform((v, ctx): string[] => {
+    const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const item of items) {
+      if (item.startsWith('/')) continue; // a libp2p multiaddr, checked when dialled
+      const r = parseHostPort(item);
+      if (typeof r === 'string') {
+        ctx.addIssue({ code: 'custom', message: `'${item}': ${r}` });
+        return z.NEVER;
+      }
+    }
+    return items;
+  });

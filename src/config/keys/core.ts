@@ -1,0 +1,46 @@
+import { bool, hostPort, int, key, list, listen, num, oneOf, peerList, str } from '../key.ts';
+import { z } from 'zod';
+
+// Kong's names and meanings (kong.conf.default); defaults differ only where DESIGN.md says.
+export const coreKeys = {
+  prefix: key(str(), '/usr/local/gossamer', 'a directory path', 'Working directory of the node: pid file, libp2p identity, node id, the data-plane config cache. Use one prefix per node on a machine.'),
+  log_level: key(oneOf(['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg']), 'info', 'debug, info, notice, warn, error, crit, alert or emerg', 'Log level (Kong\'s nginx levels; notice maps to info, crit/alert/emerg to fatal).'),
+  node_name: key(str(), '', 'any text; empty derives <hostname>-<cluster port>', 'Name shown in /cluster/members and on every log line. Must be unique in the cluster.'),
+  proxy_listen: key(listen(), '0.0.0.0:8000', 'host:port [flags], comma-separated, or off', 'Where the proxy accepts client traffic.'),
+  admin_listen: key(listen(), '127.0.0.1:8001', 'host:port [flags], comma-separated, or off', 'Where the Admin API listens. Keep it on loopback or a private network.'),
+  worker_processes: key(z.string().trim().transform((v, ctx) => {
+    if (v === 'auto') return 'auto' as const;
+    if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 256) return Number(v);
+    ctx.addIssue({ code: 'custom', message: 'expected auto or a number of workers' });
+    return z.NEVER;
+  }), 'auto', 'auto (one per CPU core) or 1-256', 'Proxy worker processes (Kong\'s nginx_worker_processes).'),
+  database: key(oneOf(['postgres', 'off']), 'postgres', 'postgres or off', 'postgres for traditional nodes and control planes; off for data planes.'),
+  pg_host: key(str().pipe(z.string().min(1)), '127.0.0.1', 'a host name or address', 'Postgres host.'),
+  pg_port: key(int(1, 65535), '5432', '1-65535', 'Postgres port.'),
+  pg_user: key(str(), 'gossamer', 'a Postgres role', 'Postgres user.'),
+  pg_password: key(z.string(), '', 'any text', 'Postgres password.', true),
+  pg_database: key(str(), 'gossamer', 'a database name', 'Postgres database.'),
+  pg_ssl: key(bool(), 'off', 'on or off', 'Connect to Postgres over TLS.'),
+  pg_timeout: key(int(1, 600000), '5000', 'milliseconds, 1-600000', 'Postgres connect and query timeout.'),
+  cluster_listen: key(listen(), '0.0.0.0:8005', 'host:port [flags], comma-separated, or off', 'Where the node accepts cluster (libp2p) connections from its peers.'),
+  cluster_advertise: key(z.union([z.literal(''), hostPort()]), '', 'host:port, or empty to derive it', 'Address other nodes dial to reach this one. Empty: the first non-loopback address of this machine with the cluster_listen port.'),
+  cluster_peers: key(peerList(), '', 'comma-separated host:port or multiaddr list', 'Seed peers to dial besides those found in the database.'),
+  cluster_role: key(oneOf(['traditional', 'control_plane', 'data_plane']), 'traditional', 'traditional, control_plane or data_plane', 'traditional: database + proxy + Admin API; control_plane: database + Admin API, no proxy traffic; data_plane: proxy only, config from a control plane.'),
+  cluster_control_plane: key(peerList(), '127.0.0.1:8005', 'comma-separated host:port list', 'Control plane(s) a data plane dials.'),
+  cluster_cert: key(str(), '', 'a file path', 'Shared cluster certificate (gossamer cluster gen-cert).'),
+  cluster_cert_key: key(str(), '', 'a file path', 'Key of the shared cluster certificate; data planes derive the cluster key from it.', true),
+  db_update_frequency: key(num(0.001, 86400), '5', 'seconds, > 0', 'Safety-net poll of cluster_events, in seconds. Gossip makes changes arrive in milliseconds; the poll only repairs what gossip missed.'),
+  db_update_propagation: key(num(0, 86400), '0', 'seconds, >= 0', 'Accepted for Kong compatibility; Gossamer reads events in commit order and does not need it.'),
+  db_cache_ttl: key(num(0, 31536000), '0', 'seconds, >= 0 (0 = never expire)', 'Time an entity stays in the node cache (0: until invalidated).'),
+  plugins: key(list(), 'bundled', 'comma-separated plugin names, bundled, or off', 'Plugins this node may run.'),
+  proxy_access_log: key(str(), 'logs/access.log', 'a path, /dev/stdout or off', 'Accepted for Kong compatibility (seed compose files set it).'),
+  proxy_error_log: key(str(), 'logs/error.log', 'a path, /dev/stderr or off', 'Accepted for Kong compatibility.'),
+  admin_access_log: key(str(), 'logs/admin_access.log', 'a path, /dev/stdout or off', 'Accepted for Kong compatibility.'),
+  admin_error_log: key(str(), 'logs/error.log', 'a path, /dev/stderr or off', 'Accepted for Kong compatibility.'),
+  anonymous_reports: key(bool(), 'off', 'on or off', 'Accepted for Kong compatibility; Gossamer never phones home.'),
+};
+
+/** Kong names that mean the same as one of ours. */
+export const aliases: Record<string, string> = {
+  nginx_worker_processes: 'worker_processes',
+};

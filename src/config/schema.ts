@@ -1,0 +1,21 @@
+import type { z } from 'zod';
+import type { KeyDef } from './key.ts';
+import { aliases as coreAliases, coreKeys } from './keys/core.ts';
+
+// Every configuration key the node knows, by concern. A new group of keys is a file under
+// keys/ and one spread here; the README's configuration reference is generated from this.
+export const keys = {
+  ...coreKeys,
+};
+
+export const aliases: Record<string, string> = { ...coreAliases };
+
+type Keys = typeof keys;
+export type Config = { [K in keyof Keys]: Keys[K] extends KeyDef<infer T> ? T : never };
+export type ConfigKey = keyof Config;
+
+export function keyDef(name: string): KeyDef | undefined {
+  return (keys as Record<string, KeyDef>)[name];
+}
+
+export type Infer<S> = S extends z.ZodType<infer T, string> ? T : never;
