@@ -2,6 +2,14 @@
 // through `validatePluginConfig`; the proxy looks handlers up by name. A new plugin is a
 // folder under src/plugins/<name>/ (handler.ts + schema.ts) plus one line here.
 import type { z } from 'zod';
+import { corsSchema } from './cors/schema.ts';
+import { ipRestrictionSchema } from './ip-restriction/schema.ts';
+import { keyAuthSchema } from './key-auth/schema.ts';
+import { prometheusSchema } from './prometheus/schema.ts';
+import { rateLimitingSchema } from './rate-limiting/schema.ts';
+import { requestSizeLimitingSchema } from './request-size-limiting/schema.ts';
+import { requestTransformerSchema } from './request-transformer/schema.ts';
+import { responseTransformerSchema } from './response-transformer/schema.ts';
 
 export interface PluginDefinition {
   name: string;
@@ -13,7 +21,26 @@ export interface PluginDefinition {
   handler: () => Promise<unknown>;
 }
 
-export const plugins: Record<string, PluginDefinition> = {};
+type Schema = PluginDefinition['schema'];
+const def = (name: string, priority: number, schema: unknown, handler: () => Promise<{ default: unknown }>): PluginDefinition => ({
+  name,
+  priority,
+  schema: schema as Schema,
+  handler: () => handler().then((m) => m.default),
+});
+
+// Kong 3.x PRIORITY values. basic-auth and acl are not bundled: their credentials/groups
+// have no entity in ConfigSnapshot yet.
+export const plugins: Record<string, PluginDefinition> = {
+  'ip-restriction': def('ip-restriction', 990, ipRestrictionSchema, () => import('./ip-restriction/handler.ts')),
+  cors: def('cors', 2000, corsSchema, () => import('./cors/handler.ts')),
+  'key-auth': def('key-auth', 1250, keyAuthSchema, () => import('./key-auth/handler.ts')),
+  'rate-limiting': def('rate-limiting', 910, rateLimitingSchema, () => import('./rate-limiting/handler.ts')),
+  'request-size-limiting': def('request-size-limiting', 951, requestSizeLimitingSchema, () => import('./request-size-limiting/handler.ts')),
+  'request-transformer': def('request-transformer', 801, requestTransformerSchema, () => import('./request-transformer/handler.ts')),
+  'response-transformer': def('response-transformer', 800, responseTransformerSchema, () => import('./response-transformer/handler.ts')),
+  prometheus: def('prometheus', 13, prometheusSchema, () => import('./prometheus/handler.ts')),
+};
 
 export function availablePlugins(): string[] {
   return Object.keys(plugins).sort();

@@ -1,0 +1,14 @@
+import { z } from 'zod';
+
+// Kong 3.x key-auth config with its defaults.
+export const keyAuthSchema = z.object({
+  key_names: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, 'bad header name')).min(1).default(['apikey']),
+  hide_credentials: z.boolean().default(false),
+  anonymous: z.string().nullable().default(null),
+  key_in_header: z.boolean().default(true),
+  key_in_query: z.boolean().default(true),
+  key_in_body: z.boolean().default(false),
+  run_on_preflight: z.boolean().default(true),
+  realm: z.string().nullable().default(null),
+});
+export type KeyAuthConfig = z.infer<typeof keyAuthSchema>;

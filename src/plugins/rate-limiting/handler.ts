@@ -1,0 +1,87 @@
+// Kong's rate-limiting, policy local: fixed windows per configured period, counters shared by
+// the node's workers through env.counters. The check happens before the increment, as in
+// Kong, so exactly `limit` requests pass per window on one process.
+import type { ProxyContext } from '../../proxy/context.ts';
+import type { PluginHandler, PluginInstance } from '../types.ts';
+import type { RateLimitingConfig } from './schema.ts';
+import { HEADER_SUFFIX, PERIODS, windowEnd, type Period } from './windows.ts';
+
+const handler: PluginHandler<RateLimitingConfig> = {
+  create(conf, env, entity): PluginInstance {
+    const limits: { period: Period; limit: number; limitHeader: string; remainingHeader: string }[] = [];
+    for (const p of PERIODS) {
+      const l = conf[p];
+      if (l) limits.push({ period: p, limit: l, limitHeader: `X-RateLimit-Limit-${HEADER_SUFFIX[p]}`, remainingHeader: `X-RateLimit-Remaining-${HEADER_SUFFIX[p]}` });
+    }
+    const headerName = conf.header_name?.toLowerCase() ?? '';
+    const identifier = (ctx: ProxyContext): string => {
+      switch (conf.limit_by) {
+        case 'consumer':
+          return ctx.consumer?.id ?? ctx.credential?.id ?? ctx.clientIp;
+        case 'credential':
+          return ctx.credential?.id ?? ctx.clientIp;
+        case 'service':
+          return ctx.service?.id ?? ctx.clientIp;
+        case 'header':
+          return ctx.getRequestHeader(headerName) ?? ctx.clientIp;
+        case 'path':
+          return ctx.path === conf.path ? ctx.path : ctx.clientIp;
+        default:
+          return ctx.clientIp;
+      }
+    };
+    const prefix = `rl:${entity.id}:`;
+    const usage = new Array<number>(limits.length);
+    const keys = new Array<string>(limits.length);
+    const ends = new Array<number>(limits.length);
+    return {
+      name: 'rate-limiting',
+      access(ctx) {
+        const id = identifier(ctx);
+        const now = Date.now();
+        let stop = -1;
+        for (let i = 0; i < limits.length; i++) {
+          const l = limits[i]!;
+          const end = windowEnd(l.period, now);
+          const key = prefix + id + ':' + l.period + ':' + end;
+          keys[i] = key;
+          ends[i] = end;
+          const used = env.counters.get(key, end);
+          usage[i] = used;
+          if (l.limit - used <= 0 && stop === -1) stop = i;
+        }
+        let resetS = 0;
+        if (!conf.hide_client_headers) {
+          let bestRemaining = Infinity;
+          let bestLimit = 0;
+          let bestEnd = 0;
+          for (let i = 0; i < limits.length; i++) {
+            const l = limits[i]!;
+            let remaining = l.limit - usage[i]!;
+            if (stop === -1 || stop === i) remaining -= 1;
+            if (remaining < 0) remaining = 0;
+            if (remaining < bestRemaining || (remaining === bestRemaining && ends[i]! > bestEnd)) {
+              bestRemaining = remaining;
+              bestLimit = l.limit;
+              bestEnd = ends[i]!;
+            }
+            ctx.addResponseHeader(l.limitHeader, String(l.limit));
+            ctx.addResponseHeader(l.remainingHeader, String(remaining));
+          }
+          resetS = Math.max(1, Math.ceil((bestEnd - now) / 1000));
+          ctx.addResponseHeader('RateLimit-Limit', String(bestLimit));
+          ctx.addResponseHeader('RateLimit-Remaining', String(bestRemaining));
+          ctx.addResponseHeader('RateLimit-Reset', String(resetS));
+        }
+        if (stop !== -1) {
+          if (!resetS) resetS = Math.max(1, Math.ceil((ends[stop]! - now) / 1000));
+          ctx.exit(conf.error_code, { message: conf.error_message, request_id: ctx.requestId }, ['Retry-After', String(resetS)]);
+          return;
+        }
+        for (let i = 0; i < limits.length; i++) env.counters.incr(keys[i]!, ends[i]!, 1);
+      },
+    };
+  },
+};
+
+export default handler;

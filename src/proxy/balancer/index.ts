@@ -1,0 +1,107 @@
+// Where a request goes: the service's host is either an upstream name (balanced over its
+// healthy targets) or a hostname/IP (resolved through the DNS cache). Health state lives
+// across configuration rebuilds, keyed by upstream id and target address.
+import type { Service } from '../../entities/types.ts';
+import type { EntityStore } from '../../cache/entity-store.ts';
+import type { ProxyContext } from '../context.ts';
+import { ActiveChecker } from './active-checks.ts';
+import { DnsCache } from './dns-cache.ts';
+import type { TargetHealth } from './target-health.ts';
+import { UpstreamBalancer } from './upstream-balancer.ts';
+
+export { UpstreamBalancer } from './upstream-balancer.ts';
+export { TargetHealth } from './target-health.ts';
+
+export interface Peer {
+  host: string;
+  port: number;
+  /** undici pool origin, `http://host:port`. */
+  origin: string;
+  health: TargetHealth | null;
+  balancer: UpstreamBalancer | null;
+}
+
+export class Balancers {
+  private readonly byId = new Map<string, { balancer: UpstreamBalancer; checker: ActiveChecker; hc: string }>();
+  private readonly byName = new Map<string, UpstreamBalancer>();
+  private readonly peers = new Map<string, Peer>();
+  private readonly targetPeers = new WeakMap<TargetHealth, Peer>();
+  readonly dns = new DnsCache();
+
+  /** Sync with the store's upstreams and targets. */
+  rebuild(store: EntityStore): void {
+    const targetsBy = new Map<string, import('../../entities/types.ts').Target[]>();
+    for (const t of store.all('targets')) {
+      const list = targetsBy.get(t.upstream.id);
+      if (list) list.push(t);
+      else targetsBy.set(t.upstream.id, [t]);
+    }
+    const seen = new Set<string>();
+    this.byName.clear();
+    for (const u of store.all('upstreams')) {
+      seen.add(u.id);
+      let e = this.byId.get(u.id);
+      if (!e) {
+        const balancer = new UpstreamBalancer(u);
+        e = { balancer, checker: new ActiveChecker(balancer), hc: '' };
+        this.byId.set(u.id, e);
+      }
+      e.balancer.update(u, targetsBy.get(u.id) ?? []);
+      const hc = JSON.stringify(e.balancer.cfg.active);
+      if (hc !== e.hc) {
+        e.hc = hc;
+        e.checker.start();
+      }
+      this.byName.set(u.name, e.balancer);
+    }
+    for (const [id, e] of this.byId) {
+      if (seen.has(id)) continue;
+      e.checker.stop();
+      this.byId.delete(id);
+    }
+  }
+
+  upstreamByName(name: string): UpstreamBalancer | undefined {
+    return this.byName.get(name);
+  }
+
+  /**
+   * A peer for this request: null when the upstream has no healthy target (Kong's 503),
+   * a promise only on a cold DNS miss.
+   */
+  pick(ctx: ProxyContext | null, service: Service, exclude: Peer | null): Peer | null | Promise<Peer> {
+    const b = this.byName.get(service.host);
+    if (b) {
+      const t = b.pick(ctx, exclude?.health ?? null);
+      if (!t) return null;
+      let p = this.targetPeers.get(t);
+      if (!p) {
+        p = { host: t.host, port: t.port, origin: originOf(t.host, t.port), health: t, balancer: b };
+        this.targetPeers.set(t, p);
+      }
+      return p;
+    }
+    const addr = this.dns.resolve(service.host);
+    if (typeof addr === 'string') return this.peerFor(addr, service.port);
+    return addr.then((a) => this.peerFor(a, service.port));
+  }
+
+  private peerFor(addr: string, port: number): Peer {
+    const key = `${addr}:${port}`;
+    let p = this.peers.get(key);
+    if (!p) {
+      p = { host: addr, port, origin: originOf(addr, port), health: null, balancer: null };
+      this.peers.set(key, p);
+    }
+    return p;
+  }
+
+  stop(): void {
+    for (const e of this.byId.values()) e.checker.stop();
+    this.byId.clear();
+  }
+}
+
+function originOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}

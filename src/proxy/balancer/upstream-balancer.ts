@@ -1,0 +1,170 @@
+// Balancing over one upstream's targets: weighted round-robin (nginx's smooth variant),
+// consistent-hashing on a ring of `slots` points, or least-connections. Unhealthy and
+// zero-weight targets are skipped; null means "no peer" (Kong's ring-balancer 503).
+import type { Target, Upstream } from '../../entities/types.ts';
+import type { ProxyContext } from '../context.ts';
+import { healthchecksConfig, type HealthchecksConfig } from './healthchecks-config.ts';
+import { TargetHealth } from './target-health.ts';
+
+export function parseTarget(t: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(t.trim());
+  if (!m) throw new Error(`invalid target '${t}'`);
+  return { host: m[1]!, port: m[2] ? Number(m[2]) : 8000 };
+}
+
+/** FNV-1a, 32 bit: cheap, well spread for short keys (ips, ids, paths). */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export class UpstreamBalancer {
+  upstream: Upstream;
+  cfg: HealthchecksConfig;
+  targets: TargetHealth[] = [];
+  private rrCurrent: number[] = [];
+  private ringPoints = new Uint32Array(0);
+  private ringOwners: TargetHealth[] = [];
+
+  constructor(upstream: Upstream) {
+    this.upstream = upstream;
+    this.cfg = healthchecksConfig(upstream.healthchecks);
+  }
+
+  /** Replace the upstream/targets; keeps the health of targets that stay. */
+  update(upstream: Upstream, targets: Target[]): void {
+    this.upstream = upstream;
+    this.cfg = healthchecksConfig(upstream.healthchecks);
+    const old = new Map(this.targets.map((t) => [t.target, t]));
+    // Kong: the newest entry for an address wins (targets are append-only history in Kong 2).
+    const latest = new Map<string, Target>();
+    for (const t of [...targets].sort((a, b) => a.created_at - b.created_at)) latest.set(t.target, t);
+    const next: TargetHealth[] = [];
+    for (const t of latest.values()) {
+      const { host, port } = parseTarget(t.target);
+      const key = `${host}:${port}`;
+      const prev = old.get(key);
+      if (prev) {
+        prev.weight = t.weight;
+        next.push(prev);
+      } else next.push(new TargetHealth(key, host, port, t.weight));
+    }
+    this.targets = next;
+    this.rrCurrent = next.map(() => 0);
+    if (upstream.algorithm === 'consistent-hashing') this.buildRing();
+  }
+
+  private buildRing(): void {
+    const live = this.targets.filter((t) => t.weight > 0);
+    const total = live.reduce((s, t) => s + t.weight, 0);
+    const slots = Math.max(this.upstream.slots || 10000, live.length);
+    const pts: { h: number; t: TargetHealth }[] = [];
+    for (const t of live) {
+      const n = Math.max(1, Math.round((slots * t.weight) / total));
+      for (let i = 0; i < n; i++) pts.push({ h: hash32(`${t.target}#${i}`), t });
+    }
+    pts.sort((a, b) => a.h - b.h);
+    this.ringPoints = Uint32Array.from(pts.map((p) => p.h));
+    this.ringOwners = pts.map((p) => p.t);
+  }
+
+  pick(ctx: ProxyContext | null, exclude: TargetHealth | null): TargetHealth | null {
+    const alg = this.upstream.algorithm;
+    if (alg === 'consistent-hashing' && ctx) {
+      const key = this.hashKey(ctx, this.upstream.hash_on, this.upstream.hash_on_header, this.upstream.hash_on_cookie) ??
+        this.hashKey(ctx, this.upstream.hash_fallback, this.upstream.hash_fallback_header, null);
+      if (key !== null) return this.pickRing(hash32(key), exclude);
+    }
+    if (alg === 'least-connections') return this.pickLeast(exclude);
+    return this.pickRoundRobin(exclude);
+  }
+
+  private hashKey(ctx: ProxyContext, on: Upstream['hash_on'], header: string | null, cookie: string | null): string | null {
+    switch (on) {
+      case 'consumer':
+        return ctx.consumer?.id ?? ctx.credential?.id ?? null;
+      case 'ip':
+        return ctx.clientIp;
+      case 'header':
+        return header ? ctx.getRequestHeader(header.toLowerCase()) ?? null : null;
+      case 'cookie': {
+        if (!cookie) return null;
+        const raw = ctx.req.headers.cookie;
+        const m = raw ? new RegExp(`(?:^|;\\s*)${cookie.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}=([^;]*)`).exec(raw) : null;
+        if (m) return m[1]!;
+        // Kong hands out the cookie so that the client sticks from its next request on.
+        const v = ctx.requestId;
+        ctx.addResponseHeader('set-cookie', `${cookie}=${v}; Path=${this.upstream.hash_on_cookie_path || '/'}`);
+        return v;
+      }
+      case 'path':
+        return ctx.path;
+      default:
+        return null;
+    }
+  }
+
+  private usable(t: TargetHealth, exclude: TargetHealth | null): boolean {
+    return t.weight > 0 && t.healthy && t !== exclude;
+  }
+
+  private pickRing(h: number, exclude: TargetHealth | null): TargetHealth | null {
+    const pts = this.ringPoints;
+    const n = pts.length;
+    if (n === 0) return null;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (pts[mid]! < h) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = 0; i < n; i++) {
+      const t = this.ringOwners[(lo + i) % n]!;
+      if (this.usable(t, exclude)) return t;
+    }
+    return exclude && this.usable(exclude, null) ? exclude : null;
+  }
+
+  private pickRoundRobin(exclude: TargetHealth | null): TargetHealth | null {
+    const ts = this.targets;
+    let total = 0;
+    let best = -1;
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i]!;
+      if (!this.usable(t, exclude)) continue;
+      this.rrCurrent[i]! += t.weight;
+      total += t.weight;
+      if (best === -1 || this.rrCurrent[i]! > this.rrCurrent[best]!) best = i;
+    }
+    if (best === -1) return exclude && this.usable(exclude, null) ? exclude : null;
+    this.rrCurrent[best]! -= total;
+    return ts[best]!;
+  }
+
+  private pickLeast(exclude: TargetHealth | null): TargetHealth | null {
+    let best: TargetHealth | null = null;
+    let bestScore = Infinity;
+    for (const t of this.targets) {
+      if (!this.usable(t, exclude)) continue;
+      const score = (t.active + 1) / t.weight;
+      if (score < bestScore) (best = t), (bestScore = score);
+    }
+    return best ?? (exclude && this.usable(exclude, null) ? exclude : null);
+  }
+
+  /** Passive health check: one proxied response or failure. */
+  reportStatus(t: TargetHealth, status: number): void {
+    const p = this.cfg.passive;
+    if (p.unhealthy.http_statuses.includes(status)) t.record('http_failure', p);
+    else if (p.healthy.http_statuses.includes(status)) t.record('success', p);
+  }
+
+  reportError(t: TargetHealth, kind: 'tcp_failure' | 'timeout'): void {
+    t.record(kind, this.cfg.passive);
+  }
+}

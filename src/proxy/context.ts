@@ -1,0 +1,99 @@
+// One request's state as it moves through router → plugins → balancer → forwarder. Plugins
+// read and change it through the small helpers below instead of touching the outgoing
+// request directly, so a request without plugins pays for none of it.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Consumer, KeyAuthCredential, Route, Service } from '../entities/types.ts';
+import type { PluginInstance } from '../plugins/types.ts';
+
+export interface ResponseHead {
+  status: number;
+  /** Flat [name, value, name, value...] with lower-case names; plugins edit it in header_filter. */
+  headers: string[];
+}
+
+export class ProxyContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly requestId: string;
+  /** process.hrtime.bigint()-free clock: performance.now() ms at arrival. */
+  readonly startedAt: number;
+  readonly clientIp: string;
+  readonly method: string;
+  /** Host header as received (with port). */
+  readonly hostHeader: string;
+  /** Normalized request path, no query. */
+  readonly path: string;
+  /** Raw query without '?', '' when absent; plugins may replace it. */
+  query: string;
+  route: Route | null = null;
+  service: Service | null = null;
+  consumer: Consumer | null = null;
+  credential: KeyAuthCredential | { id: string; consumer: { id: string } } | null = null;
+  /** Plugin instances resolved for this request, in priority order (header_filter/log reuse them). */
+  plugins: PluginInstance[] | null = null;
+  upstreamPath = "/";
+  /** Regex captures of the matched route path (Kong uri_captures). */
+  captures: RegExpExecArray | null = null;
+  /** Header edits for the upstream request: name (lower-case) → value, or null to remove. */
+  requestHeaderEdits: Map<string, string | string[] | null> | null = null;
+  /** Extra headers for the client response, flat [name, value...]. */
+  responseHeaders: string[] | null = null;
+  /** Set by exit(): a short-circuit response produced by a plugin or the proxy. */
+  exitStatus = 0;
+  exitBody: string | null = null;
+  status = 0;
+  upstreamLatency = -1;
+  proxyLatency = -1;
+  upstreamStartedAt = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Kong's `kong.ctx.shared`: lets plugins talk to each other within one request. */
+  shared: Record<string, unknown> | null = null;
+  upstreamTarget: string | null = null;
+  /** Set by request-size-limiting for bodies without Content-Length: the forwarder counts. */
+  requestBodyLimit = 0;
+  /** Method sent upstream (request-transformer http_method). */
+  upstreamMethod: string | null = null;
+
+  constructor(req: IncomingMessage, res: ServerResponse, requestId: string, startedAt: number, path: string, query: string, hostHeader: string) {
+    this.req = req;
+    this.res = res;
+    this.requestId = requestId;
+    this.startedAt = startedAt;
+    this.clientIp = req.socket.remoteAddress ?? '';
+    this.method = req.method ?? 'GET';
+    this.path = path;
+    this.query = query;
+    this.hostHeader = hostHeader;
+  }
+
+  /** kong.request.get_header: the client's header (first value), after plugin edits. */
+  getRequestHeader(name: string): string | undefined {
+    const edits = this.requestHeaderEdits;
+    if (edits && edits.has(name)) {
+      const v = edits.get(name);
+      return v === null ? undefined : Array.isArray(v) ? v[0] : v;
+    }
+    const v = this.req.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  }
+
+  setRequestHeader(name: string, value: string | string[]): void {
+    (this.requestHeaderEdits ??= new Map()).set(name.toLowerCase(), value);
+  }
+
+  removeRequestHeader(name: string): void {
+    (this.requestHeaderEdits ??= new Map()).set(name.toLowerCase(), null);
+  }
+
+  addResponseHeader(name: string, value: string): void {
+    (this.responseHeaders ??= []).push(name, value);
+  }
+
+  /** kong.response.exit: stop the access phase and answer the client with a JSON message. */
+  exit(status: number, body: string | Record<string, unknown>, headers?: string[]): void {
+    this.exitStatus = status;
+    this.exitBody = typeof body === 'string' ? body : JSON.stringify(body);
+    if (headers) (this.responseHeaders ??= []).push(...headers);
+  }
+}
