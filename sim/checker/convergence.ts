@@ -1,0 +1,125 @@
+// Convergence (every node in contact serves an acknowledged route write within the bound) and
+// stale reads (no node in contact serves the old state past the stale bound).
+import { eventsOf, type History, type Ms, type ProbeEvent, type WriteEvent } from '../history.ts';
+import { fmtMs, firstMomentFrom, inContact, timeline, type Timeline } from './timeline.ts';
+import { verdict, type Verdict } from './verdict.ts';
+
+export function acked(w: WriteEvent): boolean {
+  return w.status >= 200 && w.status < 300;
+}
+
+interface Case {
+  write: WriteEvent;
+  node: string;
+  /** When the clock starts for this node: the ack, or later when the node comes into contact. */
+  start: Ms;
+  /** When a later write to the same key supersedes this one (its send time). */
+  supersededAt: Ms;
+  probes: ProbeEvent[];
+}
+
+function cases(h: History, tl: Timeline): { cases: Case[]; unjudgeable: number } {
+  const writes = eventsOf(h, 'write').filter((w) => w.entity === 'routes').sort((a, b) => a.seq - b.seq);
+  const probes = eventsOf(h, 'probe');
+  const bySeqNode = new Map<string, ProbeEvent[]>();
+  for (const p of probes) {
+    const k = `${p.seq}/${p.node}`;
+    const l = bySeqNode.get(k) ?? [];
+    l.push(p);
+    bySeqNode.set(k, l);
+  }
+  const out: Case[] = [];
+  let unjudgeable = 0;
+  for (const w of writes) {
+    if (!acked(w) || !w.expect) continue;
+    const ack = w.t + w.latency;
+    const next = writes.find((x) => x.key === w.key && x.seq > w.seq);
+    const supersededAt = next ? next.t : Infinity;
+    for (const node of h.nodes) {
+      const start = firstMomentFrom(tl, ack, (t) => inContact(tl, node, w.node, t));
+      if (start === undefined || start >= supersededAt) {
+        unjudgeable++;
+        continue;
+      }
+      out.push({ write: w, node, start, supersededAt, probes: (bySeqNode.get(`${w.seq}/${node}`) ?? []).sort((a, b) => a.t - b.t) });
+    }
+  }
+  return { cases: out, unjudgeable };
+}
+
+/** The moment the node served every expected path of the write (max over paths of the first match). */
+function servedAt(c: Case): Ms | undefined {
+  let at = 0;
+  for (const [path, status] of Object.entries(c.write.expect ?? {})) {
+    const first = c.probes.find((p) => p.path === path && p.status === status && p.t < c.supersededAt);
+    if (!first) return undefined;
+    at = Math.max(at, first.t);
+  }
+  return at;
+}
+
+export function checkConvergence(h: History, bound: { max_ms: number }): Verdict {
+  const tl = timeline(h);
+  const { cases: all, unjudgeable } = cases(h, tl);
+  const failures: string[] = [];
+  let worst = 0;
+  let judged = 0;
+  let skipped = unjudgeable;
+  const lags: number[] = [];
+  for (const c of all) {
+    const at = servedAt(c);
+    const deadline = c.start + bound.max_ms;
+    if (at === undefined) {
+      // Superseded, or the run ended, before the bound ran out: cannot be judged either way.
+      if (c.supersededAt < deadline || tl.end < deadline) {
+        skipped++;
+        continue;
+      }
+      judged++;
+      failures.push(`${c.write.op} ${c.write.key} (write #${c.write.seq} on ${c.write.node} at ${fmtMs(c.write.t)}): never served by ${c.node}`);
+      continue;
+    }
+    judged++;
+    const lag = Math.max(0, at - c.start);
+    lags.push(lag);
+    worst = Math.max(worst, lag);
+    if (lag > bound.max_ms) failures.push(`${c.write.op} ${c.write.key} (write #${c.write.seq} on ${c.write.node}): served by ${c.node} after ${fmtMs(lag)}`);
+  }
+  lags.sort((a, b) => a - b);
+  const p50 = lags.length ? lags[Math.floor(lags.length / 2)]! : 0;
+  return verdict({
+    invariant: 'convergence',
+    bound: `≤ ${fmtMs(bound.max_ms)}`,
+    measured: judged ? `p50 ${fmtMs(p50)}, worst ${fmtMs(worst)} over ${judged} (write, node) pairs` : 'no route writes judged',
+    judged,
+    skipped,
+    failures,
+  });
+}
+
+export function checkStaleReads(h: History, bound: { max_ms: number }): Verdict {
+  const tl = timeline(h);
+  const { cases: all, unjudgeable } = cases(h, tl);
+  const failures: string[] = [];
+  let stale = 0;
+  let judged = 0;
+  for (const c of all) {
+    for (const p of c.probes) {
+      if (p.t >= c.supersededAt || p.t < c.start + bound.max_ms) continue;
+      if (!inContact(tl, c.node, c.write.node, p.t)) continue;
+      judged++;
+      if (p.status !== p.expected) {
+        stale++;
+        failures.push(`${c.node} answered ${p.status} for ${p.path} at ${fmtMs(p.t)}, ${fmtMs(p.t - c.start)} after ${c.write.op} ${c.write.key} (want ${p.expected})`);
+      }
+    }
+  }
+  return verdict({
+    invariant: 'stale_reads',
+    bound: `none after ${fmtMs(bound.max_ms)}`,
+    measured: `${stale} stale of ${judged} late probes`,
+    judged,
+    skipped: unjudgeable,
+    failures,
+  });
+}

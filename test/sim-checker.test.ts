@@ -1,0 +1,218 @@
+// The checker judged on hand-written histories: each invariant passes on a good history and
+// fails, naming the culprit, on a history that breaks it.
+import { describe, expect, test } from 'vitest';
+import { check } from '../sim/checker/index.ts';
+import type { History, HistoryEvent, MemberView } from '../sim/history.ts';
+import type { Invariants } from '../sim/scenario.ts';
+
+const NODES = ['n1', 'n2', 'n3'];
+
+function hist(events: HistoryEvent[]): History {
+  const start: HistoryEvent[] = NODES.map((node) => ({ kind: 'node', t: 0, node, state: 'up' }));
+  return { scenario: 'test', seed: 1, startedAt: '2026-01-01T00:00:00Z', nodes: NODES, events: [...start, ...events] };
+}
+
+const req = (t: number, status = 200): HistoryEvent => ({ kind: 'request', t, latency: 5, path: '/base0', status });
+const view = (statuses: Record<string, string>, v = 1): MemberView[] =>
+  Object.entries(statuses).map(([name, status]) => ({ name, status, config_version: v }));
+const members = (t: number, node: string, statuses: Record<string, string>, v = 1): HistoryEvent => ({
+  kind: 'members', t, node, ok: true, config_version: v, members: view(statuses, v),
+});
+const allAlive = { n1: 'alive', n2: 'alive', n3: 'alive' };
+
+function only(inv: Invariants, h: History) {
+  const r = check(h, inv);
+  expect(r.verdicts).toHaveLength(1);
+  return r.verdicts[0]!;
+}
+
+describe('availability', () => {
+  const inv: Invariants = { availability: { min_success: 0.99, max_error_burst_ms: 500 } };
+  test('passes when nearly every request succeeds in short bursts', () => {
+    const events = Array.from({ length: 200 }, (_, i) => req(i * 10, i === 50 ? 502 : 200));
+    const v = only(inv, hist(events));
+    expect(v.ok).toBe(true);
+    expect(v.judged).toBe(200);
+  });
+  test('fails on a low success ratio', () => {
+    const events = Array.from({ length: 100 }, (_, i) => req(i * 10, i % 10 === 0 ? 503 : 200));
+    const v = only(inv, hist(events));
+    expect(v.ok).toBe(false);
+    expect(v.failures.join()).toMatch(/success 90\.000%/);
+  });
+  test('fails on a long error burst even when the ratio holds', () => {
+    const events = Array.from({ length: 2000 }, (_, i) => req(i * 10, i >= 100 && i < 160 ? 0 : 200));
+    const v = only(inv, hist(events));
+    expect(v.ok).toBe(false);
+    expect(v.failures.join()).toMatch(/error burst of 600 ms starting at 1000 ms/);
+  });
+});
+
+describe('detection and recovery', () => {
+  const inv: Invariants = { detection: { max_ms: 2000 } };
+  const kill = (t: number): HistoryEvent[] => [
+    { kind: 'fault', t, op: 'kill', node: 'n3' },
+    { kind: 'node', t, node: 'n3', state: 'down' },
+  ];
+  test('passes when every live member shows the killed node failed in time', () => {
+    const v = only(inv, hist([
+      ...kill(1000),
+      members(1500, 'n1', { ...allAlive, n3: 'suspect' }),
+      members(2200, 'n1', { ...allAlive, n3: 'failed' }),
+      members(2400, 'n2', { ...allAlive, n3: 'failed' }),
+    ]));
+    expect(v.ok).toBe(true);
+    expect(v.measured).toBe('worst 1400 ms');
+  });
+  test('fails when one member is late', () => {
+    const v = only(inv, hist([
+      ...kill(1000),
+      members(2200, 'n1', { ...allAlive, n3: 'failed' }),
+      members(2500, 'n2', { ...allAlive, n3: 'alive' }),
+      members(3500, 'n2', { ...allAlive, n3: 'failed' }),
+    ]));
+    expect(v.ok).toBe(false);
+    expect(v.failures[0]).toMatch(/kill n3 .*2500 ms/);
+  });
+  test('fails when a member never notices', () => {
+    const v = only(inv, hist([...kill(1000), members(2200, 'n1', { ...allAlive, n3: 'failed' }), members(5000, 'n2', allAlive)]));
+    expect(v.ok).toBe(false);
+    expect(v.failures[0]).toMatch(/never shown failed by n2/);
+  });
+  test('recovery: passes when the resumed node is alive everywhere in time, fails when not', () => {
+    const base: HistoryEvent[] = [
+      { kind: 'fault', t: 1000, op: 'pause', node: 'n3' },
+      { kind: 'node', t: 1000, node: 'n3', state: 'paused' },
+      { kind: 'fault', t: 5000, op: 'resume', node: 'n3' },
+      { kind: 'node', t: 5000, node: 'n3', state: 'up' },
+      members(5600, 'n1', allAlive),
+    ];
+    const good = only({ recovery: { max_ms: 2000 } }, hist([...base, members(5800, 'n2', allAlive), req(9000)]));
+    expect(good.ok).toBe(true);
+    expect(good.measured).toBe('worst 800 ms');
+    const bad = only({ recovery: { max_ms: 2000 } }, hist([...base, members(5800, 'n2', { ...allAlive, n3: 'failed' }), members(7500, 'n2', allAlive), req(9000)]));
+    expect(bad.ok).toBe(false);
+    expect(bad.failures[0]).toMatch(/resume n3 .*after 2500 ms/);
+  });
+});
+
+describe('convergence and stale reads', () => {
+  const write = (seq: number, t: number, op: 'create' | 'delete', status = 201, node = 'n1'): HistoryEvent => ({
+    kind: 'write', t, latency: 10, seq, node, op, entity: 'routes', key: 'sim-r1', status,
+    expect: { '/sim/r1/': op === 'delete' ? 404 : 200 },
+  });
+  const probe = (t: number, node: string, seq: number, status: number, expected = 200): HistoryEvent => ({ kind: 'probe', t, node, seq, path: '/sim/r1/', expected, status });
+
+  test('passes when every node serves the write within the bound', () => {
+    const v = only({ convergence: { max_ms: 1000 } }, hist([
+      write(1, 1000, 'create'),
+      probe(1050, 'n1', 1, 200), probe(1050, 'n2', 1, 404), probe(1150, 'n2', 1, 200), probe(1050, 'n3', 1, 200),
+      req(4000),
+    ]));
+    expect(v.ok).toBe(true);
+    expect(v.judged).toBe(3);
+  });
+  test('fails when one node serves the old config past the bound (a node without gossip or polling)', () => {
+    const late = Array.from({ length: 20 }, (_, i) => probe(1050 + i * 100, 'n3', 1, 404));
+    const v = only({ convergence: { max_ms: 1000 } }, hist([
+      write(1, 1000, 'create'), probe(1050, 'n1', 1, 200), probe(1050, 'n2', 1, 200), ...late, req(4000),
+    ]));
+    expect(v.ok).toBe(false);
+    expect(v.failures[0]).toMatch(/never served by n3/);
+    const stale = only({ stale_reads: { max_ms: 1500 } }, hist([
+      write(1, 1000, 'create'), probe(1050, 'n1', 1, 200), probe(1050, 'n2', 1, 200), ...late, req(4000),
+    ]));
+    expect(stale.ok).toBe(false);
+    expect(stale.failures[0]).toMatch(/n3 answered 404 for \/sim\/r1\//);
+  });
+  test('a node cut off by a partition is judged from the heal, not from the write', () => {
+    const events: HistoryEvent[] = [
+      { kind: 'fault', t: 500, op: 'partition', groups: [['n1', 'n2'], ['n3']] },
+      write(1, 1000, 'create'),
+      probe(1050, 'n1', 1, 200), probe(1050, 'n2', 1, 200),
+      probe(1100, 'n3', 1, 404), probe(3000, 'n3', 1, 404),
+      { kind: 'fault', t: 4000, op: 'heal' },
+      probe(4300, 'n3', 1, 200),
+      req(6000),
+    ];
+    const v = only({ convergence: { max_ms: 1000 } }, hist(events));
+    expect(v.ok).toBe(true);
+    expect(v.measured).toMatch(/worst 300 ms/);
+    const s = only({ stale_reads: { max_ms: 1000 } }, hist(events));
+    expect(s.ok).toBe(true);
+  });
+  test('a deleted route still served after the bound is a stale read', () => {
+    const v = only({ stale_reads: { max_ms: 1000 } }, hist([
+      write(1, 100, 'create'), probe(150, 'n1', 1, 200), probe(150, 'n2', 1, 200), probe(150, 'n3', 1, 200),
+      write(2, 1000, 'delete', 204), probe(1050, 'n1', 2, 404, 404), probe(1050, 'n2', 2, 404, 404), probe(2500, 'n3', 2, 200, 404),
+      req(4000),
+    ]));
+    expect(v.ok).toBe(false);
+    expect(v.failures[0]).toMatch(/n3 answered 200 .* \(want 404\)/);
+  });
+});
+
+describe('durability', () => {
+  const w = (seq: number, op: 'create' | 'update' | 'delete', status: number, key = 'sim-c1'): HistoryEvent => ({
+    kind: 'write', t: seq * 100, latency: 5, seq, node: 'n2', op, entity: 'consumers', key, status,
+  });
+  const db = (key: string, present: boolean): HistoryEvent => ({ kind: 'final-db', t: 9000, entity: 'consumers', key, present });
+  test('passes when acked creates exist and acked deletes are gone', () => {
+    const v = only({ durability: {} }, hist([w(1, 'create', 201), w(2, 'create', 201, 'sim-c2'), w(3, 'delete', 204, 'sim-c2'), w(4, 'create', 503, 'sim-c3'), db('sim-c1', true), db('sim-c2', false)]));
+    expect(v.ok).toBe(true);
+    expect(v.judged).toBe(2);
+  });
+  test('fails when an acknowledged write is lost or a deleted entity comes back', () => {
+    const v = only({ durability: {} }, hist([w(1, 'create', 201), w(2, 'create', 201, 'sim-c2'), w(3, 'delete', 204, 'sim-c2'), db('sim-c1', false), db('sim-c2', true)]));
+    expect(v.ok).toBe(false);
+    expect(v.failures).toEqual([
+      'consumers/sim-c1: acknowledged create (write #1 on n2) is missing from Postgres',
+      'consumers/sim-c2: acknowledged delete (write #3 on n2) but still in Postgres',
+    ]);
+  });
+  test('a write without an answer makes its entity unjudgeable rather than lost', () => {
+    const v = only({ durability: {} }, hist([w(1, 'create', 201), w(2, 'delete', 0), db('sim-c1', true)]));
+    expect(v.ok).toBe(true);
+    expect(v.skipped).toBe(1);
+  });
+  test('fails when a node serves a route differently from the final state', () => {
+    const route: HistoryEvent = { kind: 'write', t: 100, latency: 5, seq: 1, node: 'n1', op: 'create', entity: 'routes', key: 'sim-r1', status: 201, expect: { '/sim/r1/': 200 } };
+    const v = only({ durability: {} }, hist([
+      route,
+      { kind: 'final-db', t: 9000, entity: 'routes', key: 'sim-r1', present: true },
+      { kind: 'final-probe', t: 9000, node: 'n1', path: '/sim/r1/', status: 200 },
+      { kind: 'final-probe', t: 9000, node: 'n2', path: '/sim/r1/', status: 404 },
+    ]));
+    expect(v.ok).toBe(false);
+    expect(v.failures[0]).toMatch(/n2 answers 404 for \/sim\/r1\//);
+  });
+});
+
+describe('membership truth and db outage', () => {
+  test('membership passes when views match reality and fails on a dead node shown alive', () => {
+    const down: HistoryEvent[] = [{ kind: 'fault', t: 100, op: 'kill', node: 'n3' }, { kind: 'node', t: 100, node: 'n3', state: 'down' }];
+    const good = only({ membership: {} }, hist([...down, members(5000, 'n1', { ...allAlive, n3: 'failed' }), members(5000, 'n2', { ...allAlive, n3: 'left' })]));
+    expect(good.ok).toBe(true);
+    const bad = only({ membership: {} }, hist([...down, members(5000, 'n1', { ...allAlive, n3: 'failed' }), members(5000, 'n2', allAlive)]));
+    expect(bad.ok).toBe(false);
+    expect(bad.failures).toEqual(['n2 shows n3 as alive, want failed|left']);
+    const split = only({ membership: {} }, hist([members(5000, 'n1', allAlive, 7), members(5000, 'n2', allAlive, 7), members(5000, 'n3', allAlive, 6)]));
+    expect(split.ok).toBe(false);
+    expect(split.failures[0]).toMatch(/config_version differs: n1=7, n2=7, n3=6/);
+  });
+  test('db outage: writes must answer 503 while Postgres is down and succeed soon after', () => {
+    const wr = (seq: number, t: number, status: number): HistoryEvent => ({ kind: 'write', t, latency: 20, seq, node: 'n1', op: 'create', entity: 'consumers', key: `c${seq}`, status });
+    const base: HistoryEvent[] = [{ kind: 'fault', t: 1000, op: 'db-down' }, { kind: 'fault', t: 5000, op: 'db-up' }];
+    const good = only({ db_outage_writes: { catch_up_ms: 1000 } }, hist([...base, wr(1, 2000, 503), wr(2, 3000, 503), wr(3, 5400, 201)]));
+    expect(good.ok).toBe(true);
+    const bad = only({ db_outage_writes: { catch_up_ms: 1000 } }, hist([...base, wr(1, 2000, 500), wr(2, 3000, 0), wr(3, 5400, 503), wr(4, 6500, 201)]));
+    expect(bad.ok).toBe(false);
+    expect(bad.failures.join('\n')).toMatch(/#1 .*answered 500[\s\S]*#2 .*answered nothing[\s\S]*1520 ms after Postgres came back/);
+  });
+});
+
+test('check() is ok only when every invariant holds', () => {
+  const h = hist([req(10), req(20, 502), members(100, 'n1', allAlive), members(100, 'n2', allAlive), members(100, 'n3', allAlive)]);
+  expect(check(h, { membership: {} }).ok).toBe(true);
+  expect(check(h, { membership: {}, availability: { min_success: 0.9, max_error_burst_ms: 1000 } }).ok).toBe(false);
+});
