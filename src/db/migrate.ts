@@ -1,0 +1,144 @@
+// Numbered schema migrations, recorded in schema_migrations (Kong's `kong migrations` model:
+// bootstrap creates everything on an empty database, up applies what is pending).
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { migration as m001 } from './migrations/001_core_entities.ts';
+import { migration as m002 } from './migrations/002_cluster.ts';
+import { migration as m003 } from './migrations/003_cluster_events_txid.ts';
+
+export interface Migration {
+  /** NNN_name; the number orders them. */
+  name: string;
+  up: string;
+}
+
+export const migrations: Migration[] = [m001, m002, m003];
+
+export interface MigrationStatus {
+  bootstrapped: boolean;
+  executed: string[];
+  pending: string[];
+}
+
+export interface BootstrapResult {
+  alreadyBootstrapped: boolean;
+  executed: string[];
+  message: string;
+}
+
+/** Serialises concurrent bootstrap/up runs (several nodes of `gossamer up` start together). */
+const LOCK_KEY = 0x6f55a3e1;
+
+const TABLES = [
+  'keyauth_credentials',
+  'plugins',
+  'targets',
+  'routes',
+  'services',
+  'consumers',
+  'upstreams',
+  'cluster_events',
+  'cluster_nodes',
+  'cluster_settings',
+  'schema_migrations',
+];
+
+async function hasMigrationsTable(q: pg.Pool | pg.PoolClient): Promise<boolean> {
+  const { rows } = await q.query(`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`);
+  return rows[0].present === true;
+}
+
+export async function status(pool: pg.Pool): Promise<MigrationStatus> {
+  if (!(await hasMigrationsTable(pool))) {
+    return { bootstrapped: false, executed: [], pending: migrations.map((m) => m.name) };
+  }
+  const { rows } = await pool.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
+  const executed = rows.map((r) => r.name);
+  const done = new Set(executed);
+  return { bootstrapped: true, executed, pending: migrations.filter((m) => !done.has(m.name)).map((m) => m.name) };
+}
+
+async function inLockedTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function runPending(client: pg.PoolClient, executed: Set<string>): Promise<string[]> {
+  const ran: string[] = [];
+  for (const m of migrations) {
+    if (executed.has(m.name)) continue;
+    try {
+      await client.query(m.up);
+    } catch (err) {
+      throw new Error(`migration ${m.name} failed: ${(err as Error).message}`);
+    }
+    await client.query('INSERT INTO schema_migrations (name) VALUES ($1)', [m.name]);
+    ran.push(m.name);
+  }
+  return ran;
+}
+
+/** Create the whole schema on an empty database. On a bootstrapped one, change nothing. */
+export async function bootstrap(pool: pg.Pool): Promise<BootstrapResult> {
+  return inLockedTransaction(pool, async (client) => {
+    if (await hasMigrationsTable(client)) {
+      return { alreadyBootstrapped: true, executed: [], message: 'database already bootstrapped' };
+    }
+    await client.query(`CREATE TABLE schema_migrations (name text PRIMARY KEY, executed_at timestamptz NOT NULL DEFAULT now())`);
+    const executed = await runPending(client, new Set());
+    // The cluster's libp2p private-network key: every node of this database shares it.
+    await client.query(`INSERT INTO cluster_settings (key, value) VALUES ('cluster_secret', $1)`, [randomBytes(32).toString('hex')]);
+    return { alreadyBootstrapped: false, executed, message: `database bootstrapped (${executed.length} migrations)` };
+  });
+}
+
+/** Apply pending migrations. Refuses on a database that was never bootstrapped. */
+export async function up(pool: pg.Pool): Promise<string[]> {
+  return inLockedTransaction(pool, async (client) => {
+    if (!(await hasMigrationsTable(client))) throw new NotBootstrappedError();
+    const { rows } = await client.query<{ name: string }>('SELECT name FROM schema_migrations');
+    return runPending(client, new Set(rows.map((r) => r.name)));
+  });
+}
+
+/** Drop every gossamer table and sequence. */
+export async function reset(pool: pg.Pool): Promise<void> {
+  await inLockedTransaction(pool, async (client) => {
+    for (const t of TABLES) await client.query(`DROP TABLE IF EXISTS ${t} CASCADE`);
+    await client.query('DROP SEQUENCE IF EXISTS config_version_seq');
+  });
+}
+
+export class NotBootstrappedError extends Error {
+  constructor(detail = 'the database has not been bootstrapped') {
+    super(`${detail}; run 'gossamer migrations bootstrap'`);
+    this.name = 'NotBootstrappedError';
+  }
+}
+
+/** For `gossamer start`: throw unless the schema exists and is current. */
+export async function assertBootstrapped(pool: pg.Pool): Promise<void> {
+  const s = await status(pool);
+  if (!s.bootstrapped) throw new NotBootstrappedError();
+  if (s.pending.length > 0) {
+    throw new Error(`the database has pending migrations (${s.pending.join(', ')}); run 'gossamer migrations up'`);
+  }
+}
+
+/** The cluster's private-network key, written by bootstrap. */
+export async function clusterSecret(pool: pg.Pool): Promise<string> {
+  const { rows } = await pool.query(`SELECT value FROM cluster_settings WHERE key = 'cluster_secret'`);
+  if (!rows[0]) throw new NotBootstrappedError('no cluster_secret in cluster_settings');
+  return rows[0].value as string;
+}
