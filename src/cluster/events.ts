@@ -1,0 +1,322 @@
+// Instant cluster-wide cache invalidation. The writing node applies its own committed change
+// before the Admin API answers (read-your-write), then gossips it (msgpackr, topic
+// gossamer/events/1); receivers apply the events and hand them to the proxy. Postgres stays
+// the source of truth: repair.ts reads cluster_events whenever gossip may have missed
+// something, and the db_update_frequency poll is the safety net. Each node announces
+// config_version + config_hash; a node whose hash differs from its peers' at the same
+// version for a few seconds reloads its whole snapshot.
+import type pg from 'pg';
+import { Packr } from 'msgpackr';
+import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
+import type { Logger } from '../log.ts';
+import { EntityStore } from '../cache/entity-store.ts';
+import { NodeCache } from '../cache/node-cache.ts';
+import { Repairer, type RepairReason } from './repair.ts';
+import { loadSnapshotOn, type SnapshotLoader } from './events-db.ts';
+
+export const EVENTS_TOPIC = 'gossamer/events/1';
+
+const packr = new Packr({ useRecords: false });
+
+/** What this module needs of a member as the membership table reports it. */
+export interface EventsMember {
+  id?: string;
+  name?: string;
+  self?: boolean;
+  status?: string;
+  config_version?: number | null;
+  config_hash?: string | null;
+}
+
+/** The slice of the cluster (src/cluster membership) this module uses. */
+export interface EventsCluster {
+  publish(topic: string, data: Uint8Array): unknown;
+  subscribe(topic: string, handler: (data: Uint8Array, from?: unknown) => void): unknown;
+  setLocalState(state: { config_version: number; config_hash: string }): unknown;
+  members(): EventsMember[];
+  on?(event: string, listener: (...args: any[]) => void): unknown;
+  off?(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+export type ChangeSource = 'local' | 'gossip' | 'repair';
+
+export interface EventSyncOptions {
+  pool: pg.Pool;
+  log: Logger;
+  /** Reads the whole configuration on the given client (default: loadSnapshotOn). */
+  loadSnapshot?: SnapshotLoader;
+  /** cluster_gossip_events (default true). Off: the poll is the only way changes arrive. */
+  gossip?: boolean;
+  /** db_update_frequency, seconds (default 5). */
+  dbUpdateFrequency?: number;
+  /** db_cache_ttl, seconds (default 0: never expire). */
+  dbCacheTtl?: number;
+  /** How long cluster_events rows are kept, seconds (default 3600). */
+  eventsRetention?: number;
+  /** A hash that differs from a peer's at the same version for this long triggers a reload (default 5000). */
+  hashMismatchGraceMs?: number;
+  /** The cache of record; one is created when absent. */
+  store?: EntityStore;
+  /** Changes that reached the cache, in version order: give them to the proxy (and its workers). */
+  onEvents?: (events: ChangeEvent[], source: ChangeSource) => void;
+  /** The cache was replaced by a full snapshot: give it to the proxy. */
+  onSnapshot?: (snapshot: ConfigSnapshot) => void;
+}
+
+export interface EventSyncStatus {
+  config_version: number;
+  config_hash: string;
+  low_water_version: number;
+  pending_versions: number[];
+  database_reachable: boolean;
+  gossip: boolean;
+  reads: number;
+  reloads: number;
+}
+
+export class EventSync {
+  readonly cache: NodeCache;
+  readonly repairer: Repairer;
+  readonly gossip: boolean;
+  private cluster: EventsCluster | null = null;
+  private listeners: [string, (...args: any[]) => void][] = [];
+  private announceTimer: NodeJS.Timeout | null = null;
+  private watchTimer: NodeJS.Timeout | null = null;
+  private mismatchSince = 0;
+  private nextMismatchReloadAt = 0;
+  private mismatchBackoffMs: number;
+  private readonly graceMs: number;
+  private stopped = false;
+  /** Counters for status and tests. */
+  readonly stats = { published: 0, received: 0, gapRepairs: 0, mismatchReloads: 0 };
+
+  constructor(private o: EventSyncOptions) {
+    this.gossip = o.gossip ?? true;
+    this.cache = new NodeCache(o.store ?? new EntityStore());
+    this.graceMs = o.hashMismatchGraceMs ?? 5000;
+    this.mismatchBackoffMs = this.graceMs;
+    const pollMs = Math.max(1, (o.dbUpdateFrequency ?? 5) * 1000);
+    this.repairer = new Repairer({
+      pool: o.pool,
+      cache: this.cache,
+      log: o.log,
+      loadSnapshot: o.loadSnapshot ?? loadSnapshotOn,
+      pollIntervalMs: pollMs,
+      cacheTtlMs: (o.dbCacheTtl ?? 0) * 1000,
+      retentionMs: (o.eventsRetention ?? 3600) * 1000,
+      cleanupIntervalMs: 60_000,
+      retryIntervalMs: Math.min(1000, pollMs),
+      onEvents: (events) => this.deliver(events, 'repair'),
+      onSnapshot: (snapshot) => {
+        this.o.onSnapshot?.(snapshot);
+        this.announce();
+      },
+      onProgress: () => this.announce(),
+    });
+  }
+
+  get store(): EntityStore {
+    return this.cache.store;
+  }
+
+  /** Load the cache from Postgres (warm start) and start the poll. */
+  async start(): Promise<void> {
+    await this.repairer.start();
+    this.watchTimer = setInterval(() => this.watchPeers(), 1000);
+    this.watchTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    if (this.announceTimer) clearTimeout(this.announceTimer);
+    this.detachCluster();
+    await this.repairer.stop();
+  }
+
+  /**
+   * Connect to the cluster (may come after start()): subscribe to the events topic, react to
+   * peers that are ahead or reconnect, and announce config_version + config_hash.
+   */
+  attachCluster(cluster: EventsCluster): void {
+    this.detachCluster();
+    this.cluster = cluster;
+    if (this.gossip) cluster.subscribe(EVENTS_TOPIC, (data) => this.receive(data));
+    const on = (event: string, fn: (...args: any[]) => void) => {
+      if (!cluster.on) return;
+      cluster.on(event, fn);
+      this.listeners.push([event, fn]);
+    };
+    if (this.gossip) {
+      on('member-updated', () => setTimeout(() => this.checkPeersAhead(), 100).unref());
+      // A peer we lost and found again may have written while apart.
+      for (const ev of ['member-joined', 'member-reconnected', 'reconnected', 'member-alive']) on(ev, () => void this.repair('reconnect'));
+    }
+    this.announce();
+  }
+
+  private detachCluster(): void {
+    const c = this.cluster;
+    if (c?.off) for (const [event, fn] of this.listeners) c.off(event, fn);
+    this.listeners = [];
+    this.cluster = null;
+  }
+
+  /**
+   * The Admin API's after-commit hook: apply this node's own committed changes now (so the
+   * response that follows is served by this node's proxy), then gossip them.
+   */
+  localChanges(events: ChangeEvent[]): void {
+    if (events.length === 0) return;
+    this.deliver(this.cache.apply(events), 'local');
+    if (this.gossip && this.cluster) {
+      try {
+        const p = this.cluster.publish(EVENTS_TOPIC, packr.pack({ v: 1, events }));
+        if (p && typeof (p as Promise<unknown>).catch === 'function') {
+          (p as Promise<unknown>).catch((err) => this.o.log.debug({ err }, 'publishing change events failed; peers will repair'));
+        }
+        this.stats.published++;
+      } catch (err) {
+        this.o.log.debug({ err }, 'publishing change events failed; peers will repair');
+      }
+    }
+  }
+
+  /** Read cluster_events past the last applied version now. */
+  repair(reason: RepairReason = 'manual'): Promise<void> {
+    return this.repairer.trigger(reason);
+  }
+
+  /** Replace the cache with a fresh snapshot from Postgres. */
+  reload(reason: RepairReason = 'manual'): Promise<void> {
+    return this.repairer.reload(reason);
+  }
+
+  configVersion(): number {
+    return this.cache.configVersion;
+  }
+
+  configHash(): string {
+    return this.cache.configHash;
+  }
+
+  /** For /status (`database.reachable`). */
+  dbReachable(): boolean {
+    return this.repairer.dbReachable();
+  }
+
+  status(): EventSyncStatus {
+    return {
+      config_version: this.cache.configVersion,
+      config_hash: this.cache.configHash,
+      low_water_version: this.cache.versions.low,
+      pending_versions: this.cache.versions.pendingVersions().slice(0, 20),
+      database_reachable: this.repairer.dbReachable(),
+      gossip: this.gossip,
+      reads: this.repairer.stats.reads,
+      reloads: this.repairer.stats.reloads,
+    };
+  }
+
+  /** A gossip message from a peer (exposed for the cluster host's handler). */
+  receive(data: Uint8Array): void {
+    if (this.stopped) return;
+    let events: ChangeEvent[];
+    try {
+      const msg = packr.unpack(data) as { v?: number; events?: unknown };
+      if (msg?.v !== 1 || !Array.isArray(msg.events)) return;
+      events = (msg.events as ChangeEvent[]).filter(isChangeEvent);
+    } catch (err) {
+      this.o.log.warn({ err }, 'dropping an undecodable change-event message');
+      return;
+    }
+    this.stats.received++;
+    const versions = this.cache.versions;
+    let lowestNew = Infinity;
+    for (const e of events) if (!versions.has(e.config_version) && e.config_version < lowestNew) lowestNew = e.config_version;
+    if (lowestNew === Infinity) return; // all seen already
+    const gap = versions.gapBefore(lowestNew);
+    this.deliver(this.cache.apply(events), 'gossip');
+    if (gap) {
+      this.stats.gapRepairs++;
+      void this.repairer.trigger('gap');
+    }
+  }
+
+  private deliver(events: ChangeEvent[], source: ChangeSource): void {
+    if (events.length) {
+      try {
+        this.o.onEvents?.(events, source);
+      } catch (err) {
+        this.o.log.error({ err, source }, 'the proxy failed to apply change events');
+      }
+    }
+    this.announce();
+  }
+
+  /** Debounced: tell the cluster our config_version and config_hash. */
+  private announce(): void {
+    if (!this.cluster || this.announceTimer || this.stopped) return;
+    this.announceTimer = setTimeout(() => {
+      this.announceTimer = null;
+      try {
+        this.cluster?.setLocalState({ config_version: this.cache.configVersion, config_hash: this.cache.configHash });
+      } catch (err) {
+        this.o.log.debug({ err }, 'announcing config_version failed');
+      }
+    }, 20);
+    this.announceTimer.unref();
+  }
+
+  private peers(): EventsMember[] {
+    if (!this.cluster) return [];
+    try {
+      return this.cluster.members().filter((m) => !m.self && (m.status === undefined || m.status === 'alive'));
+    } catch {
+      return [];
+    }
+  }
+
+  private checkPeersAhead(): void {
+    if (!this.gossip || this.stopped) return;
+    const mine = this.cache.configVersion;
+    if (this.peers().some((m) => typeof m.config_version === 'number' && m.config_version > mine)) void this.repairer.trigger('peer-ahead');
+  }
+
+  /** Every second: catch up with peers that are ahead; reload when our hash stays different at the same version. */
+  private watchPeers(): void {
+    if (this.stopped || !this.cluster || !this.cache.loaded) return;
+    this.checkPeersAhead();
+    const version = this.cache.configVersion;
+    const hash = this.cache.configHash;
+    const differing = this.peers().filter((m) => m.config_version === version && m.config_hash && m.config_hash !== hash);
+    if (differing.length === 0) {
+      this.mismatchSince = 0;
+      return;
+    }
+    const now = Date.now();
+    if (!this.mismatchSince) this.mismatchSince = now;
+    if (now - this.mismatchSince < this.graceMs || now < this.nextMismatchReloadAt) return;
+    const names = differing.map((m) => m.name ?? m.id ?? '?').join(', ');
+    this.o.log.warn(
+      { config_version: version, config_hash: hash, peers: differing.map((m) => ({ name: m.name, config_hash: m.config_hash })) },
+      `config_hash ${hash} differs from ${names} at config_version ${version} for ${Math.round((now - this.mismatchSince) / 1000)}s; reloading the configuration from the database`,
+    );
+    this.stats.mismatchReloads++;
+    this.mismatchSince = 0;
+    // If a reload does not cure it (the other side is wrong), do not reload in a loop.
+    this.nextMismatchReloadAt = now + this.mismatchBackoffMs;
+    this.mismatchBackoffMs = Math.min(this.mismatchBackoffMs * 2, 5 * 60_000);
+    void this.repairer.reload('hash-mismatch');
+  }
+}
+
+function isChangeEvent(e: unknown): e is ChangeEvent {
+  const x = e as ChangeEvent;
+  return !!x && typeof x === 'object' && Number.isSafeInteger(x.config_version) && typeof x.entity === 'string' && typeof x.entity_id === 'string' && typeof x.op === 'string';
+}
+
+/** The composition root's factory: `createEventSync(opts)`, then `start()`, then `attachCluster(cluster)`. */
+export function createEventSync(opts: EventSyncOptions): EventSync {
+  return new EventSync(opts);
+}
