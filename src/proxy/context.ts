@@ -32,6 +32,8 @@ export class ProxyContext {
   /** Plugin instances resolved for this request, in priority order (header_filter/log reuse them). */
   plugins: PluginInstance[] | null = null;
   upstreamPath = "/";
+  /** The matched prefix strip_path removed (X-Forwarded-Prefix), else null. */
+  strippedPrefix: string | null = null;
   /** Regex captures of the matched route path (Kong uri_captures). */
   captures: RegExpExecArray | null = null;
   /** Header edits for the upstream request: name (lower-case) → value, or null to remove. */

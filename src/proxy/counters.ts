@@ -1,0 +1,115 @@
+// Rate-limit counters of one node. In-process they are a plain Map. With workers, the primary
+// owns the totals: each worker counts locally, sends its deltas every SYNC_MS and receives the
+// changed totals back, so it never waits on the primary. A worker's view is at most about two
+// sync intervals old; the over-admission bound per window is therefore
+// (workers - 1) x (that worker's request rate for the key) x 2 x SYNC_MS.
+import type { CounterStore } from '../plugins/types.ts';
+
+export const SYNC_MS = 10;
+
+interface Cell {
+  value: number;
+  expiresAt: number;
+}
+
+function sweep(map: Map<string, { expiresAt: number }>, now: number): void {
+  for (const [k, c] of map) if (c.expiresAt <= now) map.delete(k);
+}
+
+export class LocalCounters implements CounterStore {
+  private readonly cells = new Map<string, Cell>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor() {
+    this.timer = setInterval(() => sweep(this.cells, Date.now()), 1000);
+    this.timer.unref();
+  }
+
+  get(key: string, _expiresAt: number): number {
+    return this.cells.get(key)?.value ?? 0;
+  }
+
+  incr(key: string, expiresAt: number, by: number): number {
+    let c = this.cells.get(key);
+    if (!c) this.cells.set(key, (c = { value: 0, expiresAt }));
+    c.value += by;
+    return c.value;
+  }
+
+  /** Primary side: merge a worker's deltas, return the new totals of those keys. */
+  merge(deltas: [string, number, number][]): [string, number, number][] {
+    const out: [string, number, number][] = [];
+    for (const [key, expiresAt, by] of deltas) out.push([key, expiresAt, this.incr(key, expiresAt, by)]);
+    return out;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
+
+interface WorkerCell {
+  base: number; // total as last reported by the primary
+  pending: number; // local increments not yet sent
+  inflight: number; // sent, not yet reflected in base
+  expiresAt: number;
+}
+
+export type CounterMessage = { t: 'gossamer:rl'; entries: [string, number, number][] };
+
+export class WorkerCounters implements CounterStore {
+  private readonly cells = new Map<string, WorkerCell>();
+  private readonly dirty = new Set<string>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly send: (m: CounterMessage) => void) {
+    this.timer = setInterval(() => this.flush(), SYNC_MS);
+    this.timer.unref();
+    this.sweeper = setInterval(() => sweep(this.cells, Date.now()), 1000);
+    this.sweeper.unref();
+  }
+
+  get(key: string, _expiresAt: number): number {
+    const c = this.cells.get(key);
+    return c ? c.base + c.inflight + c.pending : 0;
+  }
+
+  incr(key: string, expiresAt: number, by: number): number {
+    let c = this.cells.get(key);
+    if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, expiresAt }));
+    c.pending += by;
+    this.dirty.add(key);
+    return c.base + c.inflight + c.pending;
+  }
+
+  private flush(): void {
+    if (!this.dirty.size) return;
+    const entries: [string, number, number][] = [];
+    for (const k of this.dirty) {
+      const c = this.cells.get(k);
+      if (!c || !c.pending) continue;
+      entries.push([k, c.expiresAt, c.pending]);
+      c.inflight += c.pending;
+      c.pending = 0;
+    }
+    this.dirty.clear();
+    if (entries.length) this.send({ t: 'gossamer:rl', entries });
+  }
+
+  /** Totals from the primary (after merging everyone's deltas). `own` marks the reply to our own flush. */
+  onTotals(entries: [string, number, number][], own: Map<string, number> | null): void {
+    for (const [key, expiresAt, total] of entries) {
+      let c = this.cells.get(key);
+      if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, expiresAt }));
+      const acked = own?.get(key) ?? 0;
+      c.inflight = Math.max(0, c.inflight - acked);
+      c.base = Math.max(c.base, total - c.inflight);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    clearInterval(this.sweeper);
+  }
+}

@@ -1,0 +1,27 @@
+// Kong's error bodies, byte for byte apart from the request id.
+import type { ServerResponse } from 'node:http';
+
+export const MSG = {
+  noRoute: 'no Route matched with those values',
+  noService: 'no Service found with those values',
+  badGateway: 'An invalid response was received from the upstream server',
+  noPeer: 'failure to get a peer from the ring-balancer',
+  unavailable: 'name resolution failed',
+  timeout: 'The upstream server is timed out',
+  internal: 'An unexpected error occurred',
+  payloadTooLarge: 'Request size limit exceeded',
+} as const;
+
+export function sendJson(res: ServerResponse, status: number, body: string, headers: string[]): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  headers.push('content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)));
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+export function errorBody(message: string, requestId: string): string {
+  return `{"message":${JSON.stringify(message)},"request_id":"${requestId}"}`;
+}

@@ -1,0 +1,144 @@
+// Which plugin instance runs for a request, by Kong's scoping precedence (most specific wins,
+// one instance per plugin name): consumer+route+service > consumer+route > consumer+service >
+// route+service > consumer > route > service > global. The consumer is only known after the
+// auth plugins ran, so each chain entry keeps its consumer-specific instances aside.
+import type { Plugin, Route, Service } from '../entities/types.ts';
+import type { PluginEnv, PluginHandler, PluginInstance } from '../plugins/types.ts';
+import { plugins as registry, validatePluginConfig } from '../plugins/registry.ts';
+import type { ProxyContext } from './context.ts';
+
+export interface ChainEntry {
+  name: string;
+  fallback: PluginInstance | null;
+  byConsumer: Map<string, PluginInstance> | null;
+}
+
+interface Scoped {
+  global: PluginInstance | null;
+  service: Map<string, PluginInstance>;
+  route: Map<string, PluginInstance>;
+  routeService: Map<string, PluginInstance>;
+  consumer: Map<string, PluginInstance>;
+  consumerRoute: Map<string, PluginInstance>;
+  consumerService: Map<string, PluginInstance>;
+  consumerRouteService: Map<string, PluginInstance>;
+  consumers: Set<string>;
+}
+
+const handlers = new Map<string, PluginHandler>();
+
+/** Load every registered handler module once, before the first configuration is compiled. */
+export async function loadPluginHandlers(): Promise<void> {
+  await Promise.all(
+    Object.values(registry).map(async (d) => {
+      if (!handlers.has(d.name)) handlers.set(d.name, (await d.handler()) as PluginHandler);
+    }),
+  );
+}
+
+export class PluginIndex {
+  private readonly byName = new Map<string, Scoped>();
+  private readonly order: string[];
+  private readonly chains = new Map<string, ChainEntry[]>();
+  readonly instances: PluginInstance[] = [];
+
+  constructor(entities: Iterable<Plugin>, env: PluginEnv) {
+    for (const p of entities) {
+      if (p.enabled === false) continue;
+      const handler = handlers.get(p.name);
+      if (!handler) {
+        env.logger.warn({ plugin: p.name, id: p.id }, 'plugin not available in this node; ignored');
+        continue;
+      }
+      const checked = validatePluginConfig(p.name, p.config);
+      if (!checked.ok) {
+        env.logger.error({ plugin: p.name, id: p.id, fields: checked.fields }, 'invalid plugin config; ignored');
+        continue;
+      }
+      let inst: PluginInstance;
+      try {
+        inst = handler.create(checked.config, env, p);
+      } catch (err) {
+        env.logger.error({ plugin: p.name, id: p.id, err }, 'plugin failed to build; ignored');
+        continue;
+      }
+      this.instances.push(inst);
+      let s = this.byName.get(p.name);
+      if (!s) {
+        s = {
+          global: null,
+          service: new Map(),
+          route: new Map(),
+          routeService: new Map(),
+          consumer: new Map(),
+          consumerRoute: new Map(),
+          consumerService: new Map(),
+          consumerRouteService: new Map(),
+          consumers: new Set(),
+        };
+        this.byName.set(p.name, s);
+      }
+      const r = p.route?.id;
+      const sv = p.service?.id;
+      const c = p.consumer?.id;
+      if (c) s.consumers.add(c);
+      if (c && r && sv) s.consumerRouteService.set(`${c}|${r}|${sv}`, inst);
+      else if (c && r) s.consumerRoute.set(`${c}|${r}`, inst);
+      else if (c && sv) s.consumerService.set(`${c}|${sv}`, inst);
+      else if (c) s.consumer.set(c, inst);
+      else if (r && sv) s.routeService.set(`${r}|${sv}`, inst);
+      else if (r) s.route.set(r, inst);
+      else if (sv) s.service.set(sv, inst);
+      else s.global = inst;
+    }
+    this.order = [...this.byName.keys()].sort((a, b) => (registry[b]?.priority ?? 0) - (registry[a]?.priority ?? 0));
+  }
+
+  get empty(): boolean {
+    return this.order.length === 0;
+  }
+
+  /** The chain for a route/service pair; computed on first use and kept for this config. */
+  chainFor(route: Route, service: Service | null): ChainEntry[] {
+    const key = route.id;
+    let chain = this.chains.get(key);
+    if (chain) return chain;
+    chain = [];
+    const r = route.id;
+    const sv = service?.id ?? '';
+    for (const name of this.order) {
+      const s = this.byName.get(name)!;
+      const fallback = s.routeService.get(`${r}|${sv}`) ?? s.route.get(r) ?? s.service.get(sv) ?? s.global;
+      let byConsumer: Map<string, PluginInstance> | null = null;
+      for (const c of s.consumers) {
+        const specific =
+          s.consumerRouteService.get(`${c}|${r}|${sv}`) ?? s.consumerRoute.get(`${c}|${r}`) ?? s.consumerService.get(`${c}|${sv}`);
+        const inst = specific ?? s.routeService.get(`${r}|${sv}`) ?? s.consumer.get(c) ?? s.route.get(r) ?? s.service.get(sv) ?? s.global;
+        if (inst && inst !== fallback) (byConsumer ??= new Map()).set(c, inst);
+      }
+      if (fallback || byConsumer) chain.push({ name, fallback, byConsumer });
+    }
+    this.chains.set(key, chain);
+    return chain;
+  }
+
+  close(): void {
+    for (const i of this.instances) i.close?.();
+  }
+}
+
+/** Access phase over a chain; stops at the first plugin that answered the client. */
+export function runAccess(ctx: ProxyContext, chain: ChainEntry[]): void {
+  const ran: PluginInstance[] = [];
+  ctx.plugins = ran;
+  for (let i = 0; i < chain.length; i++) {
+    const e = chain[i]!;
+    const inst = e.byConsumer !== null && ctx.consumer !== null ? e.byConsumer.get(ctx.consumer.id) ?? e.fallback : e.fallback;
+    if (inst === null) continue;
+    ran.push(inst);
+    if (inst.access !== undefined) {
+      inst.access(ctx);
+      if (ctx.exitStatus !== 0) return;
+    }
+  }
+}
