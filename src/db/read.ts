@@ -60,6 +60,8 @@ export interface PageOptions {
   tags?: string[];
   tagsCond?: 'and' | 'or';
   scope?: Scope;
+  /** Exact matches on text fields (GET /consumers?custom_id=x). */
+  filters?: Record<string, string>;
 }
 
 export interface Page {
@@ -98,6 +100,11 @@ export async function pageEntities(q: pg.Pool | pg.PoolClient, entity: EntityNam
   if (opts.scope) {
     params.push(opts.scope.id);
     where.push(`${opts.scope.field}_id = $${params.length}::uuid`);
+  }
+  for (const [field, value] of Object.entries(opts.filters ?? {})) {
+    if (entities[entity].columns[field] !== 'text') continue;
+    params.push(value);
+    where.push(`${field} = $${params.length}`);
   }
   if (opts.tags && opts.tags.length > 0) {
     params.push(opts.tags);

@@ -1,0 +1,208 @@
+// The Admin API server: node:http, the router, Kong's error bodies, and the rule that no
+// request — however malformed — gets a stack trace or takes the node down.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { Router, type AdminRequest, type AdminResponse } from './router.ts';
+import { DEFAULT_BODY_LIMIT, parseBody, readRaw, type BodyKind } from './body.ts';
+import { KongError, methodNotAllowed, notFound } from '../entities/errors.ts';
+import { describePgCause, isConnectionError } from '../db/pool.ts';
+import type { ChangeEvent } from '../entities/types.ts';
+import { registerRoot, type NodeInfo, type ServerCounters } from './root.ts';
+import { registerServices } from './services.ts';
+import { registerRoutes } from './routes.ts';
+import { registerConsumers } from './consumers.ts';
+import { registerPlugins } from './plugins.ts';
+import { registerUpstreams } from './upstreams.ts';
+import { registerKeyAuth } from './keyauth.ts';
+import type { AdminContext } from './crud.ts';
+
+export interface AdminDeps {
+  /** Null on a data plane: no database, only the groups others register. */
+  pool: pg.Pool | null;
+  nodeInfo: NodeInfo;
+  /** The node's configuration for GET / (secrets are removed again here). */
+  configSummary: Record<string, unknown>;
+  /** Called after commit and before the response (local cache invalidation, gossip). */
+  onChanges?(events: ChangeEvent[]): Promise<void> | void;
+  /** When set, every entity write answers 400 with this message. */
+  readOnly?: string;
+  logger?: Logger;
+  /** Request body limit in bytes (default 1 MiB). */
+  bodyLimit?: number;
+  /** Extra top-level fields of GET /status (configuration_hash, cluster...). */
+  statusExtra?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+export interface AdminServer {
+  server: http.Server;
+  router: Router;
+  listen(host: string, port: number): Promise<{ host: string; port: number }>;
+  close(): Promise<void>;
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function send(res: http.ServerResponse, r: AdminResponse, started: number, version: string) {
+  if (res.headersSent) return;
+  const headers: Record<string, string> = {
+    'X-Gossamer-Admin-Latency': String(Math.round(performance.now() - started)),
+    Server: `gossamer/${version}`,
+    ...r.headers,
+  };
+  if (r.status === 204 || r.body === undefined) {
+    res.writeHead(r.status, headers);
+    res.end();
+    return;
+  }
+  const json = JSON.stringify(r.body);
+  headers['Content-Type'] = 'application/json; charset=utf-8';
+  headers['Content-Length'] = String(Buffer.byteLength(json));
+  res.writeHead(r.status, headers);
+  res.end(json);
+}
+
+function errorResponse(err: unknown, method: string, logger?: Logger): AdminResponse {
+  if (err instanceof KongError) return { status: err.status, body: err.body };
+  if (isConnectionError(err)) {
+    const cause = describePgCause(err);
+    return {
+      status: 503,
+      body: {
+        message: WRITE_METHODS.has(method)
+          ? `database unavailable: ${cause}; writes are refused until it returns`
+          : `database unavailable: ${cause}`,
+      },
+    };
+  }
+  const code = (err as { code?: string })?.code;
+  if (code === '42P01') {
+    return { status: 503, body: { message: "database not bootstrapped; run 'gossamer migrations bootstrap'" } };
+  }
+  logger?.error({ err: (err as Error)?.message, stack: (err as Error)?.stack }, 'admin API: unexpected error');
+  return { status: 500, body: { message: 'An unexpected error occurred' } };
+}
+
+export function createAdminServer(deps: AdminDeps): AdminServer {
+  const router = new Router();
+  const counters: ServerCounters = {
+    connections_active: 0,
+    connections_accepted: 0,
+    connections_handled: 0,
+    connections_reading: 0,
+    connections_writing: 0,
+    connections_waiting: 0,
+    total_requests: 0,
+  };
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const logger = deps.logger;
+
+  registerRoot(router, { pool: deps.pool, nodeInfo: deps.nodeInfo, configSummary: deps.configSummary, counters, statusExtra: deps.statusExtra });
+  if (deps.pool) {
+    const ctx: AdminContext = {
+      pool: deps.pool,
+      nodeId: deps.nodeInfo.id,
+      onChanges: deps.onChanges ?? (() => {}),
+      readOnly: deps.readOnly,
+      logger,
+    };
+    registerServices(router, ctx);
+    registerRoutes(router, ctx);
+    registerConsumers(router, ctx);
+    registerPlugins(router, ctx);
+    registerUpstreams(router, ctx);
+    registerKeyAuth(router, ctx);
+  }
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const started = performance.now();
+    counters.total_requests++;
+    counters.connections_writing++;
+    const method = (req.method ?? 'GET').toUpperCase();
+    let response: AdminResponse;
+    try {
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://admin.invalid');
+      } catch {
+        throw notFound();
+      }
+      const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+      const match = router.match(method, path);
+      if (match.kind === 'none') throw notFound();
+      if (match.kind === 'method') {
+        if (method === 'OPTIONS') {
+          response = { status: 204, headers: { Allow: [...match.allowed, 'OPTIONS'].join(', ') } };
+          send(res, response, started, deps.nodeInfo.version);
+          return;
+        }
+        throw methodNotAllowed();
+      }
+      let parsed: { kind: BodyKind; body: Record<string, unknown> } | undefined;
+      const adminReq: AdminRequest = {
+        method,
+        path,
+        params: match.params,
+        query: url.searchParams,
+        headers: req.headers,
+        raw: req,
+        async body() {
+          if (!parsed) parsed = parseBody(await readRaw(req, bodyLimit), req.headers['content-type']);
+          return structuredClone(parsed.body);
+        },
+        bodyKind: () => parsed?.kind ?? 'none',
+      };
+      response = await match.handler(adminReq);
+    } catch (err) {
+      response = errorResponse(err, method, logger);
+    } finally {
+      counters.connections_writing--;
+    }
+    send(res, response, started, deps.nodeInfo.version);
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      // Only a bug in send() itself can land here; answer anyway rather than hang.
+      logger?.error({ err: (err as Error)?.message }, 'admin API: response failed');
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end('{"message":"An unexpected error occurred"}');
+    });
+  });
+  server.on('connection', (socket) => {
+    counters.connections_accepted++;
+    counters.connections_handled++;
+    counters.connections_active++;
+    socket.once('close', () => counters.connections_active--);
+  });
+  // Requests the HTTP parser rejects (bad method, broken headers) get a 400 and a closed socket.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 25\r\n\r\n{"message":"Bad request"}');
+    else socket.destroy();
+  });
+  server.keepAliveTimeout = 5000;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+
+  return {
+    server,
+    router,
+    listen(host: string, port: number) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const a = server.address() as AddressInfo;
+          resolve({ host: a.address, port: a.port });
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
