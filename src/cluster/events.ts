@@ -17,6 +17,7 @@ import { loadSnapshotOn, type SnapshotLoader } from './events-db.ts';
 export const EVENTS_TOPIC = 'gossamer/events/1';
 
 const packr = new Packr({ useRecords: false });
+const GAP_GRACE_MS = 10;
 
 /** What this module needs of a member as the membership table reports it. */
 export interface EventsMember {
@@ -150,7 +151,7 @@ export class EventSync {
     if (this.gossip) {
       on('member-updated', () => setTimeout(() => this.checkPeersAhead(), 100).unref());
       // A peer we lost and found again may have written while apart.
-      for (const ev of ['member-joined', 'member-reconnected', 'reconnected', 'member-alive']) on(ev, () => void this.repair('reconnect'));
+      for (const ev of ['member-joined', 'member-rejoined', 'member-reconnected', 'reconnected']) on(ev, () => void this.repair('reconnect'));
     }
     this.announce();
   }
@@ -168,7 +169,9 @@ export class EventSync {
    */
   localChanges(events: ChangeEvent[]): void {
     if (events.length === 0) return;
+    const lowest = events.reduce((m, e) => Math.min(m, e.config_version), Infinity);
     this.deliver(this.cache.apply(events), 'local');
+    this.checkGap(lowest);
     if (this.gossip && this.cluster) {
       try {
         const p = this.cluster.publish(EVENTS_TOPIC, packr.pack({ v: 1, events }));
@@ -235,12 +238,21 @@ export class EventSync {
     let lowestNew = Infinity;
     for (const e of events) if (!versions.has(e.config_version) && e.config_version < lowestNew) lowestNew = e.config_version;
     if (lowestNew === Infinity) return; // all seen already
-    const gap = versions.gapBefore(lowestNew);
     this.deliver(this.cache.apply(events), 'gossip');
-    if (gap) {
+    this.checkGap(lowestNew);
+  }
+
+  /**
+   * A version below `v` is missing: give gossip a few milliseconds to deliver it (two writers
+   * committing together publish in either order), then read Postgres.
+   */
+  private checkGap(v: number): void {
+    if (!this.cache.versions.gapBefore(v)) return;
+    setTimeout(() => {
+      if (this.stopped || !this.cache.versions.gapBefore(v)) return;
       this.stats.gapRepairs++;
       void this.repairer.trigger('gap');
-    }
+    }, GAP_GRACE_MS).unref();
   }
 
   private deliver(events: ChangeEvent[], source: ChangeSource): void {
