@@ -1,0 +1,135 @@
+import os from 'node:os';
+import { gossipsub } from '@chainsafe/libp2p-gossipsub';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import type { PrivateKey } from '@libp2p/interface';
+import { memory } from '@libp2p/memory';
+import { ping } from '@libp2p/ping';
+import { preSharedKey } from '@libp2p/pnet';
+import { tcp } from '@libp2p/tcp';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p } from 'libp2p';
+import type { Blocklist } from './partition.ts';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface HostOptions {
+  privateKey: PrivateKey;
+  listen: HostPort[];
+  /** What peers dial; null derives it (see deriveAdvertise). */
+  advertise: HostPort | null;
+  /** The private-network key file bytes (`/key/swarm/psk/1.0.0/...`). */
+  psk: Uint8Array;
+  blocklist: Blocklist;
+  /** libp2p's connection monitor ping; notices a hung (SIGSTOPped) peer. */
+  connectionPingIntervalMs: number;
+  dialTimeoutMs: number;
+  gossipHeartbeatMs: number;
+  /** In-process simulations: `/memory/<name>` addresses instead of TCP. */
+  memoryName?: string;
+}
+
+// libp2p refuses more than 5 inbound connections a second from one IP unless allow-listed;
+// nodes of one cluster on one host or one private subnet routinely exceed that on restart.
+const PRIVATE_NETS = [
+  '/ip4/127.0.0.0/ipcidr/8',
+  '/ip4/10.0.0.0/ipcidr/8',
+  '/ip4/172.16.0.0/ipcidr/12',
+  '/ip4/192.168.0.0/ipcidr/16',
+  '/ip4/100.64.0.0/ipcidr/10',
+  '/ip6/::1/ipcidr/128',
+  '/ip6/fc00::/ipcidr/7',
+];
+
+const WILDCARDS = new Set(['0.0.0.0', '::', '*']);
+
+/** First non-loopback IPv4 of this machine, or 127.0.0.1 on a machine with none. */
+export function firstNonLoopbackIPv4(): string {
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+/** cluster_advertise when empty: a concrete listen host is what peers can dial; a wildcard one means the machine's address. */
+export function deriveAdvertise(listen: HostPort[]): HostPort {
+  const first = listen[0];
+  if (!first) throw new Error('cluster_listen is off: a cluster node needs at least one listen address');
+  if (!WILDCARDS.has(first.host)) return { host: first.host, port: first.port };
+  return { host: firstNonLoopbackIPv4(), port: first.port };
+}
+
+export function hostPortToMultiaddr(hp: HostPort): Multiaddr {
+  const h = hp.host.replace(/^\[|\]$/g, '');
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(h)) return multiaddr(`/ip4/${h}/tcp/${hp.port}`);
+  if (h.includes(':')) return multiaddr(`/ip6/${h}/tcp/${hp.port}`);
+  return multiaddr(`/dns4/${h}/tcp/${hp.port}`);
+}
+
+/** A `cluster_peers` entry (host:port or multiaddr) as a multiaddr. */
+export function peerToMultiaddr(entry: string): Multiaddr {
+  if (entry.startsWith('/')) return multiaddr(entry);
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(entry.trim());
+  if (!m) throw new Error(`cluster peer '${entry}' is neither host:port nor a multiaddr`);
+  return hostPortToMultiaddr({ host: m[1]!, port: Number(m[2]) });
+}
+
+function remoteHostPort(ma: Multiaddr): string {
+  const o = ma.toOptions();
+  return `${o.host}:${o.port}`;
+}
+
+export async function createHost(opts: HostOptions) {
+  const advertise = opts.advertise ?? deriveAdvertise(opts.listen);
+  const mem = opts.memoryName;
+  const listenAddrs = mem ? [`/memory/${mem}`] : opts.listen.map((l) => hostPortToMultiaddr({ host: WILDCARDS.has(l.host) && l.host !== '::' ? '0.0.0.0' : l.host, port: l.port }).toString());
+  const announce = mem ? [`/memory/${mem}`] : [hostPortToMultiaddr(advertise).toString()];
+  const bl = opts.blocklist;
+  const libp2p = await createLibp2p({
+    privateKey: opts.privateKey,
+    addresses: { listen: listenAddrs, announce },
+    transports: mem ? [memory()] : [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: preSharedKey({ psk: opts.psk }),
+    connectionManager: {
+      allow: PRIVATE_NETS,
+      dialTimeout: opts.dialTimeoutMs,
+      // Restarts and the simulator's faults make bursts of reconnects; these are peers, not strangers.
+      maxIncomingPendingConnections: 64,
+      maxConnections: 1000,
+    },
+    connectionMonitor: {
+      pingInterval: opts.connectionPingIntervalMs,
+      pingTimeout: { minTimeout: opts.connectionPingIntervalMs * 1.5, maxTimeout: opts.connectionPingIntervalMs * 3 },
+    },
+    connectionGater: {
+      denyDialPeer: (peerId) => bl.has(peerId.toString()),
+      denyDialMultiaddr: (ma) => bl.size > 0 && !mem && bl.hasAddress(remoteHostPort(ma)),
+      denyInboundEncryptedConnection: (peerId) => bl.has(peerId.toString()),
+      denyOutboundEncryptedConnection: (peerId) => bl.has(peerId.toString()),
+      denyInboundUpgradedConnection: (peerId) => bl.has(peerId.toString()),
+      denyOutboundUpgradedConnection: (peerId) => bl.has(peerId.toString()),
+    },
+    services: {
+      identify: identify(),
+      ping: ping({ maxInboundStreams: 64, maxOutboundStreams: 64 }),
+      pubsub: gossipsub({
+        globalSignaturePolicy: 'StrictSign',
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        floodPublish: true,
+        heartbeatInterval: opts.gossipHeartbeatMs,
+        // Membership decides who is in the cluster; gossipsub's own peer scoring stays neutral.
+        scoreThresholds: { gossipThreshold: -Infinity, publishThreshold: -Infinity, graylistThreshold: -Infinity },
+      }),
+    },
+  });
+  return { libp2p, advertise };
+}
+
+export type ClusterLibp2p = Awaited<ReturnType<typeof createHost>>['libp2p'];

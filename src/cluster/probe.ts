@@ -1,0 +1,159 @@
+import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { ClusterLibp2p } from './host.ts';
+import { decode, encode, PING_REQ_PROTOCOL, PUSH_PULL_PROTOCOL, type PingReq, type PingReqReply, type PushPull } from './messages.ts';
+import type { WireMember } from './state.ts';
+
+// The probe transport: direct probes are libp2p pings; ping-req (SWIM's indirect probe) and
+// push-pull (memberlist's full-state sync) are small request/response protocols: one msgpack
+// message each way, each side closing its write half to mark the end.
+
+export type PingResult = { ok: true; rtt: number } | { ok: false; refused: boolean; error: string };
+
+export interface ProbeTransport {
+  ping(peerId: string, timeoutMs: number): Promise<PingResult>;
+  /** 'ack': the helper reached the target; 'nack': it did not; 'none': the helper did not answer. */
+  pingReq(helperPeerId: string, target: { peer_id: string; addresses: string[] }, timeoutMs: number, waitMs: number): Promise<'ack' | 'nack' | 'none'>;
+  pushPull(peerId: string, msg: PushPull, timeoutMs: number): Promise<PushPull>;
+  /** Messages sent by this node on the probe protocols (bench: per-node message rate). */
+  sent: number;
+}
+
+const MAX_MESSAGE = 4 * 1024 * 1024;
+
+async function readAll(stream: Stream, signal: AbortSignal): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const onAbort = () => stream.abort(new Error('timed out'));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const chunk of stream.source) {
+      const bytes = chunk.subarray();
+      size += bytes.length;
+      if (size > MAX_MESSAGE) throw new Error(`message larger than ${MAX_MESSAGE} bytes`);
+      parts.push(bytes);
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+async function request<Req, Res>(libp2p: ClusterLibp2p, peer: PeerId, protocol: string, req: Req, timeoutMs: number): Promise<Res> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const stream = await libp2p.dialProtocol(peer, protocol, { signal });
+  try {
+    await stream.sink([encode(req)]);
+    return decode<Res>(await readAll(stream, signal));
+  } catch (err) {
+    stream.abort(err as Error);
+    throw err;
+  } finally {
+    if (stream.status === 'open') await stream.close().catch(() => {});
+  }
+}
+
+export function isRefused(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  const walk = (e: unknown): boolean => {
+    if (!e || typeof e !== 'object' || seen.has(e)) return false;
+    seen.add(e);
+    const x = e as { code?: string; message?: string; errors?: unknown[]; cause?: unknown };
+    if (x.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(x.message ?? '')) return true;
+    return (Array.isArray(x.errors) && x.errors.some(walk)) || walk(x.cause);
+  };
+  return walk(err);
+}
+
+export function createProbeTransport(
+  libp2p: ClusterLibp2p,
+  handlers: { pushPull(msg: PushPull, from: PeerId): PushPull | null; isMember(peerId: string): boolean },
+): ProbeTransport {
+  const t: ProbeTransport = {
+    sent: 0,
+    async ping(peerId, timeoutMs) {
+      t.sent++;
+      try {
+        const rtt = await libp2p.services.ping.ping(peerIdFromString(peerId), { signal: AbortSignal.timeout(timeoutMs) });
+        return { ok: true, rtt };
+      } catch (err) {
+        return { ok: false, refused: isRefused(err), error: (err as Error).message };
+      }
+    },
+    async pingReq(helperPeerId, target, timeoutMs, waitMs) {
+      t.sent++;
+      try {
+        const r = await request<PingReq, PingReqReply>(libp2p, peerIdFromString(helperPeerId), PING_REQ_PROTOCOL, { target: target.peer_id, addresses: target.addresses, timeout: timeoutMs }, waitMs);
+        return r.ok ? 'ack' : 'nack';
+      } catch {
+        return 'none';
+      }
+    },
+    async pushPull(peerId, msg, timeoutMs) {
+      t.sent++;
+      return request<PushPull, PushPull>(libp2p, peerIdFromString(peerId), PUSH_PULL_PROTOCOL, msg, timeoutMs);
+    },
+  };
+
+  const respond = async (stream: Stream, connection: Connection, fn: (req: unknown) => Promise<unknown> | unknown) => {
+    const signal = AbortSignal.timeout(10_000);
+    try {
+      const req = decode<unknown>(await readAll(stream, signal));
+      const res = await fn(req);
+      await stream.sink([encode(res)]);
+    } catch (err) {
+      stream.abort(err as Error);
+    }
+    void connection;
+  };
+
+  void libp2p.handle(
+    PING_REQ_PROTOCOL,
+    ({ stream, connection }) => {
+      // Only members may make us ping on their behalf (no amplification for a stranger with the key).
+      if (!handlers.isMember(connection.remotePeer.toString())) return stream.abort(new Error('not a member'));
+      void respond(stream, connection, async (req) => {
+        const r = req as PingReq;
+        const peer = peerIdFromString(r.target);
+        // Make sure the target's addresses are known even if we never met it.
+        if (Array.isArray(r.addresses) && r.addresses.length) {
+          await libp2p.peerStore.merge(peer, { multiaddrs: r.addresses.map((a) => multiaddr(a)) }).catch(() => {});
+        }
+        t.sent++;
+        try {
+          await libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(Math.max(10, Math.min(r.timeout, 30_000))) });
+          return { ok: true } satisfies PingReqReply;
+        } catch {
+          return { ok: false } satisfies PingReqReply;
+        }
+      });
+    },
+    { maxInboundStreams: 64, runOnLimitedConnection: false },
+  );
+
+  void libp2p.handle(
+    PUSH_PULL_PROTOCOL,
+    ({ stream, connection }) => {
+      // Anyone holding the cluster key may push-pull: that is how a new node joins.
+      void respond(stream, connection, (req) => {
+        t.sent++;
+        const reply = handlers.pushPull(req as PushPull, connection.remotePeer);
+        if (!reply) throw new Error('malformed push-pull');
+        return reply;
+      });
+    },
+    { maxInboundStreams: 64, runOnLimitedConnection: false },
+  );
+
+  return t;
+}
+
+export type { WireMember };
