@@ -1,12 +1,14 @@
 import type { z } from 'zod';
 import type { KeyDef } from './key.ts';
 import { aliases as coreAliases, coreKeys } from './keys/core.ts';
+import { membershipKeys } from './keys/membership.ts';
 import { eventsKeys } from './keys/events.ts';
 
 // Every configuration key the node knows, by concern. A new group of keys is a file under
 // keys/ and one spread here; the README's configuration reference is generated from this.
 export const keys = {
   ...coreKeys,
+  ...membershipKeys,
   ...eventsKeys,
 };
 
