@@ -13,6 +13,8 @@ export interface RequestEvent {
   path: string;
   status: number;
   error?: string;
+  /** The node that answered, when the balancer says so. */
+  node?: string;
 }
 
 export type WriteOp = 'create' | 'update' | 'delete';

@@ -1,0 +1,261 @@
+// The simulated cluster: embedded Postgres (bootstrapped), one TCP fault proxy per node in
+// front of it, N real node processes, a sample upstream and the load balancer of `gossamer up`.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { freePort, startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
+import { startBalancer, type Balancer } from '../../src/up/balancer.ts';
+import type { NodeState } from '../history.ts';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
+import { SimNode, sleep } from './node-process.ts';
+import { stillListening, trackPostgres } from './reaper.ts';
+import { startUpstream, type Upstream } from './upstream.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/gossamer.js', import.meta.url));
+const run = promisify(execFile);
+
+export interface ClusterOptions {
+  nodes: number;
+  /** Everything goes under here: pg data, node prefixes, config files, logs. */
+  dir: string;
+  /** Extra config keys for every node, and per node (kong.conf names). */
+  config?: Record<string, string | number | boolean>;
+  nodeConfig?: Record<string, Record<string, string | number | boolean>>;
+  onState?: (node: string, state: NodeState) => void;
+  log?: (line: string) => void;
+}
+
+export const SERVED_BY = 'x-sim-served-by';
+
+export class SimCluster {
+  nodes: SimNode[] = [];
+  pg!: EmbeddedPg;
+  pgPort = 0;
+  upstream!: Upstream;
+  lb!: Balancer;
+  proxies = new Map<string, FaultProxy>();
+  groups: string[][] | undefined;
+  private untrackPg: (() => void) | undefined;
+  private readonly ports: number[] = [];
+  private readonly log: (line: string) => void;
+
+  private constructor(private readonly opts: ClusterOptions) {
+    this.log = opts.log ?? (() => {});
+  }
+
+  static async start(opts: ClusterOptions): Promise<SimCluster> {
+    const c = new SimCluster(opts);
+    try {
+      await c.boot();
+    } catch (err) {
+      await c.stop().catch(() => {});
+      throw err;
+    }
+    return c;
+  }
+
+  node(name: string): SimNode {
+    const n = this.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no node named ${name} (have ${this.nodes.map((x) => x.name).join(', ')})`);
+    return n;
+  }
+
+  private get pgDir(): string {
+    return path.join(this.opts.dir, 'pg');
+  }
+
+  private async startPg(): Promise<void> {
+    this.pg = await startEmbeddedPostgres({ dir: this.pgDir, port: this.pgPort || undefined, persistent: true });
+    this.pgPort = this.pg.port;
+    this.untrackPg = trackPostgres(this.pgDir);
+  }
+
+  private async boot(): Promise<void> {
+    fs.mkdirSync(this.opts.dir, { recursive: true });
+    fs.chmodSync(this.opts.dir, 0o777); // Postgres runs as the `postgres` user when we are root
+    this.log('starting embedded Postgres');
+    await this.startPg();
+    this.ports.push(this.pgPort);
+    await this.pg.createDatabase('gossamer');
+    const dbConf = path.join(this.opts.dir, 'db.conf');
+    fs.writeFileSync(dbConf, [`pg_host = 127.0.0.1`, `pg_port = ${this.pgPort}`, `pg_user = ${this.pg.user}`, `pg_password = ${this.pg.password}`, `pg_database = gossamer`, ''].join('\n'));
+    this.log('bootstrapping the schema');
+    await run(process.execPath, [BIN, 'migrations', 'bootstrap', '-c', dbConf], { timeout: 60_000 }).catch((err) => {
+      throw new Error(`migrations bootstrap failed: ${err.stderr || err.message}`);
+    });
+
+    this.upstream = await startUpstream();
+    this.ports.push(this.upstream.port);
+
+    const names = Array.from({ length: this.opts.nodes }, (_, i) => `n${i + 1}`);
+    const ports = new Map<string, { proxy: number; admin: number; cluster: number }>();
+    for (const name of names) {
+      const p = { proxy: await freePort(), admin: await freePort(), cluster: await freePort() };
+      ports.set(name, p);
+      this.ports.push(p.proxy, p.admin, p.cluster);
+      const fp = await startFaultProxy({ target: { host: '127.0.0.1', port: this.pgPort } });
+      this.proxies.set(name, fp);
+      this.ports.push(fp.port);
+    }
+    for (const name of names) {
+      const p = ports.get(name)!;
+      const seeds = names.filter((n) => n !== name).map((n) => `127.0.0.1:${ports.get(n)!.cluster}`);
+      const config = {
+        node_name: name,
+        prefix: path.join(this.opts.dir, name, 'prefix'),
+        proxy_listen: `127.0.0.1:${p.proxy}`,
+        admin_listen: `127.0.0.1:${p.admin}`,
+        cluster_listen: `127.0.0.1:${p.cluster}`,
+        cluster_advertise: `127.0.0.1:${p.cluster}`,
+        cluster_peers: seeds.join(','),
+        pg_host: '127.0.0.1',
+        pg_port: this.proxies.get(name)!.port,
+        pg_user: this.pg.user,
+        pg_password: this.pg.password,
+        pg_database: 'gossamer',
+        // 2 cores for the whole cluster: one proxy worker per node.
+        worker_processes: 1,
+        cluster_test_partitions: 'on',
+        ...this.opts.config,
+        ...this.opts.nodeConfig?.[name],
+      };
+      this.nodes.push(new SimNode({ name, dir: path.join(this.opts.dir, name), ports: p, config, onState: (n, s) => this.opts.onState?.(n, s) }));
+    }
+    this.log(`starting ${names.length} nodes`);
+    await Promise.all(this.nodes.map((n) => n.start()));
+    await Promise.all(this.nodes.map((n) => this.learnPeerId(n)));
+
+    this.lb = await startBalancer({
+      listen: { host: '127.0.0.1', port: 0 },
+      backends: this.nodes.map((n) => ({ name: n.name, proxyUrl: n.proxyUrl, statusUrl: `${n.adminUrl}/status` })),
+      checkIntervalMs: 250,
+      checkTimeoutMs: 500,
+      servedByHeader: SERVED_BY,
+    });
+    this.ports.push(this.lb.port);
+    await this.lb.checked();
+  }
+
+  /** The node's own libp2p peer id, from its /cluster/members self entry (partitions block by peer id). */
+  async learnPeerId(n: SimNode): Promise<void> {
+    try {
+      const r = await fetch(`${n.adminUrl}/cluster/members`, { signal: AbortSignal.timeout(2000) });
+      const body = (await r.json()) as { data?: { self?: boolean; peer_id?: string; name?: string }[] };
+      n.peerId = body.data?.find((m) => m.self || m.name === n.name)?.peer_id ?? n.peerId;
+    } catch (err) {
+      this.log(`${n.name}: could not read its peer id: ${(err as Error).message}`);
+    }
+  }
+
+  /** Wait until every up node lists every up node as alive (the cluster has formed). */
+  async waitFormed(timeoutMs = 30_000): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const up = this.nodes.filter((n) => n.state === 'up');
+      const views = await Promise.all(up.map(async (n) => {
+        try {
+          const r = await fetch(`${n.adminUrl}/cluster/members`, { signal: AbortSignal.timeout(1000) });
+          const body = (await r.json()) as { data?: { name: string; status: string }[] };
+          return up.every((o) => body.data?.some((m) => m.name === o.name && m.status === 'alive'));
+        } catch {
+          return false;
+        }
+      }));
+      if (views.every(Boolean)) return true;
+      await sleep(200);
+    }
+    return false;
+  }
+
+  async restartNode(name: string): Promise<void> {
+    const n = this.node(name);
+    await n.restart();
+    await this.afterStart(n);
+  }
+
+  async startNode(name: string): Promise<void> {
+    const n = this.node(name);
+    await n.start();
+    await this.afterStart(n);
+  }
+
+  /** A node that comes back keeps its side of a partition in force. */
+  private async afterStart(n: SimNode): Promise<void> {
+    await this.learnPeerId(n);
+    if (this.groups) await this.applyBlocks(this.groups, [n]);
+  }
+
+  private async putBlocked(n: SimNode, peers: string[]): Promise<string | undefined> {
+    try {
+      const r = await fetch(`${n.adminUrl}/cluster/test/blocked`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ peers }),
+        signal: AbortSignal.timeout(2000),
+      });
+      await r.body?.cancel();
+      return r.ok ? undefined : `${n.name}: PUT /cluster/test/blocked answered ${r.status}`;
+    } catch (err) {
+      return `${n.name}: PUT /cluster/test/blocked failed: ${(err as Error).message}`;
+    }
+  }
+
+  private async applyBlocks(groups: string[][], targets: SimNode[]): Promise<string[]> {
+    const problems: string[] = [];
+    await Promise.all(targets.map(async (n) => {
+      if (n.state !== 'up') return;
+      const mine = groups.find((g) => g.includes(n.name)) ?? [n.name];
+      const blocked = this.nodes.filter((o) => !mine.includes(o.name)).map((o) => o.peerId).filter((p): p is string => !!p);
+      const err = await this.putBlocked(n, blocked);
+      if (err) problems.push(err);
+    }));
+    return problems;
+  }
+
+  /** Split the cluster: nodes in different groups refuse each other's cluster connections. */
+  async partition(groups: string[][]): Promise<string[]> {
+    this.groups = groups;
+    return this.applyBlocks(groups, this.nodes);
+  }
+
+  async heal(): Promise<string[]> {
+    this.groups = undefined;
+    for (const p of this.proxies.values()) p.restore();
+    const problems = await Promise.all(this.nodes.filter((n) => n.state === 'up').map((n) => this.putBlocked(n, [])));
+    return problems.filter((p): p is string => !!p);
+  }
+
+  async dbDown(): Promise<void> {
+    this.untrackPg?.();
+    await this.pg.stop();
+  }
+
+  async dbUp(): Promise<void> {
+    await this.startPg();
+  }
+
+  isolateDb(name: string): void {
+    this.node(name);
+    this.proxies.get(name)!.cut();
+  }
+
+  restoreDb(name: string): void {
+    this.proxies.get(name)!.restore();
+  }
+
+  /** Stop everything, then make sure nothing this cluster opened still listens. */
+  async stop(): Promise<number[]> {
+    await this.lb?.close().catch(() => {});
+    await Promise.all(this.nodes.map((n) => n.kill().catch(() => {})));
+    for (const n of this.nodes) n.reap();
+    await this.upstream?.close().catch(() => {});
+    for (const p of this.proxies.values()) await p.close().catch(() => {});
+    if (this.pg) {
+      await this.pg.stop().catch(() => {});
+      this.untrackPg?.();
+    }
+    return stillListening(this.ports);
+  }
+}

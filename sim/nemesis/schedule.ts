@@ -1,0 +1,49 @@
+// The fault schedule: a scenario's timeline as written, or a random one drawn from a seed.
+// Random schedules depend only on (seed, duration, nodes): same seed, same faults, same times.
+import { prng } from '../prng.ts';
+import type { FaultStep } from '../scenario.ts';
+
+/** One fault and its repair at a time, so a majority stays up and every fault can be judged. */
+export function randomSchedule(seed: number, durationS: number, nodes: number, startS = 5): FaultStep[] {
+  const rng = prng(seed);
+  const names = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+  const steps: FaultStep[] = [];
+  let t = startS;
+  const end = durationS - 6;
+  const kinds = ['kill', 'pause', 'partition', 'db-down', 'isolate-db', 'rolling-restart'] as const;
+  while (t < end) {
+    const kind = rng.pick(kinds);
+    const node = rng.pick(names);
+    const hold = rng.int(3, 7);
+    if (kind === 'rolling-restart') {
+      // Takes several seconds per node: leave room for it.
+      if (t + nodes * 6 > end) break;
+      steps.push({ at: t, op: 'rolling-restart' });
+      t += nodes * 6;
+    } else {
+      if (t + hold > end) break;
+      const repair = { kill: 'restart', pause: 'resume', partition: 'heal', 'db-down': 'db-up', 'isolate-db': 'restore-db' } as const;
+      if (kind === 'partition') {
+        const rest = names.filter((n) => n !== node);
+        steps.push({ at: t, op: 'partition', groups: [[node], rest] });
+        steps.push({ at: t + hold, op: 'heal' });
+      } else if (kind === 'db-down') {
+        steps.push({ at: t, op: 'db-down' }, { at: t + hold, op: 'db-up' });
+      } else {
+        steps.push({ at: t, op: kind, node }, { at: t + hold, op: repair[kind], node });
+      }
+      t += hold;
+    }
+    t += rng.int(4, 8);
+  }
+  return steps;
+}
+
+export function describeStep(s: FaultStep): string {
+  const target = s.groups ? s.groups.map((g) => g.join('+')).join(' | ') : s.node ?? '';
+  return `${String(s.at).padStart(5)}s  ${s.op}${target ? ` ${target}` : ''}`;
+}
+
+export function describeSchedule(steps: FaultStep[]): string {
+  return steps.length ? steps.map(describeStep).join('\n') : '  (no faults)';
+}

@@ -1,0 +1,179 @@
+// One simulator run: start the cluster, set up routes, run load + nemesis for the scenario's
+// duration, let it settle, take the final facts, stop everything, judge, write the report.
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { check, verdictTable, type CheckResult } from './checker/index.ts';
+import { SERVED_BY, SimCluster } from './harness/cluster.ts';
+import { sleep } from './harness/node-process.ts';
+import { Recorder, type FinalDbEvent, type FinalProbeEvent, type NodeStateEvent, type WriteEntity } from './history.ts';
+import { call, closeHttp, json } from './load/http.ts';
+import { Prober } from './load/prober.ts';
+import { startSampler } from './load/sampler.ts';
+import { startTraffic } from './load/traffic.ts';
+import { Writer } from './load/writer.ts';
+import { runSchedule } from './nemesis/apply.ts';
+import { describeSchedule, randomSchedule } from './nemesis/schedule.ts';
+import { prng } from './prng.ts';
+import { startProgress } from './report/progress.ts';
+import { writeReport, type ReportFiles } from './report/write.ts';
+import type { FaultStep, Scenario } from './scenario.ts';
+
+export interface RunOptions {
+  scenario: Scenario;
+  seed: number;
+  nodes?: number;
+  outDir: string;
+  quiet?: boolean;
+  /** Keep Postgres data and node prefixes after the run (logs are always kept). */
+  keep?: boolean;
+}
+
+export interface RunResult {
+  result: CheckResult;
+  table: string;
+  files: ReportFiles;
+  schedule: FaultStep[];
+  notes: string[];
+}
+
+export function buildSchedule(s: Scenario, seed: number, nodes: number): FaultStep[] {
+  const steps = [...s.faults];
+  if (s.random_faults) steps.push(...randomSchedule(seed, s.duration, nodes, steps.length ? Math.max(...steps.map((x) => x.at)) + 5 : 5));
+  for (const f of steps) {
+    for (const n of [f.node, ...(f.groups ?? []).flat()]) {
+      if (n && Number(n.slice(1)) > nodes) throw new Error(`${s.name}: fault ${f.op} at ${f.at}s names ${n}, but the run has ${nodes} nodes`);
+    }
+  }
+  return steps.sort((a, b) => a.at - b.at);
+}
+
+const TABLES: Record<WriteEntity, { table: string; column: string }> = {
+  routes: { table: 'routes', column: 'name' },
+  consumers: { table: 'consumers', column: 'username' },
+  keyauth_credentials: { table: 'keyauth_credentials', column: 'key' },
+};
+
+async function adminPost(url: string, body: unknown): Promise<{ id: string }> {
+  const r = await call('POST', url, { timeoutMs: 10_000, json: body });
+  const b = json<{ id?: string }>(r);
+  if (r.status !== 201 || !b?.id) throw new Error(`setup: POST ${url} answered ${r.status || r.error}: ${r.body.slice(0, 300)}`);
+  return { id: b.id };
+}
+
+export async function runScenario(o: RunOptions): Promise<RunResult> {
+  const s = o.scenario;
+  if (s.pending) throw new Error(`${s.name} is pending: ${s.pending}`);
+  const nodes = o.nodes ?? s.nodes;
+  const schedule = buildSchedule(s, o.seed, nodes);
+  const names = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+  const recorder = new Recorder(s.name, o.seed, names);
+  const progress = startProgress(recorder, { quiet: o.quiet });
+  const log = (line: string) => progress.log(line);
+  const notes: string[] = [];
+  const clusterDir = path.join(o.outDir, 'cluster');
+  fs.rmSync(clusterDir, { recursive: true, force: true });
+  log(`scenario ${s.name}, seed ${o.seed}, ${nodes} nodes, ${s.duration}s; fault schedule:\n${describeSchedule(schedule)}`);
+
+  let cluster: SimCluster | undefined;
+  try {
+    cluster = await SimCluster.start({
+      nodes,
+      dir: clusterDir,
+      config: s.config,
+      nodeConfig: s.node_config,
+      onState: (node, state) => recorder.add<NodeStateEvent>({ kind: 'node', node, state }),
+      log,
+    });
+    const c = cluster;
+    const admin = c.nodes[0]!.adminUrl;
+    const service = await adminPost(`${admin}/services`, { name: 'sim-upstream', protocol: 'http', host: '127.0.0.1', port: c.upstream.port });
+    const basePaths = Array.from({ length: s.load.routes }, (_, i) => `/base${i}/`);
+    for (const [i, p] of basePaths.entries()) await adminPost(`${admin}/routes`, { name: `sim-base${i}`, paths: [p], service: { id: service.id } });
+    await adminPost(`${admin}/consumers`, { username: 'sim-owner' });
+    if (!(await c.waitFormed(30_000))) notes.push('the cluster had not formed (every node seeing every node alive) after 30 s; the run went on');
+    // Every node must serve the base routes before the clock starts.
+    const until = Date.now() + 20_000;
+    for (const n of c.nodes) {
+      for (const p of basePaths) {
+        while ((await call('GET', `${n.proxyUrl}${p}`, { timeoutMs: 1000 })).status !== 200) {
+          if (Date.now() > until) throw new Error(`setup: ${n.name} does not serve ${p} after 20 s`);
+          await sleep(100);
+        }
+      }
+    }
+
+    const up = () => c.nodes.filter((n) => n.state === 'up');
+    const rng = prng(o.seed ^ 0x5eed);
+    const prober = new Prober({ recorder, rng, targets: () => up().map((n) => ({ name: n.name, proxyUrl: n.proxyUrl })) });
+    const writer = new Writer({
+      recorder, rng, writesPerSecond: s.load.writes_per_s, entities: s.load.entities, serviceId: service.id, owner: 'sim-owner',
+      targets: () => up().map((n) => ({ name: n.name, adminUrl: n.adminUrl })),
+      onSend: (key) => prober.supersede(key),
+      onAck: (w) => prober.expect(w),
+    });
+    const sampler = startSampler({ recorder, targets: () => c.nodes.filter((n) => n.state !== 'down').map((n) => ({ name: n.name, adminUrl: n.adminUrl })) });
+
+    progress.phase('load');
+    const loadStart = recorder.now();
+    const traffic = startTraffic({ url: c.lb.url, rate: s.load.rate, paths: basePaths, recorder, servedByHeader: SERVED_BY });
+    if (s.load.writes_per_s > 0) writer.start();
+    prober.start();
+    const nemesis = runSchedule({ cluster: c, recorder, log: (l) => { progress.fault(l.replace(/^nemesis: /, '')); log(l); } }, schedule, loadStart);
+    await sleep(s.duration * 1000);
+    nemesis.stop();
+    await nemesis.done;
+    await Promise.all([traffic.stop(), writer.stop()]);
+
+    progress.phase('settle');
+    progress.fault('-');
+    await sleep(s.settle * 1000);
+    await prober.stop();
+
+    progress.phase('final');
+    await sampler.sampleAll();
+    await sampler.stop();
+    const keys = writer.keys();
+    try {
+      const client = new pg.Client({ host: '127.0.0.1', port: c.pgPort, user: c.pg.user, password: c.pg.password, database: 'gossamer', connectionTimeoutMillis: 5000 });
+      await client.connect();
+      try {
+        for (const k of keys) {
+          const { table, column } = TABLES[k.entity];
+          const r = await client.query(`SELECT 1 FROM ${table} WHERE ${column} = $1`, [k.key]);
+          recorder.add<FinalDbEvent>({ kind: 'final-db', entity: k.entity, key: k.key, present: (r.rowCount ?? 0) > 0 });
+        }
+      } finally {
+        await client.end();
+      }
+    } catch (err) {
+      notes.push(`could not read Postgres at the end: ${(err as Error).message}`);
+    }
+    const routePaths = new Set<string>();
+    for (const e of recorder.history.events) if (e.kind === 'write' && e.entity === 'routes' && e.expect) for (const p of Object.keys(e.expect)) routePaths.add(p);
+    for (const n of up()) {
+      for (const p of routePaths) {
+        const r = await call('GET', `${n.proxyUrl}${p}`, { timeoutMs: 2000 });
+        recorder.add<FinalProbeEvent>({ kind: 'final-probe', node: n.name, path: p, status: r.status });
+      }
+    }
+    log(`load: ${writer.acked} writes acknowledged, ${writer.failed} failed; ${prober.probes} probes; balancer ${JSON.stringify({ requests: c.lb.stats().requests, failed: c.lb.stats().failed, retried: c.lb.stats().retried })}`);
+  } finally {
+    progress.phase('stop');
+    if (cluster) {
+      const left = await cluster.stop();
+      if (left.length) notes.push(`still listening after stop: ports ${left.join(', ')}`);
+    }
+    await closeHttp();
+    if (!o.keep) {
+      fs.rmSync(path.join(clusterDir, 'pg'), { recursive: true, force: true });
+      for (const n of names) fs.rmSync(path.join(clusterDir, n, 'prefix'), { recursive: true, force: true });
+    }
+    progress.stop();
+  }
+
+  const result = check(recorder.history, s.invariants);
+  if (notes.some((n) => n.startsWith('still listening'))) result.ok = false;
+  const files = writeReport(o.outDir, recorder.history, result, s, schedule, notes);
+  return { result, table: verdictTable(result), files, schedule, notes };
+}
