@@ -95,9 +95,11 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
       config[name] = parsed.data;
       continue;
     }
-    const why = parsed.error.issues.map((i) => i.message).join('; ');
+    // Our own checks explain themselves (e.g. "port 70000 is out of range"); zod's generic
+    // texts would only repeat `allowed` less clearly, so they are left out.
+    const why = parsed.error.issues.filter((i) => i.code === 'custom').map((i) => i.message).join('; ');
     const from = sources[name] === 'default' ? '' : ` (from ${describeSource(sources[name]!, name, file)})`;
-    errors.push(`${name} = '${raw[name]}' is invalid${from}: ${why}; allowed: ${def.allowed}`);
+    errors.push(`${name} = '${raw[name]}' is invalid${from}: ${why ? `${why}; ` : ''}allowed: ${def.allowed}`);
   }
 
   const result = config as Config;

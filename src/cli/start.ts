@@ -1,0 +1,90 @@
+// `gossamer start | stop | reload | check`: Kong's process commands.
+import { Command } from 'commander';
+import { loadConfig } from '../config/index.ts';
+import { fail, loadForCommand } from './load.ts';
+import { isAlive, pidFile, runningPid } from './pidfile.ts';
+
+interface FileOpts {
+  conf?: string;
+  prefix?: string;
+}
+
+export function startCommand(): Command {
+  return new Command('start')
+    .description('run a node in the foreground until SIGTERM/SIGINT')
+    .option('-c, --conf <file>', 'configuration file')
+    .option('-p, --prefix <dir>', 'prefix directory (overrides the prefix key)')
+    .action(async (opts: FileOpts) => {
+      try {
+        const config = loadForCommand({ file: opts.conf, prefix: opts.prefix });
+        // The node (and the libp2p/undici stacks behind it) loads only for `start`, keeping
+        // `check`, `stop` and the rest quick.
+        const { runNode } = await import('../node.ts');
+        await runNode(config, opts.conf);
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
+
+function prefixOf(opts: FileOpts): string {
+  return loadForCommand({ file: opts.conf, prefix: opts.prefix }).prefix;
+}
+
+export function stopCommand(): Command {
+  return new Command('stop')
+    .description('stop the node whose pid file is in PREFIX (graceful: drain, leave the cluster)')
+    .option('-c, --conf <file>', 'configuration file (to find the prefix)')
+    .option('-p, --prefix <dir>', 'prefix directory')
+    .option('-t, --timeout <seconds>', 'wait this long for the node to exit', '30')
+    .action(async (opts: FileOpts & { timeout: string }) => {
+      try {
+        const prefix = prefixOf(opts);
+        const pid = runningPid(prefix);
+        if (pid === null) throw new Error(`no node is running in ${prefix} (no live pid in ${pidFile(prefix)})`);
+        process.kill(pid, 'SIGTERM');
+        const deadline = Date.now() + Number(opts.timeout) * 1000;
+        while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        if (isAlive(pid)) throw new Error(`node ${pid} in ${prefix} did not stop within ${opts.timeout}s`);
+        console.log(`Gossamer stopped (pid ${pid})`);
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
+
+export function reloadCommand(): Command {
+  return new Command('reload')
+    .description('re-read the configuration file of a running node (SIGHUP)')
+    .option('-c, --conf <file>', 'configuration file (to find the prefix)')
+    .option('-p, --prefix <dir>', 'prefix directory')
+    .action((opts: FileOpts) => {
+      try {
+        const prefix = prefixOf(opts);
+        const pid = runningPid(prefix);
+        if (pid === null) throw new Error(`no node is running in ${prefix} (no live pid in ${pidFile(prefix)})`);
+        process.kill(pid, 'SIGHUP');
+        console.log(`Gossamer reloaded (pid ${pid})`);
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
+
+export function checkCommand(): Command {
+  return new Command('check')
+    .description('validate a configuration file; exit 1 listing every error')
+    .argument('[file]', 'configuration file (same as -c)')
+    .option('-c, --conf <file>', 'configuration file')
+    .action((file: string | undefined, opts: FileOpts) => {
+      const conf = opts.conf ?? file;
+      const r = loadConfig({ file: conf });
+      for (const w of r.warnings) console.error(`warning: ${w}`);
+      if (r.errors.length) {
+        for (const e of r.errors) console.error(`Error: ${e}`);
+        process.exitCode = 1;
+        return;
+      }
+      console.log(`configuration at ${r.file ?? '(defaults)'} is valid`);
+    });
+}

@@ -1,0 +1,210 @@
+// The composition root: the only module that knows every part. It builds them in the order
+// data flows (db → events/cache → proxy; cluster beside; admin last, once the node can
+// answer) and stops them in reverse.
+import fs from 'node:fs';
+import os from 'node:os';
+import client from 'prom-client';
+import type { Config } from './config/index.ts';
+import { redactedConfig } from './config/index.ts';
+import { createLogger, type Logger } from './log.ts';
+import { VERSION } from './version.ts';
+import { assertBootstrapped, clusterSecret, createPool, describePgError, isConnectionError, type Pool } from './db/index.ts';
+import { createClusterNodesStore } from './db/cluster-nodes.ts';
+import { createAdminServer, type AdminServer } from './admin/index.ts';
+import { registerClusterMembers } from './admin/cluster-members.ts';
+import { loadOrCreateNodeId, pskFromSecret, settingsFromConfig, startCluster, type Cluster } from './cluster/index.ts';
+import { createEventSync, type EventSync } from './cluster/events.ts';
+import { createProxyServer, type ProxyServer } from './proxy/server.ts';
+import { removePid, runningPid, writePid } from './cli/pidfile.ts';
+
+export interface RunningNode {
+  id: string;
+  config: Config;
+  admin: AdminServer | null;
+  proxy: ProxyServer | null;
+  cluster: Cluster | null;
+  events: EventSync | null;
+  stop(): Promise<void>;
+}
+
+const PINO_LEVEL: Record<Config['log_level'], 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
+  debug: 'debug',
+  info: 'info',
+  notice: 'info',
+  warn: 'warn',
+  error: 'error',
+  crit: 'fatal',
+  alert: 'fatal',
+  emerg: 'fatal',
+};
+
+/** A start-up failure with a message for the operator (printed without a stack). */
+export class StartError extends Error {
+  override name = 'StartError';
+}
+
+export async function startNode(config: Config, log: Logger): Promise<RunningNode> {
+  const prefix = config.prefix;
+  try {
+    fs.mkdirSync(prefix, { recursive: true });
+  } catch (err) {
+    throw new StartError(`cannot create prefix ${prefix}: ${(err as NodeJS.ErrnoException).code}`);
+  }
+  const other = runningPid(prefix);
+  if (other !== null && other !== process.pid) throw new StartError(`a node is already running in ${prefix} (pid ${other}); stop it with 'gossamer stop -p ${prefix}'`);
+
+  const nodeId = loadOrCreateNodeId(prefix);
+  const stops: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) {
+      try {
+        await s();
+      } catch (err) {
+        log.warn({ err }, 'error while stopping a part of the node');
+      }
+    }
+  };
+
+  try {
+    // 1. Database: the source of truth. Refuse to start on an unreachable or empty one.
+    let pool: Pool | null = null;
+    let secret: string | null = null;
+    if (config.database === 'postgres') {
+      const p = createPool(config);
+      pool = p;
+      stops.push(() => p.end());
+      try {
+        await assertBootstrapped(p);
+        secret = await clusterSecret(p);
+      } catch (err) {
+        if (isConnectionError(err)) throw new StartError(describePgError(err, { host: config.pg_host, port: config.pg_port }));
+        throw new StartError((err as Error).message);
+      }
+    }
+    if (!pool || !secret) throw new StartError('data planes (database = off) are not implemented yet');
+
+    // 2. Cache of record, warm from Postgres, kept current by gossip + repair.
+    const proxyOn = config.cluster_role !== 'control_plane' && config.proxy_listen.length > 0;
+    let proxy: ProxyServer | null = null;
+    const events = createEventSync({
+      pool,
+      log: log.child({ part: 'events' }),
+      gossip: config.cluster_gossip_events,
+      dbUpdateFrequency: config.db_update_frequency,
+      dbCacheTtl: config.db_cache_ttl,
+      onEvents: (evs) => proxy?.applyChanges(evs),
+      onSnapshot: (snap) => proxy?.loadSnapshot(snap),
+    });
+    await events.start();
+    stops.push(() => events.stop());
+
+    // 3. Proxy, built from the cache; never awaits Postgres on the request path.
+    if (proxyOn) {
+      const p = await createProxyServer({ logger: log.child({ part: 'proxy' }), snapshot: events.store.snapshot() });
+      proxy = p;
+      for (const l of config.proxy_listen) await p.listen(l.port, l.host);
+      stops.push(() => p.close());
+    }
+
+    // 4. Cluster membership and gossip.
+    const cluster = await startCluster({
+      nodeId,
+      nodeName: config.node_name,
+      role: config.cluster_role,
+      version: VERSION,
+      prefix,
+      listen: config.cluster_listen,
+      advertise: config.cluster_advertise || null,
+      peers: config.cluster_peers,
+      psk: pskFromSecret(secret),
+      store: createClusterNodesStore(pool),
+      settings: settingsFromConfig(config as unknown as Record<string, unknown>),
+      logger: log.child({ part: 'cluster' }),
+      config_version: events.configVersion(),
+    });
+    stops.push(() => cluster.stop());
+    events.attachCluster(cluster);
+
+    // 5. Admin API last: when it answers, the node is ready.
+    const admin = createAdminServer({
+      pool,
+      nodeInfo: { id: nodeId, name: config.node_name, hostname: os.hostname(), version: VERSION, role: config.cluster_role },
+      configSummary: redactedConfig(config),
+      onChanges: (evs) => events.localChanges(evs),
+      logger: log.child({ part: 'admin' }),
+      statusExtra: () => {
+        const s = events.status();
+        return { configuration_hash: s.config_hash, config_version: s.config_version };
+      },
+    });
+    registerClusterMembers(admin.router, {
+      cluster: () => cluster,
+      testPartitions: config.cluster_test_partitions,
+      adminIsLoopback: config.admin_listen.every((l) => isLoopback(l.host)),
+    });
+    admin.router.add('GET', '/metrics', async () => ({
+      status: 200,
+      headers: { 'Content-Type': client.register.contentType },
+      body: await client.register.metrics(),
+    }));
+    for (const l of config.admin_listen) await admin.listen(l.host, l.port);
+    stops.push(() => admin.close());
+
+    writePid(prefix);
+    stops.push(() => removePid(prefix));
+    log.info({ node_id: nodeId, prefix, proxy: config.proxy_listen, admin: config.admin_listen, cluster: cluster.peerId, version: VERSION }, 'gossamer node started');
+    return { id: nodeId, config, admin, proxy, cluster, events, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** `gossamer start`: run until SIGTERM/SIGINT, reload on SIGHUP. */
+export async function runNode(config: Config, confFile?: string): Promise<void> {
+  const log = createLogger(config.node_name, PINO_LEVEL[config.log_level]);
+  let node: RunningNode;
+  try {
+    node = await startNode(config, log);
+  } catch (err) {
+    if (err instanceof StartError) {
+      log.fatal(err.message);
+      throw err;
+    }
+    log.fatal({ err }, 'failed to start');
+    throw new StartError(`failed to start: ${(err as Error).message}`);
+  }
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: draining connections and leaving the cluster');
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    await node.stop();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    // Only what can change safely at run time is applied: the log level. Listen addresses,
+    // database and cluster settings need a restart (Kong's reload re-spawns workers; ours
+    // keeps the process so cluster identity and connections survive).
+    void import('./config/index.ts').then(({ loadConfig }) => {
+      const r = loadConfig({ file: confFile, prefix: config.prefix });
+      if (r.errors.length) {
+        log.error({ errors: r.errors }, 'reload: configuration has errors; keeping the running one');
+        return;
+      }
+      log.level = PINO_LEVEL[r.config.log_level];
+      log.info({ file: confFile ?? null }, 'reload: configuration re-read');
+    });
+  });
+  await new Promise(() => {});
+}
+
