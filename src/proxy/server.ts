@@ -176,8 +176,12 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     forwarder.forward(ctx, service, peer, 0);
   };
 
+  const upgraded = new Set<Duplex>();
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
+    // Upgraded sockets leave the HTTP server's bookkeeping; close() must still end them.
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
     // A ServerResponse over the raw socket lets plugins and errors answer the usual way.
     const res = new http.ServerResponse(req);
     res.assignSocket(socket as never);
@@ -259,6 +263,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
+        for (const s of upgraded) s.destroy();
       });
       ws.close();
       runtime.close();
