@@ -28,17 +28,28 @@ export async function readRaw(req: IncomingMessage, limit: number): Promise<Buff
   return Buffer.concat(chunks);
 }
 
-function depthOf(v: unknown, limit: number): number {
-  // Iterative so a hostile document cannot blow the stack here either.
+/**
+ * Depth of a parsed document, and the top-level field holding a `__proto__` key if any:
+ * JSON.parse makes it an own property, but the first spread or assignment would turn it
+ * into a prototype and hide it from validation. Iterative so a hostile document cannot blow
+ * the stack here either.
+ */
+function inspect(v: unknown, limit: number): { depth: number; proto: string | null } {
   let max = 0;
-  const stack: [unknown, number][] = [[v, 0]];
+  const stack: [unknown, number, string | null][] = [[v, 0, null]];
   while (stack.length) {
-    const [x, d] = stack.pop()!;
+    const [x, d, top] = stack.pop()!;
     if (d > max) max = d;
-    if (max > limit) return max;
-    if (x && typeof x === 'object') for (const c of Object.values(x)) stack.push([c, d + 1]);
+    if (max > limit) return { depth: max, proto: null };
+    if (x && typeof x === 'object') {
+      for (const k of Object.keys(x)) {
+        const field = top ?? k;
+        if (k === '__proto__') return { depth: max, proto: field };
+        stack.push([(x as Record<string, unknown>)[k], d + 1, field]);
+      }
+    }
   }
-  return max;
+  return { depth: max, proto: null };
 }
 
 export type BodyKind = 'json' | 'form' | 'none';
@@ -63,7 +74,9 @@ export function parseBody(raw: Buffer, contentType: string | undefined): { kind:
   } catch {
     throw cannotParseJson();
   }
-  if (depthOf(parsed, MAX_DEPTH) > MAX_DEPTH) throw cannotParseJson();
+  const seen = inspect(parsed, MAX_DEPTH);
+  if (seen.depth > MAX_DEPTH) throw cannotParseJson();
+  if (seen.proto !== null) throw schemaViolation({ [seen.proto]: 'unknown field' });
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw schemaViolation({ '@entity': ['expected an input table'] });
   }
