@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { MemberView } from '../cluster/state.ts';
+import { addGenCert } from './gen-cert.ts';
 
 // `gossamer cluster members`: the membership table of a running node, from its Admin API.
 
@@ -61,5 +62,6 @@ export function clusterCommand(): Command {
       const counts = body.data.reduce<Record<string, number>>((acc, m) => ((acc[m.status] = (acc[m.status] ?? 0) + 1), acc), {});
       console.log(`\n${body.total} members: ${Object.entries(counts).map(([s, n]) => `${n} ${s}`).join(', ')}`);
     });
+  addGenCert(cmd);
   return cmd;
 }
