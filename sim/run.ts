@@ -76,13 +76,17 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   log(`scenario ${s.name}, seed ${o.seed}, ${nodes} nodes, ${s.duration}s; fault schedule:\n${describeSchedule(schedule)}`);
 
   let cluster: SimCluster | undefined;
+  // Processes stopped by the teardown are not part of the history the checker judges.
+  let observing = true;
   try {
     cluster = await SimCluster.start({
       nodes,
       dir: clusterDir,
       config: s.config,
       nodeConfig: s.node_config,
-      onState: (node, state) => recorder.add<NodeStateEvent>({ kind: 'node', node, state }),
+      onState: (node, state) => {
+        if (observing) recorder.add<NodeStateEvent>({ kind: 'node', node, state });
+      },
       log,
     });
     const c = cluster;
@@ -160,6 +164,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     log(`load: ${writer.acked} writes acknowledged, ${writer.failed} failed; ${prober.probes} probes; balancer ${JSON.stringify({ requests: c.lb.stats().requests, failed: c.lb.stats().failed, retried: c.lb.stats().retried })}`);
   } finally {
     progress.phase('stop');
+    observing = false;
     if (cluster) {
       const left = await cluster.stop();
       if (left.length) notes.push(`still listening after stop: ports ${left.join(', ')}`);

@@ -38,7 +38,10 @@ export const invariantsSchema = z
       .optional(),
     detection: bound(3000).optional(),
     recovery: bound(3000).optional(),
-    convergence: bound(1000).optional(),
+    convergence: z
+      .object({ max_ms: z.number().positive().default(1000), after_fault_ms: z.number().positive().optional() })
+      .strict()
+      .optional(),
     stale_reads: bound(3000).optional(),
     durability: z.object({}).strict().optional(),
     membership: z.object({}).strict().optional(),

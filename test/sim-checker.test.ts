@@ -137,9 +137,31 @@ describe('convergence and stale reads', () => {
     ];
     const v = only({ convergence: { max_ms: 1000 } }, hist(events));
     expect(v.ok).toBe(true);
-    expect(v.measured).toMatch(/worst 300 ms/);
+    expect(v.measured).toMatch(/after a fault 300 ms/);
     const s = only({ stale_reads: { max_ms: 1000 } }, hist(events));
     expect(s.ok).toBe(true);
+    // Served 1.5 s after the heal: too slow for 1 s, fine for a separate after-fault bound of 2 s.
+    const slow = events.map((e) => (e.kind === 'probe' && e.t === 4300 ? { ...e, t: 5500 } : e));
+    const strict = only({ convergence: { max_ms: 1000 } }, hist(slow));
+    expect(strict.ok).toBe(false);
+    expect(strict.failures[0]).toMatch(/served by n3 1500 ms after contact came back/);
+    expect(only({ convergence: { max_ms: 1000, after_fault_ms: 2000 } }, hist(slow)).ok).toBe(true);
+  });
+  test('a node killed before it could serve the write is judged from its restart', () => {
+    const events: HistoryEvent[] = [
+      write(1, 1000, 'create'),
+      probe(1050, 'n1', 1, 200), probe(1050, 'n2', 1, 200), probe(1050, 'n3', 1, 404),
+      { kind: 'fault', t: 1200, op: 'kill', node: 'n3' }, { kind: 'node', t: 1200, node: 'n3', state: 'down' },
+      { kind: 'node', t: 6000, node: 'n3', state: 'up' },
+      probe(6100, 'n3', 1, 200),
+      req(9000),
+    ];
+    const v = only({ convergence: { max_ms: 1000 } }, hist(events));
+    expect(v.ok).toBe(true);
+    expect(v.judged).toBe(3);
+    const never = only({ convergence: { max_ms: 1000 } }, hist(events.map((e) => (e.kind === 'probe' && e.t === 6100 ? { ...e, status: 404 } : e))));
+    expect(never.ok).toBe(false);
+    expect(never.failures[0]).toMatch(/never served by n3/);
   });
   test('a deleted route still served after the bound is a stale read', () => {
     const v = only({ stale_reads: { max_ms: 1000 } }, hist([

@@ -32,7 +32,7 @@ export function renderHtml(data: ReportData): string {
 <main>
   <section><h2>Invariants</h2><div id="verdicts"></div></section>
   <section><h2>Timeline</h2><div id="timeline"></div><div id="tip" class="tip" hidden></div></section>
-  <section><h2>Fault schedule</h2><div id="schedule"></div></section>
+  <section><h2>Fault schedule <small>(seconds after the load started)</small></h2><div id="schedule"></div></section>
   <section><h2>Faults as applied</h2><div id="faults"></div></section>
 </main>
 <script type="application/json" id="sim-data">${json}</script>

@@ -1,0 +1,4 @@
+import { runInproc } from '../membership-inproc.ts';
+const n = Number(process.argv[2] ?? 10);
+console.log(await runInproc(n, { rateWindowMs: 5000, log: console.log }));
+process.exit(0);

@@ -1,0 +1,13 @@
+import '../../../src/polyfill.ts';
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { pskFromSecret, startCluster } from '../../../src/cluster/index.ts';
+const psk = pskFromSecret('5e'.repeat(32));
+const mk = async (i: number, peers: string[]) => startCluster({ nodeId: randomUUID(), nodeName: 'm'+i, role: 't', version: 'b', prefix: '/tmp', listen: [{host:'127.0.0.1',port:0}], advertise: null, peers, psk, logger: pino({level:'debug'}), privateKey: await generateKeyPair('Ed25519'), memoryName: 'x'+i });
+const a = await mk(0, []);
+console.log(a.libp2p.getMultiaddrs().map(String));
+const b = await mk(1, ['/memory/x0']);
+await new Promise(r => setTimeout(r, 1000));
+console.log(b.members().map(m => m.name+':'+m.status));
+process.exit(0);
