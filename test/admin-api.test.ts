@@ -517,3 +517,25 @@ describe('events and read-only nodes', () => {
     }
   });
 });
+
+describe('extension points', () => {
+  test('router.add registers a resource group of another part; listen on two addresses', async () => {
+    const extra = createAdminServer({ pool, nodeInfo: { id: NODE_ID, name: 'x', hostname: 'h', version: '0.1.0', role: 'traditional' }, configSummary: {} });
+    extra.router.add('GET', '/cluster/members/:id', (req) => ({ status: 200, body: { data: [{ id: req.params.id }], total: 1 } }));
+    extra.router.add('GET', '/metrics', () => ({ status: 200, headers: { 'Content-Type': 'text/plain; version=0.0.4' }, body: 'up 1\n' }));
+    const a = await extra.listen('127.0.0.1', await freePort());
+    const b = await extra.listen('127.0.0.1', await freePort());
+    try {
+      for (const addr of [a, b]) {
+        const at = `http://127.0.0.1:${addr.port}`;
+        expect((await call('GET', '/cluster/members/n%201', undefined, { at })).body).toEqual({ data: [{ id: 'n 1' }], total: 1 });
+        const m = await fetch(`${at}/metrics`);
+        expect(m.headers.get('content-type')).toBe('text/plain; version=0.0.4');
+        expect(await m.text()).toBe('up 1\n');
+      }
+      expect((await call('DELETE', '/cluster/members/x', undefined, { at: `http://127.0.0.1:${a.port}` })).status).toBe(405);
+    } finally {
+      await extra.close();
+    }
+  });
+});

@@ -56,6 +56,14 @@ function send(res: http.ServerResponse, r: AdminResponse, started: number, versi
     res.end();
     return;
   }
+  // A handler that sets its own Content-Type and gives a string (e.g. /metrics in
+  // Prometheus text format) is sent as it is.
+  if (typeof r.body === 'string' && r.headers?.['Content-Type']) {
+    headers['Content-Length'] = String(Buffer.byteLength(r.body));
+    res.writeHead(r.status, headers);
+    res.end(r.body);
+    return;
+  }
   const json = JSON.stringify(r.body);
   headers['Content-Type'] = 'application/json; charset=utf-8';
   headers['Content-Length'] = String(Buffer.byteLength(json));
@@ -162,47 +170,62 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     send(res, response, started, deps.nodeInfo.version);
   };
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     handle(req, res).catch((err) => {
       // Only a bug in send() itself can land here; answer anyway rather than hang.
       logger?.error({ err: (err as Error)?.message }, 'admin API: response failed');
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
       res.end('{"message":"An unexpected error occurred"}');
     });
-  });
-  server.on('connection', (socket) => {
-    counters.connections_accepted++;
-    counters.connections_handled++;
-    counters.connections_active++;
-    socket.once('close', () => counters.connections_active--);
-  });
-  // Requests the HTTP parser rejects (bad method, broken headers) get a 400 and a closed socket.
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 25\r\n\r\n{"message":"Bad request"}');
-    else socket.destroy();
-  });
-  server.keepAliveTimeout = 5000;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  };
+  const makeServer = () => {
+    const srv = http.createServer(onRequest);
+    srv.on('connection', (socket) => {
+      counters.connections_accepted++;
+      counters.connections_handled++;
+      counters.connections_active++;
+      socket.once('close', () => counters.connections_active--);
+    });
+    // Requests the HTTP parser rejects (bad method, broken headers) get a 400 and a closed socket.
+    srv.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 25\r\n\r\n{"message":"Bad request"}');
+      else socket.destroy();
+    });
+    srv.keepAliveTimeout = 5000;
+    srv.headersTimeout = 10_000;
+    srv.requestTimeout = 30_000;
+    return srv;
+  };
+  const server = makeServer();
+  // admin_listen may name several addresses: one http.Server each, one handler for all.
+  const servers: http.Server[] = [];
 
   return {
     server,
     router,
     listen(host: string, port: number) {
+      const srv = servers.length === 0 ? server : makeServer();
+      servers.push(srv);
       return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const a = server.address() as AddressInfo;
+        srv.once('error', reject);
+        srv.listen(port, host, () => {
+          srv.off('error', reject);
+          const a = srv.address() as AddressInfo;
           resolve({ host: a.address, port: a.port });
         });
       });
     },
-    close() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+    async close() {
+      await Promise.all(
+        servers.map(
+          (srv) =>
+            new Promise<void>((resolve) => {
+              srv.close(() => resolve());
+              srv.closeAllConnections();
+            }),
+        ),
+      );
+      servers.length = 0;
     },
   };
 }
