@@ -37,6 +37,8 @@ export interface EventsCluster {
   members(): EventsMember[];
   on?(event: string, listener: (...args: any[]) => void): unknown;
   off?(event: string, listener: (...args: any[]) => void): unknown;
+  /** The libp2p node: a new connection (a healed partition) is a reason to repair at once. */
+  libp2p?: { addEventListener(event: 'peer:connect', fn: () => void): void; removeEventListener(event: 'peer:connect', fn: () => void): void };
 }
 
 export type ChangeSource = 'local' | 'gossip' | 'repair';
@@ -81,6 +83,7 @@ export class EventSync {
   readonly gossip: boolean;
   private cluster: EventsCluster | null = null;
   private listeners: [string, (...args: any[]) => void][] = [];
+  private unlisten: (() => void)[] = [];
   private announceTimer: NodeJS.Timeout | null = null;
   private watchTimer: NodeJS.Timeout | null = null;
   private mismatchSince = 0;
@@ -149,9 +152,29 @@ export class EventSync {
       this.listeners.push([event, fn]);
     };
     if (this.gossip) {
-      on('member-updated', () => setTimeout(() => this.checkPeersAhead(), 100).unref());
+      on('member-updated', (view?: EventsMember, info?: { previous_status?: string }) => {
+        // suspect → alive: the peer was unreachable for a while (a short partition).
+        if (info?.previous_status && info.previous_status !== 'alive' && view?.status === 'alive') void this.repair('reconnect');
+        // Ahead of us: its gossip for that version is probably a millisecond away; look again shortly.
+        else setTimeout(() => this.checkPeersAhead(), 100).unref();
+      });
       // A peer we lost and found again may have written while apart.
-      for (const ev of ['member-joined', 'member-rejoined', 'member-reconnected', 'reconnected']) on(ev, () => void this.repair('reconnect'));
+      for (const ev of ['member-joined', 'member-rejoined']) on(ev, () => void this.repair('reconnect'));
+      const lp = cluster.libp2p;
+      if (lp) {
+        let pending = false;
+        const onConnect = () => {
+          // Connections come in bursts after a heal: one read for the burst.
+          if (pending) return;
+          pending = true;
+          setTimeout(() => {
+            pending = false;
+            void this.repair('reconnect');
+          }, 50).unref();
+        };
+        lp.addEventListener('peer:connect', onConnect);
+        this.unlisten.push(() => lp.removeEventListener('peer:connect', onConnect));
+      }
     }
     this.announce();
   }
@@ -160,6 +183,8 @@ export class EventSync {
     const c = this.cluster;
     if (c?.off) for (const [event, fn] of this.listeners) c.off(event, fn);
     this.listeners = [];
+    for (const u of this.unlisten) u();
+    this.unlisten = [];
     this.cluster = null;
   }
 
