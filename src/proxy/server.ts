@@ -38,6 +38,8 @@ export interface ProxyServerOptions {
 
 export interface ProxyServer {
   readonly server: http.Server;
+  /** Requests received by this process (the benchmark checks every worker served). */
+  readonly stats: { requests: number };
   readonly runtime: ProxyRuntime;
   listen(port: number, host?: string): Promise<{ host: string; port: number }>;
   loadSnapshot(snapshot: ConfigSnapshot): void;
@@ -152,7 +154,9 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     return ctx;
   };
 
+  const stats = { requests: 0 };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    stats.requests++;
     let ctx: ProxyContext | null;
     try {
       ctx = prepare(req, res);
@@ -244,6 +248,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
 
   const api: ProxyServer = {
     server,
+    stats,
     runtime,
     listen(port, host = '0.0.0.0') {
       return new Promise((resolve, reject) => {

@@ -1,0 +1,81 @@
+// Entry point of a proxy worker process (forked by workers.ts through node:cluster and run
+// through tsx). It is a small data plane of its node: configuration and change events arrive
+// over IPC and are applied locally; nothing on the request path waits for the primary.
+import '../polyfill.ts';
+import cluster from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import { createLogger } from '../log.ts';
+import { registry as metricsRegistry, enableDefaultMetrics } from '../plugins/prometheus/metrics.ts';
+import { WorkerCounters } from './counters.ts';
+import { createProxyServer, type ProxyServer } from './server.ts';
+import type { FromWorker, ToWorker } from './worker-messages.ts';
+
+if (!cluster.isWorker || !process.send) throw new Error('worker-main.ts must be started by startProxyWorkers (node:cluster)');
+
+const send = (m: FromWorker): void => {
+  if (process.connected) process.send!(m);
+};
+
+// prom-client answers the primary's metrics requests once an AggregatorRegistry exists here.
+AggregatorRegistry.setRegistries([metricsRegistry]);
+new AggregatorRegistry();
+
+let proxy: ProxyServer | null = null;
+let counters: WorkerCounters | null = null;
+const early: ToWorker[] = [];
+
+process.on('message', (m: ToWorker) => {
+  if (m.t === 'gossamer:init') return void init(m);
+  if (!proxy) {
+    if (m.t !== 'gossamer:stop') early.push(m);
+    else process.exit(0);
+    return;
+  }
+  handle(m);
+});
+// Messages sent before a listener exists are dropped, so the primary waits for this.
+send({ t: 'gossamer:hello' });
+
+function handle(m: ToWorker): void {
+  switch (m.t) {
+    case 'gossamer:snapshot':
+      proxy!.loadSnapshot(m.snapshot);
+      break;
+    case 'gossamer:events':
+      proxy!.applyChanges(m.events);
+      break;
+    case 'gossamer:rl-totals': {
+      const own = m.to === cluster.worker!.id ? new Map(m.acked.map(([k, , n]) => [k, n])) : null;
+      counters!.onTotals(m.entries, own);
+      break;
+    }
+    case 'gossamer:stats?':
+      send({ t: 'gossamer:stats', id: m.id, requests: proxy!.stats.requests, pid: process.pid });
+      break;
+    case 'gossamer:stop':
+      void proxy!.close().finally(() => process.exit(0));
+      setTimeout(() => process.exit(0), 5000).unref();
+      break;
+  }
+}
+
+async function init(m: Extract<ToWorker, { t: 'gossamer:init' }>): Promise<void> {
+  const logger = createLogger(`${m.nodeName}/worker-${cluster.worker!.id}`, m.logLevel as 'info');
+  enableDefaultMetrics();
+  try {
+    counters = new WorkerCounters((msg) => send(msg));
+    proxy = await createProxyServer({ ...m.options, logger, snapshot: m.snapshot, counters });
+    const addr = await proxy.listen(m.listen.port, m.listen.host);
+    for (const e of early.splice(0)) handle(e);
+    send({ t: 'gossamer:ready', port: addr.port });
+  } catch (err) {
+    send({ t: 'gossamer:fatal', error: String((err as Error).stack ?? err) });
+    process.exit(1);
+  }
+}
+
+process.on('uncaughtException', (err) => {
+  // A bug must not leave a half-working worker: log, exit, and let the primary restart us.
+  console.error(`gossamer worker ${process.pid} crashed:`, err);
+  process.exit(70);
+});

@@ -1,0 +1,21 @@
+// IPC messages between a node's primary and its proxy workers (node:cluster, 'advanced'
+// serialization so snapshots travel as structured clones, not JSON).
+import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
+import type { ProxyServerOptions } from './server.ts';
+
+export type WorkerServerOptions = Pick<ProxyServerOptions, 'debounceMs' | 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout' | 'maxHeaderSize'>;
+
+export type ToWorker =
+  | { t: 'gossamer:init'; snapshot: ConfigSnapshot; listen: { host: string; port: number }; nodeName: string; logLevel: string; options: WorkerServerOptions }
+  | { t: 'gossamer:snapshot'; snapshot: ConfigSnapshot }
+  | { t: 'gossamer:events'; events: ChangeEvent[] }
+  | { t: 'gossamer:rl-totals'; entries: [string, number, number][]; to: number; acked: [string, number, number][] }
+  | { t: 'gossamer:stats?'; id: number }
+  | { t: 'gossamer:stop' };
+
+export type FromWorker =
+  | { t: 'gossamer:hello' }
+  | { t: 'gossamer:ready'; port: number }
+  | { t: 'gossamer:rl'; entries: [string, number, number][] }
+  | { t: 'gossamer:stats'; id: number; requests: number; pid: number }
+  | { t: 'gossamer:fatal'; error: string };

@@ -1,0 +1,194 @@
+// Primary side of the proxy workers (Kong's nginx_worker_processes): forks `count` workers
+// with node:cluster, feeds them the configuration and every change over IPC, restarts a
+// crashed worker with the current configuration, and owns the node's rate-limit totals.
+// The primary keeps its own EntityStore so a restarted worker gets the configuration as of
+// now, not as of startup.
+import cluster, { type Worker } from 'node:cluster';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { AggregatorRegistry } from 'prom-client';
+import type { Logger } from 'pino';
+import { EntityStore } from '../cache/entity-store.ts';
+import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
+import { LocalCounters } from './counters.ts';
+import type { FromWorker, ToWorker, WorkerServerOptions } from './worker-messages.ts';
+
+export interface ProxyWorkersOptions {
+  /** `auto` = one per CPU (Kong's worker_processes = auto). */
+  count: number | 'auto';
+  listen: { host: string; port: number };
+  /** The configuration to start from. */
+  snapshot: () => ConfigSnapshot;
+  logger: Logger;
+  nodeName?: string;
+  logLevel?: string;
+  server?: WorkerServerOptions;
+  /** Wait before re-forking a crashed worker (ms); doubles on repeated crashes up to 5 s. */
+  restartDelayMs?: number;
+}
+
+export interface WorkerInfo {
+  id: number;
+  pid: number;
+  requests: number;
+}
+
+export interface ProxyWorkers {
+  broadcast(events: ChangeEvent[]): void;
+  loadSnapshot(snapshot: ConfigSnapshot): void;
+  /** Live workers with their served request counts. */
+  workers(): Promise<WorkerInfo[]>;
+  /** Prometheus text merged over all workers. */
+  metrics(): Promise<string>;
+  /** Resolves when `n` workers (default: count) are listening. */
+  ready(n?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
+
+export function workerCount(count: number | 'auto'): number {
+  if (count === 'auto') return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  if (!Number.isInteger(count) || count < 1) throw new Error(`worker_processes must be 'auto' or a positive integer, got '${count}'`);
+  return count;
+}
+
+export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<ProxyWorkers> {
+  if (!cluster.isPrimary) throw new Error('startProxyWorkers must run in the primary process');
+  const n = workerCount(opts.count);
+  const log = opts.logger;
+  const store = new EntityStore();
+  store.load(opts.snapshot());
+  const counters = new LocalCounters();
+  const aggregator = new AggregatorRegistry();
+  const live = new Map<number, Worker>();
+  const listening = new Set<number>();
+  let readyWaiters: { n: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  let stopping = false;
+  let crashes = 0;
+  let statsSeq = 0;
+  const statsWaiters = new Map<number, { want: number; got: WorkerInfo[]; resolve: (w: WorkerInfo[]) => void }>();
+
+  cluster.setupPrimary({ exec: WORKER_MAIN, execArgv: ['--import', 'tsx'], serialization: 'advanced' } as Parameters<typeof cluster.setupPrimary>[0]);
+
+  const post = (w: Worker, m: ToWorker): void => {
+    if (w.isConnected()) w.send(m);
+  };
+
+  const checkReady = (): void => {
+    readyWaiters = readyWaiters.filter((r) => {
+      if (listening.size >= r.n) r.resolve();
+      return listening.size < r.n;
+    });
+  };
+
+  const fork = (): void => {
+    const w = cluster.fork({ GOSSAMER_PROXY_WORKER: '1' });
+    live.set(w.id, w);
+    w.on('message', (m: FromWorker) => {
+      switch (m.t) {
+        case 'gossamer:hello':
+          // The snapshot is taken now, so a restarted worker starts from the current config;
+          // events broadcast after this point reach it through the normal path.
+          post(w, {
+            t: 'gossamer:init',
+            snapshot: store.snapshot(),
+            listen: opts.listen,
+            nodeName: opts.nodeName ?? 'gossamer',
+            logLevel: opts.logLevel ?? 'info',
+            options: opts.server ?? {},
+          });
+          break;
+        case 'gossamer:ready':
+          listening.add(w.id);
+          crashes = 0;
+          log.info({ worker: w.id, workerPid: w.process.pid }, 'proxy worker listening');
+          checkReady();
+          break;
+        case 'gossamer:rl': {
+          const totals = counters.merge(m.entries);
+          for (const other of live.values()) post(other, { t: 'gossamer:rl-totals', entries: totals, to: w.id, acked: m.entries });
+          break;
+        }
+        case 'gossamer:stats': {
+          const s = statsWaiters.get(m.id);
+          if (!s) break;
+          s.got.push({ id: w.id, pid: m.pid, requests: m.requests });
+          if (s.got.length >= s.want) {
+            statsWaiters.delete(m.id);
+            s.resolve(s.got);
+          }
+          break;
+        }
+        case 'gossamer:fatal':
+          log.error({ worker: w.id, error: m.error }, 'proxy worker failed to start');
+          break;
+      }
+    });
+    w.on('exit', (code, signal) => {
+      live.delete(w.id);
+      listening.delete(w.id);
+      if (stopping) return;
+      crashes++;
+      const delay = Math.min(5000, (opts.restartDelayMs ?? 100) * 2 ** Math.min(crashes - 1, 6));
+      log.error({ worker: w.id, workerPid: w.process.pid, code, signal, restartInMs: delay }, 'proxy worker died; restarting');
+      setTimeout(() => {
+        if (!stopping) fork();
+      }, delay).unref();
+    });
+  };
+
+  for (let i = 0; i < n; i++) fork();
+
+  const api: ProxyWorkers = {
+    broadcast(events) {
+      if (!events.length) return;
+      store.apply(events);
+      for (const w of live.values()) post(w, { t: 'gossamer:events', events });
+    },
+    loadSnapshot(snapshot) {
+      store.load(snapshot);
+      for (const w of live.values()) post(w, { t: 'gossamer:snapshot', snapshot });
+    },
+    workers() {
+      const id = ++statsSeq;
+      const targets = [...live.values()].filter((w) => listening.has(w.id));
+      if (!targets.length) return Promise.resolve([]);
+      return new Promise((resolve) => {
+        statsWaiters.set(id, { want: targets.length, got: [], resolve });
+        for (const w of targets) post(w, { t: 'gossamer:stats?', id });
+        setTimeout(() => {
+          const s = statsWaiters.get(id);
+          if (s) {
+            statsWaiters.delete(id);
+            resolve(s.got);
+          }
+        }, 2000).unref();
+      });
+    },
+    metrics: () => aggregator.clusterMetrics(),
+    ready(want = n) {
+      if (listening.size >= want) return Promise.resolve();
+      return new Promise((resolve, reject) => readyWaiters.push({ n: want, resolve, reject }));
+    },
+    async stop() {
+      stopping = true;
+      const exits = [...live.values()].map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.isDead()) return resolve();
+            w.once('exit', () => resolve());
+            post(w, { t: 'gossamer:stop' });
+            setTimeout(() => {
+              if (!w.isDead()) w.process.kill('SIGKILL');
+            }, 6000).unref();
+          }),
+      );
+      await Promise.all(exits);
+      counters.close();
+      for (const r of readyWaiters) r.reject(new Error('proxy workers stopped'));
+      readyWaiters = [];
+    },
+  };
+  return api;
+}
