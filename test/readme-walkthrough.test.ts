@@ -63,8 +63,10 @@ interface Member {
   config_hash?: string;
 }
 
+/** The membership listing: the last line of a block's output (earlier lines are other commands'). */
 function members(out: string): Member[] {
-  return (JSON.parse(out) as { data: Member[] }).data;
+  const json = out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) ?? out;
+  return (JSON.parse(json) as { data: Member[] }).data;
 }
 
 /** Run a block until `ok(out)` holds (a cluster converges in moments, not instantly), at most `tries` times. */
