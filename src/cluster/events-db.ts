@@ -57,16 +57,20 @@ export interface EventsRead {
   maxVisible: number;
 }
 
-/** Every event written by a transaction with id >= cursor and visible now, in version order. */
-export async function readEventsSince(q: Queryable, cursor: bigint): Promise<EventsRead> {
+/**
+ * Every event written by a transaction with id >= cursor and visible now, in version order,
+ * above `low` (versions at or below the low-water mark are applied or dead: a long-running
+ * transaction elsewhere that holds xmin back must not make every poll re-read the log).
+ */
+export async function readEventsSince(q: Queryable, cursor: bigint, low = 0): Promise<EventsRead> {
   // One statement, one snapshot: the rows, its xmin/xmax and the max version agree.
   const { rows } = await q.query(
     `WITH s AS (SELECT pg_current_snapshot() AS snap)
      SELECT pg_snapshot_xmin(s.snap)::text AS snap_xmin, pg_snapshot_xmax(s.snap)::text AS snap_xmax,
             (SELECT max(config_version) FROM cluster_events) AS max_visible, ${EVENT_COLUMNS}
-       FROM s LEFT JOIN cluster_events e ON e.txid >= $1::text::xid8
+       FROM s LEFT JOIN cluster_events e ON e.txid >= $1::text::xid8 AND e.config_version > $2
       ORDER BY e.config_version`,
-    [cursor.toString()],
+    [cursor.toString(), low],
   );
   const first = rows[0] as Record<string, unknown>;
   return {

@@ -130,7 +130,7 @@ export class Repairer {
         log.info({ reason, config_version: cache.configVersion, config_hash: cache.configHash }, 'configuration loaded from the database');
       }
       // Also right after a load: events committed between the snapshot and now.
-      const r = await readEventsSince(this.o.pool, this.cursor!);
+      const r = await readEventsSince(this.o.pool, this.cursor!, cache.versions.low);
       this.stats.reads++;
       const before = cache.configVersion;
       const accepted = cache.apply(r.events);
