@@ -18,6 +18,8 @@ plugins['gossamer-test-limit'] = {
     hour: z.number({ error: 'expected a number' }).optional(),
     policy: z.enum(['local', 'cluster'], { error: 'expected one of: local, cluster' }).default('local'),
     hide_headers: z.boolean({ error: 'expected a boolean' }).default(false),
+    // No message of its own: the Admin API must still answer in Kong's words.
+    second: z.number().int().optional(),
   }) as never,
   handler: async () => ({}),
 };
@@ -380,6 +382,8 @@ describe('consumers, key-auth and plugins', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.fields).toEqual({ config: { minute: 'expected a number', policy: 'expected one of: local, cluster' } });
     expect(bad.body.message).toBe('2 schema violations (config.minute: expected a number; config.policy: expected one of: local, cluster)');
+    const plain = await call('POST', '/plugins', { name: 'gossamer-test-limit', config: { second: 'x', extra: 1 } });
+    expect(plain.body.fields).toEqual({ config: { second: 'expected a number', extra: 'unknown field' } });
     const unknown = await call('POST', '/plugins', { name: 'no-such-plugin' });
     expect(unknown.body.fields).toEqual({ name: "plugin 'no-such-plugin' not enabled; add it to the 'plugins' configuration property" });
     const dup = await call('POST', '/plugins', { name: 'gossamer-test-limit' });

@@ -12,6 +12,8 @@ export interface PgOptions {
   pg_max?: number;
   /** Connect timeout in ms (Kong's pg_timeout). */
   pg_timeout?: number;
+  /** Client-side query timeout in ms: a hung server (SIGSTOP, partition) fails the query instead of hanging it. */
+  pg_query_timeout?: number;
 }
 
 export type Pool = pg.Pool;
@@ -30,6 +32,7 @@ export function createPool(opts: PgOptions): pg.Pool {
     ssl: opts.pg_ssl ? { rejectUnauthorized: false } : undefined,
     max: opts.pg_max ?? 10,
     connectionTimeoutMillis: opts.pg_timeout ?? 5000,
+    query_timeout: opts.pg_query_timeout ?? 15_000,
     idleTimeoutMillis: 10_000,
   });
   // An idle client losing its server (Postgres restart) emits 'error' on the pool; without a
@@ -75,7 +78,7 @@ export function isConnectionError(err: unknown): boolean {
   if (e.code && CONNECTION_CODES.has(e.code)) return true;
   if (Array.isArray(e.errors) && e.errors.some(isConnectionError)) return true; // AggregateError (v4+v6)
   const m = e.message ?? '';
-  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|server closed the connection/i.test(m);
+  return /timeout exceeded when trying to connect|Query read timeout|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|server closed the connection/i.test(m);
 }
 
 /** The cause of a connection failure in a few words. */
@@ -109,6 +112,7 @@ export function describePgCause(err: unknown): string {
       return 'too many connections';
   }
   const m = firstLine(e.message);
+  if (/Query read timeout/i.test(m)) return 'query timed out (server not answering)';
   if (/timeout/i.test(m)) return 'connection timed out';
   if (/terminated/i.test(m)) return 'connection terminated';
   return m || 'unknown error';

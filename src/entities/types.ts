@@ -22,6 +22,11 @@ export interface Service {
   tags: string[] | null;
   created_at: number;
   updated_at: number;
+  // Kong 3 TLS fields, returned by the Admin API (null unless set).
+  client_certificate?: Ref | null;
+  tls_verify?: boolean | null;
+  tls_verify_depth?: number | null;
+  ca_certificates?: Uuid[] | null;
 }
 
 export interface Route {
@@ -88,6 +93,12 @@ export interface Upstream {
   tags: string[] | null;
   created_at: number;
   updated_at: number;
+  hash_on_query_arg?: string | null;
+  hash_fallback_query_arg?: string | null;
+  hash_on_uri_capture?: string | null;
+  hash_fallback_uri_capture?: string | null;
+  client_certificate?: Ref | null;
+  use_srv_name?: boolean;
 }
 
 export interface Target {
