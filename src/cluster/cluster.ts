@@ -168,11 +168,18 @@ export class Cluster {
   }
 }
 
+function isLiveMember(peerId: string, membership: Membership): boolean {
+  const m = membership.table.byPeerId(peerId);
+  return !!m && (m.status === 'alive' || m.status === 'suspect');
+}
+
 /** Validate a membership gossip message against its signer: members speak only for themselves. */
 function validGossip(msg: GossipMessage, signer: string, membership: Membership): boolean {
   if (!msg || typeof msg !== 'object') return false;
   switch (msg.t) {
     case 'alive':
+      // Its own announcement, or a member relaying what it learned in a push-pull.
+      return isMemberInfo(msg.m) && (msg.m.peer_id === signer || isLiveMember(signer, membership));
     case 'left':
       return isMemberInfo(msg.m) && msg.m.peer_id === signer;
     case 'suspect':
@@ -303,5 +310,6 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
   membership.start();
   log.info({ peer_id: peerId, addresses, listen: o.listen.map((l) => `${l.host}:${l.port}`) }, 'cluster: libp2p host started');
   await discovery.start();
+  membership.announce();
   return cluster;
 }

@@ -13,6 +13,7 @@ import { EntityStore } from '../cache/entity-store.ts';
 import { NodeCache } from '../cache/node-cache.ts';
 import { Repairer, type RepairReason } from './repair.ts';
 import { loadSnapshotOn, type SnapshotLoader } from './events-db.ts';
+import { eventsReceived, setEventsMetricsSource } from './events-metrics.ts';
 
 export const EVENTS_TOPIC = 'gossamer/events/1';
 
@@ -125,6 +126,7 @@ export class EventSync {
 
   /** Load the cache from Postgres (warm start) and start the poll. */
   async start(): Promise<void> {
+    setEventsMetricsSource({ configVersion: () => this.configVersion(), lowWater: () => this.cache.versions.low, dbReachable: () => this.dbReachable() });
     await this.repairer.start();
     this.watchTimer = setInterval(() => this.watchPeers(), 1000);
     this.watchTimer.unref();
@@ -282,6 +284,7 @@ export class EventSync {
 
   private deliver(events: ChangeEvent[], source: ChangeSource): void {
     if (events.length) {
+      eventsReceived.inc({ source }, events.length);
       try {
         this.o.onEvents?.(events, source);
       } catch (err) {

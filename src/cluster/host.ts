@@ -97,7 +97,7 @@ export async function createHost(opts: HostOptions) {
     streamMuxers: [yamux()],
     connectionProtector: preSharedKey({ psk: opts.psk }),
     connectionManager: {
-      allow: PRIVATE_NETS,
+      allow: mem ? [] : PRIVATE_NETS,
       dialTimeout: opts.dialTimeoutMs,
       // Restarts and the simulator's faults make bursts of reconnects; these are peers, not strangers.
       maxIncomingPendingConnections: 64,

@@ -91,6 +91,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
     void this.publish({ t: 'alive', m: infoOf(this.self) });
   }
 
+  /** Gossip our own record (after joining: the first announcement at start had nobody to reach). */
+  announce(): void {
+    if (this.running && !this.leaving) void this.publish({ t: 'alive', m: infoOf(this.self) });
+  }
+
   /** Graceful: announce `left` (higher incarnation, so it beats any suspicion) and stop probing. */
   async leave(): Promise<void> {
     if (this.leaving) return;
@@ -297,18 +302,23 @@ export class Membership extends EventEmitter<MembershipEvents> {
   // ---------- state changes ----------
 
   private applyAlive(info: MemberInfo, direct: boolean): void {
-    if (!isMemberInfo(info)) return;
+    this.applyAliveChange(info, direct);
+  }
+
+  private applyAliveChange(info: MemberInfo, direct: boolean): Change | null {
+    if (!isMemberInfo(info)) return null;
     if (info.id === this.table.selfId) {
       const me = this.self;
       if (info.peer_id !== me.peer_id) {
         this.log.warn({ node_id: info.id, peer_id: info.peer_id }, 'cluster: another node announces this node id (copied prefix?); ignoring it');
-        return;
+        return null;
       }
       if (info.incarnation > me.incarnation) this.refute(info.incarnation);
-      return;
+      return null;
     }
     const change = this.table.alive(info, Date.now(), direct);
     if (change) this.onChange(change);
+    return change;
   }
 
   private applyLeft(info: MemberInfo): void {
@@ -325,7 +335,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const cur = this.table.get(id);
     if (!cur) return;
     if (cur.status === 'suspect' && inc === cur.incarnation) {
-      this.suspicions.get(id)?.confirm(from);
+      const s = this.suspicions.get(id);
+      s?.confirm(from);
+      if (strong) s?.strengthen();
       return;
     }
     const change = this.table.suspect(id, inc, Date.now());
@@ -442,9 +454,13 @@ export class Membership extends EventEmitter<MembershipEvents> {
         continue;
       }
       switch (w.status) {
-        case 'alive':
-          this.applyAlive(infoOf(w), w.id === from);
+        case 'alive': {
+          const change = this.applyAliveChange(infoOf(w), w.id === from);
+          // memberlist re-broadcasts what it learns: a joiner's own announcement may have
+          // reached nobody yet (gossipsub had not learned its subscriptions).
+          if (change && (change.kind === 'joined' || change.kind === 'rejoined')) void this.publish({ t: 'alive', m: infoOf(change.member) });
           break;
+        }
         case 'left':
           this.applyLeft(infoOf(w));
           break;

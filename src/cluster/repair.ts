@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import { describePgCause, isConnectionError, poolTarget } from '../db/pool.ts';
 import type { NodeCache } from '../cache/node-cache.ts';
 import { cleanupEvents, readEventsSince, readSnapshot, type SnapshotLoader } from './events-db.ts';
+import { repairsTotal } from './events-metrics.ts';
 
 export interface RepairOptions {
   pool: pg.Pool;
@@ -125,6 +126,7 @@ export class Repairer {
         this.cursor = read.xmin;
         this.wantReload = false;
         this.stats.reloads++;
+        repairsTotal.inc({ reason, kind: 'reload' });
         this.o.onSnapshot(cache.snapshot());
         if (newer.length) this.o.onEvents(newer, 'repair');
         log.info({ reason, config_version: cache.configVersion, config_hash: cache.configHash }, 'configuration loaded from the database');
@@ -132,6 +134,7 @@ export class Repairer {
       // Also right after a load: events committed between the snapshot and now.
       const r = await readEventsSince(this.o.pool, this.cursor!, cache.versions.low);
       this.stats.reads++;
+      repairsTotal.inc({ reason, kind: 'read' });
       const before = cache.configVersion;
       const accepted = cache.apply(r.events);
       cache.versions.afterDbRead(r.xmin, r.xmax, r.maxVisible);

@@ -51,6 +51,12 @@ export class Suspicion {
     return true;
   }
 
+  /** Strong evidence arrived (a refused redial): no need to wait for more confirmations. */
+  strengthen(): void {
+    if (this.timer === null || this.currentTimeout <= this.minMs) return;
+    this.arm(this.minMs);
+  }
+
   /** Lifeguard: evidence the timeout was not really experienced (our own process stalled); push expiry back. */
   extend(ms: number): void {
     if (this.timer === null) return;
