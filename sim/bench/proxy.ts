@@ -1,0 +1,320 @@
+// `npm run bench:proxy` (through proxy.sh): the same load against six proxies in front of one
+// nginx upstream, alternating variants round by round, and the cost of each in requests per
+// proxy CPU-second read from /proc. Also times the router with 10 vs 10,000 routes.
+//   (a) nginx reverse proxy, 1 worker        (b) bare undici Pool.stream proxy
+//   (c) bare http-proxy                       (d) gossamer, 1 process, one route, no plugins
+//   (e) gossamer + key-auth, rate-limiting, prometheus   (f) gossamer, worker_processes = 2
+import '../../src/polyfill.ts';
+import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/db/embedded.ts';
+import { Router } from '../../src/proxy/router.ts';
+import type { Service } from '../../src/entities/types.ts';
+import { BENCH_KEY, benchRoute } from './proxy-snapshot.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 6);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const CONNS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-bench-'));
+
+interface Variant {
+  key: string;
+  label: string;
+  port: number;
+  rootPid: () => number;
+  headers: string[];
+  stop: () => Promise<void>;
+  child?: ChildProcess;
+}
+
+interface Run {
+  rps: number;
+  requests: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  cpuS: number;
+  perCpuS: number;
+}
+
+// ---------- processes ----------
+
+function nginxConf(name: string, port: number, body: string): string {
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(dir, { recursive: true });
+  const conf = `
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  keepalive_requests 1000000;
+  ${body.replace(/PORT/g, String(port))}
+}`;
+  const file = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(file, conf);
+  return file;
+}
+
+async function startNginx(name: string, port: number, body: string): Promise<{ pid: () => number; stop: () => Promise<void> }> {
+  const conf = nginxConf(name, port, body);
+  const child = spawn('nginx', ['-c', conf, '-p', path.dirname(conf), '-e', path.join(path.dirname(conf), 'error.log')], { stdio: 'ignore' });
+  await waitPort(port);
+  return {
+    pid: () => child.pid!,
+    stop: () => stopChild(child),
+  };
+}
+
+async function startNode(file: string, args: string[]): Promise<ChildProcess> {
+  const child = fork(path.join(here, file), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
+  });
+  return child;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    if (child.connected) child.send('stop');
+    else child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  });
+}
+
+async function waitPort(port: number): Promise<void> {
+  const net = await import('node:net');
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), r(true)));
+      s.once('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listening on ${port}`);
+}
+
+// ---------- measurement ----------
+
+function descendants(pid: number): number[] {
+  const out = [pid];
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const kids = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (kids) for (const k of kids.split(/\s+/)) out.push(...descendants(Number(k)));
+    }
+  } catch {
+    // exited meanwhile
+  }
+  return out;
+}
+
+function cpuTicks(pids: number[]): number {
+  let t = 0;
+  for (const pid of pids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      t += Number(f[11]) + Number(f[12]); // utime, stime
+    } catch {
+      // gone
+    }
+  }
+  return t;
+}
+
+function toMs(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
+}
+
+function wrk(port: number, seconds: number, headers: string[], script?: string, conns = CONNS): { out: string } {
+  const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency'];
+  for (const h of headers) args.push('-H', h);
+  if (script) args.push('-s', script);
+  args.push(`http://127.0.0.1:${port}/`);
+  return { out: execFileSync('wrk', args, { timeout: (seconds + 30) * 1000 }).toString() };
+}
+
+function parseWrk(out: string): Omit<Run, 'cpuS' | 'perCpuS'> {
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (sock ? sock.slice(1).reduce((s, x) => s + Number(x), 0) : 0);
+  return { requests, rps, p50, p99, errors };
+}
+
+function measure(v: Variant): Run {
+  wrk(v.port, WARMUP, v.headers);
+  const pids = descendants(v.rootPid());
+  const before = cpuTicks(pids);
+  const { out } = wrk(v.port, DURATION, v.headers);
+  const cpuS = (cpuTicks(descendants(v.rootPid())) - before) / TICK;
+  const r = parseWrk(out);
+  return { ...r, cpuS, perCpuS: cpuS > 0 ? r.requests / cpuS : 0 };
+}
+
+// ---------- router scale ----------
+
+function routerScale(): { n: number; nsPerMatch: number }[] {
+  const svc = { id: 's', enabled: true, path: null } as unknown as Service;
+  const out: { n: number; nsPerMatch: number }[] = [];
+  for (const n of [10, 10_000]) {
+    const routes = [];
+    for (let i = 0; i < n; i++) routes.push(benchRoute(i, 's', [`/svc${i}/api`], i % 10 === 0 ? [`h${i}.example.com`] : null));
+    const router = new Router(routes, () => svc);
+    const reqs = Array.from({ length: 1000 }, (_, i) => ({ method: 'GET', host: 'localhost', port: 8000, path: `/svc${(i * 7919) % n}/api/items/${i}`, headers: {} }));
+    let hit = 0;
+    for (let i = 0; i < 200_000; i++) if (router.match(reqs[i % 1000]!)) hit++; // warm up
+    const iters = 1_000_000;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < iters; i++) if (router.match(reqs[i % 1000]!)) hit++;
+    const ns = Number(process.hrtime.bigint() - t0) / iters;
+    if (hit === 0) throw new Error('router matched nothing');
+    out.push({ n, nsPerMatch: ns });
+  }
+  return out;
+}
+
+// ---------- main ----------
+
+async function main(): Promise<void> {
+  const upPort = await freePort();
+  const upstream = await startNginx('upstream', upPort, `server { listen 127.0.0.1:PORT; location / { return 200 "hello from nginx\\n"; } }`);
+  const ports = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
+  const variants: Variant[] = [];
+  const add = async (key: string, label: string, port: number, start: () => Promise<{ pid: () => number; stop: () => Promise<void> }>, headers: string[] = []) => {
+    const s = await start();
+    variants.push({ key, label, port, rootPid: s.pid, stop: s.stop, headers });
+  };
+  const node = (file: string, args: string[]) => async () => {
+    const c = await startNode(file, args);
+    return { pid: () => c.pid!, stop: () => stopChild(c), child: c };
+  };
+  console.log(`proxy bench: ${ROUNDS} rounds x ${DURATION}s (+${WARMUP}s warm-up), ${CONNS} connections, wrk -t1; upstream nginx on :${upPort}`);
+  await add('a', 'nginx proxy, 1 worker', ports[0]!, () =>
+    startNginx('proxy', ports[0]!, `upstream up { server 127.0.0.1:${upPort}; keepalive 128; }
+    server { listen 127.0.0.1:PORT; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }`),
+  );
+  await add('b', 'bare undici proxy', ports[1]!, node('proxy-bare-undici.ts', [String(ports[1]), String(upPort)]));
+  await add('c', 'bare http-proxy', ports[2]!, node('proxy-bare-http-proxy.ts', [String(ports[2]), String(upPort)]));
+  await add('d', 'gossamer, 1 process, no plugins', ports[3]!, node('proxy-gossamer.ts', [String(ports[3]), String(upPort), 'plain']));
+  await add('e', 'gossamer + key-auth, rate-limiting, prometheus', ports[4]!, node('proxy-gossamer.ts', [String(ports[4]), String(upPort), 'plugins']), [`apikey: ${BENCH_KEY}`]);
+  const fStart = node('proxy-gossamer.ts', [String(ports[5]), String(upPort), 'workers2']);
+  let fChild: ChildProcess | undefined;
+  await add('f', 'gossamer, worker_processes = 2', ports[5]!, async () => {
+    const s = await fStart();
+    fChild = s.child;
+    return s;
+  });
+
+  const runs = new Map<string, Run[]>(variants.map((v) => [v.key, []]));
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const v of variants) {
+        const r = measure(v);
+        runs.get(v.key)!.push(r);
+        console.log(`round ${round} (${v.key}) ${v.label}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.perCpuS.toFixed(0)} req/CPU-s, errors ${r.errors}`);
+      }
+    }
+    // p99 at half of d's peak rate, d vs b (wrk's per-connection delay() paces the load).
+    const dPeak = avg(runs.get('d')!.map((r) => r.rps));
+    const half = dPeak / 2;
+    const paced = path.join(tmp, 'paced.lua');
+    fs.writeFileSync(paced, `function delay() return ${Math.max(1, Math.round((CONNS * 1000) / half))} end\n`);
+    const halfRate: Record<string, Run> = {};
+    for (const key of ['b', 'd']) {
+      const v = variants.find((x) => x.key === key)!;
+      const out = wrk(v.port, DURATION, v.headers, paced).out;
+      halfRate[key] = { ...parseWrk(out), cpuS: 0, perCpuS: 0 };
+    }
+    const stats = await new Promise<{ id: number; pid: number; requests: number }[]>((resolve) => {
+      fChild!.once('message', (m) => resolve((m as { stats: { id: number; pid: number; requests: number }[] }).stats));
+      fChild!.send('stats');
+    });
+    const scale = routerScale();
+    report(variants, runs, halfRate, half, stats, scale);
+  } finally {
+    for (const v of variants) await v.stop();
+    await upstream.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function avg(xs: number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN;
+}
+
+function report(
+  variants: Variant[],
+  runs: Map<string, Run[]>,
+  half: Record<string, Run>,
+  halfRps: number,
+  stats: { id: number; pid: number; requests: number }[],
+  scale: { n: number; nsPerMatch: number }[],
+): void {
+  const agg = new Map<string, { rps: number; p50: number; p99: number; perCpuS: number; errors: number }>();
+  for (const v of variants) {
+    const r = runs.get(v.key)!;
+    agg.set(v.key, {
+      rps: avg(r.map((x) => x.rps)),
+      p50: median(r.map((x) => x.p50)),
+      p99: median(r.map((x) => x.p99)),
+      perCpuS: avg(r.map((x) => x.perCpuS)),
+      errors: r.reduce((s, x) => s + x.errors, 0),
+    });
+  }
+  const lines: string[] = [];
+  lines.push('');
+  lines.push(`| variant | req/s | p50 ms | p99 ms | req per proxy CPU-s | errors |`);
+  lines.push(`| --- | ---: | ---: | ---: | ---: | ---: |`);
+  for (const v of variants) {
+    const a = agg.get(v.key)!;
+    lines.push(`| (${v.key}) ${v.label} | ${a.rps.toFixed(0)} | ${a.p50.toFixed(2)} | ${a.p99.toFixed(2)} | ${a.perCpuS.toFixed(0)} | ${a.errors} |`);
+  }
+  const pc = (k: string) => agg.get(k)!.perCpuS;
+  const ratio = (x: string, y: string, target?: number) => {
+    const r = pc(x) / pc(y);
+    return `${x}/${y} = ${r.toFixed(2)}${target ? (r >= target ? ` (target >= ${target}: met)` : ` (target >= ${target}: NOT met)`) : ''}`;
+  };
+  lines.push('');
+  lines.push(`ratios in requests per proxy CPU-second: ${ratio('d', 'b', 0.85)}, ${ratio('e', 'b', 0.75)}, ${ratio('d', 'c', 1.5)}, ${ratio('d', 'a')}, b/a = ${(pc('b') / pc('a')).toFixed(2)}`);
+  const hb = half.b!;
+  const hd = half.d!;
+  lines.push(
+    `p99 at half of d's peak (~${halfRps.toFixed(0)} req/s offered): b ${hb.p99.toFixed(2)} ms (${hb.rps.toFixed(0)} req/s), d ${hd.p99.toFixed(2)} ms (${hd.rps.toFixed(0)} req/s) -> d/b = ${(hd.p99 / hb.p99).toFixed(2)} (target <= 2)`,
+  );
+  lines.push(`f workers served: ${stats.map((s) => `worker ${s.id} (pid ${s.pid}) ${s.requests} requests`).join(', ')} -> ${stats.length >= 2 && stats.every((s) => s.requests > 0) ? 'both served' : 'NOT all served'}`);
+  const total = [...agg.values()].reduce((s, a) => s + a.errors, 0);
+  lines.push(`errors across all runs: ${total}`);
+  lines.push(`router: ${scale.map((s) => `${s.n} routes ${s.nsPerMatch.toFixed(0)} ns/match`).join(', ')}`);
+  lines.push(`load: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (machine shared; ratios per CPU-second are the robust figures)`);
+  console.log(lines.join('\n'));
+}
+
+await main();
