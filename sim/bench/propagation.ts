@@ -178,7 +178,8 @@ async function runMode(mode: 'gossip' | 'poll', log: (s: string) => void): Promi
     // Gossip: one write at a time, measured clean. Poll: up to 10 in flight, or 200 writes at
     // ~2.5 s each would take ten minutes; each write has its own route/key/service to watch.
     const inFlight = mode === 'gossip' ? 1 : 10;
-    const everyMs = mode === 'gossip' ? 0 : 100;
+    // Probing back to back would load the very proxies being measured; 2 ms is the resolution.
+    const everyMs = mode === 'gossip' ? 2 : 100;
     let next = 0;
     const worker = async () => {
       while (next < WRITES) {
