@@ -543,3 +543,44 @@ describe('extension points', () => {
     }
   });
 });
+
+describe('schemas, tags, endpoints', () => {
+  test('POST /schemas/{entity}/validate runs the write path’s validation without writing', async () => {
+    const events = await count('cluster_events');
+    expect(await call('POST', '/schemas/services/validate', { url: 'http://v.test' })).toMatchObject({ status: 200, body: { message: 'schema validation successful' } });
+    expect((await call('POST', '/schemas/routes/validate', { protocols: ['http'] })).body.fields).toEqual({
+      '@entity': ["must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'"],
+    });
+    expect((await call('POST', '/schemas/plugins/validate', undefined, { form: 'name=gossamer-test-limit&config.minute=x' })).body.fields).toEqual({ config: { minute: 'expected a number' } });
+    expect((await call('POST', '/schemas/plugins/validate', { name: 'gossamer-test-limit', config: { minute: 1 } })).status).toBe(200);
+    expect((await call('POST', '/schemas/nothing/validate', {})).status).toBe(404);
+    expect((await call('GET', '/schemas/upstreams')).body).toMatchObject({ name: 'upstreams', endpoint_key: 'name' });
+    expect((await call('GET', '/schemas/plugins/gossamer-test-limit')).body).toMatchObject({ name: 'gossamer-test-limit', priority: 901 });
+    expect(await count('cluster_events')).toBe(events);
+  });
+
+  test('GET /tags and /tags/{tag} list tagged entities, paged', async () => {
+    const s = (await call('POST', '/services', { name: 'tagged', host: 't.test', tags: ['zz-blue', 'zz-green'] })).body;
+    const c = (await call('POST', '/consumers', { username: 'tagged', tags: ['zz-blue'] })).body;
+    const blue = await call('GET', '/tags/zz-blue');
+    expect(blue.body.data).toEqual(
+      expect.arrayContaining([
+        { entity_name: 'services', entity_id: s.id, tag: 'zz-blue' },
+        { entity_name: 'consumers', entity_id: c.id, tag: 'zz-blue' },
+      ]),
+    );
+    expect(blue.body.data).toHaveLength(2);
+    const first = await call('GET', '/tags/zz-blue?size=1');
+    expect(first.body.data).toHaveLength(1);
+    const second = await call('GET', first.body.next);
+    expect(second.body.data).toHaveLength(1);
+    expect(second.body.data[0]).not.toEqual(first.body.data[0]);
+    expect(second.body.next).toBeNull();
+    expect((await call('GET', '/tags')).body.data.length).toBeGreaterThanOrEqual(3);
+  });
+
+  test('GET /endpoints lists every pattern in Kong’s {param} style', async () => {
+    const r = await call('GET', '/endpoints');
+    expect(r.body.data).toEqual(expect.arrayContaining(['/', '/status', '/services/{services}/routes', '/upstreams/{upstreams}/targets/{targets}', '/consumers/{consumers}/key-auth']));
+  });
+});

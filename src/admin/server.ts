@@ -16,6 +16,8 @@ import { registerConsumers } from './consumers.ts';
 import { registerPlugins } from './plugins.ts';
 import { registerUpstreams } from './upstreams.ts';
 import { registerKeyAuth } from './keyauth.ts';
+import { registerSchemas } from './schemas.ts';
+import { registerTags } from './tags.ts';
 import type { AdminContext } from './crud.ts';
 
 export interface AdminDeps {
@@ -121,7 +123,15 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     registerPlugins(router, ctx);
     registerUpstreams(router, ctx);
     registerKeyAuth(router, ctx);
+    registerTags(router, deps.pool);
   }
+  registerSchemas(router);
+  // Kong 3's GET /endpoints: every registered pattern, `{param}` style, read at request time
+  // so groups added later (cluster members, metrics) are listed too.
+  router.add('GET', '/endpoints', () => ({
+    status: 200,
+    body: { data: [...new Set(router.list().map((r) => r.pattern.replace(/:([A-Za-z_]+)/g, '{$1}')))].sort() },
+  }));
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = performance.now();
