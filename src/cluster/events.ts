@@ -19,6 +19,8 @@ export const EVENTS_TOPIC = 'gossamer/events/1';
 
 const packr = new Packr({ useRecords: false });
 const GAP_GRACE_MS = 10;
+// Every announce is a membership gossip message to every member: one per burst of writes.
+const ANNOUNCE_MS = 50;
 
 /** What this module needs of a member as the membership table reports it. */
 export interface EventsMember {
@@ -304,7 +306,7 @@ export class EventSync {
       } catch (err) {
         this.o.log.debug({ err }, 'announcing config_version failed');
       }
-    }, 20);
+    }, ANNOUNCE_MS);
     this.announceTimer.unref();
   }
 
