@@ -145,7 +145,7 @@ const block = (needle: string): string => {
 };
 
 test('the README has the walkthrough blocks this test knows, and psql is installed', () => {
-  expect(blocks.length).toBe(9);
+  expect(blocks.length).toBe(10);
   const psql = spawnSync('psql', ['--version'], { encoding: 'utf8' });
   expect(psql.error, 'psql is missing: apt-get install -y postgresql-client').toBeUndefined();
 });
@@ -179,6 +179,12 @@ test('step 3: three nodes start, answer /status, and see each other alive', asyn
   const list = members(out);
   expect(list.map((m) => m.name).sort(), logs()).toEqual(NODES);
   expect(list.every((m) => m.status === 'alive'), JSON.stringify(list)).toBe(true);
+
+  const table = await runBlock(block('gossamer cluster members'));
+  expect(table.code, table.err).toBe(0);
+  expect(table.out).toMatch(/^NAME\s+ADDRESS\s+ROLE\s+STATUS\s+CONFIG_VERSION\s+CONFIG_HASH/);
+  expect(table.out).toMatch(/^node2 \*\s/m);
+  expect(table.out).toContain('3 members: 3 alive');
 }, 180_000);
 
 test('step 4: a route created on node 1 is served by node 3 at once', async () => {
