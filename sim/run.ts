@@ -79,6 +79,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   // Processes stopped by the teardown are not part of the history the checker judges.
   let observing = true;
   try {
+    const basePaths = Array.from({ length: s.load.routes }, (_, i) => `/base${i}/`);
+    let serviceId = '';
     cluster = await SimCluster.start({
       nodes,
       dir: clusterDir,
@@ -88,13 +90,14 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
         if (observing) recorder.add<NodeStateEvent>({ kind: 'node', node, state });
       },
       log,
+      setup: async (first, cl) => {
+        const admin = first.adminUrl;
+        serviceId = (await adminPost(`${admin}/services`, { name: 'sim-upstream', protocol: 'http', host: '127.0.0.1', port: cl.upstream.port })).id;
+        for (const [i, p] of basePaths.entries()) await adminPost(`${admin}/routes`, { name: `sim-base${i}`, paths: [p], service: { id: serviceId } });
+        await adminPost(`${admin}/consumers`, { username: 'sim-owner' });
+      },
     });
     const c = cluster;
-    const admin = c.nodes[0]!.adminUrl;
-    const service = await adminPost(`${admin}/services`, { name: 'sim-upstream', protocol: 'http', host: '127.0.0.1', port: c.upstream.port });
-    const basePaths = Array.from({ length: s.load.routes }, (_, i) => `/base${i}/`);
-    for (const [i, p] of basePaths.entries()) await adminPost(`${admin}/routes`, { name: `sim-base${i}`, paths: [p], service: { id: service.id } });
-    await adminPost(`${admin}/consumers`, { username: 'sim-owner' });
     if (!(await c.waitFormed(30_000))) notes.push('the cluster had not formed (every node seeing every node alive) after 30 s; the run went on');
     // Every node must serve the base routes before the clock starts.
     const until = Date.now() + 20_000;
@@ -111,7 +114,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const rng = prng(o.seed ^ 0x5eed);
     const prober = new Prober({ recorder, rng, targets: () => up().map((n) => ({ name: n.name, proxyUrl: n.proxyUrl })) });
     const writer = new Writer({
-      recorder, rng, writesPerSecond: s.load.writes_per_s, entities: s.load.entities, serviceId: service.id, owner: 'sim-owner',
+      recorder, rng, writesPerSecond: s.load.writes_per_s, entities: s.load.entities, serviceId, owner: 'sim-owner',
       targets: () => up().map((n) => ({ name: n.name, adminUrl: n.adminUrl })),
       onSend: (key) => prober.supersede(key),
       onAck: (w) => prober.expect(w),

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import pino from 'pino';
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import { freePort } from '../../src/db/embedded.ts';
 import { pskFromSecret, startCluster, type Cluster, type MembershipSettings } from '../../src/cluster/index.ts';
 
 export interface InprocResult {
@@ -37,32 +38,35 @@ function counters(c: Cluster): { sent: number; received: number } {
   return { sent: c.membership.transport.sent + c.membership.counters.published, received: c.membership.counters.received };
 }
 
-export async function runInproc(n: number, opts: { settings?: Partial<MembershipSettings>; rateWindowMs: number; log?: (s: string) => void }): Promise<InprocResult> {
+export async function runInproc(n: number, opts: { settings?: Partial<MembershipSettings>; rateWindowMs: number; transport?: 'tcp' | 'memory'; log?: (s: string) => void }): Promise<InprocResult> {
+  const mem = opts.transport === 'memory';
   const log = opts.log ?? (() => {});
   const psk = pskFromSecret('5e'.repeat(32));
-  const logger = pino({ level: 'silent' });
+  const logger = pino({ level: process.env.BENCH_LOG ?? 'silent' });
   const tag = randomUUID().slice(0, 8);
   // Large in-process clusters are CPU-bound on 2 cores: the connection monitor ping on every
   // connection is the biggest cost, so it is relaxed here (membership probes do the detecting).
   const settings: Partial<MembershipSettings> = { connection_ping_interval_ms: 10_000, register_interval_ms: 1000, ...opts.settings };
   const clusters: Cluster[] = [];
   const t0 = now();
-  const seed = `/memory/${tag}-0`;
+  let seed = '';
   for (let i = 0; i < n; i++) {
+    const port = mem ? 0 : await freePort();
+    if (i === 0) seed = mem ? `/memory/${tag}-0` : `127.0.0.1:${port}`;
     const c = await startCluster({
       nodeId: randomUUID(),
       nodeName: `m${String(i).padStart(3, '0')}`,
       role: 'traditional',
       version: 'bench',
       prefix: os.tmpdir(),
-      listen: [{ host: '127.0.0.1', port: 0 }],
+      listen: [{ host: '127.0.0.1', port }],
       advertise: null,
       peers: i === 0 ? [] : [seed],
       psk,
       settings,
       logger,
       privateKey: await generateKeyPair('Ed25519'),
-      memoryName: `${tag}-${i}`,
+      memoryName: mem ? `${tag}-${i}` : undefined,
     });
     clusters.push(c);
   }

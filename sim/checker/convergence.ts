@@ -134,6 +134,8 @@ export function checkStaleReads(h: History, bound: { max_ms: number }): Verdict 
     for (const p of c.probes) {
       if (p.t >= c.supersededAt || p.t < c.start + bound.max_ms) continue;
       if (!inContact(tl, c.node, c.write.node, p.t)) continue;
+      // No answer at all is unavailability (judged through the balancer), not stale data.
+      if (p.status === 0) continue;
       judged++;
       if (p.status !== p.expected) {
         stale++;

@@ -25,6 +25,11 @@ export interface ClusterOptions {
   nodeConfig?: Record<string, Record<string, string | number | boolean>>;
   onState?: (node: string, state: NodeState) => void;
   log?: (line: string) => void;
+  /**
+   * Runs once the first node is up and before the others start, so that every other node
+   * finds this configuration in Postgres when it boots (even one whose gossip is off).
+   */
+  setup?: (first: SimNode, cluster: SimCluster) => Promise<void>;
 }
 
 export const SERVED_BY = 'x-sim-served-by';
@@ -123,8 +128,11 @@ export class SimCluster {
       };
       this.nodes.push(new SimNode({ name, dir: path.join(this.opts.dir, name), ports: p, config, onState: (n, s) => this.opts.onState?.(n, s) }));
     }
-    this.log(`starting ${names.length} nodes`);
-    await Promise.all(this.nodes.map((n) => n.start()));
+    this.log(`starting ${names[0]}`);
+    await this.nodes[0]!.start();
+    await this.opts.setup?.(this.nodes[0]!, this);
+    this.log(`starting ${names.slice(1).join(', ') || 'no other node'}`);
+    await Promise.all(this.nodes.slice(1).map((n) => n.start()));
     await Promise.all(this.nodes.map((n) => this.learnPeerId(n)));
 
     this.lb = await startBalancer({

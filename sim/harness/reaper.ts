@@ -29,7 +29,7 @@ function install(): void {
   process.on('exit', killAll);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
-      process.stderr.write(`\nsim: ${sig}: stopping ${tracked.size} process(es)\n`);
+      if (tracked.size) process.stderr.write(`\nsim: ${sig}: stopping ${tracked.size} process(es)\n`);
       killAll();
       process.exit(sig === 'SIGINT' ? 130 : 143);
     });

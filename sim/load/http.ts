@@ -2,7 +2,9 @@
 // a paused node must cost a recorded failure, never a hung load generator.
 import { Agent, request } from 'undici';
 
-const agent = new Agent({ connections: 128, keepAliveTimeout: 4_000, connectTimeout: 1_000 });
+let agent: Agent | undefined;
+// Made on first use and again after closeHttp(): one process may run several scenarios.
+const dispatcher = () => (agent ??= new Agent({ connections: 128, keepAliveTimeout: 4_000, connectTimeout: 1_000 }));
 
 export interface HttpResult {
   status: number;
@@ -21,7 +23,7 @@ export async function call(
   try {
     const r = await request(url, {
       method: method as 'GET',
-      dispatcher: agent,
+      dispatcher: dispatcher(),
       headers: { ...(opts.json !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
       body: opts.json !== undefined ? JSON.stringify(opts.json) : undefined,
       headersTimeout: opts.timeoutMs,
@@ -46,5 +48,7 @@ export function json<T>(r: HttpResult): T | undefined {
 }
 
 export async function closeHttp(): Promise<void> {
-  await agent.close().catch(() => {});
+  const a = agent;
+  agent = undefined;
+  await a?.close().catch(() => {});
 }

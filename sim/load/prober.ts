@@ -21,7 +21,7 @@ export interface ProberOptions {
   rng: Prng;
   targets: () => ProbeTarget[];
   intervalMs?: number;
-  /** Pending expectations probed per node per round (oldest first): bounds the probe load. */
+  /** Pending expectations probed per node per round: bounds the probe load. */
   perNode?: number;
   timeoutMs?: number;
 }
@@ -77,11 +77,19 @@ export class Prober {
     return results.every(Boolean);
   }
 
+  private rounds = 0;
+
   async round(): Promise<void> {
+    this.rounds++;
     const live = this.all.filter((e) => !e.superseded);
     await Promise.all(
       this.o.targets().map(async (node) => {
-        const pending = live.filter((e) => !e.converged.has(node.name)).slice(0, this.o.perNode ?? 4);
+        // Rotate through a backlog (a node back from the dead owes every write it missed) so
+        // that no expectation waits long for its probe: a late probe would read as late convergence.
+        const all = live.filter((e) => !e.converged.has(node.name));
+        const cap = this.o.perNode ?? 12;
+        const from = all.length > cap ? (this.rounds * cap) % all.length : 0;
+        const pending = all.length > cap ? [...all, ...all].slice(from, from + cap) : all;
         const done = live.filter((e) => e.converged.has(node.name)).slice(-30);
         const recheck = done.length && this.o.rng.next() < 0.5 ? [this.o.rng.pick(done)] : [];
         await Promise.all([

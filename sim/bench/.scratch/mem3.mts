@@ -9,11 +9,20 @@ const useMem = process.argv[2] === 'mem';
 const ports: number[] = [];
 const mk = async (i: number, peers: string[]) => { const port = await freePort(); ports.push(port); const t = performance.now(); const c = await startCluster({ nodeId: randomUUID(), nodeName: 'm'+i, role: 't', version: 'b', prefix: '/tmp', listen: [{host:'127.0.0.1',port}], advertise: null, peers, psk, logger: pino({level:'info'}), privateKey: await generateKeyPair('Ed25519'), memoryName: useMem ? 'y'+i : undefined }); console.log('start', i, performance.now()-t); return c; };
 const cs = [await mk(0, [])];
-for (let i = 1; i < 5; i++) cs.push(await mk(i, [useMem ? '/memory/y0' : `127.0.0.1:${ports[0]}`]));
+const ps: any = cs[0]!.libp2p.services.pubsub;
+const orig = ps.topicValidators.get('gossamer/membership/1');
+ps.topicValidators.set('gossamer/membership/1', (a: any, m: any) => { const r = orig(a, m); console.log('validate', r); return r; });
+ps.addEventListener('message', (e: any) => console.log('msg event', e.detail.topic));
+ps.addEventListener('gossipsub:message', (e: any) => console.log('gs msg', e.detail.msg.topic));
+const opub = ps.publish.bind(ps);
+
+for (let i = 1; i < 5; i++) { const c = await mk(i, [useMem ? '/memory/y0' : `127.0.0.1:${ports[0]}`]); cs.push(c); const p: any = c.libp2p.services.pubsub; const o = p.publish.bind(p); p.publish = async (t: string, d: any) => { try { const r = await o(t, d); console.log('published', i, r.recipients.length); return r; } catch (e: any) { console.log('publish err', e.message); throw e; } }; }
+if (0) cs.push(await mk(i, [useMem ? '/memory/y0' : `127.0.0.1:${ports[0]}`]));
 const t = performance.now();
 while (!cs.every(c => c.members().filter(m => m.status==='alive').length === 5)) await new Promise(r => setTimeout(r, 20));
 console.log('converged', performance.now()-t);
 const c0 = cs[0]!;
+for (const c of cs) console.log('conns', c.libp2p.getConnections().length, 'pubsub peers', c.libp2p.services.pubsub.getPeers().length, 'subs', c.libp2p.services.pubsub.getSubscribers('gossamer/membership/1').length, 'topics', c.libp2p.services.pubsub.getTopics());
 const s0 = c0.membership.transport.sent; await new Promise(r => setTimeout(r, 2000)); console.log('sent/s', (c0.membership.transport.sent - s0)/2, 'recv', c0.membership.counters.received);
 const tk = performance.now();
 await cs[2]!.stop({leave:false});
