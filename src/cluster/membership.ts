@@ -56,6 +56,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   transport!: ProbeTransport;
   private suspicions = new Map<string, Suspicion>();
   private probing = new Set<string>();
+  private inconclusive = new Map<string, number>();
   private probeOrder: string[] = [];
   private running = false;
   private leaving = false;
@@ -252,6 +253,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       const cur = this.table.get(m.id);
       if (!cur || !this.running || (cur.status !== 'alive' && cur.status !== 'suspect')) return;
       if (direct.ok) {
+        this.inconclusive.delete(m.id);
         probeRtt.observe(direct.rtt / 1000);
         cur.last_seen = Date.now();
         this.awareness.apply(-1);
@@ -283,12 +285,18 @@ export class Membership extends EventEmitter<MembershipEvents> {
       }
       // Lifeguard: helpers that did not even answer mean we may be the slow one.
       if (helpers.length && nacks < helpers.length) this.awareness.apply(1);
-      // Our own event loop stalled through the probe: the silence is ours, not the member's.
-      if (!direct.refused && loopWatch.maxLagSince(t0) > timeout / 2) {
+      // Our own event loop stalled longer than the timeout: the member never had a fair
+      // chance to answer. Retry (a few times; a node that is always this late still has to
+      // detect failures, with timeouts its awareness has stretched meanwhile).
+      const lag = loopWatch.maxLagSince(t0);
+      const skips = this.inconclusive.get(m.id) ?? 0;
+      if (!direct.refused && lag > timeout && skips < 3) {
+        this.inconclusive.set(m.id, skips + 1);
         this.awareness.apply(1);
-        this.log.debug({ member: m.name, lag_ms: Math.round(loopWatch.maxLagSince(t0)) }, 'cluster: probe inconclusive, local event loop stalled');
+        this.log.debug({ member: m.name, lag_ms: Math.round(lag) }, 'cluster: probe inconclusive, local event loop stalled');
         return;
       }
+      this.inconclusive.delete(m.id);
       // Already suspect: our own failed probe still counts as one more independent confirmation.
       this.log.debug({ member: m.name, reason, error: direct.ok ? undefined : direct.error, refused: direct.refused }, 'cluster: probe failed, suspecting');
       const msg: GossipMessage = { t: 'suspect', id: after.id, inc: after.incarnation, from: this.table.selfId };
