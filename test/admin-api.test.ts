@@ -143,6 +143,16 @@ describe('services', () => {
     expect(r.body).toMatchObject({ name: 'formed', host: 'f.test', port: 8081, retries: 2, tags: ['a', 'b'], enabled: false });
   });
 
+  test('multipart bodies (curl -F) work like forms', async () => {
+    const fd = new FormData();
+    fd.append('name', 'multi');
+    fd.append('url', 'http://m.test:8088/x');
+    fd.append('tags[]', 'm1');
+    const res = await fetch(`${base}/services`, { method: 'POST', body: fd });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ name: 'multi', host: 'm.test', port: 8088, path: '/x', tags: ['m1'] });
+  });
+
   test('GET by id and by name; PATCH; 404 for unknown', async () => {
     const created = (await call('POST', '/services', { name: 'lookup', host: 'l.test' })).body;
     expect((await call('GET', `/services/${created.id}`)).body).toEqual(created);
@@ -281,6 +291,10 @@ describe('routes', () => {
     const p = await call('PATCH', '/services/route-home/routes/r2', { strip_path: false });
     expect(p.body).toMatchObject({ strip_path: false, hosts: ['a.test', '*.wild.test'] });
     expect((await call('PATCH', '/routes/r2', { paths: ['/c'] })).body.paths).toEqual(['/c']);
+    const put = await call('PUT', '/services/route-home/routes/r3', { paths: ['/r3'] });
+    expect(put).toMatchObject({ status: 200, body: { name: 'r3', paths: ['/r3'], service: { id: svc.id } } });
+    expect((await call('PATCH', '/routes/r3/service', { retries: 7 })).body).toMatchObject({ id: svc.id, retries: 7 });
+    expect((await call('DELETE', '/routes/r3')).status).toBe(204);
     expect((await call('DELETE', '/services/route-home/routes/r2')).status).toBe(204);
     expect((await call('GET', '/routes/r2')).status).toBe(404);
   });

@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { testDatabase, type TestDatabase } from './support/pg.ts';
 import { createPool, describePgError, type Pool } from '../src/db/pool.ts';
 import { assertBootstrapped, bootstrap, clusterSecret, migrations, reset, status, up } from '../src/db/migrate.ts';
@@ -138,4 +142,38 @@ test('the migrations command against a closed port exits 1 with one line, no sta
   const r = await runCli(['status'], { ...db.conf, pg_port: port });
   expect(r.code).toBe(1);
   expect(r.err).toBe(`Error: cannot connect to Postgres at ${db.host}:${port}: connection refused`);
+});
+
+function gossamer(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/gossamer.js', ...args], { cwd: path.resolve(import.meta.dirname, '..'), timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('the real `gossamer migrations` process: bootstrap, again, and an unreachable database', { timeout: 180_000 }, async () => {
+  const fresh = await testDatabase('cli');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-mig-'));
+  try {
+    const conf = path.join(dir, 'gossamer.conf');
+    fs.writeFileSync(
+      conf,
+      `pg_host = ${fresh.host}\npg_port = ${fresh.port}\npg_user = ${fresh.user}\npg_password = ${fresh.password}\npg_database = ${fresh.database}\n`,
+    );
+    const first = await gossamer(['migrations', 'bootstrap', '-c', conf]);
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.stdout).toMatch(/database bootstrapped/);
+    const again = await gossamer(['migrations', 'bootstrap', '-c', conf]);
+    expect(again).toMatchObject({ code: 0, stdout: 'database already bootstrapped\n' });
+
+    const closed = await freePort();
+    const bad = path.join(dir, 'bad.conf');
+    fs.writeFileSync(bad, `pg_host = 127.0.0.1\npg_port = ${closed}\n`);
+    const down = await gossamer(['migrations', 'status', '-c', bad]);
+    expect(down.code).toBe(1);
+    expect(down.stderr.trim()).toBe(`Error: cannot connect to Postgres at 127.0.0.1:${closed}: connection refused`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
