@@ -205,6 +205,15 @@ describe('services', () => {
     expect(range.body.fields).toEqual({ port: 'value should be between 0 and 65535', retries: 'value should be between 0 and 32767' });
     const path = await call('POST', '/services', { host: 'x.test', path: 'nope' });
     expect(path.body.fields).toEqual({ path: 'should start with: /' });
+    expect((await call('POST', '/services', { host: 'x.test', path: '/a//b' })).body.fields).toEqual({ path: 'must not have empty segments' });
+    expect((await call('POST', '/services', { host: 'x.test', path: '/a b' })).body.fields).toEqual({
+      path: "invalid path: '/a b' (characters outside of the reserved list of RFC 3986 found)",
+    });
+    expect((await call('POST', '/services', { host: 'x.test:80' })).body.fields).toEqual({ host: 'must not have a port' });
+    expect((await call('POST', '/services', { host: 'bad host!' })).body.fields).toEqual({ host: 'invalid value: bad host!' });
+    expect((await call('POST', '/services', { name: 'sp ace', host: 'x.test' })).body.fields).toEqual({
+      name: "invalid value 'sp ace': the only accepted ascii characters are alphanumerics or ., -, _, and ~",
+    });
   });
 
   test('a duplicate name is a 409 unique violation', async () => {

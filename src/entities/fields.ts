@@ -131,8 +131,8 @@ export const name = () =>
   str()
     .min(1, 'length must be at least 1')
     .max(256, 'length must be at most 256')
-    .refine((s) => /^[\p{L}\p{N}.\-_~]+$/u.test(s), {
-      error: (iss) => `invalid value: ${String(iss.input)}: it must only contain alphanumeric and '., -, _, ~' characters`,
+    .refine((s) => /^[\p{L}\p{N}.\-_~\u0080-\u{10FFFF}]+$/u.test(s), {
+      error: (iss) => `invalid value '${String(iss.input)}': the only accepted ascii characters are alphanumerics or ., -, _, and ~`,
     });
 
 const HOST_RE = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,62}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}[A-Za-z0-9_])?)*\.?$/;
@@ -141,6 +141,28 @@ export const isHostname = (s: string) => HOST_RE.test(s) || (s.includes(':') && 
 export const host = () =>
   str()
     .max(256, 'length must be at most 256')
-    .refine(isHostname, { error: (iss) => `invalid value: ${String(iss.input)}` });
+    .superRefine((h, ctx) => {
+      if (isHostname(h)) return;
+      const m = /^(.+):(\d+)$/.exec(h);
+      const message = m && !m[1]!.includes(':') && isHostname(m[1]!) ? 'must not have a port' : `invalid value: ${h}`;
+      ctx.addIssue({ code: 'custom', message });
+    });
+
+// Kong's typedefs.path: RFC 3986 characters only, no empty segments, valid %-encoding.
+const PATH_CHARS = /^\/[A-Za-z0-9.\-_~/%:@!$&'()*+,;=]*$/;
+export const urlPath = () =>
+  str()
+    .max(1024, 'length must be at most 1024')
+    .superRefine((p, ctx) => {
+      let message: string | null = null;
+      if (!p.startsWith('/')) message = 'should start with: /';
+      else if (p.includes('//')) message = 'must not have empty segments';
+      else if (!PATH_CHARS.test(p)) message = `invalid path: '${p}' (characters outside of the reserved list of RFC 3986 found)`;
+      else {
+        const bad = /%(?![0-9A-Fa-f]{2}).{0,2}/.exec(p);
+        if (bad) message = `invalid url-encoded value: '${bad[0]}'`;
+      }
+      if (message) ctx.addIssue({ code: 'custom', message });
+    });
 
 export const PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp', 'ws', 'wss'] as const;

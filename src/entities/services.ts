@@ -1,7 +1,7 @@
 // Kong 3 services: defaults, the `url` shorthand, and port defaults by protocol.
 import { z } from 'zod';
 import type { EntityDef } from './definition.ts';
-import { between, bool, host, name, nullable, oneOf, str, tags, timestamp, uuid, withDefault, arr, foreign } from './fields.ts';
+import { between, bool, host, name, urlPath, nullable, oneOf, str, tags, timestamp, uuid, withDefault, arr, foreign } from './fields.ts';
 
 const SERVICE_PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp', 'ws', 'wss'] as const;
 const TLS_PROTOCOLS = new Set(['https', 'grpcs', 'tls', 'wss', 'tls_passthrough']);
@@ -18,11 +18,7 @@ export const serviceSchema = z.strictObject({
   protocol: withDefault(oneOf(SERVICE_PROTOCOLS), () => 'http' as const),
   host: host(),
   port: between(0, 65535).optional(),
-  path: nullable(
-    str()
-      .max(1024, 'length must be at most 1024')
-      .refine((p) => p.startsWith('/'), { message: 'should start with: /' }),
-  ),
+  path: nullable(urlPath()),
   connect_timeout: timeout(),
   write_timeout: timeout(),
   read_timeout: timeout(),
