@@ -112,7 +112,7 @@ test('a node cut off from the cluster catches up when the partition heals', asyn
   await new Promise((r) => setTimeout(r, 1500));
   for (let i = 0; i < 5; i++) await admin(a, 'POST', '/services/svc/routes', { name: `part-${i}`, paths: [`/part-${i}`] });
   await until('B to serve the new routes', async () => (await status(b, '/part-4')) === 200);
-  expect(await status(cc, '/part-4')).toBe(404); // no gossip across the cut, and the poll is a minute away
+  // No gossip crosses the cut; C keeps up only through Postgres (its degraded-mode poll).
   expect(await c.heal()).toEqual([]);
   await until('C to catch up after the heal', async () => (await status(cc, '/part-0')) === 200 && (await status(cc, '/part-4')) === 200, 10_000);
   await allMatchPostgres();

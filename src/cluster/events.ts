@@ -21,6 +21,7 @@ const packr = new Packr({ useRecords: false });
 const GAP_GRACE_MS = 10;
 // Every announce is a membership gossip message to every member: one per burst of writes.
 const ANNOUNCE_MS = 50;
+const DEGRADED_POLL_MS = 500;
 
 /** What this module needs of a member as the membership table reports it. */
 export interface EventsMember {
@@ -76,6 +77,8 @@ export interface EventSyncStatus {
   pending_versions: number[];
   database_reachable: boolean;
   gossip: boolean;
+  /** Some member is unreachable: polling Postgres every 500 ms. */
+  degraded: boolean;
   reads: number;
   reloads: number;
 }
@@ -89,6 +92,9 @@ export class EventSync {
   private unlisten: (() => void)[] = [];
   private announceTimer: NodeJS.Timeout | null = null;
   private watchTimer: NodeJS.Timeout | null = null;
+  private degradedTimer: NodeJS.Timeout | null = null;
+  /** Some member is suspect or failed: gossip is not reaching everyone. */
+  private degraded = false;
   private mismatchSince = 0;
   private nextMismatchReloadAt = 0;
   private mismatchBackoffMs: number;
@@ -132,11 +138,21 @@ export class EventSync {
     await this.repairer.start();
     this.watchTimer = setInterval(() => this.watchPeers(), 1000);
     this.watchTimer.unref();
+    if (this.gossip) {
+      // While some member is unreachable its gossip cannot reach us (nor ours it): fall back
+      // to reading Postgres every DEGRADED_POLL_MS, so both sides of a partition stay within
+      // half a second of the database and a healed node has nothing left to catch up.
+      this.degradedTimer = setInterval(() => {
+        if (this.degraded) void this.repairer.trigger('poll');
+      }, DEGRADED_POLL_MS);
+      this.degradedTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.watchTimer) clearInterval(this.watchTimer);
+    if (this.degradedTimer) clearInterval(this.degradedTimer);
     if (this.announceTimer) clearTimeout(this.announceTimer);
     this.detachCluster();
     await this.repairer.stop();
@@ -245,6 +261,7 @@ export class EventSync {
       pending_versions: this.cache.versions.pendingVersions().slice(0, 20),
       database_reachable: this.repairer.dbReachable(),
       gossip: this.gossip,
+      degraded: this.degraded,
       reads: this.repairer.stats.reads,
       reloads: this.repairer.stats.reloads,
     };
@@ -310,6 +327,15 @@ export class EventSync {
     this.announceTimer.unref();
   }
 
+  private allPeers(): EventsMember[] {
+    if (!this.cluster) return [];
+    try {
+      return this.cluster.members().filter((m) => !m.self);
+    } catch {
+      return [];
+    }
+  }
+
   private peers(): EventsMember[] {
     if (!this.cluster) return [];
     try {
@@ -327,7 +353,9 @@ export class EventSync {
 
   /** Every second: catch up with peers that are ahead; reload when our hash stays different at the same version. */
   private watchPeers(): void {
-    if (this.stopped || !this.cluster || !this.cache.loaded) return;
+    if (this.stopped || !this.cluster) return;
+    this.degraded = this.allPeers().some((m) => m.status === 'suspect' || m.status === 'failed');
+    if (!this.cache.loaded) return;
     this.checkPeersAhead();
     const version = this.cache.configVersion;
     const hash = this.cache.configHash;
