@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { testDatabase, type TestDatabase } from './support/pg.ts';
 import { createPool, describePgError, type Pool } from '../src/db/pool.ts';
 import { assertBootstrapped, bootstrap, clusterSecret, migrations, reset, status, up } from '../src/db/migrate.ts';
@@ -95,6 +96,22 @@ test('an unreachable Postgres gives one line naming host:port and the cause', as
   const err3 = await noDb.query('SELECT 1').catch((e) => e);
   await noDb.end();
   expect(describePgError(err3, { host: db.host, port: db.port })).toMatch(/database does not exist/);
+});
+
+test('a Postgres that accepts but never answers is reported as a timeout', async () => {
+  const sockets: net.Socket[] = [];
+  const silent = net.createServer((s) => sockets.push(s));
+  const port = await freePort();
+  await new Promise<void>((r) => silent.listen(port, '127.0.0.1', () => r()));
+  try {
+    const hung = createPool({ ...db.conf, pg_port: port, pg_timeout: 300 });
+    const err = await hung.query('SELECT 1').catch((e) => e);
+    await hung.end();
+    expect(describePgError(err, { host: '127.0.0.1', port })).toBe(`cannot connect to Postgres at 127.0.0.1:${port}: connection timed out`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
 });
 
 async function runCli(args: string[], conf: Record<string, unknown>) {
