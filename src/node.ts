@@ -16,6 +16,7 @@ import { loadOrCreateNodeId, pskFromSecret, settingsFromConfig, startCluster, ty
 import { createEventSync, type EventSync } from './cluster/events.ts';
 import { createProxyServer, type ProxyServer } from './proxy/server.ts';
 import { removePid, runningPid, writePid } from './cli/pidfile.ts';
+import { attachControlPlane, clusterPsk, registerClustering, startDataPlane, withoutDataPlanes } from './hybrid/index.ts';
 
 export interface RunningNode {
   id: string;
@@ -81,7 +82,14 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
         throw new StartError((err as Error).message);
       }
     }
-    if (!pool || !secret) throw new StartError('data planes (database = off) are not implemented yet');
+    if (!pool || !secret) {
+      // Data plane: no database; configuration from a control plane (src/hybrid/).
+      const dp = await startDataPlane({ config, log, nodeId, stops });
+      writePid(prefix);
+      stops.push(() => removePid(prefix));
+      return { id: nodeId, config, admin: dp.admin, proxy: dp.proxy, cluster: dp.cluster, events: null, stop: stopAll };
+    }
+    const cp = config.cluster_role === 'control_plane';
 
     // 2. Cache of record, warm from Postgres, kept current by gossip + repair.
     const proxyOn = config.cluster_role !== 'control_plane' && config.proxy_listen.length > 0;
@@ -116,14 +124,14 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       listen: config.cluster_listen,
       advertise: config.cluster_advertise || null,
       peers: config.cluster_peers,
-      psk: pskFromSecret(secret),
+      psk: clusterPsk(config, secret, log),
       store: createClusterNodesStore(pool),
       settings: settingsFromConfig(config as unknown as Record<string, unknown>),
       logger: log.child({ part: 'cluster' }),
       config_version: events.configVersion(),
     });
     stops.push(() => cluster.stop());
-    events.attachCluster(cluster);
+    events.attachCluster(cp ? withoutDataPlanes(cluster) : cluster);
 
     // 5. Admin API last: when it answers, the node is ready.
     const admin = createAdminServer({
@@ -137,6 +145,8 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
         return { configuration_hash: s.config_hash, config_version: s.config_version };
       },
     });
+    if (cp) stops.push((await attachControlPlane({ cluster, events, pool, router: admin.router, log: log.child({ part: 'hybrid' }) })).stop);
+    else registerClustering(admin.router, null);
     registerClusterMembers(admin.router, {
       cluster: () => cluster,
       testPartitions: config.cluster_test_partitions,

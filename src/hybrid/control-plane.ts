@@ -1,0 +1,131 @@
+// The control plane's side of hybrid mode: serve /gossamer/sync/1.0.0 (snapshots from the
+// node's cache of record, built once per version; missing events from cluster_events),
+// remember which data planes asked, and answer /clustering/*. Change events reach data
+// planes the way they reach every node: gossip on EVENTS_TOPIC (src/cluster/events.ts).
+import type pg from 'pg';
+import type { Cluster } from '../cluster/index.ts';
+import type { EventSync, EventsCluster } from '../cluster/events.ts';
+import { eventsSince } from '../db/events.ts';
+import type { Logger } from '../log.ts';
+import type { Router } from '../admin/router.ts';
+import { encodeResponse, handleSync, SYNC_PROTOCOL, type DataPlaneHello, type SyncRequest } from './protocol.ts';
+import { SnapshotCache } from './snapshot-cache.ts';
+import { registerClustering, type DataPlaneRecord } from './clustering-routes.ts';
+import { logRefusedConnections } from './refusals.ts';
+
+const EVENTS_LIMIT = 1000;
+
+export interface ControlPlaneOptions {
+  cluster: Cluster;
+  events: EventSync;
+  pool: pg.Pool;
+  router: Router;
+  log: Logger;
+}
+
+export interface ControlPlane {
+  snapshots: SnapshotCache;
+  dataPlanes: Map<string, DataPlaneRecord>;
+  stop(): Promise<void>;
+}
+
+export async function attachControlPlane(o: ControlPlaneOptions): Promise<ControlPlane> {
+  const { cluster, events, pool, log } = o;
+  const snapshots = new SnapshotCache({
+    configVersion: () => events.configVersion(),
+    configHash: () => events.configHash(),
+    snapshot: () => events.store.snapshot(),
+  });
+  const dataPlanes = new Map<string, DataPlaneRecord>();
+  const seen = (dp: DataPlaneHello | undefined, remote: { peer: string; addr: string }, served?: { version: number; hash: string }) => {
+    if (!dp || typeof dp.node_id !== 'string') return;
+    const prev = dataPlanes.get(dp.node_id);
+    if (!prev) log.info({ data_plane: dp.name, node_id: dp.node_id, ip: remote.addr }, `data plane ${dp.name} (${remote.addr}) connected for its configuration`);
+    dataPlanes.set(dp.node_id, {
+      id: dp.node_id,
+      name: dp.name,
+      hostname: dp.hostname,
+      version: dp.version,
+      ip: remote.addr,
+      peer_id: remote.peer,
+      last_sync: Date.now(),
+      served_version: served?.version ?? prev?.served_version ?? null,
+      served_hash: served?.hash ?? prev?.served_hash ?? null,
+    });
+  };
+
+  const answer = async (req: SyncRequest, remote: { peer: string; addr: string }): Promise<Uint8Array> => {
+    if (req?.t === 'snapshot') {
+      const config_version = events.configVersion();
+      const config_hash = events.configHash();
+      if (req.have_hash === config_hash && req.have_version === config_version) {
+        seen(req.dp, remote, { version: config_version, hash: config_hash });
+        return encodeResponse({ t: 'current', config_version, config_hash });
+      }
+      const built = await snapshots.get();
+      seen(req.dp, remote, { version: built.config_version, hash: built.config_hash });
+      log.debug({ data_plane: req.dp?.name, config_version: built.config_version, bytes: built.size }, 'sent a configuration snapshot');
+      return built.response;
+    }
+    if (req?.t === 'events') {
+      seen(req.dp, remote);
+      const since = Number(req.since);
+      if (!Number.isSafeInteger(since) || since < 0) return encodeResponse({ t: 'error', message: 'since must be a non-negative integer' });
+      try {
+        const list = await eventsSince(pool, since, EVENTS_LIMIT);
+        if (since > 0) {
+          const { rows } = await pool.query('SELECT min(config_version) AS v FROM cluster_events');
+          const oldest = rows[0]?.v == null ? null : Number(rows[0].v);
+          // Versions between `since` and the oldest kept event may have been cleaned up.
+          if (oldest !== null && oldest > since + 1) return encodeResponse({ t: 'snapshot-needed', reason: `events after ${since} are no longer kept (oldest is ${oldest})` });
+        }
+        const through = list.length ? list[list.length - 1]!.config_version : since;
+        return encodeResponse({ t: 'events', events: list, through, config_version: events.configVersion(), config_hash: events.configHash() });
+      } catch (err) {
+        return encodeResponse({ t: 'snapshot-needed', reason: `database unavailable: ${(err as Error).message}` });
+      }
+    }
+    return encodeResponse({ t: 'error', message: `unknown request ${(req as { t?: unknown })?.t}` });
+  };
+
+  await handleSync(cluster.libp2p, answer);
+  logRefusedConnections(cluster.libp2p, log);
+  registerClustering(o.router, {
+    cluster: () => cluster,
+    dataPlanes: () => dataPlanes,
+    configHash: () => events.configHash(),
+    configVersion: () => events.configVersion(),
+  });
+  log.info({ protocol: SYNC_PROTOCOL }, 'control plane: serving configuration to data planes');
+  return {
+    snapshots,
+    dataPlanes,
+    async stop() {
+      await cluster.libp2p.unhandle(SYNC_PROTOCOL).catch(() => {});
+    },
+  };
+}
+
+/**
+ * The cluster as a control plane's EventSync sees it: data planes are members, but they hold
+ * no database, so their config_version/config_hash must not make the control plane re-read
+ * Postgres (EventSync reloads when a peer's hash differs at the same version).
+ */
+export function withoutDataPlanes(cluster: Cluster): EventsCluster {
+  const isDp = (m: unknown) => (m as { role?: string } | undefined)?.role === 'data_plane';
+  const wrapped = new Map<(...args: any[]) => void, (...args: any[]) => void>();
+  return {
+    publish: (topic, data) => cluster.publish(topic, data),
+    subscribe: (topic, handler) => cluster.subscribe(topic, handler),
+    setLocalState: (state) => cluster.setLocalState(state),
+    members: () => cluster.members().filter((m) => !isDp(m)),
+    on: (event, listener) => {
+      const w = (...args: any[]) => {
+        if (!isDp(args[0])) listener(...args);
+      };
+      wrapped.set(listener, w);
+      return cluster.on(event as 'member-joined', w);
+    },
+    off: (event, listener) => cluster.off(event as 'member-joined', wrapped.get(listener) ?? listener),
+  };
+}

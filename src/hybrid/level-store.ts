@@ -1,0 +1,144 @@
+// The data plane's last good configuration, on disk under <prefix>/dp-cache (LevelDB via
+// `level`), so a data plane restarted while every control plane is down still serves.
+// Written as ONE batch (snapshot bytes + meta with their sha256 and the config_hash), so a
+// crash leaves the old pair or the new one. Read back, everything is checked: a store that
+// LevelDB cannot open, a missing half, a checksum or config_hash that does not match — is
+// logged, set aside and never served.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Level } from 'level';
+import type { ConfigSnapshot } from '../entities/types.ts';
+import type { Logger } from '../log.ts';
+import { configHash } from '../cache/config-hash.ts';
+import { decodeSnapshot, sha256, SNAPSHOT_ENCODING } from './codec.ts';
+
+export interface CacheMeta {
+  format: 1;
+  encoding: string;
+  config_version: number;
+  config_hash: string;
+  sha256: string;
+  size: number;
+  saved_at: string;
+  /** Who the configuration came from (control plane name or peer id). */
+  source: string;
+}
+
+export interface CachedConfig {
+  snapshot: ConfigSnapshot;
+  bytes: Uint8Array;
+  meta: CacheMeta;
+}
+
+const META = 'meta';
+const SNAPSHOT = 'snapshot';
+
+export class DpCacheStore {
+  private db: Level<string, Uint8Array> | null = null;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly dir: string,
+    private readonly log: Logger,
+  ) {}
+
+  private async open(): Promise<Level<string, Uint8Array>> {
+    if (this.db) return this.db;
+    fs.mkdirSync(path.dirname(this.dir), { recursive: true });
+    const db = new Level<string, Uint8Array>(this.dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    await db.open();
+    this.db = db;
+    return db;
+  }
+
+  /** The cached configuration, or null (none, or unusable: then a warning says why). */
+  async read(): Promise<CachedConfig | null> {
+    if (!fs.existsSync(this.dir)) return null;
+    let db: Level<string, Uint8Array>;
+    try {
+      db = await this.open();
+    } catch (err) {
+      await this.setAside(`LevelDB cannot open it: ${describe(err)}`);
+      return null;
+    }
+    let metaRaw: Uint8Array | undefined;
+    let bytes: Uint8Array | undefined;
+    try {
+      [metaRaw, bytes] = await db.getMany([META, SNAPSHOT]);
+    } catch (err) {
+      await this.setAside(`reading it failed: ${describe(err)}`);
+      return null;
+    }
+    const reject = (why: string) => {
+      this.log.warn({ dir: this.dir }, `data-plane cache ${this.dir} is corrupt or half-written (${why}); ignoring it, waiting for a control plane`);
+      return null;
+    };
+    // The store is only ever created by a write of both records: an empty one lost them.
+    if (!metaRaw && !bytes) return reject('both records are missing');
+    if (!metaRaw || !bytes) return reject(`the ${metaRaw ? 'snapshot' : 'meta'} record is missing`);
+    let meta: CacheMeta;
+    try {
+      meta = JSON.parse(Buffer.from(metaRaw).toString('utf8')) as CacheMeta;
+    } catch {
+      return reject('the meta record is not JSON');
+    }
+    if (meta.format !== 1 || meta.encoding !== SNAPSHOT_ENCODING) return reject(`unknown format ${meta.format}/${meta.encoding}`);
+    if (bytes.length !== meta.size || sha256(bytes) !== meta.sha256) return reject(`checksum mismatch: ${bytes.length} bytes, expected ${meta.size}`);
+    let snapshot: ConfigSnapshot;
+    try {
+      snapshot = await decodeSnapshot(bytes);
+    } catch (err) {
+      return reject(`cannot decode the snapshot: ${describe(err)}`);
+    }
+    const hash = configHash(snapshot);
+    if (hash !== meta.config_hash || snapshot.config_version !== meta.config_version) {
+      return reject(`config_hash ${hash} at version ${snapshot.config_version}, meta says ${meta.config_hash} at ${meta.config_version}`);
+    }
+    return { snapshot, bytes, meta };
+  }
+
+  /** Replace the cached configuration in one synced batch. Writes are serialized. */
+  write(bytes: Uint8Array, m: Omit<CacheMeta, 'format' | 'encoding' | 'sha256' | 'size' | 'saved_at'>): Promise<void> {
+    const meta: CacheMeta = { format: 1, encoding: SNAPSHOT_ENCODING, ...m, sha256: sha256(bytes), size: bytes.length, saved_at: new Date().toISOString() };
+    const run = async () => {
+      const db = await this.open();
+      await db.batch(
+        [
+          { type: 'put', key: SNAPSHOT, value: bytes },
+          { type: 'put', key: META, value: Buffer.from(JSON.stringify(meta)) },
+        ],
+        { sync: true },
+      );
+    };
+    this.writing = this.writing.then(run, run).catch((err) => {
+      this.log.warn({ dir: this.dir, err: describe(err) }, 'could not write the data-plane cache; the running configuration is unaffected');
+    });
+    return this.writing;
+  }
+
+  async close(): Promise<void> {
+    await this.writing;
+    const db = this.db;
+    this.db = null;
+    await db?.close().catch(() => {});
+  }
+
+  /** Move an unreadable store out of the way (kept for inspection) so a fresh one can be written. */
+  private async setAside(why: string): Promise<void> {
+    const db = this.db;
+    this.db = null;
+    await db?.close().catch(() => {});
+    const aside = `${this.dir}.corrupt-${Date.now()}`;
+    try {
+      fs.renameSync(this.dir, aside);
+    } catch {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+    this.log.warn({ dir: this.dir, moved_to: aside }, `data-plane cache ${this.dir} is corrupt (${why}); ignoring it (moved to ${aside}), waiting for a control plane`);
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { message?: string } };
+  return [e.code, e.message, e.cause?.message].filter(Boolean).join(': ');
+}

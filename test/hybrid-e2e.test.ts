@@ -1,0 +1,194 @@
+// Hybrid mode end to end, with real processes: one control plane on a real Postgres and two
+// data planes (database = off) that get their configuration over libp2p, keep serving when
+// the control plane is SIGKILLed, restart from their level cache, catch up with a change
+// made in Postgres meanwhile, refuse a data plane holding another cluster certificate, and
+// ignore a corrupt cache with a warning.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { freePort } from '../src/db/embedded.ts';
+import { insertEntity } from '../src/db/write.ts';
+import { startEchoServer, type EchoServer } from '../src/up/echo.ts';
+import { SimNode } from '../sim/harness/node-process.ts';
+import { testDatabase, type TestDatabase } from './support/pg.ts';
+import { runCli } from './support/cli.ts';
+
+let tmp: string;
+let db: TestDatabase;
+let echo: EchoServer;
+let cp: SimNode;
+let dp1: SimNode;
+let dp2: SimNode;
+const started: SimNode[] = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function node(name: string, role: 'control_plane' | 'data_plane', extra: Record<string, string | number> = {}, certDir = 'certs'): Promise<SimNode> {
+  const ports = { proxy: await freePort(), admin: await freePort(), cluster: await freePort() };
+  const certs = path.join(tmp, certDir);
+  const config: Record<string, string | number> = {
+    node_name: name,
+    cluster_role: role,
+    proxy_listen: role === 'control_plane' ? 'off' : `127.0.0.1:${ports.proxy}`,
+    admin_listen: `127.0.0.1:${ports.admin}`,
+    cluster_listen: `127.0.0.1:${ports.cluster}`,
+    cluster_advertise: `127.0.0.1:${ports.cluster}`,
+    cluster_cert: path.join(certs, 'cluster.crt'),
+    cluster_cert_key: path.join(certs, 'cluster.key'),
+    worker_processes: 1,
+    ...(role === 'control_plane'
+      ? { database: 'postgres', ...db.conf }
+      : { database: 'off', cluster_control_plane: `127.0.0.1:${cpClusterPort}` }),
+    ...extra,
+  };
+  const n = new SimNode({ name, dir: path.join(tmp, name), ports, config, onState: () => {} });
+  started.push(n);
+  return n;
+}
+
+let cpClusterPort = 0;
+
+async function admin(n: SimNode, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const r = await fetch(`${n.adminUrl}${url}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(5000),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+async function get(n: SimNode, p: string): Promise<number> {
+  try {
+    const r = await fetch(`${n.proxyUrl}${p}`, { signal: AbortSignal.timeout(2000) });
+    await r.arrayBuffer();
+    return r.status;
+  } catch {
+    return 0;
+  }
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000, nodes: SimNode[] = []): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for: ${what}\n${nodes.map((n) => `--- ${n.name}\n${tail(n)}`).join('\n')}`);
+}
+
+const log = (n: SimNode) => (fs.existsSync(n.logFile) ? fs.readFileSync(n.logFile, 'utf8') : '');
+const tail = (n: SimNode) => log(n).split('\n').slice(-25).join('\n');
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-hybrid-'));
+  db = await testDatabase('hybrid');
+  echo = await startEchoServer({ port: await freePort() });
+  const dbConf = path.join(tmp, 'db.conf');
+  fs.writeFileSync(dbConf, Object.entries(db.conf).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+  const boot = await runCli(['migrations', 'bootstrap', '-c', dbConf]);
+  expect(boot.code, boot.stderr).toBe(0);
+  for (const dir of ['certs', 'other-certs']) {
+    const r = await runCli(['cluster', 'gen-cert', '--out', path.join(tmp, dir)]);
+    expect(r.code, r.stderr).toBe(0);
+  }
+  cpClusterPort = await freePort();
+  cp = await node('cp', 'control_plane', { cluster_listen: `127.0.0.1:${cpClusterPort}`, cluster_advertise: `127.0.0.1:${cpClusterPort}` });
+  dp1 = await node('dp1', 'data_plane');
+  dp2 = await node('dp2', 'data_plane');
+  await cp.start();
+  await Promise.all([dp1.start(), dp2.start()]);
+});
+
+afterAll(async () => {
+  await Promise.all(started.map((n) => n.stop(5000).catch(() => {})));
+  for (const n of started) n.reap();
+  await echo?.close();
+  if (tmp && !process.env.GOSSAMER_TEST_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('a route created on the control plane is served by both data planes; data planes are read-only and visible', async () => {
+  expect((await admin(cp, 'POST', '/services', { name: 'echo', url: echo.url })).status).toBe(201);
+  expect((await admin(cp, 'POST', '/services/echo/routes', { name: 'r1', paths: ['/r1'] })).status).toBe(201);
+  await until('both data planes serve /r1', async () => (await get(dp1, '/r1')) === 200 && (await get(dp2, '/r1')) === 200, 15_000, [cp, dp1, dp2]);
+
+  // A data plane's Admin API refuses writes and answers reads from its synced configuration.
+  const w = await admin(dp1, 'POST', '/services', { name: 'nope', url: echo.url });
+  expect(w.status).toBe(400);
+  expect(w.body.message).toMatch(/data plane/);
+  expect((await admin(dp1, 'GET', '/routes/r1')).body.paths).toEqual(['/r1']);
+  expect((await admin(dp1, 'GET', '/clustering/data-planes')).status).toBe(400);
+
+  // Same configuration everywhere: /status carries Kong's configuration_hash.
+  const cpHash = (await admin(cp, 'GET', '/status')).body.configuration_hash;
+  await until('data planes report the control plane hash', async () => {
+    const h = await Promise.all([dp1, dp2].map(async (n) => (await admin(n, 'GET', '/status')).body.configuration_hash));
+    return h.every((x) => x === cpHash);
+  });
+  await until('/clustering/data-planes lists both, in sync', async () => {
+    const r = await admin(cp, 'GET', '/clustering/data-planes');
+    const names = (r.body.data as { name: string; config_hash: string; sync_status: string }[]).filter((d) => d.config_hash === cpHash && d.sync_status === 'normal').map((d) => d.name);
+    return r.body.next === null && names.includes('dp1') && names.includes('dp2');
+  });
+  const dps = (await admin(cp, 'GET', '/clustering/data-planes')).body.data as Record<string, unknown>[];
+  for (const k of ['id', 'ip', 'hostname', 'version', 'config_hash', 'last_seen', 'sync_status']) expect(dps[0]).toHaveProperty(k);
+  const members = (await admin(cp, 'GET', '/cluster/members')).body.data as { name: string; role: string }[];
+  expect(members.filter((m) => m.role === 'data_plane').map((m) => m.name).sort()).toEqual(['dp1', 'dp2']);
+  expect(Object.keys((await admin(cp, 'GET', '/clustering/status')).body)).toHaveLength(2);
+});
+
+test('a data plane with another cluster certificate is refused, with a log line on both sides', async () => {
+  const stranger = await node('dp-stranger', 'data_plane', {}, 'other-certs');
+  await stranger.start();
+  await until('the stranger logs the key mismatch', async () => log(stranger).includes('peer does not share the cluster key'), 15_000, [stranger]);
+  await until('the control plane logs the refusal', async () => /refused a connection from .*does not share the cluster key/.test(log(cp)), 15_000, [cp]);
+  expect(await get(stranger, '/r1')).toBe(404);
+  const members = (await admin(cp, 'GET', '/cluster/members')).body.data as { name: string }[];
+  expect(members.map((m) => m.name)).not.toContain('dp-stranger');
+  await stranger.kill();
+});
+
+test('control plane SIGKILLed: data planes keep serving, restart from their cache, ignore a corrupt one, and catch up when it returns', async () => {
+  await cp.kill();
+  // Traffic through both data planes over the outage: nothing fails.
+  let failed = 0;
+  for (let i = 0; i < 30; i++) {
+    for (const n of [dp1, dp2]) if ((await get(n, '/r1')) !== 200) failed++;
+    await sleep(50);
+  }
+  expect(failed).toBe(0);
+
+  // dp1 crashes and restarts while no control plane is up: it serves from level at once.
+  await dp1.kill();
+  await dp1.start();
+  expect(await get(dp1, '/r1')).toBe(200);
+  expect(log(dp1)).toMatch(/loaded the cached configuration/);
+
+  // dp2's cache is truncated (a disk that lost the tail of every file): it warns, serves
+  // nothing from it, and waits for a control plane.
+  await dp2.stop();
+  const cacheDir = path.join(dp2.prefix, 'dp-cache');
+  for (const f of fs.readdirSync(cacheDir)) if (/\.(log|ldb)$/.test(f)) fs.truncateSync(path.join(cacheDir, f), 7);
+  await dp2.start();
+  await until('dp2 warns about its cache', async () => /data-plane cache .* corrupt/.test(log(dp2)), 5000, [dp2]);
+  expect(await get(dp2, '/r1')).toBe(404);
+
+  // Meanwhile a change lands in Postgres (another control plane, or a restore).
+  const pool = new pg.Pool({ ...db.conf, host: db.host, port: db.port, user: db.user, password: db.password, database: db.database, max: 1 });
+  try {
+    const svc = await pool.query("SELECT id FROM services WHERE name = 'echo'");
+    await insertEntity(pool, 'routes', { name: 'r2', paths: ['/r2'], service: { id: svc.rows[0].id } });
+  } finally {
+    await pool.end();
+  }
+
+  await cp.start();
+  await until('both data planes serve the route made during the outage', async () => (await get(dp1, '/r2')) === 200 && (await get(dp2, '/r2')) === 200 && (await get(dp2, '/r1')) === 200, 20_000, [cp, dp1, dp2]);
+  const cpHash = (await admin(cp, 'GET', '/status')).body.configuration_hash;
+  await until('data planes converge on the control plane hash', async () => {
+    const h = await Promise.all([dp1, dp2].map(async (n) => (await admin(n, 'GET', '/status')).body.configuration_hash));
+    return h.every((x) => x === cpHash);
+  });
+});
