@@ -4,7 +4,7 @@
 // and the raw handler avoids the stream objects of pool.stream/pool.request. Bodies flow in
 // both directions with backpressure (pause/resume), so memory stays flat for any size.
 // WebSocket upgrades go through http-proxy instead (see websocket.ts).
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { Service } from '../entities/types.ts';
@@ -195,12 +195,26 @@ function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer, li
   return out;
 }
 
+// Listeners shared by every request (the response is `this`): per-request closures would
+// each cost an allocation plus tsx's __name() wrapper.
+const kRelay = Symbol('gossamer.relay');
+type RelayedResponse = ServerResponse & { [kRelay]?: ResponseRelay };
+function onClientClose(this: RelayedResponse): void {
+  this[kRelay]?.clientClosed();
+}
+function onDrain(this: RelayedResponse): void {
+  this[kRelay]?.drained();
+}
+
 /** undici's raw (legacy) dispatch handler: relays one upstream response to the client. */
 class ResponseRelay implements Dispatcher.DispatchHandler {
   private abort: ((err?: Error) => void) | null = null;
   private resume: (() => void) | null = null;
   private sentHead = false;
   private finished = false;
+  /** Declared body bytes still to come (-1: no Content-Length). */
+  private remaining = -1;
+  private ended = false;
   private readonly filters: boolean;
 
   constructor(
@@ -215,16 +229,17 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     let f = false;
     if (plugins !== null) for (const p of plugins) if (p.bodyFilter !== undefined) f = true;
     this.filters = f;
-    if (attempt === 0) ctx.res.once('close', this.onClientClose);
+    (ctx.res as RelayedResponse)[kRelay] = this;
+    if (attempt === 0) ctx.res.once('close', onClientClose);
   }
 
-  private readonly onClientClose = (): void => {
+  clientClosed(): void {
     if (!this.finished && this.abort !== null) this.abort(new Error('client closed the connection'));
-  };
+  }
 
-  private readonly onDrain = (): void => {
+  drained(): void {
     if (this.resume !== null) this.resume();
-  };
+  }
 
   onConnect(abort: (err?: Error) => void): void {
     this.abort = abort;
@@ -239,11 +254,17 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     const b = this.peer.balancer;
     if (b !== null && this.peer.health !== null) b.reportStatus(this.peer.health, statusCode);
     const h: string[] = [];
+    let length = -1;
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const name = rawHeaders[i]!.toString('latin1');
-      if (name.length <= 17 && RESPONSE_HOP.has(name.toLowerCase())) continue;
+      if (name.length <= 17) {
+        const lower = name.toLowerCase();
+        if (RESPONSE_HOP.has(lower)) continue;
+        if (lower === 'content-length') length = Number(rawHeaders[i + 1]!.toString('latin1'));
+      }
       h.push(name, rawHeaders[i + 1]!.toString('latin1'));
     }
+    this.remaining = length;
     const extra = ctx.responseHeaders;
     if (extra !== null) for (let i = 0; i < extra.length; i++) h.push(extra[i]!);
     h.push(
@@ -279,9 +300,18 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     if (this.filters) {
       for (const p of ctx.plugins!) if (p.bodyFilter !== undefined) chunk = p.bodyFilter(ctx, chunk);
     }
+    if (this.remaining >= 0) {
+      this.remaining -= chunk.length;
+      // The whole declared body is here: send head and body in one write instead of two.
+      if (this.remaining === 0 && !this.filters) {
+        this.ended = true;
+        ctx.res.end(chunk);
+        return true;
+      }
+    }
     if (ctx.res.write(chunk)) return true;
     // Client slower than upstream: pause undici until the socket drains.
-    ctx.res.once('drain', this.onDrain);
+    ctx.res.once('drain', onDrain);
     return false;
   }
 
@@ -291,7 +321,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     this.finished = true;
     const ctx = this.ctx;
     if (this.peer.health) this.peer.health.active--;
-    ctx.res.end();
+    if (!this.ended) ctx.res.end();
     this.fwd.done(ctx);
   }
 

@@ -169,44 +169,53 @@ export class Router {
   }
 
   match(f: RequestFacts): RouteMatch | null {
-    let best: CompiledMatcher | null = null;
-    let bestRank = Infinity;
-    let bestPrefix: string | null = null;
-    let bestRegex: RegExpExecArray | null = null;
+    // No closures here: tsx (esbuild keepNames) wraps every function expression in a
+    // __name() call, which would cost more than the whole lookup.
     const path = f.path;
     const slash = path.indexOf('/', 1);
     const seg = slash === -1 ? path.slice(1) : path.slice(1, slash);
+    best = null;
+    bestRank = Infinity;
+    scanIndex(this.exact.get(f.host), seg, f);
+    scanIndex(this.wildcard, seg, f);
+    scanIndex(this.hostless, seg, f);
+    const m = best as CompiledMatcher | null;
+    best = null;
+    if (m === null) return null;
+    return buildMatch(m, path, bestPrefix, bestRegex);
+  }
+}
 
-    const scan = (list: CompiledMatcher[] | undefined): void => {
-      if (!list) return;
-      for (let i = 0; i < list.length; i++) {
-        const m = list[i]!;
-        if (m.rank >= bestRank) return;
-        if (fullMatch(m, f)) {
-          best = m;
-          bestRank = m.rank;
-          bestPrefix = hitPrefix;
-          bestRegex = hitRegex;
-          return;
-        }
-      }
-    };
-    const scanIndex = (idx: PathIndex | undefined): void => {
-      if (!idx) return;
-      scan(idx.always);
-      scan(idx.complete.get(seg));
-      const lens = idx.partialLengths;
-      for (let i = 0; i < lens.length; i++) {
-        const n = lens[i]!;
-        if (n > seg.length) break;
-        scan(idx.partial.get(n === seg.length ? seg : seg.slice(0, n)));
-      }
-    };
-    scanIndex(this.exact.get(f.host));
-    scanIndex(this.wildcard);
-    scanIndex(this.hostless);
-    if (best === null) return null;
-    return buildMatch(best, f.path, bestPrefix, bestRegex);
+// Scan state of the current match() call (the router is synchronous, so module state is safe).
+let best: CompiledMatcher | null = null;
+let bestRank = Infinity;
+let bestPrefix: string | null = null;
+let bestRegex: RegExpExecArray | null = null;
+
+function scan(list: CompiledMatcher[] | undefined, f: RequestFacts): void {
+  if (list === undefined) return;
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i]!;
+    if (m.rank >= bestRank) return;
+    if (fullMatch(m, f)) {
+      best = m;
+      bestRank = m.rank;
+      bestPrefix = hitPrefix;
+      bestRegex = hitRegex;
+      return;
+    }
+  }
+}
+
+function scanIndex(idx: PathIndex | undefined, seg: string, f: RequestFacts): void {
+  if (idx === undefined) return;
+  if (idx.always.length !== 0) scan(idx.always, f);
+  if (idx.complete.size !== 0) scan(idx.complete.get(seg), f);
+  const lens = idx.partialLengths;
+  for (let i = 0; i < lens.length; i++) {
+    const n = lens[i]!;
+    if (n > seg.length) break;
+    scan(idx.partial.get(n === seg.length ? seg : seg.slice(0, n)), f);
   }
 }
 
