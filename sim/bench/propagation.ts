@@ -161,14 +161,29 @@ async function nodeHashes(c: SimCluster): Promise<{ node: string; version: numbe
   );
 }
 
+async function startCluster(mode: string, log: (s: string) => void): Promise<{ c: SimCluster; dir: string }> {
+  // On a busy shared machine a start can fail (a port taken between freePort and listen, a
+  // slow /status); one retry with fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gossamer-bench-prop-${mode}-`));
+    try {
+      const c = await SimCluster.start({
+        nodes: NODES,
+        dir,
+        config: { cluster_gossip_events: mode === 'gossip', db_update_frequency: 5, log_level: 'warn' },
+        log: (l) => log(`  [${mode}] ${l}`),
+      });
+      return { c, dir };
+    } catch (err) {
+      if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
+      if (attempt >= 2) throw err;
+      log(`  [${mode}] cluster start failed (${(err as Error).message.split('\n')[0]}); retrying once`);
+    }
+  }
+}
+
 async function runMode(mode: 'gossip' | 'poll', log: (s: string) => void): Promise<ModeResult> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gossamer-bench-prop-${mode}-`));
-  const c = await SimCluster.start({
-    nodes: NODES,
-    dir,
-    config: { cluster_gossip_events: mode === 'gossip', db_update_frequency: 5, log_level: 'warn' },
-    log: (l) => log(`  [${mode}] ${l}`),
-  });
+  const { c, dir } = await startCluster(mode, log);
   try {
     if (!(await c.waitFormed())) throw new Error('the cluster did not form');
     await setup(c);
@@ -272,11 +287,23 @@ function emptyResult(mode: string): ModeResult {
 
 const f = (v: number) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : '-');
 
+function printMode(r: ModeResult): void {
+  const m = summary(r);
+  console.log(
+    `  [${r.mode}] done: ${m.n} writes (${m.failed} timed out), p50 ${f(m.p50)} ms, p90 ${f(m.p90)} ms, p99 ${f(m.p99)} ms, max ${f(m.max)} ms, ` +
+      `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+  );
+}
+
 async function main() {
   const log = (s: string) => console.log(s);
-  console.log(`bench:propagation — ${NODES} nodes, ${WRITES} writes per mode${QUICK ? ' (--quick)' : ''}, ${os.cpus().length} CPUs`);
+  console.log(
+    `bench:propagation — ${NODES} nodes, ${WRITES} writes per mode${QUICK ? ' (--quick)' : ''}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+  );
   const gossip = ONLY === 'poll' ? emptyResult('gossip') : await runMode('gossip', log);
+  if (ONLY !== 'poll') printMode(gossip);
   const poll = ONLY === 'gossip' ? emptyResult('poll') : await runMode('poll', log);
+  if (ONLY !== 'gossip') printMode(poll);
   const g = summary(gossip);
   const p = summary(poll);
   const row = (label: string, a: string, b: string) => console.log(`${label.padEnd(30)}${a.padStart(14)}${b.padStart(22)}`);
