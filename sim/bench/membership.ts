@@ -1,0 +1,327 @@
+// `npm run bench:membership [-- --quick]`: failure detection of the membership protocol.
+// (a) 5 real `gossamer start` processes on one embedded Postgres, under proxy load from this
+//     script (closed-loop HTTP through the load balancer): SIGKILL and SIGSTOP trials, time
+//     until EVERY survivor marks the victim failed (from the nodes' own log timestamps),
+//     time until a (re)started node is alive on every member after its start finished, and
+//     every `failed` mark of a node that was not faulted (a false failure) over the run.
+//     Beside it: memberlist's LAN defaults, from its formula and from a run of this code
+//     with those timings.
+// (b) 10 / 50 / 100 members in one process (libp2p over TCP on 127.0.0.1): convergence,
+//     detection of a killed member, per-node message rate.
+import '../../src/polyfill.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Pool } from 'undici';
+import { SimCluster } from '../harness/cluster.ts';
+import type { SimNode } from '../harness/node-process.ts';
+import { defaultSettings, memberlistLanSettings } from '../../src/cluster/settings.ts';
+import { expectedConfirmations, suspicionMinTimeout, suspicionTimeout } from '../../src/cluster/suspicion.ts';
+import { runInproc, type InprocResult } from './membership-inproc.ts';
+
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const KEEP = args.includes('--keep');
+const arg = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : def);
+const TRIALS = arg('--trials', QUICK ? 3 : 20);
+const LAN_TRIALS = arg('--lan-trials', QUICK ? 0 : 5);
+const SIZES = args.includes('--sizes') ? args[args.indexOf('--sizes') + 1]!.split(',').map(Number) : QUICK ? [10, 30] : [10, 50, 100];
+const SKIP_PROC = args.includes('--no-processes');
+const SKIP_INPROC = args.includes('--no-inproc');
+const CONCURRENCY = arg('--concurrency', 16);
+const NODES = 5;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const say = (s: string) => process.stdout.write(s + '\n');
+
+interface LogEvent {
+  time: number;
+  node: string;
+  member: string;
+  msg: string;
+}
+
+/** The membership lines of every node's log (pino JSON): who marked whom, when. */
+function readEvents(nodes: SimNode[]): LogEvent[] {
+  const out: LogEvent[] = [];
+  for (const n of nodes) {
+    let text = '';
+    try {
+      text = fs.readFileSync(n.logFile, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{') || !line.includes('cluster: member')) continue;
+      try {
+        const j = JSON.parse(line) as { time: number; member?: string; msg: string };
+        if (j.member) out.push({ time: j.time, node: n.name, member: j.member, msg: j.msg });
+      } catch {
+        /* a torn line of a killed process */
+      }
+    }
+  }
+  return out;
+}
+
+async function membersOf(n: SimNode): Promise<{ name: string; status: string; incarnation: number }[] | null> {
+  try {
+    const r = await fetch(`${n.adminUrl}/cluster/members`, { signal: AbortSignal.timeout(1500) });
+    return ((await r.json()) as { data: { name: string; status: string; incarnation: number }[] }).data;
+  } catch {
+    return null;
+  }
+}
+
+async function waitAll(observers: SimNode[], victim: string, status: string, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const views = await Promise.all(observers.map(membersOf));
+    if (views.every((v) => v?.some((m) => m.name === victim && m.status === status))) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+function pct(xs: number[], p: number): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+const fmt = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : 'n/a');
+
+interface Fault {
+  node: string;
+  from: number;
+  to: number;
+}
+
+interface ProcResult {
+  label: string;
+  kill: number[];
+  stop: number[];
+  join: number[];
+  missed: string[];
+  falseFailures: { node: string; member: string; time: number }[];
+  suspicions: number;
+  refuted: number;
+  requests: number;
+  errors: number;
+  seconds: number;
+}
+
+function startLoad(url: string, concurrency: number): { stop(): Promise<{ ok: number; errors: number }> } {
+  const pool = new Pool(url, { connections: concurrency, keepAliveTimeout: 10_000 });
+  let running = true;
+  let ok = 0;
+  let errors = 0;
+  const worker = async () => {
+    while (running) {
+      try {
+        const r = await pool.request({ path: '/bench', method: 'GET', headersTimeout: 5000, bodyTimeout: 5000 });
+        await r.body.dump();
+        if (r.statusCode < 500) ok++;
+        else errors++;
+      } catch {
+        errors++;
+        await sleep(20);
+      }
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+      await pool.close();
+      return { ok, errors };
+    },
+  };
+}
+
+async function metricSum(nodes: SimNode[], name: string): Promise<number> {
+  let sum = 0;
+  for (const n of nodes) {
+    try {
+      const r = await fetch(`${n.adminUrl}/metrics`, { signal: AbortSignal.timeout(2000) });
+      const text = await r.text();
+      const m = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)`, 'm').exec(text);
+      if (m) sum += Number(m[1]);
+    } catch {
+      /* a node that is down has no metrics */
+    }
+  }
+  return sum;
+}
+
+async function runProcesses(label: string, config: Record<string, string | number>, trials: number): Promise<ProcResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-bench-membership-'));
+  say(`\n== ${label}: ${NODES} node processes, ${trials} SIGKILL + ${trials} SIGSTOP trials under proxy load (dir ${dir})`);
+  const cl = await SimCluster.start({ nodes: NODES, dir, config, log: (l) => say(`   ${l}`) });
+  const faults: Fault[] = [];
+  const res: ProcResult = { label, kill: [], stop: [], join: [], missed: [], falseFailures: [], suspicions: 0, refuted: 0, requests: 0, errors: 0, seconds: 0 };
+  const t0 = Date.now();
+  // Metrics are per process: counters of a killed process are lost, so sum them as we go.
+  const collect = async () => {
+    res.suspicions += await metricSum(cl.nodes, 'gossamer_cluster_suspicions_total');
+    res.refuted += await metricSum(cl.nodes, 'gossamer_cluster_false_suspicions_total');
+  };
+  try {
+    if (!(await cl.waitFormed(30_000))) throw new Error('the cluster did not form within 30 s');
+    const admin = cl.nodes[0]!.adminUrl;
+    const post = async (p: string, body: unknown) => {
+      const r = await fetch(`${admin}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (!r.ok) throw new Error(`POST ${p}: ${r.status} ${await r.text()}`);
+      return r.json() as Promise<{ id: string }>;
+    };
+    const svc = await post('/services', { name: 'bench', url: `http://127.0.0.1:${cl.upstream.port}` });
+    await post('/routes', { name: 'bench', paths: ['/bench'], service: { id: svc.id } });
+    await sleep(1000);
+    const load = startLoad(`http://127.0.0.1:${cl.lb.port}`, CONCURRENCY);
+    await sleep(2000);
+    const victims = cl.nodes.slice(1).map((n) => n.name);
+
+    for (let i = 0; i < trials; i++) {
+      const victim = cl.node(victims[i % victims.length]!);
+      const others = cl.nodes.filter((n) => n !== victim);
+      await collect();
+      const tk = Date.now();
+      await victim.kill();
+      const ok = await waitAll(others, victim.name, 'failed', 20_000);
+      const evs = readEvents(others).filter((e) => e.member === victim.name && e.msg === 'cluster: member failed' && e.time >= tk);
+      const byNode = new Set(evs.map((e) => e.node));
+      if (ok && byNode.size === others.length) res.kill.push(Math.max(...others.map((o) => Math.min(...evs.filter((e) => e.node === o.name).map((e) => e.time)))) - tk);
+      else res.missed.push(`SIGKILL ${victim.name} #${i + 1}: not failed everywhere within 20 s`);
+      await cl.startNode(victim.name);
+      const ready = Date.now();
+      faults.push({ node: victim.name, from: tk, to: ready });
+      const back = await waitAll(others, victim.name, 'alive', 20_000);
+      const joins = readEvents(others).filter((e) => e.member === victim.name && /joined|rejoined/.test(e.msg) && e.time >= tk);
+      if (back && new Set(joins.map((e) => e.node)).size === others.length) {
+        res.join.push(Math.max(0, Math.max(...others.map((o) => Math.min(...joins.filter((e) => e.node === o.name).map((e) => e.time)))) - ready));
+      } else res.missed.push(`restart ${victim.name} #${i + 1}: not alive everywhere within 20 s`);
+      faults[faults.length - 1]!.to = Date.now();
+      say(`   SIGKILL ${victim.name}: failed on all ${others.length} survivors after ${fmt(res.kill.at(-1) ?? NaN)}; restarted, alive on all ${fmt(res.join.at(-1) ?? NaN)} after its start finished`);
+      await sleep(1000);
+    }
+
+    for (let i = 0; i < trials; i++) {
+      const victim = cl.node(victims[i % victims.length]!);
+      const others = cl.nodes.filter((n) => n !== victim);
+      const tk = Date.now();
+      victim.pause();
+      const ok = await waitAll(others, victim.name, 'failed', 20_000);
+      const evs = readEvents(others).filter((e) => e.member === victim.name && e.msg === 'cluster: member failed' && e.time >= tk);
+      const byNode = new Set(evs.map((e) => e.node));
+      if (ok && byNode.size === others.length) res.stop.push(Math.max(...others.map((o) => Math.min(...evs.filter((e) => e.node === o.name).map((e) => e.time)))) - tk);
+      else res.missed.push(`SIGSTOP ${victim.name} #${i + 1}: not failed everywhere within 20 s`);
+      victim.resume();
+      const back = await waitAll(others, victim.name, 'alive', 20_000);
+      faults.push({ node: victim.name, from: tk, to: Date.now() });
+      if (!back) res.missed.push(`SIGCONT ${victim.name} #${i + 1}: not alive again everywhere within 20 s`);
+      say(`   SIGSTOP ${victim.name}: failed on all ${others.length} after ${fmt(res.stop.at(-1) ?? NaN)}; after SIGCONT alive again: ${back ? 'yes' : 'NO'}`);
+      await sleep(1000);
+    }
+    await collect();
+    const l = await load.stop();
+    res.requests = l.ok;
+    res.errors = l.errors;
+    res.seconds = (Date.now() - t0) / 1000;
+    // A failed mark outside a fault window of that member is a false failure.
+    for (const e of readEvents(cl.nodes)) {
+      if (e.msg !== 'cluster: member failed' || e.time < t0) continue;
+      const covered = faults.some((f) => f.node === e.member && e.time >= f.from && e.time <= f.to + 2000);
+      if (!covered) res.falseFailures.push({ node: e.node, member: e.member, time: e.time });
+    }
+  } finally {
+    await cl.stop();
+    if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return res;
+}
+
+function lanReference(n: number): string {
+  const s = { ...defaultSettings, ...memberlistLanSettings };
+  const min = suspicionMinTimeout(s.suspicion_mult, n, s.probe_interval_ms);
+  const max = s.suspicion_max_timeout_mult * min;
+  const k = expectedConfirmations(s.suspicion_mult, n);
+  // First probe of the dead node by some member: on average interval/(n-1) away; the probe
+  // round (direct timeout + indirect until the interval ends) takes one interval; then the
+  // suspicion runs at least `min` (every confirmation in) and up to `max` (none).
+  const firstProbe = s.probe_interval_ms / (n - 1);
+  const best = firstProbe + s.probe_interval_ms + min;
+  const lone = firstProbe + s.probe_interval_ms + suspicionTimeout(1, k, min, max);
+  return `memberlist DefaultLANConfig (probe ${s.probe_interval_ms} ms / timeout ${s.probe_timeout_ms} ms, SuspicionMult ${s.suspicion_mult}, n=${n}): suspicion ${fmt(min)}..${fmt(max)}, detection ≈ ${fmt(best)} with all confirmations, ${fmt(lone)} with one`;
+}
+
+function ours(n: number): string {
+  const s = defaultSettings;
+  const min = suspicionMinTimeout(s.suspicion_mult, n, s.probe_interval_ms);
+  return `Gossamer defaults (probe ${s.probe_interval_ms} ms / timeout ${s.probe_timeout_ms} ms, SuspicionMult ${s.suspicion_mult}, n=${n}): suspicion ${fmt(min)}..${fmt(s.suspicion_max_timeout_mult * min)}`;
+}
+
+function printProc(r: ProcResult): void {
+  say(`\n-- ${r.label}`);
+  say(`   SIGKILL → failed on every survivor: n=${r.kill.length} p50 ${fmt(pct(r.kill, 50))} p99 ${fmt(pct(r.kill, 99))} max ${fmt(Math.max(...r.kill))}   (target ≤ 2 s)`);
+  say(`   SIGSTOP → failed on every survivor: n=${r.stop.length} p50 ${fmt(pct(r.stop, 50))} p99 ${fmt(pct(r.stop, 99))} max ${fmt(Math.max(...r.stop))}   (target ≤ 3 s)`);
+  say(`   (re)started node alive on every member after its start finished: n=${r.join.length} p50 ${fmt(pct(r.join, 50))} p99 ${fmt(pct(r.join, 99))}   (target ≤ 2 s)`);
+  say(`   false failures: ${r.falseFailures.length}${r.falseFailures.length ? ' ' + JSON.stringify(r.falseFailures) : ''}; suspicions ${r.suspicions} (sampled sums), refuted ${r.refuted}`);
+  say(`   proxy load: ${r.requests} requests (${(r.requests / r.seconds).toFixed(0)}/s), ${r.errors} errors, ${r.seconds.toFixed(0)} s`);
+  for (const m of r.missed) say(`   MISSED: ${m}`);
+}
+
+async function main(): Promise<void> {
+  say(`bench:membership ${QUICK ? '(quick)' : ''} on ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  say(ours(NODES));
+  say(lanReference(NODES));
+  const results: ProcResult[] = [];
+  if (!SKIP_PROC) {
+    results.push(await runProcesses('Gossamer defaults', {}, TRIALS));
+    printProc(results[0]!);
+    if (LAN_TRIALS > 0) {
+      const lan = memberlistLanSettings;
+      results.push(
+        await runProcesses(
+          'same code, memberlist LAN timings',
+          {
+            cluster_probe_interval: lan.probe_interval_ms!,
+            cluster_probe_timeout: lan.probe_timeout_ms!,
+            cluster_suspicion_mult: lan.suspicion_mult!,
+            cluster_suspicion_max_timeout_mult: lan.suspicion_max_timeout_mult!,
+            cluster_gossip_interval: lan.gossip_interval_ms!,
+            cluster_push_pull_interval: lan.push_pull_interval_ms!,
+          },
+          LAN_TRIALS,
+        ),
+      );
+      printProc(results[1]!);
+    }
+  }
+  const inproc: InprocResult[] = [];
+  if (!SKIP_INPROC) {
+    for (const n of SIZES) {
+      say(`\n== ${n} members in one process (TCP on 127.0.0.1)`);
+      inproc.push(await runInproc(n, { rateWindowMs: QUICK ? 5000 : 10_000, log: say }));
+    }
+  }
+
+  say('\n== summary');
+  say(ours(NODES));
+  say(lanReference(NODES));
+  for (const r of results) printProc(r);
+  if (inproc.length) {
+    say('\n   members  start   converge  kill→first  kill→all  msgs sent/node/s  gossip in/node/s  CPU(1 core=100%)  RSS');
+    for (const r of inproc) {
+      say(
+        `   ${String(r.nodes).padStart(7)}  ${fmt(r.start_ms).padStart(7)}  ${fmt(r.converge_ms).padStart(8)}  ${fmt(r.kill_detect_ms ?? NaN).padStart(10)}  ${fmt(r.kill_detect_all_ms ?? NaN).padStart(8)}  ${r.msgs_per_node_per_s.toFixed(2).padStart(16)}  ${r.gossip_in_per_node_per_s.toFixed(2).padStart(16)}  ${String(r.cpu_pct).padStart(15)}%  ${r.rss_mb} MB`,
+      );
+    }
+  }
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
