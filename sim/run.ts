@@ -1,6 +1,7 @@
 // One simulator run: start the cluster, set up routes, run load + nemesis for the scenario's
 // duration, let it settle, take the final facts, stop everything, judge, write the report.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { check, verdictTable, type CheckResult } from './checker/index.ts';
@@ -61,6 +62,8 @@ async function adminPost(url: string, body: unknown): Promise<{ id: string }> {
   return { id: b.id };
 }
 
+const loadavg = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+
 export async function runScenario(o: RunOptions): Promise<RunResult> {
   const s = o.scenario;
   if (s.pending) throw new Error(`${s.name} is pending: ${s.pending}`);
@@ -71,6 +74,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const progress = startProgress(recorder, { quiet: o.quiet });
   const log = (line: string) => progress.log(line);
   const notes: string[] = [];
+  const loadAtStart = loadavg();
   const clusterDir = path.join(o.outDir, 'cluster');
   fs.rmSync(clusterDir, { recursive: true, force: true });
   log(`scenario ${s.name}, seed ${o.seed}, ${nodes} nodes, ${s.duration}s; fault schedule:\n${describeSchedule(schedule)}`);
@@ -180,6 +184,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     progress.stop();
   }
 
+  notes.push(`machine load average at the start ${loadAtStart}, at the end ${loadavg()} (${os.cpus().length} cores); timings stretch under load`);
   const result = check(recorder.history, s.invariants);
   if (notes.some((n) => n.startsWith('still listening'))) result.ok = false;
   const files = writeReport(o.outDir, recorder.history, result, s, schedule, notes);

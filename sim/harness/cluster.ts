@@ -139,7 +139,8 @@ export class SimCluster {
       listen: { host: '127.0.0.1', port: 0 },
       backends: this.nodes.map((n) => ({ name: n.name, proxyUrl: n.proxyUrl, statusUrl: `${n.adminUrl}/status` })),
       checkIntervalMs: 250,
-      checkTimeoutMs: 500,
+      // Not shorter: on a busy 2-core machine a healthy node can take most of a second to answer.
+      checkTimeoutMs: 1000,
       servedByHeader: SERVED_BY,
     });
     this.ports.push(this.lb.port);

@@ -34,7 +34,8 @@ export async function call(
     return { status: r.statusCode, latency: Math.round(performance.now() - t0), headers: r.headers, body };
   } catch (err) {
     const e = err as { code?: string; name?: string; cause?: { code?: string } };
-    const code = e.code ?? e.cause?.code ?? (e.name === 'TimeoutError' || e.name === 'AbortError' ? 'timeout' : e.name) ?? 'error';
+    // An AbortSignal timeout is a DOMException whose numeric `code` (23) says nothing useful.
+    const code = e.name === 'TimeoutError' || e.name === 'AbortError' ? 'timeout' : (e.code ?? e.cause?.code ?? e.name ?? 'error');
     return { status: 0, latency: Math.round(performance.now() - t0), headers: {}, body: '', error: String(code) };
   }
 }
