@@ -1,0 +1,139 @@
+// The parts of hybrid mode that need no process: the data-plane level cache (verified on
+// read; truncated, half-written or unopenable stores are refused with a warning), the
+// cluster certificate and the key derived from it, and the control plane's snapshot cache.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { Level } from 'level';
+import pino from 'pino';
+import { afterAll, expect, test } from 'vitest';
+import { configHash } from '../src/cache/config-hash.ts';
+import type { ConfigSnapshot } from '../src/entities/types.ts';
+import { generateClusterCert, loadClusterIdentity, pskFromClusterKey, writeClusterCert } from '../src/hybrid/cert.ts';
+import { decodeSnapshot, encodeSnapshot } from '../src/hybrid/codec.ts';
+import { DpCacheStore } from '../src/hybrid/level-store.ts';
+import { SnapshotCache } from '../src/hybrid/snapshot-cache.ts';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-hybrid-parts-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function capture() {
+  const lines: string[] = [];
+  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
+  return { log, warnings: () => lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40).map((l) => l.msg as string) };
+}
+
+function snapshot(version: number, routes = 1): ConfigSnapshot {
+  const service = { id: '00000000-0000-4000-8000-000000000001', name: 'svc', protocol: 'http', host: 'example.test', port: 80, path: null, retries: 5, connect_timeout: 60000, write_timeout: 60000, read_timeout: 60000, enabled: true, tags: null, created_at: 1, updated_at: 1 };
+  return {
+    config_version: version,
+    services: [service as ConfigSnapshot['services'][number]],
+    routes: Array.from({ length: routes }, (_, i) => ({ id: `00000000-0000-4000-8000-${String(i + 100).padStart(12, '0')}`, name: `r${i}`, paths: [`/r${i}`], service: { id: service.id } }) as unknown as ConfigSnapshot['routes'][number]),
+    consumers: [],
+    plugins: [],
+    upstreams: [],
+    targets: [],
+    keyauth_credentials: [],
+  };
+}
+
+async function writeStore(dir: string, snaps: ConfigSnapshot[]): Promise<void> {
+  const { log } = capture();
+  const store = new DpCacheStore(dir, log);
+  for (const s of snaps) await store.write(await encodeSnapshot(s), { config_version: s.config_version, config_hash: configHash(s), source: 'test' });
+  await store.close();
+}
+
+test('the level cache returns the last snapshot written, verified', async () => {
+  const dir = path.join(tmp, 'ok', 'dp-cache');
+  await writeStore(dir, [snapshot(1), snapshot(2, 3)]);
+  const { log, warnings } = capture();
+  const store = new DpCacheStore(dir, log);
+  const got = await store.read();
+  await store.close();
+  expect(got?.meta.config_version).toBe(2);
+  expect(got?.snapshot.routes).toHaveLength(3);
+  expect(got?.meta.config_hash).toBe(configHash(snapshot(2, 3)));
+  expect(warnings()).toEqual([]);
+  // No store at all is not a problem worth a warning.
+  const none = new DpCacheStore(path.join(tmp, 'none', 'dp-cache'), log);
+  expect(await none.read()).toBeNull();
+  expect(warnings()).toEqual([]);
+});
+
+test('a truncated level cache is ignored with a warning', async () => {
+  const dir = path.join(tmp, 'truncated', 'dp-cache');
+  await writeStore(dir, [snapshot(1)]);
+  for (const f of fs.readdirSync(dir)) if (/\.(log|ldb)$/.test(f)) fs.truncateSync(path.join(dir, f), 7);
+  const { log, warnings } = capture();
+  const store = new DpCacheStore(dir, log);
+  expect(await store.read()).toBeNull();
+  await store.close();
+  expect(warnings().join('\n')).toMatch(/corrupt or half-written/);
+});
+
+test('a half-written cache (snapshot and meta from different writes) is ignored with a warning', async () => {
+  const dir = path.join(tmp, 'half', 'dp-cache');
+  await writeStore(dir, [snapshot(1)]);
+  const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  await db.put('snapshot', await encodeSnapshot(snapshot(2, 5)));
+  await db.close();
+  const { log, warnings } = capture();
+  const store = new DpCacheStore(dir, log);
+  expect(await store.read()).toBeNull();
+  await store.close();
+  expect(warnings().join('\n')).toMatch(/checksum mismatch/);
+});
+
+test('a cache LevelDB cannot open is set aside with a warning, and a new one can be written', async () => {
+  const dir = path.join(tmp, 'broken', 'dp-cache');
+  await writeStore(dir, [snapshot(1)]);
+  for (const f of fs.readdirSync(dir)) if (f.startsWith('MANIFEST') || f === 'CURRENT') fs.writeFileSync(path.join(dir, f), 'garbage\n');
+  const { log, warnings } = capture();
+  const store = new DpCacheStore(dir, log);
+  expect(await store.read()).toBeNull();
+  expect(warnings().join('\n')).toMatch(/is corrupt .*moved to/);
+  const s = snapshot(3);
+  await store.write(await encodeSnapshot(s), { config_version: 3, config_hash: configHash(s), source: 'test' });
+  expect((await store.read())?.meta.config_version).toBe(3);
+  await store.close();
+});
+
+test('gen-cert writes a real self-signed certificate; one pair gives one cluster key, another pair another', () => {
+  const a = writeClusterCert(path.join(tmp, 'a'));
+  const b = writeClusterCert(path.join(tmp, 'b'));
+  const cert = new X509Certificate(fs.readFileSync(a.cert));
+  expect(cert.subject).toBe('CN=gossamer_clustering');
+  expect(cert.verify(cert.publicKey)).toBe(true);
+  expect(cert.checkPrivateKey(createPrivateKey(fs.readFileSync(a.key)))).toBe(true);
+  expect((fs.statSync(a.key).mode & 0o777).toString(8)).toBe('600');
+  const ia = loadClusterIdentity(a.cert, a.key);
+  expect(Buffer.from(loadClusterIdentity(a.cert, a.key).psk).equals(Buffer.from(ia.psk))).toBe(true);
+  expect(Buffer.from(loadClusterIdentity(b.cert, b.key).psk).equals(Buffer.from(ia.psk))).toBe(false);
+  expect(Buffer.from(ia.psk).toString()).toMatch(/^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}$/);
+  expect(() => loadClusterIdentity(a.cert, b.key)).toThrow(/not a pair/);
+  expect(() => loadClusterIdentity(path.join(tmp, 'missing.crt'), a.key)).toThrow(/cannot read cluster_cert .*ENOENT/);
+  expect(() => writeClusterCert(path.join(tmp, 'a'))).toThrow(/already exists/);
+  expect(pskFromClusterKey(createPrivateKey(generateClusterCert().key))).toHaveLength(ia.psk.length);
+});
+
+test('the control plane encodes a snapshot once per version, however many data planes ask', async () => {
+  let version = 1;
+  let snap = snapshot(1, 50);
+  const cache = new SnapshotCache({ configVersion: () => version, configHash: () => configHash(snap), snapshot: () => snap });
+  const first = await Promise.all(Array.from({ length: 20 }, () => cache.get()));
+  expect(cache.builds).toBe(1);
+  expect(new Set(first.map((b) => b.response)).size).toBe(1);
+  version = 2;
+  snap = snapshot(2, 51);
+  const second = await cache.get();
+  await cache.get();
+  expect(cache.builds).toBe(2);
+  expect(second.config_version).toBe(2);
+  const { unpackMessage } = await import('../src/hybrid/codec.ts');
+  const res = unpackMessage<{ data: Uint8Array; config_hash: string }>(second.response);
+  const decoded = await decodeSnapshot(res.data);
+  expect(configHash(decoded)).toBe(res.config_hash);
+  expect(decoded.routes).toHaveLength(51);
+});
