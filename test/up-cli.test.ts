@@ -177,20 +177,32 @@ test('Ctrl-C stops nodes and Postgres, frees every port, removes the lock', asyn
   expect(readLock(dir)).toBeNull();
 }, 60_000);
 
-test('a restart keeps the database, and the printed commands still work', async () => {
-  const run = up(args, tmp);
-  runs.push(run);
-  await waitFor(run, 'Press Ctrl-C', 150_000);
-  expect(run.out()).toContain('database is up to date');
-  const curls = printedCurls(run.out());
+test('after the launcher is killed (kill -9), the next up stops what it left, keeps the database, and the printed commands still work', async () => {
+  const first = up(args, tmp);
+  runs.push(first);
+  await waitFor(first, 'Press Ctrl-C', 150_000);
+  const orphans = readLock(dir)!.children;
+  first.child.kill('SIGKILL');
+  await first.exited;
+  // Nodes run in their own process groups and Postgres in its own session: they outlive it.
+  expect(orphans.filter(isAlive).length).toBe(NODES + 1);
+
+  const next = up(args, tmp);
+  runs.push(next);
+  await waitFor(next, 'Press Ctrl-C', 150_000);
+  expect(next.out()).toContain(`stopping ${NODES} node process(es) left by a previous gossamer up that did not exit cleanly`);
+  expect(next.out()).toContain('stopped the Postgres left running by a previous gossamer up');
+  for (const pid of orphans) expect(isAlive(pid), `orphan ${pid}`).toBe(false);
+
+  expect(next.out()).toContain('database is up to date');
   const service = await sh(`curl -s http://127.0.0.1:${ports.basePort + 1}/services/echo`, tmp);
   expect(JSON.parse(service.out)).toMatchObject({ name: 'echo' });
-  for (const c of curls) {
+  for (const c of printedCurls(next.out())) {
     const r = await sh(c, tmp);
     expect(r.code, `${c}\n${r.err}`).toBe(0);
     expect(r.out).not.toMatch(/"code":\s*\d+/); // no Kong error body (e.g. a 409 on re-creating)
   }
-  run.child.kill('SIGINT');
-  expect(await run.exited).toBe(0);
+  next.child.kill('SIGINT');
+  expect(await next.exited).toBe(0);
   for (const p of allPorts()) expect(await portTaken(p), `port ${p}`).toBe(false);
-}, 200_000);
+}, 300_000);

@@ -11,7 +11,7 @@ import { startEchoServer, type EchoServer } from './echo.ts';
 import { acquireLock, commandLine, isAlive, releaseLock, updateLock, type UpLockInfo } from './lock.ts';
 import { logTail, nodeSpec, startNode, type RunningNode } from './nodes.ts';
 import { checkPorts, nodePorts, portClaims, type UpPorts } from './ports.ts';
-import { startUpPostgres, type UpPostgres } from './postgres.ts';
+import { startUpPostgres, stopLeftoverPostgres, type UpPostgres } from './postgres.ts';
 import { allAlive, members, sleep, statusOk } from './ready.ts';
 
 export interface UpOptions {
@@ -52,7 +52,12 @@ function rel(p: string): string {
 }
 
 /** Processes a crashed launcher left behind (recorded in its lock, or in a node's pid file). */
-async function reapLeftovers(stale: UpLockInfo | null, nodesDir: string, out: UpOutput): Promise<void> {
+async function reapLeftovers(stale: UpLockInfo | null, nodesDir: string, pgDir: string, out: UpOutput): Promise<void> {
+  await reapNodes(stale, nodesDir, out);
+  if (await stopLeftoverPostgres(pgDir)) out.line('stopped the Postgres left running by a previous gossamer up');
+}
+
+async function reapNodes(stale: UpLockInfo | null, nodesDir: string, out: UpOutput): Promise<void> {
   const pids = new Set<number>(stale?.children ?? []);
   if (fs.existsSync(nodesDir)) {
     for (const name of fs.readdirSync(nodesDir)) {
@@ -63,7 +68,7 @@ async function reapLeftovers(stale: UpLockInfo | null, nodesDir: string, out: Up
       }
     }
   }
-  const ours = [...pids].filter((pid) => Number.isInteger(pid) && pid > 0 && isAlive(pid) && /gossamer/.test(commandLine(pid)));
+  const ours = [...pids].filter((pid) => Number.isInteger(pid) && pid > 0 && isAlive(pid) && /gossamer\.js start /.test(commandLine(pid)));
   if (ours.length === 0) return;
   out.line(`stopping ${ours.length} node process(es) left by a previous gossamer up that did not exit cleanly: ${ours.join(', ')}`);
   for (const pid of ours) process.kill(pid, 'SIGTERM');
@@ -117,7 +122,7 @@ export function runUp(opts: UpOptions, out: UpOutput): UpHandle {
       );
     }
     locked = true;
-    await reapLeftovers(taken.stale, nodesDir, out);
+    await reapLeftovers(taken.stale, nodesDir, path.join(dir, 'pg'), out);
 
     checkpoint();
     const problems = await checkPorts(portClaims(ports), LOOPBACK);

@@ -98,6 +98,14 @@ export function runningPostmaster(dir: string): number | null {
   }
 }
 
+/** Stop a postmaster a crashed launcher left on this data directory; true if there was one. */
+export async function stopLeftoverPostgres(dir: string): Promise<boolean> {
+  if (runningPostmaster(path.resolve(dir)) === null) return false;
+  const r = await pgCtl(await binaries(), await runAs(), ['-D', path.resolve(dir), '-m', 'fast', '-w', '-t', '30', 'stop']);
+  if (!r.ok && runningPostmaster(path.resolve(dir)) !== null) throw new Error(`cannot stop the Postgres left running in ${dir}: ${r.output}`);
+  return true;
+}
+
 async function pgCtl(bin: Binaries, ids: Ids, args: string[]): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
     execFile(bin.pg_ctl, args, { ...ids, env: { ...process.env, LC_MESSAGES: 'C' } }, (err, stdout, stderr) => {
@@ -132,11 +140,8 @@ export async function startUpPostgres(opts: UpPostgresOptions): Promise<UpPostgr
   checkReachable(dir, ids);
   if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) await initdb(bin, ids, dir);
 
-  const leftover = runningPostmaster(dir);
-  if (leftover !== null) {
-    // A previous `gossamer up` died without stopping it; restart it so the port flags apply.
-    await pgCtl(bin, ids, ['-D', dir, '-m', 'fast', '-w', '-t', '30', 'stop']);
-  }
+  // A previous `gossamer up` died without stopping it; restart it so the port flags apply.
+  await stopLeftoverPostgres(dir);
 
   fs.mkdirSync(path.dirname(opts.logFile), { recursive: true });
   fs.writeFileSync(opts.logFile, '', { flag: 'a' });
