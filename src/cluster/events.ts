@@ -19,8 +19,9 @@ export const EVENTS_TOPIC = 'gossamer/events/1';
 
 const packr = new Packr({ useRecords: false });
 const GAP_GRACE_MS = 10;
-// Every announce is a membership gossip message to every member: one per burst of writes.
-const ANNOUNCE_MS = 50;
+// Every announce is a membership gossip message to every member (signed, verified by all):
+// at most five a second per node, however many writes go by.
+const ANNOUNCE_MS = 200;
 const DEGRADED_POLL_MS = 500;
 
 /** What this module needs of a member as the membership table reports it. */
