@@ -257,6 +257,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
         probeRtt.observe(direct.rtt / 1000);
         cur.last_seen = Date.now();
         this.awareness.apply(-1);
+        // Lifeguard's buddy system: a suspect we can reach may have missed the gossip that
+        // accuses it; hand it our table so it refutes now rather than be failed.
+        if (cur.status === 'suspect') void this.syncWith(cur.peer_id);
         return;
       }
       // Indirect probes through other members (SWIM ping-req): a bad link is not a dead node.
@@ -497,6 +500,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
       const peers = this.table.live().filter((m) => m.id !== this.table.selfId);
       const peer = peers[Math.floor(Math.random() * peers.length)];
       if (peer) await this.syncWith(peer.peer_id);
+      // serf's reconnect: now and then try a failed member; one that was only cut off (a
+      // healed partition, a long pause) learns it was failed and refutes.
+      const failed = this.table.others().filter((m) => m.status === 'failed');
+      if (failed.length && Math.random() < 0.5) await this.syncWith(failed[Math.floor(Math.random() * failed.length)]!.peer_id);
     }
   }
 
