@@ -216,6 +216,14 @@ describe('services', () => {
     });
   });
 
+  test('POST with an id that exists is Kong’s primary key violation', async () => {
+    const s = (await call('POST', '/services', { host: 'pk.test' })).body;
+    expect(await call('POST', '/services', { id: s.id, host: 'pk2.test' })).toMatchObject({
+      status: 400,
+      body: { code: 3, name: 'primary key violation', message: `primary key violation on key '{id="${s.id}"}'`, fields: { id: s.id } },
+    });
+  });
+
   test('a duplicate name is a 409 unique violation', async () => {
     await call('POST', '/services', { name: 'twin', host: 't.test' });
     const r = await call('POST', '/services', { name: 'twin', host: 't2.test' });

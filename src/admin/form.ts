@@ -142,7 +142,8 @@ export function coerce(schema: unknown, value: unknown, depth = 0): unknown {
   if (depth > 32) return value;
   const d = unwrap(schema);
   if (!d) return value;
-  if (value === '') return d.type === 'string' ? null : null;
+  // Kong's infer_value: an empty form value means "unset".
+  if (value === '') return null;
   switch (d.type) {
     case 'number':
     case 'int':

@@ -81,7 +81,7 @@ export function uniqueViolation(key: Record<string, unknown>): KongError {
   });
 }
 
-/** 409 like Kong's primary key violation on POST with an id that exists. */
+/** 400, code 3: POST with an id that already exists (Kong's primary key violation). */
 export function primaryKeyViolation(id: string): KongError {
   return new KongError(400, {
     code: CODES.PRIMARY_KEY_VIOLATION,

@@ -69,8 +69,6 @@ export function issuesToFields(issues: readonly z.core.$ZodIssue[], prefix: Prop
     const path = [...prefix, ...iss.path];
     if (iss.code === 'unrecognized_keys') {
       for (const k of iss.keys) put([...path, k], 'unknown field');
-    } else if (iss.code === 'invalid_union' && iss.errors.length > 0) {
-      put(path, iss.message);
     } else {
       put(path, iss.message);
     }
