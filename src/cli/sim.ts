@@ -80,5 +80,24 @@ export function simCommand(): Command {
     .option('--quiet', 'no progress output')
     .option('--keep', 'keep Postgres data and node prefixes after the run')
     .action(action(true));
+  cmd
+    .command('check')
+    .description('judge a saved report.json again (the checker reads only the recorded history)')
+    .argument('<report>', 'report.json of an earlier run')
+    .action(async (file: string) => {
+      try {
+        const fs = await import('node:fs');
+        const { check, verdictTable } = await import('../../sim/checker/index.ts');
+        const { scenarioSchema } = await import('../../sim/scenario.ts');
+        const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { scenario: unknown; history: Parameters<typeof check>[0] };
+        const scenario = scenarioSchema.parse(saved.scenario);
+        const r = check(saved.history, scenario.invariants);
+        console.log(verdictTable(r));
+        process.exitCode = r.ok ? 0 : 1;
+      } catch (err) {
+        console.error(`Error: ${file}: ${(err as Error).message}`);
+        process.exitCode = 2;
+      }
+    });
   return cmd;
 }

@@ -1,0 +1,272 @@
+// `npm run bench:hybrid [-- --quick]`: control plane / data plane figures with real processes.
+// One control plane on embedded Postgres, 5 data planes (database = off):
+//   1. a change on the control plane served by all 5 data planes (p50/p99), next to Kong's bound;
+//   2. a 10,000-route / 10,000-consumer configuration: snapshot build + transfer + apply on a
+//      data plane, data-plane RSS, and incremental changes at that size (no snapshot per change);
+//   3. the control plane SIGKILLed under traffic: failed requests on the data planes;
+//   4. a data plane restarted while the control plane is down: time to serve from its cache.
+import '../../src/polyfill.ts';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { freePort, startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
+import { startEchoServer, type EchoServer } from '../../src/up/echo.ts';
+import { SimNode } from '../harness/node-process.ts';
+
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const KEEP = args.includes('--keep');
+const DPS = 5;
+const CHANGES = QUICK ? 20 : 100;
+const BIG_CHANGES = QUICK ? 5 : 20;
+const BIG = 10_000;
+const WINDOW_MS = QUICK ? 20_000 : 60_000;
+const BIN = fileURLToPath(new URL('../../bin/gossamer.js', import.meta.url));
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const say = (s: string) => process.stdout.write(s + '\n');
+
+let tmp = '';
+let pgServer: EmbeddedPg | undefined;
+let echo: EchoServer | undefined;
+const nodes: SimNode[] = [];
+
+function pct(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
+
+async function admin(n: SimNode, method: string, url: string, body?: unknown): Promise<any> {
+  const r = await fetch(`${n.adminUrl}${url}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await r.text();
+  if (r.status >= 300) throw new Error(`${n.name}: ${method} ${url} answered ${r.status}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function status(n: SimNode, p: string): Promise<number> {
+  try {
+    const r = await fetch(`${n.proxyUrl}${p}`, { signal: AbortSignal.timeout(3000) });
+    await r.arrayBuffer();
+    return r.status;
+  } catch {
+    return 0;
+  }
+}
+
+/** ms from t0 until every node serves `p` (each node polled back to back). */
+async function servedBy(dps: SimNode[], p: string, t0: number, timeoutMs = 20_000): Promise<number> {
+  const per = await Promise.all(
+    dps.map(async (n) => {
+      while (performance.now() - t0 < timeoutMs) {
+        if ((await status(n, p)) === 200) return performance.now() - t0;
+      }
+      return Infinity;
+    }),
+  );
+  return Math.max(...per);
+}
+
+async function makeNode(name: string, role: 'control_plane' | 'data_plane', cpCluster: number): Promise<SimNode> {
+  const ports = { proxy: await freePort(), admin: await freePort(), cluster: role === 'control_plane' ? cpCluster : await freePort() };
+  const certs = path.join(tmp, 'certs');
+  const config: Record<string, string | number> = {
+    node_name: name,
+    cluster_role: role,
+    proxy_listen: role === 'control_plane' ? 'off' : `127.0.0.1:${ports.proxy}`,
+    admin_listen: `127.0.0.1:${ports.admin}`,
+    cluster_listen: `127.0.0.1:${ports.cluster}`,
+    cluster_advertise: `127.0.0.1:${ports.cluster}`,
+    cluster_cert: path.join(certs, 'cluster.crt'),
+    cluster_cert_key: path.join(certs, 'cluster.key'),
+    worker_processes: 1,
+    log_level: 'warn',
+    ...(role === 'control_plane'
+      ? { database: 'postgres', pg_host: '127.0.0.1', pg_port: pgServer!.port, pg_user: pgServer!.user, pg_password: pgServer!.password, pg_database: 'gossamer' }
+      : { database: 'off', cluster_control_plane: `127.0.0.1:${cpCluster}` }),
+  };
+  const n = new SimNode({ name, dir: path.join(tmp, name), ports, config, onState: () => {}, readyTimeoutMs: 60_000 });
+  nodes.push(n);
+  return n;
+}
+
+async function bulkInsert(): Promise<void> {
+  const pool = new pg.Pool({ host: '127.0.0.1', port: pgServer!.port, user: pgServer!.user, password: pgServer!.password, database: 'gossamer', max: 1 });
+  try {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      const svc = await c.query(
+        `INSERT INTO services (id, created_at, updated_at, name, retries, protocol, host, port, path, connect_timeout, write_timeout, read_timeout, enabled)
+         VALUES (gen_random_uuid(), now(), now(), 'big', 5, 'http', '127.0.0.1', $1, null, 60000, 60000, 60000, true) RETURNING id`,
+        [echo!.port],
+      );
+      await c.query(
+        `INSERT INTO routes (id, created_at, updated_at, name, service_id, protocols, paths, regex_priority, strip_path, path_handling, preserve_host, request_buffering, response_buffering, https_redirect_status_code)
+         SELECT gen_random_uuid(), now(), now(), 'big-' || i, $1, ARRAY['http','https'], ARRAY['/big-' || i], 0, true, 'v0', false, true, true, 426 FROM generate_series(1, ${BIG}) i`,
+        [svc.rows[0].id],
+      );
+      await c.query(`INSERT INTO consumers (id, created_at, updated_at, username) SELECT gen_random_uuid(), now(), now(), 'user-' || i FROM generate_series(1, ${BIG}) i`);
+      // One event so the configuration gets a new config_version, as an import would.
+      await c.query(
+        `INSERT INTO cluster_events (id, config_version, channel, entity, op, entity_id, cache_keys, data, node_id, created_at)
+         VALUES (gen_random_uuid(), nextval('config_version_seq'), 'invalidations', 'services', 'create', $1, ARRAY[]::text[], NULL, NULL, clock_timestamp())`,
+        [svc.rows[0].id],
+      );
+      await c.query('COMMIT');
+    } finally {
+      c.release();
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+interface DpStatus {
+  configuration_hash: string;
+  memory: { rss: string };
+  hybrid: { last_snapshot: { bytes: number; fetch_ms: number; decode_ms: number; apply_ms: number; total_ms: number } | null; stats: { snapshots: number } };
+}
+
+async function main(): Promise<void> {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-bench-hybrid-'));
+  fs.chmodSync(tmp, 0o777);
+  say(`bench:hybrid${QUICK ? ' --quick' : ''}: 1 control plane + ${DPS} data planes, real processes, embedded Postgres (${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)})`);
+  pgServer = await startEmbeddedPostgres({ dir: path.join(tmp, 'pg') });
+  await pgServer.createDatabase('gossamer');
+  const dbConf = path.join(tmp, 'db.conf');
+  fs.writeFileSync(dbConf, `pg_host = 127.0.0.1\npg_port = ${pgServer.port}\npg_user = ${pgServer.user}\npg_password = ${pgServer.password}\npg_database = gossamer\n`);
+  await run(process.execPath, [BIN, 'migrations', 'bootstrap', '-c', dbConf]);
+  await run(process.execPath, [BIN, 'cluster', 'gen-cert', '--out', path.join(tmp, 'certs')]);
+  echo = await startEchoServer({ port: await freePort() });
+
+  const cpCluster = await freePort();
+  const cp = await makeNode('cp', 'control_plane', cpCluster);
+  const dps: SimNode[] = [];
+  for (let i = 1; i <= DPS; i++) dps.push(await makeNode(`dp${i}`, 'data_plane', cpCluster));
+  await cp.start();
+  await Promise.all(dps.map((d) => d.start()));
+  await admin(cp, 'POST', '/services', { name: 'echo', url: echo.url });
+  await admin(cp, 'POST', '/services/echo/routes', { name: 'warm', paths: ['/warm'] });
+  if (!Number.isFinite(await servedBy(dps, '/warm', performance.now(), 30_000))) throw new Error('data planes never served /warm');
+
+  // 1. Propagation of single changes.
+  const small: number[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    await admin(cp, 'POST', '/services/echo/routes', { name: `c${i}`, paths: [`/c${i}`] });
+    const t0 = performance.now();
+    small.push(await servedBy(dps, `/c${i}`, t0));
+  }
+  const lost = small.filter((v) => !Number.isFinite(v)).length;
+  const okSmall = small.filter(Number.isFinite);
+  say('');
+  say(`1. change on the control plane → served by all ${DPS} data planes (${CHANGES} route creations, timed from the Admin API's 201)`);
+  say(`   gossamer            p50 ${ms(pct(okSmall, 50))}  p99 ${ms(pct(okSmall, 99))}  max ${ms(Math.max(...okSmall))}${lost ? `  NOT SERVED: ${lost}` : ''}   (targets: p50 ≤ 30 ms, p99 ≤ 200 ms)`);
+  say(`   Kong 3 hybrid       CP pushes a full config export per change, CP nodes learn changes by polling`);
+  say(`                       cluster_events every db_update_frequency = 5 s: up to ~5,000 ms (not measured here)`);
+
+  // 2. A 10,000-route / 10,000-consumer configuration.
+  await Promise.all(dps.map((d) => d.stop()));
+  await cp.stop();
+  const t0i = performance.now();
+  await bulkInsert();
+  say('');
+  say(`2. ${BIG.toLocaleString()} routes + ${BIG.toLocaleString()} consumers (inserted in Postgres in ${ms(performance.now() - t0i)})`);
+  const tcp = performance.now();
+  await cp.start();
+  say(`   control plane start (loads the configuration from Postgres): ${ms(performance.now() - tcp)}`);
+  // First data plane alone: its fetch includes the control plane building the snapshot.
+  const first = dps[0]!;
+  const tdp = performance.now();
+  await first.start();
+  const firstServe = await servedBy([first], `/big-${BIG}`, tdp, 60_000);
+  const s1 = (await admin(first, 'GET', '/status')) as DpStatus;
+  const ls = s1.hybrid.last_snapshot!;
+  say(`   data plane ${first.name}: snapshot ${(ls.bytes / 1024 / 1024).toFixed(2)} MiB compressed; build+transfer ${ms(ls.fetch_ms)}, decode ${ms(ls.decode_ms)}, apply ${ms(ls.apply_ms)} → total ${ms(ls.total_ms)} (target < 3,000 ms)`);
+  say(`   ${first.name} process start → serving /big-${BIG}: ${ms(firstServe)}; RSS ${s1.memory.rss}`);
+  const tRest = performance.now();
+  await Promise.all(dps.slice(1).map((d) => d.start()));
+  const rest = await Promise.all(dps.slice(1).map(async (d) => ({ d, serve: await servedBy([d], `/big-${BIG}`, tRest, 60_000), st: (await admin(d, 'GET', '/status')) as DpStatus })));
+  const totals = rest.map((r) => r.st.hybrid.last_snapshot?.total_ms ?? NaN);
+  say(`   ${rest.length} more data planes started together (snapshot reused, built once): sync total p50 ${ms(pct(totals, 50))} max ${ms(Math.max(...totals))}; RSS ${rest.map((r) => r.st.memory.rss).join(', ')}`);
+  const snapsBefore = await Promise.all(dps.map(async (d) => ((await admin(d, 'GET', '/status')) as DpStatus).hybrid.stats.snapshots));
+  const big: number[] = [];
+  for (let i = 0; i < BIG_CHANGES; i++) {
+    await admin(cp, 'POST', '/services/echo/routes', { name: `b${i}`, paths: [`/b${i}`] });
+    const t0 = performance.now();
+    big.push(await servedBy(dps, `/b${i}`, t0));
+  }
+  const snapsAfter = await Promise.all(dps.map(async (d) => ((await admin(d, 'GET', '/status')) as DpStatus).hybrid.stats.snapshots));
+  const extra = snapsAfter.reduce((a, v, i) => a + v - snapsBefore[i]!, 0);
+  const okBig = big.filter(Number.isFinite);
+  say(`   incremental change at this size, served by all ${DPS}: p50 ${ms(pct(okBig, 50))}  p99 ${ms(pct(okBig, 99))}  (${BIG_CHANGES} changes; full snapshots fetched meanwhile: ${extra})`);
+
+  // 3. Control plane killed under traffic.
+  let requests = 0;
+  let failures = 0;
+  const failSamples: string[] = [];
+  let stop = false;
+  const loops = dps.flatMap((d) =>
+    Array.from({ length: 2 }, async () => {
+      while (!stop) {
+        const code = await status(d, `/big-${1 + Math.floor(Math.random() * BIG)}`);
+        requests++;
+        if (code !== 200) {
+          failures++;
+          if (failSamples.length < 5) failSamples.push(`${d.name}: ${code}`);
+        }
+      }
+    }),
+  );
+  await sleep(2000);
+  await cp.kill();
+  const killedAt = performance.now();
+  await sleep(WINDOW_MS - 2000);
+  stop = true;
+  await Promise.all(loops);
+  say('');
+  say(`3. control plane SIGKILLed 2 s into ${WINDOW_MS / 1000} s of traffic on all ${DPS} data planes: ${requests} requests, ${failures} failed${failSamples.length ? ` (${failSamples.join(', ')})` : ''} (target: 0)`);
+
+  // 4. A data plane restarted while the control plane is down.
+  const victim = dps[1]!;
+  await victim.kill();
+  const tr = performance.now();
+  const starting = victim.start();
+  const serveMs = await servedBy([victim], `/big-${BIG}`, tr, 30_000);
+  await starting;
+  say(`4. ${victim.name} SIGKILLed and restarted ${((performance.now() - killedAt) / 1000).toFixed(0)} s into the outage: process start → serving from its level cache in ${ms(serveMs)} (target < 2,000 ms)`);
+}
+
+async function cleanup(): Promise<void> {
+  await Promise.all(nodes.map((n) => n.stop(5000).catch(() => {})));
+  for (const n of nodes) n.reap();
+  await echo?.close().catch(() => {});
+  await pgServer?.stop().catch(() => {});
+  if (KEEP) say(`kept ${tmp}`);
+  else if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+main()
+  .then(cleanup, async (err) => {
+    process.stderr.write(`bench:hybrid failed: ${(err as Error).stack ?? err}\n`);
+    for (const n of nodes) {
+      try {
+        process.stderr.write(`--- ${n.name} (${n.logFile})\n${fs.readFileSync(n.logFile, 'utf8').split('\n').slice(-15).join('\n')}\n`);
+      } catch {
+        /* no log */
+      }
+    }
+    await cleanup();
+    process.exitCode = 1;
+  })
+  .finally(() => process.exit());
