@@ -2,6 +2,7 @@
 // duration, let it settle, take the final facts, stop everything, judge, write the report.
 import fs from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import pg from 'pg';
 import { check, verdictTable, type CheckResult } from './checker/index.ts';
@@ -75,6 +76,10 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const log = (line: string) => progress.log(line);
   const notes: string[] = [];
   const loadAtStart = loadavg();
+  // If the simulator itself is starved of CPU, its timeouts fire late and its verdicts say more
+  // about the machine than the cluster: measure it and say so.
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
   const clusterDir = path.join(o.outDir, 'cluster');
   fs.rmSync(clusterDir, { recursive: true, force: true });
   log(`scenario ${s.name}, seed ${o.seed}, ${nodes} nodes, ${s.duration}s; fault schedule:\n${describeSchedule(schedule)}`);
@@ -184,7 +189,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     progress.stop();
   }
 
-  notes.push(`machine load average at the start ${loadAtStart}, at the end ${loadavg()} (${os.cpus().length} cores); timings stretch under load`);
+  lag.disable();
+  notes.push(`machine load average at the start ${loadAtStart}, at the end ${loadavg()} (${os.cpus().length} cores); simulator event-loop delay p99 ${Math.round(lag.percentile(99) / 1e6)} ms, max ${Math.round(lag.max / 1e6)} ms; timings stretch under load`);
   const result = check(recorder.history, s.invariants);
   if (notes.some((n) => n.startsWith('still listening'))) result.ok = false;
   const files = writeReport(o.outDir, recorder.history, result, s, schedule, notes);

@@ -147,7 +147,7 @@ function toMs(v: string): number {
 }
 
 function wrk(port: number, seconds: number, headers: string[], script?: string, conns = CONNS): { out: string } {
-  const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency'];
+  const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', '--timeout', '10s'];
   for (const h of headers) args.push('-H', h);
   if (script) args.push('-s', script);
   args.push(`http://127.0.0.1:${port}/`);

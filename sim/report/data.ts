@@ -18,6 +18,7 @@ export interface ReportData {
   durationMs: Ms;
   ok: boolean;
   schedule: FaultStep[];
+  notes: string[];
   verdicts: CheckResult['verdicts'];
   /** Per-second buckets from 0. */
   throughput: { t: Ms; ok: number; err: number }[];
@@ -50,7 +51,7 @@ function segments(points: { t: Ms; value: string }[], end: Ms): Segment[] {
 
 const REPAIR: Record<string, string> = { kill: 'restart', pause: 'resume', partition: 'heal', 'db-down': 'db-up', 'isolate-db': 'restore-db', 'cp-loss': 'cp-restore' };
 
-export function reportData(h: History, result: CheckResult, extra: { description: string; schedule: FaultStep[] }): ReportData {
+export function reportData(h: History, result: CheckResult, extra: { description: string; schedule: FaultStep[]; notes?: string[] }): ReportData {
   const end = h.events.reduce((m, e) => Math.max(m, e.t), 0);
   const reqs = eventsOf(h, 'request');
   const buckets = Array.from({ length: Math.ceil(end / 1000) + 1 }, (_, i) => ({ t: i * 1000, ok: 0, err: 0 }));
@@ -92,6 +93,7 @@ export function reportData(h: History, result: CheckResult, extra: { description
     durationMs: end,
     ok: result.ok,
     schedule: extra.schedule,
+    notes: extra.notes ?? [],
     verdicts: result.verdicts,
     throughput: buckets,
     writes: writes.map((w) => ({ t: w.t, ok: w.status >= 200 && w.status < 300, label: `#${w.seq} ${w.op} ${w.key} on ${w.node}: ${w.status || w.error}` })),

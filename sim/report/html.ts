@@ -32,6 +32,7 @@ export function renderHtml(data: ReportData): string {
 <main>
   <section><h2>Invariants</h2><div id="verdicts"></div></section>
   <section><h2>Timeline</h2><div id="timeline"></div><div id="tip" class="tip" hidden></div></section>
+  ${data.notes.length ? `<section><h2>Notes</h2><ul>${data.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul></section>` : ''}
   <section><h2>Fault schedule <small>(seconds after the load started)</small></h2><div id="schedule"></div></section>
   <section><h2>Faults as applied</h2><div id="faults"></div></section>
 </main>

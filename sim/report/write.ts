@@ -17,6 +17,6 @@ export function writeReport(outDir: string, h: History, result: CheckResult, sce
   const json = path.join(outDir, 'report.json');
   const html = path.join(outDir, 'report.html');
   fs.writeFileSync(json, JSON.stringify({ scenario, schedule, result, notes, history: h }, null, 0));
-  fs.writeFileSync(html, renderHtml(reportData(h, result, { description: scenario.description, schedule })));
+  fs.writeFileSync(html, renderHtml(reportData(h, result, { description: scenario.description, schedule, notes })));
   return { json, html };
 }
