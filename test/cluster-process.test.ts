@@ -27,7 +27,7 @@ async function members(n: SimNode): Promise<M[]> {
   return ((await r.json()) as { data: M[] }).data;
 }
 
-async function until(what: string, ok: () => Promise<boolean>, ms = 30_000): Promise<void> {
+async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     try {
@@ -53,7 +53,7 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('3 nodes joined through the database alone agree on /cluster/members', async () => {
+test('3 nodes joined through the database alone agree on /cluster/members', { timeout: 120_000 }, async () => {
   const views = await Promise.all(c.nodes.map(members));
   const key = (v: M[]) => v.map((m) => `${m.name}/${m.id}/${m.peer_id}/${m.address}/${m.status}`).join(' ');
   expect(views[0]!.map((m) => m.name)).toEqual(['n1', 'n2', 'n3']);
@@ -71,7 +71,7 @@ test('3 nodes joined through the database alone agree on /cluster/members', asyn
   expect(cli.stdout).toContain('3 members: 3 alive');
 });
 
-test('kill -9: failed on every survivor; restarted: alive again with a higher incarnation', async () => {
+test('kill -9: failed on every survivor; restarted: alive again with a higher incarnation', { timeout: 120_000 }, async () => {
   const [n1, n2, n3] = c.nodes as [SimNode, SimNode, SimNode];
   const before = (await statusOn(n1, 'n3'))!.incarnation;
   await n3.kill();
@@ -84,7 +84,7 @@ test('kill -9: failed on every survivor; restarted: alive again with a higher in
   await until('n3 sees everyone alive', async () => (await members(n3)).filter((m) => m.status === 'alive').length === 3);
 });
 
-test('SIGSTOP: failed on the others; SIGCONT: it refutes and is alive again', async () => {
+test('SIGSTOP: failed on the others; SIGCONT: it refutes and is alive again', { timeout: 120_000 }, async () => {
   const [n1, n2, n3] = c.nodes as [SimNode, SimNode, SimNode];
   n2.pause();
   try {
@@ -95,7 +95,7 @@ test('SIGSTOP: failed on the others; SIGCONT: it refutes and is alive again', as
   await until('n2 alive again on n1 and n3', async () => (await statusOn(n1, 'n2'))?.status === 'alive' && (await statusOn(n3, 'n2'))?.status === 'alive');
 });
 
-test('graceful stop (SIGTERM) shows left', async () => {
+test('graceful stop (SIGTERM) shows left', { timeout: 120_000 }, async () => {
   const [n1, n2, n3] = c.nodes as [SimNode, SimNode, SimNode];
   await n3.stop();
   await until('n3 left on n1 and n2', async () => (await statusOn(n1, 'n3'))?.status === 'left' && (await statusOn(n2, 'n3'))?.status === 'left');
