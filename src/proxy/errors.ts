@@ -1,5 +1,6 @@
 // Kong's error bodies, byte for byte apart from the request id.
 import type { ServerResponse } from 'node:http';
+import { SERVER } from './version.ts';
 
 export const MSG = {
   noRoute: 'no Route matched with those values',
@@ -12,12 +13,17 @@ export const MSG = {
   payloadTooLarge: 'Request size limit exceeded',
 } as const;
 
-export function sendJson(res: ServerResponse, status: number, body: string, headers: string[]): void {
+/**
+ * A response produced by the gateway itself. Like Kong, it carries Server and the time the
+ * gateway took (X-Gossamer-Response-Latency, Kong's X-Kong-Response-Latency).
+ */
+export function sendJson(res: ServerResponse, status: number, body: string, headers: string[], startedAt = -1): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  headers.push('content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)));
+  headers.push('content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'server', SERVER);
+  if (startedAt >= 0) headers.push('x-gossamer-response-latency', String(Math.round(performance.now() - startedAt)));
   res.writeHead(status, headers);
   res.end(body);
 }

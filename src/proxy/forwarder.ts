@@ -67,15 +67,16 @@ export class Forwarder {
     private readonly opts: ForwarderOptions,
   ) {}
 
-  pool(origin: string, connectTimeout: number): Pool {
-    const key = origin + '|' + connectTimeout;
+  pool(origin: string, connectTimeout: number, servername: string | null = null): Pool {
+    const key = servername === null ? origin + '|' + connectTimeout : origin + '|' + connectTimeout + '|' + servername;
     let p = this.pools.get(key);
     if (!p) {
       p = new Pool(origin, {
         pipelining: 1,
         keepAliveTimeout: this.opts.keepAliveTimeout ?? 60_000,
         keepAliveMaxTimeout: 600_000,
-        connect: { timeout: connectTimeout },
+        // Kong does not verify upstream certificates unless tls_verify is set (not supported yet).
+        connect: servername === null ? { timeout: connectTimeout } : { timeout: connectTimeout, servername, rejectUnauthorized: false },
         // Per-request timeouts come from the service (read_timeout) on each dispatch.
         headersTimeout: 0,
         bodyTimeout: 0,
@@ -100,7 +101,7 @@ export class Forwarder {
     ctx.upstreamStartedAt = performance.now();
     if (attempt === 0) ctx.proxyLatency = ctx.upstreamStartedAt - ctx.startedAt;
     ctx.upstreamTarget = peer.origin;
-    this.pool(peer.origin, service.connect_timeout).dispatch(
+    this.pool(peer.origin, service.connect_timeout, peer.tls ? (peer.balancer ? peer.host : service.host) : null).dispatch(
       {
         path,
         method: (ctx.upstreamMethod ?? ctx.method) as Dispatcher.HttpMethod,
@@ -131,7 +132,7 @@ export class Forwarder {
     ctx.status = status;
     const extra = ctx.responseHeaders ? [...ctx.responseHeaders] : [];
     extra.push('x-gossamer-request-id', ctx.requestId, 'via', VIA);
-    sendJson(ctx.res, status, errorBody(message, ctx.requestId), extra);
+    sendJson(ctx.res, status, errorBody(message, ctx.requestId), extra, ctx.startedAt);
     this.opts.onDone(ctx);
   }
 

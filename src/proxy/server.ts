@@ -18,7 +18,7 @@ import { loadPluginHandlers, runAccess } from './plugin-chain.ts';
 import { nextRequestId } from './request-id.ts';
 import type { RequestFacts } from './router.ts';
 import { ProxyRuntime } from './runtime.ts';
-import { VIA } from './version.ts';
+import { SERVER, VIA } from './version.ts';
 import { WebSocketRelay } from './websocket.ts';
 
 export interface ProxyServerOptions {
@@ -88,10 +88,10 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     }
     ctx.status = status;
     if (body === '') {
-      h.push('content-length', '0');
+      h.push('content-length', '0', 'server', SERVER, 'x-gossamer-response-latency', String(Math.round(performance.now() - ctx.startedAt)));
       ctx.res.writeHead(status, h);
       ctx.res.end();
-    } else sendJson(ctx.res, status, body, h);
+    } else sendJson(ctx.res, status, body, h, ctx.startedAt);
     onDone(ctx);
   };
 
@@ -127,7 +127,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     const ctx = new ProxyContext(req, res, nextRequestId(), start, path, q === -1 ? '' : url.slice(q + 1), hostHeader);
     if (m === null) {
       ctx.status = 404;
-      sendJson(res, 404, errorBody(MSG.noRoute, ctx.requestId), ['x-gossamer-request-id', ctx.requestId, 'via', VIA]);
+      sendJson(res, 404, errorBody(MSG.noRoute, ctx.requestId), ['x-gossamer-request-id', ctx.requestId], start);
       return null;
     }
     ctx.route = m.route;

@@ -36,3 +36,10 @@ export function enableDefaultMetrics(): void {
   defaultsOn = true;
   collectDefaultMetrics({ register: registry, prefix: 'gossamer_process_' });
 }
+
+/** Prometheus text of this process (in-process proxy). With workers use ProxyWorkers.metrics(). */
+export function metricsText(): Promise<string> {
+  return registry.metrics();
+}
+
+export const metricsContentType = registry.contentType;

@@ -15,8 +15,10 @@ export { TargetHealth } from './target-health.ts';
 export interface Peer {
   host: string;
   port: number;
-  /** undici pool origin, `http://host:port`. */
+  /** undici pool origin, `http(s)://host:port`. */
   origin: string;
+  /** Service protocol https/wss: TLS to the upstream. */
+  tls: boolean;
   health: TargetHealth | null;
   balancer: UpstreamBalancer | null;
 }
@@ -74,23 +76,25 @@ export class Balancers {
     if (b) {
       const t = b.pick(ctx, exclude?.health ?? null);
       if (!t) return null;
+      const tls = service.protocol === 'https' || service.protocol === 'wss';
       let p = this.targetPeers.get(t);
-      if (!p) {
-        p = { host: t.host, port: t.port, origin: originOf(t.host, t.port), health: t, balancer: b };
+      if (!p || p.tls !== tls) {
+        p = { host: t.host, port: t.port, origin: originOf(t.host, t.port, tls), health: t, balancer: b, tls };
         this.targetPeers.set(t, p);
       }
       return p;
     }
     const addr = this.dns.resolve(service.host);
-    if (typeof addr === 'string') return this.peerFor(addr, service.port);
-    return addr.then((a) => this.peerFor(a, service.port));
+    if (typeof addr === 'string') return this.peerFor(addr, service);
+    return addr.then((a) => this.peerFor(a, service));
   }
 
-  private peerFor(addr: string, port: number): Peer {
-    const key = `${addr}:${port}`;
+  private peerFor(addr: string, service: Service): Peer {
+    const tls = service.protocol === 'https' || service.protocol === 'wss';
+    const key = `${tls ? 's' : ''}${addr}:${service.port}`;
     let p = this.peers.get(key);
     if (!p) {
-      p = { host: addr, port, origin: originOf(addr, port), health: null, balancer: null };
+      p = { host: addr, port: service.port, origin: originOf(addr, service.port, tls), health: null, balancer: null, tls };
       this.peers.set(key, p);
     }
     return p;
@@ -102,6 +106,6 @@ export class Balancers {
   }
 }
 
-function originOf(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+function originOf(host: string, port: number, tls: boolean): string {
+  return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
