@@ -54,6 +54,10 @@ export interface BalancerStats {
   backends: BackendStats[];
 }
 
+/**
+ * A backend counts as down until its first status check passes (a request meanwhile gets 503),
+ * so await `checked()` once after start when the nodes are already up.
+ */
 export interface Balancer {
   /** The port actually bound (useful with listen.port 0). */
   port: number;
