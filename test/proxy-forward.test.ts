@@ -214,4 +214,20 @@ describe('websocket', () => {
     expect(buf).toMatch(/^HTTP\/1.1 101/);
     expect(buf.toLowerCase()).toContain('x-path: /chat');
   });
+
+  test('an upgrade refused by a plugin gets the plugin answer and the connection closes', async () => {
+    const { plugin } = await import('./proxy-fixtures.ts');
+    const s = service({ port: up.port });
+    const r = route(s, { paths: ['/wsauth'] });
+    proxy.applyChanges([ev('services', 'create', s), ev('routes', 'create', r), ev('plugins', 'create', plugin('key-auth', {}, { route: { id: r.id } }))]);
+    await proxy.settled();
+    const port = Number(base.split(':')[2]);
+    const sock = net.connect(port, '127.0.0.1');
+    sock.write('GET /wsauth HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    let buf = '';
+    sock.on('data', (d) => (buf += d.toString()));
+    await new Promise<void>((resolve) => sock.on('close', () => resolve()));
+    expect(buf).toMatch(/^HTTP\/1.1 401/);
+    expect(buf).toContain('No API key found in request');
+  });
 });

@@ -242,6 +242,14 @@ async function main(): Promise<void> {
   });
 
   const runs = new Map<string, Run[]>(variants.map((v) => [v.key, []]));
+  // Interrupted (Ctrl-C, timeout): stop every proxy and nginx we started, then exit.
+  const cleanup = (): void => {
+    for (const v of variants) void v.stop();
+    void upstream.stop();
+    setTimeout(() => process.exit(130), 1000).unref();
+  };
+  process.once('SIGINT', cleanup);
+  process.once('SIGTERM', cleanup);
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const v of variants) {

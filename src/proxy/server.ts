@@ -181,6 +181,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   };
 
   const upgraded = new Set<Duplex>();
+  const upgradedNow = new WeakSet<Duplex>();
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     // Upgraded sockets leave the HTTP server's bookkeeping; close() must still end them.
@@ -190,6 +191,10 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     const res = new http.ServerResponse(req);
     res.assignSocket(socket as never);
     res.shouldKeepAlive = false;
+    // An answer written here (404, 401...) ends the connection: it is not upgraded.
+    res.once('finish', () => {
+      if (!upgradedNow.has(socket)) socket.end();
+    });
     let ctx: ProxyContext | null;
     try {
       ctx = prepare(req, res);
@@ -202,6 +207,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     const service = c.service!;
     const go = (p: Peer | null): void => {
       if (p === null) return forwarder.fail(c, 503, MSG.noPeer);
+      upgradedNow.add(socket);
       res.detachSocket(socket as never);
       const route = c.route!;
       const hostH = route.preserve_host && c.hostHeader ? c.hostHeader : p.balancer ? (p.balancer.upstream.host_header ?? `${p.host}:${p.port}`) : `${service.host}:${service.port}`;
