@@ -137,3 +137,24 @@ test('the control plane encodes a snapshot once per version, however many data p
   expect(configHash(decoded)).toBe(res.config_hash);
   expect(decoded.routes).toHaveLength(51);
 });
+
+test('a cached snapshot whose config_hash does not match what was saved is not loaded', async () => {
+  const { DataPlaneSync } = await import('../src/hybrid/dp-sync.ts');
+  const dir = path.join(tmp, 'wrong-hash', 'dp-cache');
+  const { log, warnings } = capture();
+  const s = snapshot(4, 2);
+  const store = new DpCacheStore(dir, log);
+  await store.write(await encodeSnapshot(s), { config_version: 4, config_hash: configHash(snapshot(4, 3)), source: 'test' });
+  const mk = () => new DataPlaneSync({ log, store, hello: { node_id: 'x', name: 'x', hostname: 'h', version: '0' }, controlPlanes: [], onSnapshot: () => {}, onEvents: () => {} });
+  const sync = mk();
+  expect(await sync.loadFromDisk()).toBe(false);
+  expect(sync.cache.loaded).toBe(false);
+  expect(warnings().join('\n')).toMatch(/is corrupt \(config_hash/);
+  // The same bytes saved with their true hash load fine.
+  await store.write(await encodeSnapshot(s), { config_version: 4, config_hash: configHash(s), source: 'test' });
+  const ok = mk();
+  expect(await ok.loadFromDisk()).toBe(true);
+  expect(ok.configHash).toBe(configHash(s));
+  expect([...ok.cache.store.all('routes')]).toHaveLength(2);
+  await store.close();
+});

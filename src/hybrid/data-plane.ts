@@ -69,6 +69,7 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
     proxy = p;
     stops.push(() => p.close());
     for (const l of config.proxy_listen) await p.listen(l.port, l.host);
+    sync.servingSinceStartMs = Math.round(process.uptime() * 1000);
   }
 
   let cluster: Cluster | null = null;

@@ -57,7 +57,7 @@ export interface SnapshotTiming {
 type Source = 'none' | 'cache' | 'control_plane';
 
 export class DataPlaneSync {
-  readonly cache = new NodeCache();
+  cache = new NodeCache();
   private cluster: Cluster | null = null;
   /** Every version <= through is applied, dead or in a snapshot we loaded. */
   private through = 0;
@@ -81,6 +81,9 @@ export class DataPlaneSync {
   private unsubscribe: (() => void) | null = null;
   private cacheSavedAt: string | null = null;
   lastSnapshot: SnapshotTiming | null = null;
+  /** Start-up: reading + verifying + loading the level cache, and process uptime when the proxy served it. */
+  cacheLoadMs: number | null = null;
+  servingSinceStartMs: number | null = null;
   lastSyncAt = 0;
   lastControlPlane: string | null = null;
   readonly stats = { snapshots: 0, unchanged: 0, eventFetches: 0, gossipEvents: 0, gapRepairs: 0, mismatchResyncs: 0 };
@@ -105,6 +108,13 @@ export class DataPlaneSync {
     const c = await this.o.store.read();
     if (!c) return false;
     this.load(c.snapshot);
+    if (this.cache.configHash !== c.meta.config_hash) {
+      this.log.warn({ expected: c.meta.config_hash, got: this.cache.configHash }, `data-plane cache ${this.o.store.dir} is corrupt (config_hash ${this.cache.configHash}, saved as ${c.meta.config_hash}); ignoring it, waiting for a control plane`);
+      this.cache = new NodeCache();
+      this.through = 0;
+      return false;
+    }
+    this.cacheLoadMs = Math.round(performance.now() - t0);
     this.source = 'cache';
     this.cacheSavedAt = c.meta.saved_at;
     this.log.info(
@@ -157,6 +167,8 @@ export class DataPlaneSync {
         control_plane: this.lastControlPlane,
         last_sync: this.lastSyncAt ? new Date(this.lastSyncAt).toISOString() : null,
         cache_saved_at: this.cacheSavedAt,
+        cache_load_ms: this.cacheLoadMs,
+        serving_since_process_start_ms: this.servingSinceStartMs,
         last_snapshot: this.lastSnapshot,
         stats: { ...this.stats },
       },

@@ -3,13 +3,12 @@
 // Written as ONE batch (snapshot bytes + meta with their sha256 and the config_hash), so a
 // crash leaves the old pair or the new one. Read back, everything is checked: a store that
 // LevelDB cannot open, a missing half, a checksum or config_hash that does not match — is
-// logged, set aside and never served.
+// logged, set aside and never served (the config_hash is checked by the loader: dp-sync.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { Level } from 'level';
 import type { ConfigSnapshot } from '../entities/types.ts';
 import type { Logger } from '../log.ts';
-import { configHash } from '../cache/config-hash.ts';
 import { decodeSnapshot, sha256, SNAPSHOT_ENCODING } from './codec.ts';
 
 export interface CacheMeta {
@@ -90,10 +89,9 @@ export class DpCacheStore {
     } catch (err) {
       return reject(`cannot decode the snapshot: ${describe(err)}`);
     }
-    const hash = configHash(snapshot);
-    if (hash !== meta.config_hash || snapshot.config_version !== meta.config_version) {
-      return reject(`config_hash ${hash} at version ${snapshot.config_version}, meta says ${meta.config_hash} at ${meta.config_version}`);
-    }
+    if (snapshot.config_version !== meta.config_version) return reject(`snapshot is version ${snapshot.config_version}, meta says ${meta.config_version}`);
+    // The config_hash itself is checked by the caller once the snapshot is loaded (loading
+    // computes it anyway; hashing 20,000 entities twice would slow a restart down).
     return { snapshot, bytes, meta };
   }
 
