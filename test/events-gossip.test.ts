@@ -73,8 +73,8 @@ beforeAll(async () => {
     nodes.push(s);
   }
   // Every host must see the others subscribed before a publish can reach them.
-  await until('topic subscriptions to spread', () => hosts.every((h) => h.services.pubsub.getSubscribers('gossamer/events/1').length >= 1));
-  await until('a full topic mesh', () => hosts.every((h) => h.services.pubsub.getSubscribers('gossamer/events/1').length === 2));
+  await until('topic subscriptions to spread', () => hosts.every((h) => h.services.pubsub.getSubscribers('gossamer/events/1').length >= 1), 30_000);
+  await until('a full topic mesh', () => hosts.every((h) => h.services.pubsub.getSubscribers('gossamer/events/1').length === 2), 30_000);
 });
 
 afterAll(async () => {
@@ -111,4 +111,26 @@ test('an event that never reached a node is repaired from Postgres when the next
   // The writer itself sees the gap below its own event and repairs too.
   await until('A to repair the missed event', () => !!a.store.get('consumers', lostId));
   expect(new Set(nodes.map((n) => n.configHash())).size).toBe(1);
+});
+
+test("with cluster_gossip_events = off a node neither publishes nor listens: only its poll brings changes (Kong's mode)", async () => {
+  const [a] = nodes as [EventSync];
+  const quiet = createEventSync({ pool, log, gossip: false, dbUpdateFrequency: 3600 });
+  await quiet.start();
+  quiet.attachCluster(busOf(hosts[2]!));
+  try {
+    const res = await insertEntity(pool, 'consumers', { username: 'kong-mode' });
+    quiet.localChanges(res.events);
+    expect(quiet.stats.published).toBe(0);
+    const other = await insertEntity(pool, 'consumers', { username: 'from-a' });
+    a.localChanges(other.events);
+    const id = other.entity!.id as string;
+    await until('the gossiping nodes to apply it', () => nodes.every((n) => !!n.store.get('consumers', id)));
+    expect(quiet.store.get('consumers', id)).toBeUndefined();
+    expect(quiet.stats.received).toBe(0);
+    await quiet.repair('poll');
+    expect(quiet.store.get('consumers', id)?.username).toBe('from-a');
+  } finally {
+    await quiet.stop();
+  }
 });
