@@ -117,11 +117,11 @@ async function bulkInsert(): Promise<void> {
         [svc.rows[0].id],
       );
       await c.query(`INSERT INTO consumers (id, created_at, updated_at, username) SELECT gen_random_uuid(), now(), now(), 'user-' || i FROM generate_series(1, ${BIG}) i`);
-      // One event so the configuration gets a new config_version, as an import would.
+      // One event so the configuration gets a new config_version, as an import would. It names
+      // no existing entity (an event without data is a delete): nodes learn the rows from a snapshot.
       await c.query(
         `INSERT INTO cluster_events (id, config_version, channel, entity, op, entity_id, cache_keys, data, node_id, created_at)
-         VALUES (gen_random_uuid(), nextval('config_version_seq'), 'invalidations', 'services', 'create', $1, ARRAY[]::text[], NULL, NULL, clock_timestamp())`,
-        [svc.rows[0].id],
+         VALUES (gen_random_uuid(), nextval('config_version_seq'), 'invalidations', 'plugins', 'delete', gen_random_uuid(), ARRAY[]::text[], NULL, NULL, clock_timestamp())`,
       );
       await c.query('COMMIT');
     } finally {
