@@ -294,7 +294,8 @@ export class EventSync {
    * committing together publish in either order), then read Postgres.
    */
   private checkGap(v: number): void {
-    if (!this.cache.versions.gapBefore(v)) return;
+    // Kong's mode (gossip off) learns of other nodes' writes only from its poll.
+    if (!this.gossip || !this.cache.versions.gapBefore(v)) return;
     setTimeout(() => {
       if (this.stopped || !this.cache.versions.gapBefore(v)) return;
       this.stats.gapRepairs++;
