@@ -116,7 +116,11 @@ export function withoutDataPlanes(cluster: Cluster): EventsCluster {
   const wrapped = new Map<(...args: any[]) => void, (...args: any[]) => void>();
   return {
     publish: (topic, data) => cluster.publish(topic, data),
-    subscribe: (topic, handler) => cluster.subscribe(topic, handler),
+    // A data plane holds no database: nothing it says on the events topic is a change.
+    subscribe: (topic, handler) =>
+      cluster.subscribe(topic, (data, from) => {
+        if (!isDp(from)) handler(data, from);
+      }),
     setLocalState: (state) => cluster.setLocalState(state),
     members: () => cluster.members().filter((m) => !isDp(m)),
     on: (event, listener) => {

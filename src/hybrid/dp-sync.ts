@@ -126,7 +126,10 @@ export class DataPlaneSync {
 
   attach(cluster: Cluster): void {
     this.cluster = cluster;
-    this.unsubscribe = cluster.subscribe(EVENTS_TOPIC, (data) => this.receive(data));
+    // Only control planes write configuration; another data plane's message is not a change.
+    this.unsubscribe = cluster.subscribe(EVENTS_TOPIC, (data, from) => {
+      if (from.role === 'control_plane') this.receive(data);
+    });
     const isCp = (m: MemberView) => m.role === 'control_plane';
     cluster.on('member-joined', (m) => {
       if (isCp(m)) void this.fullSync(`control plane ${m.name} joined`);
