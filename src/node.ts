@@ -14,7 +14,7 @@ import { createAdminServer, type AdminServer } from './admin/index.ts';
 import { registerClusterMembers } from './admin/cluster-members.ts';
 import { loadOrCreateNodeId, pskFromSecret, settingsFromConfig, startCluster, type Cluster } from './cluster/index.ts';
 import { createEventSync, type EventSync } from './cluster/events.ts';
-import { createProxyServer, type ProxyServer } from './proxy/server.ts';
+import { startNodeProxy, type NodeProxy } from './proxy/node-proxy.ts';
 import { removePid, runningPid, writePid } from './cli/pidfile.ts';
 import { attachControlPlane, clusterPsk, registerClustering, startDataPlane, withoutDataPlanes } from './hybrid/index.ts';
 
@@ -22,7 +22,7 @@ export interface RunningNode {
   id: string;
   config: Config;
   admin: AdminServer | null;
-  proxy: ProxyServer | null;
+  proxy: Pick<NodeProxy, 'applyChanges' | 'loadSnapshot'> | null;
   cluster: Cluster | null;
   events: EventSync | null;
   stop(): Promise<void>;
@@ -93,7 +93,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
 
     // 2. Cache of record, warm from Postgres, kept current by gossip + repair.
     const proxyOn = config.cluster_role !== 'control_plane' && config.proxy_listen.length > 0;
-    let proxy: ProxyServer | null = null;
+    let proxy: NodeProxy | null = null;
     const events = createEventSync({
       pool,
       log: log.child({ part: 'events' }),
@@ -108,10 +108,18 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
 
     // 3. Proxy, built from the cache; never awaits Postgres on the request path.
     if (proxyOn) {
-      const p = await createProxyServer({ logger: log.child({ part: 'proxy' }), snapshot: events.store.snapshot() });
+      const p = await startNodeProxy({
+        workerProcesses: config.worker_processes,
+        listen: config.proxy_listen,
+        snapshot: () => events.store.snapshot(),
+        logger: log.child({ part: 'proxy' }),
+        nodeName: config.node_name,
+        logLevel: PINO_LEVEL[config.log_level],
+      }).catch((err: Error) => {
+        throw new StartError(err.message);
+      });
       proxy = p;
-      for (const l of config.proxy_listen) await p.listen(l.port, l.host);
-      stops.push(() => p.close());
+      stops.push(() => p.stop());
     }
 
     // 4. Cluster membership and gossip.
@@ -155,7 +163,8 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     admin.router.add('GET', '/metrics', async () => ({
       status: 200,
       headers: { 'Content-Type': client.register.contentType },
-      body: await client.register.metrics(),
+      // The primary's own families (cluster, events) and the workers' (proxy, plugins).
+      body: (await client.register.metrics()) + (proxy ? await proxy.metrics() : ''),
     }));
     for (const l of config.admin_listen) await admin.listen(l.host, l.port);
     stops.push(() => admin.close());
