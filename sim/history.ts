@@ -73,6 +73,8 @@ export interface NodeStateEvent {
   t: Ms;
   node: string;
   state: NodeState;
+  /** Set when the process exited without the nemesis asking: how it ended. */
+  crashed?: string;
 }
 
 /** A nemesis operation as applied; `groups` for partitions, `node` for single-node faults. */

@@ -95,8 +95,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       dir: clusterDir,
       config: s.config,
       nodeConfig: s.node_config,
-      onState: (node, state) => {
-        if (observing) recorder.add<NodeStateEvent>({ kind: 'node', node, state });
+      onState: (node, state, crashed) => {
+        if (observing) recorder.add<NodeStateEvent>({ kind: 'node', node, state, ...(crashed ? { crashed } : {}) });
       },
       log,
       setup: async (first, cl) => {

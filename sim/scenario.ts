@@ -45,6 +45,8 @@ export const invariantsSchema = z
     stale_reads: bound(3000).optional(),
     durability: z.object({}).strict().optional(),
     membership: z.object({}).strict().optional(),
+    /** No node process may exit unless the nemesis stopped it (judged in every scenario). */
+    crashes: z.object({}).strict().default({}),
     db_outage_writes: z.object({ catch_up_ms: z.number().positive().default(2000) }).strict().optional(),
   })
   .strict();
@@ -77,7 +79,7 @@ export const scenarioSchema = z
     faults: z.array(faultStep).default([]),
     /** Random faults from the seed instead of (or after) the timeline. */
     random_faults: z.boolean().default(false),
-    invariants: invariantsSchema.default({}),
+    invariants: invariantsSchema.default({ crashes: {} }),
     /** Set when the scenario needs something not built yet; `sim run` skips it and says why. */
     pending: z.string().optional(),
   })

@@ -20,14 +20,14 @@ const members = (t: number, node: string, statuses: Record<string, string>, v = 
 });
 const allAlive = { n1: 'alive', n2: 'alive', n3: 'alive' };
 
-function only(inv: Invariants, h: History) {
+function only(inv: Partial<Invariants>, h: History) {
   const r = check(h, inv);
   expect(r.verdicts).toHaveLength(1);
   return r.verdicts[0]!;
 }
 
 describe('availability', () => {
-  const inv: Invariants = { availability: { min_success: 0.99, max_error_burst_ms: 500 } };
+  const inv: Partial<Invariants> = { availability: { min_success: 0.99, max_error_burst_ms: 500 } };
   test('passes when nearly every request succeeds in short bursts', () => {
     const events = Array.from({ length: 200 }, (_, i) => req(i * 10, i === 50 ? 502 : 200));
     const v = only(inv, hist(events));
@@ -49,7 +49,7 @@ describe('availability', () => {
 });
 
 describe('detection and recovery', () => {
-  const inv: Invariants = { detection: { max_ms: 2000 } };
+  const inv: Partial<Invariants> = { detection: { max_ms: 2000 } };
   const kill = (t: number): HistoryEvent[] => [
     { kind: 'fault', t, op: 'kill', node: 'n3' },
     { kind: 'node', t, node: 'n3', state: 'down' },
@@ -237,4 +237,12 @@ test('check() is ok only when every invariant holds', () => {
   const h = hist([req(10), req(20, 502), members(100, 'n1', allAlive), members(100, 'n2', allAlive), members(100, 'n3', allAlive)]);
   expect(check(h, { membership: {} }).ok).toBe(true);
   expect(check(h, { membership: {}, availability: { min_success: 0.9, max_error_burst_ms: 1000 } }).ok).toBe(false);
+});
+
+test('a node that exits on its own is a crash; one the nemesis killed is not', () => {
+  const killed: HistoryEvent[] = [{ kind: 'fault', t: 100, op: 'kill', node: 'n2' }, { kind: 'node', t: 100, node: 'n2', state: 'down' }];
+  expect(only({ crashes: {} }, hist(killed)).ok).toBe(true);
+  const v = only({ crashes: {} }, hist([{ kind: 'node', t: 4200, node: 'n3', state: 'down', crashed: 'exit code 1' }]));
+  expect(v.ok).toBe(false);
+  expect(v.failures).toEqual(['n3 exited on its own at 4200 ms (exit code 1); see its node.log']);
 });

@@ -64,7 +64,7 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
       peers: i === 0 ? [] : [seed],
       psk,
       settings,
-      logger,
+      logger: logger.child({ node: `m${String(i).padStart(3, '0')}` }),
       privateKey: await generateKeyPair('Ed25519'),
       memoryName: mem ? `${tag}-${i}` : undefined,
     });

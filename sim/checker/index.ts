@@ -6,7 +6,7 @@ import { checkConvergence, checkStaleReads } from './convergence.ts';
 import { checkDbOutageWrites } from './db-outage.ts';
 import { checkDetection, checkRecovery } from './detection.ts';
 import { checkDurability } from './durability.ts';
-import { checkMembership } from './membership.ts';
+import { checkCrashes, checkMembership } from './membership.ts';
 import type { Verdict } from './verdict.ts';
 
 export type { Verdict } from './verdict.ts';
@@ -16,7 +16,8 @@ export interface CheckResult {
   verdicts: Verdict[];
 }
 
-export function check(h: History, inv: Invariants): CheckResult {
+/** `inv` as parsed from a scenario; hand-written bounds may leave any invariant out. */
+export function check(h: History, inv: Partial<Invariants>): CheckResult {
   const v: Verdict[] = [];
   if (inv.availability) v.push(checkAvailability(h, inv.availability));
   if (inv.detection) v.push(checkDetection(h, inv.detection));
@@ -25,6 +26,7 @@ export function check(h: History, inv: Invariants): CheckResult {
   if (inv.stale_reads) v.push(checkStaleReads(h, inv.stale_reads));
   if (inv.durability) v.push(checkDurability(h));
   if (inv.membership) v.push(checkMembership(h));
+  if (inv.crashes) v.push(checkCrashes(h));
   if (inv.db_outage_writes) v.push(checkDbOutageWrites(h, inv.db_outage_writes));
   return { ok: v.every((x) => x.ok), verdicts: v };
 }

@@ -1,7 +1,7 @@
 // Membership truth at the end: every node that is up sees every up node alive, every node that
 // is down as failed or left, and all up nodes report the same config_version.
 import { eventsOf, type History, type MembersEvent } from '../history.ts';
-import { timeline } from './timeline.ts';
+import { fmtMs, timeline } from './timeline.ts';
 import { verdict, type Verdict } from './verdict.ts';
 
 export function checkMembership(h: History): Verdict {
@@ -35,5 +35,17 @@ export function checkMembership(h: History): Verdict {
     measured: `${up.length}/${h.nodes.length} up, config_version ${[...distinct].join('/') || '?'}`,
     judged: up.length,
     failures,
+  });
+}
+
+/** No node process exited unless the nemesis killed or stopped it. */
+export function checkCrashes(h: History): Verdict {
+  const crashes = eventsOf(h, 'node').filter((e) => e.crashed);
+  return verdict({
+    invariant: 'crashes',
+    bound: 'no node exits on its own',
+    measured: `${crashes.length} unexpected exit(s)`,
+    judged: h.nodes.length,
+    failures: crashes.map((e) => `${e.node} exited on its own at ${fmtMs(e.t)} (${e.crashed}); see its node.log`),
   });
 }

@@ -23,7 +23,7 @@ export interface ClusterOptions {
   /** Extra config keys for every node, and per node (kong.conf names). */
   config?: Record<string, string | number | boolean>;
   nodeConfig?: Record<string, Record<string, string | number | boolean>>;
-  onState?: (node: string, state: NodeState) => void;
+  onState?: (node: string, state: NodeState, crashed?: string) => void;
   log?: (line: string) => void;
   /**
    * Runs once the first node is up and before the others start, so that every other node
@@ -126,7 +126,7 @@ export class SimCluster {
         ...this.opts.config,
         ...this.opts.nodeConfig?.[name],
       };
-      this.nodes.push(new SimNode({ name, dir: path.join(this.opts.dir, name), ports: p, config, onState: (n, s) => this.opts.onState?.(n, s) }));
+      this.nodes.push(new SimNode({ name, dir: path.join(this.opts.dir, name), ports: p, config, onState: (n, s, crashed) => this.opts.onState?.(n, s, crashed) }));
     }
     this.log(`starting ${names[0]}`);
     await this.nodes[0]!.start();

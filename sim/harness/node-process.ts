@@ -20,7 +20,7 @@ export interface SimNodeOptions {
   dir: string;
   ports: NodePorts;
   config: Record<string, string | number | boolean>;
-  onState: (node: string, state: NodeState) => void;
+  onState: (node: string, state: NodeState, crashed?: string) => void;
   /** How long start() waits for /status to answer. */
   readyTimeoutMs?: number;
 }
@@ -64,9 +64,9 @@ export class SimNode {
     return this.proc?.pid;
   }
 
-  private setState(s: NodeState): void {
+  private setState(s: NodeState, crashed?: string): void {
     this.state = s;
-    this.opts.onState(this.name, s);
+    this.opts.onState(this.name, s, crashed);
   }
 
   /** Spawn the process and wait until its Admin API answers /status. */
@@ -86,7 +86,10 @@ export class SimNode {
     proc.once('exit', (code, signal) => {
       if (this.proc === proc) {
         this.proc = undefined;
-        if (this.state !== 'down') this.setState('down');
+        // kill() marks the node down before signalling and stop() marks it stopping: any
+        // other exit is the node's own doing.
+        if (this.state !== 'down' && this.state !== 'stopping') this.setState('down', signal ? `signal ${signal}` : `exit code ${code}`);
+        else if (this.state !== 'down') this.setState('down');
         fs.appendFileSync(this.logFile, `# sim: process exited code=${code} signal=${signal}\n`);
       }
     });
