@@ -59,7 +59,7 @@ export class Suspicion {
 
   /** Lifeguard: evidence the timeout was not really experienced (our own process stalled); push expiry back. */
   extend(ms: number): void {
-    if (this.timer === null) return;
+    if (this.cancelled) return;
     this.arm(this.currentTimeout + ms);
   }
 
@@ -84,7 +84,10 @@ export class Suspicion {
     return this.confirmations.size;
   }
 
+  private cancelled = false;
+
   cancel(): void {
+    this.cancelled = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
