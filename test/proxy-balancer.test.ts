@@ -78,15 +78,20 @@ describe('algorithms', () => {
   });
 
   test('least-connections prefers the idle target', async () => {
-    const slowUp = await echoServer((_q, res) => setTimeout(() => res.end(JSON.stringify({ port: slowUp.port })), 300));
+    const held: import('node:http').ServerResponse[] = [];
+    const slowUp = await echoServer((_q, res) => void held.push(res));
     ups.push(slowUp);
     await add('lc', '/lc', [[slowUp.port, 100], [ups[0]!.port, 100]], { algorithm: 'least-connections' });
-    const pending = get(`${base}/lc`); // occupies one target for 300 ms
-    await sleep(50);
+    // The first request goes to one target and stays in flight there until released.
+    const pending = get(`${base}/lc`);
+    while (held.length === 0 && ups[0]!.hits === 0) await sleep(10);
+    // Ties go to the first target in creation order: the slow one.
+    expect(held).toHaveLength(1);
     const got = await ports('/lc', 5);
+    // Every new request avoids the busy target.
+    expect(got.every((p) => p === ups[0]!.port)).toBe(true);
+    for (const r of held) r.end(JSON.stringify({ port: slowUp.port }));
     await pending;
-    // While one request is in flight on one target, every new one goes to the other.
-    expect(new Set(got).size).toBe(1);
   });
 });
 

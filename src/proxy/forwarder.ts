@@ -101,7 +101,13 @@ export class Forwarder {
     ctx.upstreamStartedAt = performance.now();
     if (attempt === 0) ctx.proxyLatency = ctx.upstreamStartedAt - ctx.startedAt;
     ctx.upstreamTarget = peer.origin;
-    this.pool(peer.origin, service.connect_timeout, peer.tls ? (peer.balancer ? peer.host : service.host) : null).dispatch(
+    let pool = peer.pool;
+    if (pool === null || peer.poolConnectTimeout !== service.connect_timeout) {
+      pool = this.pool(peer.origin, service.connect_timeout, peer.tls ? (peer.balancer ? peer.host : service.host) : null);
+      peer.pool = pool;
+      peer.poolConnectTimeout = service.connect_timeout;
+    }
+    pool.dispatch(
       {
         path,
         method: (ctx.upstreamMethod ?? ctx.method) as Dispatcher.HttpMethod,
@@ -141,6 +147,7 @@ export class Forwarder {
   }
 
   async close(): Promise<void> {
+    this.balancers.forgetPools();
     const all = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(all.map((p) => p.destroy().catch(noop)));

@@ -1,6 +1,7 @@
 // Where a request goes: the service's host is either an upstream name (balanced over its
 // healthy targets) or a hostname/IP (resolved through the DNS cache). Health state lives
 // across configuration rebuilds, keyed by upstream id and target address.
+import type { Pool } from 'undici';
 import type { Service } from '../../entities/types.ts';
 import type { EntityStore } from '../../cache/entity-store.ts';
 import type { ProxyContext } from '../context.ts';
@@ -19,6 +20,9 @@ export interface Peer {
   origin: string;
   /** Service protocol https/wss: TLS to the upstream. */
   tls: boolean;
+  /** The forwarder's pool for this peer, cached to skip the pool-map lookup per request. */
+  pool: Pool | null;
+  poolConnectTimeout: number;
   health: TargetHealth | null;
   balancer: UpstreamBalancer | null;
 }
@@ -79,7 +83,7 @@ export class Balancers {
       const tls = service.protocol === 'https' || service.protocol === 'wss';
       let p = this.targetPeers.get(t);
       if (!p || p.tls !== tls) {
-        p = { host: t.host, port: t.port, origin: originOf(t.host, t.port, tls), health: t, balancer: b, tls };
+        p = { host: t.host, port: t.port, origin: originOf(t.host, t.port, tls), health: t, balancer: b, tls, pool: null, poolConnectTimeout: 0 };
         this.targetPeers.set(t, p);
       }
       return p;
@@ -94,10 +98,15 @@ export class Balancers {
     const key = `${tls ? 's' : ''}${addr}:${service.port}`;
     let p = this.peers.get(key);
     if (!p) {
-      p = { host: addr, port: service.port, origin: originOf(addr, service.port, tls), health: null, balancer: null, tls };
+      p = { host: addr, port: service.port, origin: originOf(addr, service.port, tls), health: null, balancer: null, tls, pool: null, poolConnectTimeout: 0 };
       this.peers.set(key, p);
     }
     return p;
+  }
+
+  /** The forwarder closed its pools: drop the cached references. */
+  forgetPools(): void {
+    for (const p of this.peers.values()) p.pool = null;
   }
 
   stop(): void {
