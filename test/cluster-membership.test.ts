@@ -118,7 +118,8 @@ test('gossip between members, and a higher config_version announced by a member'
   b.cluster.on('member-updated', (m) => {
     if (m.name === 'c') updates.push(m.config_version);
   });
-  await until('b is subscribed as seen by a', () => a.cluster.libp2p.services.pubsub.getSubscribers('test/topic').length >= 1, 30_000);
+  const subscribers = () => a.cluster.libp2p.services.pubsub.getSubscribers('test/topic').map(String);
+  await until('b and c are subscribed as seen by a', () => subscribers().includes(b.cluster.peerId) && subscribers().includes(c.cluster.peerId), 30_000);
   await a.cluster.publish('test/topic', new TextEncoder().encode('hello'));
   await until('b got the message', () => got.length === 1, 30_000);
   expect(got).toEqual(['a:hello']);
