@@ -84,8 +84,8 @@ describe('algorithms', () => {
     await add('lc', '/lc', [[slowUp.port, 100], [ups[0]!.port, 100]], { algorithm: 'least-connections' });
     // The first request goes to one target and stays in flight there until released.
     const pending = get(`${base}/lc`);
-    while (held.length === 0 && ups[0]!.hits === 0) await sleep(10);
     // Ties go to the first target in creation order: the slow one.
+    for (let i = 0; i < 500 && held.length === 0; i++) await sleep(10);
     expect(held).toHaveLength(1);
     const got = await ports('/lc', 5);
     // Every new request avoids the busy target.

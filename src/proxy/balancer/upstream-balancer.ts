@@ -12,13 +12,21 @@ export function parseTarget(t: string): { host: string; port: number } {
   return { host: m[1]!, port: m[2] ? Number(m[2]) : 8000 };
 }
 
-/** FNV-1a, 32 bit: cheap, well spread for short keys (ips, ids, paths). */
+/**
+ * FNV-1a, 32 bit, finished with murmur3's avalanche: FNV alone maps short, similar keys
+ * ('a', 'b', '10.0.0.1', '10.0.0.2') to neighbouring values, i.e. to the same ring arc.
+ */
 export function hash32(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 
