@@ -87,6 +87,15 @@ export interface FaultEvent {
   note?: string;
 }
 
+/** The balancer's health verdict on a node changed (context for availability dips). */
+export interface BalancerEvent {
+  kind: 'balancer';
+  t: Ms;
+  node: string;
+  healthy: boolean;
+  why: string | null;
+}
+
 export interface PhaseEvent {
   kind: 'phase';
   t: Ms;
@@ -117,6 +126,7 @@ export type HistoryEvent =
   | NodeStateEvent
   | FaultEvent
   | PhaseEvent
+  | BalancerEvent
   | FinalDbEvent
   | FinalProbeEvent;
 

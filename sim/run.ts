@@ -8,7 +8,7 @@ import pg from 'pg';
 import { check, verdictTable, type CheckResult } from './checker/index.ts';
 import { SERVED_BY, SimCluster } from './harness/cluster.ts';
 import { sleep } from './harness/node-process.ts';
-import { Recorder, type FinalDbEvent, type FinalProbeEvent, type NodeStateEvent, type WriteEntity } from './history.ts';
+import { Recorder, type BalancerEvent, type FinalDbEvent, type FinalProbeEvent, type NodeStateEvent, type WriteEntity } from './history.ts';
 import { call, closeHttp, json } from './load/http.ts';
 import { Prober } from './load/prober.ts';
 import { startSampler } from './load/sampler.ts';
@@ -130,6 +130,15 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     });
     const sampler = startSampler({ recorder, targets: () => c.nodes.filter((n) => n.state !== 'down').map((n) => ({ name: n.name, adminUrl: n.adminUrl })) });
 
+    const health = new Map<string, boolean>();
+    const watchLb = setInterval(() => {
+      for (const b of c.lb.stats().backends) {
+        if (health.get(b.name) === b.healthy) continue;
+        health.set(b.name, b.healthy);
+        recorder.add<BalancerEvent>({ kind: 'balancer', node: b.name, healthy: b.healthy, why: b.lastCheckError });
+      }
+    }, 50);
+
     progress.phase('load');
     const loadStart = recorder.now();
     const traffic = startTraffic({ url: c.lb.url, rate: s.load.rate, paths: basePaths, recorder, servedByHeader: SERVED_BY });
@@ -140,12 +149,14 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     nemesis.stop();
     await nemesis.done;
     await Promise.all([traffic.stop(), writer.stop()]);
+    if (traffic.skipped() > 0) notes.push(`the load generator skipped ${traffic.skipped()} of its sends (behind schedule or ${s.load.rate} requests already in flight): the offered load was lower than set`);
 
     progress.phase('settle');
     progress.fault('-');
     await sleep(s.settle * 1000);
     await prober.stop();
 
+    clearInterval(watchLb);
     progress.phase('final');
     await sampler.sampleAll();
     await sampler.stop();

@@ -18,7 +18,7 @@ test('ci-short: partition, heal, kill and restart under load hold every invarian
   const scenario = loadScenario('sim/scenarios/ci-short.yaml');
   const r = await runScenario({ scenario, seed: 1, outDir: path.join(tmp, 'ci-short'), quiet: true });
   const verdicts = Object.fromEntries(r.result.verdicts.map((v) => [v.invariant, v]));
-  expect(r.notes.filter((n) => !n.startsWith('machine load')), r.table).toEqual([]);
+  expect(r.notes.filter((n) => /still listening|had not formed|could not read Postgres/.test(n)), r.table).toEqual([]);
   expect(r.result.ok, r.table).toBe(true);
   // Each invariant judged something: a run that measured nothing proves nothing.
   for (const name of ['availability', 'detection', 'recovery', 'convergence', 'durability', 'membership']) {

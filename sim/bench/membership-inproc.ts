@@ -49,26 +49,32 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
   const settings: Partial<MembershipSettings> = { connection_ping_interval_ms: 10_000, register_interval_ms: 1000, ...opts.settings };
   const clusters: Cluster[] = [];
   const t0 = now();
-  let seed = '';
-  for (let i = 0; i < n; i++) {
-    const port = mem ? 0 : await freePort();
-    if (i === 0) seed = mem ? `/memory/${tag}-0` : `127.0.0.1:${port}`;
-    const c = await startCluster({
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) ports.push(mem ? 0 : await freePort());
+  const seed = mem ? `/memory/${tag}-0` : `127.0.0.1:${ports[0]}`;
+  const startOne = async (i: number) => {
+    const name = `m${String(i).padStart(3, '0')}`;
+    return startCluster({
       nodeId: randomUUID(),
-      nodeName: `m${String(i).padStart(3, '0')}`,
+      nodeName: name,
       role: 'traditional',
       version: 'bench',
       prefix: os.tmpdir(),
-      listen: [{ host: '127.0.0.1', port }],
+      listen: [{ host: '127.0.0.1', port: ports[i]! }],
       advertise: null,
       peers: i === 0 ? [] : [seed],
       psk,
       settings,
-      logger: logger.child({ node: `m${String(i).padStart(3, '0')}` }),
+      logger: logger.child({ node: name }),
       privateKey: await generateKeyPair('Ed25519'),
       memoryName: mem ? `${tag}-${i}` : undefined,
     });
-    clusters.push(c);
+  };
+  // The seed first, then the others in batches (a real cluster's nodes start concurrently too).
+  clusters.push(await startOne(0));
+  for (let i = 1; i < n; i += 10) {
+    const batch = await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, j) => startOne(i + j)));
+    clusters.push(...batch);
   }
   const startMs = now() - t0;
   log(`  ${n} nodes started in ${(startMs / 1000).toFixed(1)} s`);

@@ -13,13 +13,14 @@ export interface TrafficOptions {
   maxInFlight?: number;
 }
 
-export function startTraffic(o: TrafficOptions): { stop(): Promise<void> } {
+export function startTraffic(o: TrafficOptions): { stop(): Promise<void>; skipped(): number } {
   const inflight = new Set<Promise<void>>();
   let i = 0;
   let stopped = false;
   const interval = 1000 / o.rate;
   const t0 = performance.now();
   let sent = 0;
+  let skipped = 0;
   const fire = () => {
     const path = o.paths[i++ % o.paths.length]!;
     const t = o.recorder.now();
@@ -30,17 +31,25 @@ export function startTraffic(o: TrafficOptions): { stop(): Promise<void> } {
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   };
-  // Catch up on missed ticks so the rate holds when the event loop is busy.
+  // Open loop at the set rate, but no catch-up bursts after a stall and at most one second's
+  // worth of requests in flight: a load generator that piles on when the cluster slows down
+  // measures its own congestion collapse, not the cluster.
+  const cap = o.maxInFlight ?? Math.max(8, Math.ceil(o.rate));
   const timer = setInterval(() => {
     if (stopped) return;
     const due = Math.floor((performance.now() - t0) / interval);
-    while (sent < due && inflight.size < (o.maxInFlight ?? 256)) {
-      sent++;
-      fire();
+    if (due - sent > 2) {
+      skipped += due - sent - 2;
+      sent = due - 2;
     }
-    if (sent < due) sent = due; // over the in-flight cap: drop, do not pile up
+    while (sent < due) {
+      sent++;
+      if (inflight.size >= cap) skipped++;
+      else fire();
+    }
   }, Math.max(5, Math.min(20, interval)));
   return {
+    skipped: () => skipped,
     async stop() {
       stopped = true;
       clearInterval(timer);
