@@ -42,7 +42,7 @@ test('report.html renders in headless Chromium without errors', async () => {
   const scenario = parseScenario('name: report-test\ndescription: "a <hand-written> history"\nduration: 20\nfaults: [{ at: 5, op: kill, node: n3 }, { at: 12, op: restart, node: n3 }]\ninvariants: { availability: {}, detection: { max_ms: 2000 }, durability: {}, membership: {} }\n');
   const h = history();
   const result = check(h, scenario.invariants);
-  expect(result.verdicts.map((v) => [v.invariant, v.ok])).toEqual([['availability', true], ['detection', true], ['durability', true], ['membership', true]]);
+  expect(result.verdicts.map((v) => [v.invariant, v.ok])).toEqual([['availability', true], ['detection', true], ['durability', true], ['membership', true], ['crashes', true]]);
   const files = writeReport(tmp, h, result, scenario, scenario.faults, []);
   const html = fs.readFileSync(files.html, 'utf8');
   // Self-contained: no script, stylesheet, image or font fetched from anywhere.
@@ -57,7 +57,7 @@ test('report.html renders in headless Chromium without errors', async () => {
   ], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
   expect(stdout).not.toContain('id="render-error"');
   expect(stdout).toMatch(/id="render-ok"[^>]*data-lanes="3"/);
-  expect(stdout).toMatch(/data-verdicts="4"/);
+  expect(stdout).toMatch(/data-verdicts="5"/);
   expect(stdout).toContain('<svg');
   expect(stdout).toMatch(/<td class="ok">PASS<\/td><td>detection<\/td>/);
   // The hostile key from the history is text, not markup.

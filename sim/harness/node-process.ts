@@ -93,7 +93,8 @@ export class SimNode {
         fs.appendFileSync(this.logFile, `# sim: process exited code=${code} signal=${signal}\n`);
       }
     });
-    await this.waitReady(this.opts.readyTimeoutMs ?? 30_000);
+    // Generous: on a busy 2-core machine a node (tsx start, libp2p, Postgres) can take 30 s to boot.
+    await this.waitReady(this.opts.readyTimeoutMs ?? 90_000);
     this.setState('up');
   }
 
