@@ -109,11 +109,11 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const c = cluster;
     if (!(await c.waitFormed(30_000))) notes.push('the cluster had not formed (every node seeing every node alive) after 30 s; the run went on');
     // Every node must serve the base routes before the clock starts.
-    const until = Date.now() + 20_000;
+    const until = Date.now() + 60_000;
     for (const n of c.nodes) {
       for (const p of basePaths) {
         while ((await call('GET', `${n.proxyUrl}${p}`, { timeoutMs: 1000 })).status !== 200) {
-          if (Date.now() > until) throw new Error(`setup: ${n.name} does not serve ${p} after 20 s`);
+          if (Date.now() > until) throw new Error(`setup: ${n.name} does not serve ${p} after 60 s`);
           await sleep(100);
         }
       }
