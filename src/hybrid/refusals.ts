@@ -1,45 +1,111 @@
-// A node that holds another cluster key cannot even complete the connection handshake: the
-// private-network layer turns its bytes into noise. The dialling side reports it (see
-// src/cluster/dial-errors.ts); this makes the accepting side say so too. libp2p reports a
-// failed inbound upgrade only to its debug log, so the upgrader's inbound entry point is
-// wrapped here, once per host, with a per-address rate limit on the warning.
+// A node holding another cluster key cannot complete a connection: the private-network layer
+// (libp2p pnet, XSalsa20 keyed by the PSK) turns its bytes into noise. libp2p only notices
+// later, as an encryption failure or a timeout — which also happen to peers that share the key
+// (a dial race, a peer stopping mid-handshake, an overloaded machine) — and says so only in
+// its debug log. Here the decrypted stream is checked where the answer is certain: the first
+// bytes either side receives are multistream-select's header, `\x13/multistream/1.0.0\n`.
+// Anything else means the two keys differ; the connection is closed at once (the dialler
+// no longer waits for its dial timeout) and both sides log it. The protector and upgrader are
+// wrapped once per host, from outside, so src/cluster/host.ts stays as it is.
 import type { ClusterLibp2p } from '../cluster/host.ts';
-import { describeDialError } from '../cluster/dial-errors.ts';
 import type { Logger } from '../log.ts';
 
+const HEADER = new TextEncoder().encode('\x13/multistream/1.0.0\n');
+
+export class ClusterKeyMismatchError extends Error {
+  override name = 'ClusterKeyMismatchError';
+  constructor(remote: string) {
+    super(`peer ${remote} does not share the cluster key (psk mismatch)`);
+  }
+}
+
+type Chunk = Uint8Array | { subarray(): Uint8Array };
+interface MaConn {
+  remoteAddr?: { toOptions(): { host: string; port: number } };
+}
+interface Protected {
+  source: AsyncIterable<Chunk>;
+}
+interface Protector {
+  protect(conn: MaConn, opts?: unknown): Promise<Protected>;
+  __gossamerChecked?: boolean;
+}
 interface Upgrader {
-  upgradeInbound(maConn: { remoteAddr?: { toOptions(): { host: string; port: number } } }, opts?: unknown): Promise<unknown>;
-  __gossamerWrapped?: boolean;
+  upgradeInbound(conn: MaConn, opts?: unknown): Promise<unknown>;
+}
+
+function remoteOf(conn: MaConn): string {
+  try {
+    const o = conn.remoteAddr!.toOptions();
+    return `${o.host}:${o.port}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function isPrefix(buf: Uint8Array): boolean {
+  for (let i = 0; i < buf.length && i < HEADER.length; i++) if (buf[i] !== HEADER[i]) return false;
+  return true;
 }
 
 export function logRefusedConnections(libp2p: ClusterLibp2p, log: Logger, everyMs = 30_000): void {
-  const upgrader = (libp2p as unknown as { components?: { upgrader?: Upgrader } }).components?.upgrader;
-  if (!upgrader || typeof upgrader.upgradeInbound !== 'function' || upgrader.__gossamerWrapped) return;
-  const original = upgrader.upgradeInbound.bind(upgrader);
+  const components = (libp2p as unknown as { components?: { connectionProtector?: Protector; upgrader?: Upgrader } }).components;
+  const protector = components?.connectionProtector;
+  const upgrader = components?.upgrader;
+  if (!protector || typeof protector.protect !== 'function' || protector.__gossamerChecked) return;
+  protector.__gossamerChecked = true;
+
+  const inbound = new WeakSet<object>();
+  if (upgrader && typeof upgrader.upgradeInbound === 'function') {
+    const original = upgrader.upgradeInbound.bind(upgrader);
+    upgrader.upgradeInbound = (conn, opts) => {
+      inbound.add(conn as object);
+      return original(conn, opts);
+    };
+  }
+
   const lastLog = new Map<string, number>();
-  upgrader.__gossamerWrapped = true;
-  upgrader.upgradeInbound = async (maConn, opts) => {
-    try {
-      return await original(maConn, opts);
-    } catch (err) {
-      let host = 'unknown';
-      try {
-        const o = maConn.remoteAddr!.toOptions();
-        host = `${o.host}:${o.port}`;
-      } catch {
-        /* no address */
-      }
-      const ip = host.replace(/:\d+$/, '');
-      const now = Date.now();
-      if (now - (lastLog.get(ip) ?? 0) >= everyMs) {
-        lastLog.set(ip, now);
-        const raw = describeDialError(err);
-        log.warn(
-          { remote: host, reason: raw },
-          `cluster: refused a connection from ${host}: peer does not share the cluster key (its cluster_cert/cluster_cert_key pair, or cluster secret, differs from this node's)`,
-        );
-      }
-      throw err;
+  const report = (conn: MaConn) => {
+    const remote = remoteOf(conn);
+    const key = `${inbound.has(conn as object) ? 'in' : 'out'}:${remote.replace(/:\d+$/, inbound.has(conn as object) ? '' : '$&')}`;
+    const now = Date.now();
+    if (now - (lastLog.get(key) ?? 0) < everyMs) return;
+    lastLog.set(key, now);
+    if (inbound.has(conn as object)) {
+      log.warn({ remote }, `cluster: refused a connection from ${remote}: peer does not share the cluster key (its cluster_cert_key, or the cluster secret of its database, differs from this node's)`);
+    } else {
+      log.warn({ remote }, `cluster: connection to ${remote} refused: peer does not share the cluster key (its cluster_cert_key, or the cluster secret of its database, differs from this node's)`);
     }
+  };
+
+  const original = protector.protect.bind(protector);
+  protector.protect = async (conn, opts) => {
+    const out = await original(conn, opts);
+    const source = out.source;
+    out.source = (async function* () {
+      let head: Uint8Array | null = new Uint8Array(0);
+      for await (const chunk of source) {
+        if (head === null) {
+          yield chunk;
+          continue;
+        }
+        const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray();
+        const joined: Uint8Array = new Uint8Array(head.length + bytes.length);
+        joined.set(head);
+        joined.set(bytes, head.length);
+        if (!isPrefix(joined)) {
+          report(conn);
+          throw new ClusterKeyMismatchError(remoteOf(conn));
+        }
+        if (joined.length < HEADER.length) {
+          head = joined;
+          continue;
+        }
+        head = null;
+        yield joined;
+      }
+      if (head && head.length) yield head;
+    })();
+    return out;
   };
 }
