@@ -12,3 +12,7 @@ proxy.on('error', (_e, _q, res) => {
   r.end();
 });
 http.createServer((req, res) => proxy.web(req, res)).listen(listen, '127.0.0.1', () => process.send?.('ready'));
+
+process.on('message', (m) => {
+  if (m === 'stop') process.exit(0);
+});

@@ -28,3 +28,7 @@ http
     );
   })
   .listen(listen, '127.0.0.1', () => process.send?.('ready'));
+
+process.on('message', (m) => {
+  if (m === 'stop') process.exit(0);
+});
