@@ -12,7 +12,7 @@ import { VERSION } from '../version.ts';
 import { createAdminServer, type AdminServer } from '../admin/index.ts';
 import { registerClusterMembers } from '../admin/cluster-members.ts';
 import { settingsFromConfig, startCluster, type Cluster } from '../cluster/index.ts';
-import { createProxyServer, type ProxyServer } from '../proxy/server.ts';
+import { startNodeProxy, type NodeProxy } from '../proxy/node-proxy.ts';
 import { StartError } from '../node.ts';
 import { loadClusterIdentity } from './cert.ts';
 import { registerClustering } from './clustering-routes.ts';
@@ -31,7 +31,7 @@ export interface DataPlaneDeps {
 
 export interface DataPlane {
   admin: AdminServer | null;
-  proxy: ProxyServer | null;
+  proxy: NodeProxy | null;
   cluster: Cluster | null;
   sync: DataPlaneSync;
 }
@@ -49,26 +49,32 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
   const store = new DpCacheStore(path.join(config.prefix, 'dp-cache'), hlog);
   stops.push(() => store.close());
 
-  let proxy: ProxyServer | null = null;
+  let proxy: NodeProxy | null = null;
   const sync = new DataPlaneSync({
     log: hlog,
     store,
     hello: dataPlaneHello({ nodeId, name: config.node_name, version: VERSION }),
     controlPlanes: config.cluster_control_plane,
-    onSnapshot: (snap) => {
-      if (!proxy) return;
-      proxy.loadSnapshot(snap);
-      return proxy.settled();
-    },
+    onSnapshot: (snap) => proxy?.loadSnapshot(snap),
     onEvents: (events) => proxy?.applyChanges(events),
   });
   await sync.loadFromDisk();
 
+  // The proxy runs in worker_processes workers, as on a traditional node: decoding a large
+  // snapshot in the primary never holds up a request.
   if (config.proxy_listen.length > 0) {
-    const p = await createProxyServer({ logger: log.child({ part: 'proxy' }), snapshot: sync.cache.loaded ? sync.cache.snapshot() : undefined });
+    const p = await startNodeProxy({
+      workerProcesses: config.worker_processes,
+      listen: config.proxy_listen,
+      snapshot: () => sync.cache.snapshot(),
+      logger: log.child({ part: 'proxy' }),
+      nodeName: config.node_name,
+      logLevel: log.level,
+    }).catch((err: Error) => {
+      throw new StartError(err.message);
+    });
     proxy = p;
-    stops.push(() => p.close());
-    for (const l of config.proxy_listen) await p.listen(l.port, l.host);
+    stops.push(() => p.stop());
     sync.servingSinceStartMs = Math.round(process.uptime() * 1000);
   }
 
@@ -93,7 +99,7 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
     a.router.add('GET', '/metrics', async () => ({
       status: 200,
       headers: { 'Content-Type': client.register.contentType },
-      body: await client.register.metrics(),
+      body: (await client.register.metrics()) + (proxy ? await proxy.metrics() : ''),
     }));
     admin = a;
     for (const l of config.admin_listen) await a.listen(l.host, l.port);
