@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import pino from 'pino';
 import { generateKeyPair } from '@libp2p/crypto/keys';
-import { freePort } from '../../src/db/embedded.ts';
 import { pskFromSecret, startCluster, type Cluster, type MembershipSettings } from '../../src/cluster/index.ts';
 
 export interface InprocResult {
@@ -46,13 +45,13 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
   const tag = randomUUID().slice(0, 8);
   // Large in-process clusters are CPU-bound on 2 cores: the connection monitor ping on every
   // connection is the biggest cost, so it is relaxed here (membership probes do the detecting).
-  const settings: Partial<MembershipSettings> = { connection_ping_interval_ms: 10_000, register_interval_ms: 1000, ...opts.settings };
+  const settings: Partial<MembershipSettings> = { connection_ping_interval_ms: 10_000, register_interval_ms: 1000, dial_timeout_ms: 10_000, ...opts.settings };
   const clusters: Cluster[] = [];
   const t0 = now();
-  const ports: number[] = [];
-  for (let i = 0; i < n; i++) ports.push(mem ? 0 : await freePort());
-  const seed = mem ? `/memory/${tag}-0` : `127.0.0.1:${ports[0]}`;
-  const startOne = async (i: number) => {
+  const addr = (i: number) => (mem ? `/memory/${tag}-${i}` : clusters[i]!.member(clusters[i]!.nodeId)!.address);
+  const startOne = async (i: number, started: number) => {
+    // Seeds: the first node and one random node already up, so 100 joiners do not all queue on one.
+    const peers = i === 0 ? [] : [...new Set([addr(0), addr(Math.floor(Math.random() * started))])];
     const name = `m${String(i).padStart(3, '0')}`;
     return startCluster({
       nodeId: randomUUID(),
@@ -60,9 +59,9 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
       role: 'traditional',
       version: 'bench',
       prefix: os.tmpdir(),
-      listen: [{ host: '127.0.0.1', port: ports[i]! }],
+      listen: [{ host: '127.0.0.1', port: 0 }],
       advertise: null,
-      peers: i === 0 ? [] : [seed],
+      peers,
       psk,
       settings,
       logger: logger.child({ node: name }),
@@ -71,9 +70,9 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
     });
   };
   // The seed first, then the others in batches (a real cluster's nodes start concurrently too).
-  clusters.push(await startOne(0));
+  clusters.push(await startOne(0, 0));
   for (let i = 1; i < n; i += 10) {
-    const batch = await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, j) => startOne(i + j)));
+    const batch = await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, j) => startOne(i + j, i)));
     clusters.push(...batch);
   }
   const startMs = now() - t0;

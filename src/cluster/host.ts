@@ -87,7 +87,9 @@ export async function createHost(opts: HostOptions) {
   const advertise = opts.advertise ?? deriveAdvertise(opts.listen);
   const mem = opts.memoryName;
   const listenAddrs = mem ? [`/memory/${mem}`] : opts.listen.map((l) => hostPortToMultiaddr({ host: WILDCARDS.has(l.host) && l.host !== '::' ? '0.0.0.0' : l.host, port: l.port }).toString());
-  const announce = mem ? [`/memory/${mem}`] : [hostPortToMultiaddr(advertise).toString()];
+  // Port 0 (tests, simulations): the kernel picks; announce what was actually bound.
+  const ephemeral = !mem && advertise.port === 0;
+  const announce = mem ? [`/memory/${mem}`] : ephemeral ? [] : [hostPortToMultiaddr(advertise).toString()];
   const bl = opts.blocklist;
   const libp2p = await createLibp2p({
     privateKey: opts.privateKey,
@@ -129,6 +131,10 @@ export async function createHost(opts: HostOptions) {
       }),
     },
   });
+  if (ephemeral) {
+    const bound = libp2p.getMultiaddrs().map((ma) => ma.toOptions()).find((o) => o.transport === 'tcp');
+    if (bound) return { libp2p, advertise: { host: advertise.host, port: bound.port } };
+  }
   return { libp2p, advertise };
 }
 
