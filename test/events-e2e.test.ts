@@ -68,8 +68,18 @@ async function allMatchPostgres(): Promise<void> {
 }
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-events-e2e-'));
-  c = await SimCluster.start({ nodes: 3, dir, config: { db_update_frequency: 60, log_level: 'warn' } });
+  // A start can fail on a busy shared machine (a port taken between freePort and listen, a
+  // /status slower than the harness waits): one retry with fresh ports and a fresh database.
+  for (let attempt = 1; ; attempt++) {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-events-e2e-'));
+    try {
+      c = await SimCluster.start({ nodes: 3, dir, config: { db_update_frequency: 60, log_level: 'warn' } });
+      break;
+    } catch (err) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (attempt >= 2) throw err;
+    }
+  }
   if (!(await c.waitFormed())) throw new Error('the cluster did not form');
   upstream = `http://127.0.0.1:${c.upstream.port}`;
   await admin(c.nodes[0]!, 'POST', '/services', { name: 'svc', url: upstream });
