@@ -120,6 +120,8 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       });
       proxy = p;
       stops.push(() => p.stop());
+      // Changes applied while the workers were forking reached no proxy: hand over the cache as it is now.
+      p.loadSnapshot(events.store.snapshot());
     }
 
     // 4. Cluster membership and gossip.
@@ -137,6 +139,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       settings: settingsFromConfig(config as unknown as Record<string, unknown>),
       logger: log.child({ part: 'cluster' }),
       config_version: events.configVersion(),
+      config_hash: events.configHash(),
     });
     stops.push(() => cluster.stop());
     events.attachCluster(cp ? withoutDataPlanes(cluster) : cluster);
@@ -149,8 +152,10 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       onChanges: (evs) => events.localChanges(evs),
       logger: log.child({ part: 'admin' }),
       statusExtra: () => {
+        // The events layer already knows whether Postgres answers (it polls, and retries
+        // during an outage); asking it keeps /status instant when the load balancer polls it.
         const s = events.status();
-        return { configuration_hash: s.config_hash, config_version: s.config_version };
+        return { database: { reachable: events.dbReachable() }, configuration_hash: s.config_hash, config_version: s.config_version };
       },
     });
     if (cp) stops.push((await attachControlPlane({ cluster, events, pool, router: admin.router, log: log.child({ part: 'hybrid' }) })).stop);
