@@ -34,6 +34,8 @@ beforeAll(async () => {
         route(s, { name: 'keep', paths: ['/keep'], preserve_host: true, strip_path: false }),
         route(sSlow, { paths: ['/slow'] }),
         route(sDead, { paths: ['/dead'] }),
+        route(s, { paths: ['/secure'], protocols: ['https'] }),
+        route(s, { paths: ['/redirect'], protocols: ['https'], https_redirect_status_code: 301 }),
       ],
     }),
   });
@@ -86,6 +88,15 @@ describe('forwarding', () => {
     expect(r.status).toBe(404);
     expect(r.json().message).toBe('no Route matched with those values');
     expect(r.json().request_id).toBe(r.headers['x-gossamer-request-id']);
+  });
+
+  test('https-only routes over plain HTTP: 426 or the configured redirect, as Kong', async () => {
+    const r = await get(`${base}/secure/x`);
+    expect(r.status).toBe(426);
+    expect(r.json().message).toBe('Please use HTTPS protocol');
+    const red = await get(`${base}/redirect/x?a=1`, { headers: { host: 'api.example.com' } });
+    expect(red.status).toBe(301);
+    expect(red.headers.location).toBe('https://api.example.com/redirect/x?a=1');
   });
 
   test('504 when the upstream is slower than read_timeout', async () => {

@@ -132,6 +132,20 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     }
     ctx.route = m.route;
     ctx.service = m.service;
+    const protocols = m.route.protocols;
+    if (protocols && protocols.length !== 0 && !protocols.includes('http') && !protocols.includes('ws')) {
+      // An https-only route reached over plain HTTP (this listener has no TLS): Kong's answer.
+      const code = m.route.https_redirect_status_code || 426;
+      ctx.status = code;
+      if (code === 426) {
+        sendJson(res, 426, errorBody('Please use HTTPS protocol', ctx.requestId), ['connection', 'Upgrade', 'upgrade', 'TLS/1.2, HTTP/1.1'], start);
+      } else {
+        const h = ['location', `https://${host}${url}`, 'content-length', '0', 'x-gossamer-request-id', ctx.requestId];
+        res.writeHead(code, h);
+        res.end();
+      }
+      return null;
+    }
     ctx.upstreamPath = m.upstreamPath;
     ctx.strippedPrefix = m.strippedPrefix;
     ctx.captures = m.captures;
