@@ -16,8 +16,8 @@ import type { Service } from '../../src/entities/types.ts';
 import { BENCH_KEY, benchRoute } from './proxy-snapshot.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const DURATION = Number(process.env.BENCH_SECONDS ?? 6);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 4);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 const WARMUP_REQUESTS = Number(process.env.BENCH_WARMUP_REQUESTS ?? 20_000);
 const CONNS = Number(process.env.BENCH_CONNECTIONS ?? 50);

@@ -238,7 +238,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     if (plugins !== null) for (const p of plugins) if (p.bodyFilter !== undefined) f = true;
     this.filters = f;
     (ctx.res as RelayedResponse)[kRelay] = this;
-    if (attempt === 0) ctx.res.once('close', onClientClose);
+    // 'close' fires once per response; on() avoids once()'s wrapper allocation.
+    if (attempt === 0) ctx.res.on('close', onClientClose);
   }
 
   clientClosed(): void {
