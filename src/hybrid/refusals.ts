@@ -67,11 +67,13 @@ export function logRefusedConnections(libp2p: ClusterLibp2p, log: Logger, everyM
   const lastLog = new Map<string, number>();
   const report = (conn: MaConn) => {
     const remote = remoteOf(conn);
-    const key = `${inbound.has(conn as object) ? 'in' : 'out'}:${remote.replace(/:\d+$/, inbound.has(conn as object) ? '' : '$&')}`;
+    const isIn = inbound.has(conn as object);
+    // Inbound connections come from ephemeral ports: one line per address, not per port.
+    const key = isIn ? `in:${remote.replace(/:\d+$/, '')}` : `out:${remote}`;
     const now = Date.now();
     if (now - (lastLog.get(key) ?? 0) < everyMs) return;
     lastLog.set(key, now);
-    if (inbound.has(conn as object)) {
+    if (isIn) {
       log.warn({ remote }, `cluster: refused a connection from ${remote}: peer does not share the cluster key (its cluster_cert_key, or the cluster secret of its database, differs from this node's)`);
     } else {
       log.warn({ remote }, `cluster: connection to ${remote} refused: peer does not share the cluster key (its cluster_cert_key, or the cluster secret of its database, differs from this node's)`);
