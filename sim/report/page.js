@@ -43,9 +43,12 @@
 
   function timeline(d) {
     var W = 1160, L = 70, R = 10, laneH = 40;
-    var end = Math.max(d.durationMs, 1000);
-    var x = function (t) { return L + (t / end) * (W - L - R); };
-    var chartH = 120, top = 20;
+    // Start at the load phase: the minute of booting before it is not what the run is about.
+    var load = d.phases.filter(function (p) { return p.phase === 'load'; })[0];
+    var t0 = load ? Math.max(0, load.t - 2000) : 0;
+    var end = Math.max(d.durationMs - t0, 1000);
+    var x = function (t) { return L + (Math.max(0, t - t0) / end) * (W - L - R); };
+    var chartH = 120, top = 24;
     var writesY = top + chartH + 14;
     var lanesY = writesY + 26;
     var H = lanesY + d.nodes.length * (laneH + 8) + 24;
@@ -54,7 +57,6 @@
     d.bands.forEach(function (b) {
       var r = el('rect', { x: x(b.from), y: top, width: Math.max(1, x(b.to) - x(b.from)), height: H - top - 20, fill: '#d32f2f', 'fill-opacity': 0.08 }, svg);
       el('title', {}, r, b.label + ': ' + secs(b.from) + ' → ' + secs(b.to));
-      el('text', { x: x(b.from) + 2, y: top - 6, fill: '#b91c1c' }, svg, b.label);
     });
     d.phases.forEach(function (p) {
       el('line', { x1: x(p.t), x2: x(p.t), y1: top, y2: H - 20, stroke: '#6b7280', 'stroke-dasharray': '3 3' }, svg);
@@ -63,7 +65,7 @@
 
     var maxReq = 1;
     d.throughput.forEach(function (b) { maxReq = Math.max(maxReq, b.ok + b.err); });
-    var bw = Math.max(1, x(1000) - x(0) - 1);
+    var bw = Math.max(1, (1000 / end) * (W - L - R) - 1);
     el('text', { x: 4, y: top + 12 }, svg, maxReq + ' req/s');
     el('text', { x: 4, y: top + chartH }, svg, '0');
     d.throughput.forEach(function (b) {
@@ -108,8 +110,13 @@
       }
     });
 
+    // Fault labels last, over the bars; alternate rows so that faults close together stay readable.
+    d.bands.forEach(function (b, i) {
+      el('text', { x: x(b.from) + 2, y: i % 2 ? top + 10 : top - 6, fill: '#b91c1c', 'font-weight': 600 }, svg, b.label);
+    });
+
     var step = end > 120000 ? 30000 : end > 40000 ? 10000 : 5000;
-    for (var t = 0; t <= end; t += step) el('text', { x: x(t), y: H - 20 + 12, 'text-anchor': 'middle' }, svg, t / 1000 + 's');
+    for (var t = Math.ceil(t0 / step) * step; t <= t0 + end; t += step) el('text', { x: x(t), y: H - 20 + 12, 'text-anchor': 'middle' }, svg, t / 1000 + 's');
   }
 
   function lists(d) {
