@@ -376,7 +376,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (!this.running || !cur || cur.status !== 'suspect' || cur.incarnation !== inc) return;
     const lag = loopWatch.maxLagSince(Date.now() - minMs);
     const s = this.suspicions.get(id);
-    if (lag > minMs / 4 && s && !this.extended.has(`${id}/${inc}`)) {
+    if (lag > minMs / 4 && s && !s.strongEvidence && !this.extended.has(`${id}/${inc}`)) {
       // We were not running for part of the timeout: give the suspect that time back, once.
       this.extended.add(`${id}/${inc}`);
       s.extend(Math.ceil(lag));

@@ -38,6 +38,7 @@ export class Suspicion {
     strong = false,
   ) {
     this.start = Date.now();
+    this.strongEvidence = strong;
     this.confirmations.add(from);
     this.arm(strong ? this.minMs : suspicionTimeout(0, this.k, this.minMs, this.maxMs));
   }
@@ -53,9 +54,13 @@ export class Suspicion {
 
   /** Strong evidence arrived (a refused redial): no need to wait for more confirmations. */
   strengthen(): void {
+    this.strongEvidence = true;
     if (this.timer === null || this.currentTimeout <= this.minMs) return;
     this.arm(this.minMs);
   }
+
+  /** A refused redial was seen: the process is gone, no local stall can explain it. */
+  strongEvidence: boolean;
 
   /** Lifeguard: evidence the timeout was not really experienced (our own process stalled); push expiry back. */
   extend(ms: number): void {
