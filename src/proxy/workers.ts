@@ -69,7 +69,9 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
   let statsSeq = 0;
   const statsWaiters = new Map<number, { want: number; got: WorkerInfo[]; resolve: (w: WorkerInfo[]) => void }>();
 
-  cluster.setupPrimary({ exec: WORKER_MAIN, execArgv: ['--import', 'tsx'], serialization: 'advanced' } as Parameters<typeof cluster.setupPrimary>[0]);
+  // Resolved here, not by the worker: a node started from another directory (gossamer up, the
+  // README walkthrough, a systemd unit) has no node_modules/tsx next to its working directory.
+  cluster.setupPrimary({ exec: WORKER_MAIN, execArgv: ['--import', import.meta.resolve('tsx')], serialization: 'advanced' } as Parameters<typeof cluster.setupPrimary>[0]);
 
   const post = (w: Worker, m: ToWorker): void => {
     if (w.isConnected()) w.send(m);
