@@ -102,4 +102,9 @@ no_such_key = 1
     const { config } = loadConfig({ env: { KONG_NGINX_WORKER_PROCESSES: '3' }, file: confFile('') });
     expect(config.worker_processes).toBe(3);
   });
+
+  test('Kong\'s `role` / KONG_ROLE is cluster_role', () => {
+    const { config } = loadConfig({ env: { KONG_ROLE: 'control_plane' }, file: confFile('') });
+    expect(config.cluster_role).toBe('control_plane');
+  });
 });

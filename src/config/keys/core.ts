@@ -43,4 +43,6 @@ export const coreKeys = {
 /** Kong names that mean the same as one of ours. */
 export const aliases: Record<string, string> = {
   nginx_worker_processes: 'worker_processes',
+  // Kong 2.x/3.x call it `role` (KONG_ROLE in their hybrid-mode docs).
+  role: 'cluster_role',
 };
