@@ -120,9 +120,12 @@ test('gossip between members, and a higher config_version announced by a member'
   });
   const subscribers = () => a.cluster.libp2p.services.pubsub.getSubscribers('test/topic').map(String);
   await until('b and c are subscribed as seen by a', () => subscribers().includes(b.cluster.peerId) && subscribers().includes(c.cluster.peerId), 30_000);
+  // Gossip is best-effort (a connection the monitor drops on an overloaded machine loses a
+  // message; the events layer repairs from Postgres): publish until one arrives.
+  const tick = setInterval(() => void a.cluster.publish('test/topic', new TextEncoder().encode('hello')).catch(() => {}), 1000);
   await a.cluster.publish('test/topic', new TextEncoder().encode('hello'));
-  await until('b got the message', () => got.length === 1, 30_000);
-  expect(got).toEqual(['a:hello']);
+  await until('b got the message', () => got.length >= 1, 30_000).finally(() => clearInterval(tick));
+  expect(got[0]).toBe('a:hello');
   c.cluster.setLocalState({ config_version: 42, config_hash: 'abc' });
   await until('a sees c at version 42', () => a.cluster.member('c')?.config_version === 42);
   expect(a.cluster.member('c')?.config_hash).toBe('abc');
