@@ -355,7 +355,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (!change) return;
     const n = this.table.live().length;
     const k = expectedConfirmations(this.s.suspicion_mult, n);
-    const min = suspicionMinTimeout(this.s.suspicion_mult, n, this.s.probe_interval_ms);
+    // Lifeguard: a node in poor local health (stalls, missed nacks, its own suspicions refuted)
+    // gives suspects longer; a refused redial needs no such patience.
+    const health = strong ? 1 : 1 + this.awareness.health / 2;
+    const min = suspicionMinTimeout(this.s.suspicion_mult, n, this.s.probe_interval_ms) * health;
     const max = this.s.suspicion_max_timeout_mult * min;
     this.suspicions.get(id)?.cancel();
     const s = new Suspicion(inc, from, k, min, max, () => void this.suspicionExpired(id, inc, min), strong);
@@ -416,6 +419,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   private onChange(c: Change): void {
     const view = toView(c.member, this.table.selfId, Date.now());
+    // We accused a member that was alive: we are probing too aggressively for our own state.
+    if (c.kind === 'refuted' && this.suspicions.get(c.member.id)?.accusedBy(this.table.selfId)) this.awareness.apply(1);
     if (c.kind !== 'suspect') {
       this.suspicions.get(c.member.id)?.cancel();
       this.suspicions.delete(c.member.id);

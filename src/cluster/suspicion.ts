@@ -85,6 +85,10 @@ export class Suspicion {
     return Date.now() - this.start;
   }
 
+  accusedBy(id: string): boolean {
+    return this.confirmations.has(id);
+  }
+
   get count(): number {
     return this.confirmations.size;
   }
