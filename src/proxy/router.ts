@@ -120,6 +120,9 @@ function fullMatch(m: CompiledMatcher, f: RequestFacts): boolean {
   );
 }
 
+// Compiled matchers by route object, shared by successive Routers.
+const compiled = new WeakMap<Route, { service: Service | null; matchers: Omit<CompiledMatcher, 'rank'>[] }>();
+
 export class Router {
   private readonly exact = new Map<string, PathIndex>();
   private readonly wildcard = new PathIndex();
@@ -133,11 +136,22 @@ export class Router {
       if (r.service && !svc) continue; // dangling reference: Kong would never have stored it
       if (svc && svc.enabled === false) continue; // Kong drops routes of disabled services
       if (r.protocols && r.protocols.length && !r.protocols.some((p) => p === 'http' || p === 'https')) continue;
-      try {
-        all.push(...compileRoute(r, svc));
-      } catch {
-        // an invalid regex was rejected by the Admin API; skip defensively, never take down the router
+      // Entities are replaced, never mutated, when they change, so a route object (with the
+      // same service object) compiles to the same matchers: reuse them and a change to one
+      // route among 10,000 recompiles one route, not all (compiling is most of a rebuild).
+      let cached = compiled.get(r);
+      if (!cached || cached.service !== svc) {
+        try {
+          cached = { service: svc, matchers: compileRoute(r, svc) };
+        } catch {
+          // an invalid regex was rejected by the Admin API; skip defensively, never take down the router
+          continue;
+        }
+        compiled.set(r, cached);
       }
+      // A shallow copy: each Router owns its matchers' ranks, so the router still serving
+      // is untouched however this build ends.
+      for (const m of cached.matchers) all.push({ ...m });
     }
     all.sort(compareMatchers);
     this.size = all.length;
