@@ -18,6 +18,8 @@ const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const blocks = [...README.matchAll(/^```sh walkthrough\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
 const KONG_PORTS = [8000, 8001, 8005, 8010, 8011, 8015, 8020, 8021, 8025];
 const NODES = ['node1', 'node2', 'node3'];
+/** Every prefix the walkthrough starts a node in (afterAll stops whatever still runs). */
+const PREFIXES = [...NODES, 'cp1', 'dp1'];
 
 let tmp: string;
 let work: string;
@@ -51,7 +53,7 @@ function nodePid(name: string): number | null {
 }
 
 function logs(): string {
-  return NODES.map((n) => {
+  return PREFIXES.map((n) => {
     const f = path.join(work, `${n}.log`);
     return fs.existsSync(f) ? `--- ${n}.log (tail)\n${fs.readFileSync(f, 'utf8').split('\n').slice(-15).join('\n')}` : '';
   }).join('\n');
@@ -123,13 +125,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const n of NODES) {
+  for (const n of PREFIXES) {
     const pid = work ? nodePid(n) : null;
     if (pid) process.kill(pid, 'SIGTERM');
   }
   const deadline = Date.now() + 15_000;
-  while (work && NODES.some((n) => nodePid(n)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  for (const n of NODES) {
+  while (work && PREFIXES.some((n) => nodePid(n)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  for (const n of PREFIXES) {
     const pid = work ? nodePid(n) : null;
     if (pid) process.kill(pid, 'SIGKILL');
   }
@@ -145,7 +147,7 @@ const block = (needle: string): string => {
 };
 
 test('the README has the walkthrough blocks this test knows, and psql is installed', () => {
-  expect(blocks.length).toBe(10);
+  expect(blocks.length).toBe(14);
   const psql = spawnSync('psql', ['--version'], { encoding: 'utf8' });
   expect(psql.error, 'psql is missing: apt-get install -y postgresql-client').toBeUndefined();
 });
@@ -220,3 +222,31 @@ test('step 6: a stopped node is listed as left, and every node stops', async () 
   for (const n of NODES) expect(nodePid(n), `${n} stopped`).toBeNull();
   for (const p of KONG_PORTS) expect(await portTaken(portMap.get(p)!), `port ${p} → ${portMap.get(p)} is free`).toBe(false);
 }, 120_000);
+
+test('step 7: a control plane and a data plane with a gen-cert pair; a change on the control plane is served by the data plane', async () => {
+  const cert = await runBlock(block('gen-cert'));
+  expect(cert.code, cert.err).toBe(0);
+  for (const f of ['cluster.crt', 'cluster.key']) expect(fs.existsSync(path.join(work, 'certs', f)), f).toBe(true);
+
+  const start = await runBlock(block('cat >> cp1.conf'), 150_000);
+  expect(start.code, `${start.err}\n${logs()}`).toBe(0);
+  // A data plane writes its pid file once its first sync is done, a moment after /status answers.
+  for (let i = 0; i < 60 && !(nodePid('cp1') && nodePid('dp1')); i++) await new Promise((r) => setTimeout(r, 500));
+  expect(nodePid('cp1'), logs()).not.toBeNull();
+  expect(nodePid('dp1'), logs()).not.toBeNull();
+
+  const change = await runBlock(block('/hybrid'));
+  expect(change.code, `${change.err}\n${logs()}`).toBe(0);
+  const out = change.out;
+  expect(JSON.parse(out.slice(0, out.indexOf('HTTP/1.1 ')))).toMatchObject({ name: 'hybrid', paths: ['/hybrid'] });
+  const response = out.slice(out.indexOf('HTTP/1.1 '), out.lastIndexOf('{"data":'));
+  expect(response, `${out}\n${logs()}`).toMatch(/^HTTP\/1\.1 200/);
+  expect(JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)).path).toBe('/anything');
+  const dps = JSON.parse(out.slice(out.lastIndexOf('{"data":'))) as { data: { hostname?: string; name?: string; sync_status: string }[] };
+  expect(dps.data.map((d) => [d.name, d.sync_status])).toEqual([['dp1', 'normal']]);
+
+  const stop = await runBlock(block('gossamer stop -p ./dp1'));
+  expect(stop.code, stop.err).toBe(0);
+  expect(nodePid('dp1')).toBeNull();
+  expect(nodePid('cp1')).toBeNull();
+}, 240_000);
