@@ -246,3 +246,14 @@ test('a node that exits on its own is a crash; one the nemesis killed is not', (
   expect(v.ok).toBe(false);
   expect(v.failures).toEqual(['n3 exited on its own at 4200 ms (exit code 1); see its node.log']);
 });
+
+test('a pause resumed in the same millisecond is not judged as a detection', () => {
+  const v = only({ detection: { max_ms: 2000 } }, hist([
+    { kind: 'fault', t: 1000, op: 'pause', node: 'n2' }, { kind: 'node', t: 1000, node: 'n2', state: 'paused' },
+    { kind: 'fault', t: 1000, op: 'resume', node: 'n2' }, { kind: 'node', t: 1000, node: 'n2', state: 'up' },
+    members(1500, 'n1', allAlive), members(1500, 'n3', allAlive),
+    { kind: 'node', t: 9000, node: 'n2', state: 'stopping' }, members(9500, 'n1', { ...allAlive, n2: 'left' }), req(9600),
+  ]));
+  expect(v.ok).toBe(true);
+  expect(v.skipped).toBe(1);
+});

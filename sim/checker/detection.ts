@@ -20,9 +20,9 @@ function observers(h: History, tl: Timeline, target: string, from: Ms, until: Ms
   return h.nodes.filter((n) => n !== target && tl.changes.filter((c) => c > from && c <= until).concat(from, until).every((t) => tl.stateAt(n, t) === 'up'));
 }
 
-/** Time back up after the fault at `from`: the target's next `up` state event. */
+/** Time back up after the fault at `from`: the target's next `up` state event (a resume can land in the same millisecond). */
 function backUpAt(h: History, target: string, from: Ms): Ms | undefined {
-  return eventsOf(h, 'node').find((e) => e.node === target && e.state === 'up' && e.t > from)?.t;
+  return eventsOf(h, 'node').find((e) => e.node === target && e.state === 'up' && e.t >= from)?.t;
 }
 
 export function checkDetection(h: History, bound: { max_ms: number }): Verdict {
@@ -68,7 +68,7 @@ export function checkRecovery(h: History, bound: { max_ms: number }): Verdict {
   for (const f of faults) {
     const target = f.node!;
     // A restart counts from the moment the process answers /status: boot time is not the cluster's.
-    const from = backUpAt(h, target, f.t - 1);
+    const from = backUpAt(h, target, f.t);
     if (from === undefined) {
       failures.push(`${f.op} ${target} at ${fmtMs(f.t)}: the node never came back up`);
       judged++;

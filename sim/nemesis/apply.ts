@@ -90,7 +90,11 @@ export interface NemesisRun {
   current: string;
 }
 
-/** Run the steps at their times (seconds from `startMs` on the recorder's clock), in order. */
+/**
+ * Run the steps at their times (seconds from `startMs` on the recorder's clock). A step does not
+ * wait for slow earlier steps (a node can take many seconds to boot), except for earlier steps
+ * on the same node, so the schedule keeps its times; rolling-restart waits for everything.
+ */
 export function runSchedule(ctx: ApplyContext, steps: FaultStep[], startMs: number): NemesisRun {
   let stopped = false;
   const state: NemesisRun = {
@@ -101,22 +105,36 @@ export function runSchedule(ctx: ApplyContext, steps: FaultStep[], startMs: numb
     },
     done: Promise.resolve(),
   };
+  const perNode = new Map<string, Promise<void>>();
+  const all = () => Promise.all([...perNode.values()]).then(() => {});
+  const launch = async (s: FaultStep, late: number) => {
+    ctx.log(`nemesis: ${s.op}${s.node ? ` ${s.node}` : ''}${s.groups ? ` ${s.groups.map((g) => g.join('+')).join(' | ')}` : ''}${late > 500 ? ` (${late} ms late)` : ''}`);
+    state.current = `${s.op}${s.node ? ` ${s.node}` : ''}`;
+    try {
+      await applyStep(ctx, s);
+    } catch (err) {
+      ctx.log(`nemesis: ${s.op} failed: ${(err as Error).message}`);
+      ctx.recorder.add<FaultEvent>({ kind: 'fault', op: `${s.op}-failed`, ...(s.node ? { node: s.node } : {}), note: (err as Error).message.slice(0, 300) });
+    }
+    state.applied++;
+  };
   state.done = (async () => {
     for (const s of [...steps].sort((a, b) => a.at - b.at)) {
       const wait = startMs + s.at * 1000 - ctx.recorder.now();
       if (wait > 0) await sleep(wait);
-      if (stopped) return;
-      const late = ctx.recorder.now() - (startMs + s.at * 1000);
-      ctx.log(`nemesis: ${s.op}${s.node ? ` ${s.node}` : ''}${s.groups ? ` ${s.groups.map((g) => g.join('+')).join(' | ')}` : ''}${late > 500 ? ` (${late} ms late)` : ''}`);
-      state.current = `${s.op}${s.node ? ` ${s.node}` : ''}`;
-      try {
-        await applyStep(ctx, s);
-      } catch (err) {
-        ctx.log(`nemesis: ${s.op} failed: ${(err as Error).message}`);
-        ctx.recorder.add<FaultEvent>({ kind: 'fault', op: `${s.op}-failed`, ...(s.node ? { node: s.node } : {}), note: (err as Error).message.slice(0, 300) });
+      if (stopped) break;
+      const late = () => Math.max(0, ctx.recorder.now() - (startMs + s.at * 1000));
+      if (s.op === 'rolling-restart') {
+        const p = all().then(() => launch(s, late()));
+        for (const n of ctx.cluster.nodes) perNode.set(n.name, p);
+      } else if (s.node) {
+        const p = (perNode.get(s.node) ?? Promise.resolve()).then(() => launch(s, late()));
+        perNode.set(s.node, p);
+      } else {
+        await launch(s, late());
       }
-      state.applied++;
     }
+    await all();
   })();
   return state;
 }
