@@ -66,6 +66,10 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     }
   };
 
+  // The pid file goes first: once any port answers, `gossamer stop` must find the node.
+  writePid(prefix);
+  stops.push(() => removePid(prefix));
+
   try {
     // 1. Database: the source of truth. Refuse to start on an unreachable or empty one.
     let pool: Pool | null = null;
@@ -85,8 +89,6 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     if (!pool || !secret) {
       // Data plane: no database; configuration from a control plane (src/hybrid/).
       const dp = await startDataPlane({ config, log, nodeId, stops });
-      writePid(prefix);
-      stops.push(() => removePid(prefix));
       return { id: nodeId, config, admin: dp.admin, proxy: dp.proxy, cluster: dp.cluster, events: null, stop: stopAll };
     }
     const cp = config.cluster_role === 'control_plane';
@@ -174,8 +176,6 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     for (const l of config.admin_listen) await admin.listen(l.host, l.port);
     stops.push(() => admin.close());
 
-    writePid(prefix);
-    stops.push(() => removePid(prefix));
     log.info({ node_id: nodeId, prefix, proxy: config.proxy_listen, admin: config.admin_listen, cluster: cluster.peerId, version: VERSION }, 'gossamer node started');
     return { id: nodeId, config, admin, proxy, cluster, events, stop: stopAll };
   } catch (err) {
