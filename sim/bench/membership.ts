@@ -17,7 +17,7 @@ import { SimCluster } from '../harness/cluster.ts';
 import type { SimNode } from '../harness/node-process.ts';
 import { defaultSettings, memberlistLanSettings } from '../../src/cluster/settings.ts';
 import { expectedConfirmations, suspicionMinTimeout, suspicionTimeout } from '../../src/cluster/suspicion.ts';
-import { runInproc, type InprocResult } from './membership-inproc.ts';
+import { INPROC_SETTINGS, runInproc, type InprocResult } from './membership-inproc.ts';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -325,7 +325,7 @@ async function main(): Promise<void> {
   const inproc: InprocResult[] = [];
   if (!SKIP_INPROC) {
     for (const n of SIZES) {
-      say(`\n== ${n} members in one process (TCP on 127.0.0.1)`);
+      say(`\n== ${n} members in one process (TCP on 127.0.0.1; ${JSON.stringify(INPROC_SETTINGS)})`);
       inproc.push(await runInproc(n, { rateWindowMs: QUICK ? 5000 : 10_000, log: say }));
     }
   }
