@@ -140,20 +140,22 @@ function startLoad(url: string, concurrency: number): { stop(): Promise<{ ok: nu
   };
 }
 
-async function metricSum(nodes: SimNode[], name: string): Promise<number> {
-  let sum = 0;
+/** Latest value of a counter per process (pid): a killed process's count stays as last read. */
+async function sampleCounter(nodes: SimNode[], name: string, into: Map<number, number>): Promise<void> {
   for (const n of nodes) {
+    if (n.pid === undefined) continue;
     try {
       const r = await fetch(`${n.adminUrl}/metrics`, { signal: AbortSignal.timeout(2000) });
       const text = await r.text();
       const m = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)`, 'm').exec(text);
-      if (m) sum += Number(m[1]);
+      if (m) into.set(n.pid, Number(m[1]));
     } catch {
       /* a node that is down has no metrics */
     }
   }
-  return sum;
 }
+
+const total = (m: Map<number, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
 /** SimCluster gives a start 30 s; on an overloaded machine a cold start (tsx) can take longer. */
 async function startSlow(cl: SimCluster, n: SimNode): Promise<void> {
@@ -187,9 +189,13 @@ async function runProcesses(label: string, config: Record<string, string | numbe
   const res: ProcResult = { label, kill: [], stop: [], join: [], missed: [], falseFailures: [], suspicions: 0, refuted: 0, requests: 0, errors: 0, seconds: 0 };
   const t0 = Date.now();
   // Metrics are per process: counters of a killed process are lost, so sum them as we go.
+  const susp = new Map<number, number>();
+  const refuted = new Map<number, number>();
   const collect = async () => {
-    res.suspicions += await metricSum(cl.nodes, 'gossamer_cluster_suspicions_total');
-    res.refuted += await metricSum(cl.nodes, 'gossamer_cluster_false_suspicions_total');
+    await sampleCounter(cl.nodes, 'gossamer_cluster_suspicions_total', susp);
+    await sampleCounter(cl.nodes, 'gossamer_cluster_false_suspicions_total', refuted);
+    res.suspicions = total(susp);
+    res.refuted = total(refuted);
   };
   try {
     if (!(await cl.waitFormed(30_000))) throw new Error('the cluster did not form within 30 s');
@@ -290,7 +296,7 @@ function printProc(r: ProcResult): void {
   say(`   SIGKILL → failed on every survivor: n=${r.kill.length} p50 ${fmt(pct(r.kill, 50))} p99 ${fmt(pct(r.kill, 99))} max ${fmt(Math.max(...r.kill))}   (target ≤ 2 s)`);
   say(`   SIGSTOP → failed on every survivor: n=${r.stop.length} p50 ${fmt(pct(r.stop, 50))} p99 ${fmt(pct(r.stop, 99))} max ${fmt(Math.max(...r.stop))}   (target ≤ 3 s)`);
   say(`   (re)started node alive on every member after its start finished: n=${r.join.length} p50 ${fmt(pct(r.join, 50))} p99 ${fmt(pct(r.join, 99))}   (target ≤ 2 s)`);
-  say(`   false failures: ${r.falseFailures.length}${r.falseFailures.length ? ' ' + JSON.stringify(r.falseFailures) : ''}; suspicions ${r.suspicions} (sampled sums), refuted ${r.refuted}`);
+  say(`   false failures: ${r.falseFailures.length}${r.falseFailures.length ? ' ' + JSON.stringify(r.falseFailures) : ''}; suspicions ${r.suspicions} (every node's count, summed), refuted ${r.refuted}`);
   say(`   proxy load: ${r.requests} requests (${(r.requests / r.seconds).toFixed(0)}/s), ${r.errors} errors, ${r.seconds.toFixed(0)} s`);
   for (const m of r.missed) say(`   MISSED: ${m}`);
 }
