@@ -7,6 +7,7 @@ import { afterAll, expect, test } from 'vitest';
 import { randomSchedule, describeSchedule } from '../sim/nemesis/schedule.ts';
 import { startFaultProxy } from '../sim/harness/fault-proxy.ts';
 import { stillListening } from '../sim/harness/reaper.ts';
+import { simPort } from '../sim/harness/ports.ts';
 import { startUpstream } from '../sim/harness/upstream.ts';
 import { loadScenario, parseScenario } from '../sim/scenario.ts';
 import { buildSchedule } from '../sim/run.ts';
@@ -81,4 +82,11 @@ test('stillListening tells open ports from closed ones', async () => {
   expect(await stillListening([port])).toEqual([port]);
   await up.close();
   expect(await stillListening([port])).toEqual([]);
+});
+
+test('node ports come from below the ephemeral range and are never handed out twice', async () => {
+  const ports = await Promise.all(Array.from({ length: 20 }, () => simPort()));
+  expect(new Set(ports).size).toBe(20);
+  const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  for (const p of ports) expect(p < low && p >= 20_000).toBe(true);
 });

@@ -5,11 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePort, startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
+import { startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
 import { startBalancer, type Balancer } from '../../src/up/balancer.ts';
 import type { NodeState } from '../history.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { SimNode, sleep } from './node-process.ts';
+import { simPort } from './ports.ts';
 import { stillListening, trackPostgres } from './reaper.ts';
 import { startUpstream, type Upstream } from './upstream.ts';
 
@@ -72,7 +73,7 @@ export class SimCluster {
   }
 
   private async startPg(): Promise<void> {
-    this.pg = await startEmbeddedPostgres({ dir: this.pgDir, port: this.pgPort || undefined, persistent: true });
+    this.pg = await startEmbeddedPostgres({ dir: this.pgDir, port: this.pgPort || (await simPort()), persistent: true });
     this.pgPort = this.pg.port;
     this.untrackPg = trackPostgres(this.pgDir);
   }
@@ -97,10 +98,10 @@ export class SimCluster {
     const names = Array.from({ length: this.opts.nodes }, (_, i) => `n${i + 1}`);
     const ports = new Map<string, { proxy: number; admin: number; cluster: number }>();
     for (const name of names) {
-      const p = { proxy: await freePort(), admin: await freePort(), cluster: await freePort() };
+      const p = { proxy: await simPort(), admin: await simPort(), cluster: await simPort() };
       ports.set(name, p);
       this.ports.push(p.proxy, p.admin, p.cluster);
-      const fp = await startFaultProxy({ target: { host: '127.0.0.1', port: this.pgPort } });
+      const fp = await startFaultProxy({ target: { host: '127.0.0.1', port: this.pgPort }, port: await simPort() });
       this.proxies.set(name, fp);
       this.ports.push(fp.port);
     }
