@@ -16,10 +16,10 @@ export function randomSchedule(seed: number, durationS: number, nodes: number, s
     const node = rng.pick(names);
     const hold = rng.int(3, 7);
     if (kind === 'rolling-restart') {
-      // Takes several seconds per node: leave room for it.
-      if (t + nodes * 6 > end) break;
+      // A node takes 5-25 s to stop and boot again on a busy 2-core machine: leave room for it.
+      if (t + nodes * 15 > end) break;
       steps.push({ at: t, op: 'rolling-restart' });
-      t += nodes * 6;
+      t += nodes * 15;
     } else {
       if (t + hold > end) break;
       const repair = { kill: 'restart', pause: 'resume', partition: 'heal', 'db-down': 'db-up', 'isolate-db': 'restore-db' } as const;
