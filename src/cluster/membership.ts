@@ -94,7 +94,19 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /** Gossip our own record (after joining: the first announcement at start had nobody to reach). */
   announce(): void {
-    if (this.running && !this.leaving) void this.publish({ t: 'alive', m: infoOf(this.self) });
+    if (!this.running || this.leaving) return;
+    void this.publish({ t: 'alive', m: infoOf(this.self) });
+    // Members that joined alongside us were relayed while gossipsub did not yet know our
+    // subscription; two early full-state exchanges catch up instead of the next push-pull.
+    for (const delay of [1000, 3000]) {
+      const t = setTimeout(() => {
+        const peers = this.table.live().filter((m) => m.id !== this.table.selfId);
+        const peer = peers[Math.floor(Math.random() * peers.length)];
+        if (peer && this.running && !this.leaving) void this.syncWith(peer.peer_id);
+      }, delay);
+      t.unref();
+      this.timers.push(t);
+    }
   }
 
   /** Graceful: announce `left` (higher incarnation, so it beats any suspicion) and stop probing. */
@@ -110,7 +122,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   stop(): void {
     if (!this.running) return;
     this.running = false;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) clearTimeout(t);
     for (const s of this.suspicions.values()) s.cancel();
     this.suspicions.clear();
     this.unregisterMetrics();
