@@ -151,7 +151,11 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       pool,
       nodeInfo: { id: nodeId, name: config.node_name, hostname: os.hostname(), version: VERSION, role: config.cluster_role },
       configSummary: redactedConfig(config),
-      onChanges: (evs) => events.localChanges(evs),
+      // Read-your-write: the Admin API answers once this node's own proxy workers serve the change.
+      onChanges: async (evs) => {
+        events.localChanges(evs);
+        await proxy?.settled();
+      },
       logger: log.child({ part: 'admin' }),
       statusExtra: () => {
         // The events layer already knows whether Postgres answers (it polls, and retries

@@ -20,6 +20,8 @@ export interface NodeProxy {
   readonly workerCount: number;
   applyChanges(events: ChangeEvent[]): void;
   loadSnapshot(snapshot: ConfigSnapshot): void;
+  /** Resolves when every worker serves every change handed over so far (bounded wait). */
+  settled(): Promise<void>;
   /** Prometheus text of the proxy (merged over workers). */
   metrics(): Promise<string>;
   workers: ProxyWorkers['workers'];
@@ -53,6 +55,7 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
     workerCount: workerCount(o.workerProcesses),
     applyChanges: (events) => workers.broadcast(events),
     loadSnapshot: (snapshot) => workers.loadSnapshot(snapshot),
+    settled: () => workers.settled(),
     metrics: () => workers.metrics(),
     workers: () => workers.workers(),
     stop: () => workers.stop(),

@@ -49,6 +49,11 @@ function handle(m: ToWorker): void {
       counters!.onTotals(m.entries, own);
       break;
     }
+    case 'gossamer:settled?':
+      // IPC keeps order, so every change sent before this question is already queued in the
+      // proxy; answer once the router built from them serves.
+      void proxy!.settled().then(() => send({ t: 'gossamer:settled', id: m.id }));
+      break;
     case 'gossamer:stats?':
       send({ t: 'gossamer:stats', id: m.id, requests: proxy!.stats.requests, pid: process.pid });
       break;

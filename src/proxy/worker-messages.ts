@@ -11,6 +11,7 @@ export type ToWorker =
   | { t: 'gossamer:events'; events: ChangeEvent[] }
   | { t: 'gossamer:rl-totals'; entries: [string, number, number][]; to: number; acked: [string, number, number][] }
   | { t: 'gossamer:stats?'; id: number }
+  | { t: 'gossamer:settled?'; id: number }
   | { t: 'gossamer:stop' };
 
 export type FromWorker =
@@ -18,4 +19,5 @@ export type FromWorker =
   | { t: 'gossamer:ready'; port: number }
   | { t: 'gossamer:rl'; entries: [string, number, number][] }
   | { t: 'gossamer:stats'; id: number; requests: number; pid: number }
+  | { t: 'gossamer:settled'; id: number }
   | { t: 'gossamer:fatal'; error: string };

@@ -38,6 +38,11 @@ export interface ProxyWorkers {
   loadSnapshot(snapshot: ConfigSnapshot): void;
   /** Live workers with their served request counts. */
   workers(): Promise<WorkerInfo[]>;
+  /**
+   * Resolves once every listening worker serves all changes broadcast so far (or after
+   * `timeoutMs`, so a stuck worker never holds an Admin API write for long).
+   */
+  settled(timeoutMs?: number): Promise<void>;
   /** Prometheus text merged over all workers. */
   metrics(): Promise<string>;
   /** Resolves when `n` workers (default: count) are listening. */
@@ -67,6 +72,7 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
   let stopping = false;
   let crashes = 0;
   let statsSeq = 0;
+  const settleWaiters = new Map<number, { left: number; resolve: () => void }>();
   const statsWaiters = new Map<number, { want: number; got: WorkerInfo[]; resolve: (w: WorkerInfo[]) => void }>();
 
   // Resolved here, not by the worker: a node started from another directory (gossamer up, the
@@ -122,6 +128,14 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
           }
           break;
         }
+        case 'gossamer:settled': {
+          const s = settleWaiters.get(m.id);
+          if (s && --s.left === 0) {
+            settleWaiters.delete(m.id);
+            s.resolve();
+          }
+          break;
+        }
         case 'gossamer:fatal':
           log.error({ worker: w.id, error: m.error }, 'proxy worker failed to start');
           break;
@@ -166,6 +180,26 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
             resolve(s.got);
           }
         }, 2000).unref();
+      });
+    },
+    settled(timeoutMs = 2000) {
+      const id = ++statsSeq;
+      const targets = [...live.values()].filter((w) => listening.has(w.id));
+      if (!targets.length) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          settleWaiters.delete(id);
+          resolve();
+        }, timeoutMs);
+        timer.unref();
+        settleWaiters.set(id, {
+          left: targets.length,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+        for (const w of targets) post(w, { t: 'gossamer:settled?', id });
       });
     },
     metrics: () => aggregator.clusterMetrics(),
