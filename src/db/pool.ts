@@ -38,6 +38,12 @@ export function createPool(opts: PgOptions): pg.Pool {
   // An idle client losing its server (Postgres restart) emits 'error' on the pool; without a
   // listener that would crash the node, and the next query reconnects anyway.
   pool.on('error', () => {});
+  // pg-pool only listens for errors on idle clients: a client checked out (inside a
+  // transaction, a snapshot read) when Postgres goes away would emit an unhandled 'error'
+  // and kill the node. The query in flight rejects anyway, so the event itself can be dropped.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   poolTargets.set(pool, `${opts.pg_host}:${opts.pg_port}`);
   return pool;
 }
