@@ -142,6 +142,9 @@ export class SimCluster {
       checkIntervalMs: 250,
       // Not shorter: on a busy 2-core machine a healthy node can take most of a second to answer.
       checkTimeoutMs: 1000,
+      // Below the traffic client's 2 s budget, so a GET stuck on a frozen node is retried on
+      // another node in time (nginx's proxy_next_upstream timeout).
+      upstreamTimeoutMs: 800,
       servedByHeader: SERVED_BY,
     });
     this.ports.push(this.lb.port);

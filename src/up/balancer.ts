@@ -31,6 +31,14 @@ export interface BalancerOptions {
   servedByHeader?: string;
   /** Request bodies are buffered so a request can be retried on another node (default 64 MiB). */
   maxBodyBytes?: number;
+  /** Consecutive failed status checks before a node leaves the rotation (nginx's max_fails; default 2). */
+  failsToDown?: number;
+  /**
+   * Wait this long for a node's response head (default 60 s, nginx's proxy_read_timeout). An
+   * idempotent request that times out is retried on the next node (proxy_next_upstream timeout),
+   * which is what lets traffic route around a frozen node before its status checks fail.
+   */
+  upstreamTimeoutMs?: number;
 }
 
 export interface BackendStats {
@@ -85,6 +93,7 @@ interface Entry {
   lastCheckAt: number | null;
   lastCheckError: string | null;
   checking: boolean;
+  consecutiveFails: number;
 }
 
 class BodyTooLarge extends Error {}
@@ -142,6 +151,7 @@ export async function startBalancer(opts: BalancerOptions): Promise<Balancer> {
     lastCheckAt: null,
     lastCheckError: null,
     checking: false,
+    consecutiveFails: 0,
   });
 
   const setBackends = (backends: BalancerBackend[]) => {
@@ -159,7 +169,16 @@ export async function startBalancer(opts: BalancerOptions): Promise<Balancer> {
   };
   setBackends(opts.backends);
 
-  const setHealth = (e: Entry, healthy: boolean, why: string | null) => {
+  const failsToDown = opts.failsToDown ?? 2;
+  const upstreamTimeout = opts.upstreamTimeoutMs ?? 60_000;
+  const setHealth = (e: Entry, healthy: boolean, why: string | null, immediate = true) => {
+    // One slow status answer on a busy machine is not a dead node: only `failsToDown` in a row
+    // (or a refused connection, which is certain) take it out.
+    e.consecutiveFails = healthy ? 0 : e.consecutiveFails + 1;
+    if (!healthy && !immediate && e.healthy && e.consecutiveFails < failsToDown) {
+      e.lastCheckError = why;
+      return;
+    }
     if (e.healthy !== healthy) log?.info({ backend: e.backend.name, healthy, why }, healthy ? 'backend is up' : 'backend is down');
     e.healthy = healthy;
     e.lastCheckError = why;
@@ -171,9 +190,10 @@ export async function startBalancer(opts: BalancerOptions): Promise<Balancer> {
     try {
       const r = await request(e.backend.statusUrl, { headersTimeout: checkTimeout, bodyTimeout: checkTimeout, signal: AbortSignal.timeout(checkTimeout) });
       await r.body.dump();
-      setHealth(e, r.statusCode === 200, r.statusCode === 200 ? null : `status ${r.statusCode}`);
+      setHealth(e, r.statusCode === 200, r.statusCode === 200 ? null : `status ${r.statusCode}`, false);
     } catch (err) {
-      setHealth(e, false, errorCode(err) || (err as Error).message);
+      const code = errorCode(err);
+      setHealth(e, false, code || (err as Error).message, CONNECT_ERRORS.has(code));
     } finally {
       e.lastCheckAt = Date.now();
       e.checking = false;
@@ -225,7 +245,11 @@ export async function startBalancer(opts: BalancerOptions): Promise<Balancer> {
     if (req.headers.host) headers.host = req.headers.host;
     headers['x-real-ip'] = req.socket.remoteAddress ?? '';
     const method = req.method ?? 'GET';
-    const tried = candidates();
+    let tried = candidates();
+    // nginx tries every server when all are marked down rather than refusing outright: a node
+    // whose checks only timed out may just be slow (a busy machine), and a refused connection
+    // is cheap to find out. A node that answered its check with a non-200 said it is not ready.
+    if (tried.length === 0) tried = entries.filter((e) => e.lastCheckAt !== null && !e.lastCheckError?.startsWith('status '));
     if (tried.length === 0) {
       totals.failed++;
       sendJson(res, 503, 'no healthy Gossamer node behind the load balancer');
@@ -234,7 +258,7 @@ export async function startBalancer(opts: BalancerOptions): Promise<Balancer> {
     for (let i = 0; i < tried.length; i++) {
       const e = tried[i]!;
       try {
-        const up = await e.pool.request({ path: req.url ?? '/', method, headers, body, headersTimeout: 60_000, bodyTimeout: 60_000 });
+        const up = await e.pool.request({ path: req.url ?? '/', method, headers, body, headersTimeout: upstreamTimeout, bodyTimeout: 60_000 });
         e.requests++;
         if (i > 0) totals.retried++;
         const outHeaders: Record<string, string | string[]> = {};
@@ -248,7 +272,7 @@ export async function startBalancer(opts: BalancerOptions): Promise<Balancer> {
         return;
       } catch (err) {
         const code = errorCode(err);
-        const retryable = CONNECT_ERRORS.has(code) || (SOCKET_ERRORS.has(code) && IDEMPOTENT.has(method));
+        const retryable = CONNECT_ERRORS.has(code) || ((SOCKET_ERRORS.has(code) || code === 'UND_ERR_HEADERS_TIMEOUT') && IDEMPOTENT.has(method));
         e.failures++;
         if (CONNECT_ERRORS.has(code)) setHealth(e, false, code);
         log?.warn({ backend: e.backend.name, code, method, url: req.url }, 'forwarding failed');
