@@ -7,10 +7,11 @@
 // with id >= xmin. The next read asks for `txid >= xmin` and cannot miss a row. Rows seen
 // twice are harmless: the cache is last-writer-wins by config_version.
 import type pg from 'pg';
-import type { ChangeEvent, ConfigSnapshot, EntityName } from '../entities/types.ts';
+import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { SnapshotMeta } from '../cache/node-cache.ts';
 import { entities, ENTITY_ORDER } from '../entities/index.ts';
 import { rowToEntity } from '../db/rows.ts';
+import { rowToEvent as rowToChangeEvent } from '../db/events.ts';
 
 export type Queryable = pg.Pool | pg.PoolClient;
 export type SnapshotLoader = (q: Queryable) => Promise<ConfigSnapshot>;
@@ -33,20 +34,7 @@ const CLEANUP_LOCK = 0x6f55a3e5;
 
 const EVENT_COLUMNS = 'e.id, e.config_version, e.entity, e.op, e.entity_id, e.cache_keys, e.data, e.node_id, e.created_at';
 
-export function rowToChangeEvent(r: Record<string, unknown>): ChangeEvent {
-  return {
-    id: r.id as string,
-    config_version: Number(r.config_version),
-    channel: 'invalidations',
-    entity: r.entity as EntityName,
-    op: r.op as ChangeEvent['op'],
-    entity_id: r.entity_id as string,
-    cache_keys: (r.cache_keys as string[] | null) ?? [],
-    data: r.data ?? null,
-    node_id: (r.node_id as string | null) ?? null,
-    at: r.created_at instanceof Date ? r.created_at.getTime() : Date.now(),
-  };
-}
+export { rowToChangeEvent };
 
 export interface EventsRead {
   events: ChangeEvent[];

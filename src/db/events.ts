@@ -12,7 +12,8 @@ export interface NewEvent {
   node_id: string | null;
 }
 
-function rowToEvent(r: Record<string, unknown>): ChangeEvent {
+/** A cluster_events row as the ChangeEvent it stands for (also used by the repair reads). */
+export function rowToEvent(r: Record<string, unknown>): ChangeEvent {
   return {
     id: r.id as string,
     config_version: Number(r.config_version),
