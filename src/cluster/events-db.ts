@@ -12,6 +12,7 @@ import type { SnapshotMeta } from '../cache/node-cache.ts';
 import { entities, ENTITY_ORDER } from '../entities/index.ts';
 import { rowToEntity } from '../db/rows.ts';
 import { rowToEvent as rowToChangeEvent } from '../db/events.ts';
+import { withTransaction } from '../db/tx.ts';
 
 export type Queryable = pg.Pool | pg.PoolClient;
 export type SnapshotLoader = (q: Queryable) => Promise<ConfigSnapshot>;
@@ -81,36 +82,29 @@ export interface SnapshotRead {
  * READ transaction so the entities, the log and the cursor describe the same moment.
  */
 export async function readSnapshot(pool: pg.Pool, loadSnapshot: SnapshotLoader = loadSnapshotOn): Promise<SnapshotRead> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    // The first statement fixes the transaction's snapshot.
-    const s = await client.query(
-      `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS snap_xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS snap_xmax`,
-    );
-    const snapshot = await loadSnapshot(client);
-    const ev = await client.query<{ config_version: string; entity: string; entity_id: string }>(
-      'SELECT config_version, entity, entity_id FROM cluster_events ORDER BY config_version',
-    );
-    await client.query('COMMIT');
-    const versions: number[] = [];
-    const entityVersions = new Map<string, number>();
-    for (const r of ev.rows) {
-      const v = Number(r.config_version);
-      versions.push(v);
-      entityVersions.set(`${r.entity}:${r.entity_id}`, v); // ordered: the last one is the highest
-    }
-    const xmin = BigInt(s.rows[0].snap_xmin);
-    return { snapshot, meta: { versions, entityVersions, xmax: BigInt(s.rows[0].snap_xmax) }, xmin };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw err;
-  } finally {
-    client.release(broken ? true : undefined);
-  }
+  return withTransaction(
+    pool,
+    async (client) => {
+      // The first statement fixes the transaction's snapshot.
+      const s = await client.query(
+        `SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS snap_xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS snap_xmax`,
+      );
+      const snapshot = await loadSnapshot(client);
+      const ev = await client.query<{ config_version: string; entity: string; entity_id: string }>(
+        'SELECT config_version, entity, entity_id FROM cluster_events ORDER BY config_version',
+      );
+      const versions: number[] = [];
+      const entityVersions = new Map<string, number>();
+      for (const r of ev.rows) {
+        const v = Number(r.config_version);
+        versions.push(v);
+        entityVersions.set(`${r.entity}:${r.entity_id}`, v); // ordered: the last one is the highest
+      }
+      const xmin = BigInt(s.rows[0].snap_xmin);
+      return { snapshot, meta: { versions, entityVersions, xmax: BigInt(s.rows[0].snap_xmax) }, xmin };
+    },
+    'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+  );
 }
 
 /**
@@ -118,27 +112,14 @@ export async function readSnapshot(pool: pg.Pool, loadSnapshot: SnapshotLoader =
  * doing it right now. Returns the number deleted, or null when another node holds the lock.
  */
 export async function cleanupEvents(pool: pg.Pool, retentionSeconds: number): Promise<number | null> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
+    // Held until the transaction ends; another node cleaning right now makes this a no-op.
     const lock = await client.query('SELECT pg_try_advisory_xact_lock($1) AS got', [CLEANUP_LOCK]);
-    if (!lock.rows[0].got) {
-      await client.query('ROLLBACK');
-      return null;
-    }
+    if (!lock.rows[0].got) return null;
     const del = await client.query(
       `DELETE FROM cluster_events WHERE expire_at < now() OR created_at < now() - make_interval(secs => $1)`,
       [retentionSeconds],
     );
-    await client.query('COMMIT');
     return del.rowCount ?? 0;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw err;
-  } finally {
-    client.release(broken ? true : undefined);
-  }
+  });
 }
