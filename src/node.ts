@@ -12,7 +12,7 @@ import { assertBootstrapped, clusterSecret, createPool, describePgError, isConne
 import { createClusterNodesStore } from './db/cluster-nodes.ts';
 import { createAdminServer, type AdminServer } from './admin/index.ts';
 import { registerClusterMembers } from './admin/cluster-members.ts';
-import { loadOrCreateNodeId, pskFromSecret, settingsFromConfig, startCluster, type Cluster } from './cluster/index.ts';
+import { loadOrCreateNodeId, settingsFromConfig, startCluster, type Cluster } from './cluster/index.ts';
 import { createEventSync, type EventSync } from './cluster/events.ts';
 import { startNodeProxy, type NodeProxy } from './proxy/node-proxy.ts';
 import { removePid, runningPid, writePid } from './cli/pidfile.ts';
