@@ -171,6 +171,11 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       testPartitions: config.cluster_test_partitions,
       adminIsLoopback: config.admin_listen.every((l) => isLoopback(l.host)),
     });
+    // Kong 3's readiness probe: the cache is warm once the node started; without Postgres a
+    // traditional node still proxies but cannot take writes, so it reports not ready.
+    admin.router.add('GET', '/status/ready', () =>
+      events.dbReachable() ? { status: 200, body: { message: 'ready' } } : { status: 503, body: { message: 'database unreachable' } },
+    );
     admin.router.add('GET', '/metrics', async () => ({
       status: 200,
       headers: { 'Content-Type': client.register.contentType },

@@ -96,6 +96,11 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
       testPartitions: config.cluster_test_partitions,
       adminIsLoopback: config.admin_listen.every((l) => isLoopback(l.host)),
     });
+    // Kong 3's readiness probe: a data plane is ready once it holds a configuration (from a
+    // control plane, or its on-disk cache), never while it would answer every request with 404.
+    a.router.add('GET', '/status/ready', () =>
+      sync.cache.loaded ? { status: 200, body: { message: 'ready' } } : { status: 503, body: { message: 'no configuration received from a control plane yet' } },
+    );
     a.router.add('GET', '/metrics', async () => ({
       status: 200,
       headers: { 'Content-Type': client.register.contentType },
