@@ -10,22 +10,11 @@ import type { SimNode } from '../sim/harness/node-process.ts';
 import { createPool } from '../src/db/pool.ts';
 import { loadSnapshot } from '../src/db/snapshot.ts';
 import { configHash } from '../src/cache/config-hash.ts';
+import { adminCall as admin } from '../sim/harness/admin-call.ts';
 
 let c: SimCluster;
 let dir: string;
 let upstream: string;
-
-async function admin(node: SimNode, method: string, url: string, body?: unknown): Promise<any> {
-  const r = await fetch(`${node.adminUrl}${url}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await r.text();
-  if (r.status >= 300) throw new Error(`${node.name}: ${method} ${url} answered ${r.status}: ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 async function status(node: SimNode, p: string): Promise<number> {
   try {

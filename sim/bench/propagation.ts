@@ -14,6 +14,7 @@ import type { SimNode } from '../harness/node-process.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { loadSnapshot } from '../../src/db/snapshot.ts';
 import { configHash } from '../../src/cache/config-hash.ts';
+import { adminCall as admin } from '../harness/admin-call.ts';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -55,18 +56,6 @@ function prng(seed: number): () => number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function admin(node: SimNode, method: string, url: string, body?: unknown): Promise<any> {
-  const r = await fetch(`${node.adminUrl}${url}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await r.text();
-  if (r.status >= 300) throw new Error(`${node.name}: ${method} ${url} answered ${r.status}: ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 type Check = (node: SimNode) => Promise<boolean>;
 

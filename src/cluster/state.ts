@@ -168,19 +168,7 @@ export class MemberTable {
 }
 
 export function toWire(m: Member): WireMember {
-  return {
-    id: m.id,
-    name: m.name,
-    peer_id: m.peer_id,
-    address: m.address,
-    addresses: m.addresses,
-    role: m.role,
-    version: m.version,
-    config_version: m.config_version,
-    config_hash: m.config_hash,
-    incarnation: m.incarnation,
-    status: m.status,
-  };
+  return { ...infoOf(m), status: m.status };
 }
 
 export function infoOf(m: MemberInfo): MemberInfo {
