@@ -14,6 +14,7 @@ import { startEchoServer, type EchoServer } from '../src/up/echo.ts';
 import { SimNode } from '../sim/harness/node-process.ts';
 import { testDatabase, type TestDatabase } from './support/pg.ts';
 import { runCli } from './support/cli.ts';
+import { hybridNodeConfig } from '../sim/harness/hybrid-config.ts';
 
 let tmp: string;
 let db: TestDatabase;
@@ -26,20 +27,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function node(name: string, role: 'control_plane' | 'data_plane', extra: Record<string, string | number> = {}, certDir = 'certs'): Promise<SimNode> {
   const ports = { proxy: await freePort(), admin: await freePort(), cluster: await freePort() };
-  const certs = path.join(tmp, certDir);
-  const config: Record<string, string | number> = {
-    node_name: name,
-    cluster_role: role,
-    proxy_listen: role === 'control_plane' ? 'off' : `127.0.0.1:${ports.proxy}`,
-    admin_listen: `127.0.0.1:${ports.admin}`,
-    cluster_listen: `127.0.0.1:${ports.cluster}`,
-    cluster_advertise: `127.0.0.1:${ports.cluster}`,
-    cluster_cert: path.join(certs, 'cluster.crt'),
-    cluster_cert_key: path.join(certs, 'cluster.key'),
-    worker_processes: 1,
-    ...(role === 'control_plane'
-      ? { database: 'postgres', ...db.conf }
-      : { database: 'off', cluster_control_plane: `127.0.0.1:${cpClusterPort}` }),
+  const config = {
+    ...hybridNodeConfig({ name, role, ports, certDir: path.join(tmp, certDir), database: db.conf, controlPlanePort: cpClusterPort }),
     ...extra,
   };
   const n = new SimNode({ name, dir: path.join(tmp, name), ports, config, onState: () => {} });

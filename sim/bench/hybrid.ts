@@ -16,6 +16,7 @@ import pg from 'pg';
 import { freePort, startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
 import { startEchoServer, type EchoServer } from '../../src/up/echo.ts';
 import { SimNode } from '../harness/node-process.ts';
+import { hybridNodeConfig } from '../harness/hybrid-config.ts';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -79,21 +80,16 @@ async function servedBy(dps: SimNode[], p: string, t0: number, timeoutMs = 20_00
 
 async function makeNode(name: string, role: 'control_plane' | 'data_plane', cpCluster: number): Promise<SimNode> {
   const ports = { proxy: await freePort(), admin: await freePort(), cluster: role === 'control_plane' ? cpCluster : await freePort() };
-  const certs = path.join(tmp, 'certs');
-  const config: Record<string, string | number> = {
-    node_name: name,
-    cluster_role: role,
-    proxy_listen: role === 'control_plane' ? 'off' : `127.0.0.1:${ports.proxy}`,
-    admin_listen: `127.0.0.1:${ports.admin}`,
-    cluster_listen: `127.0.0.1:${ports.cluster}`,
-    cluster_advertise: `127.0.0.1:${ports.cluster}`,
-    cluster_cert: path.join(certs, 'cluster.crt'),
-    cluster_cert_key: path.join(certs, 'cluster.key'),
-    worker_processes: 1,
+  const config = {
+    ...hybridNodeConfig({
+      name,
+      role,
+      ports,
+      certDir: path.join(tmp, 'certs'),
+      database: { pg_host: '127.0.0.1', pg_port: pgServer!.port, pg_user: pgServer!.user, pg_password: pgServer!.password, pg_database: 'gossamer' },
+      controlPlanePort: cpCluster,
+    }),
     log_level: 'warn',
-    ...(role === 'control_plane'
-      ? { database: 'postgres', pg_host: '127.0.0.1', pg_port: pgServer!.port, pg_user: pgServer!.user, pg_password: pgServer!.password, pg_database: 'gossamer' }
-      : { database: 'off', cluster_control_plane: `127.0.0.1:${cpCluster}` }),
   };
   const n = new SimNode({ name, dir: path.join(tmp, name), ports, config, onState: () => {}, readyTimeoutMs: 60_000 });
   nodes.push(n);
