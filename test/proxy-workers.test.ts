@@ -8,6 +8,7 @@ import type { ChangeEvent } from '../src/entities/types.ts';
 import { createLogger } from '../src/log.ts';
 import { startProxyWorkers, type ProxyWorkers } from '../src/proxy/workers.ts';
 import { echoServer, plugin, route, service, snapshot, type Upstream_ } from './proxy-fixtures.ts';
+import { EntityStore } from '../src/cache/entity-store.ts';
 
 let workers: ProxyWorkers;
 let up: Upstream_;
@@ -32,20 +33,26 @@ function fresh(path: string): Promise<{ status: number; body: string }> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const store = new EntityStore();
+
 beforeAll(async () => {
   up = await echoServer();
   port = await freePort();
   const s = service({ port: up.port });
   const limited = route(s, { paths: ['/limited'] });
+  // The node's cache of record: workers (re)start from it, and it applies every change
+  // before the change is broadcast, as src/node.ts does.
+  store.load(
+    snapshot({
+      services: [s],
+      routes: [route(s, { paths: ['/a'] }), limited],
+      plugins: [plugin('rate-limiting', { minute: 5, limit_by: 'ip' }, { route: { id: limited.id } })],
+    }),
+  );
   workers = await startProxyWorkers({
     count: 2,
     listen: { host: '127.0.0.1', port },
-    snapshot: () =>
-      snapshot({
-        services: [s],
-        routes: [route(s, { paths: ['/a'] }), limited],
-        plugins: [plugin('rate-limiting', { minute: 5, limit_by: 'ip' }, { route: { id: limited.id } })],
-      }),
+    snapshot: () => store.snapshot(),
     logger: createLogger('test-workers', 'silent'),
     restartDelayMs: 50,
   });
@@ -81,7 +88,9 @@ describe('proxy workers', () => {
 
   test('a killed worker is restarted with the current configuration', async () => {
     const s = service({ port: up.port });
-    workers.broadcast([ev('services', s), ev('routes', route(s, { paths: ['/late'] }))]);
+    const events = [ev('services', s), ev('routes', route(s, { paths: ['/late'] }))];
+    store.apply(events);
+    workers.broadcast(events);
     await sleep(100);
     expect((await fresh('/late/1')).status).toBe(200);
     const before = await workers.workers();

@@ -1,14 +1,13 @@
 // Primary side of the proxy workers (Kong's nginx_worker_processes): forks `count` workers
 // with node:cluster, feeds them the configuration and every change over IPC, restarts a
 // crashed worker with the current configuration, and owns the node's rate-limit totals.
-// The primary keeps its own EntityStore so a restarted worker gets the configuration as of
-// now, not as of startup.
+// A (re)started worker gets `snapshot()` as of that moment: the caller's cache of record,
+// which is always at least as new as the changes broadcast so far.
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
-import { EntityStore } from '../cache/entity-store.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import { LocalCounters } from './counters.ts';
 import type { FromWorker, ToWorker, WorkerServerOptions } from './worker-messages.ts';
@@ -17,7 +16,10 @@ export interface ProxyWorkersOptions {
   /** `auto` = one per CPU (Kong's worker_processes = auto). */
   count: number | 'auto';
   listen: { host: string; port: number };
-  /** The configuration to start from. */
+  /**
+   * The configuration as of now, read whenever a worker (re)starts. It must already include
+   * every change passed to broadcast() (the node's cache of record applies before it hands on).
+   */
   snapshot: () => ConfigSnapshot;
   logger: Logger;
   nodeName?: string;
@@ -62,8 +64,6 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
   if (!cluster.isPrimary) throw new Error('startProxyWorkers must run in the primary process');
   const n = workerCount(opts.count);
   const log = opts.logger;
-  const store = new EntityStore();
-  store.load(opts.snapshot());
   const counters = new LocalCounters();
   const aggregator = new AggregatorRegistry();
   const live = new Map<number, Worker>();
@@ -100,7 +100,7 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
           // events broadcast after this point reach it through the normal path.
           post(w, {
             t: 'gossamer:init',
-            snapshot: store.snapshot(),
+            snapshot: opts.snapshot(),
             listen: opts.listen,
             nodeName: opts.nodeName ?? 'gossamer',
             logLevel: opts.logLevel ?? 'info',
@@ -159,11 +159,9 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
   const api: ProxyWorkers = {
     broadcast(events) {
       if (!events.length) return;
-      store.apply(events);
       for (const w of live.values()) post(w, { t: 'gossamer:events', events });
     },
     loadSnapshot(snapshot) {
-      store.load(snapshot);
       for (const w of live.values()) post(w, { t: 'gossamer:snapshot', snapshot });
     },
     workers() {
