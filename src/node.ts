@@ -3,7 +3,6 @@
 // answer) and stops them in reverse.
 import fs from 'node:fs';
 import os from 'node:os';
-import client from 'prom-client';
 import type { Config } from './config/index.ts';
 import { redactedConfig } from './config/index.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -17,6 +16,7 @@ import { createEventSync, type EventSync } from './cluster/events.ts';
 import { startNodeProxy, type NodeProxy } from './proxy/node-proxy.ts';
 import { removePid, runningPid, writePid } from './cli/pidfile.ts';
 import { attachControlPlane, clusterPsk, registerClustering, startDataPlane, withoutDataPlanes } from './hybrid/index.ts';
+import { registerMetrics } from './admin/metrics.ts';
 
 export interface RunningNode {
   id: string;
@@ -176,12 +176,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     admin.router.add('GET', '/status/ready', () =>
       events.dbReachable() ? { status: 200, body: { message: 'ready' } } : { status: 503, body: { message: 'database unreachable' } },
     );
-    admin.router.add('GET', '/metrics', async () => ({
-      status: 200,
-      headers: { 'Content-Type': client.register.contentType },
-      // The primary's own families (cluster, events) and the workers' (proxy, plugins).
-      body: (await client.register.metrics()) + (proxy ? await proxy.metrics() : ''),
-    }));
+    registerMetrics(admin.router, () => (proxy ? proxy.metrics() : ''));
     for (const l of config.admin_listen) await admin.listen(l.host, l.port);
     stops.push(() => admin.close());
 

@@ -4,7 +4,6 @@
 // API → cluster, so traffic is served before any control plane is reached.
 import os from 'node:os';
 import path from 'node:path';
-import client from 'prom-client';
 import type { Config } from '../config/index.ts';
 import { redactedConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
@@ -20,6 +19,7 @@ import { READ_ONLY_MESSAGE, registerDataPlaneAdmin } from './dp-admin.ts';
 import { dataPlaneHello, DataPlaneSync } from './dp-sync.ts';
 import { DpCacheStore } from './level-store.ts';
 import { logRefusedConnections } from './refusals.ts';
+import { registerMetrics } from '../admin/metrics.ts';
 
 export interface DataPlaneDeps {
   config: Config;
@@ -101,11 +101,7 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
     a.router.add('GET', '/status/ready', () =>
       sync.cache.loaded ? { status: 200, body: { message: 'ready' } } : { status: 503, body: { message: 'no configuration received from a control plane yet' } },
     );
-    a.router.add('GET', '/metrics', async () => ({
-      status: 200,
-      headers: { 'Content-Type': client.register.contentType },
-      body: (await client.register.metrics()) + (proxy ? await proxy.metrics() : ''),
-    }));
+    registerMetrics(a.router, () => (proxy ? proxy.metrics() : ''));
     admin = a;
     for (const l of config.admin_listen) await a.listen(l.host, l.port);
     stops.push(() => a.close());
