@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Config } from './config/index.ts';
-import { redactedConfig } from './config/index.ts';
+import { isLoopback, redactedConfig } from './config/index.ts';
 import { createLogger, type Logger } from './log.ts';
 import { VERSION } from './version.ts';
 import { assertBootstrapped, clusterSecret, createPool, describePgError, isConnectionError, type Pool } from './db/index.ts';
@@ -186,10 +186,6 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     await stopAll();
     throw err;
   }
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** `gossamer start`: run until SIGTERM/SIGINT, reload on SIGHUP. */

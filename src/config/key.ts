@@ -28,6 +28,11 @@ export interface Listen extends HostPort {
   flags: string[];
 }
 
+/** A listen address reachable only from this machine (the chaos-testing switches require it). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 // Kong writes booleans as on/off; true/false/yes/no are accepted the same way.
 export const bool = () =>
   z.string().trim().toLowerCase().pipe(z.enum(['on', 'off', 'true', 'false', 'yes', 'no'])).transform((v) => v === 'on' || v === 'true' || v === 'yes');

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/index.ts';
-import { redactedConfig } from '../config/index.ts';
+import { isLoopback, redactedConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 import { VERSION } from '../version.ts';
 import { createAdminServer, type AdminServer } from '../admin/index.ts';
@@ -36,7 +36,6 @@ export interface DataPlane {
   sync: DataPlaneSync;
 }
 
-const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
 export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDeps): Promise<DataPlane> {
   let identity: ReturnType<typeof loadClusterIdentity>;
