@@ -83,15 +83,24 @@ export class UpstreamBalancer {
   pick(ctx: ProxyContext | null, exclude: TargetHealth | null): TargetHealth | null {
     const alg = this.upstream.algorithm;
     if (alg === 'consistent-hashing' && ctx) {
-      const key = this.hashKey(ctx, this.upstream.hash_on, this.upstream.hash_on_header, this.upstream.hash_on_cookie) ??
-        this.hashKey(ctx, this.upstream.hash_fallback, this.upstream.hash_fallback_header, null);
+      const u = this.upstream;
+      const key =
+        this.hashKey(ctx, u.hash_on, u.hash_on_header, u.hash_on_cookie, u.hash_on_query_arg ?? null, u.hash_on_uri_capture ?? null) ??
+        this.hashKey(ctx, u.hash_fallback, u.hash_fallback_header, null, u.hash_fallback_query_arg ?? null, u.hash_fallback_uri_capture ?? null);
       if (key !== null) return this.pickRing(hash32(key), exclude);
     }
     if (alg === 'least-connections') return this.pickLeast(exclude);
     return this.pickRoundRobin(exclude);
   }
 
-  private hashKey(ctx: ProxyContext, on: Upstream['hash_on'], header: string | null, cookie: string | null): string | null {
+  private hashKey(
+    ctx: ProxyContext,
+    on: Upstream['hash_on'],
+    header: string | null,
+    cookie: string | null,
+    queryArg: string | null,
+    uriCapture: string | null,
+  ): string | null {
     switch (on) {
       case 'consumer':
         return ctx.consumer?.id ?? ctx.credential?.id ?? null;
@@ -111,6 +120,20 @@ export class UpstreamBalancer {
       }
       case 'path':
         return ctx.path;
+      case 'query_arg': {
+        if (!queryArg || ctx.query === '') return null;
+        // A repeated argument hashes as its sorted values, so ?a=1&a=2 and ?a=2&a=1 stick together.
+        const vals = new URLSearchParams(ctx.query).getAll(queryArg);
+        if (vals.length === 0) return null;
+        const v = vals.length === 1 ? vals[0]! : vals.sort().join(',');
+        return v === '' ? null : v;
+      }
+      case 'uri_capture': {
+        const caps = ctx.captures;
+        if (!uriCapture || caps === null) return null;
+        const v = /^\d+$/.test(uriCapture) ? caps[Number(uriCapture)] : caps.groups?.[uriCapture];
+        return v ? v : null;
+      }
       default:
         return null;
     }
