@@ -36,7 +36,7 @@ const HOP = Object.assign(Object.create(null) as Record<string, boolean>, {
 const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
-const TIMEOUT_ERRORS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TIMEOUT_ERRORS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'GOSSAMER_WRITE_TIMEOUT']);
 
 export interface ForwarderOptions {
   /** Listener port, for X-Forwarded-Port (known once listening). */
@@ -47,15 +47,55 @@ export interface ForwarderOptions {
   onDone: (ctx: ProxyContext) => void;
 }
 
-class BodyLimit extends Transform {
+/**
+ * Guards a request body on its way upstream: the size limit request-size-limiting set for
+ * bodies without Content-Length, and the service's write_timeout (nginx proxy_send_timeout):
+ * the body may not wait longer than that for the upstream to take its next bytes. Bytes held
+ * here mean undici is not reading (the upstream socket is full); an empty buffer means we
+ * wait on the client, which the listener's own request timeout covers, so that never counts.
+ */
+class BodyGuard extends Transform {
   private seen = 0;
-  constructor(private readonly max: number) {
+  private taken = 0;
+  private lastProgress = 0;
+  private readonly timer: NodeJS.Timeout | null = null;
+  constructor(
+    private readonly max: number,
+    private readonly writeTimeout: number,
+  ) {
     super();
+    if (writeTimeout > 0) {
+      // Polled, not event-driven: a 'data' listener of our own would start the flow before
+      // undici listens. A quarter of the timeout keeps detection within 1.25x of it.
+      this.lastProgress = performance.now();
+      this.timer = setInterval(() => this.check(), Math.max(10, writeTimeout / 4));
+      this.timer.unref();
+      this.once('end', () => clearInterval(this.timer!));
+      // The guard can outlive its request (an upstream that answers without reading the
+      // body): a late timeout must not surface as an uncaught error.
+      this.on('error', noop);
+    }
+  }
+  private check(): void {
+    if (this.destroyed) return;
+    const now = performance.now();
+    const taken = this.seen - this.readableLength;
+    const waiting = this.readableLength > 0 || this.writableLength > 0;
+    if (taken !== this.taken || !waiting) {
+      this.taken = taken;
+      this.lastProgress = now;
+    } else if (now - this.lastProgress >= this.writeTimeout) {
+      this.destroy(Object.assign(new Error(`upstream did not take the request body within write_timeout (${this.writeTimeout} ms)`), { code: 'GOSSAMER_WRITE_TIMEOUT' }));
+    }
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length;
-    if (this.seen > this.max) cb(Object.assign(new Error('request body over the size limit'), { code: 'GOSSAMER_BODY_LIMIT' }));
+    if (this.max > 0 && this.seen > this.max) cb(Object.assign(new Error('request body over the size limit'), { code: 'GOSSAMER_BODY_LIMIT' }));
     else cb(null, chunk);
+  }
+  override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
+    if (this.timer) clearInterval(this.timer);
+    cb(err);
   }
 }
 
@@ -93,7 +133,7 @@ export class Forwarder {
     let body: Dispatcher.DispatchOptions['body'] = null;
     if (hasBody) {
       if (attempt === 0) req.on('error', noop);
-      body = ctx.requestBodyLimit > 0 ? req.pipe(new BodyLimit(ctx.requestBodyLimit)) : req;
+      body = ctx.requestBodyLimit > 0 || service.write_timeout > 0 ? req.pipe(new BodyGuard(ctx.requestBodyLimit, service.write_timeout)) : req;
     }
     const path = ctx.query ? ctx.upstreamPath + '?' + ctx.query : ctx.upstreamPath;
     const handler = new ResponseRelay(ctx, service, peer, attempt, hasBody, this);
