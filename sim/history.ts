@@ -77,7 +77,11 @@ export interface NodeStateEvent {
   crashed?: string;
 }
 
-/** A nemesis operation as applied; `groups` for partitions, `node` for single-node faults. */
+/**
+ * A nemesis operation as applied; `groups` for partitions, `node` for single-node faults. `t` is
+ * when it took effect; `planned` when the schedule put it and `started` when the nemesis began
+ * it (absent on the steps a rolling restart makes on its own).
+ */
 export interface FaultEvent {
   kind: 'fault';
   t: Ms;
@@ -85,6 +89,8 @@ export interface FaultEvent {
   node?: string;
   groups?: string[][];
   note?: string;
+  planned?: Ms;
+  started?: Ms;
 }
 
 /** The balancer's health verdict on a node changed (context for availability dips). */
@@ -134,7 +140,10 @@ export interface History {
   scenario: string;
   seed: number;
   startedAt: string;
+  /** The nodes that serve traffic behind the balancer (data planes in hybrid mode). */
   nodes: string[];
+  /** Hybrid mode: control planes (Admin API writes go there; no proxy traffic). */
+  control_planes?: string[];
   events: HistoryEvent[];
 }
 
@@ -142,8 +151,8 @@ export class Recorder {
   readonly history: History;
   private readonly t0 = performance.now();
 
-  constructor(scenario: string, seed: number, nodes: string[]) {
-    this.history = { scenario, seed, startedAt: new Date().toISOString(), nodes, events: [] };
+  constructor(scenario: string, seed: number, nodes: string[], controlPlanes: string[] = []) {
+    this.history = { scenario, seed, startedAt: new Date().toISOString(), nodes, ...(controlPlanes.length ? { control_planes: controlPlanes } : {}), events: [] };
   }
 
   now(): Ms {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { check, verdictTable, type CheckResult } from './checker/index.ts';
 import { SERVED_BY, SimCluster } from './harness/cluster.ts';
+import { CONTROL_PLANE } from './harness/hybrid-nodes.ts';
 import { sleep } from './harness/node-process.ts';
 import { Recorder, type BalancerEvent, type FinalDbEvent, type FinalProbeEvent, type NodeStateEvent, type WriteEntity } from './history.ts';
 import { call, closeHttp, json } from './load/http.ts';
@@ -71,7 +72,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   const nodes = o.nodes ?? s.nodes;
   const schedule = buildSchedule(s, o.seed, nodes);
   const names = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
-  const recorder = new Recorder(s.name, o.seed, names);
+  const recorder = new Recorder(s.name, o.seed, names, s.hybrid ? [CONTROL_PLANE] : []);
   const progress = startProgress(recorder, { quiet: o.quiet });
   const log = (line: string) => progress.log(line);
   const notes: string[] = [];
@@ -82,7 +83,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
   lag.enable();
   const clusterDir = path.join(o.outDir, 'cluster');
   fs.rmSync(clusterDir, { recursive: true, force: true });
-  log(`scenario ${s.name}, seed ${o.seed}, ${nodes} nodes, ${s.duration}s; fault schedule:\n${describeSchedule(schedule)}`);
+  log(`scenario ${s.name}, seed ${o.seed}, ${nodes} ${s.hybrid ? 'data planes and a control plane' : 'nodes'}, ${s.duration}s; fault schedule:\n${describeSchedule(schedule)}`);
 
   let cluster: SimCluster | undefined;
   // Processes stopped by the teardown are not part of the history the checker judges.
@@ -95,6 +96,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       dir: clusterDir,
       config: s.config,
       nodeConfig: s.node_config,
+      hybrid: s.hybrid,
       onState: (node, state, crashed) => {
         if (observing) recorder.add<NodeStateEvent>({ kind: 'node', node, state, ...(crashed ? { crashed } : {}) });
       },
@@ -120,15 +122,18 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     }
 
     const up = () => c.nodes.filter((n) => n.state === 'up');
+    // Hybrid: writes go to the control plane's Admin API (data planes refuse them).
+    const writable = () => (c.cp ? [c.cp].filter((n) => n.state === 'up') : up());
     const rng = prng(o.seed ^ 0x5eed);
     const prober = new Prober({ recorder, rng, targets: () => up().map((n) => ({ name: n.name, proxyUrl: n.proxyUrl })) });
     const writer = new Writer({
       recorder, rng, writesPerSecond: s.load.writes_per_s, entities: s.load.entities, serviceId, owner: 'sim-owner',
-      targets: () => up().map((n) => ({ name: n.name, adminUrl: n.adminUrl })),
+      targets: () => writable().map((n) => ({ name: n.name, adminUrl: n.adminUrl })),
       onSend: (key) => prober.supersede(key),
       onAck: (w) => prober.expect(w),
     });
-    const sampler = startSampler({ recorder, targets: () => c.nodes.filter((n) => n.state !== 'down').map((n) => ({ name: n.name, adminUrl: n.adminUrl })) });
+    const sampled = c.cp ? [c.cp, ...c.nodes] : c.nodes;
+    const sampler = startSampler({ recorder, targets: () => sampled.filter((n) => n.state !== 'down').map((n) => ({ name: n.name, adminUrl: n.adminUrl })) });
 
     const health = new Map<string, boolean>();
     const watchLb = setInterval(() => {

@@ -59,6 +59,8 @@ export const scenarioSchema = z
     name: z.string().min(1),
     description: z.string().default(''),
     nodes: z.number().int().min(1).max(16).default(3),
+    /** Hybrid mode: one control plane (Postgres, Admin API writes) and `nodes` data planes (traffic). */
+    hybrid: z.boolean().default(false),
     duration: z.number().positive(),
     /** Seconds after the load stops, before the final checks, for the cluster to settle. */
     settle: z.number().min(0).default(3),
@@ -104,6 +106,8 @@ export function parseScenario(text: string, source = 'scenario'): Scenario {
       if (n && Number(n.slice(1)) > s.nodes) throw new Error(`${source}: fault at ${f.at}s names ${n} but the scenario has ${s.nodes} nodes`);
     }
     if (f.at > s.duration) throw new Error(`${source}: fault ${f.op} at ${f.at}s is after the end (${s.duration}s)`);
+    if ((f.op === 'cp-loss' || f.op === 'cp-restore') && !s.hybrid) throw new Error(`${source}: fault ${f.op} at ${f.at}s needs a control plane: set hybrid: true`);
+    if (s.hybrid && ['db-down', 'isolate-db', 'rolling-restart'].includes(f.op)) throw new Error(`${source}: fault ${f.op} at ${f.at}s is not supported in hybrid mode (data planes have no database; the control plane is lost with cp-loss)`);
   }
   return s;
 }

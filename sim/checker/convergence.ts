@@ -1,6 +1,7 @@
 // Convergence (every node in contact serves an acknowledged route write within the bound) and
 // stale reads (no node in contact serves the old state past the stale bound).
 import { eventsOf, type History, type Ms, type ProbeEvent, type WriteEvent } from '../history.ts';
+import { backUpAt } from './detection.ts';
 import { fmtMs, firstMomentFrom, inContact, timeline, type Timeline } from './timeline.ts';
 import { verdict, type Verdict } from './verdict.ts';
 
@@ -60,6 +61,18 @@ function servedAt(c: Case): Ms | undefined {
   return at;
 }
 
+/**
+ * Hybrid mode: when the write was made on a control plane back from cp-restore, the moment it
+ * answered again. Data planes reconnect on their own retry clock (Kong's waits 5-10 s), so
+ * writes made that soon after are judged like writes after a heal.
+ */
+function controlPlaneBackAt(h: History, w: WriteEvent): Ms | undefined {
+  if (!h.control_planes?.includes(w.node)) return undefined;
+  const ack = w.t + w.latency;
+  const restore = eventsOf(h, 'fault').filter((f) => f.op === 'cp-restore' && f.node === w.node && f.t <= ack).at(-1);
+  return restore && backUpAt(h, w.node, restore.t);
+}
+
 /** The first moment in (from, to] at which the node is out of contact with the writer. */
 function contactLost(tl: Timeline, c: Case, from: Ms, to: Ms): Ms | undefined {
   return tl.changes.find((t) => t > from && t <= to && !inContact(tl, c.node, c.write.node, t));
@@ -79,7 +92,8 @@ export function checkConvergence(h: History, bound: { max_ms: number; after_faul
     // Contact lost before the node served the write (killed, paused, partitioned): the clock
     // starts again when contact is back.
     let start = c.start;
-    let afterFault = c.afterFault;
+    const cpBack = controlPlaneBackAt(h, c.write);
+    let afterFault = c.afterFault || (cpBack !== undefined && start - cpBack < (bound.after_fault_ms ?? bound.max_ms));
     for (let lost = contactLost(tl, c, start, Math.min(at ?? Infinity, start + bound.max_ms)); lost !== undefined; lost = contactLost(tl, c, start, Math.min(at ?? Infinity, start + bound.max_ms))) {
       const back = firstMomentFrom(tl, lost, (t) => inContact(tl, c.node, c.write.node, t));
       if (back === undefined || back >= c.supersededAt) {

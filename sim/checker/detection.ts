@@ -1,4 +1,5 @@
 // Failure detection and recovery, as every live member reports them in /cluster/members.
+// A control plane lost and restored (hybrid mode) is judged like a node killed and restarted.
 import { eventsOf, type History, type MembersEvent, type Ms } from '../history.ts';
 import { fmtMs, timeline, type Timeline } from './timeline.ts';
 import { verdict, type Verdict } from './verdict.ts';
@@ -21,14 +22,14 @@ function observers(h: History, tl: Timeline, target: string, from: Ms, until: Ms
 }
 
 /** Time back up after the fault at `from`: the target's next `up` state event (a resume can land in the same millisecond). */
-function backUpAt(h: History, target: string, from: Ms): Ms | undefined {
+export function backUpAt(h: History, target: string, from: Ms): Ms | undefined {
   return eventsOf(h, 'node').find((e) => e.node === target && e.state === 'up' && e.t >= from)?.t;
 }
 
 export function checkDetection(h: History, bound: { max_ms: number }): Verdict {
   const tl = timeline(h);
   const samples = eventsOf(h, 'members').sort((a, b) => a.t - b.t);
-  const faults = eventsOf(h, 'fault').filter((f) => (f.op === 'kill' || f.op === 'pause') && f.node);
+  const faults = eventsOf(h, 'fault').filter((f) => (f.op === 'kill' || f.op === 'pause' || f.op === 'cp-loss') && f.node);
   const failures: string[] = [];
   let worst = 0;
   let judged = 0;
@@ -60,7 +61,7 @@ export function checkDetection(h: History, bound: { max_ms: number }): Verdict {
 export function checkRecovery(h: History, bound: { max_ms: number }): Verdict {
   const tl = timeline(h);
   const samples = eventsOf(h, 'members').sort((a, b) => a.t - b.t);
-  const faults = eventsOf(h, 'fault').filter((f) => (f.op === 'resume' || f.op === 'restart') && f.node);
+  const faults = eventsOf(h, 'fault').filter((f) => (f.op === 'resume' || f.op === 'restart' || f.op === 'cp-restore') && f.node);
   const failures: string[] = [];
   let worst = 0;
   let judged = 0;

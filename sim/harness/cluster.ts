@@ -1,5 +1,6 @@
 // The simulated cluster: embedded Postgres (bootstrapped), one TCP fault proxy per node in
 // front of it, N real node processes, a sample upstream and the load balancer of `gossamer up`.
+// In hybrid mode the N nodes are data planes and a control plane owns Postgres instead.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts
 import { startBalancer, type Balancer } from '../../src/up/balancer.ts';
 import type { NodeState } from '../history.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
+import { hybridNodes } from './hybrid-nodes.ts';
 import { SimNode, sleep } from './node-process.ts';
 import { simPort } from './ports.ts';
 import { stillListening, trackPostgres } from './reaper.ts';
@@ -24,11 +26,14 @@ export interface ClusterOptions {
   /** Extra config keys for every node, and per node (kong.conf names). */
   config?: Record<string, string | number | boolean>;
   nodeConfig?: Record<string, Record<string, string | number | boolean>>;
+  /** One control plane with Postgres and `nodes` data planes (database = off) behind the balancer. */
+  hybrid?: boolean;
   onState?: (node: string, state: NodeState, crashed?: string) => void;
   log?: (line: string) => void;
   /**
-   * Runs once the first node is up and before the others start, so that every other node
-   * finds this configuration in Postgres when it boots (even one whose gossip is off).
+   * Runs once the first node (the control plane in hybrid mode) is up and before the others
+   * start, so that every other node finds this configuration when it boots (even one whose
+   * gossip is off).
    */
   setup?: (first: SimNode, cluster: SimCluster) => Promise<void>;
 }
@@ -36,7 +41,9 @@ export interface ClusterOptions {
 export const SERVED_BY = 'x-sim-served-by';
 
 export class SimCluster {
+  /** The nodes behind the balancer: every node, or the data planes in hybrid mode. */
   nodes: SimNode[] = [];
+  cp: SimNode | undefined;
   pg!: EmbeddedPg;
   pgPort = 0;
   upstream!: Upstream;
@@ -68,6 +75,16 @@ export class SimCluster {
     return n;
   }
 
+  /** The control plane, for the nemesis's cp-loss / cp-restore. */
+  controlPlane(op: string): SimNode {
+    if (!this.cp) throw new Error(`${op}: this run has no control plane (set hybrid: true in the scenario)`);
+    return this.cp;
+  }
+
+  async startControlPlane(): Promise<void> {
+    await this.controlPlane('cp-restore').start();
+  }
+
   private get pgDir(): string {
     return path.join(this.opts.dir, 'pg');
   }
@@ -96,6 +113,50 @@ export class SimCluster {
     this.ports.push(this.upstream.port);
 
     const names = Array.from({ length: this.opts.nodes }, (_, i) => `n${i + 1}`);
+    const onState = (n: string, st: NodeState, crashed?: string) => this.opts.onState?.(n, st, crashed);
+    let first: SimNode;
+    if (this.opts.hybrid) {
+      const h = await hybridNodes({
+        dir: this.opts.dir,
+        names,
+        database: { pg_host: '127.0.0.1', pg_port: this.pgPort, pg_user: this.pg.user, pg_password: this.pg.password, pg_database: 'gossamer' },
+        config: this.opts.config,
+        nodeConfig: this.opts.nodeConfig,
+        onState,
+      });
+      this.ports.push(...h.ports);
+      this.cp = h.controlPlane;
+      this.nodes = h.dataPlanes;
+      first = h.controlPlane;
+    } else {
+      await this.makeNodes(names, onState);
+      first = this.nodes[0]!;
+    }
+    this.log(`starting ${first.name}`);
+    await first.start();
+    await this.opts.setup?.(first, this);
+    const rest = this.nodes.filter((n) => n !== first);
+    this.log(`starting ${rest.map((n) => n.name).join(', ') || 'no other node'}`);
+    await Promise.all(rest.map((n) => n.start()));
+    await Promise.all(this.nodes.map((n) => this.learnPeerId(n)));
+
+    this.lb = await startBalancer({
+      listen: { host: '127.0.0.1', port: 0 },
+      backends: this.nodes.map((n) => ({ name: n.name, proxyUrl: n.proxyUrl, statusUrl: `${n.adminUrl}/status` })),
+      checkIntervalMs: 250,
+      // Not shorter: on a busy 2-core machine a healthy node can take most of a second to answer.
+      checkTimeoutMs: 1000,
+      // Below the traffic client's 2 s budget, so a GET stuck on a frozen node is retried on
+      // another node in time (nginx's proxy_next_upstream timeout).
+      upstreamTimeoutMs: 800,
+      servedByHeader: SERVED_BY,
+    });
+    this.ports.push(this.lb.port);
+    await this.lb.checked();
+  }
+
+  /** DB mode: every node on Postgres through its own fault proxy, every other node a seed. */
+  private async makeNodes(names: string[], onState: (n: string, st: NodeState, crashed?: string) => void): Promise<void> {
     const ports = new Map<string, { proxy: number; admin: number; cluster: number }>();
     for (const name of names) {
       const p = { proxy: await simPort(), admin: await simPort(), cluster: await simPort() };
@@ -127,28 +188,8 @@ export class SimCluster {
         ...this.opts.config,
         ...this.opts.nodeConfig?.[name],
       };
-      this.nodes.push(new SimNode({ name, dir: path.join(this.opts.dir, name), ports: p, config, onState: (n, s, crashed) => this.opts.onState?.(n, s, crashed) }));
+      this.nodes.push(new SimNode({ name, dir: path.join(this.opts.dir, name), ports: p, config, onState }));
     }
-    this.log(`starting ${names[0]}`);
-    await this.nodes[0]!.start();
-    await this.opts.setup?.(this.nodes[0]!, this);
-    this.log(`starting ${names.slice(1).join(', ') || 'no other node'}`);
-    await Promise.all(this.nodes.slice(1).map((n) => n.start()));
-    await Promise.all(this.nodes.map((n) => this.learnPeerId(n)));
-
-    this.lb = await startBalancer({
-      listen: { host: '127.0.0.1', port: 0 },
-      backends: this.nodes.map((n) => ({ name: n.name, proxyUrl: n.proxyUrl, statusUrl: `${n.adminUrl}/status` })),
-      checkIntervalMs: 250,
-      // Not shorter: on a busy 2-core machine a healthy node can take most of a second to answer.
-      checkTimeoutMs: 1000,
-      // Below the traffic client's 2 s budget, so a GET stuck on a frozen node is retried on
-      // another node in time (nginx's proxy_next_upstream timeout).
-      upstreamTimeoutMs: 800,
-      servedByHeader: SERVED_BY,
-    });
-    this.ports.push(this.lb.port);
-    await this.lb.checked();
   }
 
   /** The node's own libp2p peer id, from its /cluster/members self entry (partitions block by peer id). */
@@ -250,19 +291,26 @@ export class SimCluster {
   }
 
   isolateDb(name: string): void {
-    this.node(name);
-    this.proxies.get(name)!.cut();
+    this.dbProxy(name).cut();
   }
 
   restoreDb(name: string): void {
-    this.proxies.get(name)!.restore();
+    this.dbProxy(name).restore();
+  }
+
+  private dbProxy(name: string): FaultProxy {
+    this.node(name);
+    const p = this.proxies.get(name);
+    if (!p) throw new Error(`${name} has no link to Postgres to cut (a data plane has no database)`);
+    return p;
   }
 
   /** Stop everything, then make sure nothing this cluster opened still listens. */
   async stop(): Promise<number[]> {
     await this.lb?.close().catch(() => {});
-    await Promise.all(this.nodes.map((n) => n.kill().catch(() => {})));
-    for (const n of this.nodes) n.reap();
+    const all = this.cp ? [this.cp, ...this.nodes] : this.nodes;
+    await Promise.all(all.map((n) => n.kill().catch(() => {})));
+    for (const n of all) n.reap();
     await this.upstream?.close().catch(() => {});
     for (const p of this.proxies.values()) await p.close().catch(() => {});
     if (this.pg) {

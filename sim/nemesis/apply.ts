@@ -1,5 +1,5 @@
-// Applies nemesis steps to a running cluster and records each as a fault event. cp-loss and
-// cp-restore are recorded no-ops until hybrid mode (control planes) exists.
+// Applies nemesis steps to a running cluster and records each as a fault event, with the time
+// the schedule planned for it and the time it was begun, so two runs of a seed can be compared.
 import type { FaultEvent, Recorder } from '../history.ts';
 import type { SimCluster } from '../harness/cluster.ts';
 import { sleep } from '../harness/node-process.ts';
@@ -11,10 +11,10 @@ export interface ApplyContext {
   log: (line: string) => void;
 }
 
-export async function applyStep(ctx: ApplyContext, s: FaultStep): Promise<void> {
+export async function applyStep(ctx: ApplyContext, s: FaultStep, stamp: Pick<FaultEvent, 'planned' | 'started'> | Record<string, never> = {}): Promise<void> {
   const { cluster, recorder } = ctx;
   const fault = (note?: string, extra: Partial<FaultEvent> = {}) =>
-    recorder.add<FaultEvent>({ kind: 'fault', op: s.op, ...(s.node ? { node: s.node } : {}), ...(s.groups ? { groups: s.groups } : {}), ...(note ? { note } : {}), ...extra });
+    recorder.add<FaultEvent>({ kind: 'fault', op: s.op, ...(s.node ? { node: s.node } : {}), ...(s.groups ? { groups: s.groups } : {}), ...(note ? { note } : {}), ...stamp, ...extra });
   switch (s.op) {
     case 'kill':
       fault();
@@ -76,11 +76,27 @@ export async function applyStep(ctx: ApplyContext, s: FaultStep): Promise<void> 
         await sleep(500);
       }
       return;
-    case 'cp-loss':
-    case 'cp-restore':
-      fault('no-op: hybrid mode (control/data planes) is not in the simulator yet');
+    case 'cp-loss': {
+      const cp = cluster.controlPlane('cp-loss');
+      fault(undefined, { node: cp.name });
+      await cp.kill();
       return;
+    }
+    case 'cp-restore': {
+      const cp = cluster.controlPlane('cp-restore');
+      fault(undefined, { node: cp.name });
+      await cluster.startControlPlane();
+      return;
+    }
   }
+}
+
+/** What a step acts on: steps on the same thing run in order. */
+function resourceOf(s: FaultStep): string {
+  if (s.node) return s.node;
+  if (s.op === 'cp-loss' || s.op === 'cp-restore') return 'control-plane';
+  if (s.op === 'db-down' || s.op === 'db-up') return 'postgres';
+  return 'network'; // partition, heal
 }
 
 export interface NemesisRun {
@@ -93,7 +109,8 @@ export interface NemesisRun {
 /**
  * Run the steps at their times (seconds from `startMs` on the recorder's clock). A step does not
  * wait for slow earlier steps (a node can take many seconds to boot), except for earlier steps
- * on the same node, so the schedule keeps its times; rolling-restart waits for everything.
+ * on the same node (or Postgres, or the network), so the schedule keeps its times;
+ * rolling-restart waits for everything. Each fault event carries `planned` and `started`.
  */
 export function runSchedule(ctx: ApplyContext, steps: FaultStep[], startMs: number): NemesisRun {
   let stopped = false;
@@ -105,16 +122,19 @@ export function runSchedule(ctx: ApplyContext, steps: FaultStep[], startMs: numb
     },
     done: Promise.resolve(),
   };
-  const perNode = new Map<string, Promise<void>>();
-  const all = () => Promise.all([...perNode.values()]).then(() => {});
-  const launch = async (s: FaultStep, late: number) => {
+  const chains = new Map<string, Promise<void>>();
+  const all = () => Promise.all([...chains.values()]).then(() => {});
+  const launch = async (s: FaultStep) => {
+    const planned = startMs + s.at * 1000;
+    const started = ctx.recorder.now();
+    const late = started - planned;
     ctx.log(`nemesis: ${s.op}${s.node ? ` ${s.node}` : ''}${s.groups ? ` ${s.groups.map((g) => g.join('+')).join(' | ')}` : ''}${late > 500 ? ` (${late} ms late)` : ''}`);
     state.current = `${s.op}${s.node ? ` ${s.node}` : ''}`;
     try {
-      await applyStep(ctx, s);
+      await applyStep(ctx, s, { planned, started });
     } catch (err) {
       ctx.log(`nemesis: ${s.op} failed: ${(err as Error).message}`);
-      ctx.recorder.add<FaultEvent>({ kind: 'fault', op: `${s.op}-failed`, ...(s.node ? { node: s.node } : {}), note: (err as Error).message.slice(0, 300) });
+      ctx.recorder.add<FaultEvent>({ kind: 'fault', op: `${s.op}-failed`, ...(s.node ? { node: s.node } : {}), planned, started, note: (err as Error).message.slice(0, 300) });
     }
     state.applied++;
   };
@@ -123,15 +143,15 @@ export function runSchedule(ctx: ApplyContext, steps: FaultStep[], startMs: numb
       const wait = startMs + s.at * 1000 - ctx.recorder.now();
       if (wait > 0) await sleep(wait);
       if (stopped) break;
-      const late = () => Math.max(0, ctx.recorder.now() - (startMs + s.at * 1000));
       if (s.op === 'rolling-restart') {
-        const p = all().then(() => launch(s, late()));
-        for (const n of ctx.cluster.nodes) perNode.set(n.name, p);
-      } else if (s.node) {
-        const p = (perNode.get(s.node) ?? Promise.resolve()).then(() => launch(s, late()));
-        perNode.set(s.node, p);
+        const p = all().then(() => launch(s));
+        for (const key of [...ctx.cluster.nodes.map((n) => n.name), ...chains.keys()]) chains.set(key, p);
       } else {
-        await launch(s, late());
+        // Steps wait only for earlier steps on what they touch, never for the clock of others:
+        // a slow Postgres start or node boot must not push back the rest of the schedule.
+        const key = resourceOf(s);
+        const p = (chains.get(key) ?? Promise.resolve()).then(() => launch(s));
+        chains.set(key, p);
       }
     }
     await all();

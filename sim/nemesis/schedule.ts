@@ -1,7 +1,15 @@
 // The fault schedule: a scenario's timeline as written, or a random one drawn from a seed.
 // Random schedules depend only on (seed, duration, nodes): same seed, same faults, same times.
+// Nothing observed during a run feeds back into it, so a second run plans the same steps.
 import { prng } from '../prng.ts';
 import type { FaultStep } from '../scenario.ts';
+
+/**
+ * Seconds a node gets to boot after a restart before the next fault starts: on a busy 2-core
+ * machine `gossamer start` takes 5-25 s. Without this room the next fault lands while a node
+ * is still booting (two nodes of three out at once), or waits for the boot and runs late.
+ */
+export const BOOT_ROOM_S = 20;
 
 /** One fault and its repair at a time, so a majority stays up and every fault can be judged. */
 export function randomSchedule(seed: number, durationS: number, nodes: number, startS = 5): FaultStep[] {
@@ -16,10 +24,9 @@ export function randomSchedule(seed: number, durationS: number, nodes: number, s
     const node = rng.pick(names);
     const hold = rng.int(3, 7);
     if (kind === 'rolling-restart') {
-      // A node takes 5-25 s to stop and boot again on a busy 2-core machine: leave room for it.
-      if (t + nodes * 15 > end) break;
+      if (t + nodes * BOOT_ROOM_S > end) break;
       steps.push({ at: t, op: 'rolling-restart' });
-      t += nodes * 15;
+      t += nodes * BOOT_ROOM_S;
     } else {
       if (t + hold > end) break;
       const repair = { kill: 'restart', pause: 'resume', partition: 'heal', 'db-down': 'db-up', 'isolate-db': 'restore-db' } as const;
@@ -33,6 +40,7 @@ export function randomSchedule(seed: number, durationS: number, nodes: number, s
         steps.push({ at: t, op: kind, node }, { at: t + hold, op: repair[kind], node });
       }
       t += hold;
+      if (kind === 'kill') t += BOOT_ROOM_S;
     }
     t += rng.int(4, 8);
   }

@@ -71,7 +71,7 @@ export function reportData(h: History, result: CheckResult, extra: { description
     const label = `${f.op}${f.node ? ` ${f.node}` : ''}${f.groups ? ` ${f.groups.map((g) => g.join('+')).join(' | ')}` : ''}`;
     bands.push({ from: f.t, to: fix?.t ?? end, label, ...(f.node ? { node: f.node } : {}) });
   }
-  const nodes = h.nodes.map((name) => {
+  const nodes = [...(h.control_planes ?? []), ...h.nodes].map((name) => {
     const state = segments(eventsOf(h, 'node').filter((e) => e.node === name).map((e) => ({ t: e.t, value: e.state })), end);
     // The worst status any other node reported for this one, sample by sample.
     const latest = new Map<string, string>();
