@@ -69,6 +69,16 @@ export function trackPostgres(dataDir: string, label = 'postgres'): () => void {
   return () => tracked.delete(key);
 }
 
+let nextCleanupKey = -2_000_000;
+
+/** Track a synchronous clean-up (network namespaces, iptables rules) to run on exit, Ctrl-C or a crash. */
+export function trackCleanup(label: string, fn: () => void): () => void {
+  install();
+  const key = nextCleanupKey--;
+  tracked.set(key, { label, kill: fn });
+  return () => tracked.delete(key);
+}
+
 export function trackedLabels(): string[] {
   return [...tracked.values()].map((t) => t.label);
 }
