@@ -11,6 +11,9 @@ export interface ResponseHead {
   headers: string[];
 }
 
+/** A whole-body rewrite (request- / response-transformer); null leaves the body as it is. */
+export type BodyTransform = (body: Buffer, ctx: ProxyContext) => Buffer | null;
+
 export class ProxyContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -56,6 +59,18 @@ export class ProxyContext {
   requestBodyLimit = 0;
   /** Method sent upstream (request-transformer http_method). */
   upstreamMethod: string | null = null;
+  /**
+   * Set in access by plugins that rewrite the request body: the forwarder then reads the body
+   * whole before sending it. Requests without them keep streaming.
+   */
+  requestBodyTransforms: BodyTransform[] | null = null;
+  /** The rewritten request body, once read (a retry sends it again). */
+  requestBody: Buffer | null = null;
+  /**
+   * Set in header_filter by plugins that rewrite the response body: the relay then holds the
+   * answer until it is complete and sends it with a fresh Content-Length.
+   */
+  responseBodyTransforms: BodyTransform[] | null = null;
 
   constructor(req: IncomingMessage, res: ServerResponse, requestId: string, startedAt: number, path: string, query: string, hostHeader: string) {
     this.req = req;

@@ -13,16 +13,20 @@ export const MSG = {
   payloadTooLarge: 'Request size limit exceeded',
 } as const;
 
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
 /**
  * A response produced by the gateway itself. Like Kong, it carries Server and the time the
- * gateway took (X-Gossamer-Response-Latency, Kong's X-Kong-Response-Latency).
+ * gateway took (X-Gossamer-Response-Latency, Kong's X-Kong-Response-Latency). `typed`: false
+ * when `headers` already holds the Content-Type.
  */
-export function sendJson(res: ServerResponse, status: number, body: string, headers: string[], startedAt = -1): void {
+export function sendJson(res: ServerResponse, status: number, body: string, headers: string[], startedAt = -1, typed = true): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  headers.push('content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body)), 'server', SERVER);
+  if (typed) headers.push('content-type', JSON_TYPE);
+  headers.push('content-length', String(Buffer.byteLength(body)), 'server', SERVER);
   if (startedAt >= 0) headers.push('x-gossamer-response-latency', String(Math.round(performance.now() - startedAt)));
   res.writeHead(status, headers);
   res.end(body);

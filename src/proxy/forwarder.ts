@@ -10,6 +10,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { Service } from '../entities/types.ts';
 import type { Balancers, Peer } from './balancer/index.ts';
 import type { ProxyContext, ResponseHead } from './context.ts';
+import { readWholeBody, transformBody } from './body-buffer.ts';
 import { MSG, errorBody, sendJson } from './errors.ts';
 import { VIA } from './version.ts';
 
@@ -128,15 +129,20 @@ export class Forwarder {
 
   forward(ctx: ProxyContext, service: Service, peer: Peer, attempt: number): void {
     const req = ctx.req;
+    if (ctx.requestBodyTransforms !== null && ctx.requestBody === null) return this.bufferThenForward(ctx, service, peer);
+    const buffered = ctx.requestBody;
     const headers = buildRequestHeaders(ctx, service, peer, this.opts.port());
-    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    let streamed = false;
     let body: Dispatcher.DispatchOptions['body'] = null;
-    if (hasBody) {
+    if (buffered !== null) {
+      if (buffered.length !== 0) body = buffered;
+    } else if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) {
+      streamed = true;
       if (attempt === 0) req.on('error', noop);
       body = ctx.requestBodyLimit > 0 || service.write_timeout > 0 ? req.pipe(new BodyGuard(ctx.requestBodyLimit, service.write_timeout)) : req;
     }
     const path = ctx.query ? ctx.upstreamPath + '?' + ctx.query : ctx.upstreamPath;
-    const handler = new ResponseRelay(ctx, service, peer, attempt, hasBody, this);
+    const handler = new ResponseRelay(ctx, service, peer, attempt, streamed, this);
     if (peer.health) peer.health.active++;
     ctx.upstreamStartedAt = performance.now();
     if (attempt === 0) ctx.proxyLatency = ctx.upstreamStartedAt - ctx.startedAt;
@@ -157,6 +163,23 @@ export class Forwarder {
         bodyTimeout: service.read_timeout,
       },
       handler,
+    );
+  }
+
+  /** Reads the request body whole for the plugins that rewrite it, then forwards it. */
+  private bufferThenForward(ctx: ProxyContext, service: Service, peer: Peer): void {
+    readWholeBody(ctx.req, ctx.requestBodyLimit).then(
+      (raw) => {
+        const changed = transformBody(ctx.requestBodyTransforms!, raw, ctx);
+        ctx.requestBody = changed ?? raw;
+        if (changed !== null) ctx.setRequestHeader('content-length', String(changed.length));
+        this.forward(ctx, service, peer, 0);
+      },
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'GOSSAMER_BODY_LIMIT') return this.fail(ctx, 413, MSG.payloadTooLarge);
+        ctx.status = 499;
+        this.done(ctx);
+      },
     );
   }
 
@@ -195,6 +218,11 @@ export class Forwarder {
 }
 
 function noop(): void {}
+
+/** Whether a response to `method` with `status` carries a body (RFC 9110 §6.4.1). */
+function hasBody(method: string, status: number): boolean {
+  return method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
+}
 
 function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer, listenPort: number): string[] {
   const src: IncomingHttpHeaders = ctx.req.headers;
@@ -264,13 +292,16 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   private remaining = -1;
   private ended = false;
   private readonly filters: boolean;
+  /** Response held for responseBodyTransforms: its head and the chunks so far. */
+  private held: { status: number; headers: string[]; chunks: Buffer[] } | null = null;
 
   constructor(
     private readonly ctx: ProxyContext,
     private readonly service: Service,
     private readonly peer: Peer,
     private readonly attempt: number,
-    private readonly hasBody: boolean,
+    /** The request body streams from the client: once started, it cannot be sent again. */
+    private readonly streamed: boolean,
     private readonly fwd: Forwarder,
   ) {
     const plugins = ctx.plugins;
@@ -329,6 +360,11 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       for (const p of plugins) if (p.headerFilter !== undefined) p.headerFilter(ctx, head);
       status = head.status;
       ctx.status = status;
+      if (ctx.responseBodyTransforms !== null && hasBody(ctx.method, status)) {
+        this.held = { status, headers: h, chunks: [] };
+        this.resume = resume;
+        return true;
+      }
     }
     try {
       ctx.res.writeHead(status, h);
@@ -348,6 +384,10 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     ctx.bytesOut += chunk.length;
     if (this.filters) {
       for (const p of ctx.plugins!) if (p.bodyFilter !== undefined) chunk = p.bodyFilter(ctx, chunk);
+    }
+    if (this.held !== null) {
+      this.held.chunks.push(chunk);
+      return true;
     }
     if (this.remaining >= 0) {
       this.remaining -= chunk.length;
@@ -370,8 +410,26 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     this.finished = true;
     const ctx = this.ctx;
     if (this.peer.health) this.peer.health.active--;
-    if (!this.ended) ctx.res.end();
+    if (this.held !== null) this.sendHeld(this.held);
+    else if (!this.ended) ctx.res.end();
     this.fwd.done(ctx);
+  }
+
+  /** The complete upstream answer, rewritten by the body transforms, with its new length. */
+  private sendHeld(held: { status: number; headers: string[]; chunks: Buffer[] }): void {
+    const ctx = this.ctx;
+    const raw = Buffer.concat(held.chunks);
+    const body = transformBody(ctx.responseBodyTransforms!, raw, ctx) ?? raw;
+    const h = held.headers;
+    for (let i = h.length - 2; i >= 0; i -= 2) if (h[i]!.length === 14 && h[i]!.toLowerCase() === 'content-length') h.splice(i, 2);
+    h.push('content-length', String(body.length));
+    try {
+      ctx.res.writeHead(held.status, h);
+    } catch {
+      ctx.res.destroy();
+      return;
+    }
+    ctx.res.end(body);
   }
 
   onError(err: Error): void {
@@ -395,11 +453,16 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       this.fwd.done(ctx);
       return;
     }
+    if (this.held !== null) {
+      // Part of the answer arrived but none of it reached the client: say so, do not retry.
+      this.fwd.fail(ctx, timeout ? 504 : 502, timeout ? MSG.timeout : MSG.badGateway);
+      return;
+    }
     if (code === 'GOSSAMER_BODY_LIMIT') {
       this.fwd.fail(ctx, 413, MSG.payloadTooLarge);
       return;
     }
-    const retryable = !this.hasBody || CONNECT_ERRORS.has(code);
+    const retryable = !this.streamed || CONNECT_ERRORS.has(code);
     if (retryable && this.fwd.retry(ctx, this.service, peer, this.attempt)) return;
     this.fwd.fail(ctx, timeout ? 504 : 502, timeout ? MSG.timeout : MSG.badGateway);
   }

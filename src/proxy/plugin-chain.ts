@@ -127,7 +127,11 @@ export class PluginIndex {
   }
 }
 
-/** Access phase over a chain; stops at the first plugin that answered the client. */
+/**
+ * Access phase over a chain. After a plugin answered the client no further access handler
+ * runs, but, as in Kong, every plugin of the chain still takes part in header_filter,
+ * body_filter and log for that answer (response-transformer on key-auth's 401...).
+ */
 export function runAccess(ctx: ProxyContext, chain: ChainEntry[]): void {
   const ran: PluginInstance[] = [];
   ctx.plugins = ran;
@@ -136,9 +140,6 @@ export function runAccess(ctx: ProxyContext, chain: ChainEntry[]): void {
     const inst = e.byConsumer !== null && ctx.consumer !== null ? e.byConsumer.get(ctx.consumer.id) ?? e.fallback : e.fallback;
     if (inst === null) continue;
     ran.push(inst);
-    if (inst.access !== undefined) {
-      inst.access(ctx);
-      if (ctx.exitStatus !== 0) return;
-    }
+    if (inst.access !== undefined && ctx.exitStatus === 0) inst.access(ctx);
   }
 }

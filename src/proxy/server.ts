@@ -11,7 +11,8 @@ import type { CounterStore } from '../plugins/types.ts';
 import type { Peer } from './balancer/index.ts';
 import { ProxyContext, type ResponseHead } from './context.ts';
 import { LocalCounters } from './counters.ts';
-import { MSG, errorBody, sendJson } from './errors.ts';
+import { transformBody } from './body-buffer.ts';
+import { JSON_TYPE, MSG, errorBody, sendJson } from './errors.ts';
 import { Forwarder } from './forwarder.ts';
 import { normalizePath } from './normalize-path.ts';
 import { loadPluginHandlers, runAccess } from './plugin-chain.ts';
@@ -79,19 +80,23 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     const h: string[] = ctx.responseHeaders ?? [];
     h.push('x-gossamer-request-id', ctx.requestId, 'via', VIA);
     let status = ctx.exitStatus;
-    const body = ctx.exitBody ?? '';
+    let body = ctx.exitBody ?? '';
+    // Typed before the header filters, which may look at it (or change it).
+    if (body !== '') h.push('content-type', JSON_TYPE);
     const plugins = ctx.plugins;
     if (plugins !== null) {
       const head: ResponseHead = { status, headers: h };
       for (const p of plugins) if (p.headerFilter !== undefined) p.headerFilter(ctx, head);
       status = head.status;
+      // Kong runs body_filter on a plugin's own answers too (response-transformer on a 401...).
+      if (ctx.responseBodyTransforms !== null && body !== '') body = (transformBody(ctx.responseBodyTransforms, Buffer.from(body), ctx) ?? body).toString();
     }
     ctx.status = status;
     if (body === '') {
       h.push('content-length', '0', 'server', SERVER, 'x-gossamer-response-latency', String(Math.round(performance.now() - ctx.startedAt)));
       ctx.res.writeHead(status, h);
       ctx.res.end();
-    } else sendJson(ctx.res, status, body, h, ctx.startedAt);
+    } else sendJson(ctx.res, status, body, h, ctx.startedAt, false);
     onDone(ctx);
   };
 

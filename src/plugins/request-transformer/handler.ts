@@ -1,14 +1,11 @@
-// Kong's request-transformer for headers, query string, URI and method, applied in Kong's
-// order: remove, rename, replace, add, append. Body transforms need a buffered body and are
-// not applied by this streaming proxy.
+// Kong's request-transformer for headers, query string, URI, method and body, applied in
+// Kong's order: remove, rename, replace, add, append. A body rewrite (body.ts) makes the
+// forwarder read that request's body whole; requests it does not apply to keep streaming.
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
+import { requestBodyTransforms } from './body.ts';
+import { splitPair } from './pairs.ts';
 import type { RequestTransformerConfig } from './schema.ts';
-
-export function splitPair(s: string): [string, string] {
-  const i = s.indexOf(':');
-  return [s.slice(0, i), s.slice(i + 1)];
-}
 
 function headerValues(ctx: ProxyContext, name: string): string[] | null {
   const edits = ctx.requestHeaderEdits;
@@ -39,6 +36,7 @@ const handler: PluginHandler<RequestTransformerConfig> = {
       append: conf.append.querystring.map(splitPair),
     };
     const touchesQuery = q.remove.length + q.rename.length + q.replace.length + q.add.length + q.append.length > 0;
+    const bodyFor = requestBodyTransforms(conf);
     return {
       name: 'request-transformer',
       access(ctx) {
@@ -54,6 +52,11 @@ const handler: PluginHandler<RequestTransformerConfig> = {
         for (const [n, v] of h.replace) if (headerValues(ctx, n)) ctx.setRequestHeader(n, v);
         for (const [n, v] of h.add) if (!headerValues(ctx, n)) ctx.setRequestHeader(n, v);
         for (const [n, v] of h.append) ctx.setRequestHeader(n, [...(headerValues(ctx, n) ?? []), v]);
+        if (bodyFor !== null) {
+          // After the header edits, as Kong: the Content-Type they leave decides.
+          const t = bodyFor(ctx.getRequestHeader('content-type'));
+          if (t !== null) (ctx.requestBodyTransforms ??= []).push(t);
+        }
         if (touchesQuery) {
           const p = new URLSearchParams(ctx.query);
           for (const n of q.remove) p.delete(n);
