@@ -30,6 +30,8 @@ export interface RunOptions {
   quiet?: boolean;
   /** Keep Postgres data and node prefixes after the run (logs are always kept). */
   keep?: boolean;
+  /** How partitions cut: the nodes' connection gater (default) or `netns` packet drops (root, Linux). */
+  net?: 'gater' | 'netns';
 }
 
 export interface RunResult {
@@ -97,6 +99,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       config: s.config,
       nodeConfig: s.node_config,
       hybrid: s.hybrid,
+      net: o.net,
       onState: (node, state, crashed) => {
         if (observing) recorder.add<NodeStateEvent>({ kind: 'node', node, state, ...(crashed ? { crashed } : {}) });
       },

@@ -11,6 +11,7 @@ import { startBalancer, type Balancer } from '../../src/up/balancer.ts';
 import type { NodeState } from '../history.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { hybridNodes } from './hybrid-nodes.ts';
+import { NetnsNetwork, netnsUnavailable } from './netns.ts';
 import { SimNode, sleep } from './node-process.ts';
 import { simPort } from './ports.ts';
 import { stillListening, trackPostgres } from './reaper.ts';
@@ -28,6 +29,8 @@ export interface ClusterOptions {
   nodeConfig?: Record<string, Record<string, string | number | boolean>>;
   /** One control plane with Postgres and `nodes` data planes (database = off) behind the balancer. */
   hybrid?: boolean;
+  /** How partitions cut: the nodes' connection gater (default) or packet drops between network namespaces. */
+  net?: 'gater' | 'netns';
   onState?: (node: string, state: NodeState, crashed?: string) => void;
   log?: (line: string) => void;
   /**
@@ -50,6 +53,8 @@ export class SimCluster {
   lb!: Balancer;
   proxies = new Map<string, FaultProxy>();
   groups: string[][] | undefined;
+  /** `--net netns`: the nodes' namespaces; partitions drop packets there. */
+  network: NetnsNetwork | undefined;
   private untrackPg: (() => void) | undefined;
   private readonly ports: number[] = [];
   private readonly log: (line: string) => void;
@@ -96,6 +101,10 @@ export class SimCluster {
   }
 
   private async boot(): Promise<void> {
+    if (this.opts.net === 'netns') {
+      const why = netnsUnavailable() ?? (this.opts.hybrid ? '--net netns runs DB-mode scenarios only; hybrid scenarios use the default mode (no --net)' : undefined);
+      if (why) throw new Error(why);
+    }
     fs.mkdirSync(this.opts.dir, { recursive: true });
     fs.chmodSync(this.opts.dir, 0o777); // Postgres runs as the `postgres` user when we are root
     this.log('starting embedded Postgres');
@@ -166,16 +175,22 @@ export class SimCluster {
       this.proxies.set(name, fp);
       this.ports.push(fp.port);
     }
+    if (this.opts.net === 'netns') {
+      const hostPorts = [...[...this.proxies.values()].map((fp) => fp.port), this.upstream.port];
+      this.network = NetnsNetwork.create({ nodes: names.map((name) => ({ name, ports: ports.get(name)! })), hostPorts, log: this.log });
+    }
+    const hostOf = (name: string) => this.network?.host(name) ?? '127.0.0.1';
     for (const name of names) {
       const p = ports.get(name)!;
-      const seeds = names.filter((n) => n !== name).map((n) => `127.0.0.1:${ports.get(n)!.cluster}`);
+      const host = hostOf(name);
+      const seeds = names.filter((n) => n !== name).map((n) => `${hostOf(n)}:${ports.get(n)!.cluster}`);
       const config = {
         node_name: name,
         prefix: path.join(this.opts.dir, name, 'prefix'),
-        proxy_listen: `127.0.0.1:${p.proxy}`,
-        admin_listen: `127.0.0.1:${p.admin}`,
-        cluster_listen: `127.0.0.1:${p.cluster}`,
-        cluster_advertise: `127.0.0.1:${p.cluster}`,
+        proxy_listen: `${host}:${p.proxy}`,
+        admin_listen: `${host}:${p.admin}`,
+        cluster_listen: `${host}:${p.cluster}`,
+        cluster_advertise: `${host}:${p.cluster}`,
         cluster_peers: seeds.join(','),
         pg_host: '127.0.0.1',
         pg_port: this.proxies.get(name)!.port,
@@ -188,7 +203,7 @@ export class SimCluster {
         ...this.opts.config,
         ...this.opts.nodeConfig?.[name],
       };
-      this.nodes.push(new SimNode({ name, dir: path.join(this.opts.dir, name), ports: p, config, onState }));
+      this.nodes.push(new SimNode({ name, dir: path.join(this.opts.dir, name), ports: p, config, onState, host, ...(this.network ? { wrap: this.network.wrap(name) } : {}) }));
     }
   }
 
@@ -238,7 +253,8 @@ export class SimCluster {
   /** A node that comes back keeps its side of a partition in force. */
   private async afterStart(n: SimNode): Promise<void> {
     await this.learnPeerId(n);
-    if (this.groups) await this.applyBlocks(this.groups, [n]);
+    // Packet drops live in the namespaces and outlast a restart; the gater's list does not.
+    if (this.groups && !this.network) await this.applyBlocks(this.groups, [n]);
   }
 
   private async putBlocked(n: SimNode, peers: string[]): Promise<string | undefined> {
@@ -271,12 +287,13 @@ export class SimCluster {
   /** Split the cluster: nodes in different groups refuse each other's cluster connections. */
   async partition(groups: string[][]): Promise<string[]> {
     this.groups = groups;
-    return this.applyBlocks(groups, this.nodes);
+    return this.network ? this.network.partition(groups) : this.applyBlocks(groups, this.nodes);
   }
 
   async heal(): Promise<string[]> {
     this.groups = undefined;
     for (const p of this.proxies.values()) p.restore();
+    if (this.network) return this.network.heal();
     const problems = await Promise.all(this.nodes.filter((n) => n.state === 'up').map((n) => this.putBlocked(n, [])));
     return problems.filter((p): p is string => !!p);
   }
@@ -311,6 +328,7 @@ export class SimCluster {
     const all = this.cp ? [this.cp, ...this.nodes] : this.nodes;
     await Promise.all(all.map((n) => n.kill().catch(() => {})));
     for (const n of all) n.reap();
+    this.network?.destroy();
     await this.upstream?.close().catch(() => {});
     for (const p of this.proxies.values()) await p.close().catch(() => {});
     if (this.pg) {

@@ -23,6 +23,10 @@ export interface SimNodeOptions {
   onState: (node: string, state: NodeState, crashed?: string) => void;
   /** How long start() waits for /status to answer. */
   readyTimeoutMs?: number;
+  /** Where the node's listeners are (`--net netns`: its namespace's address); 127.0.0.1 by default. */
+  host?: string;
+  /** Command prefix the node runs under (`--net netns`: `ip netns exec <ns>`, which execs: same pid). */
+  wrap?: string[];
 }
 
 function confValue(v: string | number | boolean): string {
@@ -54,11 +58,14 @@ export class SimNode {
     fs.writeFileSync(this.confFile, `# written by the chaos simulator for ${opts.name}\n${lines.join('\n')}\n`);
   }
 
+  get host(): string {
+    return this.opts.host ?? '127.0.0.1';
+  }
   get adminUrl(): string {
-    return `http://127.0.0.1:${this.ports.admin}`;
+    return `http://${this.host}:${this.ports.admin}`;
   }
   get proxyUrl(): string {
-    return `http://127.0.0.1:${this.ports.proxy}`;
+    return `http://${this.host}:${this.ports.proxy}`;
   }
   get pid(): number | undefined {
     return this.proc?.pid;
@@ -74,7 +81,8 @@ export class SimNode {
     if (this.proc) throw new Error(`${this.name}: already running (pid ${this.proc.pid})`);
     this.setState('starting');
     const log = fs.openSync(this.logFile, 'a');
-    const proc = spawn(process.execPath, [BIN, 'start', '-c', this.confFile, '-p', this.prefix], {
+    const [cmd, ...args] = [...(this.opts.wrap ?? []), process.execPath, BIN, 'start', '-c', this.confFile, '-p', this.prefix];
+    const proc = spawn(cmd!, args, {
       detached: true,
       stdio: ['ignore', log, log],
       env: { ...process.env, NODE_ENV: 'production' },

@@ -1,6 +1,6 @@
 // `gossamer sim run FILE | fuzz`: the chaos simulator (sim/). Exit status 0 only when every
 // invariant holds; 1 when one is violated; 2 when the run itself could not be carried out.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import path from 'node:path';
 
 function int(name: string) {
@@ -11,7 +11,7 @@ function int(name: string) {
   };
 }
 
-async function execute(scenarioFile: string | undefined, opts: { seed?: number; nodes?: number; out?: string; duration?: number; quiet?: boolean; keep?: boolean }, fuzz: boolean): Promise<void> {
+async function execute(scenarioFile: string | undefined, opts: { seed?: number; nodes?: number; out?: string; duration?: number; quiet?: boolean; keep?: boolean; net?: 'gater' | 'netns' }, fuzz: boolean): Promise<void> {
   const { loadScenario, scenarioSchema } = await import('../../sim/scenario.ts');
   const { runScenario } = await import('../../sim/run.ts');
   const scenario = fuzz
@@ -39,11 +39,17 @@ async function execute(scenarioFile: string | undefined, opts: { seed?: number; 
     return;
   }
   console.error(`sim: ${scenario.name} with seed ${seed} (rerun with --seed ${seed} for the same faults); output in ${outDir}`);
-  const r = await runScenario({ scenario, seed, nodes: opts.nodes, outDir, quiet: opts.quiet, keep: opts.keep });
+  const r = await runScenario({ scenario, seed, nodes: opts.nodes, outDir, quiet: opts.quiet, keep: opts.keep, net: opts.net });
   console.log(r.table);
   for (const n of r.notes) console.log(`note: ${n}`);
   console.log(`report: ${r.files.html}\n        ${r.files.json}`);
   process.exitCode = r.result.ok ? 0 : 1;
+}
+
+function netOption(): Option {
+  return new Option('--net <mode>', 'how partitions cut: gater (the nodes refuse each other) or netns (Linux, root: nodes in network namespaces, packets dropped)')
+    .choices(['gater', 'netns'])
+    .default('gater');
 }
 
 export function simCommand(): Command {
@@ -69,6 +75,7 @@ export function simCommand(): Command {
     .option('--out <dir>', 'where report.json, report.html and node logs go')
     .option('--quiet', 'no progress output')
     .option('--keep', 'keep Postgres data and node prefixes after the run')
+    .addOption(netOption())
     .action(action(false));
   cmd
     .command('fuzz')
@@ -79,6 +86,7 @@ export function simCommand(): Command {
     .option('--out <dir>', 'output directory')
     .option('--quiet', 'no progress output')
     .option('--keep', 'keep Postgres data and node prefixes after the run')
+    .addOption(netOption())
     .action(action(true));
   cmd
     .command('check')
