@@ -79,8 +79,8 @@ export interface NodeStateEvent {
 
 /**
  * A nemesis operation as applied; `groups` for partitions, `node` for single-node faults. `t` is
- * when it took effect; `planned` when the schedule put it and `started` when the nemesis began
- * it (absent on the steps a rolling restart makes on its own).
+ * when it took effect; `at`/`planned` where the schedule put it and `started` when the nemesis
+ * began it (absent on the steps a rolling restart makes on its own).
  */
 export interface FaultEvent {
   kind: 'fault';
@@ -89,6 +89,8 @@ export interface FaultEvent {
   node?: string;
   groups?: string[][];
   note?: string;
+  /** The schedule's time for the step, seconds from the start of the load. */
+  at?: number;
   planned?: Ms;
   started?: Ms;
 }

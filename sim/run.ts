@@ -16,6 +16,7 @@ import { startSampler } from './load/sampler.ts';
 import { startTraffic } from './load/traffic.ts';
 import { Writer } from './load/writer.ts';
 import { runSchedule } from './nemesis/apply.ts';
+import { appliedFaults } from './nemesis/compare.ts';
 import { describeSchedule, randomSchedule } from './nemesis/schedule.ts';
 import { prng } from './prng.ts';
 import { startProgress } from './report/progress.ts';
@@ -156,6 +157,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     await sleep(s.duration * 1000);
     nemesis.stop();
     await nemesis.done;
+    const applied = appliedFaults(recorder.history);
+    if (applied.length) notes.push(`faults: ${applied.length} begun, worst ${Math.max(...applied.map((f) => f.late_ms))} ms behind the schedule${applied.some((f) => f.failed) ? `; ${applied.filter((f) => f.failed).length} failed` : ''} (report.json lists planned and applied times)`);
     await Promise.all([traffic.stop(), writer.stop()]);
     if (traffic.skipped() > 0) notes.push(`the load generator skipped ${traffic.skipped()} of its sends (behind schedule or ${s.load.rate} requests already in flight): the offered load was lower than set`);
 

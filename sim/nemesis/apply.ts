@@ -11,7 +11,7 @@ export interface ApplyContext {
   log: (line: string) => void;
 }
 
-export async function applyStep(ctx: ApplyContext, s: FaultStep, stamp: Pick<FaultEvent, 'planned' | 'started'> | Record<string, never> = {}): Promise<void> {
+export async function applyStep(ctx: ApplyContext, s: FaultStep, stamp: Pick<FaultEvent, 'at' | 'planned' | 'started'> | Record<string, never> = {}): Promise<void> {
   const { cluster, recorder } = ctx;
   const fault = (note?: string, extra: Partial<FaultEvent> = {}) =>
     recorder.add<FaultEvent>({ kind: 'fault', op: s.op, ...(s.node ? { node: s.node } : {}), ...(s.groups ? { groups: s.groups } : {}), ...(note ? { note } : {}), ...stamp, ...extra });
@@ -131,10 +131,10 @@ export function runSchedule(ctx: ApplyContext, steps: FaultStep[], startMs: numb
     ctx.log(`nemesis: ${s.op}${s.node ? ` ${s.node}` : ''}${s.groups ? ` ${s.groups.map((g) => g.join('+')).join(' | ')}` : ''}${late > 500 ? ` (${late} ms late)` : ''}`);
     state.current = `${s.op}${s.node ? ` ${s.node}` : ''}`;
     try {
-      await applyStep(ctx, s, { planned, started });
+      await applyStep(ctx, s, { at: s.at, planned, started });
     } catch (err) {
       ctx.log(`nemesis: ${s.op} failed: ${(err as Error).message}`);
-      ctx.recorder.add<FaultEvent>({ kind: 'fault', op: `${s.op}-failed`, ...(s.node ? { node: s.node } : {}), planned, started, note: (err as Error).message.slice(0, 300) });
+      ctx.recorder.add<FaultEvent>({ kind: 'fault', op: `${s.op}-failed`, ...(s.node ? { node: s.node } : {}), at: s.at, planned, started, note: (err as Error).message.slice(0, 300) });
     }
     state.applied++;
   };

@@ -89,6 +89,37 @@ export function simCommand(): Command {
     .addOption(netOption())
     .action(action(true));
   cmd
+    .command('compare')
+    .description('did two runs (same seed) apply the same faults at the same times? compares their report.json')
+    .argument('<first>', 'report.json of one run')
+    .argument('<second>', 'report.json of the other')
+    .option('--tolerance-ms <n>', 'how far from its planned time a fault may begin', int('tolerance-ms'), 1000)
+    .action(async (first: string, second: string, opts: { toleranceMs: number }) => {
+      try {
+        const fs = await import('node:fs');
+        const { appliedFaults, compareFaults } = await import('../../sim/nemesis/compare.ts');
+        const read = (file: string) => {
+          const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { history?: Parameters<typeof appliedFaults>[0] };
+          if (!saved.history) throw new Error(`${file}: no history (not a simulator report.json)`);
+          return appliedFaults(saved.history);
+        };
+        const [a, b] = [read(first), read(second)];
+        const r = compareFaults(a, b, opts.toleranceMs);
+        for (const [i, f] of a.entries()) {
+          const g = b[i];
+          console.log(`${String(f.at_s).padStart(6)}s  ${`${f.op} ${f.target}`.padEnd(24)} late ${String(f.late_ms).padStart(5)} ms${g ? ` | ${`${g.op} ${g.target}`.padEnd(24)} late ${String(g.late_ms).padStart(5)} ms` : ''}`);
+        }
+        for (const p of r.problems) console.log(`problem: ${p}`);
+        console.log(r.same
+          ? `same faults at the same times: ${r.compared} faults, each begun within ${r.worstLateMs} ms of its plan (tolerance ${opts.toleranceMs} ms)`
+          : `the runs differ: ${r.problems.length} problem(s)`);
+        process.exitCode = r.same ? 0 : 1;
+      } catch (err) {
+        console.error(`Error: ${(err as Error).message}`);
+        process.exitCode = 2;
+      }
+    });
+  cmd
     .command('check')
     .description('judge a saved report.json again (the checker reads only the recorded history)')
     .argument('<report>', 'report.json of an earlier run')
