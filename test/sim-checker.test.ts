@@ -257,3 +257,60 @@ test('a pause resumed in the same millisecond is not judged as a detection', () 
   expect(v.ok).toBe(true);
   expect(v.skipped).toBe(1);
 });
+
+describe('hybrid mode: the control plane lost and restored', () => {
+  // Data planes n1-n3 serve traffic; writes go to the control plane `cp`.
+  const cpWrite = (seq: number, t: number): HistoryEvent => ({
+    kind: 'write', t, latency: 10, seq, node: 'cp', op: 'create', entity: 'routes', key: `sim-r${seq}`, status: 201, expect: { [`/sim/r${seq}/`]: 200 },
+  });
+  const probe = (t: number, node: string, seq: number, status: number): HistoryEvent => ({ kind: 'probe', t, node, seq, path: `/sim/r${seq}/`, expected: 200, status });
+  const withCp = { n1: 'alive', n2: 'alive', n3: 'alive', cp: 'alive' };
+  const cpFailed = { ...withCp, cp: 'failed' };
+  const outage = (served: number): HistoryEvent[] => [
+    { kind: 'node', t: 0, node: 'cp', state: 'up' },
+    cpWrite(1, 1000), ...NODES.map((n) => probe(1100, n, 1, 200)),
+    { kind: 'fault', t: 2000, op: 'cp-loss', node: 'cp' }, { kind: 'node', t: 2000, node: 'cp', state: 'down' },
+    ...NODES.map((n) => members(3500, n, cpFailed)),
+    { kind: 'fault', t: 8000, op: 'cp-restore', node: 'cp' }, { kind: 'node', t: 8000, node: 'cp', state: 'starting' },
+    { kind: 'node', t: 12_000, node: 'cp', state: 'up' },
+    ...NODES.map((n) => members(13_000, n, withCp)),
+    // The first write after the control plane is back: the data planes reconnect on their own clock.
+    cpWrite(2, 12_100), ...NODES.map((n) => probe(12_200, n, 2, 404)), ...NODES.map((n) => probe(served, n, 2, 200)),
+    req(20_000),
+  ];
+  const hybrid = (events: HistoryEvent[]): History => ({ ...hist(events), control_planes: ['cp'] });
+
+  test('data planes see the control plane fail and return; its writes after the restore are judged as after a fault', () => {
+    const inv: Partial<Invariants> = { detection: { max_ms: 2000 }, recovery: { max_ms: 2000 }, convergence: { max_ms: 1000, after_fault_ms: 6000 } };
+    const r = check(hybrid(outage(15_000)), inv);
+    expect(r.verdicts.map((v) => [v.invariant, v.ok, v.judged])).toEqual([['detection', true, 1], ['recovery', true, 1], ['convergence', true, 6]]);
+    expect(r.verdicts[2]!.measured).toMatch(/after a fault 2890 ms/);
+  });
+
+  test('fails when the data planes never serve a write made after the restore, or serve it too late', () => {
+    const never = only({ convergence: { max_ms: 1000, after_fault_ms: 6000 } }, hybrid(outage(12_200).filter((e) => !(e.kind === 'probe' && e.seq === 2 && e.status === 200))));
+    expect(never.ok).toBe(false);
+    expect(never.failures).toHaveLength(3);
+    expect(never.failures[0]).toMatch(/create sim-r2 \(write #2 on cp at 12\.1 s\): never served by n1/);
+    const late = only({ convergence: { max_ms: 1000, after_fault_ms: 2000 } }, hybrid(outage(15_000)));
+    expect(late.ok).toBe(false);
+    expect(late.failures[0]).toMatch(/served by n1 2890 ms after contact came back/);
+    // Without a restore the same lag is judged against the plain bound.
+    const plain = outage(15_000).filter((e) => !(e.kind === 'fault' && e.op === 'cp-restore'));
+    expect(only({ convergence: { max_ms: 1000, after_fault_ms: 6000 } }, hybrid(plain)).ok).toBe(false);
+  });
+
+  test('a data plane that never shows the control plane failed fails detection', () => {
+    const h = hybrid(outage(15_000).map((e) => (e.kind === 'members' && e.node === 'n2' && e.t === 3500 ? members(3500, 'n2', withCp) : e)));
+    const v = only({ detection: { max_ms: 2000 } }, h);
+    expect(v.ok).toBe(false);
+    expect(v.failures[0]).toMatch(/cp-loss cp at 2000 ms: never shown failed by n2/);
+  });
+});
+
+test('cp-loss and cp-restore need a hybrid scenario; hybrid scenarios refuse database faults', async () => {
+  const { parseScenario } = await import('../sim/scenario.ts');
+  expect(() => parseScenario('name: x\nduration: 10\nfaults:\n  - { at: 1, op: cp-loss }\n', 'x.yaml')).toThrow(/cp-loss at 1s needs a control plane: set hybrid: true/);
+  expect(() => parseScenario('name: x\nduration: 10\nhybrid: true\nfaults:\n  - { at: 1, op: db-down }\n', 'x.yaml')).toThrow(/db-down at 1s is not supported in hybrid mode/);
+  expect(parseScenario('name: x\nduration: 10\nhybrid: true\nfaults:\n  - { at: 1, op: cp-loss }\n', 'x.yaml').hybrid).toBe(true);
+});
