@@ -96,6 +96,32 @@ test('every registered endpoint answers its happy path', async () => {
   await call('PUT', '/key-auths/k3', 200, { consumer: { id: ids.consumer } });
   await call('DELETE', '/key-auths/k3', 204);
 
+  // basic-auth, acls
+  await call('POST', '/consumers/c1/basic-auth', 201, { username: 'b1', password: 'p' });
+  await call('GET', '/consumers/c1/basic-auth', 200);
+  await call('GET', '/consumers/c1/basic-auth/b1', 200);
+  await call('PATCH', '/consumers/c1/basic-auth/b1', 200, { tags: ['t'] });
+  await call('PUT', '/consumers/c1/basic-auth/b2', 200, { password: 'p' });
+  await call('DELETE', '/consumers/c1/basic-auth/b2', 204);
+  await call('GET', '/basic-auths', 200);
+  await call('GET', '/basic-auths/b1', 200);
+  await call('GET', '/basic-auths/b1/consumer', 200);
+  await call('PATCH', '/basic-auths/b1', 200, { password: 'q' });
+  await call('PUT', '/basic-auths/b3', 200, { consumer: { id: ids.consumer }, password: 'p' });
+  await call('DELETE', '/basic-auths/b3', 204);
+  const acl = await call('POST', '/consumers/c1/acls', 201, { group: 'g1' });
+  await call('GET', '/consumers/c1/acls', 200);
+  await call('GET', '/consumers/c1/acls/g1', 200);
+  await call('PATCH', '/consumers/c1/acls/g1', 200, { tags: ['t'] });
+  await call('PUT', '/consumers/c1/acls/g2', 200, {});
+  await call('DELETE', '/consumers/c1/acls/g2', 204);
+  await call('GET', '/acls', 200);
+  await call('GET', `/acls/${acl.id}`, 200);
+  await call('GET', `/acls/${acl.id}/consumer`, 200);
+  await call('PATCH', `/acls/${acl.id}`, 200, { group: 'g3' });
+  await call('PUT', '/acls/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b', 200, { consumer: { id: ids.consumer }, group: 'g4' });
+  await call('DELETE', '/acls/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b', 204);
+
   // plugins, global and scoped
   const g = await call('POST', '/plugins', 201, { name: 'gossamer-endpoints-test', instance_name: 'global-one' });
   await call('GET', '/plugins', 200);
@@ -152,7 +178,7 @@ test('every registered endpoint answers its happy path', async () => {
 
   const registered = admin.router.list().map((r) => `${r.method} ${r.pattern}`);
   expect(registered.filter((r) => !covered.has(r))).toEqual([]);
-  for (const t of ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', 'keyauth_credentials']) {
+  for (const t of ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', 'keyauth_credentials', 'basicauth_credentials', 'acls']) {
     expect(Number((await pool.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n), t).toBe(t === 'services' ? 1 : 0);
   }
 });

@@ -37,6 +37,8 @@ test('bootstrap creates every table, the sequence and a cluster secret; twice ch
   expect(first.executed).toEqual(migrations.map((m) => m.name));
   expect(await tables()).toEqual(
     [
+      'acls',
+      'basicauth_credentials',
       'cluster_events',
       'cluster_nodes',
       'cluster_settings',
@@ -66,7 +68,7 @@ test('bootstrap creates every table, the sequence and a cluster secret; twice ch
 test('a pending migration shows in status and start refuses until up', async () => {
   const later = migrations.slice(1).map((m) => m.name);
   await pool.query(`DELETE FROM schema_migrations WHERE name <> '001_core_entities'`);
-  await pool.query(`DROP TABLE cluster_events, cluster_nodes, cluster_settings; DROP SEQUENCE config_version_seq`);
+  await pool.query(`DROP TABLE cluster_events, cluster_nodes, cluster_settings, acls, basicauth_credentials; DROP SEQUENCE config_version_seq`);
   expect((await status(pool)).pending).toEqual(later);
   await expect(assertBootstrapped(pool)).rejects.toThrow("run 'gossamer migrations up'");
   expect(await up(pool)).toEqual(later);

@@ -45,6 +45,8 @@ export interface ResourceSpec {
   coerceForm?: (body: Record<string, unknown>) => Record<string, unknown>;
   /** GET collection filters from the query string (consumers ?custom_id=). */
   queryFilters?: string[];
+  /** The field a non-UUID URL value names, when not the entity's endpoint key (acls: group). */
+  endpointKey?: string;
 }
 
 const TAGS_AND = /^([\x20-\x2B\x2D\x2E\x30-\x7E\u0080-\u{10FFFF}]+(?:,|$))+$/u;
@@ -69,8 +71,8 @@ function parseSize(raw: string | null): number | undefined {
   return n;
 }
 
-export function keyOrNotFound(entity: EntityName, raw: string, normalise?: (raw: string) => string): EntityKey {
-  const key = keyFromParam(entity, raw);
+export function keyOrNotFound(entity: EntityName, raw: string, normalise?: (raw: string) => string, endpointKey?: string): EntityKey {
+  const key = keyFromParam(entity, raw, endpointKey ?? entities[entity].endpointKey);
   if (!key) throw notFound();
   if ('field' in key && normalise) key.value = normalise(key.value);
   return key;
@@ -111,7 +113,7 @@ export function registerResource(router: Router, ctx: AdminContext, spec: Resour
   const m = new Set(spec.methods ?? ['list', 'create', 'get', 'put', 'patch', 'delete']);
   const entityPath = `${spec.collection}/:${spec.param}`;
   const scopeOf = async (req: AdminRequest) => (spec.parent ? resolveParent(ctx, spec.parent, req) : undefined);
-  const key = (req: AdminRequest) => keyOrNotFound(spec.entity, req.params[spec.param]!, spec.normaliseKey);
+  const key = (req: AdminRequest) => keyOrNotFound(spec.entity, req.params[spec.param]!, spec.normaliseKey, spec.endpointKey);
 
   if (m.has('list')) {
     router.add('GET', spec.collection, async (req): Promise<AdminResponse> => {
@@ -190,7 +192,7 @@ export function registerResource(router: Router, ctx: AdminContext, spec: Resour
     router.add('DELETE', entityPath, async (req) => {
       refuseIfReadOnly(ctx);
       const scope = await scopeOf(req);
-      const k = keyFromParam(spec.entity, req.params[spec.param]!);
+      const k = keyFromParam(spec.entity, req.params[spec.param]!, spec.endpointKey ?? entities[spec.entity].endpointKey);
       if (!k) return { status: 204 };
       if ('field' in k && spec.normaliseKey) k.value = spec.normaliseKey(k.value);
       const result = await deleteEntity(ctx.pool, spec.entity, k, { nodeId: ctx.nodeId, scope });

@@ -16,6 +16,8 @@ import { registerConsumers } from './consumers.ts';
 import { registerPlugins } from './plugins.ts';
 import { registerUpstreams } from './upstreams.ts';
 import { registerKeyAuth } from './keyauth.ts';
+import { registerBasicAuth } from './basicauth.ts';
+import { registerAcls } from './acls.ts';
 import { registerSchemas } from './schemas.ts';
 import { registerTags } from './tags.ts';
 import type { AdminContext } from './crud.ts';
@@ -123,6 +125,8 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     registerPlugins(router, ctx);
     registerUpstreams(router, ctx);
     registerKeyAuth(router, ctx);
+    registerBasicAuth(router, ctx);
+    registerAcls(router, ctx);
     registerTags(router, deps.pool);
   }
   registerSchemas(router);

@@ -2,7 +2,7 @@
 // ConfigSnapshot in Maps by id, kept current by ChangeEvents. The proxy compiles its router,
 // plugin chains and balancers from this, never from Postgres.
 import { EventEmitter } from 'node:events';
-import type { ChangeEvent, ConfigSnapshot, EntityMap, EntityName, KeyAuthCredential } from '../entities/types.ts';
+import type { Acl, BasicAuthCredential, ChangeEvent, ConfigSnapshot, EntityMap, EntityName, KeyAuthCredential } from '../entities/types.ts';
 
 export const ENTITY_NAMES: readonly EntityName[] = [
   'services',
@@ -12,6 +12,8 @@ export const ENTITY_NAMES: readonly EntityName[] = [
   'upstreams',
   'targets',
   'keyauth_credentials',
+  'basicauth_credentials',
+  'acls',
 ];
 
 type Tables = { [K in EntityName]: Map<string, EntityMap[K]> };
@@ -33,6 +35,10 @@ export class EntityStore extends EventEmitter {
   readonly keyauthByKey = new Map<string, KeyAuthCredential>();
   /** upstream name → upstream id (service.host is resolved against it). */
   readonly upstreamByName = new Map<string, string>();
+  /** basic-auth username → credential. */
+  readonly basicauthByUsername = new Map<string, BasicAuthCredential>();
+  /** consumer id → its acl rows by id (the acl plugin reads a consumer's groups per request). */
+  readonly aclsByConsumer = new Map<string, Map<string, Acl>>();
   version = 0;
 
   load(snapshot: ConfigSnapshot): void {
@@ -45,6 +51,10 @@ export class EntityStore extends EventEmitter {
     for (const c of this.tables.keyauth_credentials.values()) this.keyauthByKey.set(c.key, c);
     this.upstreamByName.clear();
     for (const u of this.tables.upstreams.values()) this.upstreamByName.set(u.name, u.id);
+    this.basicauthByUsername.clear();
+    for (const c of this.tables.basicauth_credentials.values()) this.basicauthByUsername.set(c.username, c);
+    this.aclsByConsumer.clear();
+    for (const a of this.tables.acls.values()) this.indexAcl(a);
     this.version = snapshot.config_version;
     this.emit('change', { entities: new Set(ENTITY_NAMES), version: this.version, full: true } satisfies StoreChange);
   }
@@ -74,10 +84,41 @@ export class EntityStore extends EventEmitter {
         if (old && this.upstreamByName.get(old.name) === old.id) this.upstreamByName.delete(old.name);
         const now = table.get(ev.entity_id) as EntityMap['upstreams'] | undefined;
         if (now) this.upstreamByName.set(now.name, now.id);
+      } else if (ev.entity === 'basicauth_credentials') {
+        const old = before as BasicAuthCredential | undefined;
+        if (old && this.basicauthByUsername.get(old.username)?.id === old.id) this.basicauthByUsername.delete(old.username);
+        const now = table.get(ev.entity_id) as BasicAuthCredential | undefined;
+        if (now) this.basicauthByUsername.set(now.username, now);
+      } else if (ev.entity === 'acls') {
+        if (before) this.unindexAcl(before as Acl);
+        const now = table.get(ev.entity_id) as Acl | undefined;
+        if (now) this.indexAcl(now);
       }
       if (ev.config_version > this.version) this.version = ev.config_version;
     }
     if (touched.size) this.emit('change', { entities: touched, version: this.version, full: false } satisfies StoreChange);
+  }
+
+  /** The acl groups of a consumer, in no particular order (empty when none). */
+  groupsOf(consumerId: string): string[] {
+    const rows = this.aclsByConsumer.get(consumerId);
+    if (!rows) return [];
+    const out: string[] = [];
+    for (const a of rows.values()) out.push(a.group);
+    return out;
+  }
+
+  private indexAcl(a: Acl): void {
+    let rows = this.aclsByConsumer.get(a.consumer.id);
+    if (!rows) this.aclsByConsumer.set(a.consumer.id, (rows = new Map()));
+    rows.set(a.id, a);
+  }
+
+  private unindexAcl(a: Acl): void {
+    const rows = this.aclsByConsumer.get(a.consumer.id);
+    if (!rows) return;
+    rows.delete(a.id);
+    if (rows.size === 0) this.aclsByConsumer.delete(a.consumer.id);
   }
 
   get<K extends EntityName>(name: K, id: string): EntityMap[K] | undefined {
@@ -98,6 +139,8 @@ export class EntityStore extends EventEmitter {
       upstreams: [...this.tables.upstreams.values()],
       targets: [...this.tables.targets.values()],
       keyauth_credentials: [...this.tables.keyauth_credentials.values()],
+      basicauth_credentials: [...this.tables.basicauth_credentials.values()],
+      acls: [...this.tables.acls.values()],
     };
   }
 }
@@ -111,5 +154,7 @@ function emptyTables(): Tables {
     upstreams: new Map(),
     targets: new Map(),
     keyauth_credentials: new Map(),
+    basicauth_credentials: new Map(),
+    acls: new Map(),
   };
 }

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { migration as m001 } from './migrations/001_core_entities.ts';
 import { migration as m002 } from './migrations/002_cluster.ts';
 import { migration as m003 } from './migrations/003_cluster_events_txid.ts';
+import { migration as m004 } from './migrations/004_basicauth_acls.ts';
 
 export interface Migration {
   /** NNN_name; the number orders them. */
@@ -12,7 +13,7 @@ export interface Migration {
   up: string;
 }
 
-export const migrations: Migration[] = [m001, m002, m003];
+export const migrations: Migration[] = [m001, m002, m003, m004];
 
 export interface MigrationStatus {
   bootstrapped: boolean;
@@ -30,6 +31,8 @@ export interface BootstrapResult {
 const LOCK_KEY = 0x6f55a3e1;
 
 const TABLES = [
+  'acls',
+  'basicauth_credentials',
   'keyauth_credentials',
   'plugins',
   'targets',

@@ -5,7 +5,7 @@ import type { EntityName } from '../entities/types.ts';
 import { invalidOffset, invalidSize } from '../entities/errors.ts';
 import { isUuid } from '../entities/fields.ts';
 import { column } from '../entities/definition.ts';
-import { rowToEntity } from './rows.ts';
+import { quoteIdent, rowToEntity } from './rows.ts';
 
 /** How a URL names an entity: its id or its endpoint key ("name", "username"...). */
 export type EntityKey = { id: string } | { field: string; value: string };
@@ -16,10 +16,13 @@ export interface Scope {
   id: string;
 }
 
-/** Kong's rule: a UUID is an id, anything else the endpoint key. Null when neither fits. */
-export function keyFromParam(entity: EntityName, raw: string): EntityKey | null {
+/**
+ * Kong's rule: a UUID is an id, anything else the endpoint key. Null when neither fits.
+ * `endpointKey` overrides the entity's for one URL (an acl is named by group only under its consumer).
+ */
+export function keyFromParam(entity: EntityName, raw: string, endpointKey = entities[entity].endpointKey): EntityKey | null {
   if (isUuid(raw)) return { id: raw.toLowerCase() };
-  const ek = entities[entity].endpointKey;
+  const ek = endpointKey;
   return ek ? { field: ek, value: raw } : null;
 }
 
@@ -33,7 +36,7 @@ function whereKey(entity: EntityName, key: EntityKey, scope: Scope | undefined, 
     const type = def.columns[key.field];
     if (!type) throw new Error(`${entity} has no field ${key.field}`);
     params.push(key.value);
-    parts.push(`${column(key.field, type)} = $${params.length}`);
+    parts.push(`${quoteIdent(column(key.field, type))} = $${params.length}`);
   }
   if (scope) {
     params.push(scope.id);
@@ -104,7 +107,7 @@ export async function pageEntities(q: pg.Pool | pg.PoolClient, entity: EntityNam
   for (const [field, value] of Object.entries(opts.filters ?? {})) {
     if (entities[entity].columns[field] !== 'text') continue;
     params.push(value);
-    where.push(`${field} = $${params.length}`);
+    where.push(`${quoteIdent(field)} = $${params.length}`);
   }
   if (opts.tags && opts.tags.length > 0) {
     params.push(opts.tags);

@@ -50,6 +50,9 @@ export function fieldParam(type: ColType, value: unknown, n: number): { sql: str
   }
 }
 
+/** Column names are quoted: acls has a column named `group`, a reserved word. */
+export const quoteIdent = (name: string) => `"${name}"`;
+
 /** Column names, value expressions and params for an INSERT or UPDATE of the whole entity. */
 export function entityColumns(def: EntityDef, entity: Record<string, unknown>) {
   const cols: string[] = [];
@@ -57,7 +60,7 @@ export function entityColumns(def: EntityDef, entity: Record<string, unknown>) {
   const params: unknown[] = [];
   for (const [field, type] of Object.entries(def.columns)) {
     const { sql, param } = fieldParam(type, entity[field], params.length + 1);
-    cols.push(column(field, type));
+    cols.push(quoteIdent(column(field, type)));
     exprs.push(sql);
     params.push(param);
   }

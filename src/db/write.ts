@@ -123,6 +123,7 @@ function stamp(def: EntityDef, e: Record<string, unknown>, createdAt: unknown) {
 export async function insertEntity(pool: pg.Pool, name: EntityName, input: Record<string, unknown>, opts: WriteOptions = {}): Promise<WriteResult> {
   const def = entities[name];
   const e = validateEntity(def, input);
+  def.onWrite?.(e, input);
   e.id = typeof e.id === 'string' ? e.id.toLowerCase() : randomUUID();
   stamp(def, e, undefined);
   try {
@@ -150,6 +151,7 @@ export async function updateEntity(pool: pg.Pool, name: EntityName, key: EntityK
       delete merged.created_at;
       delete merged.updated_at;
       e = validateEntity(def, merged);
+      def.onWrite?.(e, patch);
       e.id = existing.id;
       stamp(def, e, existing.created_at);
       await checkForeignKeys(client, def, e, existing);
@@ -185,6 +187,7 @@ export async function upsertEntity(pool: pg.Pool, name: EntityName, key: EntityK
         if (existing) body.id = existing.id;
       }
       e = validateEntity(def, body);
+      def.onWrite?.(e, body);
       e.id = typeof e.id === 'string' ? e.id.toLowerCase() : randomUUID();
       stamp(def, e, existing?.created_at);
       await checkForeignKeys(client, def, e, existing ?? undefined);

@@ -30,6 +30,8 @@ export const consumers: EntityDef = {
   cascade: [
     { entity: 'plugins', field: 'consumer' },
     { entity: 'keyauth_credentials', field: 'consumer' },
+    { entity: 'basicauth_credentials', field: 'consumer' },
+    { entity: 'acls', field: 'consumer' },
   ],
   restrict: [],
   cacheKeys: (e) => (e.username ? [`consumers:username:${e.username}`] : []),

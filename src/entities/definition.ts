@@ -24,6 +24,11 @@ export interface EntityDef {
   prepare?(input: Record<string, unknown>): Record<string, unknown> | null;
   /** Cross-field rules after field validation (Kong's entity_checks); may rewrite the entity. */
   check?(entity: Record<string, unknown>): Record<string, unknown> | null;
+  /**
+   * Kong's `transformations` on_write: rewrites the validated entity before it is stored,
+   * given the fields the client sent in this write (POST/PUT body or PATCH patch).
+   */
+  onWrite?(entity: Record<string, unknown>, input: Record<string, unknown>): void;
   /** Output fields → column type; 'fk' field `service` is stored in column `service_id`. */
   columns: Record<string, ColType>;
   /** Foreign field → parent entity. */

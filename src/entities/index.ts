@@ -8,6 +8,8 @@ import { plugins } from './plugins.ts';
 import { upstreams } from './upstreams.ts';
 import { targets } from './targets.ts';
 import { keyauth_credentials } from './keyauth_credentials.ts';
+import { basicauth_credentials } from './basicauth_credentials.ts';
+import { acls } from './acls.ts';
 
 export const entities: Record<EntityName, EntityDef> = {
   services,
@@ -17,10 +19,12 @@ export const entities: Record<EntityName, EntityDef> = {
   upstreams,
   targets,
   keyauth_credentials,
+  basicauth_credentials,
+  acls,
 };
 
 /** Order in which a snapshot lists (and a loader should insert) entities: parents first. */
-export const ENTITY_ORDER: EntityName[] = ['services', 'routes', 'consumers', 'upstreams', 'targets', 'plugins', 'keyauth_credentials'];
+export const ENTITY_ORDER: EntityName[] = ['services', 'routes', 'consumers', 'upstreams', 'targets', 'plugins', 'keyauth_credentials', 'basicauth_credentials', 'acls'];
 
 export type { EntityDef } from './definition.ts';
 export { validateEntity } from './definition.ts';

@@ -120,8 +120,36 @@ export interface KeyAuthCredential {
   created_at: number;
 }
 
+/** basic-auth credential; `password` is Kong's hash: sha1(password .. consumer id), hex. */
+export interface BasicAuthCredential {
+  id: Uuid;
+  consumer: Ref;
+  username: string;
+  password: string;
+  tags: string[] | null;
+  created_at: number;
+}
+
+/** acl plugin group membership of a consumer (unique per consumer and group). */
+export interface Acl {
+  id: Uuid;
+  consumer: Ref;
+  group: string;
+  tags: string[] | null;
+  created_at: number;
+}
+
 /** Entity names as used in URLs, cluster_events rows and cache keys. */
-export type EntityName = 'services' | 'routes' | 'consumers' | 'plugins' | 'upstreams' | 'targets' | 'keyauth_credentials';
+export type EntityName =
+  | 'services'
+  | 'routes'
+  | 'consumers'
+  | 'plugins'
+  | 'upstreams'
+  | 'targets'
+  | 'keyauth_credentials'
+  | 'basicauth_credentials'
+  | 'acls';
 
 export interface EntityMap {
   services: Service;
@@ -131,6 +159,8 @@ export interface EntityMap {
   upstreams: Upstream;
   targets: Target;
   keyauth_credentials: KeyAuthCredential;
+  basicauth_credentials: BasicAuthCredential;
+  acls: Acl;
 }
 
 /**
@@ -146,6 +176,10 @@ export interface ConfigSnapshot {
   upstreams: Upstream[];
   targets: Target[];
   keyauth_credentials: KeyAuthCredential[];
+  // Optional: snapshots written before these entities existed (a data plane's level cache,
+  // an older control plane) lack them, and every reader treats absent as empty.
+  basicauth_credentials?: BasicAuthCredential[];
+  acls?: Acl[];
 }
 
 /**

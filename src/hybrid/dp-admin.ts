@@ -22,6 +22,9 @@ const SEGMENTS: Record<string, { entity: EntityName; key?: string; parentField: 
   targets: { entity: 'targets', key: 'target', parentField: 'target' },
   'key-auth': { entity: 'keyauth_credentials', key: 'key', parentField: 'credential' },
   'key-auths': { entity: 'keyauth_credentials', key: 'key', parentField: 'credential' },
+  'basic-auth': { entity: 'basicauth_credentials', key: 'username', parentField: 'credential' },
+  'basic-auths': { entity: 'basicauth_credentials', key: 'username', parentField: 'credential' },
+  acls: { entity: 'acls', parentField: 'acl' },
   service: { entity: 'services', parentField: 'service' },
   consumer: { entity: 'consumers', parentField: 'consumer' },
 };

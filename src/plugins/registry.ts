@@ -2,6 +2,8 @@
 // through `validatePluginConfig`; the proxy looks handlers up by name. A new plugin is a
 // folder under src/plugins/<name>/ (handler.ts + schema.ts) plus one line here.
 import type { z } from 'zod';
+import { aclSchema } from './acl/schema.ts';
+import { basicAuthSchema } from './basic-auth/schema.ts';
 import { corsSchema } from './cors/schema.ts';
 import { ipRestrictionSchema } from './ip-restriction/schema.ts';
 import { keyAuthSchema } from './key-auth/schema.ts';
@@ -29,9 +31,10 @@ const def = (name: string, priority: number, schema: unknown, handler: () => Pro
   handler: () => handler().then((m) => m.default),
 });
 
-// Kong 3.x PRIORITY values. basic-auth and acl are not bundled: their credentials/groups
-// have no entity in ConfigSnapshot yet.
+// Kong 3.x PRIORITY values.
 export const plugins: Record<string, PluginDefinition> = {
+  acl: def('acl', 950, aclSchema, () => import('./acl/handler.ts')),
+  'basic-auth': def('basic-auth', 1100, basicAuthSchema, () => import('./basic-auth/handler.ts')),
   'ip-restriction': def('ip-restriction', 990, ipRestrictionSchema, () => import('./ip-restriction/handler.ts')),
   cors: def('cors', 2000, corsSchema, () => import('./cors/handler.ts')),
   'key-auth': def('key-auth', 1250, keyAuthSchema, () => import('./key-auth/handler.ts')),

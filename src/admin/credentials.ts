@@ -1,0 +1,40 @@
+// The three endpoint groups Kong generates for a consumer's credentials (kong/api/endpoints.lua
+// with admin_api_name / admin_api_nested_name): nested under the consumer, the top-level
+// collection (no POST: a credential is created under its consumer), and the credential's consumer.
+import type { Router } from './router.ts';
+import type { EntityName } from '../entities/types.ts';
+import { registerForeignEntity, registerResource, type AdminContext } from './crud.ts';
+
+export interface CredentialSpec {
+  entity: EntityName;
+  /** Kong's admin_api_nested_name: `/consumers/{c}/<nested>`. */
+  nested: string;
+  /** Kong's admin_api_name: the top-level collection path. */
+  collection: string;
+  /** What a non-UUID value names under the consumer when it is not the endpoint key (acls: group). */
+  nestedKey?: string;
+}
+
+export function registerConsumerCredential(router: Router, ctx: AdminContext, spec: CredentialSpec): void {
+  registerResource(router, ctx, {
+    entity: spec.entity,
+    collection: `/consumers/:consumers/${spec.nested}`,
+    param: spec.entity,
+    parent: { entity: 'consumers', param: 'consumers', field: 'consumer' },
+    endpointKey: spec.nestedKey,
+  });
+  registerResource(router, ctx, {
+    entity: spec.entity,
+    collection: spec.collection,
+    param: spec.entity,
+    methods: ['list', 'get', 'put', 'patch', 'delete'],
+  });
+  registerForeignEntity(router, ctx, {
+    entity: spec.entity,
+    path: `${spec.collection}/:${spec.entity}/consumer`,
+    param: spec.entity,
+    field: 'consumer',
+    parent: 'consumers',
+    methods: ['get'],
+  });
+}

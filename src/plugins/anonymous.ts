@@ -1,0 +1,25 @@
+// The `anonymous` fallback every Kong auth plugin shares: when authentication fails, the
+// request goes on as the configured consumer (by id or username) with X-Anonymous-Consumer.
+import type { EntityStore } from '../cache/entity-store.ts';
+import type { Consumer } from '../entities/types.ts';
+import type { ProxyContext } from '../proxy/context.ts';
+import { setConsumerHeaders } from './consumer-headers.ts';
+
+/** The anonymous consumer named by a plugin's config, looked up in the node's cache. */
+export function findConsumer(store: EntityStore, idOrUsername: string | null): Consumer | null {
+  if (!idOrUsername) return null;
+  const byId = store.get('consumers', idOrUsername);
+  if (byId) return byId;
+  for (const c of store.all('consumers')) if (c.username === idOrUsername) return c;
+  return null;
+}
+
+/** Kong answers 500 when the configured anonymous consumer does not exist. */
+export function authenticateAnonymous(ctx: ProxyContext, consumer: Consumer | null): void {
+  if (!consumer) {
+    ctx.exit(500, { message: 'An unexpected error occurred', request_id: ctx.requestId });
+    return;
+  }
+  ctx.consumer = consumer;
+  setConsumerHeaders(ctx, consumer, null, true);
+}
