@@ -1,9 +1,10 @@
-// Kong 3 "traditional_compatible" routing over an in-memory index. Matchers are ranked once
-// at build time by Kong's priority; a request only looks at the matchers filed under its host
+// Kong 3 "traditional_compatible" routing over an in-memory index (router-index.ts). Matchers
+// are ranked by Kong's priority; a request only looks at the matchers filed under its host
 // (exact hosts by name, wildcard hosts, host-less routes) and under its first path segment,
 // so 10,000 routes cost about what 10 do. The first matching matcher in rank order wins.
 import type { Route, Service } from '../entities/types.ts';
-import { compareMatchers, compileRoute, type CompiledMatcher } from './route-compile.ts';
+import type { CompiledMatcher } from './route-compile.ts';
+import { RouteIndex, type PathIndex } from './router-index.ts';
 import { upstreamPathV0, upstreamPathV1 } from './upstream-uri.ts';
 
 export interface RouteMatch {
@@ -23,37 +24,6 @@ export interface RequestFacts {
   port: number; // Host header port, or the listener's
   path: string; // normalized, no query
   headers: Record<string, string | string[] | undefined>;
-}
-
-class PathIndex {
-  readonly complete = new Map<string, CompiledMatcher[]>();
-  readonly partial = new Map<string, CompiledMatcher[]>();
-  readonly always: CompiledMatcher[] = [];
-  partialLengths: number[] = [];
-
-  add(m: CompiledMatcher): void {
-    const prefixes = m.paths?.filter((p) => p.prefix !== null) ?? [];
-    if (!m.paths || prefixes.length !== m.paths.length) {
-      this.always.push(m);
-      return;
-    }
-    for (const p of prefixes) {
-      const pre = p.prefix!;
-      const slash = pre.indexOf('/', 1);
-      const map = slash === -1 ? this.partial : this.complete;
-      const key = slash === -1 ? pre.slice(1) : pre.slice(1, slash);
-      const list = map.get(key);
-      if (!list) map.set(key, [m]);
-      else if (list[list.length - 1] !== m) list.push(m);
-    }
-  }
-
-  seal(): void {
-    const lens = new Set<number>();
-    for (const k of this.partial.keys()) lens.add(k.length);
-    this.partialLengths = [...lens].sort((a, b) => a - b);
-    // Matchers were added in rank order, so every list is already sorted by rank.
-  }
 }
 
 // Scratch for the matcher that just matched: avoids returning a tuple per candidate.
@@ -120,68 +90,8 @@ function fullMatch(m: CompiledMatcher, f: RequestFacts): boolean {
   );
 }
 
-// Compiled matchers by route object, shared by successive Routers.
-const compiled = new WeakMap<Route, { service: Service | null; matchers: Omit<CompiledMatcher, 'rank'>[] }>();
-
-export class Router {
-  private readonly exact = new Map<string, PathIndex>();
-  private readonly wildcard = new PathIndex();
-  private readonly hostless = new PathIndex();
-  readonly size: number;
-
-  constructor(routes: Iterable<Route>, serviceOf: (r: Route) => Service | null | undefined) {
-    const all: Omit<CompiledMatcher, 'rank'>[] = [];
-    for (const r of routes) {
-      const svc = r.service ? serviceOf(r) ?? null : null;
-      if (r.service && !svc) continue; // dangling reference: Kong would never have stored it
-      if (svc && svc.enabled === false) continue; // Kong drops routes of disabled services
-      if (r.protocols && r.protocols.length && !r.protocols.some((p) => p === 'http' || p === 'https')) continue;
-      // Entities are replaced, never mutated, when they change, so a route object (with the
-      // same service object) compiles to the same matchers: reuse them and a change to one
-      // route among 10,000 recompiles one route, not all (compiling is most of a rebuild).
-      let cached = compiled.get(r);
-      if (!cached || cached.service !== svc) {
-        try {
-          cached = { service: svc, matchers: compileRoute(r, svc) };
-        } catch {
-          // an invalid regex was rejected by the Admin API; skip defensively, never take down the router
-          continue;
-        }
-        compiled.set(r, cached);
-      }
-      // A shallow copy: each Router owns its matchers' ranks, so the router still serving
-      // is untouched however this build ends.
-      for (const m of cached.matchers) all.push({ ...m });
-    }
-    all.sort(compareMatchers);
-    this.size = all.length;
-    all.forEach((partial, rank) => {
-      const m = partial as CompiledMatcher;
-      m.rank = rank;
-      if (!m.hosts) {
-        this.hostless.add(m);
-        return;
-      }
-      let wild = false;
-      const seen = new Set<string>();
-      for (const h of m.hosts) {
-        if (h.kind !== 'exact') {
-          wild = true;
-          continue;
-        }
-        if (seen.has(h.host)) continue;
-        seen.add(h.host);
-        let idx = this.exact.get(h.host);
-        if (!idx) this.exact.set(h.host, (idx = new PathIndex()));
-        idx.add(m);
-      }
-      if (wild) this.wildcard.add(m);
-    });
-    for (const idx of this.exact.values()) idx.seal();
-    this.wildcard.seal();
-    this.hostless.seal();
-  }
-
+/** `new Router(routes, serviceOf)` builds it; `update()` (RouteIndex) keeps it current. */
+export class Router extends RouteIndex {
   match(f: RequestFacts): RouteMatch | null {
     // No closures here: tsx (esbuild keepNames) wraps every function expression in a
     // __name() call, which would cost more than the whole lookup.

@@ -1,7 +1,8 @@
 // The compiled configuration a proxy serves from: entity store → router, plugin chains and
-// balancers. Changes are applied to the store at once and the derived parts are rebuilt a few
-// milliseconds later in one go (debounced); the previous router keeps serving until the new
-// one is swapped in, which is a single assignment.
+// balancers. Changes are applied to the store at once; the derived parts follow on the next
+// turn of the event loop (every change read in one go is handled together), and under a burst
+// at most once per `debounceMs`. The router is updated one route at a time; the other parts
+// are rebuilt whole and swapped in with a single assignment, the previous ones serving until then.
 import type { Logger } from 'pino';
 import { EntityStore } from '../cache/entity-store.ts';
 import type { ChangeEvent, ConfigSnapshot, EntityName } from '../entities/types.ts';
@@ -13,7 +14,7 @@ import { Router } from './router.ts';
 export interface RuntimeOptions {
   logger: Logger;
   counters: CounterStore;
-  /** Delay before rebuilding after a change (ms); batches bursts of events. */
+  /** Under a burst of changes, at most one rebuild per this many ms (a lone change is applied at once). */
   debounceMs?: number;
 }
 
@@ -23,7 +24,10 @@ export class ProxyRuntime {
   router: Router;
   plugins: PluginIndex;
   private pending = new Set<EntityName>();
-  private timer: NodeJS.Timeout | null = null;
+  private changedRoutes = new Set<string>();
+  private changedServices = new Set<string>();
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private lastRebuildAt = -Infinity;
   private waiters: (() => void)[] = [];
   private readonly debounceMs: number;
 
@@ -40,24 +44,40 @@ export class ProxyRuntime {
   /** Replace the whole configuration and rebuild now. */
   loadSnapshot(snapshot: ConfigSnapshot): void {
     this.store.load(snapshot);
-    this.pending.clear();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.rebuild(new Set(['routes', 'services', 'plugins', 'upstreams', 'targets']));
+    this.cancel();
+    this.rebuild(new Set(['routes', 'services', 'plugins', 'upstreams', 'targets']), true);
   }
 
   /** Apply change events (the one entry point the cluster and the primary use). */
   applyChanges(events: ChangeEvent[]): void {
     if (!events.length) return;
     this.store.apply(events);
-    for (const e of events) this.pending.add(e.entity);
+    for (const e of events) {
+      this.pending.add(e.entity);
+      if (e.entity === 'routes') this.changedRoutes.add(e.entity_id);
+      else if (e.entity === 'services') this.changedServices.add(e.entity_id);
+    }
     if (this.timer) return;
-    this.timer = setTimeout(() => {
+    const wait = this.lastRebuildAt + this.debounceMs - performance.now();
+    const flush = () => {
       this.timer = null;
       const kinds = this.pending;
       this.pending = new Set();
-      this.rebuild(kinds);
-    }, this.debounceMs);
+      this.rebuild(kinds, false);
+    };
+    // setImmediate, not a timer: the IPC messages that arrived together are all read first.
+    this.timer = wait > 0 ? setTimeout(flush, wait) : setImmediate(flush);
+  }
+
+  private cancel(): void {
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+    }
+    this.timer = null;
+    this.pending.clear();
+    this.changedRoutes.clear();
+    this.changedServices.clear();
   }
 
   /** Resolves once every change applied so far is live (tests, readiness). */
@@ -66,13 +86,15 @@ export class ProxyRuntime {
     return new Promise((r) => this.waiters.push(r));
   }
 
-  private rebuild(kinds: Set<EntityName>): void {
+  private rebuild(kinds: Set<EntityName>, full: boolean): void {
     const started = performance.now();
+    this.lastRebuildAt = started;
+    const routes = this.changedRoutes;
+    const services = this.changedServices;
+    this.changedRoutes = new Set();
+    this.changedServices = new Set();
     try {
-      if (kinds.has('routes') || kinds.has('services')) {
-        const services = this.store.tables.services;
-        this.router = new Router(this.store.all('routes'), (r) => (r.service ? services.get(r.service.id) : null));
-      }
+      if (full || routes.size || services.size) this.updateRouter(full, routes, services);
       if (kinds.has('plugins') || kinds.has('consumers') || kinds.has('routes') || kinds.has('services')) {
         const old = this.plugins;
         this.plugins = new PluginIndex(this.store.all('plugins'), this.env());
@@ -88,9 +110,23 @@ export class ProxyRuntime {
     for (const r of w) r();
   }
 
+  private updateRouter(full: boolean, routes: Set<string>, services: Set<string>): void {
+    const table = this.store.tables.services;
+    const serviceOf = (r: { service: { id: string } | null }) => (r.service ? table.get(r.service.id) : null);
+    if (!full) {
+      try {
+        this.router.update(routes, services, (id) => this.store.get('routes', id), serviceOf);
+        return;
+      } catch (err) {
+        // The index may be half updated: start over from the store.
+        this.opts.logger.error({ err }, 'incremental router update failed; rebuilding the router');
+      }
+    }
+    this.router = new Router(this.store.all('routes'), serviceOf);
+  }
+
   close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.cancel();
     this.balancers.stop();
     this.plugins.close();
   }
