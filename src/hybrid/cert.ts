@@ -17,12 +17,15 @@ export interface ClusterCert {
   key: string;
 }
 
-/** A new P-384 key and a self-signed certificate for it (PEM). */
-export function generateClusterCert(opts: { days?: number; now?: Date } = {}): ClusterCert {
+/**
+ * A new P-384 key and a self-signed certificate for it (PEM). `commonName` other than the
+ * cluster's serves the proxy's default TLS certificate (src/proxy/tls-certs.ts).
+ */
+export function generateClusterCert(opts: { days?: number; now?: Date; commonName?: string } = {}): ClusterCert {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
   const now = opts.now ?? new Date();
   const notAfter = new Date(now.getTime() + (opts.days ?? 1095) * 86_400_000);
-  const name = seq(set(seq(oid(COMMON_NAME), utf8(CLUSTER_CN))));
+  const name = seq(set(seq(oid(COMMON_NAME), utf8(opts.commonName ?? CLUSTER_CN))));
   const sigAlg = seq(oid(ECDSA_SHA384));
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   const serial = randomBytes(16);

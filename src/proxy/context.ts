@@ -26,6 +26,10 @@ export class ProxyContext {
   readonly hostHeader: string;
   /** Normalized request path, no query. */
   readonly path: string;
+  /** The client came over TLS (an `ssl` proxy_listen entry): X-Forwarded-Proto https. */
+  https = false;
+  /** Port of the listener the request arrived on (X-Forwarded-Port). */
+  listenPort = 0;
   /** Raw query without '?', '' when absent; plugins may replace it. */
   query: string;
   route: Route | null = null;

@@ -40,8 +40,6 @@ const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOT
 const TIMEOUT_ERRORS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'GOSSAMER_WRITE_TIMEOUT']);
 
 export interface ForwarderOptions {
-  /** Listener port, for X-Forwarded-Port (known once listening). */
-  port: () => number;
   /** Upstream keep-alive idle time (ms). */
   keepAliveTimeout?: number;
   /** Called once per finished request (log phase). */
@@ -131,7 +129,7 @@ export class Forwarder {
     const req = ctx.req;
     if (ctx.requestBodyTransforms !== null && ctx.requestBody === null) return this.bufferThenForward(ctx, service, peer);
     const buffered = ctx.requestBody;
-    const headers = buildRequestHeaders(ctx, service, peer, this.opts.port());
+    const headers = buildRequestHeaders(ctx, service, peer);
     let streamed = false;
     let body: Dispatcher.DispatchOptions['body'] = null;
     if (buffered !== null) {
@@ -224,7 +222,7 @@ function hasBody(method: string, status: number): boolean {
   return method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
 }
 
-function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer, listenPort: number): string[] {
+function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): string[] {
   const src: IncomingHttpHeaders = ctx.req.headers;
   const edits = ctx.requestHeaderEdits;
   const out: string[] = [];
@@ -259,9 +257,9 @@ function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer, li
   out.push(
     'host', host,
     'x-forwarded-for', xff ? xff + ', ' + ctx.clientIp : ctx.clientIp,
-    'x-forwarded-proto', 'http',
+    'x-forwarded-proto', ctx.https ? 'https' : 'http',
     'x-forwarded-host', fwdHost,
-    'x-forwarded-port', String(listenPort),
+    'x-forwarded-port', String(ctx.listenPort),
     'x-forwarded-path', ctx.path,
     'x-real-ip', ctx.clientIp,
     'x-gossamer-request-id', ctx.requestId,

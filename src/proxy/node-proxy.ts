@@ -5,6 +5,8 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Listen } from '../config/index.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
+import type { ListenAddress } from './server.ts';
+import { loadProxyTls, type ProxyTlsSettings, type TlsMaterial } from './tls-certs.ts';
 import { startProxyWorkers, workerCount, type ProxyWorkers } from './workers.ts';
 
 export interface NodeProxyOptions {
@@ -14,6 +16,8 @@ export interface NodeProxyOptions {
   logger: Logger;
   nodeName: string;
   logLevel: string;
+  /** ssl_cert / ssl_cert_key and the prefix (for the default certificate), for `ssl` entries. */
+  ssl?: ProxyTlsSettings;
 }
 
 export interface NodeProxy {
@@ -29,24 +33,30 @@ export interface NodeProxy {
 }
 
 export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
-  // Workers share one listening socket through node:cluster, so one address is served; Kong's
-  // default second listener (8443 ssl) has no TLS termination here yet.
-  const [first, ...rest] = o.listen;
-  if (!first) throw new Error('proxy_listen is off');
-  if (rest.length) o.logger.warn({ ignored: rest.map((l) => `${l.host}:${l.port}`) }, 'proxy_listen: only the first address is served');
-  if (first.flags.includes('ssl')) o.logger.warn({ listen: `${first.host}:${first.port}` }, "proxy_listen: the 'ssl' flag is not supported yet; serving plain HTTP");
+  // Every worker listens on every proxy_listen entry; node:cluster shares each socket.
+  if (o.listen.length === 0) throw new Error('proxy_listen is off');
+  const listeners: ListenAddress[] = o.listen.map((l) => ({ host: l.host, port: l.port, ssl: l.flags.includes('ssl') }));
+  const ignored = [...new Set(o.listen.flatMap((l) => l.flags.filter((f) => f !== 'ssl' && f !== 'reuseport' && !f.startsWith('backlog='))))];
+  if (ignored.length) o.logger.warn({ flags: ignored }, 'proxy_listen: flags not supported here are ignored');
+  let tls: TlsMaterial | undefined;
+  if (listeners.some((l) => l.ssl)) {
+    if (!o.ssl) throw new Error("proxy_listen: an 'ssl' entry needs the ssl_cert / ssl_cert_key settings");
+    tls = loadProxyTls(o.ssl);
+  }
   // A busy port would only show as workers dying and being restarted; say it plainly instead.
-  await assertBindable(first.host, first.port);
+  for (const l of listeners) await assertBindable(l.host, l.port);
+  const where = listeners.map((l) => `${l.host}:${l.port}${l.ssl ? ' ssl' : ''}`).join(', ');
   const workers = await startProxyWorkers({
     count: o.workerProcesses,
-    listen: { host: first.host, port: first.port },
+    listen: { host: listeners[0]!.host, port: listeners[0]!.port },
+    server: { listeners, tls },
     snapshot: o.snapshot,
     logger: o.logger,
     nodeName: o.nodeName,
     logLevel: o.logLevel,
   });
   try {
-    await withTimeout(workers.ready(), 60_000, `proxy workers did not start listening on ${first.host}:${first.port} within 60 s`);
+    await withTimeout(workers.ready(), 60_000, `proxy workers did not start listening on ${where} within 60 s`);
   } catch (err) {
     await workers.stop();
     throw err;

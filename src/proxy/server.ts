@@ -2,6 +2,7 @@
 // answers. Used in-process by tests and the benchmark, and by each worker (worker-main.ts).
 // Nothing here awaits anything but the upstream (and a first-ever DNS answer for a host).
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -15,11 +16,13 @@ import { transformBody } from './body-buffer.ts';
 import { JSON_TYPE, MSG, errorBody, sendJson } from './errors.ts';
 import { Forwarder } from './forwarder.ts';
 import { normalizePath } from './normalize-path.ts';
-import { loadPluginHandlers, runAccess } from './plugin-chain.ts';
+import { loadPluginHandlers, runAccess, type ChainEntry } from './plugin-chain.ts';
+import { accessWithBody, chainReadsBody, hasRequestBody } from './access-body.ts';
 import { nextRequestId } from './request-id.ts';
 import type { RequestFacts } from './router.ts';
 import { ProxyRuntime } from './runtime.ts';
 import { SERVER, VIA } from './version.ts';
+import type { TlsMaterial } from './tls-certs.ts';
 import { WebSocketRelay } from './websocket.ts';
 
 export interface ProxyServerOptions {
@@ -35,14 +38,32 @@ export interface ProxyServerOptions {
   keepAliveTimeout?: number;
   /** Largest request head accepted (bytes); larger gets 431. */
   maxHeaderSize?: number;
+  /** Certificates for listeners opened with `ssl` (tls-certs.ts loads them). */
+  tls?: TlsMaterial;
+}
+
+/** One address the proxy accepts clients on (a proxy_listen entry). */
+export interface ListenAddress {
+  host: string;
+  port: number;
+  ssl: boolean;
+}
+
+/** What a request knows of the listener it arrived on. */
+interface Listener {
+  port: number;
+  tls: boolean;
 }
 
 export interface ProxyServer {
+  /** The first plain-HTTP listener's server (every listener: `servers`). */
   readonly server: http.Server;
+  readonly servers: readonly http.Server[];
   /** Requests received by this process (the benchmark checks every worker served). */
   readonly stats: { requests: number };
   readonly runtime: ProxyRuntime;
-  listen(port: number, host?: string): Promise<{ host: string; port: number }>;
+  /** Opens one more listener; `ssl` needs the `tls` option. */
+  listen(port: number, host?: string, ssl?: boolean): Promise<{ host: string; port: number }>;
   loadSnapshot(snapshot: ConfigSnapshot): void;
   applyChanges(events: ChangeEvent[]): void;
   /** Resolves once changes applied so far are live. */
@@ -56,7 +77,6 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   const ownCounters = opts.counters ? null : new LocalCounters();
   const runtime = new ProxyRuntime({ logger, counters: opts.counters ?? ownCounters!, debounceMs: opts.debounceMs });
   if (opts.snapshot) runtime.loadSnapshot(opts.snapshot);
-  let listenPort = 0;
   const facts: RequestFacts = { method: '', host: '', port: 0, path: '', headers: {} };
 
   const onDone = (ctx: ProxyContext): void => {
@@ -73,7 +93,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
       }
     }
   };
-  const forwarder = new Forwarder(runtime.balancers, { port: () => listenPort, onDone });
+  const forwarder = new Forwarder(runtime.balancers, { onDone });
   const ws = new WebSocketRelay();
 
   const sendExit = (ctx: ProxyContext): void => {
@@ -101,7 +121,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   };
 
   /** Route and run the access phase; returns the context ready to forward, or null if answered. */
-  const prepare = (req: IncomingMessage, res: ServerResponse): ProxyContext | null => {
+  const prepare = (req: IncomingMessage, res: ServerResponse, l: Listener): ProxyContext | null | Promise<ProxyContext | null> => {
     const start = performance.now();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -117,11 +137,11 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     const path = normalizePath(rawPath);
     const hostHeader = req.headers.host ?? '';
     let host = hostHeader;
-    let port = listenPort;
+    let port = l.port;
     const colon = hostHeader.lastIndexOf(':');
     if (colon > 0 && hostHeader.charCodeAt(hostHeader.length - 1) !== 93) {
       host = hostHeader.slice(0, colon);
-      port = Number(hostHeader.slice(colon + 1)) || listenPort;
+      port = Number(hostHeader.slice(colon + 1)) || l.port;
     }
     facts.method = req.method ?? 'GET';
     facts.host = host.toLowerCase();
@@ -130,6 +150,8 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     facts.headers = req.headers;
     const m = runtime.router.match(facts);
     const ctx = new ProxyContext(req, res, nextRequestId(), start, path, q === -1 ? '' : url.slice(q + 1), hostHeader);
+    ctx.https = l.tls;
+    ctx.listenPort = l.port;
     if (m === null) {
       ctx.status = 404;
       sendJson(res, 404, errorBody(MSG.noRoute, ctx.requestId), ['x-gossamer-request-id', ctx.requestId], start);
@@ -138,8 +160,9 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     ctx.route = m.route;
     ctx.service = m.service;
     const protocols = m.route.protocols;
-    if (protocols && protocols.length !== 0 && !protocols.includes('http') && !protocols.includes('ws')) {
-      // An https-only route reached over plain HTTP (this listener has no TLS): Kong's answer.
+    if (!l.tls && protocols && protocols.length !== 0 && !protocols.includes('http') && !protocols.includes('ws')) {
+      // An https-only route reached over plain HTTP: Kong's answer. (Over TLS Kong serves
+      // http-only routes too: its router treats http and https alike for matching.)
       const code = m.route.https_redirect_status_code || 426;
       ctx.status = code;
       if (code === 426) {
@@ -158,14 +181,20 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     if (!plugins.empty) {
       const chain = plugins.chainFor(m.route, m.service);
       if (chain.length !== 0) {
+        if (chainReadsBody(chain) && hasRequestBody(req)) return readBodyFirst(ctx, chain);
         runAccess(ctx, chain);
-        if (ctx.exitStatus !== 0) {
-          sendExit(ctx);
-          return null;
-        }
       }
     }
-    if (m.service === null) {
+    return afterAccess(ctx);
+  };
+
+  /** A plugin's own answer, or a route without a service; else the context to forward. */
+  const afterAccess = (ctx: ProxyContext): ProxyContext | null => {
+    if (ctx.exitStatus !== 0) {
+      sendExit(ctx);
+      return null;
+    }
+    if (ctx.service === null) {
       ctx.exit(503, errorBody(MSG.noService, ctx.requestId));
       sendExit(ctx);
       return null;
@@ -173,18 +202,42 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     return ctx;
   };
 
+  /** key-auth key_in_body: the access phase runs once the whole body is in memory. */
+  const readBodyFirst = (ctx: ProxyContext, chain: ChainEntry[]): Promise<ProxyContext | null> =>
+    accessWithBody(ctx, chain).then((complete) => {
+      if (complete) return afterAccess(ctx);
+      ctx.status = 499; // the client went away before its body was complete
+      return null;
+    });
+
   const stats = { requests: 0 };
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse, l: Listener): void => {
     stats.requests++;
-    let ctx: ProxyContext | null;
+    let ctx: ProxyContext | null | Promise<ProxyContext | null>;
     try {
-      ctx = prepare(req, res);
+      ctx = prepare(req, res, l);
     } catch (err) {
       logger.error({ err, url: req.url }, 'request failed before proxying');
       sendJson(res, 500, errorBody(MSG.internal, ''), []);
       return;
     }
     if (ctx === null) return;
+    if (ctx instanceof Promise) {
+      ctx.then(
+        (c) => {
+          if (c !== null) forward(c);
+        },
+        (err) => {
+          logger.error({ err, url: req.url }, 'request failed before proxying');
+          if (!res.headersSent) sendJson(res, 500, errorBody(MSG.internal, ''), []);
+        },
+      );
+      return;
+    }
+    forward(ctx);
+  };
+
+  const forward = (ctx: ProxyContext): void => {
     const service = ctx.service!;
     const peer = runtime.balancers.pick(ctx, service, null);
     if (peer === null) return forwarder.fail(ctx, 503, MSG.noPeer);
@@ -201,7 +254,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
 
   const upgraded = new Set<Duplex>();
   const upgradedNow = new WeakSet<Duplex>();
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, l: Listener): void => {
     socket.on('error', () => socket.destroy());
     // Upgraded sockets leave the HTTP server's bookkeeping; close() must still end them.
     upgraded.add(socket);
@@ -214,14 +267,19 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     res.once('finish', () => {
       if (!upgradedNow.has(socket)) socket.end();
     });
-    let ctx: ProxyContext | null;
+    let ctx: ProxyContext | null | Promise<ProxyContext | null>;
     try {
-      ctx = prepare(req, res);
+      ctx = prepare(req, res, l);
     } catch {
       socket.destroy();
       return;
     }
     if (ctx === null) return;
+    if (ctx instanceof Promise) {
+      // An upgrade request with a body to read for access: not a WebSocket handshake.
+      socket.destroy();
+      return;
+    }
     const c = ctx;
     const service = c.service!;
     const go = (p: Peer | null): void => {
@@ -234,9 +292,9 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
       const headers: Record<string, string> = {
         host: hostH,
         'x-forwarded-for': c.clientIp,
-        'x-forwarded-proto': 'http',
+        'x-forwarded-proto': l.tls ? 'https' : 'http',
         'x-forwarded-host': c.hostHeader,
-        'x-forwarded-port': String(listenPort),
+        'x-forwarded-port': String(l.port),
         'x-forwarded-path': c.path,
         'x-real-ip': c.clientIp,
         'x-gossamer-request-id': c.requestId,
@@ -249,39 +307,58 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     else go(peer);
   };
 
-  const server = http.createServer(
-    {
-      headersTimeout: opts.headersTimeout ?? 60_000,
-      requestTimeout: opts.requestTimeout ?? 300_000,
-      keepAliveTimeout: opts.keepAliveTimeout ?? 60_000,
-      maxHeaderSize: opts.maxHeaderSize ?? 32 * 1024,
-      connectionsCheckingInterval: 1000,
-    },
-    onRequest,
-  );
-  server.on('upgrade', onUpgrade);
+  const serverOptions: http.ServerOptions = {
+    headersTimeout: opts.headersTimeout ?? 60_000,
+    requestTimeout: opts.requestTimeout ?? 300_000,
+    keepAliveTimeout: opts.keepAliveTimeout ?? 60_000,
+    maxHeaderSize: opts.maxHeaderSize ?? 32 * 1024,
+    connectionsCheckingInterval: 1000,
+  };
   // Node answers malformed requests itself (400, 431, 408) and closes the socket; the default
   // handling is what we want, but a socket error after that must not surface as an exception.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+  const onClientError = (err: NodeJS.ErrnoException, socket: Duplex): void => {
     if (!socket.writable || (err.code === 'ECONNRESET')) {
       socket.destroy();
       return;
     }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  });
+  };
+  /** A server for one listener; its port is filled in once it listens. */
+  const makeServer = (ssl: boolean): { server: http.Server; l: Listener } => {
+    const l: Listener = { port: 0, tls: ssl };
+    const handler = (req: IncomingMessage, res: ServerResponse): void => onRequest(req, res, l);
+    let server: http.Server;
+    if (ssl) {
+      if (!opts.tls) throw new Error("proxy_listen: an 'ssl' listener needs certificates (ssl_cert / ssl_cert_key, or the default under the prefix)");
+      server = https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, ALPNProtocols: ['http/1.1'] }, handler) as unknown as http.Server;
+      // A client that fails the handshake (plain HTTP on the TLS port, a bad hello) only loses its socket.
+      server.on('tlsClientError', (_err: Error, socket: Duplex) => socket.destroy());
+    } else server = http.createServer(serverOptions, handler);
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(req, socket, head, l));
+    server.on('clientError', onClientError);
+    return { server, l };
+  };
+  const first = makeServer(false);
+  const servers: { server: http.Server; l: Listener }[] = [];
 
   const api: ProxyServer = {
-    server,
+    server: first.server,
+    get servers() {
+      return servers.map((e) => e.server);
+    },
     stats,
     runtime,
-    listen(port, host = '0.0.0.0') {
+    listen(port, host = '0.0.0.0', ssl = false) {
+      const e = !ssl && !servers.includes(first) ? first : makeServer(ssl);
+      servers.push(e);
+      const { server, l } = e;
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
           const a = server.address() as AddressInfo;
-          listenPort = a.port;
+          l.port = a.port;
           resolve({ host: a.address, port: a.port });
         });
       });
@@ -290,11 +367,17 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     applyChanges: (e) => runtime.applyChanges(e),
     settled: () => runtime.settled(),
     async close() {
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-        for (const s of upgraded) s.destroy();
-      });
+      await Promise.all(
+        (servers.length ? servers : [first]).map(
+          ({ server }) =>
+            new Promise<void>((r) => {
+              if (!server.listening) return r();
+              server.close(() => r());
+              server.closeAllConnections();
+            }),
+        ),
+      );
+      for (const s of upgraded) s.destroy();
       ws.close();
       runtime.close();
       ownCounters?.close();

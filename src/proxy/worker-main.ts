@@ -70,9 +70,13 @@ async function init(m: Extract<ToWorker, { t: 'gossamer:init' }>): Promise<void>
   try {
     counters = new WorkerCounters((msg) => send(msg));
     proxy = await createProxyServer({ ...m.options, logger, snapshot: m.snapshot, counters });
-    const addr = await proxy.listen(m.listen.port, m.listen.host);
+    let port = 0;
+    for (const l of m.options.listeners ?? [{ ...m.listen, ssl: false }]) {
+      const addr = await proxy.listen(l.port, l.host, l.ssl);
+      port ||= addr.port;
+    }
     for (const e of early.splice(0)) handle(e);
-    send({ t: 'gossamer:ready', port: addr.port });
+    send({ t: 'gossamer:ready', port });
   } catch (err) {
     send({ t: 'gossamer:fatal', error: String((err as Error).stack ?? err) });
     process.exit(1);

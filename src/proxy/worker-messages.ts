@@ -1,9 +1,12 @@
 // IPC messages between a node's primary and its proxy workers (node:cluster, 'advanced'
 // serialization so snapshots travel as structured clones, not JSON).
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
-import type { ProxyServerOptions } from './server.ts';
+import type { ListenAddress, ProxyServerOptions } from './server.ts';
 
-export type WorkerServerOptions = Pick<ProxyServerOptions, 'debounceMs' | 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout' | 'maxHeaderSize'>;
+export type WorkerServerOptions = Pick<ProxyServerOptions, 'debounceMs' | 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout' | 'maxHeaderSize' | 'tls'> & {
+  /** Every proxy_listen entry, when there is more than one or one is `ssl` (else `listen`). */
+  listeners?: ListenAddress[];
+};
 
 export type ToWorker =
   | { t: 'gossamer:init'; snapshot: ConfigSnapshot; listen: { host: string; port: number }; nodeName: string; logLevel: string; options: WorkerServerOptions }

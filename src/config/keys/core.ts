@@ -7,6 +7,8 @@ export const coreKeys = {
   log_level: key(oneOf(['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg']), 'info', 'debug, info, notice, warn, error, crit, alert or emerg', 'Log level (Kong\'s nginx levels; notice maps to info, crit/alert/emerg to fatal).'),
   node_name: key(str(), '', 'any text; empty derives <hostname>-<cluster port>', 'Name shown in /cluster/members and on every log line. Must be unique in the cluster.'),
   proxy_listen: key(listen(), '0.0.0.0:8000', 'host:port [flags], comma-separated, or off', 'Where the proxy accepts client traffic.'),
+  ssl_cert: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', "Certificates for proxy_listen entries with the ssl flag, one per ssl_cert_key entry (an RSA and an ECDSA pair may be given together). Empty: a self-signed certificate is generated once under <prefix>/ssl/."),
+  ssl_cert_key: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', 'Private keys of ssl_cert, in the same order.', true),
   admin_listen: key(listen(), '127.0.0.1:8001', 'host:port [flags], comma-separated, or off', 'Where the Admin API listens. Keep it on loopback or a private network.'),
   worker_processes: key(z.string().trim().transform((v, ctx) => {
     if (v === 'auto') return 'auto' as const;

@@ -1,0 +1,87 @@
+// Certificates for proxy_listen entries with the `ssl` flag: Kong's ssl_cert / ssl_cert_key
+// (parallel lists of PEM files or inline PEM), or, when both are empty, a self-signed default
+// made once under <prefix>/ssl/ and reused on every start, as Kong does with kong-default.crt.
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { generateClusterCert } from '../hybrid/cert.ts';
+
+export interface ProxyTlsSettings {
+  /** ssl_cert entries: file paths or PEM text. */
+  cert: string[];
+  /** ssl_cert_key entries, one per ssl_cert entry. */
+  key: string[];
+  /** Where the default certificate lives when none is configured. */
+  prefix: string;
+}
+
+/** PEM texts for node:tls (several pairs: RSA and ECDSA, the client's ciphers choose). */
+export interface TlsMaterial {
+  cert: string[];
+  key: string[];
+}
+
+export const DEFAULT_CERT = 'gossamer-default.crt';
+export const DEFAULT_KEY = 'gossamer-default.key';
+
+function readPem(entry: string, keyName: string, i: number): string {
+  if (entry.trimStart().startsWith('-----BEGIN')) return entry;
+  try {
+    return fs.readFileSync(entry, 'utf8');
+  } catch (err) {
+    throw new Error(`${keyName}: cannot read '${entry}' (entry ${i + 1}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function checkPair(certPem: string, keyPem: string, where: string): void {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch (err) {
+    throw new Error(`ssl_cert ${where} is not a PEM certificate: ${(err as Error).message}`);
+  }
+  let key;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (err) {
+    throw new Error(`ssl_cert_key ${where} is not a PEM private key: ${(err as Error).message}`);
+  }
+  if (!cert.checkPrivateKey(key)) throw new Error(`ssl_cert and ssl_cert_key ${where} are not a pair (the certificate's public key is not the key's)`);
+}
+
+/** The self-signed default, generated on first use (readable by the owner only for the key). */
+export function defaultCertificate(prefix: string): TlsMaterial {
+  const dir = path.join(prefix, 'ssl');
+  const certFile = path.join(dir, DEFAULT_CERT);
+  const keyFile = path.join(dir, DEFAULT_KEY);
+  if (fs.existsSync(certFile) && fs.existsSync(keyFile)) {
+    const pair = { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8') };
+    checkPair(pair.cert, pair.key, `(default, ${dir})`);
+    return { cert: [pair.cert], key: [pair.key] };
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const pair = generateClusterCert({ commonName: 'localhost', days: 3650 });
+  // Written under temporary names and renamed: a crash halfway never leaves a half pair.
+  fs.writeFileSync(`${keyFile}.tmp`, pair.key, { mode: 0o600 });
+  fs.writeFileSync(`${certFile}.tmp`, pair.cert, { mode: 0o644 });
+  fs.renameSync(`${keyFile}.tmp`, keyFile);
+  fs.renameSync(`${certFile}.tmp`, certFile);
+  return { cert: [pair.cert], key: [pair.key] };
+}
+
+/** Reads and checks the configured pairs, or the default certificate when none is set. */
+export function loadProxyTls(s: ProxyTlsSettings): TlsMaterial {
+  if (s.cert.length !== s.key.length) {
+    throw new Error(`ssl_cert and ssl_cert_key must list as many entries (ssl_cert has ${s.cert.length}, ssl_cert_key ${s.key.length})`);
+  }
+  if (s.cert.length === 0) return defaultCertificate(s.prefix);
+  const out: TlsMaterial = { cert: [], key: [] };
+  s.cert.forEach((entry, i) => {
+    const cert = readPem(entry, 'ssl_cert', i);
+    const key = readPem(s.key[i]!, 'ssl_cert_key', i);
+    checkPair(cert, key, `entry ${i + 1}`);
+    out.cert.push(cert);
+    out.key.push(key);
+  });
+  return out;
+}
