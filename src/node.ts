@@ -117,6 +117,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
         logger: log.child({ part: 'proxy' }),
         nodeName: config.node_name,
         logLevel: PINO_LEVEL[config.log_level],
+        ssl: { cert: config.ssl_cert, key: config.ssl_cert_key, prefix: config.prefix },
       }).catch((err: Error) => {
         throw new StartError(err.message);
       });
@@ -231,4 +232,3 @@ export async function runNode(config: Config, confFile?: string): Promise<void> 
   });
   await new Promise(() => {});
 }
-
