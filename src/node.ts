@@ -232,3 +232,4 @@ export async function runNode(config: Config, confFile?: string): Promise<void> 
   });
   await new Promise(() => {});
 }
+
