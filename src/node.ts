@@ -7,16 +7,28 @@ import type { Config } from './config/index.ts';
 import { isLoopback, redactedConfig } from './config/index.ts';
 import { createLogger, type Logger } from './log.ts';
 import { VERSION } from './version.ts';
-import { assertBootstrapped, clusterSecret, createPool, describePgError, isConnectionError, type Pool } from './db/index.ts';
-import { createClusterNodesStore } from './db/cluster-nodes.ts';
-import { createAdminServer, type AdminServer } from './admin/index.ts';
-import { registerClusterMembers } from './admin/cluster-members.ts';
-import { loadOrCreateNodeId, settingsFromConfig, startCluster, type Cluster } from './cluster/index.ts';
-import { createEventSync, type EventSync } from './cluster/events.ts';
-import { startNodeProxy, type NodeProxy } from './proxy/node-proxy.ts';
+import type { AdminServer } from './admin/index.ts';
+import type { Cluster } from './cluster/index.ts';
+import type { EventSync } from './cluster/events.ts';
+import type { NodeProxy } from './proxy/node-proxy.ts';
 import { removePid, runningPid, writePid } from './cli/pidfile.ts';
-import { attachControlPlane, clusterPsk, registerClustering, startDataPlane, withoutDataPlanes } from './hybrid/index.ts';
-import { registerMetrics } from './admin/metrics.ts';
+
+// Each role loads only its own parts, and loads them when it reaches them: a data plane must
+// serve its cached configuration within a second or two of start, and through tsx every module
+// costs load time (libp2p alone is most of a second), so Postgres, the Admin API and the
+// cluster stack are imported where they are started, not at the top of this file.
+const dbModeParts = () =>
+  Promise.all([
+    import('./db/index.ts'),
+    import('./db/cluster-nodes.ts'),
+    import('./admin/index.ts'),
+    import('./admin/cluster-members.ts'),
+    import('./admin/metrics.ts'),
+    import('./cluster/index.ts'),
+    import('./cluster/events.ts'),
+    import('./proxy/node-proxy.ts'),
+    import('./hybrid/index.ts'),
+  ]);
 
 export interface RunningNode {
   id: string;
@@ -54,6 +66,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   const other = runningPid(prefix);
   if (other !== null && other !== process.pid) throw new StartError(`a node is already running in ${prefix} (pid ${other}); stop it with 'gossamer stop -p ${prefix}'`);
 
+  const { loadOrCreateNodeId } = await import('./cluster/identity.ts');
   const nodeId = loadOrCreateNodeId(prefix);
   const stops: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
@@ -71,25 +84,35 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   stops.push(() => removePid(prefix));
 
   try {
-    // 1. Database: the source of truth. Refuse to start on an unreachable or empty one.
-    let pool: Pool | null = null;
-    let secret: string | null = null;
-    if (config.database === 'postgres') {
-      const p = createPool(config);
-      pool = p;
-      stops.push(() => p.end());
-      try {
-        await assertBootstrapped(p);
-        secret = await clusterSecret(p);
-      } catch (err) {
-        if (isConnectionError(err)) throw new StartError(describePgError(err, { host: config.pg_host, port: config.pg_port }));
-        throw new StartError((err as Error).message);
-      }
-    }
-    if (!pool || !secret) {
-      // Data plane: no database; configuration from a control plane (src/hybrid/).
+    if (config.database !== 'postgres') {
+      // Data plane: no database; configuration from a control plane (src/hybrid/). Imported
+      // directly, not through hybrid/index.ts, which also holds the control plane's parts.
+      const { startDataPlane } = await import('./hybrid/data-plane.ts');
       const dp = await startDataPlane({ config, log, nodeId, stops });
       return { id: nodeId, config, admin: dp.admin, proxy: dp.proxy, cluster: dp.cluster, events: null, stop: stopAll };
+    }
+    const [
+      { assertBootstrapped, clusterSecret, createPool, describePgError, isConnectionError },
+      { createClusterNodesStore },
+      { createAdminServer },
+      { registerClusterMembers },
+      { registerMetrics },
+      { settingsFromConfig, startCluster },
+      { createEventSync },
+      { startNodeProxy },
+      { attachControlPlane, clusterPsk, registerClustering, withoutDataPlanes },
+    ] = await dbModeParts();
+
+    // 1. Database: the source of truth. Refuse to start on an unreachable or empty one.
+    const pool = createPool(config);
+    stops.push(() => pool.end());
+    let secret: string;
+    try {
+      await assertBootstrapped(pool);
+      secret = await clusterSecret(pool);
+    } catch (err) {
+      if (isConnectionError(err)) throw new StartError(describePgError(err, { host: config.pg_host, port: config.pg_port }));
+      throw new StartError((err as Error).message);
     }
     const cp = config.cluster_role === 'control_plane';
 

@@ -1,9 +1,5 @@
 // The `gossamer` program: one file per command under src/cli/, assembled here.
 import { Command } from 'commander';
-import { clusterCommand } from './cluster.ts';
-import { migrationsCommand } from './migrations.ts';
-import { simCommand } from './sim.ts';
-import { upCommand } from './up.ts';
 import { loadForCommand } from './load.ts';
 import { checkCommand, reloadCommand, startCommand, stopCommand } from './start.ts';
 import { VERSION } from '../version.ts';
@@ -17,9 +13,19 @@ program.addCommand(startCommand());
 program.addCommand(stopCommand());
 program.addCommand(reloadCommand());
 program.addCommand(checkCommand());
-program.addCommand(migrationsCommand(({ config }) => loadForCommand({ file: config })));
-program.addCommand(clusterCommand());
-program.addCommand(upCommand());
-program.addCommand(simCommand());
+// `start` loads no other command's modules (up, migrations and sim bring pg and more): a data
+// plane restarted while its control planes are down must serve from its cache within 2 s.
+if (process.argv[2] !== 'start') {
+  const [{ migrationsCommand }, { clusterCommand }, { upCommand }, { simCommand }] = await Promise.all([
+    import('./migrations.ts'),
+    import('./cluster.ts'),
+    import('./up.ts'),
+    import('./sim.ts'),
+  ]);
+  program.addCommand(migrationsCommand(({ config }) => loadForCommand({ file: config })));
+  program.addCommand(clusterCommand());
+  program.addCommand(upCommand());
+  program.addCommand(simCommand());
+}
 
 await program.parseAsync(process.argv);

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 
 // A node keeps who it is across restarts: the libp2p key (so peers and the cluster_nodes
@@ -9,6 +8,9 @@ import type { PrivateKey } from '@libp2p/interface';
 
 /** The libp2p private key under `<prefix>/cluster/identity.key`, created on first start. */
 export async function loadOrCreateIdentity(prefix: string): Promise<PrivateKey> {
+  // Loaded here, not at the top: the node id and pskFromSecret are needed on a data plane's
+  // path to serving, the libp2p key only once the cluster starts.
+  const { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } = await import('@libp2p/crypto/keys');
   const file = path.join(prefix, 'cluster', 'identity.key');
   if (fs.existsSync(file)) {
     try {

@@ -1,25 +1,37 @@
 // A data plane: no database, ever. Its configuration comes from a control plane over libp2p
 // (dp-sync.ts) and is kept on disk (level-store.ts) so it serves right after a restart even
 // while every control plane is down. Order matters: cached configuration → proxy → Admin
-// API → cluster, so traffic is served before any control plane is reached.
+// API → cluster, so traffic is served before any control plane is reached (and before the
+// Admin API's and the cluster's modules are even loaded).
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/index.ts';
 import { isLoopback, redactedConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 import { VERSION } from '../version.ts';
-import { createAdminServer, type AdminServer } from '../admin/index.ts';
-import { registerClusterMembers } from '../admin/cluster-members.ts';
-import { settingsFromConfig, startCluster, type Cluster } from '../cluster/index.ts';
+import type { AdminServer } from '../admin/index.ts';
+import type { Cluster } from '../cluster/index.ts';
 import { startNodeProxy, type NodeProxy } from '../proxy/node-proxy.ts';
 import { StartError } from '../node.ts';
 import { loadClusterIdentity } from './cert.ts';
-import { registerClustering } from './clustering-routes.ts';
-import { READ_ONLY_MESSAGE, registerDataPlaneAdmin } from './dp-admin.ts';
 import { dataPlaneHello, DataPlaneSync } from './dp-sync.ts';
 import { DpCacheStore } from './level-store.ts';
-import { logRefusedConnections } from './refusals.ts';
-import { registerMetrics } from '../admin/metrics.ts';
+
+// What a data plane needs only once it serves: the Admin API (which brings pg and the entity
+// schemas) and the cluster (libp2p). Through tsx these are seconds of module loading on a busy
+// machine; the restart-from-cache promise is about the proxy, so they load after it listens
+// (not while the workers boot: on two cores they would compete with the workers for CPU).
+const afterServing = () =>
+  Promise.all([
+    import('../admin/index.ts'),
+    import('../admin/cluster-members.ts'),
+    import('../admin/metrics.ts'),
+    import('./clustering-routes.ts'),
+    import('./dp-admin.ts'),
+    import('../cluster/index.ts'),
+    import('./dp-net.ts'),
+    import('./refusals.ts'),
+  ]);
 
 export interface DataPlaneDeps {
   config: Config;
@@ -57,27 +69,46 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
     onSnapshot: (snap) => proxy?.loadSnapshot(snap),
     onEvents: (events) => proxy?.applyChanges(events),
   });
-  await sync.loadFromDisk();
+  // The workers are forked while the primary reads the level cache: a worker takes far longer
+  // to load its modules than the cache takes to read, and each side has a core of its own.
+  const cached = sync.loadFromDisk();
+  cached.catch(() => {}); // awaited below; only keeps a failure from counting as unhandled meanwhile
 
   // The proxy runs in worker_processes workers, as on a traditional node: decoding a large
   // snapshot in the primary never holds up a request.
   if (config.proxy_listen.length > 0) {
+    let handedEmpty = false;
     const p = await startNodeProxy({
       workerProcesses: config.worker_processes,
       listen: config.proxy_listen,
-      snapshot: () => sync.cache.snapshot(),
+      snapshot: () => {
+        if (!sync.cache.loaded) handedEmpty = true;
+        return sync.cache.snapshot();
+      },
       logger: log.child({ part: 'proxy' }),
       nodeName: config.node_name,
       logLevel: log.level,
-      ssl: { cert: config.ssl_cert, key: config.ssl_cert_key, prefix: config.prefix },
     }).catch((err: Error) => {
       throw new StartError(err.message);
     });
     proxy = p;
     stops.push(() => p.stop());
+    // A worker that said hello before the cache was read started empty: hand it the cache.
+    if ((await cached) && handedEmpty) p.loadSnapshot(sync.cache.snapshot());
     sync.servingSinceStartMs = Math.round(process.uptime() * 1000);
   }
+  await cached;
 
+  const [
+    { createAdminServer },
+    { registerClusterMembers },
+    { registerMetrics },
+    { registerClustering },
+    { READ_ONLY_MESSAGE, registerDataPlaneAdmin },
+    { settingsFromConfig, startCluster },
+    net,
+    { logRefusedConnections },
+  ] = await afterServing();
   let cluster: Cluster | null = null;
   let admin: AdminServer | null = null;
   if (config.admin_listen.length > 0) {
@@ -125,7 +156,7 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
   cluster = c;
   stops.push(() => c.stop());
   logRefusedConnections(c.libp2p, log.child({ part: 'cluster' }));
-  sync.attach(c);
+  sync.attach(c, net);
   stops.push(() => sync.stop());
   void sync.fullSync('start');
   hlog.info({ control_planes: config.cluster_control_plane, cluster_cert: identity.fingerprint }, 'data plane started');

@@ -7,19 +7,17 @@
 //      same version with another config_hash, → the same repair, so a lost gossip message
 //      or a change made while apart always ends in the control plane's configuration.
 import os from 'node:os';
-import { peerIdFromString } from '@libp2p/peer-id';
 import type { PeerId } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { Packr } from 'msgpackr';
 import type { Cluster, MemberView } from '../cluster/index.ts';
-import { EVENTS_TOPIC } from '../cluster/events.ts';
-import { peerToMultiaddr } from '../cluster/host.ts';
-import { describeDialError } from '../cluster/dial-errors.ts';
 import { NodeCache } from '../cache/node-cache.ts';
+import { ENTITY_NAMES } from '../cache/entity-store.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { Logger } from '../log.ts';
 import { decodeSnapshot, encodeSnapshot } from './codec.ts';
 import type { DpCacheStore } from './level-store.ts';
+import type * as DpNet from './dp-net.ts';
 import { syncRequest, type DataPlaneHello, type SyncRequest, type SyncResponse } from './protocol.ts';
 
 const gossipPackr = new Packr({ useRecords: false });
@@ -59,6 +57,7 @@ type Source = 'none' | 'cache' | 'control_plane';
 export class DataPlaneSync {
   cache = new NodeCache();
   private cluster: Cluster | null = null;
+  private net: typeof DpNet | null = null;
   /** Every version <= through is applied, dead or in a snapshot we loaded. */
   private through = 0;
   private ahead = new Set<number>();
@@ -125,10 +124,12 @@ export class DataPlaneSync {
     return true;
   }
 
-  attach(cluster: Cluster): void {
+  /** Join the cluster: `net` is ./dp-net.ts, loaded by the caller once the proxy serves. */
+  attach(cluster: Cluster, net: typeof DpNet): void {
     this.cluster = cluster;
+    this.net = net;
     // Only control planes write configuration; another data plane's message is not a change.
-    this.unsubscribe = cluster.subscribe(EVENTS_TOPIC, (data, from) => {
+    this.unsubscribe = cluster.subscribe(net.EVENTS_TOPIC, (data, from) => {
       if (from.role === 'control_plane') this.receive(data);
     });
     const isCp = (m: MemberView) => m.role === 'control_plane';
@@ -189,7 +190,7 @@ export class DataPlaneSync {
   private load(snapshot: ConfigSnapshot): ChangeEvent[] {
     const v = snapshot.config_version;
     const entityVersions = new Map<string, number>();
-    for (const name of ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', 'keyauth_credentials'] as const) {
+    for (const name of ENTITY_NAMES) {
       for (const e of snapshot[name] ?? []) entityVersions.set(`${name}:${e.id}`, v);
     }
     const buffered = this.cache.load(snapshot, { versions: v > 0 ? [v] : [], entityVersions, xmax: 0n });
@@ -259,12 +260,14 @@ export class DataPlaneSync {
   /** Control planes to ask, best first: members with the highest config_version, then the configured addresses. */
   private targets(): { label: string; target: PeerId | Multiaddr }[] {
     const out: { label: string; target: PeerId | Multiaddr }[] = [];
+    const net = this.net;
+    if (!net) return out;
     const members = (this.cluster?.members() ?? [])
       .filter((m) => m.role === 'control_plane' && !m.self && (m.status === 'alive' || m.status === 'suspect'))
       .sort((a, b) => b.config_version - a.config_version);
     for (const m of members) {
       try {
-        out.push({ label: m.name, target: peerIdFromString(m.peer_id) });
+        out.push({ label: m.name, target: net.peerIdFromString(m.peer_id) });
       } catch {
         /* malformed peer id: skip */
       }
@@ -272,7 +275,7 @@ export class DataPlaneSync {
     for (const entry of this.o.controlPlanes) {
       if (members.some((m) => m.address === entry)) continue;
       try {
-        out.push({ label: entry, target: peerToMultiaddr(entry) });
+        out.push({ label: entry, target: net.peerToMultiaddr(entry) });
       } catch {
         /* checked by the configuration loader */
       }
@@ -291,7 +294,7 @@ export class DataPlaneSync {
         const member = this.cluster.members().find((m) => m.peer_id === r.peer);
         return { res: r.res, bytes: r.bytes, label: member?.name ?? t.label, fetchMs: performance.now() - t0 };
       } catch (err) {
-        errors.push(`${t.label}: ${describeDialError(err)}`);
+        errors.push(`${t.label}: ${this.net!.describeDialError(err)}`);
       }
     }
     throw new Error(errors.length ? errors.join('; ') : 'no control plane is known (cluster_control_plane is empty)');
