@@ -16,6 +16,14 @@ const FALLBACK_TTL_S = 30;
 
 export class DnsCache {
   private readonly entries = new Map<string, Entry>();
+  private resolver: Pick<typeof dns.promises, 'resolve4'> = dns.promises;
+
+  /** Ask these name servers (`ip` or `ip:port`, Kong's dns_resolver) instead of the system's. */
+  useServers(servers: string[]): void {
+    const r = new dns.promises.Resolver();
+    r.setServers(servers);
+    this.resolver = r;
+  }
 
   /** The next address for `host` (round-robin over the records), or a promise on a cold miss. */
   resolve(host: string): string | Promise<string> {
@@ -45,7 +53,7 @@ export class DnsCache {
 
   private async query(host: string, e: Entry): Promise<void> {
     try {
-      const recs = await dns.promises.resolve4(host, { ttl: true });
+      const recs = await this.resolver.resolve4(host, { ttl: true });
       if (recs.length) {
         e.addresses = recs.map((r) => r.address);
         e.expiresAt = Date.now() + Math.max(0, Math.min(...recs.map((r) => r.ttl))) * 1000;
