@@ -1,31 +1,27 @@
-// Kong's key-auth: the key comes from a header or the query string (key_in_body needs a
-// buffered body, which the streaming proxy does not do: such keys are not looked for).
-import type { Consumer } from '../../entities/types.ts';
+// Kong's key-auth: the key comes from a header, the query string or (key_in_body) a field of
+// the request body, which the proxy then reads whole before access (see readsBody).
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
 import { setConsumerHeaders } from '../consumer-headers.ts';
+import { authenticateAnonymous, findConsumer } from '../anonymous.ts';
 import type { KeyAuthConfig } from './schema.ts';
+import { keyFromBody, UnreadableBody, type BodyKey } from './body.ts';
 
 const handler: PluginHandler<KeyAuthConfig> = {
   create(conf, env): PluginInstance {
     const names = conf.key_names.map((n) => n.toLowerCase());
     const realm = conf.realm ?? 'gossamer';
     const challenge = ['www-authenticate', `Key realm="${realm}"`];
-    const anonymousConsumer = (): Consumer | null => {
-      if (!conf.anonymous) return null;
-      const byId = env.store.get('consumers', conf.anonymous);
-      if (byId) return byId;
-      for (const c of env.store.all('consumers')) if (c.username === conf.anonymous) return c;
-      return null;
-    };
+    const anonymousConsumer = () => findConsumer(env.store, conf.anonymous);
     return {
       name: 'key-auth',
+      readsBody: conf.key_in_body,
       access(ctx: ProxyContext) {
         if (!conf.run_on_preflight && ctx.method === 'OPTIONS') return;
         // Another auth plugin already authenticated and this one is only a fallback.
         if (conf.anonymous && ctx.credential) return;
         let key: string | undefined;
-        let where: 'header' | 'query' | null = null;
+        let where: 'header' | 'query' | 'body' | null = null;
         let keyName = '';
         if (conf.key_in_header) {
           for (const n of names) {
@@ -51,6 +47,21 @@ const handler: PluginHandler<KeyAuthConfig> = {
             }
           }
         }
+        let inBody: BodyKey | null = null;
+        if (key === undefined && conf.key_in_body && ctx.requestBody !== null && ctx.requestBody.length !== 0) {
+          try {
+            inBody = keyFromBody(ctx.requestBody, ctx.getRequestHeader('content-type'), conf.key_names);
+          } catch (err) {
+            if (!(err instanceof UnreadableBody)) throw err;
+            env.logger.debug({ err: err.message, route: ctx.route?.id }, 'key-auth cannot process request body');
+            ctx.exit(400, { message: 'Cannot process request body', request_id: ctx.requestId });
+            return;
+          }
+          if (inBody) {
+            key = inBody.key;
+            where = 'body';
+          }
+        }
         if (key === undefined || key === '') {
           if (conf.anonymous) return authenticateAnonymous(ctx, anonymousConsumer());
           ctx.exit(401, { message: 'No API key found in request', request_id: ctx.requestId }, challenge);
@@ -66,7 +77,11 @@ const handler: PluginHandler<KeyAuthConfig> = {
         }
         if (conf.hide_credentials) {
           if (where === 'header') ctx.removeRequestHeader(keyName);
-          else if (params) {
+          else if (where === 'body') {
+            const body = inBody!.without();
+            ctx.requestBody = body;
+            ctx.setRequestHeader('content-length', String(body.length));
+          } else if (params) {
             params.delete(keyName);
             ctx.query = params.toString();
           }
@@ -78,14 +93,5 @@ const handler: PluginHandler<KeyAuthConfig> = {
     };
   },
 };
-
-function authenticateAnonymous(ctx: ProxyContext, consumer: Consumer | null): void {
-  if (!consumer) {
-    ctx.exit(500, { message: 'An unexpected error occurred', request_id: ctx.requestId });
-    return;
-  }
-  ctx.consumer = consumer;
-  setConsumerHeaders(ctx, consumer, null, true);
-}
 
 export default handler;
