@@ -2,6 +2,7 @@
 // body read whole before access and sent upstream intact (or without the key when
 // hide_credentials), through a real proxy and upstream. Routes without key_in_body stream.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { createProxyServer, type ProxyServer } from '../src/proxy/server.ts';
 import { freePort } from '../src/db/embedded.ts';
@@ -72,10 +73,7 @@ describe('key_in_body', () => {
     const r = await request(`${base}/body`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: (async function* () {
-        yield Buffer.from('apikey=alice');
-        yield Buffer.from('-key&tail=1');
-      })(),
+      body: Readable.from([Buffer.from('apikey=alice'), Buffer.from('-key&tail=1')]),
     });
     expect(r.statusCode).toBe(200);
     const echo = (await r.body.json()) as { body: string; headers: Record<string, string> };
