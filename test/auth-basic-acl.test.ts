@@ -196,6 +196,24 @@ describe('acl groups (Admin API)', () => {
 });
 
 describe('plugin schemas', () => {
+  test('form bodies as in the README: config.allow[]= and config.hide_credentials=true', async () => {
+    await call('POST', '/services', { name: 'form-svc', url: 'http://127.0.0.1:9' });
+    await call('POST', '/services/form-svc/routes', { name: 'form-route', paths: ['/form-route'] });
+    const acl = await call('POST', '/routes/form-route/plugins', undefined, 'name=acl&config.allow[]=admins');
+    expect(acl.status).toBe(201);
+    expect(acl.body.config).toMatchObject({ allow: ['admins'], deny: null });
+    const ba = await call('POST', '/routes/form-route/plugins', undefined, 'name=basic-auth&config.hide_credentials=true');
+    expect(ba.status).toBe(201);
+    expect(ba.body.config).toEqual({ anonymous: null, hide_credentials: true, realm: 'service' });
+    const both = await call('POST', '/routes/form-route/plugins', { name: 'acl', config: { allow: ['a'], deny: ['b'] } });
+    expect(both.status).toBe(400);
+    await call('DELETE', `/plugins/${acl.body.id}`);
+    await call('DELETE', `/plugins/${ba.body.id}`);
+    await call('DELETE', '/routes/form-route');
+    await call('DELETE', '/services/form-svc');
+  });
+
+
   test('defaults and entity checks', () => {
     expect(validatePluginConfig('basic-auth', {})).toEqual({ ok: true, config: { anonymous: null, hide_credentials: false, realm: 'service' } });
     expect(validatePluginConfig('acl', { allow: ['a'] })).toEqual({
