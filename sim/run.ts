@@ -9,6 +9,7 @@ import { check, verdictTable, type CheckResult } from './checker/index.ts';
 import { SERVED_BY, SimCluster } from './harness/cluster.ts';
 import { CONTROL_PLANE } from './harness/hybrid-nodes.ts';
 import { sleep } from './harness/node-process.ts';
+import { describeViews, partitionViews } from './harness/net-views.ts';
 import { Recorder, type BalancerEvent, type FinalDbEvent, type FinalProbeEvent, type NodeStateEvent, type WriteEntity } from './history.ts';
 import { call, closeHttp, json } from './load/http.ts';
 import { Prober } from './load/prober.ts';
@@ -160,6 +161,9 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     const applied = appliedFaults(recorder.history);
     if (applied.length) notes.push(`faults: ${applied.length} begun, worst ${Math.max(...applied.map((f) => f.late_ms))} ms behind the schedule${applied.some((f) => f.failed) ? `; ${applied.filter((f) => f.failed).length} failed` : ''} (report.json lists planned and applied times)`);
     await Promise.all([traffic.stop(), writer.stop()]);
+    // Not an invariant: a node cut off alone waits out its longest suspicion timeout by design
+    // (no member can confirm), so say what each side saw instead.
+    for (const v of partitionViews(recorder.history.events)) notes.push(`${o.net === 'netns' ? 'black-hole ' : ''}${describeViews([v])[0]}`);
     if (traffic.skipped() > 0) notes.push(`the load generator skipped ${traffic.skipped()} of its sends (behind schedule or ${s.load.rate} requests already in flight): the offered load was lower than set`);
 
     progress.phase('settle');

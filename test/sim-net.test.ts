@@ -7,6 +7,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, test } from 'vitest';
 import { leftoverNamespaces, leftoverRootState, netnsUnavailable, NetnsNetwork, type NetnsNode } from '../sim/harness/netns.ts';
+import { describeViews, partitionViews } from '../sim/harness/net-views.ts';
 import { simPort } from '../sim/harness/ports.ts';
 
 const unavailable = netnsUnavailable();
@@ -134,3 +135,25 @@ if (unavailable) {
     expect(leftoverRootState(killed.pid)).toEqual([]);
   }, 60_000);
 }
+
+test('partition views: time to suspect/failed per cut pair, back to alive after the heal', () => {
+  const members = (node: string, t: number, st: Record<string, string>) => ({ kind: 'members', node, ok: true, t, members: Object.entries(st).map(([name, status]) => ({ name, status })) });
+  const events = [
+    members('n1', 900, { n2: 'alive' }),
+    { kind: 'fault', op: 'partition', at: 1, t: 1000, groups: [['n1'], ['n2']] },
+    members('n1', 1400, { n2: 'suspect' }),
+    members('n2', 1500, { n1: 'alive' }),
+    members('n1', 2200, { n2: 'failed' }),
+    members('n2', 2600, { n1: 'suspect' }),
+    { kind: 'fault', op: 'heal', at: 3, t: 3000 },
+    members('n1', 3300, { n2: 'alive' }),
+    members('n2', 3500, { n1: 'alive' }),
+  ];
+  const [v] = partitionViews(events);
+  expect(v!.pairs).toEqual([
+    { observer: 'n1', peer: 'n2', suspectMs: 400, failedMs: 1200, aliveMs: 300 },
+    // n2 never saw n1 failed before the heal: judged as never, not as the later samples.
+    { observer: 'n2', peer: 'n1', suspectMs: 1600, aliveMs: 500 },
+  ]);
+  expect(describeViews([v!])[0]).toBe('partition n1 | n2 at 1 s: n1 saw the others failed after 1200 ms, n2 never saw all the others failed; alive everywhere 500 ms after the heal');
+});

@@ -18,6 +18,8 @@ interface Fault {
   kind: 'fault';
   op: string;
   t: number;
+  /** The schedule's seconds. */
+  at?: number;
   groups?: string[][];
 }
 type Event = Sample | Fault | { kind: string; t: number };
@@ -33,7 +35,9 @@ export interface PairView {
 }
 
 export interface PartitionView {
-  at: number;
+  /** When the partition took effect (ms on the run's clock), and the schedule's seconds. */
+  t: number;
+  at?: number;
   healAt?: number;
   groups: string[][];
   pairs: PairView[];
@@ -66,7 +70,7 @@ export function partitionViews(events: Event[]): PartitionView[] {
         });
       }
     }
-    out.push({ at: f.t, ...(healAt !== undefined ? { healAt } : {}), groups: f.groups, pairs });
+    out.push({ t: f.t, ...(f.at !== undefined ? { at: f.at } : {}), ...(healAt !== undefined ? { healAt } : {}), groups: f.groups, pairs });
   }
   return out;
 }
@@ -75,7 +79,11 @@ export function describeViews(views: PartitionView[]): string[] {
   const ms = (v?: number) => (v === undefined ? 'never' : `${v} ms`);
   const worst = (xs: (number | undefined)[]) => (xs.some((x) => x === undefined) ? undefined : Math.max(...(xs as number[])));
   return views.flatMap((v) => [
-    `partition ${v.groups.map((g) => g.join('+')).join(' | ')} at ${(v.at / 1000).toFixed(1)} s: every cut peer failed everywhere after ${ms(worst(v.pairs.map((p) => p.failedMs)))}` +
+    `partition ${v.groups.map((g) => g.join('+')).join(' | ')}${v.at !== undefined ? ` at ${v.at} s` : ''}: ` +
+      v.groups.map((g) => {
+        const w = worst(v.pairs.filter((p) => g.includes(p.observer)).map((p) => p.failedMs));
+        return `${g.join('+')} ${w === undefined ? 'never saw all the others failed' : `saw the others failed after ${w} ms`}`;
+      }).join(', ') +
       (v.healAt !== undefined ? `; alive everywhere ${ms(worst(v.pairs.map((p) => p.aliveMs)))} after the heal` : '; never healed'),
     ...v.pairs.map((p) => `  ${p.observer} sees ${p.peer}: suspect ${ms(p.suspectMs)}, failed ${ms(p.failedMs)}${v.healAt !== undefined ? `, alive ${ms(p.aliveMs)} after heal` : ''}`),
   ]);
