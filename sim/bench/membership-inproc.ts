@@ -14,8 +14,14 @@ export interface InprocResult {
   converge_ms: number;
   kill_detect_ms: number | null;
   kill_detect_all_ms: number | null;
-  msgs_per_node_per_s: number;
+  /** Every message a node sends: gossipsub RPC frames, probe pings (and pongs), ping-req, push-pull. */
+  msgs_out_per_node_per_s: number;
+  msgs_out_max_node_per_s: number;
+  msgs_in_per_node_per_s: number;
+  msgs_in_max_node_per_s: number;
+  /** Membership gossip messages delivered to a node (state changes only; 0 when nothing changes). */
   gossip_in_per_node_per_s: number;
+  connections_per_node: number;
   false_failures: number;
   rss_mb: number;
   cpu_pct: number;
@@ -46,8 +52,50 @@ async function until(ok: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 
-function counters(c: Cluster): { sent: number; received: number } {
-  return { sent: c.membership.transport.sent + c.membership.counters.published, received: c.membership.counters.received };
+interface Wire {
+  rpcOut: number;
+  rpcIn: number;
+  pingsIn: number;
+}
+const wires = new WeakMap<Cluster, Wire>();
+
+/**
+ * Bench-only instrumentation of the running libp2p services: gossipsub RPC frames each way and
+ * inbound pings (the connection monitor's too), so the rate counts every message on the wire,
+ * not only the membership layer's own.
+ */
+async function instrument(c: Cluster): Promise<void> {
+  const w: Wire = { rpcOut: 0, rpcIn: 0, pingsIn: 0 };
+  wires.set(c, w);
+  const ps = c.libp2p.services.pubsub as unknown as { sendRpc(id: string, rpc: unknown): boolean; handleReceivedRpc(from: unknown, rpc: unknown): Promise<void> };
+  const send = ps.sendRpc.bind(ps);
+  ps.sendRpc = (id, rpc) => {
+    const ok = send(id, rpc);
+    if (ok) w.rpcOut++;
+    return ok;
+  };
+  const recv = ps.handleReceivedRpc.bind(ps);
+  ps.handleReceivedRpc = (from, rpc) => {
+    w.rpcIn++;
+    return recv(from, rpc);
+  };
+  const ping = c.libp2p.services.ping as unknown as { protocol: string; handleMessage(data: unknown): void };
+  await c.libp2p.unhandle(ping.protocol);
+  await c.libp2p.handle(
+    ping.protocol,
+    (data) => {
+      w.pingsIn++;
+      ping.handleMessage(data);
+    },
+    { maxInboundStreams: 64, runOnLimitedConnection: false },
+  );
+}
+
+function counters(c: Cluster): { out: number; in: number; gossipIn: number } {
+  const w = wires.get(c)!;
+  const t = c.membership.transport;
+  // An inbound ping is answered with a pong: one message each way.
+  return { out: t.sent + w.rpcOut + w.pingsIn, in: t.received + w.rpcIn + w.pingsIn, gossipIn: c.membership.counters.received };
 }
 
 export async function runInproc(n: number, opts: { settings?: Partial<MembershipSettings>; rateWindowMs: number; transport?: 'tcp' | 'memory'; log?: (s: string) => void }): Promise<InprocResult> {
@@ -64,10 +112,10 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
   const t0 = now();
   const addr = (i: number) => (mem ? `/memory/${tag}-${i}` : clusters[i]!.member(clusters[i]!.nodeId)!.address);
   const startOne = async (i: number, started: number) => {
-    // Seeds: the first node and one random node already up, so 100 joiners do not all queue on one.
-    const peers = i === 0 ? [] : [...new Set([addr(0), addr(Math.floor(Math.random() * started))])];
+    // Seeds: two random nodes already up, so 100 joiners do not all queue on one.
+    const peers = i === 0 ? [] : [...new Set([addr(Math.floor(Math.random() * started)), addr(Math.floor(Math.random() * started))])];
     const name = `m${String(i).padStart(3, '0')}`;
-    return startCluster({
+    const c = await startCluster({
       nodeId: randomUUID(),
       nodeName: name,
       role: 'traditional',
@@ -82,6 +130,8 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
       privateKey: await generateKeyPair('Ed25519'),
       memoryName: mem ? `${tag}-${i}` : undefined,
     });
+    await instrument(c);
+    return c;
   };
   // The seed first, then the others in batches (a real cluster's nodes start concurrently too).
   clusters.push(await startOne(0, 0));
@@ -94,6 +144,19 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
   const t1 = now();
   const converged = await until(() => clusters.every((c) => c.members().filter((m) => m.status === 'alive').length === n), 60_000);
   const convergeMs = converged ? now() - t1 : NaN;
+  if (!converged) {
+    const counts = clusters.map((c) => c.members().filter((m) => m.status === 'alive').length);
+    const hist = new Map<number, number>();
+    for (const k of counts) hist.set(k, (hist.get(k) ?? 0) + 1);
+    log(`  alive members seen (count: nodes): ${[...hist].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+    const st: Record<string, number> = {};
+    for (const c of clusters) for (const m of c.members()) st[m.status] = (st[m.status] ?? 0) + 1;
+    log(`  statuses over all views: ${JSON.stringify(st)} (of ${n * n})`);
+    const sum = (k: 'syncs' | 'sync_failures') => clusters.reduce((x, c) => x + c.membership.counters[k], 0);
+    log(`  push-pulls: ${sum('syncs')} ok, ${sum('sync_failures')} failed`);
+  }
+  const conns = clusters.map((c) => c.libp2p.getConnections().length);
+  log(`  connections per node: avg ${(conns.reduce((a, b) => a + b, 0) / n).toFixed(1)}, max ${Math.max(...conns)}`);
   log(`  converged in ${converged ? (convergeMs / 1000).toFixed(2) + ' s' : 'NOT within 60 s'}`);
 
   // Steady-state message rate: nothing happening but probing, push-pull and gossip upkeep.
@@ -106,11 +169,15 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
   const secs = (now() - w0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const after = clusters.map(counters);
-  const sent = after.reduce((s, a, i) => s + a.sent - before[i]!.sent, 0) / n / secs;
-  const received = after.reduce((s, a, i) => s + a.received - before[i]!.received, 0) / n / secs;
+  const rate = (k: 'out' | 'in' | 'gossipIn') => after.map((a, i) => (a[k] - before[i]![k]) / secs);
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const outs = rate('out');
+  const ins = rate('in');
+  const gossipIn = avg(rate('gossipIn'));
+  const connsPerNode = avg(clusters.map((c) => c.libp2p.getConnections().length));
   const cpuPct = ((cpu.user + cpu.system) / 1000 / (secs * 1000)) * 100;
   const rss = process.memoryUsage().rss / 1024 / 1024;
-  log(`  steady state: ${sent.toFixed(2)} membership msgs sent/node/s, ${received.toFixed(2)} gossip msgs received/node/s, CPU ${cpuPct.toFixed(0)}% of a core, RSS ${rss.toFixed(0)} MB`);
+  log(`  steady state per node: ${avg(outs).toFixed(2)} msgs/s out (max ${Math.max(...outs).toFixed(2)}), ${avg(ins).toFixed(2)} in (max ${Math.max(...ins).toFixed(2)}), membership gossip delivered ${gossipIn.toFixed(2)}/s, ${connsPerNode.toFixed(1)} connections; process CPU ${cpuPct.toFixed(0)}% of a core, RSS ${rss.toFixed(0)} MB`);
   const falseBefore = falseFailures;
 
   // Kill one member (no `left`): how long until the first and the last survivor mark it failed.
@@ -136,8 +203,12 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
     converge_ms: Math.round(convergeMs),
     kill_detect_ms: first !== null ? Math.round(first) : null,
     kill_detect_all_ms: all !== null ? Math.round(all) : null,
-    msgs_per_node_per_s: Number(sent.toFixed(2)),
-    gossip_in_per_node_per_s: Number(received.toFixed(2)),
+    msgs_out_per_node_per_s: Number(avg(outs).toFixed(2)),
+    msgs_out_max_node_per_s: Number(Math.max(...outs).toFixed(2)),
+    msgs_in_per_node_per_s: Number(avg(ins).toFixed(2)),
+    msgs_in_max_node_per_s: Number(Math.max(...ins).toFixed(2)),
+    gossip_in_per_node_per_s: Number(gossipIn.toFixed(2)),
+    connections_per_node: Number(connsPerNode.toFixed(1)),
     false_failures: falseBefore,
     rss_mb: Math.round(rss),
     cpu_pct: Math.round(cpuPct),

@@ -232,6 +232,13 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     publish: async (msg) => {
       await pubsub.publish(MEMBERSHIP_TOPIC, encode(msg));
     },
+    connections: {
+      peers: (olderThanMs) => {
+        const before = Date.now() - olderThanMs;
+        return [...new Set(libp2p.getConnections().filter((c) => c.timeline.open < before).map((c) => c.remotePeer.toString()))];
+      },
+      hangUp: (peerId) => void libp2p.hangUp(peerIdFromString(peerId)).catch(() => {}),
+    },
     learnAddresses: (m: Member) => {
       const multiaddrs = m.addresses.flatMap((a) => {
         try {

@@ -26,6 +26,9 @@ interface Backoff {
   lastReason?: string;
 }
 
+/** cluster_nodes rows dialled per cluster_register_interval round (seeds are always dialled). */
+const DIALS_PER_ROUND = 3;
+
 export interface DiscoveryOptions {
   libp2p: ClusterLibp2p;
   membership: Membership;
@@ -104,7 +107,23 @@ export class Discovery {
       if (this.seedIsMember(s.entry, s.addr)) continue;
       targets.push({ key: `seed:${s.entry}`, label: s.entry, addrs: [s.addr], peerId: s.addr.getPeerId() ?? undefined });
     }
-    await Promise.all(targets.map((t) => this.dial(t)));
+    await Promise.all(this.pick(targets).map((t) => this.dial(t)));
+  }
+
+  /**
+   * A few database rows per round, and every seed. One push-pull with any member brings the
+   * whole table and gossip does the rest, so dialling all n rows at once (100 nodes starting
+   * together: 100 x 99 handshakes and table exchanges) buys nothing.
+   */
+  private pick(targets: Target[]): Target[] {
+    const now = Date.now();
+    const rows = targets.filter((t) => t.nodeId && !this.inflight.has(t.key) && !(now < (this.backoff.get(t.key)?.nextAt ?? 0)));
+    if (rows.length <= DIALS_PER_ROUND) return targets;
+    for (let i = rows.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [rows[i], rows[j]] = [rows[j]!, rows[i]!];
+    }
+    return [...targets.filter((t) => !t.nodeId), ...rows.slice(0, DIALS_PER_ROUND)];
   }
 
   private rowTarget(row: ClusterNodeRow): Target | null {

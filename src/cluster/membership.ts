@@ -5,6 +5,7 @@ import type { GossipMessage, PushPull } from './messages.ts';
 import { isMemberInfo, isWireMember } from './messages.ts';
 import { falseSuspicionsTotal, probeRtt, registerMemberSource, suspicionsTotal } from './metrics.ts';
 import type { PingResult, ProbeTransport } from './probe.ts';
+import { ProbeSet } from './probe-set.ts';
 import type { MembershipSettings } from './settings.ts';
 import { infoOf, MemberTable, toView, toWire, type Change, type Member, type MemberInfo, type MemberView } from './state.ts';
 import { expectedConfirmations, Suspicion, suspicionMinTimeout } from './suspicion.ts';
@@ -37,6 +38,8 @@ export interface MembershipDeps {
   publish(msg: GossipMessage): Promise<void>;
   /** Teach the transport a member's addresses (libp2p peer store). */
   learnAddresses(m: Member): void;
+  /** The transport's open connections, so probing can close the ones the ring topology does not need. */
+  connections?: { peers(olderThanMs: number): string[]; hangUp(peerId: string): void };
   logger: Logger;
 }
 
@@ -48,6 +51,9 @@ function shuffle<T>(a: T[]): T[] {
   return a;
 }
 
+/** Probe rounds between two passes of trimConnections. */
+const TRIM_EVERY_ROUNDS = 20;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
 
 export class Membership extends EventEmitter<MembershipEvents> {
@@ -58,6 +64,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private probing = new Set<string>();
   private inconclusive = new Map<string, number>();
   private probeOrder: string[] = [];
+  private readonly probeSet: ProbeSet;
+  private rounds = 0;
   private running = false;
   private leaving = false;
   private timers: NodeJS.Timeout[] = [];
@@ -65,7 +73,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private readonly s: MembershipSettings;
   private readonly log: Logger;
   /** Gossip messages published / received (bench: per-node message rate). */
-  readonly counters = { published: 0, received: 0 };
+  readonly counters = { published: 0, received: 0, syncs: 0, sync_failures: 0 };
 
   constructor(private readonly deps: MembershipDeps) {
     super();
@@ -74,6 +82,16 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.table = new MemberTable(deps.self.id);
     this.table.setSelf(deps.self, Date.now());
     this.awareness = new Awareness(this.s.awareness_max_multiplier);
+    this.probeSet = new ProbeSet(deps.self.id, this.s.probe_rings);
+  }
+
+  private liveIds(): string[] {
+    return this.table.live().map((m) => m.id);
+  }
+
+  /** True when this node probes `id` or is probed by it (always, in an all-to-all cluster). */
+  isNeighbour(id: string): boolean {
+    return this.probeSet.isNeighbour(this.liveIds(), id);
   }
 
   get self(): Member {
@@ -100,8 +118,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     // subscription; two early full-state exchanges catch up instead of the next push-pull.
     for (const delay of [1000, 3000]) {
       const t = setTimeout(() => {
-        const peers = this.table.live().filter((m) => m.id !== this.table.selfId);
-        const peer = peers[Math.floor(Math.random() * peers.length)];
+        const peer = this.randomNeighbour();
         if (peer && this.running && !this.leaving) void this.syncWith(peer.peer_id);
       }, delay);
       t.unref();
@@ -189,7 +206,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const sender = msg.members.find((m) => isWireMember(m) && m.id === msg.from);
     if (!sender || sender.peer_id !== fromPeer) return null;
     const reply = this.stateMessage(false);
-    if (this.running) this.merge(msg.members, msg.from);
+    if (this.running) this.merge(msg.members, msg.from, msg.join);
     return reply;
   }
 
@@ -202,10 +219,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
       const sender = reply.members.find((m) => isWireMember(m) && m.id === reply.from);
       if (!sender || sender.peer_id !== peerId) return false;
       this.merge(reply.members, reply.from);
+      this.counters.syncs++;
       // We refuted a stale view of ourselves: tell this peer directly, not only by gossip.
       if (this.self.incarnation !== before) await this.transport.pushPull(peerId, this.stateMessage(true), this.s.dial_timeout_ms).catch(() => {});
       return true;
     } catch (err) {
+      this.counters.sync_failures++;
       this.log.debug({ peer: peerId, err: (err as Error).message }, 'cluster: push-pull failed');
       return false;
     }
@@ -216,6 +235,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (!this.running || this.leaving) return;
     const m = this.table.byPeerId(peerId);
     if (!m || m.id === this.table.selfId || (m.status !== 'alive' && m.status !== 'suspect')) return;
+    // A connection closed by a trim (ours or theirs) is not news; one to a neighbour is.
+    if (!this.isNeighbour(m.id)) return;
     void this.probeNode(m, 'disconnect');
   }
 
@@ -226,6 +247,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       const started = Date.now();
       const target = this.nextProbeTarget();
       if (target && !this.leaving) await this.probeNode(target, 'round');
+      if (++this.rounds % TRIM_EVERY_ROUNDS === 0) this.trimConnections();
       const wait = this.awareness.scale(this.s.probe_interval_ms) - (Date.now() - started);
       await sleep(Math.max(0, wait));
     }
@@ -237,7 +259,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
         const m = this.table.get(this.probeOrder.shift()!);
         if (m && m.id !== this.table.selfId && (m.status === 'alive' || m.status === 'suspect')) return m;
       }
-      this.probeOrder = shuffle(this.table.live().filter((m) => m.id !== this.table.selfId).map((m) => m.id));
+      const n = this.probeSet.neighbours(this.liveIds());
+      const candidates = n.all ? this.table.live().filter((m) => m.id !== this.table.selfId).map((m) => m.id) : [...n.subjects];
+      this.probeOrder = shuffle(candidates);
     }
     return undefined;
   }
@@ -275,7 +299,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
         return;
       }
       // Indirect probes through other members (SWIM ping-req): a bad link is not a dead node.
-      const helpers = shuffle(this.table.live().filter((x) => x.status === 'alive' && x.id !== m.id && x.id !== this.table.selfId)).slice(0, this.s.indirect_checks);
+      const helpers = this.helpersFor(m.id);
       let acks = 0;
       let nacks = 0;
       if (helpers.length) {
@@ -323,6 +347,47 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   // ---------- state changes ----------
+
+  /**
+   * SWIM's ping-req helpers: the target's other observers first (they hold a connection to it
+   * already and watch it anyway), then random alive members.
+   */
+  private helpersFor(targetId: string): Member[] {
+    const ok = (x: Member | undefined): x is Member => !!x && x.status === 'alive' && x.id !== targetId && x.id !== this.table.selfId;
+    const watchers = shuffle(this.probeSet.observersOf(targetId).map((id) => this.table.get(id)).filter(ok));
+    const chosen = watchers.slice(0, this.s.indirect_checks);
+    if (chosen.length < this.s.indirect_checks) {
+      const rest = shuffle(this.table.live().filter((x) => ok(x) && !chosen.includes(x)));
+      chosen.push(...rest.slice(0, this.s.indirect_checks - chosen.length));
+    }
+    return chosen;
+  }
+
+  private randomNeighbour(): Member | undefined {
+    const n = this.probeSet.neighbours(this.liveIds());
+    const ids = n.all ? this.table.live().map((m) => m.id).filter((id) => id !== this.table.selfId) : [...new Set([...n.subjects, ...n.observers])];
+    const id = ids[Math.floor(Math.random() * ids.length)];
+    return id ? this.table.get(id) : undefined;
+  }
+
+  /**
+   * Close connections to live members this node neither probes nor is probed by (opened for a
+   * join, a push-pull or a ping-req): without it a large cluster drifts back to a full mesh.
+   * Data planes are left alone: their connection to a control plane carries config sync.
+   */
+  private trimConnections(): void {
+    const conns = this.deps.connections;
+    if (!conns || this.self.role === 'data_plane') return;
+    const live = this.liveIds();
+    if (this.probeSet.neighbours(live).all) return;
+    // Only connections older than a push-pull round: a member that just joined, or views that
+    // do not agree yet, would otherwise have connections closed and re-opened in a loop.
+    for (const peerId of conns.peers(this.s.push_pull_interval_ms)) {
+      const m = this.table.byPeerId(peerId);
+      if (!m || m.id === this.table.selfId || m.role === 'data_plane' || this.probing.has(m.id)) continue;
+      if ((m.status === 'alive' || m.status === 'suspect') && !this.probeSet.isNeighbour(live, m.id)) conns.hangUp(peerId);
+    }
+  }
 
   private applyAlive(info: MemberInfo, direct: boolean): void {
     this.applyAliveChange(info, direct);
@@ -379,7 +444,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.onChange(change);
     // Someone else suspects it: check for ourselves now, so an independent confirmation (or a
     // refutation by our successful ping... which only gossip from the member itself can do) comes fast.
-    if (from !== this.table.selfId) void this.probeNode(cur, 'confirm');
+    // Only its observers: a hundred members dialling one suspect would be a storm.
+    if (from !== this.table.selfId && this.isNeighbour(id)) void this.probeNode(cur, 'confirm');
   }
 
   private extended = new Set<string>();
@@ -474,7 +540,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return { from: this.table.selfId, join, members: this.table.all().map(toWire) };
   }
 
-  private merge(members: unknown[], from: string): void {
+  /** `relayJoiner`: the sender is joining through us; announce it once on its behalf. */
+  private merge(members: unknown[], from: string, relayJoiner = false): void {
     for (const w of members) {
       if (!isWireMember(w)) continue;
       if (w.id === this.table.selfId) {
@@ -484,9 +551,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
       switch (w.status) {
         case 'alive': {
           const change = this.applyAliveChange(infoOf(w), w.id === from);
-          // memberlist re-broadcasts what it learns: a joiner's own announcement may have
-          // reached nobody yet (gossipsub had not learned its subscriptions).
-          if (change && (change.kind === 'joined' || change.kind === 'rejoined')) void this.publish({ t: 'alive', m: infoOf(change.member) });
+          // A joiner's own announcement may have reached nobody yet (gossipsub had not learned
+          // its subscription), so the member it joined through announces it. Only the joiner:
+          // re-announcing every member learned from a table made n joins cost n^2 broadcasts.
+          if (relayJoiner && w.id === from && change && (change.kind === 'joined' || change.kind === 'rejoined')) void this.publish({ t: 'alive', m: infoOf(change.member) });
           break;
         }
         case 'left':
@@ -514,8 +582,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
       const scale = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
       await sleep(this.s.push_pull_interval_ms * scale * (0.75 + Math.random() * 0.5));
       if (!this.running || this.leaving) return;
-      const peers = this.table.live().filter((m) => m.id !== this.table.selfId);
-      const peer = peers[Math.floor(Math.random() * peers.length)];
+      // Anti-entropy with a neighbour: on the rings' expander graph a difference still spreads
+      // everywhere, and no connection is opened just for it.
+      const peer = this.randomNeighbour();
       if (peer) await this.syncWith(peer.peer_id);
       // serf's reconnect: now and then try a failed member; one that was only cut off (a
       // healed partition, a long pause) learns it was failed and refutes.

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { ClusterLibp2p } from './host.ts';
 import { decode, encode, PING_REQ_PROTOCOL, PUSH_PULL_PROTOCOL, type PingReq, type PingReqReply, type PushPull } from './messages.ts';
+import { ProbeStream } from './probe-stream.ts';
 import type { WireMember } from './state.ts';
 
 // The probe transport: direct probes are libp2p pings; ping-req (SWIM's indirect probe) and
@@ -16,8 +17,9 @@ export interface ProbeTransport {
   /** 'ack': the helper reached the target; 'nack': it did not; 'none': the helper did not answer. */
   pingReq(helperPeerId: string, target: { peer_id: string; addresses: string[] }, timeoutMs: number, waitMs: number): Promise<'ack' | 'nack' | 'none'>;
   pushPull(peerId: string, msg: PushPull, timeoutMs: number): Promise<PushPull>;
-  /** Messages sent by this node on the probe protocols (bench: per-node message rate). */
+  /** Messages sent / received by this node on the probe protocols (bench: per-node message rate). */
   sent: number;
+  received: number;
 }
 
 const MAX_MESSAGE = 4 * 1024 * 1024;
@@ -77,12 +79,39 @@ export function createProbeTransport(
   libp2p: ClusterLibp2p,
   handlers: { pushPull(msg: PushPull, from: PeerId): PushPull | null; isMember(peerId: string): boolean },
 ): ProbeTransport {
+  const streams = new Map<string, ProbeStream>();
+  /** A direct probe on the member's kept stream; a concurrent probe of the same member gets a fresh one. */
+  const echo = async (peerId: string, signal: AbortSignal): Promise<number> => {
+    let s = streams.get(peerId);
+    if (s && !s.open) {
+      streams.delete(peerId);
+      s = undefined;
+    }
+    if (s?.busy) return libp2p.services.ping.ping(peerIdFromString(peerId), { signal });
+    if (!s) {
+      s = await ProbeStream.open(libp2p, peerIdFromString(peerId), signal);
+      streams.set(peerId, s);
+    }
+    try {
+      return await s.ping(signal);
+    } catch (err) {
+      if (streams.get(peerId) === s) streams.delete(peerId);
+      throw err;
+    }
+  };
+  libp2p.addEventListener('peer:disconnect', (evt) => {
+    streams.get(evt.detail.toString())?.abort(new Error('disconnected'));
+    streams.delete(evt.detail.toString());
+  });
+
   const t: ProbeTransport = {
     sent: 0,
+    received: 0,
     async ping(peerId, timeoutMs) {
       t.sent++;
       try {
-        const rtt = await libp2p.services.ping.ping(peerIdFromString(peerId), { signal: AbortSignal.timeout(timeoutMs) });
+        const rtt = await echo(peerId, AbortSignal.timeout(timeoutMs));
+        t.received++;
         return { ok: true, rtt };
       } catch (err) {
         return { ok: false, refused: isRefused(err), error: (err as Error).message };
@@ -92,6 +121,7 @@ export function createProbeTransport(
       t.sent++;
       try {
         const r = await request<PingReq, PingReqReply>(libp2p, peerIdFromString(helperPeerId), PING_REQ_PROTOCOL, { target: target.peer_id, addresses: target.addresses, timeout: timeoutMs }, waitMs);
+        t.received++;
         return r.ok ? 'ack' : 'nack';
       } catch {
         return 'none';
@@ -99,7 +129,9 @@ export function createProbeTransport(
     },
     async pushPull(peerId, msg, timeoutMs) {
       t.sent++;
-      return request<PushPull, PushPull>(libp2p, peerIdFromString(peerId), PUSH_PULL_PROTOCOL, msg, timeoutMs);
+      const reply = await request<PushPull, PushPull>(libp2p, peerIdFromString(peerId), PUSH_PULL_PROTOCOL, msg, timeoutMs);
+      t.received++;
+      return reply;
     },
   };
 
@@ -107,8 +139,10 @@ export function createProbeTransport(
     const signal = AbortSignal.timeout(10_000);
     try {
       const req = decode<unknown>(await readAll(stream, signal));
+      t.received++;
       const res = await fn(req);
       await stream.sink([encode(res)]);
+      t.sent++;
     } catch (err) {
       stream.abort(err as Error);
     }
@@ -129,7 +163,8 @@ export function createProbeTransport(
         }
         t.sent++;
         try {
-          await libp2p.services.ping.ping(peer, { signal: AbortSignal.timeout(Math.max(10, Math.min(r.timeout, 30_000))) });
+          await echo(r.target, AbortSignal.timeout(Math.max(10, Math.min(r.timeout, 30_000))));
+          t.received++;
           return { ok: true } satisfies PingReqReply;
         } catch {
           return { ok: false } satisfies PingReqReply;
@@ -144,7 +179,6 @@ export function createProbeTransport(
     ({ stream, connection }) => {
       // Anyone holding the cluster key may push-pull: that is how a new node joins.
       void respond(stream, connection, (req) => {
-        t.sent++;
         const reply = handlers.pushPull(req as PushPull, connection.remotePeer);
         if (!reply) throw new Error('malformed push-pull');
         return reply;

@@ -5,6 +5,7 @@ export interface MembershipSettings {
   probe_interval_ms: number;
   probe_timeout_ms: number;
   indirect_checks: number;
+  probe_rings: number;
   suspicion_mult: number;
   suspicion_max_timeout_mult: number;
   awareness_max_multiplier: number;
@@ -26,6 +27,7 @@ export const defaultSettings: MembershipSettings = {
   probe_interval_ms: 250,
   probe_timeout_ms: 250,
   indirect_checks: 3,
+  probe_rings: 4,
   suspicion_mult: 4,
   suspicion_max_timeout_mult: 6,
   awareness_max_multiplier: 8,
@@ -63,6 +65,7 @@ export function settingsFromConfig(c: Record<string, unknown>): MembershipSettin
     probe_interval_ms: n('cluster_probe_interval', s.probe_interval_ms),
     probe_timeout_ms: n('cluster_probe_timeout', s.probe_timeout_ms),
     indirect_checks: n('cluster_indirect_checks', s.indirect_checks),
+    probe_rings: n('cluster_probe_rings', s.probe_rings),
     suspicion_mult: n('cluster_suspicion_mult', s.suspicion_mult),
     suspicion_max_timeout_mult: n('cluster_suspicion_max_timeout_mult', s.suspicion_max_timeout_mult),
     awareness_max_multiplier: n('cluster_awareness_max_multiplier', s.awareness_max_multiplier),
