@@ -106,20 +106,28 @@ export class SimNode {
     this.setState('up');
   }
 
+  /**
+   * Up means the Admin API answers /status and, unless the node proxies nothing (a control
+   * plane), the proxy answers too (any status): the checker judges a restarted node from then,
+   * and a proxy worker still booting is boot time, not the cluster's convergence.
+   */
   private async waitReady(timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
+    const answers = async (url: string, ok: (status: number) => boolean) => {
+      try {
+        const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        await r.body?.cancel();
+        return ok(r.status);
+      } catch {
+        return false; // not listening yet
+      }
+    };
     while (Date.now() < until) {
       if (!this.proc) throw new Error(`${this.name}: exited during start; see ${this.logFile}:\n${tail(this.logFile)}`);
-      try {
-        const r = await fetch(`${this.adminUrl}/status`, { signal: AbortSignal.timeout(1000) });
-        await r.body?.cancel();
-        if (r.ok) return;
-      } catch {
-        // not listening yet
-      }
+      if ((await answers(`${this.adminUrl}/status`, (s) => s === 200)) && (this.opts.config.proxy_listen === 'off' || (await answers(`${this.proxyUrl}/`, () => true)))) return;
       await sleep(100);
     }
-    throw new Error(`${this.name}: /status did not answer within ${timeoutMs} ms; see ${this.logFile}:\n${tail(this.logFile)}`);
+    throw new Error(`${this.name}: /status or the proxy did not answer within ${timeoutMs} ms; see ${this.logFile}:\n${tail(this.logFile)}`);
   }
 
   private signal(sig: NodeJS.Signals): void {

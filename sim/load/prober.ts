@@ -1,6 +1,7 @@
 // Convergence probes: after an acknowledged route write, ask every up node's proxy directly
 // (not through the balancer) until it serves the write; then, now and then, ask again to catch
-// a node that goes back to stale config.
+// a node that goes back to stale config. Each node is probed on its own clock: a node whose
+// probes time out must not delay the probes (and so the measured convergence) of the others.
 import type { ProbeEvent, Recorder, WriteEvent } from '../history.ts';
 import type { Prng } from '../prng.ts';
 import { call } from './http.ts';
@@ -29,8 +30,10 @@ export interface ProberOptions {
 export class Prober {
   private readonly all: Expectation[] = [];
   private readonly byKey = new Map<string, Expectation>();
-  private stopped = false;
-  private loop: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly busy = new Set<string>();
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly rounds = new Map<string, number>();
   probes = 0;
 
   constructor(private readonly o: ProberOptions) {}
@@ -48,20 +51,22 @@ export class Prober {
   }
 
   start(): void {
-    const interval = this.o.intervalMs ?? 100;
-    this.loop = (async () => {
-      while (!this.stopped) {
-        const t0 = performance.now();
-        await this.round();
-        const wait = interval - (performance.now() - t0);
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    this.timer = setInterval(() => {
+      for (const node of this.o.targets()) {
+        if (this.busy.has(node.name)) continue; // its last round is still waiting for answers
+        this.busy.add(node.name);
+        const p = this.nodeRound(node).finally(() => {
+          this.busy.delete(node.name);
+          this.inflight.delete(p);
+        });
+        this.inflight.add(p);
       }
-    })();
+    }, this.o.intervalMs ?? 100);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    await this.loop;
+    clearInterval(this.timer);
+    await Promise.all([...this.inflight]);
   }
 
   private async probe(node: ProbeTarget, e: Expectation): Promise<boolean> {
@@ -77,28 +82,23 @@ export class Prober {
     return results.every(Boolean);
   }
 
-  private rounds = 0;
-
-  async round(): Promise<void> {
-    this.rounds++;
+  private async nodeRound(node: ProbeTarget): Promise<void> {
+    const round = (this.rounds.get(node.name) ?? 0) + 1;
+    this.rounds.set(node.name, round);
     const live = this.all.filter((e) => !e.superseded);
-    await Promise.all(
-      this.o.targets().map(async (node) => {
-        // Rotate through a backlog (a node back from the dead owes every write it missed) so
-        // that no expectation waits long for its probe: a late probe would read as late convergence.
-        const all = live.filter((e) => !e.converged.has(node.name));
-        const cap = this.o.perNode ?? 12;
-        const from = all.length > cap ? (this.rounds * cap) % all.length : 0;
-        const pending = all.length > cap ? [...all, ...all].slice(from, from + cap) : all;
-        const done = live.filter((e) => e.converged.has(node.name)).slice(-30);
-        const recheck = done.length && this.o.rng.next() < 0.5 ? [this.o.rng.pick(done)] : [];
-        await Promise.all([
-          ...pending.map(async (e) => {
-            if (await this.probe(node, e)) e.converged.add(node.name);
-          }),
-          ...recheck.map((e) => this.probe(node, e)),
-        ]);
+    // Rotate through a backlog (a node back from the dead owes every write it missed) so
+    // that no expectation waits long for its probe: a late probe would read as late convergence.
+    const all = live.filter((e) => !e.converged.has(node.name));
+    const cap = this.o.perNode ?? 12;
+    const from = all.length > cap ? (round * cap) % all.length : 0;
+    const pending = all.length > cap ? [...all, ...all].slice(from, from + cap) : all;
+    const done = live.filter((e) => e.converged.has(node.name)).slice(-30);
+    const recheck = done.length && this.o.rng.next() < 0.5 ? [this.o.rng.pick(done)] : [];
+    await Promise.all([
+      ...pending.map(async (e) => {
+        if (await this.probe(node, e)) e.converged.add(node.name);
       }),
-    );
+      ...recheck.map((e) => this.probe(node, e)),
+    ]);
   }
 }

@@ -24,7 +24,8 @@ async function execute(scenarioFile: string | undefined, opts: { seed?: number; 
           availability: { min_success: 0.99, max_error_burst_ms: 5000 },
           detection: { max_ms: 3000 },
           recovery: { max_ms: 3000 },
-          convergence: { max_ms: 1000 },
+          // After a restart or a resume, the same 3 s as the written scenarios (node-loss, hung-node, tour).
+          convergence: { max_ms: 1000, after_fault_ms: 3000 },
           stale_reads: { max_ms: 3000 },
           durability: {},
           membership: {},
