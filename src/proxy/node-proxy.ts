@@ -5,6 +5,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Listen } from '../config/index.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
+import { NodeHealthChecks } from './balancer/node-health.ts';
 import type { ListenAddress } from './server.ts';
 import { loadProxyTls, type ProxyTlsSettings, type TlsMaterial } from './tls-certs.ts';
 import { startProxyWorkers, workerCount, type ProxyWorkers } from './workers.ts';
@@ -46,29 +47,44 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
   // A busy port would only show as workers dying and being restarted; say it plainly instead.
   for (const l of listeners) await assertBindable(l.host, l.port);
   const where = listeners.map((l) => `${l.host}:${l.port}${l.ssl ? ' ssl' : ''}`).join(', ');
+  // Active health checks run here, once for the node; workers apply the verdicts.
+  let workersRef: ProxyWorkers | null = null;
+  const health = new NodeHealthChecks(o.snapshot, (r) => workersRef?.broadcastHealth([r]));
   const workers = await startProxyWorkers({
     count: o.workerProcesses,
     listen: { host: listeners[0]!.host, port: listeners[0]!.port },
-    server: { listeners, tls },
+    server: { listeners, tls, activeHealthChecks: false },
+    health: () => health.reports(),
     snapshot: o.snapshot,
     logger: o.logger,
     nodeName: o.nodeName,
     logLevel: o.logLevel,
   });
+  workersRef = workers;
   try {
     await withTimeout(workers.ready(), 60_000, `proxy workers did not start listening on ${where} within 60 s`);
   } catch (err) {
+    health.stop();
     await workers.stop();
     throw err;
   }
   return {
     workerCount: workerCount(o.workerProcesses),
-    applyChanges: (events) => workers.broadcast(events),
-    loadSnapshot: (snapshot) => workers.loadSnapshot(snapshot),
+    applyChanges: (events) => {
+      workers.broadcast(events);
+      health.applyChanges(events);
+    },
+    loadSnapshot: (snapshot) => {
+      workers.loadSnapshot(snapshot);
+      health.reload(snapshot);
+    },
     settled: () => workers.settled(),
     metrics: () => workers.metrics(),
     workers: () => workers.workers(),
-    stop: () => workers.stop(),
+    stop: () => {
+      health.stop();
+      return workers.stop();
+    },
   };
 }
 

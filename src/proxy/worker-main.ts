@@ -57,6 +57,9 @@ function handle(m: ToWorker): void {
     case 'gossamer:stats?':
       send({ t: 'gossamer:stats', id: m.id, requests: proxy!.stats.requests, pid: process.pid });
       break;
+    case 'gossamer:health':
+      proxy!.runtime.balancers.applyHealth(m.reports);
+      break;
     case 'gossamer:stop':
       void proxy!.close().finally(() => process.exit(0));
       setTimeout(() => process.exit(0), 5000).unref();

@@ -1,9 +1,10 @@
 // IPC messages between a node's primary and its proxy workers (node:cluster, 'advanced'
 // serialization so snapshots travel as structured clones, not JSON).
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
+import type { HealthReport } from './balancer/index.ts';
 import type { ListenAddress, ProxyServerOptions } from './server.ts';
 
-export type WorkerServerOptions = Pick<ProxyServerOptions, 'debounceMs' | 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout' | 'maxHeaderSize' | 'tls'> & {
+export type WorkerServerOptions = Pick<ProxyServerOptions, 'debounceMs' | 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout' | 'maxHeaderSize' | 'tls' | 'activeHealthChecks'> & {
   /** Every proxy_listen entry, when there is more than one or one is `ssl` (else `listen`). */
   listeners?: ListenAddress[];
 };
@@ -15,6 +16,7 @@ export type ToWorker =
   | { t: 'gossamer:rl-totals'; entries: [string, number, number][]; to: number; acked: [string, number, number][] }
   | { t: 'gossamer:stats?'; id: number }
   | { t: 'gossamer:settled?'; id: number }
+  | { t: 'gossamer:health'; reports: HealthReport[] }
   | { t: 'gossamer:stop' };
 
 export type FromWorker =

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
+import type { HealthReport } from './balancer/index.ts';
 import { LocalCounters } from './counters.ts';
 import type { FromWorker, ToWorker, WorkerServerOptions } from './worker-messages.ts';
 
@@ -25,6 +26,8 @@ export interface ProxyWorkersOptions {
   nodeName?: string;
   logLevel?: string;
   server?: WorkerServerOptions;
+  /** The node's target health verdicts, handed to each (re)started worker after its init. */
+  health?: () => HealthReport[];
   /** Wait before re-forking a crashed worker (ms); doubles on repeated crashes up to 5 s. */
   restartDelayMs?: number;
 }
@@ -38,6 +41,8 @@ export interface WorkerInfo {
 export interface ProxyWorkers {
   broadcast(events: ChangeEvent[]): void;
   loadSnapshot(snapshot: ConfigSnapshot): void;
+  /** Target health verdicts reached by the primary's active checks. */
+  broadcastHealth(reports: HealthReport[]): void;
   /** Live workers with their served request counts. */
   workers(): Promise<WorkerInfo[]>;
   /**
@@ -106,6 +111,7 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
             logLevel: opts.logLevel ?? 'info',
             options: opts.server ?? {},
           });
+          if (opts.health) post(w, { t: 'gossamer:health', reports: opts.health() });
           break;
         case 'gossamer:ready':
           listening.add(w.id);
@@ -163,6 +169,9 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
     },
     loadSnapshot(snapshot) {
       for (const w of live.values()) post(w, { t: 'gossamer:snapshot', snapshot });
+    },
+    broadcastHealth(reports) {
+      for (const w of live.values()) post(w, { t: 'gossamer:health', reports });
     },
     workers() {
       const id = ++statsSeq;

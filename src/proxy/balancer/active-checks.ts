@@ -62,12 +62,14 @@ export class ActiveChecker {
       });
       await res.body.dump();
       if (this.stopped) return;
-      if (a.unhealthy.http_statuses.includes(res.statusCode)) t.record('http_failure', a);
-      else if (a.healthy.http_statuses.includes(res.statusCode)) t.record('success', a);
+      let changed = false;
+      if (a.unhealthy.http_statuses.includes(res.statusCode)) changed = t.record('http_failure', a);
+      else if (a.healthy.http_statuses.includes(res.statusCode)) changed = t.record('success', a);
+      if (changed) this.balancer.onHealthChange?.(t);
     } catch (err) {
       if (this.stopped) return;
       const code = (err as { code?: string }).code ?? '';
-      t.record(code.includes('TIMEOUT') ? 'timeout' : 'tcp_failure', a);
+      if (t.record(code.includes('TIMEOUT') ? 'timeout' : 'tcp_failure', a)) this.balancer.onHealthChange?.(t);
     }
   }
 }

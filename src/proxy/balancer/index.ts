@@ -1,8 +1,10 @@
 // Where a request goes: the service's host is either an upstream name (balanced over its
 // healthy targets) or a hostname/IP (resolved through the DNS cache). Health state lives
-// across configuration rebuilds, keyed by upstream id and target address.
+// across configuration rebuilds, keyed by upstream id and target address. With proxy workers
+// the node's primary runs the active checks once (node-health.ts) and hands its verdicts to
+// every worker (applyHealth), as Kong's workers share one health table.
 import type { Pool } from 'undici';
-import type { Service } from '../../entities/types.ts';
+import type { Service, Target, Upstream } from '../../entities/types.ts';
 import type { EntityStore } from '../../cache/entity-store.ts';
 import type { ProxyContext } from '../context.ts';
 import { ActiveChecker } from './active-checks.ts';
@@ -27,36 +29,85 @@ export interface Peer {
   balancer: UpstreamBalancer | null;
 }
 
+/** One target's health verdict, as the primary sends it to its workers. */
+export interface HealthReport {
+  upstream: string;
+  /** `host:port` of the target. */
+  target: string;
+  healthy: boolean;
+}
+
 export class Balancers {
   private readonly byId = new Map<string, { balancer: UpstreamBalancer; checker: ActiveChecker; hc: string }>();
   private readonly byName = new Map<string, UpstreamBalancer>();
   private readonly peers = new Map<string, Peer>();
   private readonly targetPeers = new WeakMap<TargetHealth, Peer>();
   readonly dns = new DnsCache();
+  private activeChecks = true;
+  /** Verdicts received from elsewhere, kept for targets this configuration does not have yet. */
+  private readonly remote = new Map<string, boolean>();
+  /** Told when a check here turns a target healthy or unhealthy. */
+  onHealthChange: ((r: HealthReport) => void) | null = null;
 
   /** Sync with the store's upstreams and targets. */
   rebuild(store: EntityStore): void {
-    const targetsBy = new Map<string, import('../../entities/types.ts').Target[]>();
-    for (const t of store.all('targets')) {
+    this.rebuildFrom(store.all('upstreams'), store.all('targets'));
+  }
+
+  /** Off: this process only applies verdicts it is given (applyHealth) and probes nothing. */
+  runActiveChecks(on: boolean): void {
+    this.activeChecks = on;
+    for (const e of this.byId.values()) {
+      if (on) e.checker.start();
+      else e.checker.stop();
+    }
+  }
+
+  applyHealth(reports: HealthReport[]): void {
+    for (const r of reports) {
+      this.remote.set(r.upstream + ' ' + r.target, r.healthy);
+      const t = this.byId.get(r.upstream)?.balancer.targets.find((x) => x.target === r.target);
+      t?.set(r.healthy);
+    }
+  }
+
+  /** Every target's current verdict (a restarted worker starts from these). */
+  healthReports(): HealthReport[] {
+    const out: HealthReport[] = [];
+    for (const [id, e] of this.byId) for (const t of e.balancer.targets) out.push({ upstream: id, target: t.target, healthy: t.healthy });
+    return out;
+  }
+
+  rebuildFrom(upstreams: Iterable<Upstream>, targets: Iterable<Target>): void {
+    const targetsBy = new Map<string, Target[]>();
+    for (const t of targets) {
       const list = targetsBy.get(t.upstream.id);
       if (list) list.push(t);
       else targetsBy.set(t.upstream.id, [t]);
     }
     const seen = new Set<string>();
     this.byName.clear();
-    for (const u of store.all('upstreams')) {
+    for (const u of upstreams) {
       seen.add(u.id);
       let e = this.byId.get(u.id);
       if (!e) {
         const balancer = new UpstreamBalancer(u);
+        const id = u.id;
+        balancer.onHealthChange = (t) => this.onHealthChange?.({ upstream: id, target: t.target, healthy: t.healthy });
         e = { balancer, checker: new ActiveChecker(balancer), hc: '' };
         this.byId.set(u.id, e);
       }
       e.balancer.update(u, targetsBy.get(u.id) ?? []);
+      if (this.remote.size) {
+        for (const t of e.balancer.targets) {
+          const h = this.remote.get(u.id + ' ' + t.target);
+          if (h !== undefined) t.set(h);
+        }
+      }
       const hc = JSON.stringify(e.balancer.cfg.active);
       if (hc !== e.hc) {
         e.hc = hc;
-        e.checker.start();
+        if (this.activeChecks) e.checker.start();
       }
       this.byName.set(u.name, e.balancer);
     }
@@ -64,6 +115,7 @@ export class Balancers {
       if (seen.has(id)) continue;
       e.checker.stop();
       this.byId.delete(id);
+      for (const k of this.remote.keys()) if (k.startsWith(id + ' ')) this.remote.delete(k);
     }
   }
 

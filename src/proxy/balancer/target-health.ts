@@ -21,12 +21,16 @@ export class TargetHealth {
     public weight: number,
   ) {}
 
-  record(outcome: Outcome, thresholds: HealthchecksConfig['passive'] | HealthchecksConfig['active']): void {
+  /** Counts one outcome; true when it turned the target healthy or unhealthy. */
+  record(outcome: Outcome, thresholds: HealthchecksConfig['passive'] | HealthchecksConfig['active']): boolean {
     if (outcome === 'success') {
       this.httpFailures = this.tcpFailures = this.timeouts = 0;
       this.successes++;
-      if (!this.healthy && thresholds.healthy.successes > 0 && this.successes >= thresholds.healthy.successes) this.healthy = true;
-      return;
+      if (!this.healthy && thresholds.healthy.successes > 0 && this.successes >= thresholds.healthy.successes) {
+        this.healthy = true;
+        return true;
+      }
+      return false;
     }
     this.successes = 0;
     const u = thresholds.unhealthy;
@@ -35,6 +39,17 @@ export class TargetHealth {
     if (outcome === 'http_failure') (n = ++this.httpFailures), (limit = u.http_failures);
     else if (outcome === 'tcp_failure') (n = ++this.tcpFailures), (limit = u.tcp_failures);
     else (n = ++this.timeouts), (limit = u.timeouts);
-    if (this.healthy && limit > 0 && n >= limit) this.healthy = false;
+    if (this.healthy && limit > 0 && n >= limit) {
+      this.healthy = false;
+      return true;
+    }
+    return false;
+  }
+
+  /** A verdict reached elsewhere (the node's active checker): counting starts over from it. */
+  set(healthy: boolean): void {
+    if (healthy === this.healthy) return;
+    this.healthy = healthy;
+    this.successes = this.httpFailures = this.tcpFailures = this.timeouts = 0;
   }
 }

@@ -37,6 +37,8 @@ export class UpstreamBalancer {
   private rrCurrent: number[] = [];
   private ringPoints = new Uint32Array(0);
   private ringOwners: TargetHealth[] = [];
+  /** Told when a check turns a target healthy or unhealthy (Balancers shares it). */
+  onHealthChange: ((t: TargetHealth) => void) | null = null;
 
   constructor(upstream: Upstream) {
     this.upstream = upstream;
@@ -191,11 +193,13 @@ export class UpstreamBalancer {
   /** Passive health check: one proxied response or failure. */
   reportStatus(t: TargetHealth, status: number): void {
     const p = this.cfg.passive;
-    if (p.unhealthy.http_statuses.includes(status)) t.record('http_failure', p);
-    else if (p.healthy.http_statuses.includes(status)) t.record('success', p);
+    let changed = false;
+    if (p.unhealthy.http_statuses.includes(status)) changed = t.record('http_failure', p);
+    else if (p.healthy.http_statuses.includes(status)) changed = t.record('success', p);
+    if (changed) this.onHealthChange?.(t);
   }
 
   reportError(t: TargetHealth, kind: 'tcp_failure' | 'timeout'): void {
-    t.record(kind, this.cfg.passive);
+    if (t.record(kind, this.cfg.passive)) this.onHealthChange?.(t);
   }
 }
