@@ -40,6 +40,8 @@ export interface ProxyServerOptions {
   maxHeaderSize?: number;
   /** Certificates for listeners opened with `ssl` (tls-certs.ts loads them). */
   tls?: TlsMaterial;
+  /** false in proxy workers: the primary probes once for the node and sends verdicts. */
+  activeHealthChecks?: boolean;
 }
 
 /** One address the proxy accepts clients on (a proxy_listen entry). */
@@ -76,6 +78,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   const logger = opts.logger ?? createLogger('proxy', 'warn');
   const ownCounters = opts.counters ? null : new LocalCounters();
   const runtime = new ProxyRuntime({ logger, counters: opts.counters ?? ownCounters!, debounceMs: opts.debounceMs });
+  if (opts.activeHealthChecks === false) runtime.balancers.runActiveChecks(false);
   if (opts.snapshot) runtime.loadSnapshot(opts.snapshot);
   const facts: RequestFacts = { method: '', host: '', port: 0, path: '', headers: {} };
 
