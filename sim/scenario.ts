@@ -107,7 +107,7 @@ export function parseScenario(text: string, source = 'scenario'): Scenario {
     }
     if (f.at > s.duration) throw new Error(`${source}: fault ${f.op} at ${f.at}s is after the end (${s.duration}s)`);
     if ((f.op === 'cp-loss' || f.op === 'cp-restore') && !s.hybrid) throw new Error(`${source}: fault ${f.op} at ${f.at}s needs a control plane: set hybrid: true`);
-    if (s.hybrid && ['db-down', 'isolate-db', 'rolling-restart'].includes(f.op)) throw new Error(`${source}: fault ${f.op} at ${f.at}s is not supported in hybrid mode (data planes have no database; the control plane is lost with cp-loss)`);
+    if (s.hybrid && (f.op === 'isolate-db' || f.op === 'restore-db')) throw new Error(`${source}: fault ${f.op} at ${f.at}s is not supported in hybrid mode (data planes have no database; db-down takes it from the control plane)`);
   }
   return s;
 }

@@ -308,9 +308,9 @@ describe('hybrid mode: the control plane lost and restored', () => {
   });
 });
 
-test('cp-loss and cp-restore need a hybrid scenario; hybrid scenarios refuse database faults', async () => {
+test('cp-loss and cp-restore need a hybrid scenario; hybrid scenarios refuse cutting a data plane from a database it does not have', async () => {
   const { parseScenario } = await import('../sim/scenario.ts');
   expect(() => parseScenario('name: x\nduration: 10\nfaults:\n  - { at: 1, op: cp-loss }\n', 'x.yaml')).toThrow(/cp-loss at 1s needs a control plane: set hybrid: true/);
-  expect(() => parseScenario('name: x\nduration: 10\nhybrid: true\nfaults:\n  - { at: 1, op: db-down }\n', 'x.yaml')).toThrow(/db-down at 1s is not supported in hybrid mode/);
+  expect(() => parseScenario('name: x\nduration: 10\nhybrid: true\nfaults:\n  - { at: 1, op: isolate-db, node: n1 }\n', 'x.yaml')).toThrow(/isolate-db at 1s is not supported in hybrid mode/);
   expect(parseScenario('name: x\nduration: 10\nhybrid: true\nfaults:\n  - { at: 1, op: cp-loss }\n', 'x.yaml').hybrid).toBe(true);
 });
