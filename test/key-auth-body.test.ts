@@ -2,6 +2,7 @@
 // body read whole before access and sent upstream intact (or without the key when
 // hide_credentials), through a real proxy and upstream. Routes without key_in_body stream.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import http from 'node:http';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { createProxyServer, type ProxyServer } from '../src/proxy/server.ts';
@@ -118,6 +119,28 @@ describe('key_in_body', () => {
     expect(r.status).toBe(200);
     expect(new URLSearchParams(r.json().body).get('added')).toBe('yes');
     expect(r.json().headers['content-length']).toBe(String(Buffer.byteLength(r.json().body)));
+  });
+
+  test('with the key in a header the body is not read before access: the upstream sees the request before the body ends', async () => {
+    const before = up.hits;
+    const req = http.request(`${base}/body`, { method: 'POST', headers: { apikey: 'alice-key', 'content-type': 'application/x-www-form-urlencoded' } });
+    const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+    });
+    req.write('first=1');
+    // Streaming forwards the head at once; a proxy that read the body first would wait for its end.
+    for (let i = 0; i < 100 && up.hits === before; i++) await new Promise((r) => setTimeout(r, 50));
+    const reachedBeforeEnd = up.hits > before;
+    req.end('&second=2');
+    const r = await answered;
+    expect(reachedBeforeEnd).toBe(true);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).body).toBe('first=1&second=2');
   });
 
   test('without key_in_body the body is not looked at (and still streams through)', async () => {

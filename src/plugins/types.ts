@@ -25,10 +25,11 @@ export interface PluginInstance {
   /** access phase: may call ctx.exit() to answer the client without proxying. */
   access?(ctx: ProxyContext): void;
   /**
-   * The access phase reads the request body (key-auth key_in_body): the proxy then reads it
-   * whole into ctx.requestBody before access and sends that upstream. Others stream it.
+   * Whether this request's access phase needs the request body (key-auth key_in_body when no
+   * key is in a header or the query): the proxy then reads it whole into ctx.requestBody
+   * before access and sends that upstream. Otherwise the body streams.
    */
-  readonly readsBody?: boolean;
+  needsBody?(ctx: ProxyContext): boolean;
   /** header_filter: edit the response status line and headers before they are sent. */
   headerFilter?(ctx: ProxyContext, head: ResponseHead): void;
   /** body_filter: transform each response chunk (return it unchanged to pass it through). */

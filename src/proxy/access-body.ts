@@ -7,11 +7,12 @@ import type { ProxyContext } from './context.ts';
 import { readWholeBody, transformBody } from './body-buffer.ts';
 import { runAccess, type ChainEntry } from './plugin-chain.ts';
 
-export function chainReadsBody(chain: ChainEntry[]): boolean {
+export function chainNeedsBody(chain: ChainEntry[], ctx: ProxyContext): boolean {
   for (let i = 0; i < chain.length; i++) {
     const e = chain[i]!;
-    if (e.fallback?.readsBody) return true;
-    if (e.byConsumer !== null) for (const inst of e.byConsumer.values()) if (inst.readsBody) return true;
+    if (e.fallback?.needsBody?.(ctx)) return true;
+    // The consumer is not known before access: any consumer's instance may need it.
+    if (e.byConsumer !== null) for (const inst of e.byConsumer.values()) if (inst.needsBody?.(ctx)) return true;
   }
   return false;
 }

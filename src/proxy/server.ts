@@ -17,7 +17,7 @@ import { JSON_TYPE, MSG, errorBody, sendJson } from './errors.ts';
 import { Forwarder } from './forwarder.ts';
 import { normalizePath } from './normalize-path.ts';
 import { loadPluginHandlers, runAccess, type ChainEntry } from './plugin-chain.ts';
-import { accessWithBody, chainReadsBody, hasRequestBody } from './access-body.ts';
+import { accessWithBody, chainNeedsBody, hasRequestBody } from './access-body.ts';
 import { nextRequestId } from './request-id.ts';
 import type { RequestFacts } from './router.ts';
 import { ProxyRuntime } from './runtime.ts';
@@ -184,7 +184,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     if (!plugins.empty) {
       const chain = plugins.chainFor(m.route, m.service);
       if (chain.length !== 0) {
-        if (chainReadsBody(chain) && hasRequestBody(req)) return readBodyFirst(ctx, chain);
+        if (hasRequestBody(req) && chainNeedsBody(chain, ctx)) return readBodyFirst(ctx, chain);
         runAccess(ctx, chain);
       }
     }

@@ -1,5 +1,6 @@
 // Kong's key-auth: the key comes from a header, the query string or (key_in_body) a field of
-// the request body, which the proxy then reads whole before access (see readsBody).
+// the request body, which the proxy reads whole before access only when the key is in neither
+// of the others (see needsBody): requests carrying it in a header keep streaming.
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
 import { setConsumerHeaders } from '../consumer-headers.ts';
@@ -7,46 +8,49 @@ import { authenticateAnonymous, findConsumer } from '../anonymous.ts';
 import type { KeyAuthConfig } from './schema.ts';
 import { keyFromBody, UnreadableBody, type BodyKey } from './body.ts';
 
+interface Found {
+  key: string;
+  where: 'header' | 'query';
+  keyName: string;
+  params: URLSearchParams | null;
+}
+
 const handler: PluginHandler<KeyAuthConfig> = {
   create(conf, env): PluginInstance {
     const names = conf.key_names.map((n) => n.toLowerCase());
     const realm = conf.realm ?? 'gossamer';
     const challenge = ['www-authenticate', `Key realm="${realm}"`];
     const anonymousConsumer = () => findConsumer(env.store, conf.anonymous);
+    /** The key from a header or the query string, whichever the config allows. */
+    const inRequest = (ctx: ProxyContext): Found | null => {
+      if (conf.key_in_header) {
+        for (const n of names) {
+          const v = ctx.req.headers[n];
+          if (v !== undefined) return { key: (Array.isArray(v) ? v[0] : v)!, where: 'header', keyName: n, params: null };
+        }
+      }
+      if (conf.key_in_query && ctx.query) {
+        const params = new URLSearchParams(ctx.query);
+        for (const n of conf.key_names) {
+          const v = params.get(n);
+          if (v !== null) return { key: v, where: 'query', keyName: n, params };
+        }
+      }
+      return null;
+    };
+    const skip = (ctx: ProxyContext) => (!conf.run_on_preflight && ctx.method === 'OPTIONS') || (conf.anonymous !== null && ctx.credential !== null);
     return {
       name: 'key-auth',
-      readsBody: conf.key_in_body,
+      needsBody: conf.key_in_body ? (ctx) => !skip(ctx) && inRequest(ctx) === null : undefined,
       access(ctx: ProxyContext) {
-        if (!conf.run_on_preflight && ctx.method === 'OPTIONS') return;
-        // Another auth plugin already authenticated and this one is only a fallback.
-        if (conf.anonymous && ctx.credential) return;
-        let key: string | undefined;
-        let where: 'header' | 'query' | 'body' | null = null;
-        let keyName = '';
-        if (conf.key_in_header) {
-          for (const n of names) {
-            const v = ctx.req.headers[n];
-            if (v !== undefined) {
-              key = Array.isArray(v) ? v[0] : v;
-              where = 'header';
-              keyName = n;
-              break;
-            }
-          }
-        }
-        let params: URLSearchParams | null = null;
-        if (key === undefined && conf.key_in_query && ctx.query) {
-          params = new URLSearchParams(ctx.query);
-          for (const n of conf.key_names) {
-            const v = params.get(n);
-            if (v !== null) {
-              key = v;
-              where = 'query';
-              keyName = n;
-              break;
-            }
-          }
-        }
+        // A preflight let through, or another auth plugin already authenticated and this
+        // one is only a fallback.
+        if (skip(ctx)) return;
+        const found = inRequest(ctx);
+        let key = found?.key;
+        let where: 'header' | 'query' | 'body' | null = found?.where ?? null;
+        const keyName = found?.keyName ?? '';
+        const params = found?.params ?? null;
         let inBody: BodyKey | null = null;
         if (key === undefined && conf.key_in_body && ctx.requestBody !== null && ctx.requestBody.length !== 0) {
           try {
