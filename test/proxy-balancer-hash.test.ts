@@ -2,20 +2,13 @@
 // query_arg / uri_capture), with hash_fallback when the first key is absent.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createProxyServer, type ProxyServer } from '../src/proxy/server.ts';
-import { echoServer, get, route, service, snapshot, target, upstream, type Upstream_ } from './proxy-fixtures.ts';
+import { echoServer, portsOf, route, service, snapshot, target, upstream, type Upstream_ } from './proxy-fixtures.ts';
 
 let proxy: ProxyServer;
 let base: string;
 const ups: Upstream_[] = [];
 
-async function ports(path: string, n: number, headers?: Record<string, string>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = await get(`${base}${path}`, { headers });
-    out.push(r.status === 200 ? r.json().port : -r.status);
-  }
-  return out;
-}
+const ports = (path: string, n: number, headers?: Record<string, string>) => portsOf(base, path, n, headers);
 
 beforeAll(async () => {
   for (let i = 0; i < 4; i++) ups.push(await echoServer());

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { ChangeEvent } from '../src/entities/types.ts';
 import { createProxyServer, type ProxyServer } from '../src/proxy/server.ts';
-import { echoServer, get, route, service, snapshot, target, upstream, type Upstream_ } from './proxy-fixtures.ts';
+import { echoServer, eventually, get, portsOf, route, service, snapshot, target, upstream, type Upstream_ } from './proxy-fixtures.ts';
 
 let proxy: ProxyServer;
 let base: string;
@@ -22,25 +22,10 @@ async function add(name: string, path: string, targets: [number, number][], o: P
   await proxy.settled();
 }
 
-async function ports(path: string, n: number, headers?: Record<string, string>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = await get(`${base}${path}`, { headers });
-    out.push(r.status === 200 ? r.json().port : -r.status);
-  }
-  return out;
-}
+const ports = (path: string, n: number, headers?: Record<string, string>) => portsOf(base, path, n, headers);
 
 const count = (xs: number[], x: number) => xs.filter((y) => y === x).length;
 
-async function eventually(check: () => Promise<boolean>, ms = 15_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {

@@ -112,3 +112,23 @@ export async function get(url: string, opts: { method?: string; headers?: Record
   const text = await r.body.text();
   return { status: r.statusCode, headers: r.headers as Res['headers'], text, json: () => JSON.parse(text) };
 }
+
+/** The upstream port that answered each of `n` requests to `base + path` (-status on errors). */
+export async function portsOf(base: string, path: string, n: number, headers?: Record<string, string>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await get(`${base}${path}`, { headers });
+    out.push(r.status === 200 ? r.json().port : -r.status);
+  }
+  return out;
+}
+
+/** Polls `check` every 100 ms until it holds (true) or `ms` pass (false). */
+export async function eventually(check: () => Promise<boolean>, ms = 15_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}

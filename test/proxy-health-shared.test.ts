@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { freePort } from '../src/db/embedded.ts';
 import { createLogger } from '../src/log.ts';
 import { startNodeProxy, type NodeProxy } from '../src/proxy/node-proxy.ts';
-import { route, service, snapshot, target, upstream } from './proxy-fixtures.ts';
+import { eventually, route, service, snapshot, target, upstream } from './proxy-fixtures.ts';
 
 interface Target {
   name: string;
@@ -62,15 +62,6 @@ async function spread(n: number): Promise<Map<string, number>> {
   return seen;
 }
 
-async function until(check: () => Promise<boolean>, ms = 20_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
-
 beforeAll(async () => {
   a = await targetServer('a');
   b = await targetServer('b');
@@ -111,7 +102,7 @@ test('one prober per node: probes come at the rate of one checker, not one per w
 test("every worker follows the primary's verdicts: out when unhealthy, back when healthy", async () => {
   expect((await node.workers()).length).toBe(2);
   b.healthy = false;
-  const gone = await until(async () => {
+  const gone = await eventually(async () => {
     const seen = await spread(12);
     return !seen.has('b');
   });
@@ -121,6 +112,6 @@ test("every worker follows the primary's verdicts: out when unhealthy, back when
   expect(perWorker.every((w) => w.requests > 0)).toBe(true);
   expect((await spread(20)).get('b')).toBeUndefined();
   b.healthy = true;
-  const back = await until(async () => ((await spread(12)).get('b') ?? 0) >= 4);
+  const back = await eventually(async () => ((await spread(12)).get('b') ?? 0) >= 4);
   expect(back).toBe(true);
 });

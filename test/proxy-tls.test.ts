@@ -37,14 +37,14 @@ interface Got {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
-  cn: string | undefined;
+  cn: string;
 }
 
 function httpsGet(port: number, p: string, servername?: string): Promise<Got> {
   return new Promise((resolve, reject) => {
     https
       .get({ host: '127.0.0.1', port, path: p, rejectUnauthorized: false, agent: false, servername }, (res) => {
-        const cn = (res.socket as TLSSocket).getPeerCertificate().subject?.CN;
+        const cn = String((res.socket as TLSSocket).getPeerCertificate().subject?.CN);
         let body = '';
         res.on('data', (c) => (body += c));
         res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, cn }));
@@ -59,7 +59,7 @@ function httpGet(port: number, p: string): Promise<Got> {
       .get({ host: '127.0.0.1', port, path: p, agent: false, headers: { host: 'api.example:8000' } }, (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, cn: undefined }));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, cn: '' }));
       })
       .on('error', reject);
   });
