@@ -170,6 +170,27 @@ test('a member that vanishes without leaving is failed on the others, and rejoin
   expect(a.cluster.member('d')).toBeUndefined();
   await until('b forgot d too', () => b.cluster.member('d') === undefined, 30_000);
   expect(deleteMember({ cluster: () => a.cluster }, { id: 'd' })).toEqual({ status: 404, body: { message: 'Not found' } });
+
+  // Its cluster_nodes row goes too, and a row not refreshed since is never dialled again.
+  const rowsOfD = async () => (await pool.query("SELECT 1 FROM cluster_nodes WHERE name = 'd'")).rowCount;
+  for (let i = 0; i < 100 && (await rowsOfD()); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(await rowsOfD()).toBe(0);
+  await pool.query(
+    `INSERT INTO cluster_nodes (id, name, peer_id, addresses, role, version, config_version, started_at, last_seen)
+     VALUES ($1, 'd', $2, $3, 'traditional', '0.1.0', 0, now(), now() - interval '2 seconds')`,
+    [d.cluster.nodeId, d.cluster.peerId, [`/ip4/127.0.0.1/tcp/${d.port}/p2p/${d.cluster.peerId}`]],
+  );
+  const mark = a.logs.length;
+  await new Promise((r) => setTimeout(r, 2000)); // four register rounds of a and b
+  expect(a.logs.slice(mark).filter((l) => l.includes('cannot reach peer d ('))).toEqual([]);
+  expect(a.cluster.member('d')).toBeUndefined();
+  await pool.query("DELETE FROM cluster_nodes WHERE name = 'd'");
+
+  // Until it is alive again: the restarted node registers and joins as a member like any other.
+  const d3 = await startNode('d', { prefix: d.prefix, port: d.port });
+  await until('d alive once more on a and b', () => statusOf(a, 'd') === 'alive' && statusOf(b, 'd') === 'alive');
+  await d3.cluster.stop();
+  running.delete(d3.cluster);
 });
 
 test('a node with another cluster key is refused and says why', { timeout: 120_000 }, async () => {

@@ -76,7 +76,8 @@ export class Cluster {
   /** Remove a failed or left member (DELETE /cluster/members/{id}); throws MembershipError 404 / 409. */
   forceLeave(ref: string): MemberView {
     const v = this.membership.forceLeave(ref);
-    void this.discovery; // the row of a crashed node ages out of cluster_nodes by itself
+    // Its cluster_nodes row goes too, or every node would keep dialling it until it aged out.
+    void this.discovery.removeRow(v.id);
     return v;
   }
 
@@ -313,6 +314,7 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
   pubsub.subscribe(MEMBERSHIP_TOPIC);
   libp2p.addEventListener('peer:disconnect', (evt) => membership.onDisconnect(evt.detail.toString()));
   membership.on('member-joined', () => void cluster.hangUpBlocked());
+  membership.on('member-forgotten', (m) => discovery.forget(m.id));
 
   membership.start();
   log.info({ peer_id: peerId, addresses, listen: o.listen.map((l) => `${l.host}:${l.port}`) }, 'cluster: libp2p host started');

@@ -45,6 +45,8 @@ export class Discovery {
   private running = false;
   private inflight = new Set<string>();
   private dbDownLogged = 0;
+  /** Node id → when it was forced out (DELETE /cluster/members): its row is not dialled until refreshed. */
+  private forgotten = new Map<string, number>();
   private readonly seeds: { entry: string; addr: Multiaddr }[] = [];
 
   constructor(private readonly o: DiscoveryOptions) {
@@ -78,6 +80,18 @@ export class Discovery {
     if (graceful && this.o.store) {
       await this.o.store.remove(this.o.registration().id).catch((err) => this.o.logger.warn({ err: (err as Error).message }, 'cluster: could not remove this node from cluster_nodes'));
     }
+  }
+
+  /** A member was forced out: do not dial its row again until the node itself refreshes it. */
+  forget(nodeId: string): void {
+    this.forgotten.set(nodeId, Date.now());
+    this.backoff.delete(`node:${nodeId}`);
+  }
+
+  /** Delete a forced-out node's row (the node handling DELETE /cluster/members does it). */
+  async removeRow(nodeId: string): Promise<void> {
+    this.forget(nodeId);
+    await this.o.store?.remove(nodeId).catch((err) => this.o.logger.warn({ node_id: nodeId, err: (err as Error).message }, 'cluster: could not remove a forced-out node from cluster_nodes'));
   }
 
   async register(): Promise<void> {
@@ -129,6 +143,12 @@ export class Discovery {
   private rowTarget(row: ClusterNodeRow): Target | null {
     const self = this.o.membership.self;
     if (row.id === self.id || row.peer_id === self.peer_id) return null;
+    const forgottenAt = this.forgotten.get(row.id);
+    if (forgottenAt !== undefined) {
+      // A row not refreshed since the node was forced out is the dead node's; a fresher one means it is back.
+      if (row.last_seen.getTime() <= forgottenAt) return null;
+      this.forgotten.delete(row.id);
+    }
     const m = this.o.membership.table.get(row.id);
     // A live member is the membership protocol's business; dial only strangers and the returning.
     if (m && (m.status === 'alive' || m.status === 'suspect') && m.peer_id === row.peer_id) return null;

@@ -30,6 +30,8 @@ export interface MembershipEvents {
   'member-failed': [MemberView];
   'member-left': [MemberView];
   'member-updated': [MemberView, { previous_status: string; previous_config_version: number }];
+  /** Removed by DELETE /cluster/members/{id} (here or on another member). */
+  'member-forgotten': [MemberView];
 }
 
 export interface MembershipDeps {
@@ -483,6 +485,20 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.suspicions.get(id)?.cancel();
     this.suspicions.delete(id);
     this.table.remove(id);
+    this.tombstones.set(id, { inc, at: Date.now() });
+    this.emit('member-forgotten', toView(m, this.table.selfId, Date.now()));
+  }
+
+  /**
+   * Forced-out members, so a push-pull from a member that missed the `forget` does not bring
+   * the record back. Only second-hand records are refused: the member's own word (it
+   * restarted) is accepted, and tombstones go with the reaper's clock.
+   */
+  private tombstones = new Map<string, { inc: number; at: number }>();
+
+  private buried(w: { id: string; incarnation: number }, from: string): boolean {
+    const t = this.tombstones.get(w.id);
+    return !!t && w.id !== from && w.incarnation <= t.inc;
   }
 
   private refute(inc: number): void {
@@ -544,6 +560,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private merge(members: unknown[], from: string, relayJoiner = false): void {
     for (const w of members) {
       if (!isWireMember(w)) continue;
+      if (this.buried(w, from)) continue;
       if (w.id === this.table.selfId) {
         if (w.status !== 'alive' ? w.incarnation >= this.self.incarnation : w.incarnation > this.self.incarnation) this.refute(w.incarnation);
         continue;
@@ -595,6 +612,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   private reap(): void {
     const cutoff = Date.now() - this.s.reap_timeout_ms;
+    for (const [id, t] of this.tombstones) if (t.at < cutoff) this.tombstones.delete(id);
     for (const m of this.table.others()) {
       if ((m.status === 'failed' || m.status === 'left') && m.status_since < cutoff) {
         this.log.info({ member: m.name, status: m.status }, 'cluster: reaped member');
