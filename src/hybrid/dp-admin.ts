@@ -12,8 +12,11 @@ import { isUuid } from '../entities/fields.ts';
 export const READ_ONLY_MESSAGE =
   'this node is a data plane: its configuration comes from the control plane and its Admin API is read-only; make this change through a control plane\'s Admin API';
 
-/** URL segment → entity, and the field a child entity names its parent by. */
-const SEGMENTS: Record<string, { entity: EntityName; key?: string; parentField: string }> = {
+/**
+ * URL segment → entity, and the field a child entity names its parent by; `nestedKey` names a
+ * child only under its parent (an acl's group is unique per consumer).
+ */
+const SEGMENTS: Record<string, { entity: EntityName; key?: string; nestedKey?: string; parentField: string }> = {
   services: { entity: 'services', key: 'name', parentField: 'service' },
   routes: { entity: 'routes', key: 'name', parentField: 'route' },
   consumers: { entity: 'consumers', key: 'username', parentField: 'consumer' },
@@ -24,7 +27,7 @@ const SEGMENTS: Record<string, { entity: EntityName; key?: string; parentField: 
   'key-auths': { entity: 'keyauth_credentials', key: 'key', parentField: 'credential' },
   'basic-auth': { entity: 'basicauth_credentials', key: 'username', parentField: 'credential' },
   'basic-auths': { entity: 'basicauth_credentials', key: 'username', parentField: 'credential' },
-  acls: { entity: 'acls', parentField: 'acl' },
+  acls: { entity: 'acls', nestedKey: 'group', parentField: 'acl' },
   service: { entity: 'services', parentField: 'service' },
   consumer: { entity: 'consumers', parentField: 'consumer' },
 };
@@ -91,7 +94,9 @@ function read(store: EntityStore, pattern: string, req: AdminRequest): AdminResp
       return page(rowsOf(childSeg).filter((r) => refId(r, field) === parent.id), req.query);
     }
     if (segs.length === 4) {
-      const row = find(store, childSeg, values[3]!);
+      const ref = values[3]!;
+      const nestedKey = SEGMENTS[childSeg]!.nestedKey;
+      const row = nestedKey && !isUuid(ref) ? rowsOf(childSeg).find((r) => refId(r, field) === parent.id && r[nestedKey] === ref) : find(store, childSeg, ref);
       return row && refId(row, field) === parent.id ? { status: 200, body: row } : notFound;
     }
   }
