@@ -206,6 +206,11 @@ describe('plugin schemas', () => {
     expect(ba.status).toBe(201);
     expect(ba.body.config).toEqual({ anonymous: null, hide_credentials: true, realm: 'service' });
     const both = await call('POST', '/routes/form-route/plugins', { name: 'acl', config: { allow: ['a'], deny: ['b'] } });
+    // Kong's no_consumer: an auth plugin or acl cannot be scoped to a consumer.
+    for (const name of ['basic-auth', 'acl', 'key-auth']) {
+      const scoped = await call('POST', '/consumers/alice/plugins', { name, config: name === 'acl' ? { allow: ['a'] } : {} });
+      expect(scoped, name).toMatchObject({ status: 400, body: { code: 2, fields: { consumer: 'value must be null' } } });
+    }
     expect(both.status).toBe(400);
     await call('DELETE', `/plugins/${acl.body.id}`);
     await call('DELETE', `/plugins/${ba.body.id}`);

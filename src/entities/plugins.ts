@@ -38,6 +38,7 @@ export const plugins: EntityDef = {
     if (!Object.hasOwn(registry, pluginName)) {
       return { name: `plugin '${pluginName}' not enabled; add it to the 'plugins' configuration property` };
     }
+    if (registry[pluginName]!.noConsumer && e.consumer) return { consumer: 'value must be null' };
     const res = validatePluginConfig(pluginName, e.config);
     if (!res.ok) {
       // Same schema again, with Kong's wording for the messages the plugin did not set

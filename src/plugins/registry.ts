@@ -21,23 +21,26 @@ export interface PluginDefinition {
   schema: z.ZodType<Record<string, unknown>>;
   /** Loaded lazily by the proxy so the Admin API does not pull the proxy's code. */
   handler: () => Promise<unknown>;
+  /** Kong's typedefs.no_consumer: an auth plugin cannot be scoped to the consumer it finds. */
+  noConsumer?: boolean;
 }
 
 type Schema = PluginDefinition['schema'];
-const def = (name: string, priority: number, schema: unknown, handler: () => Promise<{ default: unknown }>): PluginDefinition => ({
+const def = (name: string, priority: number, schema: unknown, handler: () => Promise<{ default: unknown }>, noConsumer = false): PluginDefinition => ({
   name,
   priority,
   schema: schema as Schema,
   handler: () => handler().then((m) => m.default),
+  noConsumer,
 });
 
 // Kong 3.x PRIORITY values.
 export const plugins: Record<string, PluginDefinition> = {
-  acl: def('acl', 950, aclSchema, () => import('./acl/handler.ts')),
-  'basic-auth': def('basic-auth', 1100, basicAuthSchema, () => import('./basic-auth/handler.ts')),
+  acl: def('acl', 950, aclSchema, () => import('./acl/handler.ts'), true),
+  'basic-auth': def('basic-auth', 1100, basicAuthSchema, () => import('./basic-auth/handler.ts'), true),
   'ip-restriction': def('ip-restriction', 990, ipRestrictionSchema, () => import('./ip-restriction/handler.ts')),
   cors: def('cors', 2000, corsSchema, () => import('./cors/handler.ts')),
-  'key-auth': def('key-auth', 1250, keyAuthSchema, () => import('./key-auth/handler.ts')),
+  'key-auth': def('key-auth', 1250, keyAuthSchema, () => import('./key-auth/handler.ts'), true),
   'rate-limiting': def('rate-limiting', 910, rateLimitingSchema, () => import('./rate-limiting/handler.ts')),
   'request-size-limiting': def('request-size-limiting', 951, requestSizeLimitingSchema, () => import('./request-size-limiting/handler.ts')),
   'request-transformer': def('request-transformer', 801, requestTransformerSchema, () => import('./request-transformer/handler.ts')),
