@@ -4,16 +4,26 @@
 // planes the way they reach every node: gossip on EVENTS_TOPIC (src/cluster/events.ts).
 import type pg from 'pg';
 import type { Cluster } from '../cluster/index.ts';
-import type { EventSync, EventsCluster } from '../cluster/events.ts';
+import { EVENTS_TOPIC, type EventSync, type EventsCluster } from '../cluster/events.ts';
 import { eventsSince } from '../db/events.ts';
 import type { Logger } from '../log.ts';
 import type { Router } from '../admin/router.ts';
-import { encodeResponse, handleSync, SYNC_PROTOCOL, type DataPlaneHello, type SyncRequest } from './protocol.ts';
+import { encodeResponse, handleSync, pushOn, SYNC_PROTOCOL, type DataPlaneHello, type SyncRequest } from './protocol.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
 import { registerClustering, type DataPlaneRecord } from './clustering-routes.ts';
 import { logRefusedConnections } from './refusals.ts';
 
 const EVENTS_LIMIT = 1000;
+/** Pushes to one data plane still open: beyond this it is hung or far behind, and repairs by itself. */
+const MAX_PUSHES_IN_FLIGHT = 32;
+const PUSH_TIMEOUT_MS = 2000;
+
+/**
+ * The control plane's push to its data planes, per cluster: set by attachControlPlane, called
+ * by the publish of withoutDataPlanes (which node.ts hands to the events layer before the
+ * control plane part exists), so every change this node gossips is pushed too.
+ */
+const pushers = new WeakMap<Cluster, (bytes: Uint8Array) => void>();
 
 export interface ControlPlaneOptions {
   cluster: Cluster;
@@ -26,6 +36,7 @@ export interface ControlPlaneOptions {
 export interface ControlPlane {
   snapshots: SnapshotCache;
   dataPlanes: Map<string, DataPlaneRecord>;
+  pushStats: { pushes: number; pushFailures: number; pushesSkipped: number };
   stop(): Promise<void>;
 }
 
@@ -88,6 +99,31 @@ export async function attachControlPlane(o: ControlPlaneOptions): Promise<Contro
     return encodeResponse({ t: 'error', message: `unknown request ${(req as { t?: unknown })?.t}` });
   };
 
+  const inFlight = new Map<string, number>();
+  const stats = { pushes: 0, pushFailures: 0, pushesSkipped: 0 };
+  const push = (bytes: Uint8Array): void => {
+    const peers = new Set<string>();
+    for (const dp of dataPlanes.values()) peers.add(dp.peer_id);
+    for (const conn of cluster.libp2p.getConnections()) {
+      const peer = conn.remotePeer.toString();
+      if (conn.status !== 'open' || !peers.delete(peer)) continue; // one connection per data plane
+      const n = inFlight.get(peer) ?? 0;
+      if (n >= MAX_PUSHES_IN_FLIGHT) {
+        stats.pushesSkipped++;
+        continue;
+      }
+      inFlight.set(peer, n + 1);
+      stats.pushes++;
+      pushOn(conn, bytes, PUSH_TIMEOUT_MS)
+        .catch((err: Error) => {
+          stats.pushFailures++;
+          log.debug({ peer, err: err.message }, 'pushing change events to a data plane failed; it repairs from gossip or by asking');
+        })
+        .finally(() => inFlight.set(peer, (inFlight.get(peer) ?? 1) - 1));
+    }
+  };
+  pushers.set(cluster, push);
+
   await handleSync(cluster.libp2p, answer);
   logRefusedConnections(cluster.libp2p, log);
   registerClustering(o.router, {
@@ -100,7 +136,9 @@ export async function attachControlPlane(o: ControlPlaneOptions): Promise<Contro
   return {
     snapshots,
     dataPlanes,
+    pushStats: stats,
     async stop() {
+      if (pushers.get(cluster) === push) pushers.delete(cluster);
       await cluster.libp2p.unhandle(SYNC_PROTOCOL).catch(() => {});
     },
   };
@@ -115,7 +153,11 @@ export function withoutDataPlanes(cluster: Cluster): EventsCluster {
   const isDp = (m: unknown) => (m as { role?: string } | undefined)?.role === 'data_plane';
   const wrapped = new Map<(...args: any[]) => void, (...args: any[]) => void>();
   return {
-    publish: (topic, data) => cluster.publish(topic, data),
+    publish: (topic, data) => {
+      // Straight to the data planes first (one hop), then gossip as for every node.
+      if (topic === EVENTS_TOPIC) pushers.get(cluster)?.(data);
+      return cluster.publish(topic, data);
+    },
     // A data plane holds no database: nothing it says on the events topic is a change.
     subscribe: (topic, handler) =>
       cluster.subscribe(topic, (data, from) => {

@@ -66,7 +66,12 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
     store,
     hello: dataPlaneHello({ nodeId, name: config.node_name, version: VERSION }),
     controlPlanes: config.cluster_control_plane,
-    onSnapshot: (snap) => proxy?.loadSnapshot(snap),
+    // Posted to the workers at once (serialized during the call); resolves once they serve it.
+    onSnapshot: (snap) => {
+      if (!proxy) return;
+      proxy.loadSnapshot(snap);
+      return proxy.settled();
+    },
     onEvents: (events) => proxy?.applyChanges(events),
   });
   // The workers are forked while the primary reads the level cache: a worker takes far longer

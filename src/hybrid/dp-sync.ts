@@ -18,7 +18,7 @@ import type { Logger } from '../log.ts';
 import { decodeSnapshot, encodeSnapshot } from './codec.ts';
 import type { DpCacheStore } from './level-store.ts';
 import type * as DpNet from './dp-net.ts';
-import { syncRequest, type DataPlaneHello, type SyncRequest, type SyncResponse } from './protocol.ts';
+import { handlePush, PUSH_PROTOCOL, syncRequest, type DataPlaneHello, type SyncRequest, type SyncResponse } from './protocol.ts';
 
 const gossipPackr = new Packr({ useRecords: false });
 const EMPTY_HASH = '00000000000000000000000000000000';
@@ -29,7 +29,11 @@ export interface DataPlaneSyncOptions {
   hello: DataPlaneHello;
   /** cluster_control_plane entries (host:port or multiaddr), tried when membership knows no control plane yet. */
   controlPlanes: string[];
-  /** The configuration was replaced: rebuild the proxy. May return when it is live. */
+  /**
+   * The configuration was replaced: rebuild the proxy. Called before this process loads the
+   * snapshot (the proxy must not wait for that), so it must not keep or change `snapshot`
+   * beyond the call. May return a promise that settles when the proxy serves it.
+   */
   onSnapshot(snapshot: ConfigSnapshot): Promise<void> | void;
   onEvents(events: ChangeEvent[]): void;
   requestTimeoutMs?: number;
@@ -86,7 +90,7 @@ export class DataPlaneSync {
   servingSinceStartMs: number | null = null;
   lastSyncAt = 0;
   lastControlPlane: string | null = null;
-  readonly stats = { snapshots: 0, unchanged: 0, eventFetches: 0, gossipEvents: 0, gapRepairs: 0, mismatchResyncs: 0 };
+  readonly stats = { snapshots: 0, unchanged: 0, eventFetches: 0, gossipEvents: 0, pushedEvents: 0, gapRepairs: 0, mismatchResyncs: 0 };
 
   constructor(private readonly o: DataPlaneSyncOptions) {}
 
@@ -130,8 +134,14 @@ export class DataPlaneSync {
     this.net = net;
     // Only control planes write configuration; another data plane's message is not a change.
     this.unsubscribe = cluster.subscribe(net.EVENTS_TOPIC, (data, from) => {
-      if (from.role === 'control_plane') this.receive(data);
+      if (from.role === 'control_plane') this.receive(data, 'gossip');
     });
+    // The same messages pushed by the control plane we synced from (whichever comes first
+    // wins; the other is a no-op). Any status: a control plane we took for failed on a busy
+    // machine but that pushes to us is alive, and its change must not wait for a repair.
+    void handlePush(cluster.libp2p, (data, peer) => {
+      if (cluster.members().some((m) => m.peer_id === peer && m.role === 'control_plane')) this.receive(data, 'push');
+    }).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot receive pushed change events; relying on gossip'));
     const isCp = (m: MemberView) => m.role === 'control_plane';
     cluster.on('member-joined', (m) => {
       if (isCp(m)) void this.fullSync(`control plane ${m.name} joined`);
@@ -162,6 +172,7 @@ export class DataPlaneSync {
     for (const t of [this.retryTimer, this.persistTimer, this.announceTimer, this.gapTimer]) if (t) clearTimeout(t);
     if (this.watchTimer) clearInterval(this.watchTimer);
     this.unsubscribe?.();
+    await this.cluster?.libp2p.unhandle(PUSH_PROTOCOL).catch(() => {});
     await Promise.allSettled([this.fullInFlight, this.eventsInFlight]);
   }
 
@@ -227,8 +238,8 @@ export class DataPlaneSync {
     this.announce();
   }
 
-  /** A gossip message on EVENTS_TOPIC. */
-  receive(data: Uint8Array): void {
+  /** A message of EVENTS_TOPIC, gossiped or pushed. */
+  receive(data: Uint8Array, via: 'gossip' | 'push' = 'gossip'): void {
     if (this.stopped || !this.cache.loaded) return; // without a base the first snapshot brings everything
     let events: ChangeEvent[];
     try {
@@ -239,7 +250,8 @@ export class DataPlaneSync {
       this.log.warn({ err: (err as Error).message }, 'dropping an undecodable change-event message');
       return;
     }
-    this.stats.gossipEvents += events.length;
+    if (via === 'push') this.stats.pushedEvents += events.length;
+    else this.stats.gossipEvents += events.length;
     this.applyEvents(events);
     if (this.ahead.size) this.scheduleGapCheck();
   }
@@ -324,12 +336,17 @@ export class DataPlaneSync {
         const snapshot = await decodeSnapshot(res.data);
         const decodeMs = performance.now() - d0;
         const a0 = performance.now();
-        this.load(snapshot);
+        // The proxy gets the configuration first and builds its router (in its workers) while
+        // this process loads and hashes its own copy: at 10,000 routes these are the two
+        // biggest parts of an apply, and they used to run one after the other.
+        const live = this.o.onSnapshot(snapshot);
+        const buffered = this.load(snapshot);
         loaded = true;
+        if (buffered.length) this.o.onEvents(buffered);
         if (this.cache.configHash !== res.config_hash && this.cache.configVersion === res.config_version) {
           this.log.warn({ control_plane: label, expected: res.config_hash, got: this.cache.configHash }, 'snapshot config_hash differs from the control plane\'s; will retry');
         }
-        await this.o.onSnapshot(this.cache.snapshot());
+        await live;
         const applyMs = performance.now() - a0;
         this.stats.snapshots++;
         this.source = 'control_plane';

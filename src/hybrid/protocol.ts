@@ -1,13 +1,21 @@
 // /gossamer/sync/1.0.0: a data plane asks a control plane for the configuration. One request
 // and one response per stream, each a msgpack message; the sender closes its write half to
 // mark the end (like the membership probes in src/cluster/probe.ts).
-import type { PeerId, Stream } from '@libp2p/interface';
+import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import type { ChangeEvent } from '../entities/types.ts';
 import type { ClusterLibp2p } from '../cluster/host.ts';
 import { packMessage, unpackMessage } from './codec.ts';
 
 export const SYNC_PROTOCOL = '/gossamer/sync/1.0.0';
+/**
+ * A control plane hands each batch of change events (the very bytes it gossips) straight to
+ * every data plane that synced from it: one hop on a connection already open, one message per
+ * stream, no answer. Gossip alone depends on the mesh: a data plane not yet grafted, or one
+ * that took the control plane for failed on a busy machine, missed events until a repair.
+ */
+export const PUSH_PROTOCOL = '/gossamer/push/1.0.0';
+const MAX_PUSH = 16 * 1024 * 1024;
 /** A 10,000-route configuration is a few MB compressed; this only stops runaway peers. */
 export const MAX_RESPONSE = 512 * 1024 * 1024;
 const MAX_REQUEST = 64 * 1024;
@@ -86,6 +94,36 @@ export function handleSync(libp2p: ClusterLibp2p, answer: (req: SyncRequest, rem
       }
     },
     { maxInboundStreams: 256, maxOutboundStreams: 64, runOnLimitedConnection: false },
+  );
+}
+
+/** Send one push on `conn` (no dial: a data plane not connected repairs when it reconnects). */
+export async function pushOn(conn: Connection, bytes: Uint8Array, timeoutMs: number): Promise<void> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  // negotiateFully false: the protocol name goes out with the message, saving a round trip.
+  const stream = await conn.newStream(PUSH_PROTOCOL, { signal, negotiateFully: false, maxOutboundStreams: 256 });
+  try {
+    await stream.sink([bytes]);
+  } catch (err) {
+    stream.abort(err as Error);
+    throw err;
+  }
+}
+
+/** Receive pushes: `onPush` gets the message bytes and the pushing peer. */
+export function handlePush(libp2p: ClusterLibp2p, onPush: (bytes: Uint8Array, peer: string) => void): Promise<void> {
+  return libp2p.handle(
+    PUSH_PROTOCOL,
+    async ({ stream, connection }) => {
+      try {
+        const raw = await readAll(stream, MAX_PUSH, AbortSignal.timeout(10_000));
+        await stream.close().catch(() => {});
+        onPush(raw, connection.remotePeer.toString());
+      } catch (err) {
+        stream.abort(err as Error);
+      }
+    },
+    { maxInboundStreams: 256, maxOutboundStreams: 1, runOnLimitedConnection: false },
   );
 }
 
