@@ -40,10 +40,23 @@ export function netnsUnavailable(): string | undefined {
     const r = spawnSync(cmd, ['--version'], { stdio: 'ignore' });
     if (r.error) return `--net netns needs the \`${cmd}\` command (Debian package ${pkg}), which is not on PATH (${(r.error as NodeJS.ErrnoException).code}). Install it or use the default mode (no --net).`;
   }
-  const probe = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  if (probe.status !== 0) return `--net netns: \`ip netns list\` failed (${(probe.stderr || '').trim() || `exit ${probe.status}`}): network namespaces are not available here. Use the default mode (no --net).`;
+  if (probed) return undefined;
+  // uid 0 is not enough (a container may lack CAP_NET_ADMIN or nf_tables): try the real thing once.
+  const ns = `${PREFIX}${process.pid}-probe`;
+  const steps: string[][] = [['ip', 'netns', 'add', ns], ['ip', '-n', ns, 'link', 'add', 'probe0', 'type', 'veth', 'peer', 'name', 'probe1'], ['ip', 'netns', 'exec', ns, 'iptables', '-w', '-t', 'nat', '-S']];
+  try {
+    for (const [cmd, ...args] of steps) {
+      const r = spawnSync(cmd!, args, { encoding: 'utf8' });
+      if (r.status !== 0) return `--net netns: \`${cmd} ${args.join(' ')}\` failed (${(r.stderr || '').trim() || `exit ${r.status}`}): network namespaces, veth pairs or iptables are not available here. Use the default mode (no --net).`;
+    }
+  } finally {
+    quiet('ip', ['netns', 'del', ns]);
+  }
+  probed = true;
   return undefined;
 }
+
+let probed = false;
 
 function sh(cmd: string, args: string[]): string {
   try {
