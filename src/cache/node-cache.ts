@@ -27,7 +27,11 @@ export class NodeCache {
   private hasher = new ConfigHasher();
   private entityVersion = new Map<string, number>();
   private tombstones = new Map<string, { version: number; at: number }>();
-  /** Events that arrived while a snapshot was being read; replayed over it. */
+  /**
+   * Events that arrived while a snapshot was being read: applied at once (so this node's own
+   * writes are served while a reload is in progress: read-your-write), and replayed over the
+   * snapshot when it lands, since it may have been read before they committed.
+   */
   private buffered: ChangeEvent[] | null = null;
   private loadedAt = 0;
 
@@ -57,16 +61,18 @@ export class NodeCache {
     this.buffered ??= [];
   }
 
-  /** Abandon a snapshot read that failed; buffered events go into the current state. */
+  /**
+   * Abandon a snapshot read that failed. Returns the events still to hand on: none, since every
+   * event was applied as it came (kept for callers written when loads held events back).
+   */
   abortLoad(): ChangeEvent[] {
-    const b = this.buffered ?? [];
     this.buffered = null;
-    return this.apply(b);
+    return [];
   }
 
   /**
    * Replace everything with a snapshot read from Postgres. Returns the buffered events that
-   * were newer than the snapshot (already applied to the store; hand them on after it).
+   * were newer than the snapshot (already applied to the store and included in snapshot()).
    */
   load(snapshot: ConfigSnapshot, meta: SnapshotMeta): ChangeEvent[] {
     const buffered = this.buffered ?? [];
@@ -83,10 +89,7 @@ export class NodeCache {
 
   /** Apply events from any source; returns those that changed the state, in version order. */
   apply(events: ChangeEvent[]): ChangeEvent[] {
-    if (this.buffered) {
-      this.buffered.push(...events);
-      return [];
-    }
+    this.buffered?.push(...events);
     const sorted = [...events].sort((a, b) => a.config_version - b.config_version);
     const accepted: ChangeEvent[] = [];
     const before = new Map<string, { entity: EntityName; id: string; row: unknown }>();

@@ -118,8 +118,7 @@ export class Repairer {
         try {
           read = await readSnapshot(this.o.pool, this.o.loadSnapshot);
         } catch (err) {
-          const replay = cache.abortLoad();
-          if (replay.length) this.o.onEvents(replay, 'repair');
+          cache.abortLoad();
           throw err;
         }
         const newer = cache.load(read.snapshot, read.meta);
