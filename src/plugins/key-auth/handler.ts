@@ -38,7 +38,7 @@ const handler: PluginHandler<KeyAuthConfig> = {
       }
       return null;
     };
-    const skip = (ctx: ProxyContext) => (!conf.run_on_preflight && ctx.method === 'OPTIONS') || (conf.anonymous !== null && ctx.credential !== null);
+    const skip = (ctx: ProxyContext) => (!conf.run_on_preflight && ctx.method === 'OPTIONS') || (Boolean(conf.anonymous) && ctx.credential !== null);
     return {
       name: 'key-auth',
       needsBody: conf.key_in_body ? (ctx) => !skip(ctx) && inRequest(ctx) === null : undefined,
