@@ -6,10 +6,15 @@ import type { FaultStep } from '../scenario.ts';
 
 /**
  * Seconds a node gets to boot after a restart before the next fault starts: on a busy 2-core
- * machine `gossamer start` takes 5-25 s. Without this room the next fault lands while a node
- * is still booting (two nodes of three out at once), or waits for the boot and runs late.
+ * machine (load 15-20) `gossamer start` took 5-35 s, 7-15 s most of the time. Without this
+ * room the next fault lands while a node is still booting (two nodes of three out at once),
+ * or waits for the boot and runs late, and a second run of the seed no longer matches.
  */
-export const BOOT_ROOM_S = 20;
+export const BOOT_ROOM_S = 30;
+
+// A rolling restart holds the schedule for nodes × BOOT_ROOM_S: drawn as often as the others,
+// it would fill most of a run. One draw in eleven.
+const KINDS = ['kill', 'pause', 'partition', 'db-down', 'isolate-db', 'kill', 'pause', 'partition', 'db-down', 'isolate-db', 'rolling-restart'] as const;
 
 /** One fault and its repair at a time, so a majority stays up and every fault can be judged. */
 export function randomSchedule(seed: number, durationS: number, nodes: number, startS = 5): FaultStep[] {
@@ -18,9 +23,8 @@ export function randomSchedule(seed: number, durationS: number, nodes: number, s
   const steps: FaultStep[] = [];
   let t = startS;
   const end = durationS - 6;
-  const kinds = ['kill', 'pause', 'partition', 'db-down', 'isolate-db', 'rolling-restart'] as const;
   while (t < end) {
-    const kind = rng.pick(kinds);
+    const kind = rng.pick(KINDS);
     const node = rng.pick(names);
     const hold = rng.int(3, 7);
     if (kind === 'rolling-restart') {
