@@ -99,9 +99,18 @@ afterAll(async () => {
 });
 
 test('a route created on the control plane is served by both data planes; data planes are read-only and visible', async () => {
+  await until('both data planes synced from the control plane', async () => {
+    const s = await Promise.all([dp1, dp2].map(async (n) => (await admin(n, 'GET', '/status')).body.hybrid.source));
+    return s.every((x) => x === 'control_plane');
+  }, 30_000, [cp, dp1, dp2]);
   expect((await admin(cp, 'POST', '/services', { name: 'echo', url: echo.url })).status).toBe(201);
   expect((await admin(cp, 'POST', '/services/echo/routes', { name: 'r1', paths: ['/r1'] })).status).toBe(201);
   await until('both data planes serve /r1', async () => (await get(dp1, '/r1')) === 200 && (await get(dp2, '/r1')) === 200, 15_000, [cp, dp1, dp2]);
+  // The change came as an event (pushed by the control plane, gossiped too), not in a snapshot.
+  for (const n of [dp1, dp2]) {
+    const stats = (await admin(n, 'GET', '/status')).body.hybrid.stats;
+    expect(stats.pushedEvents, n.name).toBeGreaterThanOrEqual(1);
+  }
 
   // A data plane's Admin API refuses writes and answers reads from its synced configuration.
   const w = await admin(dp1, 'POST', '/services', { name: 'nope', url: echo.url });

@@ -1,6 +1,7 @@
 // The parts of hybrid mode that need no process: the data-plane level cache (verified on
 // read; truncated, half-written or unopenable stores are refused with a warning), the
-// cluster certificate and the key derived from it, and the control plane's snapshot cache.
+// cluster certificate and the key derived from it, the control plane's snapshot cache, the
+// snapshot encoding (and the one before it), and the push protocol between two real libp2p hosts.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,15 @@ import { afterAll, expect, test } from 'vitest';
 import { configHash } from '../src/cache/config-hash.ts';
 import type { ConfigSnapshot } from '../src/entities/types.ts';
 import { generateClusterCert, loadClusterIdentity, pskFromClusterKey, writeClusterCert } from '../src/hybrid/cert.ts';
+import zlib from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { Packr } from 'msgpackr';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { createHost } from '../src/cluster/host.ts';
+import { pskFromSecret } from '../src/cluster/identity.ts';
+import { Blocklist } from '../src/cluster/partition.ts';
+import { freePort } from '../src/db/embedded.ts';
+import { handlePush, pushOn } from '../src/hybrid/protocol.ts';
 import { decodeSnapshot, encodeSnapshot } from '../src/hybrid/codec.ts';
 import { DpCacheStore } from '../src/hybrid/level-store.ts';
 import { SnapshotCache } from '../src/hybrid/snapshot-cache.ts';
@@ -157,4 +167,54 @@ test('a cached snapshot whose config_hash does not match what was saved is not l
   expect(ok.configHash).toBe(configHash(s));
   expect([...ok.cache.store.all('routes')]).toHaveLength(2);
   await store.close();
+});
+
+test('snapshots are packed as records (one key set per shape); plain-packed ones from before still decode', async () => {
+  const s = snapshot(7, 300);
+  const bytes = await encodeSnapshot(s);
+  const raw = zlib.brotliDecompressSync(bytes);
+  const plain = new Packr({ useRecords: false, moreTypes: false }).pack(s);
+  // Each route's keys are written once, not 300 times.
+  const times = (b: Uint8Array, word: string) => Buffer.from(b).toString('latin1').split(word).length - 1;
+  expect(times(plain, 'paths')).toBe(300);
+  expect(times(raw, 'paths')).toBe(1);
+  expect(await decodeSnapshot(bytes)).toEqual(s);
+  // A cache or a control plane of the previous version: plain msgpack maps, brotli quality 5.
+  const old = zlib.brotliCompressSync(plain, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } });
+  expect(await decodeSnapshot(old)).toEqual(s);
+});
+
+test('a push reaches the other host on the open connection, with the sender named', async () => {
+  const psk = pskFromSecret(randomBytes(32).toString('hex'));
+  const hosts = [];
+  for (let i = 0; i < 2; i++) {
+    const port = await freePort();
+    const { libp2p } = await createHost({
+      privateKey: await generateKeyPair('Ed25519'),
+      listen: [{ host: '127.0.0.1', port }],
+      advertise: { host: '127.0.0.1', port },
+      psk,
+      blocklist: new Blocklist(),
+      connectionPingIntervalMs: 1000,
+      dialTimeoutMs: 2000,
+      gossipHeartbeatMs: 500,
+    });
+    hosts.push(libp2p);
+  }
+  const [cp, dp] = hosts as [(typeof hosts)[number], (typeof hosts)[number]];
+  try {
+    const got: { bytes: Uint8Array; peer: string }[] = [];
+    await handlePush(dp, (bytes, peer) => got.push({ bytes, peer }));
+    const conn = await cp.dial(dp.getMultiaddrs()[0]!);
+    const messages = Array.from({ length: 20 }, (_, i) => new Uint8Array(randomBytes(i === 7 ? 300_000 : 100 + i)));
+    await Promise.all(messages.map((m) => pushOn(conn, m, 5000)));
+    const deadline = Date.now() + 10_000;
+    while (got.length < messages.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(got).toHaveLength(messages.length);
+    expect(new Set(got.map((g) => g.peer))).toEqual(new Set([cp.peerId.toString()]));
+    const key = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    expect(new Set(got.map((g) => key(g.bytes)))).toEqual(new Set(messages.map(key)));
+  } finally {
+    await Promise.all(hosts.map((h) => h.stop()));
+  }
 });
