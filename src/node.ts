@@ -125,6 +125,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       gossip: config.cluster_gossip_events,
       dbUpdateFrequency: config.db_update_frequency,
       dbCacheTtl: config.db_cache_ttl,
+      dbUpdatePropagation: config.db_update_propagation,
       onEvents: (evs) => proxy?.applyChanges(evs),
       onSnapshot: (snap) => proxy?.loadSnapshot(snap),
     });

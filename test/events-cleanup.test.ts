@@ -6,6 +6,7 @@ import { createPool } from '../src/db/pool.ts';
 import { bootstrap } from '../src/db/migrate.ts';
 import { insertEntity } from '../src/db/write.ts';
 import { cleanupEvents } from '../src/cluster/events-db.ts';
+import { eventsRetentionSeconds } from '../src/cluster/events.ts';
 
 let pool: pg.Pool;
 
@@ -41,4 +42,17 @@ test('events past expire_at or older than the retention go; recent ones stay; on
 
   expect(await cleanupEvents(pool, 3600)).toBe(2);
   expect(await versions()).toEqual([made[2], made[3]]);
+});
+
+test("retention follows Kong: max(db_update_propagation × 10, 1 hour)", async () => {
+  expect(eventsRetentionSeconds()).toBe(3600);
+  expect(eventsRetentionSeconds(30)).toBe(3600);
+  expect(eventsRetentionSeconds(600)).toBe(6000);
+  // With db_update_propagation = 600 an event 90 minutes old is kept; at the default it goes.
+  const v = (await insertEntity(pool, 'consumers', { username: 'kept' })).events[0]!.config_version;
+  await pool.query(`UPDATE cluster_events SET created_at = now() - interval '90 minutes' WHERE config_version = $1`, [v]);
+  await cleanupEvents(pool, eventsRetentionSeconds(600));
+  expect(await versions()).toContain(v);
+  await cleanupEvents(pool, eventsRetentionSeconds(0));
+  expect(await versions()).not.toContain(v);
 });

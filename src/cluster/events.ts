@@ -24,6 +24,15 @@ const GAP_GRACE_MS = 10;
 const ANNOUNCE_MS = 200;
 const DEGRADED_POLL_MS = 500;
 
+/**
+ * How long a cluster_events row is kept, in seconds: Kong's rule (kong/cluster_events/init.lua,
+ * event_ttl_in_db = max(db_update_propagation × 10, 1 hour)). A node that was away longer than
+ * half of it reloads its whole configuration instead of replaying the log.
+ */
+export function eventsRetentionSeconds(dbUpdatePropagation = 0): number {
+  return Math.max(dbUpdatePropagation * 10, 3600);
+}
+
 /** What this module needs of a member as the membership table reports it. */
 export interface EventsMember {
   id?: string;
@@ -59,7 +68,9 @@ export interface EventSyncOptions {
   dbUpdateFrequency?: number;
   /** db_cache_ttl, seconds (default 0: never expire). */
   dbCacheTtl?: number;
-  /** How long cluster_events rows are kept, seconds (default 3600). */
+  /** db_update_propagation, seconds (default 0): sets how long cluster_events rows are kept, as in Kong. */
+  dbUpdatePropagation?: number;
+  /** How long cluster_events rows are kept, seconds (default: eventsRetentionSeconds(dbUpdatePropagation)). */
   eventsRetention?: number;
   /** A hash that differs from a peer's at the same version for this long triggers a reload (default 5000). */
   hashMismatchGraceMs?: number;
@@ -117,7 +128,7 @@ export class EventSync {
       loadSnapshot: o.loadSnapshot ?? loadSnapshotOn,
       pollIntervalMs: pollMs,
       cacheTtlMs: (o.dbCacheTtl ?? 0) * 1000,
-      retentionMs: (o.eventsRetention ?? 3600) * 1000,
+      retentionMs: (o.eventsRetention ?? eventsRetentionSeconds(o.dbUpdatePropagation)) * 1000,
       cleanupIntervalMs: 60_000,
       retryIntervalMs: Math.min(1000, pollMs),
       onEvents: (events) => this.deliver(events, 'repair'),

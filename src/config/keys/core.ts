@@ -32,7 +32,7 @@ export const coreKeys = {
   cluster_cert: key(str(), '', 'a file path', 'Shared cluster certificate (gossamer cluster gen-cert).'),
   cluster_cert_key: key(str(), '', 'a file path', 'Key of the shared cluster certificate; data planes derive the cluster key from it.', true),
   db_update_frequency: key(num(0.001, 86400), '5', 'seconds, > 0', 'Safety-net poll of cluster_events, in seconds. Gossip makes changes arrive in milliseconds; the poll only repairs what gossip missed.'),
-  db_update_propagation: key(num(0, 86400), '0', 'seconds, >= 0', 'Accepted for Kong compatibility; Gossamer reads events in commit order and does not need it.'),
+  db_update_propagation: key(num(0, 86400), '0', 'seconds, >= 0', 'As in Kong, cluster_events rows are kept for max(10 × this, 1 hour). Gossamer reads events in commit order and needs no propagation delay otherwise.'),
   db_cache_ttl: key(num(0, 31536000), '0', 'seconds, >= 0 (0 = never expire)', 'Time an entity stays in the node cache (0: until invalidated).'),
   plugins: key(list(), 'bundled', 'comma-separated plugin names, bundled, or off', 'Plugins this node may run.'),
   proxy_access_log: key(str(), 'logs/access.log', 'a path, /dev/stdout or off', 'Accepted for Kong compatibility (seed compose files set it).'),
