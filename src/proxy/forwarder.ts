@@ -12,6 +12,7 @@ import type { Balancers, Peer } from './balancer/index.ts';
 import type { ProxyContext, ResponseHead } from './context.ts';
 import { readWholeBody, transformBody } from './body-buffer.ts';
 import { MSG, errorBody, sendJson } from './errors.ts';
+import { SMALL_BODY, unwatchWrites, watchWrites, type WriteWatch } from './write-timeout.ts';
 import { VIA } from './version.ts';
 
 const HOP = Object.assign(Object.create(null) as Record<string, boolean>, {
@@ -46,55 +47,16 @@ export interface ForwarderOptions {
   onDone: (ctx: ProxyContext) => void;
 }
 
-/**
- * Guards a request body on its way upstream: the size limit request-size-limiting set for
- * bodies without Content-Length, and the service's write_timeout (nginx proxy_send_timeout):
- * the body may not wait longer than that for the upstream to take its next bytes. Bytes held
- * here mean undici is not reading (the upstream socket is full); an empty buffer means we
- * wait on the client, which the listener's own request timeout covers, so that never counts.
- */
-class BodyGuard extends Transform {
+/** request-size-limiting for bodies without Content-Length: counts what passes. */
+class BodyLimit extends Transform {
   private seen = 0;
-  private taken = 0;
-  private lastProgress = 0;
-  private readonly timer: NodeJS.Timeout | null = null;
-  constructor(
-    private readonly max: number,
-    private readonly writeTimeout: number,
-  ) {
+  constructor(private readonly max: number) {
     super();
-    if (writeTimeout > 0) {
-      // Polled, not event-driven: a 'data' listener of our own would start the flow before
-      // undici listens. A quarter of the timeout keeps detection within 1.25x of it.
-      this.lastProgress = performance.now();
-      this.timer = setInterval(() => this.check(), Math.max(10, writeTimeout / 4));
-      this.timer.unref();
-      this.once('end', () => clearInterval(this.timer!));
-      // The guard can outlive its request (an upstream that answers without reading the
-      // body): a late timeout must not surface as an uncaught error.
-      this.on('error', noop);
-    }
-  }
-  private check(): void {
-    if (this.destroyed) return;
-    const now = performance.now();
-    const taken = this.seen - this.readableLength;
-    const waiting = this.readableLength > 0 || this.writableLength > 0;
-    if (taken !== this.taken || !waiting) {
-      this.taken = taken;
-      this.lastProgress = now;
-    } else if (now - this.lastProgress >= this.writeTimeout) {
-      this.destroy(Object.assign(new Error(`upstream did not take the request body within write_timeout (${this.writeTimeout} ms)`), { code: 'GOSSAMER_WRITE_TIMEOUT' }));
-    }
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.seen += chunk.length;
-    if (this.max > 0 && this.seen > this.max) cb(Object.assign(new Error('request body over the size limit'), { code: 'GOSSAMER_BODY_LIMIT' }));
+    if (this.seen > this.max) cb(Object.assign(new Error('request body over the size limit'), { code: 'GOSSAMER_BODY_LIMIT' }));
     else cb(null, chunk);
-  }
-  override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
-    if (this.timer) clearInterval(this.timer);
-    cb(err);
   }
 }
 
@@ -137,10 +99,14 @@ export class Forwarder {
     } else if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) {
       streamed = true;
       if (attempt === 0) req.on('error', noop);
-      body = ctx.requestBodyLimit > 0 || service.write_timeout > 0 ? req.pipe(new BodyGuard(ctx.requestBodyLimit, service.write_timeout)) : req;
+      body = ctx.requestBodyLimit > 0 ? req.pipe(new BodyLimit(ctx.requestBodyLimit)) : req;
     }
     const path = ctx.query ? ctx.upstreamPath + '?' + ctx.query : ctx.upstreamPath;
     const handler = new ResponseRelay(ctx, service, peer, attempt, streamed, this);
+    if (streamed && service.write_timeout > 0) {
+      const len = req.headers['content-length'];
+      if (len === undefined || Number(len) > SMALL_BODY) handler.watch = watchWrites(req, service.write_timeout, (err) => handler.stalled(err));
+    }
     if (peer.health) peer.health.active++;
     ctx.upstreamStartedAt = performance.now();
     if (attempt === 0) ctx.proxyLatency = ctx.upstreamStartedAt - ctx.startedAt;
@@ -311,6 +277,14 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     if (attempt === 0) ctx.res.on('close', onClientClose);
   }
 
+  /** The write_timeout watch of a streamed request body, if any. */
+  watch: WriteWatch | null = null;
+
+  /** The upstream stopped taking the request body for write_timeout. */
+  stalled(err: Error): void {
+    if (!this.finished && this.abort !== null) this.abort(err);
+  }
+
   clientClosed(): void {
     if (!this.finished && this.abort !== null) this.abort(new Error('client closed the connection'));
   }
@@ -406,6 +380,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     this.finished = true;
+    if (this.watch !== null) unwatchWrites(this.watch);
     const ctx = this.ctx;
     if (this.peer.health) this.peer.health.active--;
     if (this.held !== null) this.sendHeld(this.held);
@@ -432,6 +407,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onError(err: Error): void {
     this.finished = true;
+    if (this.watch !== null) unwatchWrites(this.watch);
     const ctx = this.ctx;
     const peer = this.peer;
     if (peer.health) peer.health.active--;
