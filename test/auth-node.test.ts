@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../src/db/embedded.ts';
 import { BIN, ROOT, cleanEnv, runCli } from './support/cli.ts';
 import { testDatabase, type TestDatabase } from './support/pg.ts';
+import { until } from './support/until.ts';
 
 let db: TestDatabase;
 let dir: string;
@@ -39,21 +40,6 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}\n${output}`);
-}
-
 test('a node with two workers authenticates with basic-auth, filters with acl and reads keys from bodies', async () => {
   const p = { proxy: await freePort(), admin: await freePort(), cluster: await freePort() };
   const file = path.join(dir, 'n.conf');
@@ -70,7 +56,7 @@ test('a node with two workers authenticates with basic-auth, filters with acl an
   node.stderr!.on('data', (d) => (output += d));
   const admin = `http://127.0.0.1:${p.admin}`;
   const proxy = `http://127.0.0.1:${p.proxy}`;
-  await until('the Admin API', async () => ((await fetch(`${admin}/status`)).ok ? true : undefined));
+  await until('the Admin API', async () => ((await fetch(`${admin}/status`)).ok ? true : undefined), 60_000, () => output);
 
   const post = async (url: string, body: string) => {
     const r = await fetch(`${admin}${url}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });

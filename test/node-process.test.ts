@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../src/db/embedded.ts';
 import { BIN, ROOT, cleanEnv, runCli } from './support/cli.ts';
 import { testDatabase, type TestDatabase } from './support/pg.ts';
+import { until } from './support/until.ts';
 
 let db: TestDatabase;
 let dir: string;
@@ -40,21 +41,6 @@ function start(file: string): { child: ChildProcess; output: () => string; exite
   child.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return { child, output: () => out, exited };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 beforeAll(async () => {
