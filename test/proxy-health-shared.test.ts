@@ -1,5 +1,6 @@
-// Active health checks with proxy workers: the node's primary probes each target once for the
-// whole node (not once per worker) and every worker follows its verdicts over IPC.
+// Health checks with proxy workers: the node's primary probes each target once for the whole
+// node (not once per worker), every worker follows its verdicts over IPC, and a verdict one
+// worker's passive checks reach is every worker's at once (Kong's shared health table).
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -41,13 +42,13 @@ let port: number;
 const INTERVAL_S = 0.2;
 
 /** One request on a fresh connection, so node:cluster spreads them over the workers. */
-function fresh(): Promise<string> {
+function fresh(path = '/h'): Promise<string> {
   return new Promise((resolve, reject) => {
     http
-      .get({ host: '127.0.0.1', port, path: '/h', agent: false }, (res) => {
+      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
         let body = '';
         res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(body));
+        res.on('end', () => resolve(res.statusCode === 200 ? body : String(res.statusCode)));
       })
       .on('error', reject);
   });
@@ -72,7 +73,15 @@ beforeAll(async () => {
     },
   });
   const s = service({ host: 'shared-health', retries: 0 });
-  const snap = snapshot({ upstreams: [u], targets: [target(u, `127.0.0.1:${a.port}`), target(u, `127.0.0.1:${b.port}`)], services: [s], routes: [route(s, { paths: ['/h'] })] });
+  // Passive checks only: one refused connection makes a target unhealthy; nothing probes it back.
+  const up2 = upstream('passive-shared', { healthchecks: { passive: { unhealthy: { tcp_failures: 1 } } } });
+  const s2 = service({ host: 'passive-shared', retries: 0 });
+  const snap = snapshot({
+    upstreams: [u, up2],
+    targets: [target(u, `127.0.0.1:${a.port}`), target(u, `127.0.0.1:${b.port}`), target(up2, `127.0.0.1:${a.port}`), target(up2, `127.0.0.1:${await freePort()}`)],
+    services: [s, s2],
+    routes: [route(s, { paths: ['/h'] }), route(s2, { paths: ['/p'] })],
+  });
   node = await startNodeProxy({
     workerProcesses: 2,
     listen: [{ host: '127.0.0.1', port, flags: [] }],
@@ -114,4 +123,12 @@ test("every worker follows the primary's verdicts: out when unhealthy, back when
   b.healthy = true;
   const back = await eventually(async () => ((await spread(12)).get('b') ?? 0) >= 4);
   expect(back).toBe(true);
+});
+
+test("a passive verdict reached in one worker is every worker's: the dead target fails one request, not one per worker", async () => {
+  const got: string[] = [];
+  for (let i = 0; i < 20; i++) got.push(await fresh('/p'));
+  // Without sharing, each of the two workers would send its own first request to the dead target.
+  expect(got.filter((g) => g === '502')).toHaveLength(1);
+  expect(got.filter((g) => g === 'a')).toHaveLength(19);
 });

@@ -47,7 +47,8 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
   // A busy port would only show as workers dying and being restarted; say it plainly instead.
   for (const l of listeners) await assertBindable(l.host, l.port);
   const where = listeners.map((l) => `${l.host}:${l.port}${l.ssl ? ' ssl' : ''}`).join(', ');
-  // Active health checks run here, once for the node; workers apply the verdicts.
+  // Active health checks run here, once for the node, and every verdict (these, and the
+  // workers' passive ones) reaches every worker: Kong's workers share one health table.
   let workersRef: ProxyWorkers | null = null;
   const health = new NodeHealthChecks(o.snapshot, (r) => workersRef?.broadcastHealth([r]));
   const workers = await startProxyWorkers({
@@ -55,6 +56,10 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
     listen: { host: listeners[0]!.host, port: listeners[0]!.port },
     server: { listeners, tls, activeHealthChecks: false },
     health: () => health.reports(),
+    onHealth: (reports) => {
+      health.apply(reports);
+      workersRef?.broadcastHealth(reports);
+    },
     snapshot: o.snapshot,
     logger: o.logger,
     nodeName: o.nodeName,

@@ -73,6 +73,8 @@ async function init(m: Extract<ToWorker, { t: 'gossamer:init' }>): Promise<void>
   try {
     counters = new WorkerCounters((msg) => send(msg));
     proxy = await createProxyServer({ ...m.options, logger, snapshot: m.snapshot, counters });
+    // A passive check's verdict here goes to the primary, which hands it to every worker.
+    proxy.runtime.balancers.onHealthChange = (r) => send({ t: 'gossamer:health', reports: [r] });
     let port = 0;
     for (const l of m.options.listeners ?? [{ ...m.listen, ssl: false }]) {
       const addr = await proxy.listen(l.port, l.host, l.ssl);

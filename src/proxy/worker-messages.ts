@@ -25,4 +25,5 @@ export type FromWorker =
   | { t: 'gossamer:rl'; entries: [string, number, number][] }
   | { t: 'gossamer:stats'; id: number; requests: number; pid: number }
   | { t: 'gossamer:settled'; id: number }
+  | { t: 'gossamer:health'; reports: HealthReport[] }
   | { t: 'gossamer:fatal'; error: string };

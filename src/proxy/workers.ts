@@ -28,6 +28,8 @@ export interface ProxyWorkersOptions {
   server?: WorkerServerOptions;
   /** The node's target health verdicts, handed to each (re)started worker after its init. */
   health?: () => HealthReport[];
+  /** A worker's passive checks turned a target healthy or unhealthy. */
+  onHealth?: (reports: HealthReport[]) => void;
   /** Wait before re-forking a crashed worker (ms); doubles on repeated crashes up to 5 s. */
   restartDelayMs?: number;
 }
@@ -142,6 +144,9 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
           }
           break;
         }
+        case 'gossamer:health':
+          opts.onHealth?.(m.reports);
+          break;
         case 'gossamer:fatal':
           log.error({ worker: w.id, error: m.error }, 'proxy worker failed to start');
           break;

@@ -1,8 +1,9 @@
 // Where a request goes: the service's host is either an upstream name (balanced over its
 // healthy targets) or a hostname/IP (resolved through the DNS cache). Health state lives
 // across configuration rebuilds, keyed by upstream id and target address. With proxy workers
-// the node's primary runs the active checks once (node-health.ts) and hands its verdicts to
-// every worker (applyHealth), as Kong's workers share one health table.
+// the node's primary runs the active checks once (node-health.ts) and hands every verdict, its
+// own and each worker's passive ones, to every worker (applyHealth), as Kong's workers share
+// one health table.
 import type { Pool } from 'undici';
 import type { Service, Target, Upstream } from '../../entities/types.ts';
 import type { EntityStore } from '../../cache/entity-store.ts';

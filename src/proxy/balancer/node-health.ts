@@ -1,7 +1,8 @@
 // The node's active health checks, run once in the primary process instead of once per proxy
 // worker (Kong's workers share one health table; N workers probing N times would multiply the
 // probes and let workers disagree). It follows the node's upstreams and targets and reports
-// each verdict change, which the primary hands to every worker.
+// each verdict change, which the primary hands to every worker; verdicts the workers' passive
+// checks reach come back through it the same way.
 import type { ChangeEvent, ConfigSnapshot } from '../../entities/types.ts';
 import { Balancers, type HealthReport } from './index.ts';
 
@@ -29,6 +30,11 @@ export class NodeHealthChecks {
       this.reload(this.snapshot());
     }, 20);
     this.timer.unref();
+  }
+
+  /** A verdict reached in a worker (passive checks). */
+  apply(reports: HealthReport[]): void {
+    this.balancers.applyHealth(reports);
   }
 
   reports(): HealthReport[] {
