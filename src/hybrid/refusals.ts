@@ -7,6 +7,22 @@
 // Anything else means the two keys differ; the connection is closed at once (the dialler
 // no longer waits for its dial timeout) and both sides log it. The protector and upgrader are
 // wrapped once per host, from outside, so src/cluster/host.ts stays as it is.
+//
+// Why a patch of libp2p's components and not a public API (checked against libp2p 2.10):
+// - events: `connection:open`, `peer:connect` and `connection:close` fire only for upgraded
+//   connections; one that fails inside the protector or the noise handshake emits none.
+// - the connection gater: `denyInbound/OutboundEncryptedConnection` run after a successful
+//   handshake, `denyInboundConnection` before any byte is read; none sees the failure.
+// - the noise handshake error is generic (a decryption failure, or a timeout if the peer
+//   drops bytes), the same as for a peer that dies mid-handshake.
+// The public way is libp2p's `connectionProtector` option, a factory of ConnectionProtector
+// (a public interface): host.ts could pass `(c) => checked(preSharedKey({ psk })(c))`, the
+// same check as below without reaching into `libp2p.components`. The one thing it lacks is the
+// direction (protect() gets no inbound/outbound flag); it would come from the gater's
+// `denyDialMultiaddr` (every outbound dial passes there first). That needs an option in
+// src/cluster/host.ts (createHost), which this part does not own; until then this wrapper
+// runs on the same objects, once per host, and does nothing if libp2p's layout changes
+// (no components, no protect(): the refusal is then only logged as a dial failure).
 import type { ClusterLibp2p } from '../cluster/host.ts';
 import type { Logger } from '../log.ts';
 
