@@ -41,10 +41,11 @@ beforeAll(async () => {
   const rReq = route(sEcho, { paths: ['/req'] });
   const rRes = route(sAns, { paths: ['/res'], strip_path: true });
   const rAuth = route(sEcho, { paths: ['/auth'] });
+  const rTpl = route(sEcho, { paths: ['~/tpl/(?<tenant>[a-z]+)$'] });
   proxy = await createProxyServer({
     snapshot: snapshot({
       services: [sEcho, sAns],
-      routes: [rReq, rRes, rAuth],
+      routes: [rReq, rRes, rAuth, rTpl],
       plugins: [
         plugin('request-transformer', {
           remove: { body: ['drop'] },
@@ -61,6 +62,14 @@ beforeAll(async () => {
           append: { json: ['list:b'] },
         }, { route: { id: rRes.id } }),
         plugin('key-auth', {}, { route: { id: rAuth.id } }),
+        plugin('request-transformer', {
+          replace: { uri: '/tenants/$(uri_captures.tenant)' },
+          add: {
+            headers: ['x-user:$(headers.x_user_id)', 'x-page:page $(query_params["p"] or "1")'],
+            querystring: ['tenant:$(uri_captures[1])'],
+            body: ['user:$(headers["x-user-id"])', 'literal:$(not a template)'],
+          },
+        }, { route: { id: rTpl.id } }),
         plugin('response-transformer', { add: { json: ['hint:use an apikey header'] } }, { route: { id: rAuth.id } }),
       ],
     }),
@@ -140,6 +149,19 @@ describe('request-transformer body', () => {
     expect(e.body).toBe('drop=1&old=2');
     expect(e.headers['transfer-encoding']).toBe('chunked');
     expect(e.headers['content-length']).toBeUndefined();
+  });
+});
+
+describe('request-transformer templates', () => {
+  test('$(headers.x), $(query_params["x"] or "default"), $(uri_captures.name / [n]) in headers, query, body and uri', async () => {
+    const e = (await get(`${base}/tpl/acme`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': 'u42' }, body: '{}' })).json();
+    expect(e.url).toBe('/tenants/acme?tenant=acme');
+    expect(e.headers['x-user']).toBe('u42');
+    expect(e.headers['x-page']).toBe('page 1');
+    expect(JSON.parse(e.body)).toEqual({ user: 'u42', literal: '$(not a template)' });
+    const withPage = (await get(`${base}/tpl/acme?p=3`)).json();
+    expect(withPage.headers['x-page']).toBe('page 3');
+    expect(withPage.url).toBe('/tenants/acme?p=3&tenant=acme');
   });
 });
 

@@ -5,14 +5,18 @@
 import type { BodyTransform } from '../../proxy/context.ts';
 import { boundaryOf, parseMultipart, renamePart, serializeMultipart, simplePart } from './multipart.ts';
 import { splitPair } from './pairs.ts';
+import { compileTemplate, render, type Tpl } from './template.ts';
 import type { RequestTransformerConfig } from './schema.ts';
 
-type Pair = [string, string];
-const pair = splitPair;
+type Pair = [string, Tpl];
+const pair = (s: string): Pair => {
+  const [k, v] = splitPair(s);
+  return [k, compileTemplate(v)];
+};
 
 interface BodyOps {
   remove: string[];
-  rename: Pair[];
+  rename: [string, string][];
   replace: Pair[];
   add: Pair[];
   append: Pair[];
@@ -26,7 +30,7 @@ function appended(current: unknown, value: string): unknown[] {
 }
 
 function jsonBody(ops: BodyOps): BodyTransform {
-  return (body) => {
+  return (body, ctx) => {
     let params: Record<string, unknown> = {};
     if (body.length !== 0) {
       let parsed: unknown;
@@ -45,16 +49,16 @@ function jsonBody(ops: BodyOps): BodyTransform {
         params[to] = params[from];
         delete params[from];
       }
-      for (const [n, v] of ops.replace) if (params[n] !== undefined && params[n] !== false) params[n] = v;
+      for (const [n, v] of ops.replace) if (params[n] !== undefined && params[n] !== false) params[n] = render(v, ctx);
     }
-    for (const [n, v] of ops.add) if (params[n] === undefined || params[n] === false) params[n] = v;
-    for (const [n, v] of ops.append) params[n] = appended(params[n], v);
+    for (const [n, v] of ops.add) if (params[n] === undefined || params[n] === false) params[n] = render(v, ctx);
+    for (const [n, v] of ops.append) params[n] = appended(params[n], render(v, ctx));
     return Buffer.from(JSON.stringify(params));
   };
 }
 
 function formBody(ops: BodyOps): BodyTransform {
-  return (body) => {
+  return (body, ctx) => {
     const p = new URLSearchParams(body.toString('latin1'));
     if (body.length !== 0) {
       for (const n of ops.remove) p.delete(n);
@@ -64,10 +68,10 @@ function formBody(ops: BodyOps): BodyTransform {
         p.delete(from);
         for (const v of vals) p.append(to, v);
       }
-      for (const [n, v] of ops.replace) if (p.has(n)) p.set(n, v);
+      for (const [n, v] of ops.replace) if (p.has(n)) p.set(n, render(v, ctx));
     }
-    for (const [n, v] of ops.add) if (!p.has(n)) p.set(n, v);
-    for (const [n, v] of ops.append) p.append(n, v);
+    for (const [n, v] of ops.add) if (!p.has(n)) p.set(n, render(v, ctx));
+    for (const [n, v] of ops.append) p.append(n, render(v, ctx));
     // Kong encodes the arguments sorted by name.
     p.sort();
     return Buffer.from(p.toString());
@@ -76,15 +80,15 @@ function formBody(ops: BodyOps): BodyTransform {
 
 /** Kong's multipart transform: rename, remove, replace, add (it has no append for multipart). */
 function multipartBody(ops: BodyOps, boundary: string): BodyTransform {
-  return (body) => {
+  return (body, ctx) => {
     let parts = parseMultipart(body, boundary);
     if (parts === null) return null;
     if (body.length !== 0) {
       for (const [from, to] of ops.rename) parts = parts.map((p) => (p.name === from ? renamePart(p, to) : p));
       for (const n of ops.remove) parts = parts.filter((p) => p.name !== n);
-      for (const [n, v] of ops.replace) if (parts.some((p) => p.name === n)) parts = [...parts.filter((p) => p.name !== n), simplePart(n, v)];
+      for (const [n, v] of ops.replace) if (parts.some((p) => p.name === n)) parts = [...parts.filter((p) => p.name !== n), simplePart(n, render(v, ctx))];
     }
-    for (const [n, v] of ops.add) if (!parts.some((p) => p.name === n)) parts.push(simplePart(n, v));
+    for (const [n, v] of ops.add) if (!parts.some((p) => p.name === n)) parts.push(simplePart(n, render(v, ctx)));
     return serializeMultipart(parts, boundary);
   };
 }
@@ -96,7 +100,7 @@ function multipartBody(ops: BodyOps, boundary: string): BodyTransform {
 export function requestBodyTransforms(conf: RequestTransformerConfig): ((contentType: string | undefined) => BodyTransform | null) | null {
   const ops: BodyOps = {
     remove: conf.remove.body,
-    rename: conf.rename.body.map(pair),
+    rename: conf.rename.body.map(splitPair),
     replace: conf.replace.body.map(pair),
     add: conf.add.body.map(pair),
     append: conf.append.body.map(pair),

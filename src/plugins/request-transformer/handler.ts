@@ -5,6 +5,7 @@ import type { ProxyContext } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
 import { requestBodyTransforms } from './body.ts';
 import { splitPair } from './pairs.ts';
+import { compileTemplate, render, type Tpl } from './template.ts';
 import type { RequestTransformerConfig } from './schema.ts';
 
 function headerValues(ctx: ProxyContext, name: string): string[] | null {
@@ -20,10 +21,11 @@ function headerValues(ctx: ProxyContext, name: string): string[] | null {
 const handler: PluginHandler<RequestTransformerConfig> = {
   create(conf): PluginInstance {
     const lower = (l: string[]) => l.map((h) => h.toLowerCase());
-    const pairs = (l: string[]) => l.map(splitPair).map(([k, v]) => [k.toLowerCase(), v] as [string, string]);
+    const pairs = (l: string[]) => l.map(splitPair).map(([k, v]) => [k.toLowerCase(), compileTemplate(v)] as [string, Tpl]);
+    const qpairs = (l: string[]) => l.map(splitPair).map(([k, v]) => [k, compileTemplate(v)] as [string, Tpl]);
     const h = {
       remove: lower(conf.remove.headers),
-      rename: pairs(conf.rename.headers),
+      rename: conf.rename.headers.map(splitPair).map(([k, v]) => [k.toLowerCase(), v.toLowerCase()] as [string, string]),
       replace: pairs(conf.replace.headers),
       add: pairs(conf.add.headers),
       append: pairs(conf.append.headers),
@@ -31,12 +33,13 @@ const handler: PluginHandler<RequestTransformerConfig> = {
     const q = {
       remove: conf.remove.querystring,
       rename: conf.rename.querystring.map(splitPair),
-      replace: conf.replace.querystring.map(splitPair),
-      add: conf.add.querystring.map(splitPair),
-      append: conf.append.querystring.map(splitPair),
+      replace: qpairs(conf.replace.querystring),
+      add: qpairs(conf.add.querystring),
+      append: qpairs(conf.append.querystring),
     };
     const touchesQuery = q.remove.length + q.rename.length + q.replace.length + q.add.length + q.append.length > 0;
     const bodyFor = requestBodyTransforms(conf);
+    const uri = conf.replace.uri ? compileTemplate(conf.replace.uri) : null;
     return {
       name: 'request-transformer',
       access(ctx) {
@@ -49,9 +52,9 @@ const handler: PluginHandler<RequestTransformerConfig> = {
             ctx.setRequestHeader(to, v);
           }
         }
-        for (const [n, v] of h.replace) if (headerValues(ctx, n)) ctx.setRequestHeader(n, v);
-        for (const [n, v] of h.add) if (!headerValues(ctx, n)) ctx.setRequestHeader(n, v);
-        for (const [n, v] of h.append) ctx.setRequestHeader(n, [...(headerValues(ctx, n) ?? []), v]);
+        for (const [n, v] of h.replace) if (headerValues(ctx, n)) ctx.setRequestHeader(n, render(v, ctx));
+        for (const [n, v] of h.add) if (!headerValues(ctx, n)) ctx.setRequestHeader(n, render(v, ctx));
+        for (const [n, v] of h.append) ctx.setRequestHeader(n, [...(headerValues(ctx, n) ?? []), render(v, ctx)]);
         if (bodyFor !== null) {
           // After the header edits, as Kong: the Content-Type they leave decides.
           const t = bodyFor(ctx.getRequestHeader('content-type'));
@@ -67,26 +70,15 @@ const handler: PluginHandler<RequestTransformerConfig> = {
               for (const v of vals) p.append(to, v);
             }
           }
-          for (const [n, v] of q.replace) if (p.has(n)) p.set(n, v);
-          for (const [n, v] of q.add) if (!p.has(n)) p.set(n, v);
-          for (const [n, v] of q.append) p.append(n, v);
+          for (const [n, v] of q.replace) if (p.has(n)) p.set(n, render(v, ctx));
+          for (const [n, v] of q.add) if (!p.has(n)) p.set(n, render(v, ctx));
+          for (const [n, v] of q.append) p.append(n, render(v, ctx));
           ctx.query = p.toString();
         }
-        if (conf.replace.uri) ctx.upstreamPath = renderUri(conf.replace.uri, ctx);
+        if (uri !== null) ctx.upstreamPath = render(uri, ctx);
       },
     };
   },
 };
-
-/** Kong templates `$(uri_captures.name)` / `$(uri_captures[1])` in replace.uri. */
-function renderUri(tpl: string, ctx: ProxyContext): string {
-  const caps = ctx.captures;
-  return tpl.replace(/\$\(uri_captures(?:\.(\w+)|\[["']?(\w+)["']?\])\)/g, (_m, a: string | undefined, b: string | undefined) => {
-    const key = a ?? b!;
-    if (!caps) return '';
-    const v = /^\d+$/.test(key) ? caps[Number(key)] : caps.groups?.[key];
-    return v ?? '';
-  });
-}
 
 export default handler;
