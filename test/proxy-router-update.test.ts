@@ -5,17 +5,7 @@
 import { expect, test } from 'vitest';
 import type { Route, Service } from '../src/entities/types.ts';
 import { Router, type RequestFacts } from '../src/proxy/router.ts';
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../sim/prng.ts';
 
 const service = (id: string, enabled = true): Service => ({
   id, name: id, protocol: 'http', host: '127.0.0.1', port: 80, path: null, retries: 5,
@@ -61,7 +51,7 @@ function answers(r: Router): string[] {
 
 for (const seed of [1, 2, 3]) {
   test(`incremental updates answer like a fresh build (seed ${seed})`, () => {
-    const rnd = prng(seed);
+    const rnd = prng(seed).next;
     const services = new Map(['s1', 's2', 's3'].map((id) => [id, service(id)]));
     const routes = new Map<string, Route>();
     let clock = 0;
@@ -101,7 +91,7 @@ for (const seed of [1, 2, 3]) {
 test('many inserts at the same place keep the order (ranks renumbered when they run out of room)', () => {
   const svc = service('s1');
   const mk = (i: number): Route => ({
-    ...randomRoute(prng(i), `q${i}`, 1000 - i),
+    ...randomRoute(prng(i).next, `q${i}`, 1000 - i),
     hosts: null, methods: null, headers: null, protocols: ['http'], paths: [`/p/${'a'.repeat(3)}`], service: { id: 's1' },
   });
   const routes = new Map<string, Route>();

@@ -15,6 +15,7 @@ import { createPool } from '../../src/db/pool.ts';
 import { loadSnapshot } from '../../src/db/snapshot.ts';
 import { configHash } from '../../src/cache/config-hash.ts';
 import { adminCall as admin } from '../harness/admin-call.ts';
+import { prng } from '../prng.ts';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -41,18 +42,6 @@ interface ModeResult {
   hashes: { node: string; version: number; hash: string | null }[];
   fresh: string;
   partition?: { p50: number; p99: number; n: number; catchUpMs: number; ok: boolean };
-}
-
-// A small seeded PRNG so two runs pick the same nodes.
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -176,7 +165,8 @@ async function runMode(mode: 'gossip' | 'poll', log: (s: string) => void): Promi
   try {
     if (!(await c.waitFormed())) throw new Error('the cluster did not form');
     await setup(c);
-    const rnd = prng(42);
+    // Seeded so two runs pick the same nodes.
+    const rnd = prng(42).next;
     const samples: Sample[] = [];
     const started = performance.now();
     // Gossip: one write at a time, measured clean. Poll: up to 10 in flight, or 200 writes at
