@@ -122,6 +122,11 @@ export class PluginIndex {
     return chain;
   }
 
+  /** Routes or services changed: chains are worked out again on next use; the instances stay. */
+  forgetChains(): void {
+    this.chains.clear();
+  }
+
   close(): void {
     for (const i of this.instances) i.close?.();
   }

@@ -95,10 +95,14 @@ export class ProxyRuntime {
     this.changedServices = new Set();
     try {
       if (full || routes.size || services.size) this.updateRouter(full, routes, services);
-      if (kinds.has('plugins') || kinds.has('consumers') || kinds.has('routes') || kinds.has('services')) {
+      if (full || kinds.has('plugins') || kinds.has('consumers')) {
         const old = this.plugins;
         this.plugins = new PluginIndex(this.store.all('plugins'), this.env());
         old.close();
+      } else if (routes.size || services.size) {
+        // Chains are kept per route: a route moved to another service needs its chain again,
+        // not every plugin instance rebuilt.
+        this.plugins.forgetChains();
       }
       if (kinds.has('upstreams') || kinds.has('targets')) this.balancers.rebuild(this.store);
       this.opts.logger.debug({ kinds: [...kinds], ms: Math.round(performance.now() - started), version: this.store.version }, 'proxy config rebuilt');
