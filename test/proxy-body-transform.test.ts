@@ -42,10 +42,11 @@ beforeAll(async () => {
   const rRes = route(sAns, { paths: ['/res'], strip_path: true });
   const rAuth = route(sEcho, { paths: ['/auth'] });
   const rTpl = route(sEcho, { paths: ['~/tpl/(?<tenant>[a-z]+)$'] });
+  const rGet = route(sEcho, { paths: ['/toget'] });
   proxy = await createProxyServer({
     snapshot: snapshot({
       services: [sEcho, sAns],
-      routes: [rReq, rRes, rAuth, rTpl],
+      routes: [rReq, rRes, rAuth, rTpl, rGet],
       plugins: [
         plugin('request-transformer', {
           remove: { body: ['drop'] },
@@ -62,6 +63,7 @@ beforeAll(async () => {
           append: { json: ['list:b'] },
         }, { route: { id: rRes.id } }),
         plugin('key-auth', {}, { route: { id: rAuth.id } }),
+        plugin('request-transformer', { http_method: 'GET', remove: { querystring: ['secret'] } }, { route: { id: rGet.id } }),
         plugin('request-transformer', {
           replace: { uri: '/tenants/$(uri_captures.tenant)' },
           add: {
@@ -149,6 +151,14 @@ describe('request-transformer body', () => {
     expect(e.body).toBe('drop=1&old=2');
     expect(e.headers['transfer-encoding']).toBe('chunked');
     expect(e.headers['content-length']).toBeUndefined();
+  });
+});
+
+describe('request-transformer http_method', () => {
+  test("turned into a GET, a form body's arguments join the query string before its edits", async () => {
+    const e = (await get(`${base}/toget?b=2`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1&secret=x' })).json();
+    expect(e.method).toBe('GET');
+    expect(e.url).toBe('/?b=2&a=1');
   });
 });
 

@@ -40,6 +40,23 @@ const handler: PluginHandler<RequestTransformerConfig> = {
     const touchesQuery = q.remove.length + q.rename.length + q.replace.length + q.add.length + q.append.length > 0;
     const bodyFor = requestBodyTransforms(conf);
     const uri = conf.replace.uri ? compileTemplate(conf.replace.uri) : null;
+    const bodyToQuery = conf.http_method === 'GET' || conf.http_method === 'HEAD' || conf.http_method === 'TRACE';
+    const queryEdits = (_body: Buffer, ctx: ProxyContext): null => {
+      const p = new URLSearchParams(ctx.query);
+      for (const n of q.remove) p.delete(n);
+      for (const [from, to] of q.rename) {
+        const vals = p.getAll(from);
+        if (vals.length) {
+          p.delete(from);
+          for (const v of vals) p.append(to, v);
+        }
+      }
+      for (const [n, v] of q.replace) if (p.has(n)) p.set(n, render(v, ctx));
+      for (const [n, v] of q.add) if (!p.has(n)) p.set(n, render(v, ctx));
+      for (const [n, v] of q.append) p.append(n, render(v, ctx));
+      ctx.query = p.toString();
+      return null;
+    };
     return {
       name: 'request-transformer',
       access(ctx) {
@@ -60,25 +77,32 @@ const handler: PluginHandler<RequestTransformerConfig> = {
           const t = bodyFor(ctx.getRequestHeader('content-type'));
           if (t !== null) (ctx.requestBodyTransforms ??= []).push(t);
         }
-        if (touchesQuery) {
-          const p = new URLSearchParams(ctx.query);
-          for (const n of q.remove) p.delete(n);
-          for (const [from, to] of q.rename) {
-            const vals = p.getAll(from);
-            if (vals.length) {
-              p.delete(from);
-              for (const v of vals) p.append(to, v);
-            }
-          }
-          for (const [n, v] of q.replace) if (p.has(n)) p.set(n, render(v, ctx));
-          for (const [n, v] of q.add) if (!p.has(n)) p.set(n, render(v, ctx));
-          for (const [n, v] of q.append) p.append(n, render(v, ctx));
-          ctx.query = p.toString();
-        }
+        if (bodyToQuery && isForm(ctx.getRequestHeader('content-type'))) {
+          // Kong: a form body's arguments join the query string of a request turned into a
+          // GET/HEAD/TRACE, before the query string edits; so those wait for the body too.
+          const list = (ctx.requestBodyTransforms ??= []);
+          list.unshift(mergeFormIntoQuery);
+          if (touchesQuery) list.push(queryEdits);
+        } else if (touchesQuery) queryEdits(EMPTY, ctx);
         if (uri !== null) ctx.upstreamPath = render(uri, ctx);
       },
     };
   },
 };
+
+const EMPTY = Buffer.alloc(0);
+
+function isForm(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.toLowerCase().includes('application/x-www-form-urlencoded');
+}
+
+/** The form body's arguments appended to the query string; the body itself is kept. */
+function mergeFormIntoQuery(body: Buffer, ctx: ProxyContext): null {
+  if (body.length === 0) return null;
+  const p = new URLSearchParams(ctx.query);
+  for (const [k, v] of new URLSearchParams(body.toString('latin1'))) p.append(k, v);
+  ctx.query = p.toString();
+  return null;
+}
 
 export default handler;
