@@ -93,6 +93,7 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
       logger: log.child({ part: 'proxy' }),
       nodeName: config.node_name,
       logLevel: log.level,
+      ssl: { cert: config.ssl_cert, key: config.ssl_cert_key, prefix: config.prefix },
     }).catch((err: Error) => {
       throw new StartError(err.message);
     });
