@@ -3,6 +3,8 @@
 // start, detection of a killed member, and the per-node message rate at a given size.
 import '../../src/polyfill.ts';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import pino from 'pino';
 import { generateKeyPair } from '@libp2p/crypto/keys';
@@ -172,12 +174,48 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
   let falseFailures = 0;
   for (const c of clusters) c.on('member-failed', () => falseFailures++);
   const before = clusters.map(counters);
+  const coldBefore = clusters.map((c) => ({ ...c.membership.transport.cold }));
+  let opened = 0;
+  const onOpen = () => opened++;
+  const dialers = new Map<string, number>();
+  if (process.env.BENCH_WHO_DIALS) {
+    for (const c of clusters) {
+      const cm = (c.libp2p as unknown as { components: { connectionManager: { openConnection(p: unknown, o?: unknown): Promise<unknown>; getConnections(p?: unknown): unknown[] } } }).components.connectionManager;
+      const orig = cm.openConnection.bind(cm);
+      cm.openConnection = (peer, o) => {
+        if (typeof peer === 'object' && peer && 'toMultihash' in peer && cm.getConnections(peer).length === 0) {
+          const site = (new Error().stack ?? '').split('\n').slice(2).filter((l) => !l.includes('node:internal')).slice(0, 4).map((l) => l.trim().replace(/^at /, '').replace(/\(.*node_modules\//, '(').replace(/\(file:\/\/\/work\/main\//, '(')).join(' < ');
+          dialers.set(site, (dialers.get(site) ?? 0) + 1);
+        }
+        return orig(peer, o);
+      };
+    }
+  }
+  for (const c of clusters) c.libp2p.addEventListener('connection:open', onOpen);
   const cpu0 = process.cpuUsage();
   const w0 = now();
+  // BENCH_PROFILE=<file>: a V8 CPU profile of the steady-state window only (not start-up).
+  const profiler = process.env.BENCH_PROFILE ? new inspector.Session() : null;
+  if (profiler) {
+    profiler.connect();
+    await new Promise((r) => profiler.post('Profiler.enable', () => profiler.post('Profiler.start', r)));
+  }
   await sleep(opts.rateWindowMs);
+  if (profiler) {
+    const { profile } = await new Promise<{ profile: unknown }>((r, j) => profiler.post('Profiler.stop', (err, res) => (err ? j(err) : r(res as { profile: unknown }))));
+    fs.writeFileSync(process.env.BENCH_PROFILE!, JSON.stringify(profile));
+    profiler.disconnect();
+  }
   const secs = (now() - w0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const after = clusters.map(counters);
+  for (const c of clusters) c.libp2p.removeEventListener('connection:open', onOpen);
+  const coldSum: Record<string, number> = {};
+  clusters.forEach((c, i) => {
+    for (const [k, v] of Object.entries(c.membership.transport.cold)) coldSum[k] = (coldSum[k] ?? 0) + v - coldBefore[i]![k as keyof typeof c.membership.transport.cold];
+  });
+  for (const [site, k] of [...dialers].sort((x, y) => y[1] - x[1]).slice(0, 8)) log(`    ${k} cold dials from ${site}`);
+  log(`  connections opened in the window: ${opened} (each counted at both ends); requests that dialled first: ${JSON.stringify(coldSum)}`);
   const rate = (k: 'out' | 'in' | 'gossipIn') => after.map((a, i) => (a[k] - before[i]![k]) / secs);
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const outs = rate('out');

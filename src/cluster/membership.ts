@@ -382,12 +382,21 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (!conns || this.self.role === 'data_plane') return;
     const live = this.liveIds();
     if (this.probeSet.neighbours(live).all) return;
-    // Only connections older than a push-pull round: a member that just joined, or views that
-    // do not agree yet, would otherwise have connections closed and re-opened in a loop.
+    // Only above a budget of twice the neighbourhood, and only connections older than a
+    // push-pull round: a ping-req or a push-pull with a non-neighbour is cheaper kept for a
+    // while than closed and opened again, and views that do not agree yet would otherwise
+    // close and re-open the same connections in a loop.
+    const all = conns.peers(0);
+    let excess = all.length - 4 * this.s.probe_rings;
+    if (excess <= 0) return;
     for (const peerId of conns.peers(this.s.push_pull_interval_ms)) {
+      if (excess <= 0) return;
       const m = this.table.byPeerId(peerId);
       if (!m || m.id === this.table.selfId || m.role === 'data_plane' || this.probing.has(m.id)) continue;
-      if ((m.status === 'alive' || m.status === 'suspect') && !this.probeSet.isNeighbour(live, m.id)) conns.hangUp(peerId);
+      if ((m.status === 'alive' || m.status === 'suspect') && !this.probeSet.isNeighbour(live, m.id)) {
+        conns.hangUp(peerId);
+        excess--;
+      }
     }
   }
 

@@ -20,6 +20,8 @@ export interface ProbeTransport {
   /** Messages sent / received by this node on the probe protocols (bench: per-node message rate). */
   sent: number;
   received: number;
+  /** Requests that had to open a connection first, by kind (bench: where connections come from). */
+  cold: Record<'ping' | 'ping_req' | 'ping_req_target' | 'push_pull', number>;
 }
 
 const MAX_MESSAGE = 4 * 1024 * 1024;
@@ -104,11 +106,17 @@ export function createProbeTransport(
     streams.delete(evt.detail.toString());
   });
 
+  const cold = (kind: keyof ProbeTransport['cold'], peerId: string) => {
+    if (libp2p.getConnections(peerIdFromString(peerId)).length === 0) t.cold[kind]++;
+  };
+
   const t: ProbeTransport = {
     sent: 0,
     received: 0,
+    cold: { ping: 0, ping_req: 0, ping_req_target: 0, push_pull: 0 },
     async ping(peerId, timeoutMs) {
       t.sent++;
+      cold('ping', peerId);
       try {
         const rtt = await echo(peerId, AbortSignal.timeout(timeoutMs));
         t.received++;
@@ -119,6 +127,7 @@ export function createProbeTransport(
     },
     async pingReq(helperPeerId, target, timeoutMs, waitMs) {
       t.sent++;
+      cold('ping_req', helperPeerId);
       try {
         const r = await request<PingReq, PingReqReply>(libp2p, peerIdFromString(helperPeerId), PING_REQ_PROTOCOL, { target: target.peer_id, addresses: target.addresses, timeout: timeoutMs }, waitMs);
         t.received++;
@@ -129,6 +138,7 @@ export function createProbeTransport(
     },
     async pushPull(peerId, msg, timeoutMs) {
       t.sent++;
+      cold('push_pull', peerId);
       const reply = await request<PushPull, PushPull>(libp2p, peerIdFromString(peerId), PUSH_PULL_PROTOCOL, msg, timeoutMs);
       t.received++;
       return reply;
@@ -162,6 +172,7 @@ export function createProbeTransport(
           await libp2p.peerStore.merge(peer, { multiaddrs: r.addresses.map((a) => multiaddr(a)) }).catch(() => {});
         }
         t.sent++;
+        cold('ping_req_target', r.target);
         try {
           await echo(r.target, AbortSignal.timeout(Math.max(10, Math.min(r.timeout, 30_000))));
           t.received++;
