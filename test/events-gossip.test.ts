@@ -5,14 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import pino from 'pino';
 import type pg from 'pg';
-import { generateKeyPair } from '@libp2p/crypto/keys';
 import { testDatabase } from './support/pg.ts';
 import { createPool } from '../src/db/pool.ts';
 import { bootstrap } from '../src/db/migrate.ts';
 import { deleteEntity, insertEntity } from '../src/db/write.ts';
-import { freePort } from '../src/db/embedded.ts';
-import { createHost, type ClusterLibp2p } from '../src/cluster/host.ts';
-import { Blocklist } from '../src/cluster/partition.ts';
+import type { ClusterLibp2p } from '../src/cluster/host.ts';
+import { startTestHost } from './support/libp2p-host.ts';
 import { pskFromSecret } from '../src/cluster/identity.ts';
 import { createEventSync, type EventsCluster, type EventSync } from '../src/cluster/events.ts';
 
@@ -50,20 +48,7 @@ beforeAll(async () => {
   pool = createPool(db.conf);
   await bootstrap(pool);
   const psk = pskFromSecret(randomBytes(32).toString('hex'));
-  for (let i = 0; i < 3; i++) {
-    const port = await freePort();
-    const { libp2p } = await createHost({
-      privateKey: await generateKeyPair('Ed25519'),
-      listen: [{ host: '127.0.0.1', port }],
-      advertise: { host: '127.0.0.1', port },
-      psk,
-      blocklist: new Blocklist(),
-      connectionPingIntervalMs: 1000,
-      dialTimeoutMs: 2000,
-      gossipHeartbeatMs: 200,
-    });
-    hosts.push(libp2p);
-  }
+  for (let i = 0; i < 3; i++) hosts.push(await startTestHost(psk));
   for (const h of hosts.slice(1)) await h.dial(hosts[0]!.getMultiaddrs()[0]!);
   await hosts[1]!.dial(hosts[2]!.getMultiaddrs()[0]!);
   for (const h of hosts) {

@@ -15,11 +15,9 @@ import { generateClusterCert, loadClusterIdentity, pskFromClusterKey, writeClust
 import zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { Packr } from 'msgpackr';
-import { generateKeyPair } from '@libp2p/crypto/keys';
-import { createHost } from '../src/cluster/host.ts';
 import { pskFromSecret } from '../src/cluster/identity.ts';
-import { Blocklist } from '../src/cluster/partition.ts';
-import { freePort } from '../src/db/embedded.ts';
+import type { ClusterLibp2p } from '../src/cluster/host.ts';
+import { startTestHost } from './support/libp2p-host.ts';
 import { handlePush, pushOn } from '../src/hybrid/protocol.ts';
 import { decodeSnapshot, encodeSnapshot } from '../src/hybrid/codec.ts';
 import { DpCacheStore } from '../src/hybrid/level-store.ts';
@@ -186,22 +184,8 @@ test('snapshots are packed as records (one key set per shape); plain-packed ones
 
 test('a push reaches the other host on the open connection, with the sender named', async () => {
   const psk = pskFromSecret(randomBytes(32).toString('hex'));
-  const hosts = [];
-  for (let i = 0; i < 2; i++) {
-    const port = await freePort();
-    const { libp2p } = await createHost({
-      privateKey: await generateKeyPair('Ed25519'),
-      listen: [{ host: '127.0.0.1', port }],
-      advertise: { host: '127.0.0.1', port },
-      psk,
-      blocklist: new Blocklist(),
-      connectionPingIntervalMs: 1000,
-      dialTimeoutMs: 2000,
-      gossipHeartbeatMs: 500,
-    });
-    hosts.push(libp2p);
-  }
-  const [cp, dp] = hosts as [(typeof hosts)[number], (typeof hosts)[number]];
+  const hosts = [await startTestHost(psk), await startTestHost(psk)];
+  const [cp, dp] = hosts as [ClusterLibp2p, ClusterLibp2p];
   try {
     const got: { bytes: Uint8Array; peer: string }[] = [];
     await handlePush(dp, (bytes, peer) => got.push({ bytes, peer }));

@@ -3,6 +3,7 @@
 // remember which data planes asked, and answer /clustering/*. Change events reach data
 // planes the way they reach every node: gossip on EVENTS_TOPIC (src/cluster/events.ts).
 import type pg from 'pg';
+import { peerIdFromString } from '@libp2p/peer-id';
 import type { Cluster } from '../cluster/index.ts';
 import { EVENTS_TOPIC, type EventSync, type EventsCluster } from '../cluster/events.ts';
 import { eventsSince } from '../db/events.ts';
@@ -101,12 +102,19 @@ export async function attachControlPlane(o: ControlPlaneOptions): Promise<Contro
 
   const inFlight = new Map<string, number>();
   const stats = { pushes: 0, pushFailures: 0, pushesSkipped: 0 };
+  const pushTo = async (peer: string, bytes: Uint8Array): Promise<void> => {
+    const id = peerIdFromString(peer);
+    // Dialled again when needed: on a busy machine connections drop and members are taken for
+    // failed for a moment, exactly when a change must not wait for a repair.
+    const conn = cluster.libp2p.getConnections(id).find((c) => c.status === 'open') ?? (await cluster.libp2p.dial(id, { signal: AbortSignal.timeout(PUSH_TIMEOUT_MS) }));
+    await pushOn(conn, bytes, PUSH_TIMEOUT_MS);
+  };
   const push = (bytes: Uint8Array): void => {
-    const peers = new Set<string>();
-    for (const dp of dataPlanes.values()) peers.add(dp.peer_id);
-    for (const conn of cluster.libp2p.getConnections()) {
-      const peer = conn.remotePeer.toString();
-      if (conn.status !== 'open' || !peers.delete(peer)) continue; // one connection per data plane
+    const synced = new Set<string>();
+    for (const dp of dataPlanes.values()) synced.add(dp.peer_id);
+    for (const m of cluster.members()) {
+      if (m.role !== 'data_plane' || m.status === 'left' || !synced.has(m.peer_id)) continue;
+      const peer = m.peer_id;
       const n = inFlight.get(peer) ?? 0;
       if (n >= MAX_PUSHES_IN_FLIGHT) {
         stats.pushesSkipped++;
@@ -114,10 +122,10 @@ export async function attachControlPlane(o: ControlPlaneOptions): Promise<Contro
       }
       inFlight.set(peer, n + 1);
       stats.pushes++;
-      pushOn(conn, bytes, PUSH_TIMEOUT_MS)
+      pushTo(peer, bytes)
         .catch((err: Error) => {
           stats.pushFailures++;
-          log.debug({ peer, err: err.message }, 'pushing change events to a data plane failed; it repairs from gossip or by asking');
+          log.debug({ data_plane: m.name, err: err.message }, 'pushing change events to a data plane failed; it repairs from gossip or by asking');
         })
         .finally(() => inFlight.set(peer, (inFlight.get(peer) ?? 1) - 1));
     }

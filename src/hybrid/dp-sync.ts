@@ -82,6 +82,7 @@ export class DataPlaneSync {
   private lastFailLog = 0;
   private stopped = false;
   private unsubscribe: (() => void) | null = null;
+  private unlisten: (() => void) | null = null;
   private cacheSavedAt: string | null = null;
   private lastEncodeMs = 0;
   lastSnapshot: SnapshotTiming | null = null;
@@ -155,6 +156,14 @@ export class DataPlaneSync {
         else void this.fullSync(`control plane ${m.name} is back`);
       } else this.watch();
     });
+    // A new connection to a control plane may follow an outage too short for membership to
+    // notice: what was pushed and gossiped meanwhile is lost, so ask for it now.
+    const onConnect = (evt: CustomEvent<{ toString(): string }>) => {
+      const peer = evt.detail.toString();
+      if (cluster.members().some((m) => m.peer_id === peer && m.role === 'control_plane')) void this.fetchEvents('control plane reconnected');
+    };
+    cluster.libp2p.addEventListener('peer:connect', onConnect);
+    this.unlisten = () => cluster.libp2p.removeEventListener('peer:connect', onConnect);
     cluster.on('member-failed', (m) => {
       if (isCp(m)) this.checkLostAll();
     });
@@ -172,6 +181,7 @@ export class DataPlaneSync {
     for (const t of [this.retryTimer, this.persistTimer, this.announceTimer, this.gapTimer]) if (t) clearTimeout(t);
     if (this.watchTimer) clearInterval(this.watchTimer);
     this.unsubscribe?.();
+    this.unlisten?.();
     await this.cluster?.libp2p.unhandle(PUSH_PROTOCOL).catch(() => {});
     await Promise.allSettled([this.fullInFlight, this.eventsInFlight]);
   }
