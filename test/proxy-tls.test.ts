@@ -8,7 +8,8 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import net from 'node:net';
+import tls, { type TLSSocket } from 'node:tls';
 import { freePort } from '../src/db/embedded.ts';
 import { generateClusterCert } from '../src/hybrid/cert.ts';
 import { createLogger } from '../src/log.ts';
@@ -118,6 +119,43 @@ describe('https routes', () => {
   test('plain HTTP spoken to the TLS port loses its connection; the listener keeps serving', async () => {
     await expect(httpGet(tlsPort, '/any')).rejects.toThrow();
     expect((await httpsGet(tlsPort, '/any')).status).toBe(200);
+  });
+});
+
+describe('WebSocket over TLS', () => {
+  test('an upgrade on the ssl listener (https-only route) reaches the upstream as https and both directions flow', async () => {
+    const wsUp = http.createServer();
+    const socks = new Set<net.Socket>();
+    wsUp.on('upgrade', (req, socket: net.Socket) => {
+      socks.add(socket);
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Proto: ${req.headers['x-forwarded-proto']}\r\n\r\n`);
+      socket.on('data', (d) => socket.write(Buffer.concat([Buffer.from('echo:'), d])));
+    });
+    await new Promise<void>((r) => wsUp.listen(0, '127.0.0.1', () => r()));
+    const sw = service({ port: (wsUp.address() as net.AddressInfo).port });
+    const p = await createProxyServer({ snapshot: snapshot({ services: [sw], routes: [route(sw, { paths: ['/ws'], protocols: ['https'] })] }), tls: loadProxyTls({ cert: [], key: [], prefix }) });
+    try {
+      const port = (await p.listen(0, '127.0.0.1', true)).port;
+      const sock = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
+      sock.write('GET /ws/chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+      let buf = '';
+      await new Promise<void>((resolve, reject) => {
+        sock.on('error', reject);
+        sock.on('end', () => reject(new Error(`connection ended: ${buf.slice(0, 200)}`)));
+        sock.on('data', (d) => {
+          buf += d;
+          if (buf.includes('\r\n\r\n') && !buf.includes('echo:')) sock.write('ping');
+          if (buf.includes('echo:ping')) resolve();
+        });
+      });
+      sock.destroy();
+      expect(buf).toMatch(/^HTTP\/1\.1 101/);
+      expect(buf).toMatch(/x-proto: https/i);
+    } finally {
+      await p.close();
+      for (const x of socks) x.destroy();
+      await new Promise<void>((r) => wsUp.close(() => r()));
+    }
   });
 });
 
