@@ -23,6 +23,9 @@ const GAP_GRACE_MS = 10;
 // at most five a second per node, however many writes go by.
 const ANNOUNCE_MS = 200;
 const DEGRADED_POLL_MS = 500;
+// A node that just joined ignores its peers' gossip until membership has told it who they are
+// (a few seconds on a busy host): poll as if degraded until one is alive, for at most this long.
+const JOINING_POLL_MS = 30_000;
 
 /**
  * How long a cluster_events row is kept, in seconds: Kong's rule (kong/cluster_events/init.lua,
@@ -105,8 +108,9 @@ export class EventSync {
   private announceTimer: NodeJS.Timeout | null = null;
   private watchTimer: NodeJS.Timeout | null = null;
   private degradedTimer: NodeJS.Timeout | null = null;
-  /** Some member is suspect or failed: gossip is not reaching everyone. */
+  /** Some member is suspect or failed, or none is alive yet after joining: gossip is not reaching everyone. */
   private degraded = false;
+  private attachedAt = 0;
   private mismatchSince = 0;
   private nextMismatchReloadAt = 0;
   private mismatchBackoffMs: number;
@@ -208,6 +212,7 @@ export class EventSync {
         this.unlisten.push(() => lp.removeEventListener('peer:connect', onConnect));
       }
     }
+    this.attachedAt = Date.now();
     this.announce();
   }
 
@@ -367,7 +372,8 @@ export class EventSync {
   /** Every second: catch up with peers that are ahead; reload when our hash stays different at the same version. */
   private watchPeers(): void {
     if (this.stopped || !this.cluster) return;
-    this.degraded = this.allPeers().some((m) => m.status === 'suspect' || m.status === 'failed');
+    const joining = Date.now() - this.attachedAt < JOINING_POLL_MS && this.peers().length === 0;
+    this.degraded = joining || this.allPeers().some((m) => m.status === 'suspect' || m.status === 'failed');
     if (!this.cache.loaded) return;
     this.checkPeersAhead();
     const version = this.cache.configVersion;
