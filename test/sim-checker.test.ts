@@ -163,6 +163,22 @@ describe('convergence and stale reads', () => {
     expect(never.ok).toBe(false);
     expect(never.failures[0]).toMatch(/never served by n3/);
   });
+  test('a node whose proxy gives no answer is judged from its first answer; one that never answers is not excused', () => {
+    const silentThen = (answers: HistoryEvent[]): HistoryEvent[] => [
+      write(1, 1000, 'create'), probe(1050, 'n1', 1, 200), probe(1050, 'n2', 1, 200),
+      probe(1050, 'n3', 1, 0), probe(2100, 'n3', 1, 0), probe(3200, 'n3', 1, 0), ...answers, req(9000),
+    ];
+    const served = only({ convergence: { max_ms: 1000 } }, hist(silentThen([probe(4300, 'n3', 1, 200)])));
+    expect(served.ok).toBe(true);
+    expect(served.measured).toMatch(/1 clocks started at the node's first answer \(silent up to 3290 ms\)/);
+    // Stale once it answers: the clock runs from that first answer.
+    const stale = only({ convergence: { max_ms: 1000 } }, hist(silentThen([probe(4300, 'n3', 1, 404), probe(5800, 'n3', 1, 200)])));
+    expect(stale.ok).toBe(false);
+    expect(stale.failures[0]).toMatch(/served by n3 1500 ms after the ack/);
+    const never = only({ convergence: { max_ms: 1000 } }, hist(silentThen([probe(4300, 'n3', 1, 0), probe(7000, 'n3', 1, 0)])));
+    expect(never.ok).toBe(false);
+    expect(never.failures[0]).toMatch(/never served by n3/);
+  });
   test('a deleted route still served after the bound is a stale read', () => {
     const v = only({ stale_reads: { max_ms: 1000 } }, hist([
       write(1, 100, 'create'), probe(150, 'n1', 1, 200), probe(150, 'n2', 1, 200), probe(150, 'n3', 1, 200),

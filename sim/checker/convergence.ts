@@ -86,6 +86,8 @@ export function checkConvergence(h: History, bound: { max_ms: number; after_faul
   let worstAfterFault = 0;
   let judged = 0;
   let skipped = unjudgeable;
+  let silent = 0;
+  let held = 0;
   const lags: number[] = [];
   for (const c of all) {
     const at = servedAt(c);
@@ -106,6 +108,17 @@ export function checkConvergence(h: History, bound: { max_ms: number; after_faul
     if (start === Infinity) {
       skipped++;
       continue;
+    }
+    // A node whose proxy gives no answer at all serves neither the old state nor the new: that
+    // is unavailability (judged through the balancer), not late convergence. The clock starts at
+    // its first answer, and how long it was silent is reported. One that never answers is
+    // still judged (and fails) below.
+    const firstProbe = c.probes.find((p) => p.t >= start);
+    const answer = firstProbe?.status === 0 ? c.probes.find((p) => p.t >= start && p.status !== 0) : undefined;
+    if (answer && (at === undefined || answer.t <= at)) {
+      silent = Math.max(silent, answer.t - start);
+      held++;
+      start = answer.t;
     }
     const limit = afterFault ? (bound.after_fault_ms ?? bound.max_ms) : bound.max_ms;
     const deadline = start + limit;
@@ -131,7 +144,9 @@ export function checkConvergence(h: History, bound: { max_ms: number; after_faul
   return verdict({
     invariant: 'convergence',
     bound: bound.after_fault_ms && bound.after_fault_ms !== bound.max_ms ? `≤ ${fmtMs(bound.max_ms)} (≤ ${fmtMs(bound.after_fault_ms)} after a heal/restart)` : `≤ ${fmtMs(bound.max_ms)}`,
-    measured: judged ? `p50 ${fmtMs(p50)}, worst ${fmtMs(worst)} (after a fault ${fmtMs(worstAfterFault)}) over ${judged} (write, node) pairs` : 'no route writes judged',
+    measured: judged
+      ? `p50 ${fmtMs(p50)}, worst ${fmtMs(worst)} (after a fault ${fmtMs(worstAfterFault)}) over ${judged} (write, node) pairs${held ? `; ${held} clocks started at the node's first answer (silent up to ${fmtMs(silent)})` : ''}`
+      : 'no route writes judged',
     judged,
     skipped,
     failures,

@@ -69,17 +69,18 @@ export class Prober {
     await Promise.all([...this.inflight]);
   }
 
-  private async probe(node: ProbeTarget, e: Expectation): Promise<boolean> {
+  /** True when the node serves what the write expects; undefined when it gave no answer at all. */
+  private async probe(node: ProbeTarget, e: Expectation): Promise<boolean | undefined> {
     const results = await Promise.all(
       Object.entries(e.write.expect ?? {}).map(async ([path, expected]) => {
         const t = this.o.recorder.now();
         const r = await call('GET', `${node.proxyUrl}${path}`, { timeoutMs: this.o.timeoutMs ?? 1000 });
         this.probes++;
         this.o.recorder.add<ProbeEvent>({ kind: 'probe', t, node: node.name, seq: e.write.seq, path, expected, status: r.status });
-        return r.status === expected;
+        return r.status === 0 ? undefined : r.status === expected;
       }),
     );
-    return results.every(Boolean);
+    return results.includes(undefined) ? undefined : results.every(Boolean);
   }
 
   private async nodeRound(node: ProbeTarget): Promise<void> {
@@ -94,11 +95,15 @@ export class Prober {
     const pending = all.length > cap ? [...all, ...all].slice(from, from + cap) : all;
     const done = live.filter((e) => e.converged.has(node.name)).slice(-30);
     const recheck = done.length && this.o.rng.next() < 0.5 ? [this.o.rng.pick(done)] : [];
-    await Promise.all([
-      ...pending.map(async (e) => {
-        if (await this.probe(node, e)) e.converged.add(node.name);
-      }),
-      ...recheck.map((e) => this.probe(node, e)),
-    ]);
+    const check = async (e: Expectation) => {
+      const served = await this.probe(node, e);
+      if (served) e.converged.add(node.name);
+      return served;
+    };
+    // One probe first: a node that does not answer (booting, starved) gets one request a round,
+    // not a burst of them that would keep it from answering.
+    const [first, ...rest] = pending;
+    if (first && (await check(first)) === undefined) return;
+    await Promise.all([...rest.map(check), ...recheck.map((e) => this.probe(node, e))]);
   }
 }
