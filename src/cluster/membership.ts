@@ -455,7 +455,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.onChange(change);
     // Someone else suspects it: check for ourselves now, so an independent confirmation (or a
     // refutation by our successful ping... which only gossip from the member itself can do) comes fast.
-    // Only its observers: a hundred members dialling one suspect would be a storm.
+    // Only its ring neighbours: a hundred members dialling one suspect would be a storm.
     if (from !== this.table.selfId && this.isNeighbour(id)) void this.probeNode(cur, 'confirm');
   }
 
