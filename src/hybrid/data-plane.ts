@@ -13,9 +13,9 @@ import type { AdminServer } from '../admin/index.ts';
 import type { Cluster } from '../cluster/index.ts';
 import { startNodeProxy, type NodeProxy } from '../proxy/node-proxy.ts';
 import { StartError } from '../node.ts';
-import { loadClusterIdentity } from './cert.ts';
-import { dataPlaneHello, DataPlaneSync } from './dp-sync.ts';
-import { DpCacheStore } from './level-store.ts';
+import type { ConfigSnapshot } from '../entities/types.ts';
+import { ENTITY_NAMES } from '../cache/entity-store.ts';
+import type { DataPlaneSync } from './dp-sync.ts';
 
 // What a data plane needs only once it serves: the Admin API (which brings pg and the entity
 // schemas) and the cluster (libp2p). Through tsx these are seconds of module loading on a busy
@@ -49,19 +49,61 @@ export interface DataPlane {
 }
 
 
+function emptySnapshot(): ConfigSnapshot {
+  const snap = { config_version: 0 } as Record<string, unknown>;
+  for (const name of ENTITY_NAMES) snap[name] = [];
+  return snap as unknown as ConfigSnapshot;
+}
+
 export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDeps): Promise<DataPlane> {
+  // The proxy workers are forked before anything else is loaded or read: a worker takes far
+  // longer to boot (tsx, the proxy's modules) than this process needs to load the cache code
+  // and read the cache, and each side has a core of its own. A worker that says hello before
+  // the cache is read starts empty and is handed the cache once it is.
+  let sync: DataPlaneSync | null = null;
+  let proxy: NodeProxy | null = null;
+  let handedEmpty = false;
+  const proxyStart =
+    config.proxy_listen.length > 0
+      ? startNodeProxy({
+          workerProcesses: config.worker_processes,
+          listen: config.proxy_listen,
+          snapshot: () => {
+            if (!sync?.cache.loaded) handedEmpty = true;
+            return sync ? sync.cache.snapshot() : emptySnapshot();
+          },
+          logger: log.child({ part: 'proxy' }),
+          nodeName: config.node_name,
+          logLevel: log.level,
+          ssl: { cert: config.ssl_cert, key: config.ssl_cert_key, prefix: config.prefix },
+        }).then(
+          (p) => {
+            stops.push(() => p.stop());
+            return p;
+          },
+          (err: Error) => {
+            throw new StartError(err.message);
+          },
+        )
+      : null;
+  proxyStart?.catch(() => {}); // awaited below; only keeps a failure from counting as unhandled meanwhile
+
+  const [{ loadClusterIdentity }, { dataPlaneHello, DataPlaneSync: Sync }, { DpCacheStore }] = await Promise.all([
+    import('./cert.ts'),
+    import('./dp-sync.ts'),
+    import('./level-store.ts'),
+  ]);
   let identity: ReturnType<typeof loadClusterIdentity>;
   try {
     identity = loadClusterIdentity(config.cluster_cert, config.cluster_cert_key);
   } catch (err) {
+    await proxyStart?.catch(() => {}); // started: the node's stop list stops it
     throw new StartError((err as Error).message);
   }
   const hlog = log.child({ part: 'hybrid' });
   const store = new DpCacheStore(path.join(config.prefix, 'dp-cache'), hlog);
   stops.push(() => store.close());
-
-  let proxy: NodeProxy | null = null;
-  const sync = new DataPlaneSync({
+  const s = new Sync({
     log: hlog,
     store,
     hello: dataPlaneHello({ nodeId, name: config.node_name, version: VERSION }),
@@ -74,36 +116,17 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
     },
     onEvents: (events) => proxy?.applyChanges(events),
   });
-  // The workers are forked while the primary reads the level cache: a worker takes far longer
-  // to load its modules than the cache takes to read, and each side has a core of its own.
-  const cached = sync.loadFromDisk();
-  cached.catch(() => {}); // awaited below; only keeps a failure from counting as unhandled meanwhile
+  sync = s;
+  const cached = await s.loadFromDisk();
 
   // The proxy runs in worker_processes workers, as on a traditional node: decoding a large
   // snapshot in the primary never holds up a request.
-  if (config.proxy_listen.length > 0) {
-    let handedEmpty = false;
-    const p = await startNodeProxy({
-      workerProcesses: config.worker_processes,
-      listen: config.proxy_listen,
-      snapshot: () => {
-        if (!sync.cache.loaded) handedEmpty = true;
-        return sync.cache.snapshot();
-      },
-      logger: log.child({ part: 'proxy' }),
-      nodeName: config.node_name,
-      logLevel: log.level,
-      ssl: { cert: config.ssl_cert, key: config.ssl_cert_key, prefix: config.prefix },
-    }).catch((err: Error) => {
-      throw new StartError(err.message);
-    });
+  if (proxyStart) {
+    const p = await proxyStart;
     proxy = p;
-    stops.push(() => p.stop());
-    // A worker that said hello before the cache was read started empty: hand it the cache.
-    if ((await cached) && handedEmpty) p.loadSnapshot(sync.cache.snapshot());
-    sync.servingSinceStartMs = Math.round(process.uptime() * 1000);
+    if (cached && handedEmpty) p.loadSnapshot(s.cache.snapshot());
+    s.servingSinceStartMs = Math.round(process.uptime() * 1000);
   }
-  await cached;
 
   const [
     { createAdminServer },
@@ -124,9 +147,9 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
       configSummary: redactedConfig(config),
       readOnly: READ_ONLY_MESSAGE,
       logger: log.child({ part: 'admin' }),
-      statusExtra: () => sync.status(),
+      statusExtra: () => s.status(),
     });
-    registerDataPlaneAdmin(a.router, () => sync.cache.store);
+    registerDataPlaneAdmin(a.router, () => s.cache.store);
     registerClustering(a.router, null);
     registerClusterMembers(a.router, {
       cluster: () => cluster,
@@ -136,7 +159,7 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
     // Kong 3's readiness probe: a data plane is ready once it holds a configuration (from a
     // control plane, or its on-disk cache), never while it would answer every request with 404.
     a.router.add('GET', '/status/ready', () =>
-      sync.cache.loaded ? { status: 200, body: { message: 'ready' } } : { status: 503, body: { message: 'no configuration received from a control plane yet' } },
+      s.cache.loaded ? { status: 200, body: { message: 'ready' } } : { status: 503, body: { message: 'no configuration received from a control plane yet' } },
     );
     registerMetrics(a.router, () => (proxy ? proxy.metrics() : ''));
     admin = a;
@@ -156,15 +179,15 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
     psk: identity.psk,
     settings: settingsFromConfig(config as unknown as Record<string, unknown>),
     logger: log.child({ part: 'cluster' }),
-    config_version: sync.configVersion,
-    config_hash: sync.cache.loaded ? sync.configHash : null,
+    config_version: s.configVersion,
+    config_hash: s.cache.loaded ? s.configHash : null,
   });
   cluster = c;
   stops.push(() => c.stop());
   logRefusedConnections(c.libp2p, log.child({ part: 'cluster' }));
-  sync.attach(c, net);
-  stops.push(() => sync.stop());
-  void sync.fullSync('start');
+  s.attach(c, net);
+  stops.push(() => s.stop());
+  void s.fullSync('start');
   hlog.info({ control_planes: config.cluster_control_plane, cluster_cert: identity.fingerprint }, 'data plane started');
-  return { admin, proxy, cluster: c, sync };
+  return { admin, proxy, cluster: c, sync: s };
 }
