@@ -262,7 +262,7 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
       const m = membership.table.byPeerId(pid);
       return !!m && (m.status === 'alive' || m.status === 'suspect');
     },
-  });
+  }, settings.dial_timeout_ms);
 
   const startedAt = new Date();
   const discovery: Discovery = new Discovery({

@@ -51,8 +51,40 @@ async function readAll(stream: Stream, signal: AbortSignal): Promise<Uint8Array>
   return out;
 }
 
-async function request<Req, Res>(libp2p: ClusterLibp2p, peer: PeerId, protocol: string, req: Req, timeoutMs: number): Promise<Res> {
+/** Settle with `p`, or reject when `signal` aborts first (without cancelling `p`). */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('timed out'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('timed out'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * A connection to `peer`, dialled under cluster_dial_timeout and shared by every request that
+ * needs it. A probe gives up after its own short timeout, but the dial goes on: cut short
+ * with the probe, a dial on a busy host (TCP, private-network handshake, noise, yamux) never
+ * completed, and every later probe started over.
+ */
+function connector(libp2p: ClusterLibp2p, dialTimeoutMs: number) {
+  const pending = new Map<string, Promise<unknown>>();
+  return async (peer: PeerId, signal: AbortSignal): Promise<void> => {
+    if (libp2p.getConnections(peer).some((c) => c.status === 'open')) return;
+    const key = peer.toString();
+    let dial = pending.get(key);
+    if (!dial) {
+      dial = libp2p.dial(peer, { signal: AbortSignal.timeout(dialTimeoutMs) }).finally(() => pending.delete(key));
+      dial.catch(() => {});
+      pending.set(key, dial);
+    }
+    await raceAbort(dial, signal);
+  };
+}
+
+async function request<Req, Res>(libp2p: ClusterLibp2p, connect: ReturnType<typeof connector>, peer: PeerId, protocol: string, req: Req, timeoutMs: number): Promise<Res> {
   const signal = AbortSignal.timeout(timeoutMs);
+  await connect(peer, signal);
   const stream = await libp2p.dialProtocol(peer, protocol, { signal });
   try {
     await stream.sink([encode(req)]);
@@ -80,7 +112,9 @@ export function isRefused(err: unknown): boolean {
 export function createProbeTransport(
   libp2p: ClusterLibp2p,
   handlers: { pushPull(msg: PushPull, from: PeerId): PushPull | null; isMember(peerId: string): boolean },
+  dialTimeoutMs: number,
 ): ProbeTransport {
+  const connect = connector(libp2p, dialTimeoutMs);
   const streams = new Map<string, ProbeStream>();
   /** A direct probe on the member's kept stream; a concurrent probe of the same member gets a fresh one. */
   const echo = async (peerId: string, signal: AbortSignal): Promise<number> => {
@@ -91,6 +125,7 @@ export function createProbeTransport(
     }
     if (s?.busy) return libp2p.services.ping.ping(peerIdFromString(peerId), { signal });
     if (!s) {
+      await connect(peerIdFromString(peerId), signal);
       s = await ProbeStream.open(libp2p, peerIdFromString(peerId), signal);
       streams.set(peerId, s);
     }
@@ -129,7 +164,7 @@ export function createProbeTransport(
       t.sent++;
       cold('ping_req', helperPeerId);
       try {
-        const r = await request<PingReq, PingReqReply>(libp2p, peerIdFromString(helperPeerId), PING_REQ_PROTOCOL, { target: target.peer_id, addresses: target.addresses, timeout: timeoutMs }, waitMs);
+        const r = await request<PingReq, PingReqReply>(libp2p, connect, peerIdFromString(helperPeerId), PING_REQ_PROTOCOL, { target: target.peer_id, addresses: target.addresses, timeout: timeoutMs }, waitMs);
         t.received++;
         return r.ok ? 'ack' : 'nack';
       } catch {
@@ -139,7 +174,7 @@ export function createProbeTransport(
     async pushPull(peerId, msg, timeoutMs) {
       t.sent++;
       cold('push_pull', peerId);
-      const reply = await request<PushPull, PushPull>(libp2p, peerIdFromString(peerId), PUSH_PULL_PROTOCOL, msg, timeoutMs);
+      const reply = await request<PushPull, PushPull>(libp2p, connect, peerIdFromString(peerId), PUSH_PULL_PROTOCOL, msg, timeoutMs);
       t.received++;
       return reply;
     },

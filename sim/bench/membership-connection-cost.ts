@@ -1,0 +1,42 @@
+// What one cluster connection costs in this process: open and close connections between two
+// libp2p hosts built exactly as nodes build them (TCP on 127.0.0.1, pnet, noise, yamux,
+// identify, gossipsub), one at a time, and report wall time and CPU per connection. The
+// in-process simulation's start-up and churn are bounded by this figure times the dials.
+import '../../src/polyfill.ts';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { createHost } from '../../src/cluster/host.ts';
+import { pskFromSecret } from '../../src/cluster/index.ts';
+import { Blocklist } from '../../src/cluster/partition.ts';
+
+const N = Number(process.argv[2] ?? 50);
+const psk = pskFromSecret('3c'.repeat(32));
+const host = async () =>
+  (
+    await createHost({
+      privateKey: await generateKeyPair('Ed25519'),
+      listen: [{ host: '127.0.0.1', port: 0 }],
+      advertise: null,
+      psk,
+      blocklist: new Blocklist([]),
+      connectionPingIntervalMs: 10_000,
+      dialTimeoutMs: 10_000,
+      gossipHeartbeatMs: 1000,
+    })
+  ).libp2p;
+
+const a = await host();
+const b = await host();
+const target = b.getMultiaddrs()[0]!;
+let wall = 0;
+const cpu0 = process.cpuUsage();
+for (let i = 0; i < N; i++) {
+  const t0 = performance.now();
+  const conn = await a.dial(target);
+  await a.services.ping.ping(conn.remotePeer);
+  wall += performance.now() - t0;
+  await a.hangUp(conn.remotePeer);
+}
+const cpu = process.cpuUsage(cpu0);
+console.log(`${N} connections (dial + first ping + close): ${(wall / N).toFixed(1)} ms wall each, ${((cpu.user + cpu.system) / 1000 / N).toFixed(1)} ms CPU each (both ends, one process)`);
+await Promise.all([a.stop(), b.stop()]);
+process.exit(0);
