@@ -21,6 +21,12 @@ import { hybridNodeConfig } from '../harness/hybrid-config.ts';
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const KEEP = args.includes('--keep');
+// `--only restart` runs just part 4 (a 10k-route control plane, one data plane, the control
+// plane killed, the data plane restarted RESTARTS times); `--only changes` just part 1.
+const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+const RESTARTS = Number(args.includes('--restarts') ? args[args.indexOf('--restarts') + 1] : 3);
+// `--cpu-prof DIR`: the restarted data plane (primary and workers) writes V8 CPU profiles there.
+const CPU_PROF = args.includes('--cpu-prof') ? path.resolve(args[args.indexOf('--cpu-prof') + 1]!) : null;
 const DPS = 5;
 const CHANGES = QUICK ? 20 : 100;
 const BIG_CHANGES = QUICK ? 5 : 20;
@@ -186,7 +192,8 @@ async function main(): Promise<void> {
   const cpCluster = await freePort();
   const cp = await makeNode('cp', 'control_plane', cpCluster);
   const dps: SimNode[] = [];
-  for (let i = 1; i <= DPS; i++) dps.push(await makeNode(`dp${i}`, 'data_plane', cpCluster));
+  for (let i = 1; i <= (ONLY === 'restart' ? 1 : DPS); i++) dps.push(await makeNode(`dp${i}`, 'data_plane', cpCluster));
+  if (ONLY === 'restart') return onlyRestart(cp, dps[0]!);
   await cp.start();
   await Promise.all(dps.map((d) => d.start()));
   await admin(cp, 'POST', '/services', { name: 'echo', url: echo.url });
@@ -210,6 +217,7 @@ async function main(): Promise<void> {
   say(`   delivery on the ${DPS} data planes: ${sum('pushedEvents')} events pushed, ${sum('gossipEvents')} gossiped (the same events twice: first one wins), ${sum('eventFetches')} repairs by asking, ${sum('snapshots') - DPS} snapshots beyond the first`);
   say(`   Kong 3 hybrid       CP pushes a full config export per change, CP nodes learn changes by polling`);
   say(`                       cluster_events every db_update_frequency = 5 s: up to ~5,000 ms (not measured here)`);
+  if (ONLY === 'changes') return;
 
   // 2. A 10,000-route / 10,000-consumer configuration.
   await Promise.all(dps.map((d) => d.stop()));
@@ -274,17 +282,33 @@ async function main(): Promise<void> {
   say(`3. control plane SIGKILLed 2 s into ${WINDOW_MS / 1000} s of traffic on all ${DPS} data planes: ${requests} requests, ${failures} failed${failSamples.length ? ` (${failSamples.join(', ')})` : ''} (target: 0)`);
 
   // 4. A data plane restarted while the control plane is down.
-  const victim = dps[1]!;
+  await restartFromCache(dps[1]!, `SIGKILLed and restarted ${((performance.now() - killedAt) / 1000).toFixed(0)} s into the outage`);
+}
+
+async function restartFromCache(victim: SimNode, when: string): Promise<void> {
   await victim.kill();
+  // Node 20 refuses --cpu-prof in NODE_OPTIONS: a shell puts it after the node binary instead.
+  if (CPU_PROF) (victim as unknown as { opts: { wrap?: string[] } }).opts.wrap = ['sh', '-c', `exec "$0" --cpu-prof --cpu-prof-dir=${CPU_PROF} "$@"`];
   const tr = performance.now();
   const starting = victim.start();
   const serveMs = await servedBy([victim], `/big-${BIG}`, tr, 120_000);
   const cpu = treeCpu(victim);
   await starting;
   const vs = (await admin(victim, 'GET', '/status')) as DpStatus & { hybrid: { cache_load_ms: number; serving_since_process_start_ms: number } };
-  say(`4. ${victim.name} SIGKILLed and restarted ${((performance.now() - killedAt) / 1000).toFixed(0)} s into the outage: spawn → first 200 from its level cache in ${ms(serveMs)} (target < 2,000 ms)`);
+  say(`4. ${victim.name} ${when}: spawn → first 200 from its level cache in ${ms(serveMs)} (target < 2,000 ms)`);
   say(`   inside the process: proxy listening ${ms(vs.hybrid.serving_since_process_start_ms)} after process start; reading + verifying + loading the cache took ${ms(vs.hybrid.cache_load_ms)} meanwhile (the workers boot while it is read)`);
   say(`   CPU used until that first 200 (not inflated by other load): primary ${ms(cpu.primary)}, proxy worker${cpu.workers.length === 1 ? '' : 's'} ${cpu.workers.map(ms).join(', ')}; the two run side by side from the fork on`);
+}
+
+/** Part 4 alone: a 10k-route configuration synced to one data plane, then restarts with the control plane down. */
+async function onlyRestart(cp: SimNode, dp: SimNode): Promise<void> {
+  await bulkInsert();
+  await cp.start();
+  await dp.start();
+  if (!Number.isFinite(await servedBy([dp], `/big-${BIG}`, performance.now(), 60_000))) throw new Error(`${dp.name} never served /big-${BIG}`);
+  await sleep(3000); // let the data plane write its level cache
+  await cp.kill();
+  for (let i = 1; i <= RESTARTS; i++) await restartFromCache(dp, `restart ${i}/${RESTARTS} with the control plane down`);
 }
 
 async function cleanup(): Promise<void> {

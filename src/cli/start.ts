@@ -17,6 +17,12 @@ export function startCommand(): Command {
     .action(async (opts: FileOpts) => {
       try {
         const config = loadForCommand({ file: opts.conf, prefix: opts.prefix });
+        // A data plane restarted while its control planes are down must serve its cache within
+        // 2 s: its proxy workers boot (about a second) while the node's modules load.
+        if (config.cluster_role === 'data_plane' && config.proxy_listen.length > 0) {
+          const [{ forkProxyWorkersEarly }, { workerCount }] = await Promise.all([import('../proxy/fork-worker.ts'), import('../proxy/workers.ts')]);
+          forkProxyWorkersEarly(workerCount(config.worker_processes));
+        }
         // The node (and the libp2p/undici stacks behind it) loads only for `start`, keeping
         // `check`, `stop` and the rest quick.
         const { runNode } = await import('../node.ts');

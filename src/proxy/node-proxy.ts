@@ -5,7 +5,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Listen } from '../config/index.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
-import { NodeHealthChecks } from './balancer/node-health.ts';
+import type { NodeHealthChecks } from './balancer/node-health.ts';
 import type { ListenAddress } from './server.ts';
 import { loadProxyTls, type ProxyTlsSettings, type TlsMaterial } from './tls-certs.ts';
 import { startProxyWorkers, workerCount, type ProxyWorkers } from './workers.ts';
@@ -49,15 +49,17 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
   const where = listeners.map((l) => `${l.host}:${l.port}${l.ssl ? ' ssl' : ''}`).join(', ');
   // Active health checks run here, once for the node, and every verdict (these, and the
   // workers' passive ones) reaches every worker: Kong's workers share one health table.
+  // They start once the workers listen: their module (undici, the balancers) would delay the
+  // fork, and a data plane restarted from its cache only has its configuration by then.
   let workersRef: ProxyWorkers | null = null;
-  const health = new NodeHealthChecks(o.snapshot, (r) => workersRef?.broadcastHealth([r]));
+  let health: NodeHealthChecks | null = null;
   const workers = await startProxyWorkers({
     count: o.workerProcesses,
     listen: { host: listeners[0]!.host, port: listeners[0]!.port },
     server: { listeners, tls, activeHealthChecks: false },
-    health: () => health.reports(),
+    health: () => health?.reports() ?? [],
     onHealth: (reports) => {
-      health.apply(reports);
+      health?.apply(reports);
       workersRef?.broadcastHealth(reports);
     },
     snapshot: o.snapshot,
@@ -69,25 +71,27 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
   try {
     await withTimeout(workers.ready(), 60_000, `proxy workers did not start listening on ${where} within 60 s`);
   } catch (err) {
-    health.stop();
     await workers.stop();
     throw err;
   }
+  const { NodeHealthChecks } = await import('./balancer/node-health.ts');
+  const checks = new NodeHealthChecks(o.snapshot, (r) => workersRef?.broadcastHealth([r]));
+  health = checks;
   return {
     workerCount: workerCount(o.workerProcesses),
     applyChanges: (events) => {
       workers.broadcast(events);
-      health.applyChanges(events);
+      checks.applyChanges(events);
     },
     loadSnapshot: (snapshot) => {
       workers.loadSnapshot(snapshot);
-      health.reload(snapshot);
+      checks.reload(snapshot);
     },
     settled: () => workers.settled(),
     metrics: () => workers.metrics(),
     workers: () => workers.workers(),
     stop: () => {
-      health.stop();
+      checks.stop();
       return workers.stop();
     },
   };

@@ -5,12 +5,11 @@
 // which is always at least as new as the changes broadcast so far.
 import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { HealthReport } from './balancer/index.ts';
 import { LocalCounters } from './counters.ts';
+import { adoptEarlyWorker, forkProxyWorker } from './fork-worker.ts';
 import type { FromWorker, ToWorker, WorkerServerOptions } from './worker-messages.ts';
 
 export interface ProxyWorkersOptions {
@@ -59,8 +58,6 @@ export interface ProxyWorkers {
   stop(): Promise<void>;
 }
 
-const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
-
 export function workerCount(count: number | 'auto'): number {
   if (count === 'auto') return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   if (!Number.isInteger(count) || count < 1) throw new Error(`worker_processes must be 'auto' or a positive integer, got '${count}'`);
@@ -72,7 +69,6 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
   const n = workerCount(opts.count);
   const log = opts.logger;
   const counters = new LocalCounters();
-  const aggregator = new AggregatorRegistry();
   const live = new Map<number, Worker>();
   const listening = new Set<number>();
   let readyWaiters: { n: number; resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -81,10 +77,6 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
   let statsSeq = 0;
   const settleWaiters = new Map<number, { left: number; resolve: () => void }>();
   const statsWaiters = new Map<number, { want: number; got: WorkerInfo[]; resolve: (w: WorkerInfo[]) => void }>();
-
-  // Resolved here, not by the worker: a node started from another directory (gossamer up, the
-  // README walkthrough, a systemd unit) has no node_modules/tsx next to its working directory.
-  cluster.setupPrimary({ exec: WORKER_MAIN, execArgv: ['--import', import.meta.resolve('tsx')], serialization: 'advanced' } as Parameters<typeof cluster.setupPrimary>[0]);
 
   const post = (w: Worker, m: ToWorker): void => {
     if (w.isConnected()) w.send(m);
@@ -98,7 +90,8 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
   };
 
   const fork = (): void => {
-    const w = cluster.fork({ GOSSAMER_PROXY_WORKER: '1' });
+    const adopted = adoptEarlyWorker();
+    const w = adopted?.worker ?? forkProxyWorker();
     live.set(w.id, w);
     w.on('message', (m: FromWorker) => {
       switch (m.t) {
@@ -163,9 +156,13 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
         if (!stopping) fork();
       }, delay).unref();
     });
+    // An early-forked worker may have said hello before this listener existed.
+    for (const m of adopted?.early ?? []) w.emit('message', m);
   };
 
   for (let i = 0; i < n; i++) fork();
+  // Loaded once the workers are forking: a data plane restarted from its cache waits for them.
+  const aggregator = import('prom-client').then((m) => new m.AggregatorRegistry());
 
   const api: ProxyWorkers = {
     broadcast(events) {
@@ -214,7 +211,7 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
         for (const w of targets) post(w, { t: 'gossamer:settled?', id });
       });
     },
-    metrics: () => aggregator.clusterMetrics(),
+    metrics: () => aggregator.then((a) => a.clusterMetrics()),
     ready(want = n) {
       if (listening.size >= want) return Promise.resolve();
       return new Promise((resolve, reject) => readyWaiters.push({ n: want, resolve, reject }));
