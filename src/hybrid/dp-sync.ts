@@ -15,7 +15,8 @@ import { NodeCache } from '../cache/node-cache.ts';
 import { ENTITY_NAMES } from '../cache/entity-store.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { Logger } from '../log.ts';
-import { decodeSnapshot, encodeSnapshot } from './codec.ts';
+import { CacheWriter } from './cache-writer.ts';
+import { decodeSnapshot } from './codec.ts';
 import type { DpCacheStore } from './level-store.ts';
 import type * as DpNet from './dp-net.ts';
 import { handlePush, PUSH_PROTOCOL, syncRequest, type DataPlaneHello, type SyncRequest, type SyncResponse } from './protocol.ts';
@@ -73,7 +74,6 @@ export class DataPlaneSync {
   private retryTimer: NodeJS.Timeout | null = null;
   private retryMs = 500;
   private watchTimer: NodeJS.Timeout | null = null;
-  private persistTimer: NodeJS.Timeout | null = null;
   private announceTimer: NodeJS.Timeout | null = null;
   private gapTimer: NodeJS.Timeout | null = null;
   private behindSince = 0;
@@ -83,8 +83,6 @@ export class DataPlaneSync {
   private stopped = false;
   private unsubscribe: (() => void) | null = null;
   private unlisten: (() => void) | null = null;
-  private cacheSavedAt: string | null = null;
-  private lastEncodeMs = 0;
   lastSnapshot: SnapshotTiming | null = null;
   /** Start-up: reading + verifying + loading the level cache, and process uptime when the proxy served it. */
   cacheLoadMs: number | null = null;
@@ -93,7 +91,17 @@ export class DataPlaneSync {
   lastControlPlane: string | null = null;
   readonly stats = { snapshots: 0, unchanged: 0, eventFetches: 0, gossipEvents: 0, pushedEvents: 0, gapRepairs: 0, mismatchResyncs: 0 };
 
-  constructor(private readonly o: DataPlaneSyncOptions) {}
+  private readonly writer: CacheWriter;
+
+  constructor(private readonly o: DataPlaneSyncOptions) {
+    this.writer = new CacheWriter({
+      store: o.store,
+      log: o.log,
+      cache: () => this.cache,
+      source: () => this.lastControlPlane ?? 'events',
+      encodeDelayMs: o.persistDelayMs,
+    });
+  }
 
   private get log(): Logger {
     return this.o.log;
@@ -119,12 +127,23 @@ export class DataPlaneSync {
       this.through = 0;
       return false;
     }
+    let journal = c.journal?.events ?? [];
+    if (c.journal) {
+      const accepted = this.cache.apply(journal);
+      for (const e of journal) this.track(e.config_version);
+      this.advance();
+      if (this.cache.configHash !== c.journal.config_hash) {
+        this.log.warn({ expected: c.journal.config_hash, got: this.cache.configHash }, `data-plane cache ${this.o.store.dir}: the changes journaled since the snapshot lead to config_hash ${this.cache.configHash}, saved as ${c.journal.config_hash}; serving the snapshot without them`);
+        this.load(c.snapshot);
+        journal = [];
+      } else if (accepted.length !== journal.length) journal = accepted;
+    }
+    this.writer.loaded({ config_version: c.meta.config_version, config_hash: c.meta.config_hash }, journal, c.meta.saved_at);
     this.cacheLoadMs = Math.round(performance.now() - t0);
     this.source = 'cache';
-    this.cacheSavedAt = c.meta.saved_at;
     this.log.info(
-      { config_version: c.meta.config_version, config_hash: c.meta.config_hash, saved_at: c.meta.saved_at, from: c.meta.source, ms: Math.round(performance.now() - t0) },
-      `loaded the cached configuration (version ${c.meta.config_version}, saved ${c.meta.saved_at}); serving it until a control plane answers`,
+      { config_version: this.cache.configVersion, config_hash: this.cache.configHash, saved_at: c.meta.saved_at, journaled_changes: journal.length, from: c.meta.source, ms: Math.round(performance.now() - t0) },
+      `loaded the cached configuration (version ${this.cache.configVersion}, saved ${c.meta.saved_at}); serving it until a control plane answers`,
     );
     return true;
   }
@@ -177,8 +196,8 @@ export class DataPlaneSync {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.flush().catch((err) => this.log.warn({ err: (err as Error).message }, 'could not write the data-plane cache on stop'));
-    for (const t of [this.retryTimer, this.persistTimer, this.announceTimer, this.gapTimer]) if (t) clearTimeout(t);
+    await this.writer.flush().catch((err) => this.log.warn({ err: (err as Error).message }, 'could not write the data-plane cache on stop'));
+    for (const t of [this.retryTimer, this.announceTimer, this.gapTimer]) if (t) clearTimeout(t);
     if (this.watchTimer) clearInterval(this.watchTimer);
     this.unsubscribe?.();
     this.unlisten?.();
@@ -196,7 +215,7 @@ export class DataPlaneSync {
         control_plane_connected: this.connected,
         control_plane: this.lastControlPlane,
         last_sync: this.lastSyncAt ? new Date(this.lastSyncAt).toISOString() : null,
-        cache_saved_at: this.cacheSavedAt,
+        cache_saved_at: this.writer.savedAt,
         cache_load_ms: this.cacheLoadMs,
         serving_since_process_start_ms: this.servingSinceStartMs,
         last_snapshot: this.lastSnapshot,
@@ -243,7 +262,7 @@ export class DataPlaneSync {
       } catch (err) {
         this.log.error({ err }, 'the proxy failed to apply change events');
       }
-      this.schedulePersist();
+      this.writer.events(accepted);
     }
     this.announce();
   }
@@ -373,8 +392,8 @@ export class DataPlaneSync {
         };
         this.log.info({ ...this.lastSnapshot, reason }, `configuration from control plane ${label}: version ${res.config_version}, ${bytes} bytes in ${this.lastSnapshot.total_ms} ms`);
         // The control plane's bytes are exactly what the cache keeps, unless events were buffered meanwhile.
-        if (this.cache.configHash === res.config_hash) this.persistBytes(res.data, label);
-        else this.schedulePersist();
+        if (this.cache.configHash === res.config_hash) this.writer.snapshotBytes(res.data, label);
+        else this.writer.reencodeSoon();
       } else if (res.t === 'snapshot-needed') {
         throw new Error(res.reason);
       } else {
@@ -390,7 +409,7 @@ export class DataPlaneSync {
           for (const e of buffered) this.track(e.config_version);
           this.advance();
           this.o.onEvents(buffered);
-          this.schedulePersist();
+          this.writer.reencodeSoon();
         }
       }
       this.announce();
@@ -528,53 +547,6 @@ export class DataPlaneSync {
       }
     }, 20);
     this.announceTimer.unref();
-  }
-
-  // ---- the level cache ----------------------------------------------------------------
-
-  private persistBytes(bytes: Uint8Array, source: string): void {
-    if (this.persistTimer) clearTimeout(this.persistTimer);
-    this.persistTimer = null;
-    const meta = { config_version: this.cache.configVersion, config_hash: this.cache.configHash, source };
-    void this.o.store.write(bytes, meta).then(() => {
-      this.cacheSavedAt = new Date().toISOString();
-    });
-  }
-
-  /**
-   * After events: re-encode the whole configuration. Encoding a large configuration costs the
-   * event loop real time (a few hundred ms at 10,000 routes), so the delay grows with it: at
-   * most ~5% of the time is spent keeping the cache, and a burst of changes is written once.
-   */
-  private schedulePersist(): void {
-    if (this.persistTimer || this.stopped) return;
-    const delay = Math.max(this.o.persistDelayMs ?? 1000, this.lastEncodeMs * 20);
-    this.persistTimer = setTimeout(() => {
-      this.persistTimer = null;
-      const snap = this.cache.snapshot();
-      const meta = { config_version: this.cache.configVersion, config_hash: this.cache.configHash, source: this.lastControlPlane ?? 'events' };
-      const t0 = performance.now();
-      void encodeSnapshot({ ...snap, config_version: meta.config_version })
-        .then((bytes) => {
-          this.lastEncodeMs = performance.now() - t0;
-          return this.o.store.write(bytes, meta);
-        })
-        .then(() => {
-          this.cacheSavedAt = new Date().toISOString();
-        })
-        .catch((err) => this.log.warn({ err: (err as Error).message }, 'could not encode the configuration for the data-plane cache'));
-    }, delay);
-    this.persistTimer.unref();
-  }
-
-  /** Write pending changes now (graceful stop). */
-  async flush(): Promise<void> {
-    if (!this.persistTimer) return;
-    clearTimeout(this.persistTimer);
-    this.persistTimer = null;
-    const snap = this.cache.snapshot();
-    const meta = { config_version: this.cache.configVersion, config_hash: this.cache.configHash, source: this.lastControlPlane ?? 'events' };
-    await this.o.store.write(await encodeSnapshot({ ...snap, config_version: meta.config_version }), meta);
   }
 }
 

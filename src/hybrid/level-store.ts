@@ -4,12 +4,15 @@
 // crash leaves the old pair or the new one. Read back, everything is checked: a store that
 // LevelDB cannot open, a missing half, a checksum or config_hash that does not match — is
 // logged, set aside and never served (the config_hash is checked by the loader: dp-sync.ts).
+// Changes since that snapshot are kept beside it as a journal of events (cache-writer.ts),
+// so a change never waits for the whole configuration to be re-encoded; a journal that does
+// not match its snapshot or does not decode is dropped with a warning (the snapshot is served).
 import fs from 'node:fs';
 import path from 'node:path';
 import { Level } from 'level';
-import type { ConfigSnapshot } from '../entities/types.ts';
+import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { Logger } from '../log.ts';
-import { decodeSnapshot, sha256, SNAPSHOT_ENCODING } from './codec.ts';
+import { decodeSnapshot, packMessage, sha256, SNAPSHOT_ENCODING, unpackMessage } from './codec.ts';
 
 export interface CacheMeta {
   format: 1;
@@ -23,14 +26,31 @@ export interface CacheMeta {
   source: string;
 }
 
+/** The stored snapshot a journal applies to. */
+export interface JournalBase {
+  config_version: number;
+  config_hash: string;
+}
+
+/** The events applied since the stored snapshot, and the configuration they lead to. */
+export interface Journal {
+  base: JournalBase;
+  config_version: number;
+  config_hash: string;
+  events: ChangeEvent[];
+}
+
 export interface CachedConfig {
   snapshot: ConfigSnapshot;
   bytes: Uint8Array;
   meta: CacheMeta;
+  /** Events to apply on top of the snapshot (checked against its meta), or null. */
+  journal: Journal | null;
 }
 
 const META = 'meta';
 const SNAPSHOT = 'snapshot';
+const JOURNAL = 'journal';
 
 export class DpCacheStore {
   private db: Level<string, Uint8Array> | null = null;
@@ -62,8 +82,9 @@ export class DpCacheStore {
     }
     let metaRaw: Uint8Array | undefined;
     let bytes: Uint8Array | undefined;
+    let journalRaw: Uint8Array | undefined;
     try {
-      [metaRaw, bytes] = await db.getMany([META, SNAPSHOT]);
+      [metaRaw, bytes, journalRaw] = await db.getMany([META, SNAPSHOT, JOURNAL]);
     } catch (err) {
       await this.setAside(`reading it failed: ${describe(err)}`);
       return null;
@@ -92,22 +113,52 @@ export class DpCacheStore {
     if (snapshot.config_version !== meta.config_version) return reject(`snapshot is version ${snapshot.config_version}, meta says ${meta.config_version}`);
     // The config_hash itself is checked by the caller once the snapshot is loaded (loading
     // computes it anyway; hashing 20,000 entities twice would slow a restart down).
-    return { snapshot, bytes, meta };
+    return { snapshot, bytes, meta, journal: journalRaw ? this.checkJournal(journalRaw, meta) : null };
+  }
+
+  private checkJournal(raw: Uint8Array, meta: CacheMeta): Journal | null {
+    let j: Journal;
+    try {
+      j = unpackMessage<Journal>(raw);
+    } catch {
+      j = null as unknown as Journal;
+    }
+    const why = !j || !Array.isArray(j.events) || !j.base
+      ? 'it does not decode'
+      : j.base.config_version !== meta.config_version || j.base.config_hash !== meta.config_hash
+        ? `it follows version ${j.base.config_version}, the snapshot is ${meta.config_version}`
+        : null;
+    if (!why) return j;
+    this.log.warn({ dir: this.dir }, `data-plane cache ${this.dir}: the journal of changes since the snapshot is unusable (${why}); serving the snapshot without it`);
+    return null;
+  }
+
+  /** Replace the journal of changes since the stored snapshot (one synced put, after any pending write). */
+  writeJournal(j: Journal): Promise<void> {
+    const value = packMessage(j);
+    return this.enqueue(async () => {
+      const db = await this.open();
+      await db.put(JOURNAL, value, { sync: true });
+    });
   }
 
   /** Replace the cached configuration in one synced batch. Writes are serialized. */
   write(bytes: Uint8Array, m: Omit<CacheMeta, 'format' | 'encoding' | 'sha256' | 'size' | 'saved_at'>): Promise<void> {
     const meta: CacheMeta = { format: 1, encoding: SNAPSHOT_ENCODING, ...m, sha256: sha256(bytes), size: bytes.length, saved_at: new Date().toISOString() };
-    const run = async () => {
+    return this.enqueue(async () => {
       const db = await this.open();
       await db.batch(
         [
           { type: 'put', key: SNAPSHOT, value: bytes },
           { type: 'put', key: META, value: Buffer.from(JSON.stringify(meta)) },
+          { type: 'del', key: JOURNAL },
         ],
         { sync: true },
       );
-    };
+    });
+  }
+
+  private enqueue(run: () => Promise<void>): Promise<void> {
     this.writing = this.writing.then(run, run).catch((err) => {
       this.log.warn({ dir: this.dir, err: describe(err) }, 'could not write the data-plane cache; the running configuration is unaffected');
     });
