@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Level } from 'level';
 import { Packr } from 'msgpackr';
-import pino from 'pino';
+import type pino from 'pino';
 import { afterAll, expect, test } from 'vitest';
+import { captureLog } from './support/log-capture.ts';
 import { configHash } from '../src/cache/config-hash.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../src/entities/types.ts';
 import { encodeSnapshot, packMessage } from '../src/hybrid/codec.ts';
@@ -16,11 +17,7 @@ import { DpCacheStore } from '../src/hybrid/level-store.ts';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-cache-journal-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function capture() {
-  const lines: string[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
-  return { log, warnings: () => lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40).map((l) => l.msg as string) };
-}
+const capture = captureLog;
 
 const SERVICE = '00000000-0000-4000-8000-000000000001';
 const routeId = (i: number) => `00000000-0000-4000-8000-${String(i + 100).padStart(12, '0')}`;

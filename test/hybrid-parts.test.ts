@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { Level } from 'level';
-import pino from 'pino';
 import { afterAll, expect, test } from 'vitest';
+import { captureLog } from './support/log-capture.ts';
 import { configHash } from '../src/cache/config-hash.ts';
 import type { ConfigSnapshot } from '../src/entities/types.ts';
 import { generateClusterCert, loadClusterIdentity, pskFromClusterKey, writeClusterCert } from '../src/hybrid/cert.ts';
@@ -26,11 +26,7 @@ import { SnapshotCache } from '../src/hybrid/snapshot-cache.ts';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-hybrid-parts-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function capture() {
-  const lines: string[] = [];
-  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
-  return { log, warnings: () => lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40).map((l) => l.msg as string) };
-}
+const capture = captureLog;
 
 function snapshot(version: number, routes = 1): ConfigSnapshot {
   const service = { id: '00000000-0000-4000-8000-000000000001', name: 'svc', protocol: 'http', host: 'example.test', port: 80, path: null, retries: 5, connect_timeout: 60000, write_timeout: 60000, read_timeout: 60000, enabled: true, tags: null, created_at: 1, updated_at: 1 };
