@@ -161,8 +161,9 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
   };
 
   for (let i = 0; i < n; i++) fork();
-  // Loaded once the workers are forking: a data plane restarted from its cache waits for them.
-  const aggregator = import('prom-client').then((m) => new m.AggregatorRegistry());
+  // Loaded on the first /metrics, not at start: a data plane restarted from its cache must
+  // serve within 2 s, and prom-client is a tenth of a second of module loading.
+  let aggregator: Promise<import('prom-client').AggregatorRegistry<import('prom-client').RegistryContentType>> | null = null;
 
   const api: ProxyWorkers = {
     broadcast(events) {
@@ -211,7 +212,7 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
         for (const w of targets) post(w, { t: 'gossamer:settled?', id });
       });
     },
-    metrics: () => aggregator.then((a) => a.clusterMetrics()),
+    metrics: () => (aggregator ??= import('prom-client').then((m) => new m.AggregatorRegistry())).then((a) => a.clusterMetrics()),
     ready(want = n) {
       if (listening.size >= want) return Promise.resolve();
       return new Promise((resolve, reject) => readyWaiters.push({ n: want, resolve, reject }));
