@@ -47,6 +47,8 @@ export interface ProbeEvent {
   path: string;
   expected: number;
   status: number;
+  /** When the answer came back: a node that was busy (just thawed, just restarted) may answer after a later write changed what is expected. */
+  answered?: Ms;
 }
 
 export interface MemberView {

@@ -188,6 +188,19 @@ describe('convergence and stale reads', () => {
     expect(v.ok).toBe(false);
     expect(v.failures[0]).toMatch(/n3 answered 200 .* \(want 404\)/);
   });
+  test('a probe answered only after a later write to the same route is not judged stale (a thawed node answering late)', () => {
+    // Seen in `sim fuzz --seed 42`: the probe left before the delete, the frozen node answered after it.
+    const events = (answered: number): HistoryEvent[] => [
+      write(1, 100, 'create'), probe(150, 'n1', 1, 200), probe(150, 'n2', 1, 200), probe(150, 'n3', 1, 200),
+      { ...(probe(2500, 'n3', 1, 404) as Extract<HistoryEvent, { kind: 'probe' }>), answered },
+      write(2, 3000, 'delete', 204), probe(3050, 'n1', 2, 404, 404), probe(3050, 'n2', 2, 404, 404), probe(3600, 'n3', 2, 404, 404),
+      req(6000),
+    ];
+    expect(only({ stale_reads: { max_ms: 1000 } }, hist(events(3400))).ok).toBe(true);
+    const early = only({ stale_reads: { max_ms: 1000 } }, hist(events(2600)));
+    expect(early.ok).toBe(false);
+    expect(early.failures[0]).toMatch(/n3 answered 404 for \/sim\/r1\/ at 2500 ms/);
+  });
 });
 
 describe('durability', () => {

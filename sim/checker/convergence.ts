@@ -162,6 +162,9 @@ export function checkStaleReads(h: History, bound: { max_ms: number }): Verdict 
   for (const c of all) {
     for (const p of c.probes) {
       if (p.t >= c.supersededAt || p.t < c.start + bound.max_ms) continue;
+      // An answer that came back after a later write to the same entity may rightly show that
+      // write's state (the node served it somewhere between send and answer): not judgeable.
+      if ((p.answered ?? p.t) >= c.supersededAt) continue;
       if (!inContact(tl, c.node, c.write.node, p.t)) continue;
       // No answer at all is unavailability (judged through the balancer), not stale data.
       if (p.status === 0) continue;

@@ -76,7 +76,7 @@ export class Prober {
         const t = this.o.recorder.now();
         const r = await call('GET', `${node.proxyUrl}${path}`, { timeoutMs: this.o.timeoutMs ?? 1000 });
         this.probes++;
-        this.o.recorder.add<ProbeEvent>({ kind: 'probe', t, node: node.name, seq: e.write.seq, path, expected, status: r.status });
+        this.o.recorder.add<ProbeEvent>({ kind: 'probe', t, node: node.name, seq: e.write.seq, path, expected, status: r.status, answered: this.o.recorder.now() });
         return r.status === 0 ? undefined : r.status === expected;
       }),
     );
