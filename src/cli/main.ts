@@ -1,6 +1,5 @@
 // The `gossamer` program: one file per command under src/cli/, assembled here.
 import { Command } from 'commander';
-import { loadForCommand } from './load.ts';
 import { checkCommand, reloadCommand, startCommand, stopCommand } from './start.ts';
 import { VERSION } from '../version.ts';
 
@@ -16,7 +15,8 @@ program.addCommand(checkCommand());
 // `start` loads no other command's modules (up, migrations and sim bring pg and more): a data
 // plane restarted while its control planes are down must serve from its cache within 2 s.
 if (process.argv[2] !== 'start') {
-  const [{ migrationsCommand }, { clusterCommand }, { upCommand }, { simCommand }] = await Promise.all([
+  const [{ loadForCommand }, { migrationsCommand }, { clusterCommand }, { upCommand }, { simCommand }] = await Promise.all([
+    import('./load.ts'),
     import('./migrations.ts'),
     import('./cluster.ts'),
     import('./up.ts'),

@@ -1,8 +1,12 @@
 // `gossamer start | stop | reload | check`: Kong's process commands.
 import { Command } from 'commander';
-import { loadConfig } from '../config/index.ts';
-import { fail, loadForCommand } from './load.ts';
+import { guessDataPlaneWorkers } from './early-workers.ts';
 import { isAlive, pidFile, runningPid } from './pidfile.ts';
+
+// The configuration module (zod and every key's schema) loads when a command runs, so that
+// `start` can fork a data plane's proxy workers first (early-workers.ts).
+const config = () => import('./load.ts');
+const fail = async (err: unknown) => (await config()).fail(err);
 
 interface FileOpts {
   conf?: string;
@@ -16,25 +20,26 @@ export function startCommand(): Command {
     .option('-p, --prefix <dir>', 'prefix directory (overrides the prefix key)')
     .action(async (opts: FileOpts) => {
       try {
-        const config = loadForCommand({ file: opts.conf, prefix: opts.prefix });
         // A data plane restarted while its control planes are down must serve its cache within
-        // 2 s: its proxy workers boot (about a second) while the node's modules load.
-        if (config.cluster_role === 'data_plane' && config.proxy_listen.length > 0) {
-          const [{ forkProxyWorkersEarly }, { workerCount }] = await Promise.all([import('../proxy/fork-worker.ts'), import('../proxy/workers.ts')]);
-          forkProxyWorkersEarly(workerCount(config.worker_processes));
-        }
+        // 2 s: its proxy workers boot (about a second) while this process loads and validates
+        // the configuration and the node's modules. The guess is checked right after.
+        const guessed = guessDataPlaneWorkers(opts.conf);
+        const early = guessed > 0 ? await import('../proxy/fork-worker.ts') : null;
+        early?.forkProxyWorkersEarly(guessed);
+        const config = (await import('./load.ts')).loadForCommand({ file: opts.conf, prefix: opts.prefix });
+        if (early && !(config.cluster_role === 'data_plane' && config.proxy_listen.length > 0)) early.dropEarlyWorkers();
         // The node (and the libp2p/undici stacks behind it) loads only for `start`, keeping
         // `check`, `stop` and the rest quick.
         const { runNode } = await import('../node.ts');
         await runNode(config, opts.conf);
       } catch (err) {
-        fail(err);
+        await fail(err);
       }
     });
 }
 
-function prefixOf(opts: FileOpts): string {
-  return loadForCommand({ file: opts.conf, prefix: opts.prefix }).prefix;
+async function prefixOf(opts: FileOpts): Promise<string> {
+  return (await config()).loadForCommand({ file: opts.conf, prefix: opts.prefix }).prefix;
 }
 
 export function stopCommand(): Command {
@@ -45,7 +50,7 @@ export function stopCommand(): Command {
     .option('-t, --timeout <seconds>', 'wait this long for the node to exit', '30')
     .action(async (opts: FileOpts & { timeout: string }) => {
       try {
-        const prefix = prefixOf(opts);
+        const prefix = await prefixOf(opts);
         const pid = runningPid(prefix);
         if (pid === null) throw new Error(`no node is running in ${prefix} (no live pid in ${pidFile(prefix)})`);
         process.kill(pid, 'SIGTERM');
@@ -54,7 +59,7 @@ export function stopCommand(): Command {
         if (isAlive(pid)) throw new Error(`node ${pid} in ${prefix} did not stop within ${opts.timeout}s`);
         console.log(`Gossamer stopped (pid ${pid})`);
       } catch (err) {
-        fail(err);
+        await fail(err);
       }
     });
 }
@@ -64,15 +69,15 @@ export function reloadCommand(): Command {
     .description('re-read the configuration file of a running node (SIGHUP)')
     .option('-c, --conf <file>', 'configuration file (to find the prefix)')
     .option('-p, --prefix <dir>', 'prefix directory')
-    .action((opts: FileOpts) => {
+    .action(async (opts: FileOpts) => {
       try {
-        const prefix = prefixOf(opts);
+        const prefix = await prefixOf(opts);
         const pid = runningPid(prefix);
         if (pid === null) throw new Error(`no node is running in ${prefix} (no live pid in ${pidFile(prefix)})`);
         process.kill(pid, 'SIGHUP');
         console.log(`Gossamer reloaded (pid ${pid})`);
       } catch (err) {
-        fail(err);
+        await fail(err);
       }
     });
 }
@@ -82,8 +87,9 @@ export function checkCommand(): Command {
     .description('validate a configuration file; exit 1 listing every error')
     .argument('[file]', 'configuration file (same as -c)')
     .option('-c, --conf <file>', 'configuration file')
-    .action((file: string | undefined, opts: FileOpts) => {
+    .action(async (file: string | undefined, opts: FileOpts) => {
       const conf = opts.conf ?? file;
+      const { loadConfig } = await import('../config/index.ts');
       const r = loadConfig({ file: conf });
       for (const w of r.warnings) console.error(`warning: ${w}`);
       if (r.errors.length) {

@@ -1,8 +1,7 @@
 // Forking a proxy worker, and forking it early. A worker takes about a second to boot (tsx,
 // undici, the plugins); a data plane restarted from its cache must serve within 2 s, so
-// `gossamer start` forks its workers as soon as it knows the node proxies (right after the
-// configuration is read), and startProxyWorkers adopts them later with the messages they sent
-// meanwhile. Kept free of imports beyond node's own: it runs before the node's modules load.
+// `gossamer start` forks a data plane's workers first thing (src/cli/early-workers.ts), and
+// startProxyWorkers adopts them later with the messages they sent meanwhile. Kept free of imports beyond node's own: it runs before the node's modules load.
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 
@@ -38,6 +37,14 @@ export function forkProxyWorkersEarly(count: number): void {
     const onMessage = (m: unknown) => buf.push(m);
     worker.on('message', onMessage);
     early.push({ worker, early: buf, stopBuffering: () => worker.off('message', onMessage) });
+  }
+}
+
+/** Stop early-forked workers nobody adopted (the configuration asked for fewer, or no proxy). */
+export function dropEarlyWorkers(): void {
+  for (let e = early.shift(); e; e = early.shift()) {
+    e.stopBuffering();
+    if (!e.worker.isDead()) e.worker.process.kill();
   }
 }
 

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { HealthReport } from './balancer/index.ts';
 import { LocalCounters } from './counters.ts';
-import { adoptEarlyWorker, forkProxyWorker } from './fork-worker.ts';
+import { adoptEarlyWorker, dropEarlyWorkers, forkProxyWorker } from './fork-worker.ts';
 import type { FromWorker, ToWorker, WorkerServerOptions } from './worker-messages.ts';
 
 export interface ProxyWorkersOptions {
@@ -161,6 +161,7 @@ export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<Prox
   };
 
   for (let i = 0; i < n; i++) fork();
+  dropEarlyWorkers();
   // Loaded on the first /metrics, not at start: a data plane restarted from its cache must
   // serve within 2 s, and prom-client is a tenth of a second of module loading.
   let aggregator: Promise<import('prom-client').AggregatorRegistry<import('prom-client').RegistryContentType>> | null = null;
