@@ -69,7 +69,6 @@ function handle(m: ToWorker): void {
 
 async function init(m: Extract<ToWorker, { t: 'gossamer:init' }>): Promise<void> {
   const logger = createLogger(`${m.nodeName}/worker-${cluster.worker!.id}`, m.logLevel as 'info');
-  enableDefaultMetrics();
   try {
     counters = new WorkerCounters((msg) => send(msg));
     proxy = await createProxyServer({ ...m.options, logger, snapshot: m.snapshot, counters });
@@ -82,6 +81,8 @@ async function init(m: Extract<ToWorker, { t: 'gossamer:init' }>): Promise<void>
     }
     for (const e of early.splice(0)) handle(e);
     send({ t: 'gossamer:ready', port });
+    // After listening: a data plane restarted from its cache serves before it measures itself.
+    enableDefaultMetrics();
   } catch (err) {
     send({ t: 'gossamer:fatal', error: String((err as Error).stack ?? err) });
     process.exit(1);
