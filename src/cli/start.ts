@@ -19,12 +19,12 @@ export function startCommand(): Command {
     .option('-c, --conf <file>', 'configuration file')
     .option('-p, --prefix <dir>', 'prefix directory (overrides the prefix key)')
     .action(async (opts: FileOpts) => {
+      // A data plane restarted while its control planes are down must serve its cache within
+      // 2 s: its proxy workers boot (about a second) while this process loads and validates
+      // the configuration and the node's modules. The guess is checked right after.
+      const guessed = guessDataPlaneWorkers(opts.conf);
+      const early = guessed > 0 ? await import('../proxy/fork-worker.ts') : null;
       try {
-        // A data plane restarted while its control planes are down must serve its cache within
-        // 2 s: its proxy workers boot (about a second) while this process loads and validates
-        // the configuration and the node's modules. The guess is checked right after.
-        const guessed = guessDataPlaneWorkers(opts.conf);
-        const early = guessed > 0 ? await import('../proxy/fork-worker.ts') : null;
         early?.forkProxyWorkersEarly(guessed);
         const config = (await import('./load.ts')).loadForCommand({ file: opts.conf, prefix: opts.prefix });
         if (early && !(config.cluster_role === 'data_plane' && config.proxy_listen.length > 0)) early.dropEarlyWorkers();
@@ -33,6 +33,8 @@ export function startCommand(): Command {
         const { runNode } = await import('../node.ts');
         await runNode(config, opts.conf);
       } catch (err) {
+        // Workers forked early and never adopted would keep this process alive (their IPC).
+        early?.dropEarlyWorkers();
         await fail(err);
       }
     });
