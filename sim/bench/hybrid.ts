@@ -276,12 +276,14 @@ async function main(): Promise<void> {
   const totals = rest.map((r) => r.st.hybrid.last_snapshot?.total_ms ?? NaN);
   say(`   ${rest.length} more data planes started together (snapshot reused, built once): sync total p50 ${ms(pct(totals, 50))} max ${ms(Math.max(...totals))}; RSS ${rest.map((r) => r.st.memory.rss).join(', ')}`);
   const snapsBefore = await Promise.all(dps.map(async (d) => ((await admin(d, 'GET', '/status')) as DpStatus).hybrid.stats.snapshots));
+  const bigCold = (await timeChanges(cp, dps, 'bw', WARMUP)).map((p) => Math.max(...p));
   const bigPer = await timeChanges(cp, dps, 'b', BIG_CHANGES);
   const big = bigPer.map((p) => Math.max(...p));
   const snapsAfter = await Promise.all(dps.map(async (d) => ((await admin(d, 'GET', '/status')) as DpStatus).hybrid.stats.snapshots));
   const extra = snapsAfter.reduce((a, v, i) => a + v - snapsBefore[i]!, 0);
   const okBig = big.filter(Number.isFinite);
   say(`   incremental change at this size, served by all ${DPS}: p50 ${ms(pct(okBig, 50))}  p99 ${ms(pct(okBig, 99))}  (${BIG_CHANGES} changes; full snapshots fetched meanwhile: ${extra})`);
+  say(`   the ${WARMUP} changes before (first after the data planes started): p50 ${ms(pct(bigCold, 50))}  max ${ms(Math.max(...bigCold))}`);
   say(`   slowest changes: ${slowest(bigPer, dps)}`);
 
   // 3. Control plane killed under traffic.
