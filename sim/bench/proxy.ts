@@ -328,6 +328,10 @@ function report(
   };
   lines.push('');
   lines.push(`ratios in requests per proxy CPU-second (best runs): ${ratio('d', 'b', 0.85)}, ${ratio('e', 'b', 0.75)}, ${ratio('d', 'c', 1.5)}, ${ratio('d', 'a')}, b/a = ${(pc('b') / pc('a')).toFixed(2)}`);
+  // The same ratios paired within each round (the variants of one round run back to back, so
+  // a neighbour's burst hits both sides of a pair alike), median over the rounds.
+  const paired = (x: string, y: string) => median(runs.get(x)!.map((r, i) => r.perCpuS / runs.get(y)![i]!.perCpuS)).toFixed(2);
+  lines.push(`paired per round (median of ${runs.get('a')!.length} rounds): d/b = ${paired('d', 'b')}, e/b = ${paired('e', 'b')}, d/c = ${paired('d', 'c')}, d/a = ${paired('d', 'a')}`);
   const hb = half.b!;
   const hd = half.d!;
   lines.push(
