@@ -16,6 +16,7 @@ import pg from 'pg';
 import { freePort, startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
 import { startEchoServer, type EchoServer } from '../../src/up/echo.ts';
 import { SimNode } from '../harness/node-process.ts';
+import { adminCall } from '../harness/admin-call.ts';
 import { hybridNodeConfig } from '../harness/hybrid-config.ts';
 
 const args = process.argv.slice(2);
@@ -51,17 +52,8 @@ function pct(values: number[], p: number): number {
 }
 const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
 
-async function admin(n: SimNode, method: string, url: string, body?: unknown): Promise<any> {
-  const r = await fetch(`${n.adminUrl}${url}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await r.text();
-  if (r.status >= 300) throw new Error(`${n.name}: ${method} ${url} answered ${r.status}: ${text}`);
-  return text ? JSON.parse(text) : null;
-}
+// Bulk loads of 10k entities can take long on a busy machine: 30 s instead of the harness's 10 s.
+const admin = (n: SimNode, method: string, url: string, body?: unknown): Promise<any> => adminCall(n, method, url, body, 30_000);
 
 async function status(n: SimNode, p: string): Promise<number> {
   try {
