@@ -9,10 +9,8 @@ import { runAccess, type ChainEntry } from './plugin-chain.ts';
 
 export function chainNeedsBody(chain: ChainEntry[], ctx: ProxyContext): boolean {
   for (let i = 0; i < chain.length; i++) {
-    const e = chain[i]!;
-    if (e.fallback?.needsBody?.(ctx)) return true;
-    // The consumer is not known before access: any consumer's instance may need it.
-    if (e.byConsumer !== null) for (const inst of e.byConsumer.values()) if (inst.needsBody?.(ctx)) return true;
+    const readers = chain[i]!.bodyReaders;
+    if (readers !== null) for (const inst of readers) if (inst.needsBody!(ctx)) return true;
   }
   return false;
 }

@@ -11,6 +11,8 @@ export interface ChainEntry {
   name: string;
   fallback: PluginInstance | null;
   byConsumer: Map<string, PluginInstance> | null;
+  /** The entry's instances (any consumer's) that may read the body before access; null when none. */
+  bodyReaders: PluginInstance[] | null;
 }
 
 interface Scoped {
@@ -116,7 +118,11 @@ export class PluginIndex {
         const inst = specific ?? s.routeService.get(`${r}|${sv}`) ?? s.consumer.get(c) ?? s.route.get(r) ?? s.service.get(sv) ?? s.global;
         if (inst && inst !== fallback) (byConsumer ??= new Map()).set(c, inst);
       }
-      if (fallback || byConsumer) chain.push({ name, fallback, byConsumer });
+      if (!fallback && !byConsumer) continue;
+      // Worked out once per chain, not per request: the consumer is unknown before access, so
+      // a body is read when any consumer's instance may need it.
+      const readers = [fallback, ...(byConsumer?.values() ?? [])].filter((i): i is PluginInstance => i?.needsBody !== undefined);
+      chain.push({ name, fallback, byConsumer, bodyReaders: readers.length ? readers : null });
     }
     this.chains.set(key, chain);
     return chain;
