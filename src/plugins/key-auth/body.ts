@@ -1,7 +1,7 @@
 // key_in_body: the key as a field of the request body, read the way kong.request.get_body()
 // does (application/x-www-form-urlencoded, multipart/form-data, application/json), and the
 // body re-encoded without that field for hide_credentials (kong.service.request.set_body).
-import { boundaryOf, parseMultipart, serializeMultipart } from '../request-transformer/multipart.ts';
+import { boundaryOf, parseMultipart, serializeMultipart } from '../multipart.ts';
 
 export interface BodyKey {
   key: string;

@@ -3,7 +3,7 @@
 // replace, add, append. remove/rename/replace only act on a non-empty body; add and append
 // also fill an empty one. Other content types pass untouched (and keep streaming).
 import type { BodyTransform } from '../../proxy/context.ts';
-import { boundaryOf, parseMultipart, renamePart, serializeMultipart, simplePart } from './multipart.ts';
+import { boundaryOf, parseMultipart, renamePart, serializeMultipart, simplePart } from '../multipart.ts';
 import { splitPair } from './pairs.ts';
 import { compileTemplate, render, type Tpl } from './template.ts';
 import type { RequestTransformerConfig } from './schema.ts';

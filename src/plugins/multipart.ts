@@ -1,6 +1,8 @@
-// Just enough multipart/form-data for request-transformer (Kong's lua-multipart role): parts
-// are kept as bytes (file parts pass through untouched); fields are found by their
-// Content-Disposition name, and simple fields can be set.
+// Just enough multipart/form-data for the plugins that read or rewrite form bodies
+// (request-transformer, key-auth's key_in_body; Kong's lua-multipart role): parts are kept as
+// bytes (file parts pass through untouched); fields are found by their Content-Disposition
+// name, and simple fields can be set. Shared here, beside anonymous.ts, so no plugin imports
+// from another plugin's folder.
 
 export interface Part {
   name: string;
