@@ -65,15 +65,15 @@ export class CacheWriter {
     if (this.journalTimer) return;
     this.journalTimer = setTimeout(() => {
       this.journalTimer = null;
-      this.writeJournal();
+      void this.writeJournal();
     }, this.o.journalDelayMs ?? 20);
     this.journalTimer.unref();
   }
 
-  private writeJournal(): void {
-    if (!this.base || this.encodeTimer) return; // a re-encode is coming and will cover these
+  private writeJournal(): Promise<void> {
+    if (!this.base || this.encodeTimer) return Promise.resolve(); // a re-encode is coming and will cover these
     const cache = this.o.cache();
-    void this.o.store
+    return this.o.store
       .writeJournal({ base: this.base, config_version: cache.configVersion, config_hash: cache.configHash, events: this.journal })
       .then(() => {
         this.savedAt = new Date().toISOString();
@@ -114,7 +114,8 @@ export class CacheWriter {
     const pendingJournal = this.journalTimer !== null;
     this.cancelTimers();
     if (pendingEncode) await this.encodeNow();
-    else if (pendingJournal) this.writeJournal();
+    // Awaited: the store is closed right after a graceful stop's flush.
+    else if (pendingJournal) await this.writeJournal();
   }
 
   private cancelTimers(): void {
