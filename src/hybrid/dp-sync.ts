@@ -134,6 +134,8 @@ export class DataPlaneSync {
       this.advance();
       if (this.cache.configHash !== c.journal.config_hash) {
         this.log.warn({ expected: c.journal.config_hash, got: this.cache.configHash }, `data-plane cache ${this.o.store.dir}: the changes journaled since the snapshot lead to config_hash ${this.cache.configHash}, saved as ${c.journal.config_hash}; serving the snapshot without them`);
+        // The journal's versions were tracked as applied: forget them with its events.
+        this.ahead.clear();
         this.load(c.snapshot);
         journal = [];
       } else if (accepted.length !== journal.length) journal = accepted;
