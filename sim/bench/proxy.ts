@@ -21,6 +21,13 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 4);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1);
 const WARMUP_REQUESTS = Number(process.env.BENCH_WARMUP_REQUESTS ?? 20_000);
 const CONNS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+// BENCH_VARIANTS=b,d,e runs only those variants (an A/B loop while tuning: each change judged
+// against b measured seconds apart); the half-rate p99, f's worker check and the router timing
+// run only when their variants are there and BENCH_EXTRAS is not 0.
+const ONLY = process.env.BENCH_VARIANTS ? new Set(process.env.BENCH_VARIANTS.split(',').map((x) => x.trim())) : null;
+const EXTRAS = process.env.BENCH_EXTRAS !== '0';
+// BENCH_CPU_PROF=dir: the node variants write V8 CPU profiles there when stopped.
+const PROF = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : null;
 const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-bench-'));
 
@@ -78,7 +85,7 @@ async function startNginx(name: string, port: number, body: string): Promise<{ p
 }
 
 async function startNode(file: string, args: string[]): Promise<ChildProcess> {
-  const child = fork(path.join(here, file), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(here, file), args, { execArgv: ['--import', 'tsx', ...(PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
@@ -217,6 +224,7 @@ async function main(): Promise<void> {
   const ports = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
   const variants: Variant[] = [];
   const add = async (key: string, label: string, port: number, start: () => Promise<{ pid: () => number; stop: () => Promise<void> }>, headers: string[] = []) => {
+    if (ONLY !== null && !ONLY.has(key)) return;
     const s = await start();
     variants.push({ key, label, port, rootPid: s.pid, stop: s.stop, headers });
   };
@@ -259,21 +267,26 @@ async function main(): Promise<void> {
       }
     }
     // p99 at half of d's peak rate, d vs b (wrk's per-connection delay() paces the load).
-    const dPeak = avg(runs.get('d')!.map((r) => r.rps));
-    const half = dPeak / 2;
-    const paced = path.join(tmp, 'paced.lua');
-    fs.writeFileSync(paced, `function delay() return ${Math.max(1, Math.round((CONNS * 1000) / half))} end\n`);
     const halfRate: Record<string, Run> = {};
-    for (const key of ['b', 'd']) {
-      const v = variants.find((x) => x.key === key)!;
-      const out = wrk(v.port, DURATION, v.headers, paced).out;
-      halfRate[key] = { ...parseWrk(out), cpuS: 0, perCpuS: 0 };
+    let half = 0;
+    if (EXTRAS && runs.has('b') && runs.has('d')) {
+      half = avg(runs.get('d')!.map((r) => r.rps)) / 2;
+      const paced = path.join(tmp, 'paced.lua');
+      fs.writeFileSync(paced, `function delay() return ${Math.max(1, Math.round((CONNS * 1000) / half))} end\n`);
+      for (const key of ['b', 'd']) {
+        const v = variants.find((x) => x.key === key)!;
+        const out = wrk(v.port, DURATION, v.headers, paced).out;
+        halfRate[key] = { ...parseWrk(out), cpuS: 0, perCpuS: 0 };
+      }
     }
-    const stats = await new Promise<{ id: number; pid: number; requests: number }[]>((resolve) => {
-      fChild!.once('message', (m) => resolve((m as { stats: { id: number; pid: number; requests: number }[] }).stats));
-      fChild!.send('stats');
-    });
-    const scale = routerScale();
+    const stats =
+      EXTRAS && fChild
+        ? await new Promise<{ id: number; pid: number; requests: number }[]>((resolve) => {
+            fChild!.once('message', (m) => resolve((m as { stats: { id: number; pid: number; requests: number }[] }).stats));
+            fChild!.send('stats');
+          })
+        : null;
+    const scale = EXTRAS ? routerScale() : [];
     report(variants, runs, halfRate, half, stats, scale);
   } finally {
     for (const v of variants) await v.stop();
@@ -296,7 +309,7 @@ function report(
   runs: Map<string, Run[]>,
   half: Record<string, Run>,
   halfRps: number,
-  stats: { id: number; pid: number; requests: number }[],
+  stats: { id: number; pid: number; requests: number }[] | null,
   scale: { n: number; hot: number; nsPerMatch: number }[],
 ): void {
   // Ratios use the best run of each variant: on a shared machine, neighbours only ever add
@@ -322,25 +335,30 @@ function report(
     lines.push(`| (${v.key}) ${v.label} | ${a.rps.toFixed(0)} | ${a.p50.toFixed(2)} | ${a.p99.toFixed(2)} | ${a.perCpuS.toFixed(0)} | ${a.meanPerCpuS.toFixed(0)} | ${a.errors} |`);
   }
   const pc = (k: string) => agg.get(k)!.perCpuS;
+  // Only the pairs whose two variants ran (BENCH_VARIANTS may leave some out).
+  const pairs = (list: [string, string, number?][], f: (x: string, y: string, target?: number) => string) =>
+    list.filter(([x, y]) => agg.has(x) && agg.has(y)).map(([x, y, t]) => f(x, y, t)).join(', ');
   const ratio = (x: string, y: string, target?: number) => {
     const r = pc(x) / pc(y);
     return `${x}/${y} = ${r.toFixed(2)}${target ? (r >= target ? ` (target >= ${target}: met)` : ` (target >= ${target}: NOT met)`) : ''}`;
   };
   lines.push('');
-  lines.push(`ratios in requests per proxy CPU-second (best runs): ${ratio('d', 'b', 0.85)}, ${ratio('e', 'b', 0.75)}, ${ratio('d', 'c', 1.5)}, ${ratio('d', 'a')}, b/a = ${(pc('b') / pc('a')).toFixed(2)}`);
+  lines.push(`ratios in requests per proxy CPU-second (best runs): ${pairs([['d', 'b', 0.85], ['e', 'b', 0.75], ['d', 'c', 1.5], ['d', 'a'], ['b', 'a']], ratio)}`);
   // The same ratios paired within each round (the variants of one round run back to back, so
   // a neighbour's burst hits both sides of a pair alike), median over the rounds.
-  const paired = (x: string, y: string) => median(runs.get(x)!.map((r, i) => r.perCpuS / runs.get(y)![i]!.perCpuS)).toFixed(2);
-  lines.push(`paired per round (median of ${runs.get('a')!.length} rounds): d/b = ${paired('d', 'b')}, e/b = ${paired('e', 'b')}, d/c = ${paired('d', 'c')}, d/a = ${paired('d', 'a')}`);
-  const hb = half.b!;
-  const hd = half.d!;
-  lines.push(
-    `p99 at half of d's peak (~${halfRps.toFixed(0)} req/s offered): b ${hb.p99.toFixed(2)} ms (${hb.rps.toFixed(0)} req/s), d ${hd.p99.toFixed(2)} ms (${hd.rps.toFixed(0)} req/s) -> d/b = ${(hd.p99 / hb.p99).toFixed(2)} (target <= 2)`,
-  );
-  lines.push(`f workers served: ${stats.map((s) => `worker ${s.id} (pid ${s.pid}) ${s.requests} requests`).join(', ')} -> ${stats.length >= 2 && stats.every((s) => s.requests > 0) ? 'both served' : 'NOT all served'}`);
+  const paired = (x: string, y: string) => `${x}/${y} = ${median(runs.get(x)!.map((r, i) => r.perCpuS / runs.get(y)![i]!.perCpuS)).toFixed(2)}`;
+  lines.push(`paired per round (median of ${runs.get(variants[0]!.key)!.length} rounds): ${pairs([['d', 'b'], ['e', 'b'], ['d', 'c'], ['d', 'a']], paired)}`);
+  const hb = half.b;
+  const hd = half.d;
+  if (hb && hd) {
+    lines.push(
+      `p99 at half of d's peak (~${halfRps.toFixed(0)} req/s offered): b ${hb.p99.toFixed(2)} ms (${hb.rps.toFixed(0)} req/s), d ${hd.p99.toFixed(2)} ms (${hd.rps.toFixed(0)} req/s) -> d/b = ${(hd.p99 / hb.p99).toFixed(2)} (target <= 2)`,
+    );
+  }
+  if (stats) lines.push(`f workers served: ${stats.map((s) => `worker ${s.id} (pid ${s.pid}) ${s.requests} requests`).join(', ')} -> ${stats.length >= 2 && stats.every((s) => s.requests > 0) ? 'both served' : 'NOT all served'}`);
   const total = [...agg.values()].reduce((s, a) => s + a.errors, 0);
   lines.push(`errors across all runs: ${total}`);
-  lines.push(`router (CPU ns per match): ${scale.map((s) => `${s.n} routes/${s.hot} hot: ${s.nsPerMatch.toFixed(0)}`).join(', ')}`);
+  if (scale.length) lines.push(`router (CPU ns per match): ${scale.map((s) => `${s.n} routes/${s.hot} hot: ${s.nsPerMatch.toFixed(0)}`).join(', ')}`);
   lines.push(`load: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (machine shared; ratios per CPU-second are the robust figures)`);
   console.log(lines.join('\n'));
 }
