@@ -29,6 +29,9 @@ const SETTLE_MS = Number(args.includes('--settle') ? args[args.indexOf('--settle
 const RESTARTS = Number(args.includes('--restarts') ? args[args.indexOf('--restarts') + 1] : 3);
 // `--cpu-prof DIR`: the restarted data plane (primary and workers) writes V8 CPU profiles there.
 const CPU_PROF = args.includes('--cpu-prof') ? path.resolve(args[args.indexOf('--cpu-prof') + 1]!) : null;
+// `--ab` (with --only restart): each restart runs twice, interleaved: the sources through tsx
+// (GOSSAMER_NO_BUNDLE=1) and the start-up bundle (src/boot/), so load hits both alike.
+const AB = args.includes('--ab');
 const DPS = 5;
 const CHANGES = QUICK ? 20 : 100;
 const WARMUP = 10;
@@ -331,7 +334,13 @@ async function onlyRestart(cp: SimNode, dp: SimNode): Promise<void> {
   if (!Number.isFinite(await servedBy([dp], `/big-${BIG}`, performance.now(), 60_000))) throw new Error(`${dp.name} never served /big-${BIG}`);
   await sleep(3000); // let the data plane write its level cache
   await cp.kill();
-  for (let i = 1; i <= RESTARTS; i++) await restartFromCache(dp, `restart ${i}/${RESTARTS} with the control plane down`);
+  for (let i = 1; i <= RESTARTS; i++) {
+    for (const mode of AB ? ['tsx', 'bundle'] : [null]) {
+      if (mode === 'tsx') process.env.GOSSAMER_NO_BUNDLE = '1';
+      else delete process.env.GOSSAMER_NO_BUNDLE;
+      await restartFromCache(dp, `restart ${i}/${RESTARTS}${mode ? ` (${mode})` : ''} with the control plane down`);
+    }
+  }
 }
 
 async function cleanup(): Promise<void> {
