@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    globalSetup: ['test/support/global-pg.ts'],
+    globalSetup: ['test/support/global-pg.ts', 'test/support/global-bundle.ts'],
     setupFiles: ['src/polyfill.ts'],
     include: ['test/**/*.test.ts', 'src/**/*.test.ts', 'sim/**/*.test.ts'],
     testTimeout: 60_000,

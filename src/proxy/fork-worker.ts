@@ -3,9 +3,12 @@
 // `gossamer start` forks a data plane's workers first thing (src/cli/early-workers.ts), and
 // startProxyWorkers adopts them later with the messages they sent meanwhile. Kept free of imports beyond node's own: it runs before the node's modules load.
 import cluster, { type Worker } from 'node:cluster';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
+/** Set by bin/gossamer.js (src/boot/layout.mjs's BUNDLE_IN_USE) when this process runs the start-up bundle. */
+const bundleDir = () => (globalThis as Record<symbol, unknown>)[Symbol.for('gossamer.bundle')] as string | undefined;
 
 /** A forked worker with what it said before anyone listened (its hello). */
 export interface ForkedWorker {
@@ -21,9 +24,15 @@ export function forkProxyWorker(): Worker {
   // ESM hooks only (tsx/esm): every source file is ESM, and tsx's require() hook made each
   // require() inside undici, pino and prom-client a round of package.json lookups.
   // --cpu-prof flags pass on, so `node --cpu-prof bin/gossamer.js start` profiles the workers too.
+  // A primary running the start-up bundle forks the bundle's worker entry, loaded natively;
+  // the polyfill goes first, as bin/gossamer.js does (the entry's external imports load before its body).
+  const profile = process.execArgv.filter((a) => a.startsWith('--cpu-prof'));
+  const bundle = bundleDir();
   cluster.setupPrimary({
-    exec: WORKER_MAIN,
-    execArgv: ['--import', import.meta.resolve('tsx/esm'), ...process.execArgv.filter((a) => a.startsWith('--cpu-prof'))],
+    exec: bundle ? path.join(bundle, 'worker.mjs') : WORKER_MAIN,
+    execArgv: bundle
+      ? ['--import', pathToFileURL(path.join(bundle, 'polyfill.mjs')).href, ...profile]
+      : ['--import', import.meta.resolve('tsx/esm'), ...profile],
     serialization: 'advanced',
   } as Parameters<typeof cluster.setupPrimary>[0]);
   return cluster.fork({ GOSSAMER_PROXY_WORKER: '1' });

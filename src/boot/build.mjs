@@ -1,0 +1,89 @@
+// Builds the start-up bundle: our own sources (src/, and sim/ behind `gossamer sim`) bundled by
+// esbuild into a few .mjs files that Node loads natively, without tsx's hooks thread and its
+// per-import transform (about a second of a data plane's start). node_modules stay external.
+// A build goes to a temporary directory, is renamed to a name of its own, and only then does
+// current.json point to it: a process starting meanwhile sees the old bundle or the new one,
+// never half of one, and concurrent builds (bundle.mjs lets one run at a time) only waste work.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ENTRIES, EVALUATED } from './layout.mjs';
+import { BUILD_FILES, readCurrent, statSources } from './stamp.mjs';
+import { sweepBundles } from './sweep.mjs';
+
+
+/**
+ * import.meta.url in a bundled file would be the chunk's URL; every source that locates a file
+ * from it (package.json, bin/gossamer.js, the simulator's report assets) expects its own. So
+ * each source gets its original URL written in.
+ */
+function sourceUrls() {
+  return {
+    name: 'gossamer-source-urls',
+    setup(b) {
+      b.onLoad({ filter: /\.ts$/ }, async (args) => {
+        const text = await fs.promises.readFile(args.path, 'utf8');
+        return { contents: text.replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
+      });
+    },
+  };
+}
+
+/** Build a bundle of the sources under root into cacheDir, make it current, and return its directory. */
+export async function buildBundle(root, cacheDir) {
+  // Stat before building: a file saved while esbuild runs keeps its old stamp, so the next start rebuilds.
+  const before = statSources(root);
+  const esbuild = await import('esbuild');
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(cacheDir, 'tmp-'));
+  try {
+    const r = await esbuild.build({
+      entryPoints: ENTRIES,
+      absWorkingDir: root,
+      outdir: tmp,
+      bundle: true,
+      // Without splitting, what main.ts imports lazily (pg, libp2p, the simulator) would load at start.
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      outExtension: { '.js': '.mjs' },
+      banner: { js: `globalThis[Symbol.for(${JSON.stringify(EVALUATED)})] = true;` },
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [sourceUrls()],
+    });
+    await esbuild.stop();
+    const inputs = [...new Set([...Object.keys(r.metafile.inputs), ...BUILD_FILES])];
+    const files = inputs.map((f) => [f, ...(before.get(f) ?? [-1, -1])]);
+    // Never a name used before: a bundle found broken is replaced, not reused.
+    const name = `b-${Date.now().toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
+    const dir = path.join(cacheDir, name);
+    fs.mkdirSync(path.join(tmp, 'pids'));
+    fs.renameSync(tmp, dir);
+    switchCurrent(cacheDir, { dir: name, files });
+    sweepBundles(cacheDir);
+    return dir;
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function switchCurrent(cacheDir, current) {
+  const old = readCurrent(cacheDir);
+  const tmp = path.join(cacheDir, `current.json.${process.pid}.${crypto.randomBytes(4).toString('hex')}`);
+  fs.writeFileSync(tmp, JSON.stringify(current));
+  fs.renameSync(tmp, path.join(cacheDir, 'current.json'));
+  // The sweeper's clock: a bundle is removed only a while after it stopped being current.
+  if (!old || old.dir === current.dir) return;
+  try {
+    const marker = path.join(cacheDir, old.dir, 'retired');
+    fs.writeFileSync(marker, '');
+    fs.utimesSync(marker, new Date(), new Date());
+  } catch {
+    // already swept
+  }
+}
