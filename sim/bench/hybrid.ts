@@ -13,11 +13,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { Client } from 'undici';
 import { freePort, startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
 import { startEchoServer, type EchoServer } from '../../src/up/echo.ts';
 import { SimNode } from '../harness/node-process.ts';
 import { adminCall } from '../harness/admin-call.ts';
 import { hybridNodeConfig } from '../harness/hybrid-config.ts';
+import { stageTable, type ChangeSeen } from './hybrid-stages.ts';
+import { nowMs } from '../../src/cluster/events-trace.ts';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -47,6 +50,7 @@ let tmp = '';
 let pgServer: EmbeddedPg | undefined;
 let echo: EchoServer | undefined;
 const nodes: SimNode[] = [];
+let TRACE_DIR = '';
 
 function pct(values: number[], p: number): number {
   if (!values.length) return NaN;
@@ -54,6 +58,8 @@ function pct(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
+/** Requests the change-timing loops sent, and the ms they took: one poll of one data plane. */
+const polls = { n: 0, ms: 0 };
 
 // Bulk loads of 10k entities can take long on a busy machine: 30 s instead of the harness's 10 s.
 const admin = (n: SimNode, method: string, url: string, body?: unknown): Promise<any> => adminCall(n, method, url, body, 30_000);
@@ -73,30 +79,73 @@ async function servedBy(dps: SimNode[], p: string, t0: number, timeoutMs = 20_00
   return Math.max(...(await servedEach(dps, p, t0, timeoutMs)));
 }
 
-/** ms from t0 until each node serves `p`. */
-async function servedEach(dps: SimNode[], p: string, t0: number, timeoutMs = 20_000): Promise<number[]> {
+const pollClients = new Map<SimNode, Client>();
+/**
+ * GET `p` on a data plane for the change timings, on one kept-alive connection per node:
+ * fetch cost the bench ~0.3-1 ms of CPU per request against ~0.05 here, and with five data
+ * planes polled at once the bench took a core of the two from the nodes it was timing.
+ */
+async function pollStatus(n: SimNode, p: string): Promise<number> {
+  let c = pollClients.get(n);
+  if (!c) pollClients.set(n, (c = new Client(n.proxyUrl, { headersTimeout: 3000, bodyTimeout: 3000 })));
+  try {
+    const r = await c.request({ path: p, method: 'GET' });
+    await r.body.dump();
+    return r.statusCode;
+  } catch {
+    return 0;
+  }
+}
+/** Pause between two polls of one data plane while timing changes: adds ~1 ms to each figure, keeps the polling to a few hundred requests a second per node. */
+const POLL_PAUSE_MS = 1;
+
+/** ms from t0 until each node serves `p`; `probe` asks once, `pauseMs` between two asks. */
+async function servedEach(dps: SimNode[], p: string, t0: number, timeoutMs = 20_000, probe = status, pauseMs = 0): Promise<number[]> {
   return Promise.all(
     dps.map(async (n) => {
       while (performance.now() - t0 < timeoutMs) {
-        const code = await status(n, p);
+        const p0 = performance.now();
+        const code = await probe(n, p);
+        polls.n++;
+        polls.ms += performance.now() - p0;
         if (code === 200) return performance.now() - t0;
         // Nothing listening yet (a node starting): a refused connection returns at once, and
         // asking again back to back would take a core from the node being timed.
         if (code === 0) await sleep(10);
+        else if (pauseMs) await sleep(pauseMs);
       }
       return Infinity;
     }),
   );
 }
 
-/** Create `n` routes one after the other; for each, the ms from the Admin API's 201 until each data plane serves it. */
-async function timeChanges(cp: SimNode, dps: SimNode[], prefix: string, n: number): Promise<number[][]> {
+/**
+ * Create `n` routes one after the other; for each, the ms from the Admin API's 201 until each
+ * data plane serves it. `seen` gets each change's wall-clock times for the per-stage table.
+ */
+async function timeChanges(cp: SimNode, dps: SimNode[], prefix: string, n: number, seen: ChangeSeen[] = []): Promise<number[][]> {
   const per: number[][] = [];
   for (let i = 0; i < n; i++) {
-    await admin(cp, 'POST', '/services/echo/routes', { name: `${prefix}${i}`, paths: [`/${prefix}${i}`] });
-    per.push(await servedEach(dps, `/${prefix}${i}`, performance.now()));
+    // Paths are prefixes in Kong's router: /c1 would serve /c10../c19 before they exist, so
+    // each path ends with a slash (/c1/ is no prefix of /c10/).
+    const p = `/${prefix}${i}/`;
+    const sent = nowMs();
+    const route = (await admin(cp, 'POST', '/services/echo/routes', { name: `${prefix}${i}`, paths: [p] })) as { id: string };
+    const t0 = performance.now();
+    const each = await servedEach(dps, p, t0, 20_000, pollStatus, POLL_PAUSE_MS);
+    per.push(each);
+    const acked = nowMs() - (performance.now() - t0);
+    seen.push({ id: route.id, sent, acked, served: each.map((v) => acked + v) });
   }
   return per;
+}
+
+/** The per-stage table of `seen` from the trace files the nodes wrote (they flush within 250 ms). */
+async function stages(cp: SimNode, dps: SimNode[], seen: ChangeSeen[]): Promise<string> {
+  await sleep(600);
+  const pids = new Map<number, string>();
+  for (const n of [cp, ...dps]) if (n.pid) pids.set(n.pid, n.name);
+  return stageTable(TRACE_DIR, pids, dps.map((d) => d.name), seen);
 }
 
 /** The slowest changes, each with every data plane's time: is one data plane late, or all? */
@@ -205,6 +254,10 @@ function treeCpu(n: SimNode): { primary: number; workers: number[] } {
 async function main(): Promise<void> {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-bench-hybrid-'));
   fs.chmodSync(tmp, 0o777);
+  // Every node notes when each change passed each stage on its path (src/cluster/events-trace.ts).
+  TRACE_DIR = path.join(tmp, 'trace');
+  fs.mkdirSync(TRACE_DIR);
+  process.env.GOSSAMER_TRACE_CHANGES = TRACE_DIR;
   say(`bench:hybrid${QUICK ? ' --quick' : ''}: 1 control plane + ${DPS} data planes, real processes, embedded Postgres (${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(1)})`);
   pgServer = await startEmbeddedPostgres({ dir: path.join(tmp, 'pg') });
   await pgServer.createDatabase('gossamer');
@@ -230,7 +283,10 @@ async function main(): Promise<void> {
   // of the path for the first time (V8 compiles it, libp2p streams and buffers warm up): they
   // are timed and shown apart, then CHANGES more are measured, as in any steady-state figure.
   const cold = (await timeChanges(cp, dps, 'w', WARMUP)).map((p) => Math.max(...p));
-  const smallPer = await timeChanges(cp, dps, 'c', CHANGES);
+  const polls0 = { ...polls };
+  const smallSeen: ChangeSeen[] = [];
+  const smallPer = await timeChanges(cp, dps, 'c', CHANGES, smallSeen);
+  const pollMs = (polls.ms - polls0.ms) / (polls.n - polls0.n);
   const small = smallPer.map((p) => Math.max(...p));
   const how = await Promise.all(dps.map(async (d) => ((await admin(d, 'GET', '/status')) as DpStatus).hybrid.stats));
   const lost = small.filter((v) => !Number.isFinite(v)).length;
@@ -241,6 +297,8 @@ async function main(): Promise<void> {
   const sum = (k: keyof DpStatus['hybrid']['stats']) => how.reduce((a, st) => a + st[k], 0);
   say(`   the ${WARMUP} changes before (first after start, cold code paths): p50 ${ms(pct(cold, 50))}  max ${ms(Math.max(...cold))}`);
   say(`   slowest changes: ${slowest(smallPer, dps)}`);
+  say(`   the bench polls all ${DPS} data planes at once, each every ${POLL_PAUSE_MS} ms + a request's time: one request took ${ms(pollMs)} on average (${((polls.n - polls0.n) / CHANGES / DPS).toFixed(1)} per data plane per change)`);
+  say(await stages(cp, dps, smallSeen));
   say(`   delivery on the ${DPS} data planes: ${sum('pushedEvents')} events pushed, ${sum('gossipEvents')} gossiped (the same events twice: first one wins), ${sum('eventFetches')} repairs by asking, ${sum('snapshots') - DPS} snapshots beyond the first`);
   say(`   Kong 3 hybrid       CP pushes a full config export per change, CP nodes learn changes by polling`);
   say(`                       cluster_events every db_update_frequency = 5 s: up to ~5,000 ms (not measured here)`);
@@ -272,7 +330,8 @@ async function main(): Promise<void> {
   say(`   ${rest.length} more data planes started together (snapshot reused, built once): sync total p50 ${ms(pct(totals, 50))} max ${ms(Math.max(...totals))}; RSS ${rest.map((r) => r.st.memory.rss).join(', ')}`);
   const snapsBefore = await Promise.all(dps.map(async (d) => ((await admin(d, 'GET', '/status')) as DpStatus).hybrid.stats.snapshots));
   const bigCold = (await timeChanges(cp, dps, 'bw', WARMUP)).map((p) => Math.max(...p));
-  const bigPer = await timeChanges(cp, dps, 'b', BIG_CHANGES);
+  const bigSeen: ChangeSeen[] = [];
+  const bigPer = await timeChanges(cp, dps, 'b', BIG_CHANGES, bigSeen);
   const big = bigPer.map((p) => Math.max(...p));
   const snapsAfter = await Promise.all(dps.map(async (d) => ((await admin(d, 'GET', '/status')) as DpStatus).hybrid.stats.snapshots));
   const extra = snapsAfter.reduce((a, v, i) => a + v - snapsBefore[i]!, 0);
@@ -280,6 +339,7 @@ async function main(): Promise<void> {
   say(`   incremental change at this size, served by all ${DPS}: p50 ${ms(pct(okBig, 50))}  p99 ${ms(pct(okBig, 99))}  (${BIG_CHANGES} changes; full snapshots fetched meanwhile: ${extra})`);
   say(`   the ${WARMUP} changes before (first after the data planes started): p50 ${ms(pct(bigCold, 50))}  max ${ms(Math.max(...bigCold))}`);
   say(`   slowest changes: ${slowest(bigPer, dps)}`);
+  say(await stages(cp, dps, bigSeen));
 
   // 3. Control plane killed under traffic.
   let requests = 0;
@@ -344,6 +404,7 @@ async function onlyRestart(cp: SimNode, dp: SimNode): Promise<void> {
 }
 
 async function cleanup(): Promise<void> {
+  for (const c of pollClients.values()) c.destroy().catch(() => {});
   await Promise.all(nodes.map((n) => n.stop(5000).catch(() => {})));
   for (const n of nodes) n.reap();
   await echo?.close().catch(() => {});

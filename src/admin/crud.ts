@@ -11,6 +11,7 @@ import { KongError, badRequest, invalidSize, notFound } from '../entities/errors
 import { coerceToSchema } from './form.ts';
 import { keyFromParam, pageEntities, selectEntity, type EntityKey, type Scope } from '../db/read.ts';
 import { deleteEntity, insertEntity, updateEntity, upsertEntity, type WriteResult } from '../db/write.ts';
+import { traceChanges } from '../cluster/events-trace.ts';
 
 export interface AdminContext {
   pool: pg.Pool;
@@ -97,6 +98,7 @@ async function entityBody(req: AdminRequest, spec: ResourceSpec): Promise<Record
 
 async function committed(ctx: AdminContext, result: WriteResult): Promise<void> {
   if (result.events.length === 0) return;
+  traceChanges('commit', result.events);
   try {
     await ctx.onChanges(result.events);
   } catch (err) {

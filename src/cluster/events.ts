@@ -14,6 +14,7 @@ import { NodeCache } from '../cache/node-cache.ts';
 import { Repairer, type RepairReason } from './repair.ts';
 import { loadSnapshotOn, type SnapshotLoader } from './events-db.ts';
 import { eventsReceived, setEventsMetricsSource } from './events-metrics.ts';
+import { traceChanges } from './events-trace.ts';
 
 export const EVENTS_TOPIC = 'gossamer/events/1';
 
@@ -241,6 +242,7 @@ export class EventSync {
           (p as Promise<unknown>).catch((err) => this.o.log.debug({ err }, 'publishing change events failed; peers will repair'));
         }
         this.stats.published++;
+        traceChanges('published', events);
       } catch (err) {
         this.o.log.debug({ err }, 'publishing change events failed; peers will repair');
       }

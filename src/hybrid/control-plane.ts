@@ -13,6 +13,8 @@ import { encodeResponse, handleSync, pushOn, SYNC_PROTOCOL, type DataPlaneHello,
 import { SnapshotCache } from './snapshot-cache.ts';
 import { registerClustering, type DataPlaneRecord } from './clustering-routes.ts';
 import { logRefusedConnections } from './refusals.ts';
+import { traceChanges, tracingChanges } from '../cluster/events-trace.ts';
+import { unpackMessage } from './codec.ts';
 
 const EVENTS_LIMIT = 1000;
 /** Pushes to one data plane still open: beyond this it is hung or far behind, and repairs by itself. */
@@ -110,6 +112,8 @@ export async function attachControlPlane(o: ControlPlaneOptions): Promise<Contro
     await pushOn(conn, bytes, PUSH_TIMEOUT_MS);
   };
   const push = (bytes: Uint8Array): void => {
+    // Tracing only (bench:hybrid): which versions these bytes carry.
+    const traced = tracingChanges ? unpackMessage<{ events: { config_version: number; entity_id: string }[] }>(bytes).events : [];
     const synced = new Set<string>();
     for (const dp of dataPlanes.values()) synced.add(dp.peer_id);
     for (const m of cluster.members()) {
@@ -123,6 +127,7 @@ export async function attachControlPlane(o: ControlPlaneOptions): Promise<Contro
       inFlight.set(peer, n + 1);
       stats.pushes++;
       pushTo(peer, bytes)
+        .then(() => traceChanges('pushed', traced, m.name))
         .catch((err: Error) => {
           stats.pushFailures++;
           log.debug({ data_plane: m.name, err: err.message }, 'pushing change events to a data plane failed; it repairs from gossip or by asking');

@@ -19,6 +19,7 @@ import { CacheWriter } from './cache-writer.ts';
 import { decodeSnapshot } from './codec.ts';
 import type { DpCacheStore } from './level-store.ts';
 import type * as DpNet from './dp-net.ts';
+import { traceChanges } from '../cluster/events-trace.ts';
 import { handlePush, PUSH_PROTOCOL, syncRequest, type DataPlaneHello, type SyncRequest, type SyncResponse } from './protocol.ts';
 
 const gossipPackr = new Packr({ useRecords: false });
@@ -259,11 +260,13 @@ export class DataPlaneSync {
     for (const e of events) this.track(e.config_version);
     this.advance();
     if (accepted.length) {
+      traceChanges('applied', accepted);
       try {
         this.o.onEvents(accepted);
       } catch (err) {
         this.log.error({ err }, 'the proxy failed to apply change events');
       }
+      traceChanges('ipc', accepted);
       this.writer.events(accepted);
     }
     this.announce();
@@ -283,6 +286,7 @@ export class DataPlaneSync {
     }
     if (via === 'push') this.stats.pushedEvents += events.length;
     else this.stats.gossipEvents += events.length;
+    traceChanges(via, events);
     this.applyEvents(events);
     if (this.ahead.size) this.scheduleGapCheck();
   }

@@ -10,6 +10,7 @@ import type { CounterStore } from '../plugins/types.ts';
 import { Balancers } from './balancer/index.ts';
 import { PluginIndex } from './plugin-chain.ts';
 import { Router } from './router.ts';
+import { traceChanges, tracingChanges } from '../cluster/events-trace.ts';
 
 export interface RuntimeOptions {
   logger: Logger;
@@ -51,6 +52,9 @@ export class ProxyRuntime {
   /** Apply change events (the one entry point the cluster and the primary use). */
   applyChanges(events: ChangeEvent[]): void {
     if (!events.length) return;
+    traceChanges('worker', events);
+    // Once this call has scheduled the rebuild (a microtask later), settled() waits for it.
+    if (tracingChanges) queueMicrotask(() => void this.settled().then(() => traceChanges('router', events)));
     this.store.apply(events);
     for (const e of events) {
       this.pending.add(e.entity);
