@@ -61,7 +61,7 @@ test('the first run builds the bundle; an unchanged source tree runs it as built
   const built = bundleOf(dir);
   expect(built).not.toBeNull();
   const bundleDir = path.join(cacheDirOf(dir, {}), built!.dir);
-  for (const f of ['main.mjs', 'worker.mjs', 'polyfill.mjs']) expect(fs.existsSync(path.join(bundleDir, f))).toBe(true);
+  for (const f of ['main.mjs', 'worker-main.mjs', 'polyfill.mjs']) expect(fs.existsSync(path.join(bundleDir, f))).toBe(true);
   expect(built!.files.map(([f]) => f)).toContain('src/version.ts');
 
   // What runs is the bundle: a line added to it (not to the sources) shows.
@@ -171,7 +171,7 @@ test('a data plane started through bin/gossamer.js runs its proxy workers from t
     }, 30_000);
     expect(workers).toHaveLength(1);
     const argv = workers![0]!;
-    expect(argv.some((a) => a.startsWith(cacheDirOf(ROOT, cleanEnv())) && a.endsWith('/worker.mjs'))).toBe(true);
+    expect(argv.some((a) => a.startsWith(cacheDirOf(ROOT, cleanEnv())) && a.endsWith('/worker-main.mjs'))).toBe(true);
     expect(argv.join(' ')).not.toMatch(/tsx/);
   } finally {
     node.kill('SIGTERM');

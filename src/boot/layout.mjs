@@ -2,7 +2,7 @@
 import path from 'node:path';
 
 /** Entry points, named as the files bin/gossamer.js and src/proxy/fork-worker.ts load. */
-export const ENTRIES = { main: 'src/cli/main.ts', worker: 'src/proxy/worker-main.ts', polyfill: 'src/polyfill.ts' };
+export const ENTRIES = { main: 'src/cli/main.ts', 'worker-main': 'src/proxy/worker-main.ts', polyfill: 'src/polyfill.ts' };
 /** Set by the first line of every bundled file: tells a bundle that failed to link from a command that failed. */
 export const EVALUATED = 'gossamer.bundle.evaluated';
 /** globalThis[Symbol.for(BUNDLE_IN_USE)] holds the directory of the bundle this process runs. */

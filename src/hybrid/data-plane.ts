@@ -16,6 +16,7 @@ import { StartError } from '../node.ts';
 import type { ConfigSnapshot } from '../entities/types.ts';
 import { ENTITY_NAMES } from '../cache/entity-store.ts';
 import type { DataPlaneSync } from './dp-sync.ts';
+import type { Journal } from './level-store.ts';
 
 // What a data plane needs only once it serves: the Admin API (which brings pg and the entity
 // schemas) and the cluster (libp2p). Through tsx these are seconds of module loading on a busy
@@ -62,15 +63,23 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
   // the cache is read starts empty and is handed the cache once it is.
   let sync: DataPlaneSync | null = null;
   let proxy: NodeProxy | null = null;
-  let handedEmpty = false;
+  // What the workers were handed before the cache finished loading: nothing yet, an empty
+  // configuration (a worker said hello first), or the cached snapshot as soon as it passed
+  // its checksum (`verified`), before its config_hash is checked (level-store.ts onVerified).
+  const early: { handed: 'none' | 'empty' | 'verified'; verified: { snapshot: ConfigSnapshot; journal: Journal | null } | null } = { handed: 'none', verified: null };
   const proxyStart =
     config.proxy_listen.length > 0
       ? startNodeProxy({
           workerProcesses: config.worker_processes,
           listen: config.proxy_listen,
           snapshot: () => {
-            if (!sync?.cache.loaded) handedEmpty = true;
-            return sync ? sync.cache.snapshot() : emptySnapshot();
+            if (sync?.cache.loaded) return sync.cache.snapshot();
+            if (early.verified) {
+              early.handed = 'verified';
+              return early.verified.snapshot;
+            }
+            early.handed = 'empty';
+            return emptySnapshot();
           },
           logger: log.child({ part: 'proxy' }),
           nodeName: config.node_name,
@@ -103,6 +112,16 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
   const hlog = log.child({ part: 'hybrid' });
   const store = new DpCacheStore(path.join(config.prefix, 'dp-cache'), hlog);
   stops.push(() => store.close());
+  store.onVerified = (snapshot, journal) => {
+    early.verified = { snapshot, journal };
+    // Workers that said hello before it was read listen with nothing: hand it over once they listen.
+    void proxyStart?.then((p) => {
+      if (early.handed === 'empty' && !sync?.cache.loaded) {
+        early.handed = 'verified';
+        p.loadSnapshot(snapshot);
+      }
+    }, () => {});
+  };
   const s = new Sync({
     log: hlog,
     store,
@@ -124,7 +143,14 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
   if (proxyStart) {
     const p = await proxyStart;
     proxy = p;
-    if (cached && handedEmpty) p.loadSnapshot(s.cache.snapshot());
+    if (early.handed === 'verified') {
+      // The workers serve the stored snapshot: add the journal if it checked out, or withdraw
+      // the snapshot if its config_hash did not (then the cache is ignored, as before).
+      const j = early.verified?.journal;
+      if (!cached) p.loadSnapshot(emptySnapshot());
+      else if (j && j.events.length > 0 && s.configHash === j.config_hash) p.applyChanges(j.events);
+    } else if (cached && early.handed === 'empty') p.loadSnapshot(s.cache.snapshot());
+    early.verified = null;
     s.servingSinceStartMs = Math.round(process.uptime() * 1000);
   }
 

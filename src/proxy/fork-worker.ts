@@ -29,7 +29,7 @@ export function forkProxyWorker(): Worker {
   const profile = process.execArgv.filter((a) => a.startsWith('--cpu-prof'));
   const bundle = bundleDir();
   cluster.setupPrimary({
-    exec: bundle ? path.join(bundle, 'worker.mjs') : WORKER_MAIN,
+    exec: bundle ? path.join(bundle, 'worker-main.mjs') : WORKER_MAIN,
     execArgv: bundle
       ? ['--import', pathToFileURL(path.join(bundle, 'polyfill.mjs')).href, ...profile]
       : ['--import', import.meta.resolve('tsx/esm'), ...profile],
