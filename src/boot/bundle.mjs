@@ -25,8 +25,9 @@ function takeLock(lock) {
   try {
     const holder = Number(fs.readFileSync(lock, 'utf8'));
     const age = Date.now() - fs.statSync(lock).mtimeMs;
-    let holderAlive = holder > 0;
-    if (holderAlive) {
+    // Empty for a moment after the holder created it: presumed alive until LOCK_STALE_MS.
+    let holderAlive = true;
+    if (holder > 0) {
       try {
         process.kill(holder, 0);
       } catch (err) {
