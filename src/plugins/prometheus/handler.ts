@@ -1,55 +1,85 @@
 // Kong's prometheus plugin: counts requests and observes latencies in the log phase.
-// Label children are cached per (service, route, code) so the hot path does no label hashing.
+// The metric children of a route are looked up once and kept beside the route object (a
+// changed route or service is a new object), so a request does no label work at all.
+import type { Route, Service } from '../../entities/types.ts';
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
+import type { CounterChild, HistogramChild } from './fast-metrics.ts';
 import { bandwidth, httpRequests, latency } from './metrics.ts';
 import type { PrometheusConfig } from './schema.ts';
 
-type Child = { inc(n?: number): void };
-type HChild = { observe(v: number): void };
+/** One route's children: counters by status code (the common, consumer-less case) and by key. */
+interface RouteMetrics {
+  service: Service | null;
+  serviceName: string;
+  routeName: string;
+  fromService: Map<number, CounterChild>;
+  fromKong: Map<number, CounterChild>;
+  other: Map<string, CounterChild>;
+  latency: [HistogramChild, HistogramChild, HistogramChild] | null;
+  bandwidth: Map<string, [CounterChild, CounterChild]>;
+}
 
 const handler: PluginHandler<PrometheusConfig> = {
   create(conf): PluginInstance {
-    const counters = new Map<string, Child>();
-    const hists = new Map<string, [HChild, HChild, HChild]>();
-    const bw = new Map<string, [Child, Child]>();
-    const names = (ctx: ProxyContext): [string, string] => [
-      ctx.service ? ctx.service.name ?? ctx.service.id : '',
-      ctx.route ? ctx.route.name ?? ctx.route.id : '',
-    ];
+    const byRoute = new WeakMap<Route, RouteMetrics>();
+    let noRoute: RouteMetrics | null = null;
+    const metricsOf = (ctx: ProxyContext): RouteMetrics => {
+      const route = ctx.route;
+      let m = route ? byRoute.get(route) : noRoute;
+      if (m && m.service === ctx.service) return m;
+      m = {
+        service: ctx.service,
+        serviceName: ctx.service ? ctx.service.name ?? ctx.service.id : '',
+        routeName: route ? route.name ?? route.id : '',
+        fromService: new Map(),
+        fromKong: new Map(),
+        other: new Map(),
+        latency: null,
+        bandwidth: new Map(),
+      };
+      if (route) byRoute.set(route, m);
+      else noRoute = m;
+      return m;
+    };
     return {
       name: 'prometheus',
       log(ctx) {
-        const [service, route] = names(ctx);
+        const m = metricsOf(ctx);
         const consumer = conf.per_consumer && ctx.consumer ? ctx.consumer.username ?? ctx.consumer.id : '';
-        const source = ctx.exitStatus ? 'kong' : ctx.upstreamLatency >= 0 ? 'service' : 'kong';
-        const key = conf.status_code_metrics ? `${service}\u0000${route}\u0000${ctx.status}\u0000${source}\u0000${consumer}` : '';
         if (conf.status_code_metrics) {
-          let c = counters.get(key);
-          if (!c) {
-            c = httpRequests.labels(service, route, String(ctx.status), source, consumer);
-            counters.set(key, c);
+          const source = ctx.exitStatus ? 'kong' : ctx.upstreamLatency >= 0 ? 'service' : 'kong';
+          const status = ctx.status;
+          let c: CounterChild | undefined;
+          if (consumer === '') {
+            const byCode = source === 'service' ? m.fromService : m.fromKong;
+            c = byCode.get(status);
+            if (!c) byCode.set(status, (c = httpRequests.child({ service: m.serviceName, route: m.routeName, code: String(status), source, consumer })));
+          } else {
+            const key = `${status}\u0000${source}\u0000${consumer}`;
+            c = m.other.get(key);
+            if (!c) m.other.set(key, (c = httpRequests.child({ service: m.serviceName, route: m.routeName, code: String(status), source, consumer })));
           }
           c.inc();
         }
         if (conf.latency_metrics) {
-          const lk = `${service}\u0000${route}`;
-          let h = hists.get(lk);
-          if (!h) {
-            h = [latency.labels(service, route, 'kong'), latency.labels(service, route, 'upstream'), latency.labels(service, route, 'request')];
-            hists.set(lk, h);
-          }
-          const total = performance.now() - ctx.startedAt;
+          const h = (m.latency ??= [
+            latency.child({ service: m.serviceName, route: m.routeName, type: 'kong' }),
+            latency.child({ service: m.serviceName, route: m.routeName, type: 'upstream' }),
+            latency.child({ service: m.serviceName, route: m.routeName, type: 'request' }),
+          ]);
           if (ctx.proxyLatency >= 0) h[0].observe(ctx.proxyLatency);
           if (ctx.upstreamLatency >= 0) h[1].observe(ctx.upstreamLatency);
-          h[2].observe(total);
+          h[2].observe(performance.now() - ctx.startedAt);
         }
         if (conf.bandwidth_metrics) {
-          const bk = `${service}\u0000${route}\u0000${consumer}`;
-          let b = bw.get(bk);
+          let b = m.bandwidth.get(consumer);
           if (!b) {
-            b = [bandwidth.labels(service, route, 'ingress', consumer), bandwidth.labels(service, route, 'egress', consumer)];
-            bw.set(bk, b);
+            b = [
+              bandwidth.child({ service: m.serviceName, route: m.routeName, direction: 'ingress', consumer }),
+              bandwidth.child({ service: m.serviceName, route: m.routeName, direction: 'egress', consumer }),
+            ];
+            m.bandwidth.set(consumer, b);
           }
           if (ctx.bytesIn) b[0].inc(ctx.bytesIn);
           if (ctx.bytesOut) b[1].inc(ctx.bytesOut);

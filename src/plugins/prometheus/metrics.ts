@@ -1,32 +1,32 @@
 // Kong's prometheus metric families under a gossamer_ prefix, in one prom-client registry
 // that the node serves at /metrics (workers' registries are merged by the primary).
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { FastCounter, FastHistogram } from './fast-metrics.ts';
 
 export const registry = new Registry();
 
 // Kong's default latency buckets (ms).
 const BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000];
 
-export const httpRequests = new Counter({
+export const httpRequests = new FastCounter({
   name: 'gossamer_http_requests_total',
   help: 'HTTP status codes per consumer/service/route in Gossamer',
   labelNames: ['service', 'route', 'code', 'source', 'consumer'] as const,
-  registers: [registry],
+  registry,
 });
 
-export const latency = new Histogram({
-  name: 'gossamer_latency_ms',
-  help: 'Latency added by Gossamer (type=kong), spent upstream (type=upstream) and in total (type=request), in ms',
-  labelNames: ['service', 'route', 'type'] as const,
-  buckets: BUCKETS,
-  registers: [registry],
-});
+export const latency = new FastHistogram(
+  'gossamer_latency_ms',
+  'Latency added by Gossamer (type=kong), spent upstream (type=upstream) and in total (type=request), in ms',
+  BUCKETS,
+  registry,
+);
 
-export const bandwidth = new Counter({
+export const bandwidth = new FastCounter({
   name: 'gossamer_bandwidth_bytes',
   help: 'Total bandwidth (ingress/egress) in bytes',
   labelNames: ['service', 'route', 'direction', 'consumer'] as const,
-  registers: [registry],
+  registry,
 });
 
 let defaultsOn = false;
