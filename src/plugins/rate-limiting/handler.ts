@@ -8,10 +8,10 @@ import { HEADER_SUFFIX, PERIODS, windowEnd, type Period } from './windows.ts';
 
 const handler: PluginHandler<RateLimitingConfig> = {
   create(conf, env, entity): PluginInstance {
-    const limits: { period: Period; limit: number; limitHeader: string; remainingHeader: string }[] = [];
+    const limits: { period: Period; limit: number; limitText: string; limitHeader: string; remainingHeader: string }[] = [];
     for (const p of PERIODS) {
       const l = conf[p];
-      if (l) limits.push({ period: p, limit: l, limitHeader: `X-RateLimit-Limit-${HEADER_SUFFIX[p]}`, remainingHeader: `X-RateLimit-Remaining-${HEADER_SUFFIX[p]}` });
+      if (l) limits.push({ period: p, limit: l, limitText: String(l), limitHeader: `X-RateLimit-Limit-${HEADER_SUFFIX[p]}`, remainingHeader: `X-RateLimit-Remaining-${HEADER_SUFFIX[p]}` });
     }
     const headerName = conf.header_name?.toLowerCase() ?? '';
     const identifier = (ctx: ProxyContext): string => {
@@ -34,6 +34,11 @@ const handler: PluginHandler<RateLimitingConfig> = {
     const usage = new Array<number>(limits.length);
     const keys = new Array<string>(limits.length);
     const ends = new Array<number>(limits.length);
+    // The key of the last request per period: the next one from the same client in the same
+    // window reuses the string (already hashed by the counters' Map) instead of building it.
+    const lastIds = new Array<string>(limits.length).fill('');
+    const lastEnds = new Array<number>(limits.length).fill(0);
+    const lastKeys = new Array<string>(limits.length).fill('');
     return {
       name: 'rate-limiting',
       access(ctx) {
@@ -43,7 +48,13 @@ const handler: PluginHandler<RateLimitingConfig> = {
         for (let i = 0; i < limits.length; i++) {
           const l = limits[i]!;
           const end = windowEnd(l.period, now);
-          const key = prefix + id + ':' + l.period + ':' + end;
+          let key = lastKeys[i]!;
+          if (end !== lastEnds[i] || id !== lastIds[i]) {
+            key = prefix + id + ':' + l.period + ':' + end;
+            lastKeys[i] = key;
+            lastEnds[i] = end;
+            lastIds[i] = id;
+          }
           keys[i] = key;
           ends[i] = end;
           const used = env.counters.get(key, end);
@@ -65,7 +76,7 @@ const handler: PluginHandler<RateLimitingConfig> = {
               bestLimit = l.limit;
               bestEnd = ends[i]!;
             }
-            ctx.addResponseHeader(l.limitHeader, String(l.limit));
+            ctx.addResponseHeader(l.limitHeader, l.limitText);
             ctx.addResponseHeader(l.remainingHeader, String(remaining));
           }
           resetS = Math.max(1, Math.ceil((bestEnd - now) / 1000));
