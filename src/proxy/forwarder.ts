@@ -220,8 +220,9 @@ function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): s
   const xff = src['x-forwarded-for'];
   const colon = ctx.hostHeader.lastIndexOf(':');
   const fwdHost = colon > 0 && ctx.hostHeader.charCodeAt(ctx.hostHeader.length - 1) !== 93 ? ctx.hostHeader.slice(0, colon) : ctx.hostHeader;
+  // undici sends its origin's host itself: naming it again would only cost a header check.
+  if (host !== peer.authority) out.push('host', host);
   out.push(
-    'host', host,
     'x-forwarded-for', xff ? xff + ', ' + ctx.clientIp : ctx.clientIp,
     'x-forwarded-proto', ctx.https ? 'https' : 'http',
     'x-forwarded-host', fwdHost,

@@ -21,6 +21,8 @@ export interface Peer {
   port: number;
   /** undici pool origin, `http(s)://host:port`. */
   origin: string;
+  /** The Host header undici sends for this origin when given none (no default port). */
+  authority: string;
   /** Service protocol https/wss: TLS to the upstream. */
   tls: boolean;
   /** The forwarder's pool for this peer, cached to skip the pool-map lookup per request. */
@@ -43,6 +45,8 @@ export class Balancers {
   private readonly byName = new Map<string, UpstreamBalancer>();
   private readonly peers = new Map<string, Peer>();
   private readonly targetPeers = new WeakMap<TargetHealth, Peer>();
+  /** Services whose host is an IP literal: their one peer (a changed service is a new object). */
+  private readonly literalPeers = new WeakMap<Service, Peer>();
   readonly dns = new DnsCache();
   private activeChecks = true;
   /** Verdicts received from elsewhere, kept for targets this configuration does not have yet. */
@@ -136,13 +140,21 @@ export class Balancers {
       const tls = service.protocol === 'https' || service.protocol === 'wss';
       let p = this.targetPeers.get(t);
       if (!p || p.tls !== tls) {
-        p = { host: t.host, port: t.port, origin: originOf(t.host, t.port, tls), health: t, balancer: b, tls, pool: null, poolConnectTimeout: 0 };
+        const origin = originOf(t.host, t.port, tls);
+        p = { host: t.host, port: t.port, origin, authority: new URL(origin).host, health: t, balancer: b, tls, pool: null, poolConnectTimeout: 0 };
         this.targetPeers.set(t, p);
       }
       return p;
     }
+    const literal = this.literalPeers.get(service);
+    if (literal !== undefined) return literal;
     const addr = this.dns.resolve(service.host);
-    if (typeof addr === 'string') return this.peerFor(addr, service);
+    if (typeof addr === 'string') {
+      const p = this.peerFor(addr, service);
+      // Skips the IP check and the peer key string on every later request to this service.
+      if (addr === service.host) this.literalPeers.set(service, p);
+      return p;
+    }
     return addr.then((a) => this.peerFor(a, service));
   }
 
@@ -151,7 +163,8 @@ export class Balancers {
     const key = `${tls ? 's' : ''}${addr}:${service.port}`;
     let p = this.peers.get(key);
     if (!p) {
-      p = { host: addr, port: service.port, origin: originOf(addr, service.port, tls), health: null, balancer: null, tls, pool: null, poolConnectTimeout: 0 };
+      const origin = originOf(addr, service.port, tls);
+      p = { host: addr, port: service.port, origin, authority: new URL(origin).host, health: null, balancer: null, tls, pool: null, poolConnectTimeout: 0 };
       this.peers.set(key, p);
     }
     return p;
