@@ -35,7 +35,10 @@ const HOP = Object.assign(Object.create(null) as Record<string, boolean>, {
   'x-forwarded-prefix': true,
 });
 
+// Name lengths 2, 7, 10, 16, 17: onHeaders looks at names of these lengths (and 14, Content-Length).
 const RESPONSE_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+/** Buffer's own latin1 decoder, without toString()'s encoding dispatch (undici's parser uses it too). */
+type LatinBuffer = Buffer & { latin1Slice(start: number, end: number): string };
 
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 const TIMEOUT_ERRORS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'GOSSAMER_WRITE_TIMEOUT']);
@@ -309,13 +312,17 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     const h: string[] = [];
     let length = -1;
     for (let i = 0; i < rawHeaders.length; i += 2) {
-      const name = rawHeaders[i]!.toString('latin1');
-      if (name.length <= 17) {
+      const nameBuf = rawHeaders[i]! as LatinBuffer;
+      const name = nameBuf.latin1Slice(0, nameBuf.length);
+      const n = name.length;
+      // Only names as long as a hop-by-hop one or Content-Length need a closer look.
+      if (n === 2 || n === 7 || n === 10 || n === 14 || n === 16 || n === 17) {
         const lower = name.toLowerCase();
         if (RESPONSE_HOP.has(lower)) continue;
         if (lower === 'content-length') length = Number(rawHeaders[i + 1]!.toString('latin1'));
       }
-      h.push(name, rawHeaders[i + 1]!.toString('latin1'));
+      const valueBuf = rawHeaders[i + 1]! as LatinBuffer;
+      h.push(name, valueBuf.latin1Slice(0, valueBuf.length));
     }
     this.remaining = length;
     const extra = ctx.responseHeaders;
