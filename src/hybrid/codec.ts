@@ -31,7 +31,15 @@ export async function encodeSnapshot(snapshot: ConfigSnapshot): Promise<Uint8Arr
 }
 
 export async function decodeSnapshot(bytes: Uint8Array): Promise<ConfigSnapshot> {
-  const raw = await decompress(bytes);
+  return unpackSnapshot(await decompress(bytes));
+}
+
+/** decodeSnapshot without yielding: a proxy worker decodes a packed snapshot between two messages it must keep in order. */
+export function decodeSnapshotSync(bytes: Uint8Array): ConfigSnapshot {
+  return unpackSnapshot(zlib.brotliDecompressSync(bytes));
+}
+
+function unpackSnapshot(raw: Uint8Array): ConfigSnapshot {
   const snap = packr.unpack(raw) as ConfigSnapshot;
   if (!snap || typeof snap !== 'object' || !Number.isSafeInteger(snap.config_version) || !Array.isArray(snap.routes)) {
     throw new Error('not a configuration snapshot');

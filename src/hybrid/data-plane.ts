@@ -17,6 +17,7 @@ import type { ConfigSnapshot } from '../entities/types.ts';
 import { ENTITY_NAMES } from '../cache/entity-store.ts';
 import type { DataPlaneSync } from './dp-sync.ts';
 import type { Journal } from './level-store.ts';
+import type { PackedSnapshot } from '../proxy/worker-messages.ts';
 
 // What a data plane needs only once it serves: the Admin API (which brings pg and the entity
 // schemas) and the cluster (libp2p). Through tsx these are seconds of module loading on a busy
@@ -66,17 +67,23 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
   // What the workers were handed before the cache finished loading: nothing yet, an empty
   // configuration (a worker said hello first), or the cached snapshot as soon as it passed
   // its checksum (`verified`), before its config_hash is checked (level-store.ts onVerified).
-  const early: { handed: 'none' | 'empty' | 'verified'; verified: { snapshot: ConfigSnapshot; journal: Journal | null } | null } = { handed: 'none', verified: null };
+  // The workers get it packed (the stored bytes): decoding costs them less than the
+  // primary's structured clone of every row would cost both.
+  const early: {
+    handed: 'none' | 'empty' | 'verified';
+    verified: { snapshot: ConfigSnapshot; journal: Journal | null; packed: PackedSnapshot } | null;
+  } = { handed: 'none', verified: null };
   const proxyStart =
     config.proxy_listen.length > 0
       ? startNodeProxy({
           workerProcesses: config.worker_processes,
           listen: config.proxy_listen,
-          snapshot: () => {
+          snapshot: () => (sync?.cache.loaded ? sync.cache.snapshot() : (early.verified?.snapshot ?? emptySnapshot())),
+          workerSnapshot: () => {
             if (sync?.cache.loaded) return sync.cache.snapshot();
             if (early.verified) {
               early.handed = 'verified';
-              return early.verified.snapshot;
+              return early.verified.packed;
             }
             early.handed = 'empty';
             return emptySnapshot();
@@ -112,15 +119,19 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
   const hlog = log.child({ part: 'hybrid' });
   const store = new DpCacheStore(path.join(config.prefix, 'dp-cache'), hlog);
   stops.push(() => store.close());
-  store.onVerified = (snapshot, journal) => {
-    early.verified = { snapshot, journal };
-    // Workers that said hello before it was read listen with nothing: hand it over once they listen.
-    void proxyStart?.then((p) => {
-      if (early.handed === 'empty' && !sync?.cache.loaded) {
-        early.handed = 'verified';
-        p.loadSnapshot(snapshot);
-      }
-    }, () => {});
+  store.onVerified = async (snapshot, journal, bytes) => {
+    // A view into a larger buffer would send all of that buffer.
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+    const packed = { packed: own };
+    early.verified = { snapshot, journal, packed };
+    // Workers saying hello from now on get it with their init. Those that said hello before
+    // listen with nothing: it is posted once they listen. Either way the config_hash check
+    // (synchronous, after this returns) waits until the workers have it.
+    const p = await proxyStart?.catch(() => null);
+    if (p && early.handed === 'empty') {
+      early.handed = 'verified';
+      p.loadSnapshot(snapshot, packed);
+    }
   };
   const s = new Sync({
     log: hlog,

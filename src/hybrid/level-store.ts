@@ -56,12 +56,13 @@ export class DpCacheStore {
   private db: Level<string, Uint8Array> | null = null;
   private writing: Promise<void> = Promise.resolve();
   /**
-   * Called by read() once the snapshot passed its checksum and decoded, before the caller
-   * checks its config_hash (about half a second of hashing at 10k routes): the data plane
-   * hands it to its proxy workers meanwhile. Bytes that match their sha256 are what was
-   * written, so nothing corrupt or half-written is ever handed over.
+   * Called by read() once the snapshot passed its checksum and decoded, and awaited before
+   * read() returns, so before the caller checks its config_hash (about half a second of
+   * synchronous hashing at 10k routes): the data plane hands it to its proxy workers first.
+   * Bytes that match their sha256 are what was written: nothing corrupt or half-written is
+   * ever handed over.
    */
-  onVerified: ((snapshot: ConfigSnapshot, journal: Journal | null) => void) | null = null;
+  onVerified: ((snapshot: ConfigSnapshot, journal: Journal | null, bytes: Uint8Array) => Promise<void> | void) | null = null;
 
   constructor(
     readonly dir: string,
@@ -121,7 +122,7 @@ export class DpCacheStore {
     // The config_hash itself is checked by the caller once the snapshot is loaded (loading
     // computes it anyway; hashing 20,000 entities twice would slow a restart down).
     const journal = journalRaw ? this.checkJournal(journalRaw, meta) : null;
-    this.onVerified?.(snapshot, journal);
+    await this.onVerified?.(snapshot, journal, bytes);
     return { snapshot, bytes, meta, journal };
   }
 

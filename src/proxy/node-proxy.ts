@@ -7,6 +7,7 @@ import type { Listen } from '../config/index.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { NodeHealthChecks } from './balancer/node-health.ts';
 import type { ListenAddress } from './server.ts';
+import type { PackedSnapshot } from './worker-messages.ts';
 import { loadProxyTls, type ProxyTlsSettings, type TlsMaterial } from './tls-certs.ts';
 import { startProxyWorkers, workerCount, type ProxyWorkers } from './workers.ts';
 
@@ -14,6 +15,8 @@ export interface NodeProxyOptions {
   workerProcesses: number | 'auto';
   listen: Listen[];
   snapshot: () => ConfigSnapshot;
+  /** What a worker saying hello gets instead of snapshot(), e.g. the same snapshot packed. */
+  workerSnapshot?: () => ConfigSnapshot | PackedSnapshot;
   logger: Logger;
   nodeName: string;
   logLevel: string;
@@ -24,7 +27,8 @@ export interface NodeProxyOptions {
 export interface NodeProxy {
   readonly workerCount: number;
   applyChanges(events: ChangeEvent[]): void;
-  loadSnapshot(snapshot: ConfigSnapshot): void;
+  /** `packed`, the same snapshot as stored bytes, goes to the workers instead when given. */
+  loadSnapshot(snapshot: ConfigSnapshot, packed?: PackedSnapshot): void;
   /** Resolves when every worker serves every change handed over so far (bounded wait). */
   settled(): Promise<void>;
   /** Prometheus text of the proxy (merged over workers). */
@@ -62,7 +66,7 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
       health?.apply(reports);
       workersRef?.broadcastHealth(reports);
     },
-    snapshot: o.snapshot,
+    snapshot: o.workerSnapshot ?? o.snapshot,
     logger: o.logger,
     nodeName: o.nodeName,
     logLevel: o.logLevel,
@@ -83,8 +87,8 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
       workers.broadcast(events);
       checks.applyChanges(events);
     },
-    loadSnapshot: (snapshot) => {
-      workers.loadSnapshot(snapshot);
+    loadSnapshot: (snapshot, packed) => {
+      workers.loadSnapshot(packed ?? snapshot);
       checks.reload(snapshot);
     },
     settled: () => workers.settled(),

@@ -8,7 +8,8 @@ import { createLogger } from '../log.ts';
 import { registry as metricsRegistry, enableDefaultMetrics } from '../plugins/prometheus/metrics.ts';
 import { WorkerCounters } from './counters.ts';
 import { createProxyServer, type ProxyServer } from './server.ts';
-import type { FromWorker, ToWorker } from './worker-messages.ts';
+import type { ConfigSnapshot } from '../entities/types.ts';
+import type { FromWorker, PackedSnapshot, ToWorker } from './worker-messages.ts';
 
 if (!cluster.isWorker || !process.send) throw new Error('worker-main.ts must be started by startProxyWorkers (node:cluster)');
 
@@ -23,12 +24,24 @@ new AggregatorRegistry();
 let proxy: ProxyServer | null = null;
 let counters: WorkerCounters | null = null;
 const early: ToWorker[] = [];
+let holding = false;
+const drain = (): void => {
+  while (proxy && !holding && early.length) handle(early.shift()!);
+};
+// The codec (msgpackr, brotli) loads only in a worker handed a packed snapshot (a data plane's cache).
+let codec: typeof import('../hybrid/codec.ts') | null = null;
+const unpack = async (s: ConfigSnapshot | PackedSnapshot): Promise<ConfigSnapshot> => {
+  if (!('packed' in s)) return s;
+  codec ??= await import('../hybrid/codec.ts');
+  return codec.decodeSnapshotSync(s.packed);
+};
 
 process.on('message', (m: ToWorker) => {
   if (m.t === 'gossamer:init') return void init(m);
-  if (!proxy) {
-    if (m.t !== 'gossamer:stop') early.push(m);
-    else process.exit(0);
+  // Held while a packed snapshot loads, so every later change applies on top of it.
+  if (!proxy || holding) {
+    if (m.t === 'gossamer:stop' && !proxy) process.exit(0);
+    early.push(m);
     return;
   }
   handle(m);
@@ -38,9 +51,22 @@ send({ t: 'gossamer:hello' });
 
 function handle(m: ToWorker): void {
   switch (m.t) {
-    case 'gossamer:snapshot':
-      proxy!.loadSnapshot(m.snapshot);
+    case 'gossamer:snapshot': {
+      const s = m.snapshot;
+      if (!('packed' in s)) proxy!.loadSnapshot(s);
+      else if (codec) proxy!.loadSnapshot(codec.decodeSnapshotSync(s.packed));
+      else {
+        holding = true;
+        void unpack(s)
+          .then((snap) => proxy!.loadSnapshot(snap))
+          .catch((err) => console.error(`gossamer worker ${process.pid}: a packed snapshot did not decode, keeping the configuration it has:`, err))
+          .finally(() => {
+            holding = false;
+            drain();
+          });
+      }
       break;
+    }
     case 'gossamer:events':
       proxy!.applyChanges(m.events);
       break;
@@ -71,7 +97,7 @@ async function init(m: Extract<ToWorker, { t: 'gossamer:init' }>): Promise<void>
   const logger = createLogger(`${m.nodeName}/worker-${cluster.worker!.id}`, m.logLevel as 'info');
   try {
     counters = new WorkerCounters((msg) => send(msg));
-    proxy = await createProxyServer({ ...m.options, logger, snapshot: m.snapshot, counters });
+    proxy = await createProxyServer({ ...m.options, logger, snapshot: await unpack(m.snapshot), counters });
     // A passive check's verdict here goes to the primary, which hands it to every worker.
     proxy.runtime.balancers.onHealthChange = (r) => send({ t: 'gossamer:health', reports: [r] });
     let port = 0;
@@ -79,7 +105,7 @@ async function init(m: Extract<ToWorker, { t: 'gossamer:init' }>): Promise<void>
       const addr = await proxy.listen(l.port, l.host, l.ssl);
       port ||= addr.port;
     }
-    for (const e of early.splice(0)) handle(e);
+    drain();
     send({ t: 'gossamer:ready', port });
     // After listening: a data plane restarted from its cache serves before it measures itself.
     enableDefaultMetrics();

@@ -9,9 +9,18 @@ export type WorkerServerOptions = Pick<ProxyServerOptions, 'debounceMs' | 'heade
   listeners?: ListenAddress[];
 };
 
+/**
+ * A snapshot as a data plane stores it (src/hybrid/codec.ts bytes): the worker decodes it
+ * itself, which costs less than the primary's structured clone of every row (a data plane
+ * restarted from its cache hands its 10k routes over so).
+ */
+export interface PackedSnapshot {
+  packed: Uint8Array;
+}
+
 export type ToWorker =
-  | { t: 'gossamer:init'; snapshot: ConfigSnapshot; listen: { host: string; port: number }; nodeName: string; logLevel: string; options: WorkerServerOptions }
-  | { t: 'gossamer:snapshot'; snapshot: ConfigSnapshot }
+  | { t: 'gossamer:init'; snapshot: ConfigSnapshot | PackedSnapshot; listen: { host: string; port: number }; nodeName: string; logLevel: string; options: WorkerServerOptions }
+  | { t: 'gossamer:snapshot'; snapshot: ConfigSnapshot | PackedSnapshot }
   | { t: 'gossamer:events'; events: ChangeEvent[] }
   | { t: 'gossamer:rl-totals'; entries: [string, number, number][]; to: number; acked: [string, number, number][] }
   | { t: 'gossamer:stats?'; id: number }

@@ -10,7 +10,7 @@ import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { HealthReport } from './balancer/index.ts';
 import { LocalCounters } from './counters.ts';
 import { adoptEarlyWorker, dropEarlyWorkers, forkProxyWorker } from './fork-worker.ts';
-import type { FromWorker, ToWorker, WorkerServerOptions } from './worker-messages.ts';
+import type { FromWorker, PackedSnapshot, ToWorker, WorkerServerOptions } from './worker-messages.ts';
 
 export interface ProxyWorkersOptions {
   /** `auto` = one per CPU (Kong's worker_processes = auto). */
@@ -20,7 +20,7 @@ export interface ProxyWorkersOptions {
    * The configuration as of now, read whenever a worker (re)starts. It must already include
    * every change passed to broadcast() (the node's cache of record applies before it hands on).
    */
-  snapshot: () => ConfigSnapshot;
+  snapshot: () => ConfigSnapshot | PackedSnapshot;
   logger: Logger;
   nodeName?: string;
   logLevel?: string;
@@ -41,7 +41,7 @@ export interface WorkerInfo {
 
 export interface ProxyWorkers {
   broadcast(events: ChangeEvent[]): void;
-  loadSnapshot(snapshot: ConfigSnapshot): void;
+  loadSnapshot(snapshot: ConfigSnapshot | PackedSnapshot): void;
   /** Target health verdicts reached by the primary's active checks. */
   broadcastHealth(reports: HealthReport[]): void;
   /** Live workers with their served request counts. */
