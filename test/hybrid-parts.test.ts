@@ -18,7 +18,8 @@ import { Packr } from 'msgpackr';
 import { pskFromSecret } from '../src/cluster/identity.ts';
 import type { ClusterLibp2p } from '../src/cluster/host.ts';
 import { startTestHost } from './support/libp2p-host.ts';
-import { handlePush, pushOn } from '../src/hybrid/protocol.ts';
+import { handlePush, openPushStream } from '../src/hybrid/protocol.ts';
+import { PushChannel } from '../src/hybrid/push-channel.ts';
 import { decodeSnapshot, encodeSnapshot } from '../src/hybrid/codec.ts';
 import { DpCacheStore } from '../src/hybrid/level-store.ts';
 import { SnapshotCache } from '../src/hybrid/snapshot-cache.ts';
@@ -178,22 +179,47 @@ test('snapshots are packed as records (one key set per shape); plain-packed ones
   expect(await decodeSnapshot(old)).toEqual(s);
 });
 
-test('a push reaches the other host on the open connection, with the sender named', async () => {
+test('pushes reach the other host in order on one kept stream, with the sender named', async () => {
   const psk = pskFromSecret(randomBytes(32).toString('hex'));
   const hosts = [await startTestHost(psk), await startTestHost(psk)];
   const [cp, dp] = hosts as [ClusterLibp2p, ClusterLibp2p];
   try {
     const got: { bytes: Uint8Array; peer: string }[] = [];
     await handlePush(dp, (bytes, peer) => got.push({ bytes, peer }));
-    const conn = await cp.dial(dp.getMultiaddrs()[0]!);
+    let opened = 0;
+    const errors: Error[] = [];
+    const ch = new PushChannel(async () => {
+      opened++;
+      return openPushStream(await cp.dial(dp.getMultiaddrs()[0]!), 5000);
+    }, (err) => errors.push(err));
+    // Sent back to back while the stream opens, then one by one on the open stream; one is
+    // larger than a yamux window, so it arrives in many chunks.
     const messages = Array.from({ length: 20 }, (_, i) => new Uint8Array(randomBytes(i === 7 ? 300_000 : 100 + i)));
-    await Promise.all(messages.map((m) => pushOn(conn, m, 5000)));
-    const deadline = Date.now() + 10_000;
-    while (got.length < messages.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(got).toHaveLength(messages.length);
-    expect(new Set(got.map((g) => g.peer))).toEqual(new Set([cp.peerId.toString()]));
+    for (const m of messages.slice(0, 10)) expect(ch.send(m)).toBe(true);
+    const until = async (n: number) => {
+      const deadline = Date.now() + 10_000;
+      while (got.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    };
+    await until(10);
+    for (const m of messages.slice(10)) {
+      ch.send(m);
+      await until(got.length + 1);
+    }
+    await until(messages.length);
     const key = (b: Uint8Array) => Buffer.from(b).toString('hex');
-    expect(new Set(got.map((g) => key(g.bytes)))).toEqual(new Set(messages.map(key)));
+    expect(got.map((g) => key(g.bytes))).toEqual(messages.map(key));
+    expect(new Set(got.map((g) => g.peer))).toEqual(new Set([cp.peerId.toString()]));
+    expect(opened).toBe(1);
+    expect(errors).toEqual([]);
+    // The stream dropped (its connection closed): the next message opens another.
+    await cp.hangUp(dp.peerId);
+    await new Promise((r) => setTimeout(r, 200));
+    const last = new Uint8Array(randomBytes(64));
+    ch.send(last);
+    await until(messages.length + 1);
+    expect(key(got.at(-1)!.bytes)).toBe(key(last));
+    expect(opened).toBe(2);
+    ch.close();
   } finally {
     await Promise.all(hosts.map((h) => h.stop()));
   }

@@ -67,9 +67,8 @@ export function stageTable(dir: string, pids: Map<number, string>, dps: string[]
   };
   for (const p of procs) {
     for (const l of p.lines) {
-      // The control plane's per-data-plane stage belongs to that data plane's row.
-      const node = l.peer ?? p.node;
-      note(l.s, node, l.id, l.t);
+      // A stage the control plane notes per data plane belongs to that data plane's row.
+      note(l.s, l.peer ?? p.node, l.id, l.t);
     }
   }
   const get = (stage: string, node: string, id: string) => at.get(stage)?.get(node)?.get(id) ?? NaN;
@@ -89,7 +88,6 @@ export function stageTable(dir: string, pids: Map<number, string>, dps: string[]
   const side: { label: string; values: number[] }[] = [
     { label: 'committed → 201 back at the bench (clock start of the headline)', values: [] },
     { label: '201 back → served (the headline figure)', values: [] },
-    { label: 'handed to libp2p → push stream closed on the CP', values: [] },
   ];
   let byPush = 0;
   let byGossip = 0;
@@ -107,7 +105,6 @@ export function stageTable(dir: string, pids: Map<number, string>, dps: string[]
       for (let k = 0; k + 1 < chain.length; k++) rows[k]!.values.push(chain[k + 1]! - chain[k]!);
       rows[rows.length - 1]!.values.push(c.served[i]! - c.sent);
       side[1]!.values.push(c.served[i]! - c.acked);
-      side[2]!.values.push(get('pushed', dp, c.id) - published);
     });
   }
   const width = Math.max(...[...rows, ...side].map((r) => r.label.length));

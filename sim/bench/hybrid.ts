@@ -6,7 +6,7 @@
 //   3. the control plane SIGKILLed under traffic: failed requests on the data planes;
 //   4. a data plane restarted while the control plane is down: time to serve from its cache.
 import '../../src/polyfill.ts';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { Client } from 'undici';
 import { freePort, startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
-import { startEchoServer, type EchoServer } from '../../src/up/echo.ts';
+import type { EchoServer } from '../../src/up/echo.ts';
 import { SimNode } from '../harness/node-process.ts';
 import { adminCall } from '../harness/admin-call.ts';
 import { hybridNodeConfig } from '../harness/hybrid-config.ts';
@@ -38,6 +38,7 @@ const AB = args.includes('--ab');
 const DPS = 5;
 const CHANGES = QUICK ? 20 : 100;
 const WARMUP = 10;
+const IDLE_MS = QUICK ? 3000 : 5000;
 const BIG_CHANGES = QUICK ? 5 : 20;
 const BIG = 10_000;
 const WINDOW_MS = QUICK ? 20_000 : 60_000;
@@ -239,6 +240,22 @@ function cpuMs(pid: number): number {
   }
 }
 
+type CpuWindow = { before: ReturnType<typeof treeCpu>[]; after: ReturnType<typeof treeCpu>[]; ms: number };
+/**
+ * CPU ms per change of [cp, ...dps] over the timed changes, less what the same processes use
+ * idle over as long (membership probes and heartbeats): what the path costs, whatever the
+ * machine's load. /proc counts in 10 ms ticks: a figure over 100 changes is good to ~0.1 ms.
+ */
+function cpuPerChange(w: CpuWindow, idle: CpuWindow, bench: NodeJS.CpuUsage, changes: number): string {
+  const sum = (v: number[]) => v.reduce((x, y) => x + y, 0);
+  const used = (c: CpuWindow, i: number, part: 'primary' | 'workers') =>
+    part === 'primary' ? c.after[i]!.primary - c.before[i]!.primary : sum(c.after[i]!.workers) - sum(c.before[i]!.workers);
+  const per = (i: number, part: 'primary' | 'workers') => (used(w, i, part) - (used(idle, i, part) * w.ms) / idle.ms) / changes;
+  const dps = w.after.slice(1).map((_, k) => k + 1);
+  const avg = (v: number[]) => sum(v) / v.length;
+  return `control plane ${ms(per(0, 'primary'))}, each data plane's primary ${ms(avg(dps.map((i) => per(i, 'primary'))))}, its proxy worker ${ms(avg(dps.map((i) => per(i, 'workers'))))}, the bench ${ms((bench.user + bench.system) / 1000 / changes)}`;
+}
+
 /** The CPU a node's primary and its proxy workers have used so far. */
 function treeCpu(n: SimNode): { primary: number; workers: number[] } {
   if (!n.pid) return { primary: NaN, workers: [] };
@@ -265,7 +282,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(dbConf, `pg_host = 127.0.0.1\npg_port = ${pgServer.port}\npg_user = ${pgServer.user}\npg_password = ${pgServer.password}\npg_database = gossamer\n`);
   await run(process.execPath, [BIN, 'migrations', 'bootstrap', '-c', dbConf]);
   await run(process.execPath, [BIN, 'cluster', 'gen-cert', '--out', path.join(tmp, 'certs')]);
-  echo = await startEchoServer({ port: await freePort() });
+  echo = await startUpstreamProcess(await freePort());
 
   const cpCluster = await freePort();
   const cp = await makeNode('cp', 'control_plane', cpCluster);
@@ -283,10 +300,19 @@ async function main(): Promise<void> {
   // of the path for the first time (V8 compiles it, libp2p streams and buffers warm up): they
   // are timed and shown apart, then CHANGES more are measured, as in any steady-state figure.
   const cold = (await timeChanges(cp, dps, 'w', WARMUP)).map((p) => Math.max(...p));
+  // The nodes' CPU while nothing changes (membership probes, heartbeats): subtracted below.
+  const idle0 = [cp, ...dps].map(treeCpu);
+  const tIdle = performance.now();
+  await sleep(IDLE_MS);
+  const idle = { before: idle0, after: [cp, ...dps].map(treeCpu), ms: performance.now() - tIdle };
   const polls0 = { ...polls };
+  const cpu0 = [cp, ...dps].map(treeCpu);
+  const benchCpu0 = process.cpuUsage();
+  const tChanges = performance.now();
   const smallSeen: ChangeSeen[] = [];
   const smallPer = await timeChanges(cp, dps, 'c', CHANGES, smallSeen);
   const pollMs = (polls.ms - polls0.ms) / (polls.n - polls0.n);
+  const cpuPer = cpuPerChange({ before: cpu0, after: [cp, ...dps].map(treeCpu), ms: performance.now() - tChanges }, idle, process.cpuUsage(benchCpu0), CHANGES);
   const small = smallPer.map((p) => Math.max(...p));
   const how = await Promise.all(dps.map(async (d) => ((await admin(d, 'GET', '/status')) as DpStatus).hybrid.stats));
   const lost = small.filter((v) => !Number.isFinite(v)).length;
@@ -298,6 +324,7 @@ async function main(): Promise<void> {
   say(`   the ${WARMUP} changes before (first after start, cold code paths): p50 ${ms(pct(cold, 50))}  max ${ms(Math.max(...cold))}`);
   say(`   slowest changes: ${slowest(smallPer, dps)}`);
   say(`   the bench polls all ${DPS} data planes at once, each every ${POLL_PAUSE_MS} ms + a request's time: one request took ${ms(pollMs)} on average (${((polls.n - polls0.n) / CHANGES / DPS).toFixed(1)} per data plane per change)`);
+  say(`   CPU per change, beyond the nodes' idle rate (the ${DPS} data planes' polls included): ${cpuPer}`);
   say(await stages(cp, dps, smallSeen));
   say(`   delivery on the ${DPS} data planes: ${sum('pushedEvents')} events pushed, ${sum('gossipEvents')} gossiped (the same events twice: first one wins), ${sum('eventFetches')} repairs by asking, ${sum('snapshots') - DPS} snapshots beyond the first`);
   say(`   Kong 3 hybrid       CP pushes a full config export per change, CP nodes learn changes by polling`);
@@ -401,6 +428,30 @@ async function onlyRestart(cp: SimNode, dp: SimNode): Promise<void> {
       await restartFromCache(dp, `restart ${i}/${RESTARTS}${mode ? ` (${mode})` : ''} with the control plane down`);
     }
   }
+}
+
+/**
+ * The upstream every route points at, in a process of its own: a change counts as served when
+ * a data plane answers 200, which goes through the upstream, and inside the bench that answer
+ * waited for the bench's own event loop (busy polling five data planes) twice per request.
+ */
+async function startUpstreamProcess(port: number): Promise<EchoServer> {
+  const code = `require('http').createServer((q, s) => { q.resume(); q.on('end', () => { s.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 }); s.end('{"ok":true}'); }); }).listen(${port}, '127.0.0.1', () => process.stdout.write('ready\\n'))`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  process.once('exit', () => child.kill('SIGKILL'));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (c) => reject(new Error(`the upstream process exited (code ${c}) before listening on ${port}`)));
+  });
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      child.kill();
+      await exited;
+    },
+  };
 }
 
 async function cleanup(): Promise<void> {

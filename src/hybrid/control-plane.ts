@@ -9,16 +9,13 @@ import { EVENTS_TOPIC, type EventSync, type EventsCluster } from '../cluster/eve
 import { eventsSince } from '../db/events.ts';
 import type { Logger } from '../log.ts';
 import type { Router } from '../admin/router.ts';
-import { encodeResponse, handleSync, pushOn, SYNC_PROTOCOL, type DataPlaneHello, type SyncRequest } from './protocol.ts';
+import { encodeResponse, handleSync, openPushStream, SYNC_PROTOCOL, type DataPlaneHello, type SyncRequest } from './protocol.ts';
+import { PushChannel } from './push-channel.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
 import { registerClustering, type DataPlaneRecord } from './clustering-routes.ts';
 import { logRefusedConnections } from './refusals.ts';
-import { traceChanges, tracingChanges } from '../cluster/events-trace.ts';
-import { unpackMessage } from './codec.ts';
 
 const EVENTS_LIMIT = 1000;
-/** Pushes to one data plane still open: beyond this it is hung or far behind, and repairs by itself. */
-const MAX_PUSHES_IN_FLIGHT = 32;
 const PUSH_TIMEOUT_MS = 2000;
 
 /**
@@ -102,37 +99,40 @@ export async function attachControlPlane(o: ControlPlaneOptions): Promise<Contro
     return encodeResponse({ t: 'error', message: `unknown request ${(req as { t?: unknown })?.t}` });
   };
 
-  const inFlight = new Map<string, number>();
   const stats = { pushes: 0, pushFailures: 0, pushesSkipped: 0 };
-  const pushTo = async (peer: string, bytes: Uint8Array): Promise<void> => {
-    const id = peerIdFromString(peer);
-    // Dialled again when needed: on a busy machine connections drop and members are taken for
-    // failed for a moment, exactly when a change must not wait for a repair.
-    const conn = cluster.libp2p.getConnections(id).find((c) => c.status === 'open') ?? (await cluster.libp2p.dial(id, { signal: AbortSignal.timeout(PUSH_TIMEOUT_MS) }));
-    await pushOn(conn, bytes, PUSH_TIMEOUT_MS);
+  const channels = new Map<string, PushChannel>();
+  const channelTo = (peer: string, name: string): PushChannel => {
+    let ch = channels.get(peer);
+    if (!ch) {
+      const id = peerIdFromString(peer);
+      ch = new PushChannel(
+        async () => {
+          // Dialled again when needed: on a busy machine connections drop and members are taken
+          // for failed for a moment, exactly when a change must not wait for a repair.
+          const conn = cluster.libp2p.getConnections(id).find((c) => c.status === 'open') ?? (await cluster.libp2p.dial(id, { signal: AbortSignal.timeout(PUSH_TIMEOUT_MS) }));
+          return openPushStream(conn, PUSH_TIMEOUT_MS);
+        },
+        (err) => {
+          stats.pushFailures++;
+          log.debug({ data_plane: name, err: err.message }, 'pushing change events to a data plane failed; it repairs from gossip or by asking');
+        },
+      );
+      channels.set(peer, ch);
+    }
+    return ch;
   };
   const push = (bytes: Uint8Array): void => {
-    // Tracing only (bench:hybrid): which versions these bytes carry.
-    const traced = tracingChanges ? unpackMessage<{ events: { config_version: number; entity_id: string }[] }>(bytes).events : [];
     const synced = new Set<string>();
     for (const dp of dataPlanes.values()) synced.add(dp.peer_id);
     for (const m of cluster.members()) {
-      if (m.role !== 'data_plane' || m.status === 'left' || !synced.has(m.peer_id)) continue;
-      const peer = m.peer_id;
-      const n = inFlight.get(peer) ?? 0;
-      if (n >= MAX_PUSHES_IN_FLIGHT) {
-        stats.pushesSkipped++;
+      if (m.role !== 'data_plane' || !synced.has(m.peer_id)) continue;
+      if (m.status === 'left') {
+        channels.get(m.peer_id)?.close();
+        channels.delete(m.peer_id);
         continue;
       }
-      inFlight.set(peer, n + 1);
-      stats.pushes++;
-      pushTo(peer, bytes)
-        .then(() => traceChanges('pushed', traced, m.name))
-        .catch((err: Error) => {
-          stats.pushFailures++;
-          log.debug({ data_plane: m.name, err: err.message }, 'pushing change events to a data plane failed; it repairs from gossip or by asking');
-        })
-        .finally(() => inFlight.set(peer, (inFlight.get(peer) ?? 1) - 1));
+      if (channelTo(m.peer_id, m.name).send(bytes)) stats.pushes++;
+      else stats.pushesSkipped++;
     }
   };
   pushers.set(cluster, push);
@@ -152,6 +152,8 @@ export async function attachControlPlane(o: ControlPlaneOptions): Promise<Contro
     pushStats: stats,
     async stop() {
       if (pushers.get(cluster) === push) pushers.delete(cluster);
+      for (const ch of channels.values()) ch.close();
+      channels.clear();
       await cluster.libp2p.unhandle(SYNC_PROTOCOL).catch(() => {});
     },
   };

@@ -23,6 +23,13 @@ import { traceChanges } from '../cluster/events-trace.ts';
 import { handlePush, PUSH_PROTOCOL, syncRequest, type DataPlaneHello, type SyncRequest, type SyncResponse } from './protocol.ts';
 
 const gossipPackr = new Packr({ useRecords: false });
+/**
+ * Our config_version/config_hash reach the cluster at most this often. Each announcement is a
+ * signed membership message every member verifies: 20 ms after each change, five data planes
+ * announcing landed while the slowest of them was still applying that change (or the next),
+ * on the same two cores. The control plane announces as often (src/cluster/events.ts).
+ */
+const ANNOUNCE_MS = 200;
 const EMPTY_HASH = '00000000000000000000000000000000';
 
 export interface DataPlaneSyncOptions {
@@ -551,7 +558,7 @@ export class DataPlaneSync {
       } catch (err) {
         this.log.debug({ err }, 'announcing config_version failed');
       }
-    }, 20);
+    }, ANNOUNCE_MS);
     this.announceTimer.unref();
   }
 }

@@ -10,11 +10,14 @@ import { packMessage, unpackMessage } from './codec.ts';
 export const SYNC_PROTOCOL = '/gossamer/sync/1.0.0';
 /**
  * A control plane hands each batch of change events (the very bytes it gossips) straight to
- * every data plane that synced from it: one hop on a connection already open, one message per
- * stream, no answer. Gossip alone depends on the mesh: a data plane not yet grafted, or one
- * that took the control plane for failed on a busy machine, missed events until a repair.
+ * every data plane that synced from it: one hop, no answer. Gossip alone depends on the mesh:
+ * a data plane not yet grafted, or one that took the control plane for failed on a busy
+ * machine, missed events until a repair. 2.0.0: one stream kept open per data plane, each
+ * message a 4-byte big-endian length and the bytes (1.0.0 opened a stream per message: a
+ * yamux stream, a protocol negotiation and a close before the data plane saw the message,
+ * which made every push arrive after the gossiped copy of the same change).
  */
-export const PUSH_PROTOCOL = '/gossamer/push/1.0.0';
+export const PUSH_PROTOCOL = '/gossamer/push/2.0.0';
 const MAX_PUSH = 16 * 1024 * 1024;
 /** A 10,000-route configuration is a few MB compressed; this only stops runaway peers. */
 export const MAX_RESPONSE = 512 * 1024 * 1024;
@@ -97,33 +100,51 @@ export function handleSync(libp2p: ClusterLibp2p, answer: (req: SyncRequest, rem
   );
 }
 
-/** Send one push on `conn` (no dial: a data plane not connected repairs when it reconnects). */
-export async function pushOn(conn: Connection, bytes: Uint8Array, timeoutMs: number): Promise<void> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  // negotiateFully false: the protocol name goes out with the message, saving a round trip.
-  const stream = await conn.newStream(PUSH_PROTOCOL, { signal, negotiateFully: false, maxOutboundStreams: 256 });
-  try {
-    await stream.sink([bytes]);
-  } catch (err) {
-    stream.abort(err as Error);
-    throw err;
-  }
+/** A push stream to `conn`'s peer (see PushChannel, which keeps one per data plane). */
+export function openPushStream(conn: Connection, timeoutMs: number): Promise<Stream> {
+  return conn.newStream(PUSH_PROTOCOL, { signal: AbortSignal.timeout(timeoutMs), maxOutboundStreams: 4, runOnLimitedConnection: false });
 }
 
-/** Receive pushes: `onPush` gets the message bytes and the pushing peer. */
+/** One message of a push stream: its length (4 bytes, big-endian), then its bytes. */
+export function pushFrame(bytes: Uint8Array): Uint8Array {
+  if (bytes.length > MAX_PUSH) throw new Error(`push message of ${bytes.length} bytes is larger than ${MAX_PUSH}`);
+  const out = new Uint8Array(4 + bytes.length);
+  new DataView(out.buffer).setUint32(0, bytes.length);
+  out.set(bytes, 4);
+  return out;
+}
+
+/** Receive pushes: `onPush` gets each message's bytes, in the order sent, and the pushing peer. */
 export function handlePush(libp2p: ClusterLibp2p, onPush: (bytes: Uint8Array, peer: string) => void): Promise<void> {
   return libp2p.handle(
     PUSH_PROTOCOL,
     async ({ stream, connection }) => {
+      const peer = connection.remotePeer.toString();
+      let buf: Uint8Array = new Uint8Array(0);
       try {
-        const raw = await readAll(stream, MAX_PUSH, AbortSignal.timeout(10_000));
+        for await (const chunk of stream.source) {
+          const bytes = chunk.subarray();
+          buf = buf.length ? Buffer.concat([buf, bytes]) : bytes;
+          while (buf.length >= 4) {
+            const n = new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0);
+            if (n > MAX_PUSH) throw new Error(`push message of ${n} bytes from ${peer} is larger than ${MAX_PUSH}`);
+            if (buf.length < 4 + n) break;
+            const msg = buf.subarray(4, 4 + n);
+            buf = buf.subarray(4 + n);
+            try {
+              onPush(msg, peer);
+            } catch {
+              // the receiver's own failure (it logs): the next message is still good
+            }
+          }
+        }
         await stream.close().catch(() => {});
-        onPush(raw, connection.remotePeer.toString());
       } catch (err) {
         stream.abort(err as Error);
       }
     },
-    { maxInboundStreams: 256, maxOutboundStreams: 1, runOnLimitedConnection: false },
+    // One stream per control plane at a time; a few more while a dropped one is replaced.
+    { maxInboundStreams: 16, maxOutboundStreams: 1, runOnLimitedConnection: false },
   );
 }
 

@@ -1,0 +1,111 @@
+// A control plane's push stream to one data plane (/gossamer/push/2.0.0), kept open: a change
+// is one write on it. Opened on the first message (and again after it dropped); messages sent
+// while it opens wait in order. What is queued is written as one chunk: a burst of changes
+// becomes one yamux frame. A data plane that stops reading (hung, far behind) lets the queue
+// grow to MAX_QUEUED: the stream is then dropped with what it held, and the data plane repairs
+// from gossip or by asking, as it does for anything it missed.
+import type { Stream } from '@libp2p/interface';
+import { pushFrame } from './protocol.ts';
+
+const MAX_QUEUED = 256;
+
+const writable = (s: Stream): boolean => s.status === 'open' && (s.writeStatus === 'ready' || s.writeStatus === 'writing');
+
+export class PushChannel {
+  private queue: Uint8Array[] = [];
+  private wake: (() => void) | null = null;
+  private stream: Stream | null = null;
+  private opening = false;
+  private closed = false;
+
+  /**
+   * `open` dials if needed and opens a stream; `onError` hears why one failed or dropped (the
+   * messages it held are lost to this path).
+   */
+  constructor(
+    private readonly open: () => Promise<Stream>,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  /** Queue one message; false when the data plane stopped reading (the message is dropped). */
+  send(bytes: Uint8Array): boolean {
+    if (this.closed) return false;
+    if (this.queue.length >= MAX_QUEUED) {
+      this.drop(new Error(`${MAX_QUEUED} pushes queued: the data plane is not reading`));
+      return false;
+    }
+    this.queue.push(pushFrame(bytes));
+    // A stream whose connection closed may not have ended its sink yet: replace it now rather
+    // than hand it a message it can no longer deliver.
+    if (this.stream && !writable(this.stream)) {
+      this.stream = null;
+      this.wake?.(); // its writer sees it is no longer the channel's stream and ends
+    }
+    if (this.stream) this.wake?.();
+    else if (!this.opening) void this.connect();
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+    const s = this.stream;
+    this.stream = null;
+    this.wake?.();
+    void s?.close().catch(() => s.abort(new Error('push channel closed')));
+  }
+
+  private async connect(): Promise<void> {
+    this.opening = true;
+    let stream: Stream;
+    try {
+      stream = await this.open();
+    } catch (err) {
+      this.queue = [];
+      this.onError(err as Error);
+      return;
+    } finally {
+      this.opening = false;
+    }
+    if (this.closed) {
+      stream.abort(new Error('push channel closed'));
+      return;
+    }
+    this.stream = stream;
+    stream.sink(this.frames(stream)).then(
+      () => this.ended(stream, null),
+      (err: Error) => this.ended(stream, err),
+    );
+  }
+
+  private ended(stream: Stream, err: Error | null): void {
+    if (this.stream !== stream) return;
+    this.stream = null;
+    if (err) this.onError(err);
+    // Messages queued as it dropped go out on a new stream (one try: a failed open drops them).
+    if (this.queue.length && !this.closed) void this.connect();
+  }
+
+  private drop(err: Error): void {
+    this.queue = [];
+    const s = this.stream;
+    this.stream = null;
+    this.wake?.();
+    s?.abort(err);
+    this.onError(err);
+  }
+
+  private async *frames(stream: Stream): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      if (this.stream !== stream) return;
+      if (this.queue.length) {
+        const out = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue);
+        this.queue = [];
+        yield out;
+        continue;
+      }
+      // Calling a resolver twice is harmless: no need to clear it.
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+}
