@@ -289,6 +289,8 @@ async function main(): Promise<void> {
   const dps: SimNode[] = [];
   for (let i = 1; i <= (ONLY === 'restart' ? 1 : DPS); i++) dps.push(await makeNode(`dp${i}`, 'data_plane', cpCluster));
   if (ONLY === 'restart') return onlyRestart(cp, dps[0]!);
+  // `--only changes --cpu-prof DIR`: the control plane and dp1 (primary and worker) write V8 CPU profiles there.
+  if (CPU_PROF && ONLY === 'changes') for (const n of [cp, dps[0]!]) (n as unknown as { opts: { wrap?: string[] } }).opts.wrap = ['sh', '-c', `exec "$0" --cpu-prof --cpu-prof-dir=${CPU_PROF} "$@"`];
   await cp.start();
   await Promise.all(dps.map((d) => d.start()));
   await admin(cp, 'POST', '/services', { name: 'echo', url: echo.url });
