@@ -10,8 +10,8 @@ import { afterAll, expect, test } from 'vitest';
 import { cacheDirOf } from '../src/boot/layout.mjs';
 import { readCurrent } from '../src/boot/stamp.mjs';
 import { sweepBundles } from '../src/boot/sweep.mjs';
-import { freePort } from '../src/db/embedded.ts';
 import { BIN, cleanEnv, ROOT, runCli, type RunResult } from './support/cli.ts';
+import { writeDataPlaneConf } from './support/dp-conf.ts';
 import { until } from './support/until.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-boot-bundle-'));
@@ -145,24 +145,7 @@ test('retired bundles are swept once nobody runs them; one a live process runs s
 test('a data plane started through bin/gossamer.js runs its proxy workers from the bundle, without tsx', async () => {
   const certs = path.join(tmp, 'certs');
   expect((await runCli(['cluster', 'gen-cert', '--out', certs])).code).toBe(0);
-  const [proxy, admin, clusterPort, cp] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const conf = path.join(tmp, 'dp.conf');
-  fs.writeFileSync(
-    conf,
-    [
-      `prefix = ${path.join(tmp, 'dp')}`,
-      'cluster_role = data_plane',
-      'database = off',
-      `proxy_listen = 127.0.0.1:${proxy}`,
-      `admin_listen = 127.0.0.1:${admin}`,
-      `cluster_listen = 127.0.0.1:${clusterPort}`,
-      `cluster_control_plane = 127.0.0.1:${cp}`,
-      `cluster_cert = ${path.join(certs, 'cluster.crt')}`,
-      `cluster_cert_key = ${path.join(certs, 'cluster.key')}`,
-      'worker_processes = 1',
-      '',
-    ].join('\n'),
-  );
+  const { conf } = await writeDataPlaneConf(tmp, 'dp', certs);
   const node = spawn(process.execPath, [BIN, 'start', '-c', conf], { env: cleanEnv(), stdio: 'ignore' });
   try {
     const workers = await until('the data plane forks its worker', async () => {

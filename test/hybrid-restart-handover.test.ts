@@ -16,6 +16,7 @@ import { DataPlaneSync } from '../src/hybrid/dp-sync.ts';
 import { DpCacheStore } from '../src/hybrid/level-store.ts';
 import { startEchoServer, type EchoServer } from '../src/up/echo.ts';
 import { BIN, cleanEnv, runCli } from './support/cli.ts';
+import { writeDataPlaneConf } from './support/dp-conf.ts';
 import { captureLog } from './support/log-capture.ts';
 import { until } from './support/until.ts';
 
@@ -61,27 +62,7 @@ async function seedCache(prefix: string, snap: ConfigSnapshot, hash: string, eve
 async function startDataPlane(name: string): Promise<{ proxy: number; admin: number; prefix: string; log: () => string; start: () => void }> {
   const certs = path.join(tmp, 'certs');
   if (!fs.existsSync(certs)) expect((await runCli(['cluster', 'gen-cert', '--out', certs])).code).toBe(0);
-  const [proxy, admin, cluster, cp] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const prefix = path.join(tmp, name);
-  fs.mkdirSync(prefix, { recursive: true });
-  const conf = path.join(prefix, 'dp.conf');
-  fs.writeFileSync(
-    conf,
-    [
-      `prefix = ${prefix}`,
-      `node_name = ${name}`,
-      'cluster_role = data_plane',
-      'database = off',
-      `proxy_listen = 127.0.0.1:${proxy}`,
-      `admin_listen = 127.0.0.1:${admin}`,
-      `cluster_listen = 127.0.0.1:${cluster}`,
-      `cluster_control_plane = 127.0.0.1:${cp}`,
-      `cluster_cert = ${path.join(certs, 'cluster.crt')}`,
-      `cluster_cert_key = ${path.join(certs, 'cluster.key')}`,
-      'worker_processes = 1',
-      '',
-    ].join('\n'),
-  );
+  const { conf, prefix, proxy, admin } = await writeDataPlaneConf(tmp, name, certs);
   const logFile = path.join(prefix, 'out.log');
   return {
     proxy,
