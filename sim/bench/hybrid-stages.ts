@@ -13,6 +13,8 @@ export interface ChangeSeen {
   acked: number;
   /** Per data plane, in the order of the bench's list: when its first 200 came back (Infinity: never). */
   served: number[];
+  /** Per data plane: when the request answered with that 200 was sent. */
+  asked: number[];
 }
 
 interface Proc {
@@ -82,7 +84,8 @@ export function stageTable(dir: string, pids: Map<number, string>, dps: string[]
     { label: 'applied → posted to the proxy worker (IPC)', values: [] },
     { label: 'posted → received by the worker', values: [] },
     { label: 'worker received → router updated', values: [] },
-    { label: 'router updated → first 200 seen by the bench', values: [] },
+    { label: 'router updated → the bench sends the request that gets a 200', values: [] },
+    { label: 'that request sent → its 200 back (through the upstream)', values: [] },
     { label: 'total: POST sent → served', values: [] },
   ];
   const side: { label: string; values: number[] }[] = [
@@ -101,7 +104,7 @@ export function stageTable(dir: string, pids: Map<number, string>, dps: string[]
       const recv = Math.min(Number.isNaN(push) ? Infinity : push, Number.isNaN(gossip) ? Infinity : gossip);
       if (recv === push) byPush++;
       else if (recv === gossip) byGossip++;
-      const chain = [c.sent, commit, published, recv, get('applied', dp, c.id), get('ipc', dp, c.id), get('worker', dp, c.id), get('router', dp, c.id), c.served[i]!];
+      const chain = [c.sent, commit, published, recv, get('applied', dp, c.id), get('ipc', dp, c.id), get('worker', dp, c.id), get('router', dp, c.id), c.asked[i]!, c.served[i]!];
       for (let k = 0; k + 1 < chain.length; k++) rows[k]!.values.push(chain[k + 1]! - chain[k]!);
       rows[rows.length - 1]!.values.push(c.served[i]! - c.sent);
       side[1]!.values.push(c.served[i]! - c.acked);

@@ -100,15 +100,19 @@ async function pollStatus(n: SimNode, p: string): Promise<number> {
 /** Pause between two polls of one data plane while timing changes: adds ~1 ms to each figure, keeps the polling to a few hundred requests a second per node. */
 const POLL_PAUSE_MS = 1;
 
-/** ms from t0 until each node serves `p`; `probe` asks once, `pauseMs` between two asks. */
-async function servedEach(dps: SimNode[], p: string, t0: number, timeoutMs = 20_000, probe = status, pauseMs = 0): Promise<number[]> {
+/**
+ * ms from t0 until each node serves `p`; `probe` asks once, `pauseMs` between two asks;
+ * `asked` gets, per node, when the ask that was answered 200 was sent (ms from t0).
+ */
+async function servedEach(dps: SimNode[], p: string, t0: number, timeoutMs = 20_000, probe = status, pauseMs = 0, asked: number[] = []): Promise<number[]> {
   return Promise.all(
-    dps.map(async (n) => {
+    dps.map(async (n, i) => {
       while (performance.now() - t0 < timeoutMs) {
         const p0 = performance.now();
         const code = await probe(n, p);
         polls.n++;
         polls.ms += performance.now() - p0;
+        asked[i] = p0 - t0;
         if (code === 200) return performance.now() - t0;
         // Nothing listening yet (a node starting): a refused connection returns at once, and
         // asking again back to back would take a core from the node being timed.
@@ -133,10 +137,11 @@ async function timeChanges(cp: SimNode, dps: SimNode[], prefix: string, n: numbe
     const sent = nowMs();
     const route = (await admin(cp, 'POST', '/services/echo/routes', { name: `${prefix}${i}`, paths: [p] })) as { id: string };
     const t0 = performance.now();
-    const each = await servedEach(dps, p, t0, 20_000, pollStatus, POLL_PAUSE_MS);
+    const asked: number[] = [];
+    const each = await servedEach(dps, p, t0, 20_000, pollStatus, POLL_PAUSE_MS, asked);
     per.push(each);
     const acked = nowMs() - (performance.now() - t0);
-    seen.push({ id: route.id, sent, acked, served: each.map((v) => acked + v) });
+    seen.push({ id: route.id, sent, acked, served: each.map((v) => acked + v), asked: asked.map((v) => acked + v) });
   }
   return per;
 }
