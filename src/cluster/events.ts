@@ -227,14 +227,20 @@ export class EventSync {
   }
 
   /**
-   * The Admin API's after-commit hook: apply this node's own committed changes now (so the
-   * response that follows is served by this node's proxy), then gossip them.
+   * The Admin API's after-commit hook: gossip this node's own committed changes, then apply
+   * them here (the response that follows waits for this node's proxy to serve them). Peers
+   * first: what they wait for is the message, and applying here (the cache, its hash, the
+   * hand-over to the proxy) need not stand before it.
    */
   localChanges(events: ChangeEvent[]): void {
     if (events.length === 0) return;
+    this.publish(events);
     const lowest = events.reduce((m, e) => Math.min(m, e.config_version), Infinity);
     this.deliver(this.cache.apply(events), 'local');
     this.checkGap(lowest);
+  }
+
+  private publish(events: ChangeEvent[]): void {
     if (this.gossip && this.cluster) {
       try {
         const p = this.cluster.publish(EVENTS_TOPIC, packr.pack({ v: 1, events }));
