@@ -34,24 +34,34 @@ export interface InprocResult {
  * Every member of the simulation shares ONE event loop (and here one of two cores), so the
  * per-node costs that are nothing for a real node add up: probes every 500 ms instead of 250,
  * a probe timeout of 1 s (a late answer here is the shared loop's delay, not the member's),
- * gossipsub heartbeat 1 s, connection-monitor ping 10 s. Same code, same protocol.
+ * gossipsub heartbeat 1 s, connection-monitor ping 30 s (it finds hung peers; the simulation
+ * kills members, and probes run on kept streams anyway). Same code, same protocol.
  */
 export const INPROC_SETTINGS: Partial<MembershipSettings> = {
   probe_interval_ms: 500,
   probe_timeout_ms: 1000,
   gossip_interval_ms: 1000,
-  connection_ping_interval_ms: 10_000,
+  connection_ping_interval_ms: 30_000,
   dial_timeout_ms: 10_000,
 };
 
+/**
+ * The simulation's connections: @libp2p/memory, plaintext instead of noise, no private-network
+ * cipher (sim/bench/membership-connection-cost.ts measures both stacks). Encryption is the
+ * same per-connection and per-byte cost at any cluster size; with a hundred members in one
+ * process it would be paid at both ends on one core and hide how the protocol itself scales.
+ */
+export const INPROC_NOTE = 'members over @libp2p/memory with plaintext and no pnet (simulation only; real nodes use TCP + pnet + noise, about 2x the CPU per connection: sim/bench/membership-connection-cost.ts)';
+
 const now = () => performance.now();
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(ok: () => boolean, ms: number): Promise<boolean> {
   const end = now() + ms;
   while (!ok()) {
     if (now() > end) return false;
-    await sleep(20);
+    await sleep(50);
   }
   return true;
 }
@@ -102,8 +112,31 @@ function counters(c: Cluster): { out: number; in: number; gossipIn: number } {
   return { out: t.sent + w.rpcOut + w.pingsIn, in: t.received + w.rpcIn + w.pingsIn, gossipIn: c.membership.counters.received };
 }
 
-export async function runInproc(n: number, opts: { settings?: Partial<MembershipSettings>; rateWindowMs: number; transport?: 'tcp' | 'memory'; log?: (s: string) => void }): Promise<InprocResult> {
-  const mem = opts.transport === 'memory';
+/** Members listed alive or suspect in this node's table (cheap: no views built; polled often). */
+function listed(c: Cluster): number {
+  let k = 0;
+  for (const m of c.membership.table.all()) if (m.status === 'alive' || m.status === 'suspect') k++;
+  return k;
+}
+
+function allAliveIn(c: Cluster, n: number): boolean {
+  const all = c.membership.table.all();
+  return all.length === n && all.every((m) => m.status === 'alive');
+}
+
+export interface InprocOptions {
+  settings?: Partial<MembershipSettings>;
+  rateWindowMs: number;
+  /** memory (default): @libp2p/memory; tcp: real sockets on 127.0.0.1. */
+  transport?: 'tcp' | 'memory';
+  /** plaintext (default) or noise: see INPROC_NOTE. */
+  encryption?: 'plaintext' | 'noise';
+  log?: (s: string) => void;
+}
+
+export async function runInproc(n: number, opts: InprocOptions): Promise<InprocResult> {
+  const mem = (opts.transport ?? 'memory') === 'memory';
+  const plaintext = (opts.encryption ?? 'plaintext') === 'plaintext';
   const log = opts.log ?? (() => {});
   const psk = pskFromSecret('5e'.repeat(32));
   const logger = pino({ level: process.env.BENCH_LOG ?? 'silent' });
@@ -113,6 +146,7 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
   const settings: Partial<MembershipSettings> = { ...INPROC_SETTINGS };
   Object.assign(settings, opts.settings);
   const clusters: Cluster[] = [];
+  const startCpu = process.cpuUsage();
   const t0 = now();
   const addr = (i: number) => (mem ? `/memory/${tag}-${i}` : clusters[i]!.member(clusters[i]!.nodeId)!.address);
   const startOne = async (i: number, started: number) => {
@@ -133,6 +167,7 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
       logger: logger.child({ node: name }),
       privateKey: await generateKeyPair('Ed25519'),
       memoryName: mem ? `${tag}-${i}` : undefined,
+      plaintext,
     });
     await instrument(c);
     return c;
@@ -142,22 +177,27 @@ export async function runInproc(n: number, opts: { settings?: Partial<Membership
   for (let i = 1; i < n; i += 10) {
     const batch = await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, j) => startOne(i + j, i)));
     clusters.push(...batch);
+    if (clusters.length % 20 === 1 || clusters.length === n) log(`    ${clusters.length} started after ${((now() - t0) / 1000).toFixed(1)} s (${(cpuMs(process.cpuUsage(startCpu)) / 1000).toFixed(1)} s of CPU)`);
   }
   const startMs = now() - t0;
-  log(`  ${n} nodes started in ${(startMs / 1000).toFixed(1)} s`);
+  const startCpuMs = cpuMs(process.cpuUsage(startCpu));
+  {
+    const sum = (f: (c: Cluster) => number) => clusters.reduce((x, c) => x + f(c), 0);
+    log(`  start-up work, all nodes: ${sum((c) => c.membership.counters.published)} gossip published, ${sum((c) => c.membership.counters.received)} delivered, ${sum((c) => wires.get(c)!.rpcIn)} gossipsub frames in, ${sum((c) => c.membership.counters.syncs)} push-pulls, ${sum((c) => c.libp2p.getConnections().length) / 2} connections open`);
+  }
+  log(`  ${n} nodes started in ${(startMs / 1000).toFixed(1)} s (${(startCpuMs / 1000).toFixed(1)} s of CPU)`);
   const t1 = now();
   // The same member list on every node: all n members, none failed. A member under suspicion
   // is still a member (memberlist's Members() lists it too); the moment when also nobody is
   // suspected anywhere is reported beside it.
-  const inList = (c: Cluster) => c.members().filter((m) => m.status === 'alive' || m.status === 'suspect').length === n;
-  const converged = await until(() => clusters.every(inList), 60_000);
+  const converged = await until(() => clusters.every((c) => listed(c) === n), 60_000);
   const convergeMs = converged ? now() - t1 : NaN;
   log(`  converged in ${converged ? (convergeMs / 1000).toFixed(2) + ' s' : 'NOT within 60 s'}`);
-  const allAlive = converged && (await until(() => clusters.every((c) => c.members().every((m) => m.status === 'alive') && c.members().length === n), 20_000));
+  const allAlive = converged && (await until(() => clusters.every((c) => allAliveIn(c, n)), 20_000));
   const allAliveMs = allAlive ? now() - t1 : NaN;
   log(`  every member alive on every node at once: ${allAlive ? (allAliveMs / 1000).toFixed(2) + ' s' : 'not within 20 s more'}`);
   if (!converged) {
-    const counts = clusters.map((c) => c.members().filter((m) => m.status === 'alive').length);
+    const counts = clusters.map(listed);
     const hist = new Map<number, number>();
     for (const k of counts) hist.set(k, (hist.get(k) ?? 0) + 1);
     log(`  alive members seen (count: nodes): ${[...hist].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}: ${v}`).join(', ')}`);

@@ -6,7 +6,7 @@
 //     every `failed` mark of a node that was not faulted (a false failure) over the run.
 //     Beside it: memberlist's LAN defaults, from its formula and from a run of this code
 //     with those timings.
-// (b) 10 / 50 / 100 members in one process (libp2p over TCP on 127.0.0.1): convergence,
+// (b) 10 / 50 / 100 members in one process (libp2p over @libp2p/memory): convergence,
 //     detection of a killed member, per-node message rate.
 import '../../src/polyfill.ts';
 import fs from 'node:fs';
@@ -17,7 +17,7 @@ import { SimCluster } from '../harness/cluster.ts';
 import type { SimNode } from '../harness/node-process.ts';
 import { defaultSettings, memberlistLanSettings } from '../../src/cluster/settings.ts';
 import { expectedConfirmations, suspicionMinTimeout, suspicionTimeout } from '../../src/cluster/suspicion.ts';
-import { INPROC_SETTINGS, runInproc, type InprocResult } from './membership-inproc.ts';
+import { INPROC_NOTE, INPROC_SETTINGS, runInproc, type InprocResult } from './membership-inproc.ts';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -29,6 +29,8 @@ const SIZES = args.includes('--sizes') ? args[args.indexOf('--sizes') + 1]!.spli
 const SKIP_PROC = args.includes('--no-processes');
 const SKIP_INPROC = args.includes('--no-inproc');
 const CONCURRENCY = arg('--concurrency', 16);
+/** `--soak SECONDS`: no faults, only proxy load: every `failed` mark is a false failure. */
+const SOAK_S = arg('--soak', 0);
 const NODES = 5;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -181,9 +183,10 @@ async function startSlow(cl: SimCluster, n: SimNode): Promise<void> {
   }
 }
 
-async function runProcesses(label: string, config: Record<string, string | number>, trials: number): Promise<ProcResult> {
+async function runProcesses(label: string, config: Record<string, string | number>, trials: number, soakS = 0): Promise<ProcResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-bench-membership-'));
-  say(`\n== ${label}: ${NODES} node processes, ${trials} SIGKILL + ${trials} SIGSTOP trials under proxy load (dir ${dir})`);
+  const what = soakS > 0 ? `${soakS} s without faults` : `${trials} SIGKILL + ${trials} SIGSTOP trials`;
+  say(`\n== ${label}: ${NODES} node processes, ${what} under proxy load (dir ${dir})`);
   const cl = await SimCluster.start({ nodes: NODES, dir, config, log: (l) => say(`   ${l}`) });
   const faults: Fault[] = [];
   const res: ProcResult = { label, kill: [], stop: [], join: [], missed: [], falseFailures: [], suspicions: 0, refuted: 0, requests: 0, errors: 0, seconds: 0 };
@@ -211,6 +214,13 @@ async function runProcesses(label: string, config: Record<string, string | numbe
     const load = startLoad(`http://127.0.0.1:${cl.lb.port}`, CONCURRENCY);
     await sleep(2000);
     const victims = cl.nodes.slice(1).map((n) => n.name);
+    const soakEnd = Date.now() + soakS * 1000;
+    while (Date.now() < soakEnd) {
+      await sleep(Math.min(10_000, soakEnd - Date.now()));
+      await collect();
+      const failed = readEvents(cl.nodes).filter((e) => e.msg === 'cluster: member failed' && e.time >= t0).length;
+      say(`   soak ${Math.round((Date.now() - t0) / 1000)} s: ${failed} failed marks, ${res.suspicions} suspicions, ${res.refuted} refuted`);
+    }
 
     for (let i = 0; i < trials; i++) {
       const victim = cl.node(victims[i % victims.length]!);
@@ -306,7 +316,10 @@ async function main(): Promise<void> {
   say(ours(NODES));
   say(lanReference(NODES));
   const results: ProcResult[] = [];
-  if (!SKIP_PROC) {
+  if (SOAK_S > 0) {
+    results.push(await runProcesses(`Gossamer defaults, soak`, {}, 0, SOAK_S));
+    printProc(results[0]!);
+  } else if (!SKIP_PROC) {
     results.push(await runProcesses('Gossamer defaults', {}, TRIALS));
     printProc(results[0]!);
     if (LAN_TRIALS > 0) {
@@ -329,9 +342,9 @@ async function main(): Promise<void> {
     }
   }
   const inproc: InprocResult[] = [];
-  if (!SKIP_INPROC) {
+  if (!SKIP_INPROC && SOAK_S === 0) {
     for (const n of SIZES) {
-      say(`\n== ${n} members in one process (TCP on 127.0.0.1; ${JSON.stringify(INPROC_SETTINGS)})`);
+      say(`\n== ${n} members in one process (${INPROC_NOTE}; ${JSON.stringify(INPROC_SETTINGS)})`);
       inproc.push(await runInproc(n, { rateWindowMs: QUICK ? 5000 : 10_000, log: say }));
     }
   }

@@ -40,6 +40,8 @@ export interface StartClusterOptions {
   privateKey?: PrivateKey;
   /** In-process simulations: use @libp2p/memory under this name instead of TCP. */
   memoryName?: string;
+  /** In-process simulations: plaintext instead of noise (see HostOptions.plaintext). */
+  plaintext?: boolean;
 }
 
 export type GossipHandler = (data: Uint8Array, from: MemberView) => void;
@@ -210,6 +212,7 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     dialTimeoutMs: settings.dial_timeout_ms,
     gossipHeartbeatMs: settings.gossip_interval_ms,
     memoryName: o.memoryName,
+    plaintext: o.plaintext,
   });
   const peerId = libp2p.peerId.toString();
   const addresses = libp2p.getMultiaddrs().map(String);

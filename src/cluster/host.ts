@@ -31,6 +31,13 @@ export interface HostOptions {
   gossipHeartbeatMs: number;
   /** In-process simulations: `/memory/<name>` addresses instead of TCP. */
   memoryName?: string;
+  /**
+   * In-process simulations only: @libp2p/plaintext (a devDependency) instead of noise, and no
+   * private-network cipher. A hundred members in one process pay every connection's handshake
+   * and every byte's encryption at both ends on one core, which says nothing about how the
+   * membership protocol scales. Real nodes always use noise + pnet.
+   */
+  plaintext?: boolean;
 }
 
 // libp2p refuses more than 5 inbound connections a second from one IP unless allow-listed;
@@ -101,9 +108,9 @@ export async function createHost(opts: HostOptions) {
     privateKey: opts.privateKey,
     addresses: { listen: listenAddrs, announce },
     transports: mem ? [memory()] : [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [opts.plaintext ? (await import('@libp2p/plaintext')).plaintext() : noise()],
     streamMuxers: [yamux()],
-    connectionProtector: preSharedKey({ psk: opts.psk }),
+    connectionProtector: opts.plaintext ? undefined : preSharedKey({ psk: opts.psk }),
     connectionManager: {
       allow: mem ? [] : PRIVATE_NETS,
       dialTimeout: opts.dialTimeoutMs,

@@ -142,6 +142,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (!this.running) return;
     this.running = false;
     for (const t of this.timers) clearTimeout(t);
+    if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
     for (const s of this.suspicions.values()) s.cancel();
     this.suspicions.clear();
     this.unregisterMetrics();
@@ -208,7 +209,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const sender = msg.members.find((m) => isWireMember(m) && m.id === msg.from);
     if (!sender || sender.peer_id !== fromPeer) return null;
     const reply = this.stateMessage(false);
-    if (this.running) this.merge(msg.members, msg.from, msg.join);
+    if (this.running && this.merge(msg.members, msg.from, msg.join) > 0) this.catchUpSoon();
     return reply;
   }
 
@@ -220,7 +221,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
       if (!Array.isArray(reply?.members)) return false;
       const sender = reply.members.find((m) => isWireMember(m) && m.id === reply.from);
       if (!sender || sender.peer_id !== peerId) return false;
-      this.merge(reply.members, reply.from);
+      // Gossip missed a member (usually one that joined while we did): ask another neighbour
+      // soon, until an exchange teaches nothing new, instead of waiting for the next round.
+      if (this.merge(reply.members, reply.from) > 0) this.catchUpSoon();
       this.counters.syncs++;
       // We refuted a stale view of ourselves: tell this peer directly, not only by gossip.
       if (this.self.incarnation !== before) await this.transport.pushPull(peerId, this.stateMessage(true), this.s.dial_timeout_ms).catch(() => {});
@@ -565,8 +568,24 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return { from: this.table.selfId, join, members: this.table.all().map(toWire) };
   }
 
-  /** `relayJoiner`: the sender is joining through us; announce it once on its behalf. */
-  private merge(members: unknown[], from: string, relayJoiner = false): void {
+  private catchUpTimer: NodeJS.Timeout | null = null;
+
+  private catchUpSoon(): void {
+    if (this.catchUpTimer || !this.running || this.leaving) return;
+    this.catchUpTimer = setTimeout(() => {
+      this.catchUpTimer = null;
+      const peer = this.randomNeighbour();
+      if (peer && this.running && !this.leaving) void this.syncWith(peer.peer_id);
+    }, this.s.catch_up_interval_ms);
+    this.catchUpTimer.unref();
+  }
+
+  /**
+   * `relayJoiner`: the sender is joining through us; announce it once on its behalf.
+   * Returns how many members we learned of from someone other than themselves.
+   */
+  private merge(members: unknown[], from: string, relayJoiner = false): number {
+    let learned = 0;
     for (const w of members) {
       if (!isWireMember(w)) continue;
       if (this.buried(w, from)) continue;
@@ -577,6 +596,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       switch (w.status) {
         case 'alive': {
           const change = this.applyAliveChange(infoOf(w), w.id === from);
+          if (change?.kind === 'joined' && w.id !== from) learned++;
           // A joiner's own announcement may have reached nobody yet (gossipsub had not learned
           // its subscription), so the member it joined through announces it. Only the joiner:
           // re-announcing every member learned from a table made n joins cost n^2 broadcasts.
@@ -599,6 +619,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
         }
       }
     }
+    return learned;
   }
 
   private async pushPullLoop(): Promise<void> {

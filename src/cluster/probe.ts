@@ -103,7 +103,8 @@ export function isRefused(err: unknown): boolean {
     if (!e || typeof e !== 'object' || seen.has(e)) return false;
     seen.add(e);
     const x = e as { code?: string; message?: string; errors?: unknown[]; cause?: unknown };
-    if (x.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(x.message ?? '')) return true;
+    // @libp2p/memory's equivalent of ECONNREFUSED: nothing listens at that address any more.
+    if (x.code === 'ECONNREFUSED' || /ECONNREFUSED|No memory listener found/.test(x.message ?? '')) return true;
     return (Array.isArray(x.errors) && x.errors.some(walk)) || walk(x.cause);
   };
   return walk(err);

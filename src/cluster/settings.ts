@@ -11,6 +11,7 @@ export interface MembershipSettings {
   awareness_max_multiplier: number;
   gossip_interval_ms: number;
   push_pull_interval_ms: number;
+  catch_up_interval_ms: number;
   reap_interval_ms: number;
   reap_timeout_ms: number;
   retry_interval_ms: number;
@@ -33,6 +34,7 @@ export const defaultSettings: MembershipSettings = {
   awareness_max_multiplier: 8,
   gossip_interval_ms: 500,
   push_pull_interval_ms: 10000,
+  catch_up_interval_ms: 1000,
   reap_interval_ms: 15000,
   reap_timeout_ms: 3600000,
   retry_interval_ms: 1000,
@@ -71,6 +73,7 @@ export function settingsFromConfig(c: Record<string, unknown>): MembershipSettin
     awareness_max_multiplier: n('cluster_awareness_max_multiplier', s.awareness_max_multiplier),
     gossip_interval_ms: n('cluster_gossip_interval', s.gossip_interval_ms),
     push_pull_interval_ms: n('cluster_push_pull_interval', s.push_pull_interval_ms),
+    catch_up_interval_ms: n('cluster_catch_up_interval', s.catch_up_interval_ms),
     reap_interval_ms: n('cluster_reap_interval', s.reap_interval_ms),
     reap_timeout_ms: n('cluster_reap_timeout', s.reap_timeout_ms),
     retry_interval_ms: n('cluster_retry_interval', s.retry_interval_ms),
