@@ -14,6 +14,30 @@ import { sweepBundles } from './sweep.mjs';
 
 
 /**
+ * Packages bundled in rather than loaded from node_modules: each is many small modules (zod
+ * alone 95) that a proxy worker or a data plane loads before it serves, and Node's loader pays
+ * per module. Pure JavaScript only, and only where every import is static: import() of a
+ * bundled CommonJS package yields only its default export (prom-client, which workers.ts
+ * imports lazily, stays external for that reason). Everything else stays external.
+ */
+const INLINE = new Set(['zod', 'commander', 'http-proxy']);
+const packageOf = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+
+function externals() {
+  return {
+    name: 'gossamer-externals',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        // What an inlined package imports is inlined too (esbuild leaves node's own modules external).
+        if (args.kind === 'dynamic-import') return { external: true };
+        if (args.importer.includes('/node_modules/') || INLINE.has(packageOf(args.path))) return undefined;
+        return { external: true };
+      });
+    },
+  };
+}
+
+/**
  * import.meta.url in a bundled file would be the chunk's URL; every source that locates a file
  * from it (package.json, bin/gossamer.js, the simulator's report assets) expects its own. So
  * each source gets its original URL written in.
@@ -23,6 +47,7 @@ function sourceUrls() {
     name: 'gossamer-source-urls',
     setup(b) {
       b.onLoad({ filter: /\.ts$/ }, async (args) => {
+        if (args.path.includes('/node_modules/')) return undefined;
         const text = await fs.promises.readFile(args.path, 'utf8');
         return { contents: text.replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
       });
@@ -48,16 +73,27 @@ export async function buildBundle(root, cacheDir) {
       format: 'esm',
       platform: 'node',
       target: 'node20',
-      packages: 'external',
       outExtension: { '.js': '.mjs' },
-      banner: { js: `globalThis[Symbol.for(${JSON.stringify(EVALUATED)})] = true;` },
+      // require() for the inlined CommonJS packages (prom-client, commander, http-proxy).
+      banner: {
+        js: `import { createRequire as __gossamerRequire } from 'node:module';\nconst require = __gossamerRequire(import.meta.url);\nglobalThis[Symbol.for(${JSON.stringify(EVALUATED)})] = true;`,
+      },
       metafile: true,
       logLevel: 'silent',
-      plugins: [sourceUrls()],
+      plugins: [externals(), sourceUrls()],
     });
     await esbuild.stop();
-    const inputs = [...new Set([...Object.keys(r.metafile.inputs), ...BUILD_FILES])];
-    const files = inputs.map((f) => [f, ...(before.get(f) ?? [-1, -1])]);
+    const inputs = Object.keys(r.metafile.inputs);
+    const own = [...new Set([...inputs.filter((f) => !f.includes('node_modules/')), ...BUILD_FILES])];
+    // An inlined package is stamped by its package.json (npm rewrites it with the package).
+    const packages = [...new Set(inputs.filter((f) => f.includes('node_modules/')).map((f) => f.replace(/^(.*node_modules\/(@[^/]+\/)?[^/]+)\/.*$/, '$1/package.json')))];
+    const files = [
+      ...own.map((f) => [f, ...(before.get(f) ?? [-1, -1])]),
+      ...packages.map((f) => {
+        const s = fs.statSync(path.join(root, f), { throwIfNoEntry: false });
+        return [f, s?.mtimeMs ?? -1, s?.size ?? -1];
+      }),
+    ];
     // Never a name used before: a bundle found broken is replaced, not reused.
     const name = `b-${Date.now().toString(36)}-${crypto.randomBytes(4).toString('hex')}`;
     const dir = path.join(cacheDir, name);
