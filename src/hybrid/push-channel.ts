@@ -2,12 +2,13 @@
 // is one write on it. Opened on the first message (and again after it dropped); messages sent
 // while it opens wait in order. What is queued is written as one chunk: a burst of changes
 // becomes one yamux frame. A data plane that stops reading (hung, far behind) lets the queue
-// grow to MAX_QUEUED: the stream is then dropped with what it held, and the data plane repairs
-// from gossip or by asking, as it does for anything it missed.
+// of an open stream grow to MAX_QUEUED: the stream is then dropped with what it held, and the
+// data plane repairs from gossip or by asking, as it does for anything it missed.
 import type { Stream } from '@libp2p/interface';
 import { pushFrame } from './protocol.ts';
 
-const MAX_QUEUED = 256;
+/** Messages waiting on one channel beyond which its data plane counts as not reading. */
+export const MAX_QUEUED = 256;
 
 const writable = (s: Stream): boolean => s.status === 'open' && (s.writeStatus === 'ready' || s.writeStatus === 'writing');
 
@@ -25,13 +26,16 @@ export class PushChannel {
   constructor(
     private readonly open: () => Promise<Stream>,
     private readonly onError: (err: Error) => void,
+    private readonly maxQueued = MAX_QUEUED,
   ) {}
 
   /** Queue one message; false when the data plane stopped reading (the message is dropped). */
   send(bytes: Uint8Array): boolean {
     if (this.closed) return false;
-    if (this.queue.length >= MAX_QUEUED) {
-      this.drop(new Error(`${MAX_QUEUED} pushes queued: the data plane is not reading`));
+    // While a stream opens, what waits is bounded by the open's timeout; past it, a full
+    // queue means the open stream's writes are stuck: the data plane is not reading.
+    if (this.stream && this.queue.length >= this.maxQueued) {
+      this.drop(new Error(`${this.maxQueued} pushes queued: the data plane is not reading`));
       return false;
     }
     this.queue.push(pushFrame(bytes));
