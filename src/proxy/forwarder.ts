@@ -191,6 +191,13 @@ function hasBody(method: string, status: number): boolean {
   return method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
 }
 
+/** Map.forEach callback (`this`: the header list): no entry arrays per edit. */
+function pushEdit(this: string[], v: string | string[] | null, k: string): void {
+  if (v === null) return;
+  if (typeof v === 'string') this.push(k, v);
+  else for (let i = 0; i < v.length; i++) this.push(k, v[i]!);
+}
+
 function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): string[] {
   const src: IncomingHttpHeaders = ctx.req.headers;
   const edits = ctx.requestHeaderEdits;
@@ -206,13 +213,7 @@ function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): s
     if (typeof v === 'string') out.push(k, v);
     else for (let i = 0; i < v.length; i++) out.push(k, v[i]!);
   }
-  if (edits !== null) {
-    for (const [k, v] of edits) {
-      if (v === null) continue;
-      if (typeof v === 'string') out.push(k, v);
-      else for (const x of v) out.push(k, x);
-    }
-  }
+  if (edits !== null) edits.forEach(pushEdit, out);
   const route = ctx.route!;
   let host: string;
   if (route.preserve_host && ctx.hostHeader) host = ctx.hostHeader;

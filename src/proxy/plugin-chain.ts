@@ -38,6 +38,12 @@ export async function loadPluginHandlers(): Promise<void> {
   );
 }
 
+/**
+ * A chain whose every entry runs the same instance whoever the consumer is keeps that list:
+ * its requests share it as ctx.plugins (read-only) instead of building one each.
+ */
+type Chain = ChainEntry[] & { fixed?: PluginInstance[] };
+
 export class PluginIndex {
   private readonly byName = new Map<string, Scoped>();
   private readonly order: string[];
@@ -124,6 +130,7 @@ export class PluginIndex {
       const readers = [fallback, ...(byConsumer?.values() ?? [])].filter((i): i is PluginInstance => i?.needsBody !== undefined);
       chain.push({ name, fallback, byConsumer, bodyReaders: readers.length ? readers : null });
     }
+    if (chain.every((e) => e.byConsumer === null)) (chain as Chain).fixed = chain.map((e) => e.fallback!);
     this.chains.set(key, chain);
     return chain;
   }
@@ -144,6 +151,15 @@ export class PluginIndex {
  * body_filter and log for that answer (response-transformer on key-auth's 401...).
  */
 export function runAccess(ctx: ProxyContext, chain: ChainEntry[]): void {
+  const fixed = (chain as Chain).fixed;
+  if (fixed !== undefined) {
+    ctx.plugins = fixed;
+    for (let i = 0; i < fixed.length; i++) {
+      const inst = fixed[i]!;
+      if (inst.access !== undefined && ctx.exitStatus === 0) inst.access(ctx);
+    }
+    return;
+  }
   const ran: PluginInstance[] = [];
   ctx.plugins = ran;
   for (let i = 0; i < chain.length; i++) {
