@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import inspector from 'node:inspector';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { pskFromSecret, startCluster, type Cluster, type MembershipSettings } from '../../src/cluster/index.ts';
@@ -28,6 +29,8 @@ export interface InprocResult {
   false_failures: number;
   rss_mb: number;
   cpu_pct: number;
+  /** Longest event-loop stall of the run: on a machine whose other processes hold the CPU, seconds. */
+  max_stall_ms: number;
 }
 
 /**
@@ -127,6 +130,8 @@ function allAliveIn(c: Cluster, n: number): boolean {
 export interface InprocOptions {
   settings?: Partial<MembershipSettings>;
   rateWindowMs: number;
+  /** Wait between convergence and the steady-state window (default 5 s). */
+  settleMs?: number;
   /** memory (default): @libp2p/memory; tcp: real sockets on 127.0.0.1. */
   transport?: 'tcp' | 'memory';
   /** plaintext (default) or noise: see INPROC_NOTE. */
@@ -146,6 +151,8 @@ export async function runInproc(n: number, opts: InprocOptions): Promise<InprocR
   const settings: Partial<MembershipSettings> = { ...INPROC_SETTINGS };
   Object.assign(settings, opts.settings);
   const clusters: Cluster[] = [];
+  const stalls = monitorEventLoopDelay({ resolution: 20 });
+  stalls.enable();
   const startCpu = process.cpuUsage();
   const t0 = now();
   const addr = (i: number) => (mem ? `/memory/${tag}-${i}` : clusters[i]!.member(clusters[i]!.nodeId)!.address);
@@ -210,7 +217,9 @@ export async function runInproc(n: number, opts: InprocOptions): Promise<InprocR
   const conns = clusters.map((c) => c.libp2p.getConnections().length);
   log(`  connections per node: avg ${(conns.reduce((a, b) => a + b, 0) / n).toFixed(1)}, max ${Math.max(...conns)}`);
 
-  // Steady-state message rate: nothing happening but probing, push-pull and gossip upkeep.
+  // Steady-state message rate: nothing happening but probing, push-pull and gossip upkeep,
+  // after the connections of the final ring neighbourhoods have been opened.
+  await sleep(opts.settleMs ?? 5000);
   let falseFailures = 0;
   for (const c of clusters) c.on('member-failed', () => falseFailures++);
   const before = clusters.map(counters);
@@ -284,6 +293,9 @@ export async function runInproc(n: number, opts: InprocOptions): Promise<InprocR
   log(`  killed member failed on first survivor after ${first !== null ? (first / 1000).toFixed(2) : '-'} s, on all ${survivors.length} after ${all !== null ? (all / 1000).toFixed(2) + ' s' : 'NOT within 30 s'}`);
 
   await Promise.all(survivors.map((c) => c.stop({ leave: false }).catch(() => {})));
+  stalls.disable();
+  const maxStallMs = Math.round(stalls.max / 1e6);
+  log(`  longest event-loop stall of the run: ${(maxStallMs / 1000).toFixed(2)} s${maxStallMs > 1000 ? ' (the process was starved of CPU: every wall-clock figure above is inflated)' : ''}`);
   return {
     nodes: n,
     start_ms: Math.round(startMs),
@@ -300,5 +312,6 @@ export async function runInproc(n: number, opts: InprocOptions): Promise<InprocR
     false_failures: falseBefore,
     rss_mb: Math.round(rss),
     cpu_pct: Math.round(cpuPct),
+    max_stall_ms: maxStallMs,
   };
 }

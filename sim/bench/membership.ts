@@ -356,10 +356,11 @@ async function main(): Promise<void> {
   if (inproc.length) {
     say('\n   converge: the same member list (all n, none failed) on every node; all alive: also no member suspected anywhere');
     say('   msgs: every message a node sends / receives: gossipsub RPC frames (all topics, control included), probe pings and pongs (connection monitor too), ping-req, push-pull');
-    say('\n   members  start   converge  all alive  kill→first  kill→all  msgs out/node/s (max)  msgs in/node/s (max)  conns/node  CPU(1 core=100%)  RSS');
+    say('   converge and all alive are counted from the moment the last member finished starting; start is the simulation building 100 libp2p hosts in one process');
+    say('\n   members  start   converge  all alive  kill→first  kill→all  msgs out/node/s (max)  msgs in/node/s (max)  conns/node  CPU(1 core=100%)  RSS  longest stall');
     for (const r of inproc) {
       say(
-        `   ${String(r.nodes).padStart(7)}  ${fmt(r.start_ms).padStart(7)}  ${fmt(r.converge_ms).padStart(8)}  ${fmt(r.all_alive_ms).padStart(9)}  ${fmt(r.kill_detect_ms ?? NaN).padStart(10)}  ${fmt(r.kill_detect_all_ms ?? NaN).padStart(8)}  ${`${r.msgs_out_per_node_per_s.toFixed(1)} (${r.msgs_out_max_node_per_s.toFixed(1)})`.padStart(21)}  ${`${r.msgs_in_per_node_per_s.toFixed(1)} (${r.msgs_in_max_node_per_s.toFixed(1)})`.padStart(20)}  ${r.connections_per_node.toFixed(1).padStart(10)}  ${String(r.cpu_pct).padStart(15)}%  ${r.rss_mb} MB`,
+        `   ${String(r.nodes).padStart(7)}  ${fmt(r.start_ms).padStart(7)}  ${fmt(r.converge_ms).padStart(8)}  ${fmt(r.all_alive_ms).padStart(9)}  ${fmt(r.kill_detect_ms ?? NaN).padStart(10)}  ${fmt(r.kill_detect_all_ms ?? NaN).padStart(8)}  ${`${r.msgs_out_per_node_per_s.toFixed(1)} (${r.msgs_out_max_node_per_s.toFixed(1)})`.padStart(21)}  ${`${r.msgs_in_per_node_per_s.toFixed(1)} (${r.msgs_in_max_node_per_s.toFixed(1)})`.padStart(20)}  ${r.connections_per_node.toFixed(1).padStart(10)}  ${String(r.cpu_pct).padStart(15)}%  ${r.rss_mb} MB  ${fmt(r.max_stall_ms)}`,
       );
     }
   }

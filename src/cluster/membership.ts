@@ -304,7 +304,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
         return;
       }
       // Indirect probes through other members (SWIM ping-req): a bad link is not a dead node.
-      const helpers = this.helpersFor(m.id);
+      // A refused redial is no bad link: the member's host answered that nothing listens on
+      // its port any more, which no helper could contradict, so it is suspected at once.
+      const helpers = direct.refused ? [] : this.helpersFor(m.id);
       let acks = 0;
       let nacks = 0;
       if (helpers.length) {
