@@ -5,6 +5,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Consumer, KeyAuthCredential, Route, Service } from '../entities/types.ts';
 import type { PluginInstance } from '../plugins/types.ts';
 
+/** Bits of ProxyContext.phases. */
+export const PHASE_HEADER_FILTER = 1;
+export const PHASE_BODY_FILTER = 2;
+export const PHASE_LOG = 4;
+
+/** The PHASE_* bits of one plugin instance. */
+export function phasesOf(p: PluginInstance): number {
+  return (p.headerFilter !== undefined ? PHASE_HEADER_FILTER : 0) | (p.bodyFilter !== undefined ? PHASE_BODY_FILTER : 0) | (p.log !== undefined ? PHASE_LOG : 0);
+}
+
 export interface ResponseHead {
   status: number;
   /** Flat [name, value, name, value...] with lower-case names; plugins edit it in header_filter. */
@@ -38,6 +48,8 @@ export class ProxyContext {
   credential: KeyAuthCredential | { id: string; consumer: { id: string } } | null = null;
   /** Plugin instances resolved for this request, in priority order (header_filter/log reuse them). */
   plugins: PluginInstance[] | null = null;
+  /** Which later phases any of `plugins` has (PHASE_* bits): requests skip the loops of the others. */
+  phases = 0;
   upstreamPath = "/";
   /** The matched prefix strip_path removed (X-Forwarded-Prefix), else null. */
   strippedPrefix: string | null = null;

@@ -9,7 +9,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { Service } from '../entities/types.ts';
 import type { Balancers, Peer } from './balancer/index.ts';
-import type { ProxyContext, ResponseHead } from './context.ts';
+import { PHASE_BODY_FILTER, PHASE_HEADER_FILTER, type ProxyContext, type ResponseHead } from './context.ts';
 import { readWholeBody, transformBody } from './body-buffer.ts';
 import { MSG, errorBody, sendJson } from './errors.ts';
 import { SMALL_BODY, unwatchWrites, watchWrites, type WriteWatch } from './write-timeout.ts';
@@ -273,10 +273,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     private readonly streamed: boolean,
     private readonly fwd: Forwarder,
   ) {
-    const plugins = ctx.plugins;
-    let f = false;
-    if (plugins !== null) for (const p of plugins) if (p.bodyFilter !== undefined) f = true;
-    this.filters = f;
+    this.filters = (ctx.phases & PHASE_BODY_FILTER) !== 0;
     (ctx.res as RelayedResponse)[kRelay] = this;
     // 'close' fires once per response; on() avoids once()'s wrapper allocation.
     if (attempt === 0) ctx.res.on('close', onClientClose);
@@ -335,8 +332,9 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       'x-gossamer-request-id', ctx.requestId,
     );
     let status = statusCode;
+    // Only chains with a header_filter handler pay for the head object and the loop.
     const plugins = ctx.plugins;
-    if (plugins !== null && plugins.length !== 0) {
+    if (plugins !== null && (ctx.phases & PHASE_HEADER_FILTER) !== 0) {
       const head: ResponseHead = { status, headers: h };
       for (const p of plugins) if (p.headerFilter !== undefined) p.headerFilter(ctx, head);
       status = head.status;

@@ -5,7 +5,7 @@
 import type { Plugin, Route, Service } from '../entities/types.ts';
 import type { PluginEnv, PluginHandler, PluginInstance } from '../plugins/types.ts';
 import { plugins as registry, validatePluginConfig } from '../plugins/registry.ts';
-import type { ProxyContext } from './context.ts';
+import { phasesOf, type ProxyContext } from './context.ts';
 
 export interface ChainEntry {
   name: string;
@@ -42,7 +42,7 @@ export async function loadPluginHandlers(): Promise<void> {
  * A chain whose every entry runs the same instance whoever the consumer is keeps that list:
  * its requests share it as ctx.plugins (read-only) instead of building one each.
  */
-type Chain = ChainEntry[] & { fixed?: PluginInstance[] };
+type Chain = ChainEntry[] & { fixed?: PluginInstance[]; fixedPhases?: number };
 
 export class PluginIndex {
   private readonly byName = new Map<string, Scoped>();
@@ -130,7 +130,11 @@ export class PluginIndex {
       const readers = [fallback, ...(byConsumer?.values() ?? [])].filter((i): i is PluginInstance => i?.needsBody !== undefined);
       chain.push({ name, fallback, byConsumer, bodyReaders: readers.length ? readers : null });
     }
-    if (chain.every((e) => e.byConsumer === null)) (chain as Chain).fixed = chain.map((e) => e.fallback!);
+    if (chain.every((e) => e.byConsumer === null)) {
+      const fixed = chain.map((e) => e.fallback!);
+      (chain as Chain).fixed = fixed;
+      (chain as Chain).fixedPhases = fixed.reduce((bits, p) => bits | phasesOf(p), 0);
+    }
     this.chains.set(key, chain);
     return chain;
   }
@@ -154,6 +158,7 @@ export function runAccess(ctx: ProxyContext, chain: ChainEntry[]): void {
   const fixed = (chain as Chain).fixed;
   if (fixed !== undefined) {
     ctx.plugins = fixed;
+    ctx.phases = (chain as Chain).fixedPhases!;
     for (let i = 0; i < fixed.length; i++) {
       const inst = fixed[i]!;
       if (inst.access !== undefined && ctx.exitStatus === 0) inst.access(ctx);
@@ -167,6 +172,7 @@ export function runAccess(ctx: ProxyContext, chain: ChainEntry[]): void {
     const inst = e.byConsumer !== null && ctx.consumer !== null ? e.byConsumer.get(ctx.consumer.id) ?? e.fallback : e.fallback;
     if (inst === null) continue;
     ran.push(inst);
+    ctx.phases |= phasesOf(inst);
     if (inst.access !== undefined && ctx.exitStatus === 0) inst.access(ctx);
   }
 }

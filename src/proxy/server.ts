@@ -10,7 +10,7 @@ import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import { createLogger } from '../log.ts';
 import type { CounterStore } from '../plugins/types.ts';
 import type { Peer } from './balancer/index.ts';
-import { ProxyContext, type ResponseHead } from './context.ts';
+import { PHASE_LOG, ProxyContext, type ResponseHead } from './context.ts';
 import { LocalCounters } from './counters.ts';
 import { transformBody } from './body-buffer.ts';
 import { JSON_TYPE, MSG, errorBody, sendJson } from './errors.ts';
@@ -84,7 +84,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
 
   const onDone = (ctx: ProxyContext): void => {
     const plugins = ctx.plugins;
-    if (plugins === null) return;
+    if (plugins === null || (ctx.phases & PHASE_LOG) === 0) return;
     for (let i = 0; i < plugins.length; i++) {
       const p = plugins[i]!;
       if (p.log !== undefined) {

@@ -65,8 +65,10 @@ const handler: PluginHandler<RateLimitingConfig> = {
         let resetS = 0;
         if (!conf.hide_client_headers) {
           let bestRemaining = Infinity;
-          let bestLimit = 0;
+          let bestLimit = '0';
           let bestEnd = 0;
+          // One array for the seven headers (pushed in place: no call per header).
+          const out = (ctx.responseHeaders ??= []);
           for (let i = 0; i < limits.length; i++) {
             const l = limits[i]!;
             let remaining = l.limit - usage[i]!;
@@ -74,16 +76,13 @@ const handler: PluginHandler<RateLimitingConfig> = {
             if (remaining < 0) remaining = 0;
             if (remaining < bestRemaining || (remaining === bestRemaining && ends[i]! > bestEnd)) {
               bestRemaining = remaining;
-              bestLimit = l.limit;
+              bestLimit = l.limitText;
               bestEnd = ends[i]!;
             }
-            ctx.addResponseHeader(l.limitHeader, l.limitText);
-            ctx.addResponseHeader(l.remainingHeader, String(remaining));
+            out.push(l.limitHeader, l.limitText, l.remainingHeader, String(remaining));
           }
           resetS = Math.max(1, Math.ceil((bestEnd - now) / 1000));
-          ctx.addResponseHeader('RateLimit-Limit', String(bestLimit));
-          ctx.addResponseHeader('RateLimit-Remaining', String(bestRemaining));
-          ctx.addResponseHeader('RateLimit-Reset', String(resetS));
+          out.push('RateLimit-Limit', bestLimit, 'RateLimit-Remaining', String(bestRemaining), 'RateLimit-Reset', String(resetS));
         }
         if (stop !== -1) {
           if (!resetS) resetS = Math.max(1, Math.ceil((ends[stop]! - now) / 1000));
