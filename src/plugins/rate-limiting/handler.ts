@@ -65,6 +65,7 @@ const handler: PluginHandler<RateLimitingConfig> = {
         let resetS = 0;
         if (!conf.hide_client_headers) {
           let bestRemaining = Infinity;
+          let bestRemainingText = 'Infinity';
           let bestLimit = '0';
           let bestEnd = 0;
           // One array for the seven headers (pushed in place: no call per header).
@@ -74,15 +75,17 @@ const handler: PluginHandler<RateLimitingConfig> = {
             let remaining = l.limit - usage[i]!;
             if (stop === -1 || stop === i) remaining -= 1;
             if (remaining < 0) remaining = 0;
+            const remainingText = String(remaining);
             if (remaining < bestRemaining || (remaining === bestRemaining && ends[i]! > bestEnd)) {
               bestRemaining = remaining;
+              bestRemainingText = remainingText;
               bestLimit = l.limitText;
               bestEnd = ends[i]!;
             }
-            out.push(l.limitHeader, l.limitText, l.remainingHeader, String(remaining));
+            out.push(l.limitHeader, l.limitText, l.remainingHeader, remainingText);
           }
           resetS = Math.max(1, Math.ceil((bestEnd - now) / 1000));
-          out.push('RateLimit-Limit', bestLimit, 'RateLimit-Remaining', String(bestRemaining), 'RateLimit-Reset', String(resetS));
+          out.push('RateLimit-Limit', bestLimit, 'RateLimit-Remaining', bestRemainingText, 'RateLimit-Reset', String(resetS));
         }
         if (stop !== -1) {
           if (!resetS) resetS = Math.max(1, Math.ceil((ends[stop]! - now) / 1000));
