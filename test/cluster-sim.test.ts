@@ -9,19 +9,15 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterAll, expect, test } from 'vitest';
 import { isRefused } from '../src/cluster/probe.ts';
 import { pskFromSecret, startCluster, type Cluster } from '../src/cluster/index.ts';
+import { until } from './support/until.ts';
 
 const running = new Set<Cluster>();
 afterAll(async () => {
   await Promise.all([...running].map((c) => c.stop({ leave: false }).catch(() => {})));
 });
 
-async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The shared poller, for a plain condition. */
+const untilTrue = (what: string, ok: () => boolean, ms: number) => until(what, async () => (ok() ? true : undefined), ms);
 
 test('a dial to a memory address nobody listens on counts as refused; a timeout does not', () => {
   expect(isRefused(new Error('No memory listener found at /memory/x/p2p/12D3KooW'))).toBe(true);
@@ -63,12 +59,12 @@ test('members over @libp2p/memory with plaintext join all at once, agree, and fa
   for (const c of rest) running.add(c);
   nodes.push(...rest);
   const listed = (c: Cluster) => c.members().filter((m) => m.status === 'alive' || m.status === 'suspect').length;
-  await until('every member lists every other', () => nodes.every((c) => listed(c) === N), 60_000);
+  await untilTrue('every member lists every other', () => nodes.every((c) => listed(c) === N), 60_000);
 
   const victim = nodes[6]!;
   const survivors = nodes.filter((c) => c !== victim);
   await victim.stop({ leave: false });
   running.delete(victim);
-  await until('the killed member is failed on every survivor', () => survivors.every((c) => c.member(victim.nodeId)?.status === 'failed'), 60_000);
+  await untilTrue('the killed member is failed on every survivor', () => survivors.every((c) => c.member(victim.nodeId)?.status === 'failed'), 60_000);
   expect(survivors.every((c) => c.member(c.nodeId)?.status === 'alive')).toBe(true);
 });
