@@ -59,3 +59,23 @@ test('a data plane that stops reading: the channel drops its stream and queue, s
     await Promise.all(hosts.map((h) => h.stop()));
   }
 });
+
+test('messages larger than a frame (split over many chunks) and small ones between them arrive whole and in order', async () => {
+  const psk = pskFromSecret(randomBytes(32).toString('hex'));
+  const hosts = [await startTestHost(psk), await startTestHost(psk)];
+  const [cp, dp] = hosts as [ClusterLibp2p, ClusterLibp2p];
+  try {
+    const got: string[] = [];
+    await handlePush(dp, (bytes) => got.push(Buffer.from(bytes).toString('hex')));
+    const ch = new PushChannel(async () => openPushStream(await cp.dial(dp.getMultiaddrs()[0]!), 5000), () => {});
+    // 1 MB and 300 kB cross noise's 64 kB frames; 1- to 3-byte messages can share a chunk with a length prefix.
+    const sent = [1_000_000, 3, 300_000, 1, 2, 70_000].map((n) => new Uint8Array(randomBytes(n)));
+    for (const m of sent) expect(ch.send(m)).toBe(true);
+    const until = Date.now() + 15_000;
+    while (got.length < sent.length && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(got).toEqual(sent.map((m) => Buffer.from(m).toString('hex')));
+    ch.close();
+  } finally {
+    await Promise.all(hosts.map((h) => h.stop()));
+  }
+});

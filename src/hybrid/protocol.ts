@@ -120,17 +120,25 @@ export function handlePush(libp2p: ClusterLibp2p, onPush: (bytes: Uint8Array, pe
     PUSH_PROTOCOL,
     async ({ stream, connection }) => {
       const peer = connection.remotePeer.toString();
-      let buf: Uint8Array = new Uint8Array(0);
+      // Chunks of an incomplete message wait in a list and are joined once it is complete (a
+      // large push arrives in many chunks: joining at every chunk would copy it over and over).
+      let pending: Uint8Array[] = [];
+      let have = 0;
       try {
         for await (const chunk of stream.source) {
-          const bytes = chunk.subarray();
-          buf = buf.length ? Buffer.concat([buf, bytes]) : bytes;
-          while (buf.length >= 4) {
-            const n = new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0);
+          pending.push(chunk.subarray());
+          have += chunk.byteLength;
+          while (have >= 4) {
+            if (pending[0]!.length < 4) pending = [Buffer.concat(pending, have)];
+            const head = pending[0]!;
+            const n = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
             if (n > MAX_PUSH) throw new Error(`push message of ${n} bytes from ${peer} is larger than ${MAX_PUSH}`);
-            if (buf.length < 4 + n) break;
-            const msg = buf.subarray(4, 4 + n);
-            buf = buf.subarray(4 + n);
+            if (have < 4 + n) break;
+            const all = pending.length === 1 ? head : Buffer.concat(pending, have);
+            const msg = all.subarray(4, 4 + n);
+            const rest = all.subarray(4 + n);
+            pending = rest.length ? [rest] : [];
+            have = rest.length;
             try {
               onPush(msg, peer);
             } catch {
