@@ -10,7 +10,7 @@ import { afterAll, expect, test } from 'vitest';
 import { captureLog } from './support/log-capture.ts';
 import { configHash } from '../src/cache/config-hash.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../src/entities/types.ts';
-import { encodeSnapshot, packMessage } from '../src/hybrid/codec.ts';
+import { encodeSnapshot, packMessage, unpackMessage } from '../src/hybrid/codec.ts';
 import { DataPlaneSync } from '../src/hybrid/dp-sync.ts';
 import { DpCacheStore } from '../src/hybrid/level-store.ts';
 
@@ -119,4 +119,56 @@ test('a journal whose changes do not lead to the saved config_hash is not applie
   expect([...s.cache.store.all('routes')]).toHaveLength(2);
   expect(warnings().join('\n')).toMatch(/serving the snapshot without them/);
   await (s as unknown as { o: { store: DpCacheStore } }).o.store.close();
+});
+
+test('each write appends only the events not yet written, as a part; a restart reads every part; a missing part drops the journal with a warning', async () => {
+  const dir = path.join(tmp, 'parts', 'dp-cache');
+  await seed(dir, snapshot(4));
+  const { log, warnings } = capture();
+  const a = mkSync(dir, log);
+  expect(await a.loadFromDisk()).toBe(true);
+  // Three bursts, each written before the next arrives (the writer waits 20 ms to coalesce).
+  const bursts = [[event(5, 'create', 2, route(2))], [event(6, 'create', 3, route(3)), event(7, 'update', 0, route(0, ['/renamed']))], [event(8, 'delete', 1, null)]];
+  for (const b of bursts) {
+    a.receive(gossip.pack({ v: 1, events: b }), 'push');
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  const hash = a.configHash;
+  await a.stop();
+  await (a as unknown as { o: { store: DpCacheStore } }).o.store.close();
+
+  const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  const parts = await db.getMany(['journal/0', 'journal/1', 'journal/2', 'journal/3']);
+  await db.close();
+  // Each part holds its own burst only: a write costs what it adds.
+  expect(parts.slice(0, 3).map((p) => unpackMessage<ChangeEvent[]>(p!).map((e) => e.config_version))).toEqual([[5], [6, 7], [8]]);
+  expect(parts[3]).toBeUndefined();
+
+  const b = mkSync(dir, log);
+  expect(await b.loadFromDisk()).toBe(true);
+  expect(b.configVersion).toBe(8);
+  expect(b.configHash).toBe(hash);
+  // One more change after a restart: the journal read back is rewritten from part 0 with it.
+  b.receive(gossip.pack({ v: 1, events: [event(9, 'delete', 2, null)] }), 'push');
+  const hash9 = b.configHash;
+  await b.stop();
+  await (b as unknown as { o: { store: DpCacheStore } }).o.store.close();
+  const c = mkSync(dir, log);
+  expect(await c.loadFromDisk()).toBe(true);
+  expect(c.configVersion).toBe(9);
+  expect(c.configHash).toBe(hash9);
+  await (c as unknown as { o: { store: DpCacheStore } }).o.store.close();
+  expect(warnings()).toEqual([]);
+
+  // A part lost: the journal is not served at all (only the snapshot), and a warning says which.
+  const db2 = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  await db2.put('journal', packMessage({ ...unpackMessage<Record<string, unknown>>((await db2.get('journal'))!), parts: 2 }));
+  await db2.del('journal/1');
+  await db2.close();
+  const d = mkSync(dir, log);
+  expect(await d.loadFromDisk()).toBe(true);
+  expect(d.configVersion).toBe(4);
+  expect(d.configHash).toBe(configHash(snapshot(4)));
+  expect(warnings().join('\n')).toMatch(/journal .* is unusable \(its part 1 of 2 is missing\)/);
+  await (d as unknown as { o: { store: DpCacheStore } }).o.store.close();
 });

@@ -6,7 +6,10 @@
 // logged, set aside and never served (the config_hash is checked by the loader: dp-sync.ts).
 // Changes since that snapshot are kept beside it as a journal of events (cache-writer.ts),
 // so a change never waits for the whole configuration to be re-encoded; a journal that does
-// not match its snapshot or does not decode is dropped with a warning (the snapshot is served).
+// not match its snapshot, lacks a part or does not decode is dropped with a warning (the
+// snapshot is served). The journal is appended, not rewritten: each write adds a part record
+// (journal/0, journal/1, ...) and updates the small head record in the same batch, so a
+// write costs what it adds, not every event since the snapshot.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Level } from 'level';
@@ -48,9 +51,24 @@ export interface CachedConfig {
   journal: Journal | null;
 }
 
+/**
+ * The `journal` record: the journal's head. Its events are in `parts` part records written
+ * with it; a head without `parts` holds them inline (how the first version wrote it).
+ */
+interface JournalHead {
+  base: JournalBase;
+  config_version: number;
+  config_hash: string;
+  events?: ChangeEvent[];
+  parts?: number;
+}
+
 const META = 'meta';
 const SNAPSHOT = 'snapshot';
 const JOURNAL = 'journal';
+const partKey = (i: number): string => `${JOURNAL}/${i}`;
+/** Every part record's key, for clearing them ('0' sorts right after '/'). */
+const PARTS_RANGE = { gt: `${JOURNAL}/`, lt: `${JOURNAL}0` };
 
 export class DpCacheStore {
   private db: Level<string, Uint8Array> | null = null;
@@ -121,34 +139,61 @@ export class DpCacheStore {
     if (snapshot.config_version !== meta.config_version) return reject(`snapshot is version ${snapshot.config_version}, meta says ${meta.config_version}`);
     // The config_hash itself is checked by the caller once the snapshot is loaded (loading
     // computes it anyway; hashing 20,000 entities twice would slow a restart down).
-    const journal = journalRaw ? this.checkJournal(journalRaw, meta) : null;
+    const journal = journalRaw ? await this.readJournal(db, journalRaw, meta) : null;
     await this.onVerified?.(snapshot, journal, bytes);
     return { snapshot, bytes, meta, journal };
   }
 
-  private checkJournal(raw: Uint8Array, meta: CacheMeta): Journal | null {
-    let j: Journal;
+  private async readJournal(db: Level<string, Uint8Array>, raw: Uint8Array, meta: CacheMeta): Promise<Journal | null> {
+    const unusable = (why: string) => {
+      this.log.warn({ dir: this.dir }, `data-plane cache ${this.dir}: the journal of changes since the snapshot is unusable (${why}); serving the snapshot without it`);
+      return null;
+    };
+    let head: JournalHead | null;
     try {
-      j = unpackMessage<Journal>(raw);
+      head = unpackMessage<JournalHead>(raw);
     } catch {
-      j = null as unknown as Journal;
+      head = null;
     }
-    const why = !j || !Array.isArray(j.events) || !j.base
-      ? 'it does not decode'
-      : j.base.config_version !== meta.config_version || j.base.config_hash !== meta.config_hash
-        ? `it follows version ${j.base.config_version}, the snapshot is ${meta.config_version}`
-        : null;
-    if (!why) return j;
-    this.log.warn({ dir: this.dir }, `data-plane cache ${this.dir}: the journal of changes since the snapshot is unusable (${why}); serving the snapshot without it`);
-    return null;
+    const parts = head?.parts;
+    if (!head || !head.base || (parts === undefined ? !Array.isArray(head.events) : !Number.isInteger(parts) || parts < 0)) return unusable('it does not decode');
+    if (head.base.config_version !== meta.config_version || head.base.config_hash !== meta.config_hash) {
+      return unusable(`it follows version ${head.base.config_version}, the snapshot is ${meta.config_version}`);
+    }
+    const { base, config_version, config_hash } = head;
+    if (parts === undefined) return { base, config_version, config_hash, events: head.events! };
+    const events: ChangeEvent[] = [];
+    const raws = parts > 0 ? await db.getMany(Array.from({ length: parts }, (_, i) => partKey(i))) : [];
+    for (const [i, r] of raws.entries()) {
+      if (!r) return unusable(`its part ${i} of ${parts} is missing`);
+      let part: unknown;
+      try {
+        part = unpackMessage<unknown>(r);
+      } catch {
+        part = null;
+      }
+      if (!Array.isArray(part)) return unusable(`its part ${i} of ${parts} does not decode`);
+      events.push(...(part as ChangeEvent[]));
+    }
+    return { base, config_version, config_hash, events };
   }
 
-  /** Replace the journal of changes since the stored snapshot (one synced put, after any pending write). */
-  writeJournal(j: Journal): Promise<void> {
-    const value = packMessage(j);
+  /**
+   * Add `events` as part `index` of the journal against `head.base` (0 starts a new journal)
+   * and point the head at it: one synced batch, after any pending write.
+   */
+  appendJournal(head: Omit<Journal, 'events'>, index: number, events: ChangeEvent[]): Promise<void> {
+    const part = packMessage(events);
+    const value = packMessage({ ...head, parts: index + 1 } satisfies JournalHead);
     return this.enqueue(async () => {
       const db = await this.open();
-      await db.put(JOURNAL, value, { sync: true });
+      await db.batch(
+        [
+          { type: 'put', key: partKey(index), value: part },
+          { type: 'put', key: JOURNAL, value },
+        ],
+        { sync: true },
+      );
     });
   }
 
@@ -165,6 +210,8 @@ export class DpCacheStore {
         ],
         { sync: true },
       );
+      // The old journal's parts: unreachable once its head is gone, removed to keep the store small.
+      await db.clear(PARTS_RANGE);
     });
   }
 
