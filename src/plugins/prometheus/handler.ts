@@ -20,6 +20,10 @@ interface RouteMetrics {
   bandwidth: Map<string, [CounterChild, CounterChild]>;
 }
 
+function requestsChild(m: RouteMetrics, status: number, source: string, consumer: string): CounterChild {
+  return httpRequests.child({ service: m.serviceName, route: m.routeName, code: String(status), source, consumer });
+}
+
 const handler: PluginHandler<PrometheusConfig> = {
   create(conf): PluginInstance {
     const byRoute = new WeakMap<Route, RouteMetrics>();
@@ -54,11 +58,11 @@ const handler: PluginHandler<PrometheusConfig> = {
           if (consumer === '') {
             const byCode = source === 'service' ? m.fromService : m.fromKong;
             c = byCode.get(status);
-            if (!c) byCode.set(status, (c = httpRequests.child({ service: m.serviceName, route: m.routeName, code: String(status), source, consumer })));
+            if (!c) byCode.set(status, (c = requestsChild(m, status, source, consumer)));
           } else {
             const key = `${status}\u0000${source}\u0000${consumer}`;
             c = m.other.get(key);
-            if (!c) m.other.set(key, (c = httpRequests.child({ service: m.serviceName, route: m.routeName, code: String(status), source, consumer })));
+            if (!c) m.other.set(key, (c = requestsChild(m, status, source, consumer)));
           }
           c.inc();
         }

@@ -4,15 +4,14 @@
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
 import type { RateLimitingConfig } from './schema.ts';
-import { FIXED_MS, HEADER_SUFFIX, PERIODS, windowEnd, type Period } from './windows.ts';
+import { HEADER_SUFFIX, PERIODS, windowEnd, type Period } from './windows.ts';
 
 const handler: PluginHandler<RateLimitingConfig> = {
   create(conf, env, entity): PluginInstance {
-    /** `length`: the window in ms for second..day; 0 for the calendar ones (month, year). */
-    const limits: { period: Period; limit: number; length: number; limitText: string; limitHeader: string; remainingHeader: string }[] = [];
+    const limits: { period: Period; limit: number; limitText: string; limitHeader: string; remainingHeader: string }[] = [];
     for (const p of PERIODS) {
       const l = conf[p];
-      if (l) limits.push({ period: p, limit: l, length: FIXED_MS[p] ?? 0, limitText: String(l), limitHeader: `X-RateLimit-Limit-${HEADER_SUFFIX[p]}`, remainingHeader: `X-RateLimit-Remaining-${HEADER_SUFFIX[p]}` });
+      if (l) limits.push({ period: p, limit: l, limitText: String(l), limitHeader: `X-RateLimit-Limit-${HEADER_SUFFIX[p]}`, remainingHeader: `X-RateLimit-Remaining-${HEADER_SUFFIX[p]}` });
     }
     const headerName = conf.header_name?.toLowerCase() ?? '';
     const identifier = (ctx: ProxyContext): string => {
@@ -48,7 +47,7 @@ const handler: PluginHandler<RateLimitingConfig> = {
         let stop = -1;
         for (let i = 0; i < limits.length; i++) {
           const l = limits[i]!;
-          const end = l.length !== 0 ? (Math.floor(now / l.length) + 1) * l.length : windowEnd(l.period, now);
+          const end = windowEnd(l.period, now);
           let key = lastKeys[i]!;
           if (end !== lastEnds[i] || id !== lastIds[i]) {
             key = prefix + id + ':' + l.period + ':' + end;

@@ -4,7 +4,7 @@ export const PERIODS = ['second', 'minute', 'hour', 'day', 'month', 'year'] as c
 export type Period = (typeof PERIODS)[number];
 
 /** Lengths of the fixed windows (ms). */
-export const FIXED_MS: Partial<Record<Period, number>> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+const FIXED_MS: Partial<Record<Period, number>> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
 /** End of the window containing `now` (ms epoch, exclusive). */
 export function windowEnd(period: Period, now: number): number {
