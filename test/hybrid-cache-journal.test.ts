@@ -45,6 +45,16 @@ const gossip = new Packr({ useRecords: false });
 const mkSync = (dir: string, log: pino.Logger) =>
   new DataPlaneSync({ log, store: new DpCacheStore(dir, log), hello: { node_id: 'x', name: 'x', hostname: 'h', version: '0' }, controlPlanes: [], onSnapshot: () => {}, onEvents: () => {} });
 
+/** A data plane's sync that has read the cache in `dir` (and must have found it usable). */
+async function loaded(dir: string, log: pino.Logger): Promise<DataPlaneSync> {
+  const s = mkSync(dir, log);
+  expect(await s.loadFromDisk()).toBe(true);
+  return s;
+}
+
+/** Close the level store a sync holds (tests reopen the directory afterwards). */
+const closeStore = (s: DataPlaneSync): Promise<void> => (s as unknown as { o: { store: DpCacheStore } }).o.store.close();
+
 async function seed(dir: string, s: ConfigSnapshot): Promise<void> {
   const { log } = capture();
   const store = new DpCacheStore(dir, log);
@@ -63,22 +73,20 @@ test('changes are journaled beside the snapshot (no re-encode) and a restart ser
   const dir = path.join(tmp, 'journal', 'dp-cache');
   await seed(dir, snapshot(4));
   const { log, warnings } = capture();
-  const a = mkSync(dir, log);
-  expect(await a.loadFromDisk()).toBe(true);
+  const a = await loaded(dir, log);
   a.receive(gossip.pack({ v: 1, events: [event(5, 'create', 2, route(2))] }), 'push');
   a.receive(gossip.pack({ v: 1, events: [event(6, 'update', 0, route(0, ['/renamed']))] }), 'push');
   a.receive(gossip.pack({ v: 1, events: [event(7, 'delete', 1, null)] }), 'gossip');
   const hash = a.configHash;
   expect(a.configVersion).toBe(7);
   await a.stop();
-  await (a as unknown as { o: { store: DpCacheStore } }).o.store.close();
+  await closeStore(a);
 
   const raw = await rawRecords(dir);
   expect(raw.meta.config_version).toBe(4); // the snapshot was not re-encoded
   expect(raw.journal).toBeDefined();
 
-  const b = mkSync(dir, log);
-  expect(await b.loadFromDisk()).toBe(true);
+  const b = await loaded(dir, log);
   expect(b.configVersion).toBe(7);
   expect(b.configHash).toBe(hash);
   const routes = [...b.cache.store.all('routes')] as unknown as { name: string; paths: string[] }[];
@@ -86,7 +94,7 @@ test('changes are journaled beside the snapshot (no re-encode) and a restart ser
   expect(routes.find((r) => r.name === 'r0')!.paths).toEqual(['/renamed']);
   expect(warnings()).toEqual([]);
   await b.stop();
-  await (b as unknown as { o: { store: DpCacheStore } }).o.store.close();
+  await closeStore(b);
 });
 
 test('a journal that does not follow the stored snapshot is dropped with a warning; the snapshot is served', async () => {
@@ -97,12 +105,11 @@ test('a journal that does not follow the stored snapshot is dropped with a warni
   await db.put('journal', packMessage({ base: { config_version: 3, config_hash: configHash(other) }, config_version: 5, config_hash: 'x', events: [event(5, 'delete', 0, null)] }));
   await db.close();
   const { log, warnings } = capture();
-  const s = mkSync(dir, log);
-  expect(await s.loadFromDisk()).toBe(true);
+  const s = await loaded(dir, log);
   expect(s.configVersion).toBe(4);
   expect(s.configHash).toBe(configHash(snapshot(4)));
   expect(warnings().join('\n')).toMatch(/journal .* is unusable \(it follows version 3, the snapshot is 4\)/);
-  await (s as unknown as { o: { store: DpCacheStore } }).o.store.close();
+  await closeStore(s);
 });
 
 test('a journal whose changes do not lead to the saved config_hash is not applied', async () => {
@@ -113,20 +120,18 @@ test('a journal whose changes do not lead to the saved config_hash is not applie
   await db.put('journal', packMessage({ base: { config_version: 4, config_hash: configHash(base) }, config_version: 5, config_hash: 'not-the-hash', events: [event(5, 'delete', 0, null)] }));
   await db.close();
   const { log, warnings } = capture();
-  const s = mkSync(dir, log);
-  expect(await s.loadFromDisk()).toBe(true);
+  const s = await loaded(dir, log);
   expect(s.configHash).toBe(configHash(base));
   expect([...s.cache.store.all('routes')]).toHaveLength(2);
   expect(warnings().join('\n')).toMatch(/serving the snapshot without them/);
-  await (s as unknown as { o: { store: DpCacheStore } }).o.store.close();
+  await closeStore(s);
 });
 
 test('each write appends only the events not yet written, as a part; a restart reads every part; a missing part drops the journal with a warning', async () => {
   const dir = path.join(tmp, 'parts', 'dp-cache');
   await seed(dir, snapshot(4));
   const { log, warnings } = capture();
-  const a = mkSync(dir, log);
-  expect(await a.loadFromDisk()).toBe(true);
+  const a = await loaded(dir, log);
   // Three bursts, each written before the next arrives (the writer waits 20 ms to coalesce).
   const bursts = [[event(5, 'create', 2, route(2))], [event(6, 'create', 3, route(3)), event(7, 'update', 0, route(0, ['/renamed']))], [event(8, 'delete', 1, null)]];
   for (const b of bursts) {
@@ -135,7 +140,7 @@ test('each write appends only the events not yet written, as a part; a restart r
   }
   const hash = a.configHash;
   await a.stop();
-  await (a as unknown as { o: { store: DpCacheStore } }).o.store.close();
+  await closeStore(a);
 
   const db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' });
   const parts = await db.getMany(['journal/0', 'journal/1', 'journal/2', 'journal/3']);
@@ -144,20 +149,18 @@ test('each write appends only the events not yet written, as a part; a restart r
   expect(parts.slice(0, 3).map((p) => unpackMessage<ChangeEvent[]>(p!).map((e) => e.config_version))).toEqual([[5], [6, 7], [8]]);
   expect(parts[3]).toBeUndefined();
 
-  const b = mkSync(dir, log);
-  expect(await b.loadFromDisk()).toBe(true);
+  const b = await loaded(dir, log);
   expect(b.configVersion).toBe(8);
   expect(b.configHash).toBe(hash);
   // One more change after a restart: the journal read back is rewritten from part 0 with it.
   b.receive(gossip.pack({ v: 1, events: [event(9, 'delete', 2, null)] }), 'push');
   const hash9 = b.configHash;
   await b.stop();
-  await (b as unknown as { o: { store: DpCacheStore } }).o.store.close();
-  const c = mkSync(dir, log);
-  expect(await c.loadFromDisk()).toBe(true);
+  await closeStore(b);
+  const c = await loaded(dir, log);
   expect(c.configVersion).toBe(9);
   expect(c.configHash).toBe(hash9);
-  await (c as unknown as { o: { store: DpCacheStore } }).o.store.close();
+  await closeStore(c);
   expect(warnings()).toEqual([]);
 
   // A part lost: the journal is not served at all (only the snapshot), and a warning says which.
@@ -165,10 +168,9 @@ test('each write appends only the events not yet written, as a part; a restart r
   await db2.put('journal', packMessage({ ...unpackMessage<Record<string, unknown>>((await db2.get('journal'))!), parts: 2 }));
   await db2.del('journal/1');
   await db2.close();
-  const d = mkSync(dir, log);
-  expect(await d.loadFromDisk()).toBe(true);
+  const d = await loaded(dir, log);
   expect(d.configVersion).toBe(4);
   expect(d.configHash).toBe(configHash(snapshot(4)));
   expect(warnings().join('\n')).toMatch(/journal .* is unusable \(its part 1 of 2 is missing\)/);
-  await (d as unknown as { o: { store: DpCacheStore } }).o.store.close();
+  await closeStore(d);
 });
