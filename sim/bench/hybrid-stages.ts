@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TraceLine } from '../../src/cluster/events-trace.ts';
+import { pct } from './stats.ts';
 
 /** One change as the bench saw it (ms on events-trace.ts's clock, nowMs()). */
 export interface ChangeSeen {
@@ -43,11 +44,6 @@ function readTraces(dir: string, pids: Map<number, string>): Proc[] {
   return out;
 }
 
-function pct(values: number[], p: number): number {
-  const s = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
 
 const f = (v: number) => (Number.isFinite(v) ? v.toFixed(1).padStart(7) : '      –');
 

@@ -21,6 +21,7 @@ import { adminCall } from '../harness/admin-call.ts';
 import { hybridNodeConfig } from '../harness/hybrid-config.ts';
 import { stageTable, type ChangeSeen } from './hybrid-stages.ts';
 import { nowMs } from '../../src/cluster/events-trace.ts';
+import { pct } from './stats.ts';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -53,11 +54,6 @@ let echo: EchoServer | undefined;
 const nodes: SimNode[] = [];
 let TRACE_DIR = '';
 
-function pct(values: number[], p: number): number {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
 const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
 /** Requests the change-timing loops sent, and the ms they took: one poll of one data plane. */
 const polls = { n: 0, ms: 0 };

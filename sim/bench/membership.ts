@@ -18,6 +18,7 @@ import type { SimNode } from '../harness/node-process.ts';
 import { defaultSettings, memberlistLanSettings } from '../../src/cluster/settings.ts';
 import { expectedConfirmations, suspicionMinTimeout, suspicionTimeout } from '../../src/cluster/suspicion.ts';
 import { INPROC_NOTE, INPROC_SETTINGS, runInproc, type InprocResult } from './membership-inproc.ts';
+import { pct } from './stats.ts';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -85,11 +86,6 @@ async function waitAll(observers: SimNode[], victim: string, status: string, tim
   return false;
 }
 
-function pct(xs: number[], p: number): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-}
 
 const fmt = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : 'n/a');
 

@@ -16,6 +16,7 @@ import { loadSnapshot } from '../../src/db/snapshot.ts';
 import { configHash } from '../../src/cache/config-hash.ts';
 import { adminCall as admin } from '../harness/admin-call.ts';
 import { prng } from '../prng.ts';
+import { pct } from './stats.ts';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -86,11 +87,6 @@ async function waitAll(nodes: SimNode[], check: Check, t0: number, everyMs: numb
   return { ms: Number.isFinite(ms) ? ms : CHECK_TIMEOUT_MS, ok: Number.isFinite(ms) };
 }
 
-function pct(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
 
 async function setup(c: SimCluster): Promise<void> {
   const n1 = c.nodes[0]!;
