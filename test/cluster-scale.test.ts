@@ -100,5 +100,9 @@ test('a 14-member cluster in ring mode agrees on its members, is no full mesh, a
   await victim.stop({ leave: false });
   running.delete(victim);
   await until('the killed member is failed on every survivor', () => survivors.every((c) => c.member(victim.nodeId)?.status === 'failed'), 60_000);
-  expect(survivors.every((c) => c.members().filter((m) => m.status === 'alive').length >= N - 2)).toBe(true);
+  // Under a loaded CI machine a survivor may be briefly suspected by another; what must hold is
+  // that every such suspicion is refuted and every survivor sees every other survivor alive.
+  const survivorIds = survivors.map((c) => c.nodeId);
+  const othersAlive = (c: Cluster) => survivorIds.every((id) => c.member(id)?.status === 'alive');
+  await until('every survivor sees every other survivor alive', () => survivors.every(othersAlive), 30_000);
 });
