@@ -74,9 +74,9 @@ test('changes are journaled beside the snapshot (no re-encode) and a restart ser
   await seed(dir, snapshot(4));
   const { log, warnings } = capture();
   const a = await loaded(dir, log);
-  a.receive(gossip.pack({ v: 1, events: [event(5, 'create', 2, route(2))] }), 'push');
-  a.receive(gossip.pack({ v: 1, events: [event(6, 'update', 0, route(0, ['/renamed']))] }), 'push');
-  a.receive(gossip.pack({ v: 1, events: [event(7, 'delete', 1, null)] }), 'gossip');
+  a.receive(gossip.pack({ v: 1, events: [event(5, 'create', 2, route(2))] }));
+  a.receive(gossip.pack({ v: 1, events: [event(6, 'update', 0, route(0, ['/renamed']))] }));
+  a.receive(gossip.pack({ v: 1, events: [event(7, 'delete', 1, null)] }));
   const hash = a.configHash;
   expect(a.configVersion).toBe(7);
   await a.stop();
@@ -135,7 +135,7 @@ test('each write appends only the events not yet written, as a part; a restart r
   // Three bursts, each written before the next arrives (the writer waits 20 ms to coalesce).
   const bursts = [[event(5, 'create', 2, route(2))], [event(6, 'create', 3, route(3)), event(7, 'update', 0, route(0, ['/renamed']))], [event(8, 'delete', 1, null)]];
   for (const b of bursts) {
-    a.receive(gossip.pack({ v: 1, events: b }), 'push');
+    a.receive(gossip.pack({ v: 1, events: b }));
     await new Promise((r) => setTimeout(r, 150));
   }
   const hash = a.configHash;
@@ -153,7 +153,7 @@ test('each write appends only the events not yet written, as a part; a restart r
   expect(b.configVersion).toBe(8);
   expect(b.configHash).toBe(hash);
   // One more change after a restart: the journal read back is rewritten from part 0 with it.
-  b.receive(gossip.pack({ v: 1, events: [event(9, 'delete', 2, null)] }), 'push');
+  b.receive(gossip.pack({ v: 1, events: [event(9, 'delete', 2, null)] }));
   const hash9 = b.configHash;
   await b.stop();
   await closeStore(b);

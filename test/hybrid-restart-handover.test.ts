@@ -53,7 +53,7 @@ async function seedCache(prefix: string, snap: ConfigSnapshot, hash: string, eve
   if (events.length) {
     const sync = new DataPlaneSync({ log, store, hello: { node_id: 'x', name: 'x', hostname: 'h', version: '0' }, controlPlanes: [], onSnapshot: () => {}, onEvents: () => {} });
     expect(await sync.loadFromDisk()).toBe(true);
-    sync.receive(new Packr({ useRecords: false }).pack({ v: 1, events }), 'push');
+    sync.receive(new Packr({ useRecords: false }).pack({ v: 1, events }));
     await sync.stop();
   }
   await store.close();

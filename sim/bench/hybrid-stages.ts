@@ -74,8 +74,8 @@ export function stageTable(dir: string, pids: Map<number, string>, dps: string[]
 
   const rows: { label: string; values: number[] }[] = [
     { label: 'POST sent → entity + cluster_event committed (CP)', values: [] },
-    { label: 'committed → push + gossip handed to libp2p (CP)', values: [] },
-    { label: 'handed to libp2p → first copy received (DP primary)', values: [] },
+    { label: 'committed → pushed (handed to libp2p) (CP)', values: [] },
+    { label: 'handed to libp2p → received (DP primary)', values: [] },
     { label: 'received → applied to the DP cache', values: [] },
     { label: 'applied → posted to the proxy worker (IPC)', values: [] },
     { label: 'posted → received by the worker', values: [] },
@@ -89,17 +89,16 @@ export function stageTable(dir: string, pids: Map<number, string>, dps: string[]
     { label: '201 back → served (the headline figure)', values: [] },
   ];
   let byPush = 0;
-  let byGossip = 0;
+  let otherwise = 0;
   for (const c of changes) {
     const commit = get('commit', cp, c.id);
     const published = get('published', cp, c.id);
     side[0]!.values.push(c.acked - commit);
     dps.forEach((dp, i) => {
       const push = get('push', dp, c.id);
-      const gossip = get('gossip', dp, c.id);
-      const recv = Math.min(Number.isNaN(push) ? Infinity : push, Number.isNaN(gossip) ? Infinity : gossip);
-      if (recv === push) byPush++;
-      else if (recv === gossip) byGossip++;
+      const recv = push;
+      if (Number.isNaN(push)) otherwise++;
+      else byPush++;
       const chain = [c.sent, commit, published, recv, get('applied', dp, c.id), get('ipc', dp, c.id), get('worker', dp, c.id), get('router', dp, c.id), c.asked[i]!, c.served[i]!];
       for (let k = 0; k + 1 < chain.length; k++) rows[k]!.values.push(chain[k + 1]! - chain[k]!);
       rows[rows.length - 1]!.values.push(c.served[i]! - c.sent);
@@ -114,6 +113,6 @@ export function stageTable(dir: string, pids: Map<number, string>, dps: string[]
     ...rows.map(line),
     `     beside the path:`,
     ...side.map(line),
-    `     first copy to arrive: push ${byPush}, gossip ${byGossip}`,
+    `     received by push ${byPush}, otherwise (a repair by asking) ${otherwise}`,
   ].join('\n');
 }

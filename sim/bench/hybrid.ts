@@ -227,7 +227,7 @@ interface DpStatus {
   memory: { rss: string };
   hybrid: {
     last_snapshot: { bytes: number; fetch_ms: number; decode_ms: number; apply_ms: number; total_ms: number } | null;
-    stats: { snapshots: number; pushedEvents: number; gossipEvents: number; eventFetches: number; gapRepairs: number };
+    stats: { snapshots: number; pushedEvents: number; eventFetches: number; gapRepairs: number };
   };
 }
 
@@ -329,7 +329,7 @@ async function main(): Promise<void> {
   say(`   the bench polls all ${DPS} data planes at once, each every ${POLL_PAUSE_MS} ms + a request's time: one request took ${ms(pollMs)} on average (${((polls.n - polls0.n) / CHANGES / DPS).toFixed(1)} per data plane per change)`);
   say(`   CPU per change, beyond the nodes' idle rate (the ${DPS} data planes' polls included): ${cpuPer}`);
   say(await stages(cp, dps, smallSeen));
-  say(`   delivery on the ${DPS} data planes: ${sum('pushedEvents')} events pushed, ${sum('gossipEvents')} gossiped (the same events twice: first one wins), ${sum('eventFetches')} repairs by asking, ${sum('snapshots') - DPS} snapshots beyond the first`);
+  say(`   delivery on the ${DPS} data planes: ${sum('pushedEvents')} events pushed, ${sum('eventFetches')} repairs by asking, ${sum('snapshots') - DPS} snapshots beyond the first`);
   say(`   Kong 3 hybrid       CP pushes a full config export per change, CP nodes learn changes by polling`);
   say(`                       cluster_events every db_update_frequency = 5 s: up to ~5,000 ms (not measured here)`);
   if (ONLY === 'changes') return;

@@ -1,7 +1,10 @@
 // The control plane's side of hybrid mode: serve /gossamer/sync/1.0.0 (snapshots from the
 // node's cache of record, built once per version; missing events from cluster_events),
-// remember which data planes asked, and answer /clustering/*. Change events reach data
-// planes the way they reach every node: gossip on EVENTS_TOPIC (src/cluster/events.ts).
+// remember which data planes asked, and answer /clustering/*. Change events made here are
+// pushed to every data plane (/gossamer/push/2.0.0, one kept stream each); other control
+// planes learn them by gossip on EVENTS_TOPIC (src/cluster/events.ts), which data planes do
+// not follow. So a change reaches each data plane once, from the control plane that made it,
+// whichever control plane the data plane synced from.
 import type pg from 'pg';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Cluster } from '../cluster/index.ts';
@@ -114,7 +117,7 @@ export async function attachControlPlane(o: ControlPlaneOptions): Promise<Contro
         },
         (err) => {
           stats.pushFailures++;
-          log.debug({ data_plane: name, err: err.message }, 'pushing change events to a data plane failed; it repairs from gossip or by asking');
+          log.debug({ data_plane: name, err: err.message }, 'pushing change events to a data plane failed; it repairs by asking');
         },
       );
       channels.set(peer, ch);
@@ -122,10 +125,14 @@ export async function attachControlPlane(o: ControlPlaneOptions): Promise<Contro
     return ch;
   };
   const push = (bytes: Uint8Array): void => {
+    // Data planes synced from another control plane get our changes from us too (nobody
+    // relays them). One synced from us gets them in any status: a data plane taken for failed
+    // on a busy machine may still be reading.
     const synced = new Set<string>();
     for (const dp of dataPlanes.values()) synced.add(dp.peer_id);
     for (const m of cluster.members()) {
-      if (m.role !== 'data_plane' || !synced.has(m.peer_id)) continue;
+      if (m.role !== 'data_plane') continue;
+      if (!synced.has(m.peer_id) && m.status !== 'alive' && m.status !== 'suspect') continue;
       if (m.status === 'left') {
         channels.get(m.peer_id)?.close();
         channels.delete(m.peer_id);

@@ -1,10 +1,14 @@
 // The data plane's copy of the configuration and how it stays current:
 //   1. at start, the last good snapshot from the level cache (served at once);
 //   2. a snapshot from a control plane (/gossamer/sync/1.0.0), skipped when ours is current;
-//   3. change events by gossip (EVENTS_TOPIC), applied last-writer-wins by config_version;
+//   3. change events pushed by the control plane where they were made (/gossamer/push/2.0.0),
+//      applied last-writer-wins by config_version. A data plane does not subscribe to the
+//      events topic: the gossiped copy of a pushed change cost each data plane's primary a
+//      signature check and four relays to the other data planes per change, on the same cores
+//      that must apply it (see docs/hybrid.md);
 //   4. a gap in versions → the missing events from the control plane (or a snapshot when
 //      they are no longer kept); a control plane announcing a higher config_version, or the
-//      same version with another config_hash, → the same repair, so a lost gossip message
+//      same version with another config_hash, → the same repair, so a lost push
 //      or a change made while apart always ends in the control plane's configuration.
 import os from 'node:os';
 import type { PeerId } from '@libp2p/interface';
@@ -46,7 +50,10 @@ export interface DataPlaneSyncOptions {
   onSnapshot(snapshot: ConfigSnapshot): Promise<void> | void;
   onEvents(events: ChangeEvent[]): void;
   requestTimeoutMs?: number;
-  /** How long a gap may wait for gossip before the control plane is asked (default 50). */
+  /**
+   * How long a gap may wait before a control plane is asked (default 50): changes made on two
+   * control planes at once reach us on two streams, in either order.
+   */
   gapGraceMs?: number;
   /** Same version, other hash than a control plane's for this long → fresh snapshot (default 2000). */
   mismatchGraceMs?: number;
@@ -89,7 +96,6 @@ export class DataPlaneSync {
   private nextMismatchAt = 0;
   private lastFailLog = 0;
   private stopped = false;
-  private unsubscribe: (() => void) | null = null;
   private unlisten: (() => void) | null = null;
   lastSnapshot: SnapshotTiming | null = null;
   /** Start-up: reading + verifying + loading the level cache, and process uptime when the proxy served it. */
@@ -97,7 +103,7 @@ export class DataPlaneSync {
   servingSinceStartMs: number | null = null;
   lastSyncAt = 0;
   lastControlPlane: string | null = null;
-  readonly stats = { snapshots: 0, unchanged: 0, eventFetches: 0, gossipEvents: 0, pushedEvents: 0, gapRepairs: 0, mismatchResyncs: 0 };
+  readonly stats = { snapshots: 0, unchanged: 0, eventFetches: 0, pushedEvents: 0, gapRepairs: 0, mismatchResyncs: 0 };
 
   private readonly writer: CacheWriter;
 
@@ -162,16 +168,13 @@ export class DataPlaneSync {
   attach(cluster: Cluster, net: typeof DpNet): void {
     this.cluster = cluster;
     this.net = net;
-    // Only control planes write configuration; another data plane's message is not a change.
-    this.unsubscribe = cluster.subscribe(net.EVENTS_TOPIC, (data, from) => {
-      if (from.role === 'control_plane') this.receive(data, 'gossip');
-    });
-    // The same messages pushed by the control plane we synced from (whichever comes first
-    // wins; the other is a no-op). Any status: a control plane we took for failed on a busy
-    // machine but that pushes to us is alive, and its change must not wait for a repair.
+    // Change events pushed by the control plane that made them. Any status: a control plane we
+    // took for failed on a busy machine but that pushes to us is alive, and its change must not
+    // wait for a repair. A lost push is repaired by asking (a gap, a control plane announcing a
+    // higher config_version, a reconnect).
     void handlePush(cluster.libp2p, (data, peer) => {
-      if (cluster.members().some((m) => m.peer_id === peer && m.role === 'control_plane')) this.receive(data, 'push');
-    }).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot receive pushed change events; relying on gossip'));
+      if (cluster.members().some((m) => m.peer_id === peer && m.role === 'control_plane')) this.receive(data);
+    }).catch((err: Error) => this.log.warn({ err: err.message }, 'cannot receive pushed change events; relying on repairs by asking'));
     const isCp = (m: MemberView) => m.role === 'control_plane';
     cluster.on('member-joined', (m) => {
       if (isCp(m)) void this.fullSync(`control plane ${m.name} joined`);
@@ -186,7 +189,7 @@ export class DataPlaneSync {
       } else this.watch();
     });
     // A new connection to a control plane may follow an outage too short for membership to
-    // notice: what was pushed and gossiped meanwhile is lost, so ask for it now.
+    // notice: what was pushed meanwhile is lost, so ask for it now.
     const onConnect = (evt: CustomEvent<{ toString(): string }>) => {
       const peer = evt.detail.toString();
       if (cluster.members().some((m) => m.peer_id === peer && m.role === 'control_plane')) void this.fetchEvents('control plane reconnected');
@@ -209,7 +212,6 @@ export class DataPlaneSync {
     await this.writer.flush().catch((err) => this.log.warn({ err: (err as Error).message }, 'could not write the data-plane cache on stop'));
     for (const t of [this.retryTimer, this.announceTimer, this.gapTimer]) if (t) clearTimeout(t);
     if (this.watchTimer) clearInterval(this.watchTimer);
-    this.unsubscribe?.();
     this.unlisten?.();
     await this.cluster?.libp2p.unhandle(PUSH_PROTOCOL).catch(() => {});
     await Promise.allSettled([this.fullInFlight, this.eventsInFlight]);
@@ -279,8 +281,8 @@ export class DataPlaneSync {
     this.announce();
   }
 
-  /** A message of EVENTS_TOPIC, gossiped or pushed. */
-  receive(data: Uint8Array, via: 'gossip' | 'push' = 'gossip'): void {
+  /** A pushed message: the bytes a control plane published on the events topic. */
+  receive(data: Uint8Array): void {
     if (this.stopped || !this.cache.loaded) return; // without a base the first snapshot brings everything
     let events: ChangeEvent[];
     try {
@@ -291,9 +293,8 @@ export class DataPlaneSync {
       this.log.warn({ err: (err as Error).message }, 'dropping an undecodable change-event message');
       return;
     }
-    if (via === 'push') this.stats.pushedEvents += events.length;
-    else this.stats.gossipEvents += events.length;
-    traceChanges(via, events);
+    this.stats.pushedEvents += events.length;
+    traceChanges('push', events);
     this.applyEvents(events);
     if (this.ahead.size) this.scheduleGapCheck();
   }

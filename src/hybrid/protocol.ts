@@ -10,9 +10,9 @@ import { packMessage, unpackMessage } from './codec.ts';
 export const SYNC_PROTOCOL = '/gossamer/sync/1.0.0';
 /**
  * A control plane hands each batch of change events (the very bytes it gossips) straight to
- * every data plane that synced from it: one hop, no answer. Gossip alone depends on the mesh:
- * a data plane not yet grafted, or one that took the control plane for failed on a busy
- * machine, missed events until a repair. 2.0.0: one stream kept open per data plane, each
+ * every data plane: one hop, no answer. It is how data planes get changes (they do not follow
+ * the events topic): gossip depends on the mesh, and a data plane not yet grafted, or one that
+ * took the control plane for failed on a busy machine, missed events until a repair. 2.0.0: one stream kept open per data plane, each
  * message a 4-byte big-endian length and the bytes (1.0.0 opened a stream per message: a
  * yamux stream, a protocol negotiation and a close before the data plane saw the message,
  * which made every push arrive after the gossiped copy of the same change).

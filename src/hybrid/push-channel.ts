@@ -3,7 +3,7 @@
 // while it opens wait in order. What is queued is written as one chunk: a burst of changes
 // becomes one yamux frame. A data plane that stops reading (hung, far behind) lets the queue
 // of an open stream grow to MAX_QUEUED: the stream is then dropped with what it held, and the
-// data plane repairs from gossip or by asking, as it does for anything it missed.
+// data plane repairs by asking, as it does for anything it missed.
 import type { Stream } from '@libp2p/interface';
 import { pushFrame } from './protocol.ts';
 
