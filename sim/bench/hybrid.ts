@@ -412,7 +412,7 @@ async function restartFromCache(victim: SimNode, when: string): Promise<void> {
   await starting;
   const vs = (await admin(victim, 'GET', '/status')) as DpStatus & { hybrid: { cache_load_ms: number; serving_since_process_start_ms: number } };
   say(`4. ${victim.name} ${when}: spawn → first 200 from its level cache in ${ms(serveMs)} (target < 2,000 ms)`);
-  say(`   inside the process: proxy listening ${ms(vs.hybrid.serving_since_process_start_ms)} after process start; reading + verifying + loading the cache took ${ms(vs.hybrid.cache_load_ms)} meanwhile (the workers boot while it is read)`);
+  say(`   inside the process: the primary heard its proxy listening ${ms(vs.hybrid.serving_since_process_start_ms)} after process start, late by what it was busy with (reading + verifying + loading the cache took ${ms(vs.hybrid.cache_load_ms)}, while the workers booted and served the checksummed snapshot): the spawn → first 200 above is the figure`);
   say(`   CPU used until that first 200 (not inflated by other load): primary ${ms(cpu.primary)}, proxy worker${cpu.workers.length === 1 ? '' : 's'} ${cpu.workers.map(ms).join(', ')}; the two run side by side from the fork on`);
 }
 

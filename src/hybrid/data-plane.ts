@@ -73,6 +73,7 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
     handed: 'none' | 'empty' | 'verified';
     verified: { snapshot: ConfigSnapshot; journal: Journal | null; packed: PackedSnapshot } | null;
   } = { handed: 'none', verified: null };
+  let listeningMs: number | null = null;
   const proxyStart =
     config.proxy_listen.length > 0
       ? startNodeProxy({
@@ -95,6 +96,7 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
         }).then(
           (p) => {
             stops.push(() => p.stop());
+            listeningMs = Math.round(process.uptime() * 1000);
             return p;
           },
           (err: Error) => {
@@ -162,7 +164,8 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
       else if (j && j.events.length > 0 && s.configHash === j.config_hash) p.applyChanges(j.events);
     } else if (cached && early.handed === 'empty') p.loadSnapshot(s.cache.snapshot());
     early.verified = null;
-    s.servingSinceStartMs = Math.round(process.uptime() * 1000);
+    // When the workers listened, not now: they serve the cached snapshot before the config_hash check above ends.
+    s.servingSinceStartMs = listeningMs ?? Math.round(process.uptime() * 1000);
   }
 
   const [
