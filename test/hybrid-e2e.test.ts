@@ -4,98 +4,33 @@
 // made in Postgres meanwhile, refuse a data plane holding another cluster certificate, and
 // ignore a corrupt cache with a warning.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../src/db/embedded.ts';
 import { insertEntity } from '../src/db/write.ts';
-import { startEchoServer, type EchoServer } from '../src/up/echo.ts';
-import { SimNode } from '../sim/harness/node-process.ts';
-import { testDatabase, type TestDatabase } from './support/pg.ts';
-import { runCli } from './support/cli.ts';
-import { hybridNodeConfig } from '../sim/harness/hybrid-config.ts';
+import type { SimNode } from '../sim/harness/node-process.ts';
+import { admin, hybridFixture, nodeLog as log, proxied as get, untilNodes as until, type HybridFixture } from './support/hybrid.ts';
 
-let tmp: string;
-let db: TestDatabase;
-let echo: EchoServer;
+let fx: HybridFixture;
 let cp: SimNode;
 let dp1: SimNode;
 let dp2: SimNode;
-const started: SimNode[] = [];
+let cpClusterPort = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function node(name: string, role: 'control_plane' | 'data_plane', extra: Record<string, string | number> = {}, certDir = 'certs'): Promise<SimNode> {
-  const ports = { proxy: await freePort(), admin: await freePort(), cluster: await freePort() };
-  const config = {
-    ...hybridNodeConfig({ name, role, ports, certDir: path.join(tmp, certDir), database: db.conf, controlPlanePort: cpClusterPort }),
-    ...extra,
-  };
-  const n = new SimNode({ name, dir: path.join(tmp, name), ports, config, onState: () => {} });
-  started.push(n);
-  return n;
-}
-
-let cpClusterPort = 0;
-
-async function admin(n: SimNode, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const r = await fetch(`${n.adminUrl}${url}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(5000),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
-
-async function get(n: SimNode, p: string): Promise<number> {
-  try {
-    const r = await fetch(`${n.proxyUrl}${p}`, { signal: AbortSignal.timeout(2000) });
-    await r.arrayBuffer();
-    return r.status;
-  } catch {
-    return 0;
-  }
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000, nodes: SimNode[] = []): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for: ${what}\n${nodes.map((n) => `--- ${n.name}\n${tail(n)}`).join('\n')}`);
-}
-
-const log = (n: SimNode) => (fs.existsSync(n.logFile) ? fs.readFileSync(n.logFile, 'utf8') : '');
-const tail = (n: SimNode) => log(n).split('\n').slice(-25).join('\n');
-
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-hybrid-'));
-  db = await testDatabase('hybrid');
-  echo = await startEchoServer({ port: await freePort() });
-  const dbConf = path.join(tmp, 'db.conf');
-  fs.writeFileSync(dbConf, Object.entries(db.conf).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
-  const boot = await runCli(['migrations', 'bootstrap', '-c', dbConf]);
-  expect(boot.code, boot.stderr).toBe(0);
-  for (const dir of ['certs', 'other-certs']) {
-    const r = await runCli(['cluster', 'gen-cert', '--out', path.join(tmp, dir)]);
-    expect(r.code, r.stderr).toBe(0);
-  }
+  fx = await hybridFixture('hybrid', ['certs', 'other-certs']);
   cpClusterPort = await freePort();
-  cp = await node('cp', 'control_plane', { cluster_listen: `127.0.0.1:${cpClusterPort}`, cluster_advertise: `127.0.0.1:${cpClusterPort}` });
-  dp1 = await node('dp1', 'data_plane');
-  dp2 = await node('dp2', 'data_plane');
+  cp = await fx.node('cp', 'control_plane', { controlPlanePort: cpClusterPort, clusterPort: cpClusterPort });
+  dp1 = await fx.node('dp1', 'data_plane', { controlPlanePort: cpClusterPort });
+  dp2 = await fx.node('dp2', 'data_plane', { controlPlanePort: cpClusterPort });
   await cp.start();
   await Promise.all([dp1.start(), dp2.start()]);
 });
 
 afterAll(async () => {
-  await Promise.all(started.map((n) => n.stop(5000).catch(() => {})));
-  for (const n of started) n.reap();
-  await echo?.close();
-  if (tmp && !process.env.GOSSAMER_TEST_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+  await fx?.close();
 });
 
 test('a route created on the control plane is served by both data planes; data planes are read-only and visible', async () => {
@@ -103,17 +38,17 @@ test('a route created on the control plane is served by both data planes; data p
     const s = await Promise.all([dp1, dp2].map(async (n) => (await admin(n, 'GET', '/status')).body.hybrid.source));
     return s.every((x) => x === 'control_plane');
   }, 30_000, [cp, dp1, dp2]);
-  expect((await admin(cp, 'POST', '/services', { name: 'echo', url: echo.url })).status).toBe(201);
+  expect((await admin(cp, 'POST', '/services', { name: 'echo', url: fx.echo.url })).status).toBe(201);
   expect((await admin(cp, 'POST', '/services/echo/routes', { name: 'r1', paths: ['/r1'] })).status).toBe(201);
   await until('both data planes serve /r1', async () => (await get(dp1, '/r1')) === 200 && (await get(dp2, '/r1')) === 200, 15_000, [cp, dp1, dp2]);
-  // The change came as an event (pushed by the control plane, gossiped too), not in a snapshot.
+  // The change came as an event pushed by the control plane, not in a snapshot.
   for (const n of [dp1, dp2]) {
     const stats = (await admin(n, 'GET', '/status')).body.hybrid.stats;
     expect(stats.pushedEvents, n.name).toBeGreaterThanOrEqual(1);
   }
 
   // A data plane's Admin API refuses writes and answers reads from its synced configuration.
-  const w = await admin(dp1, 'POST', '/services', { name: 'nope', url: echo.url });
+  const w = await admin(dp1, 'POST', '/services', { name: 'nope', url: fx.echo.url });
   expect(w.status).toBe(400);
   expect(w.body.message).toMatch(/data plane/);
   expect((await admin(dp1, 'GET', '/routes/r1')).body.paths).toEqual(['/r1']);
@@ -138,7 +73,7 @@ test('a route created on the control plane is served by both data planes; data p
 });
 
 test('a data plane with another cluster certificate is refused, with a log line on both sides', async () => {
-  const stranger = await node('dp-stranger', 'data_plane', {}, 'other-certs');
+  const stranger = await fx.node('dp-stranger', 'data_plane', { controlPlanePort: cpClusterPort, certDir: 'other-certs' });
   await stranger.start();
   await until('the stranger logs the key mismatch', async () => log(stranger).includes('peer does not share the cluster key'), 15_000, [stranger]);
   await until('the control plane logs the refusal', async () => /refused a connection from .*does not share the cluster key/.test(log(cp)), 15_000, [cp]);
@@ -174,7 +109,7 @@ test('control plane SIGKILLed: data planes keep serving, restart from their cach
   expect(await get(dp2, '/r1')).toBe(404);
 
   // Meanwhile a change lands in Postgres (another control plane, or a restore).
-  const pool = new pg.Pool({ ...db.conf, host: db.host, port: db.port, user: db.user, password: db.password, database: db.database, max: 1 });
+  const pool = new pg.Pool({ host: fx.db.host, port: fx.db.port, user: fx.db.user, password: fx.db.password, database: fx.db.database, max: 1 });
   try {
     const svc = await pool.query("SELECT id FROM services WHERE name = 'echo'");
     await insertEntity(pool, 'routes', { name: 'r2', paths: ['/r2'], service: { id: svc.rows[0].id } });

@@ -1,92 +1,32 @@
 // Two control planes on one Postgres, one data plane that lists only the first. Data planes do
 // not follow the events topic, so a change made on the second control plane must reach the
 // data plane by that control plane's own push (no control plane relays another's changes).
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../src/db/embedded.ts';
-import { startEchoServer, type EchoServer } from '../src/up/echo.ts';
-import { SimNode } from '../sim/harness/node-process.ts';
-import { hybridNodeConfig } from '../sim/harness/hybrid-config.ts';
-import { testDatabase, type TestDatabase } from './support/pg.ts';
-import { runCli } from './support/cli.ts';
+import type { SimNode } from '../sim/harness/node-process.ts';
+import { admin, hybridFixture, proxied, untilNodes, type HybridFixture } from './support/hybrid.ts';
 
-let tmp: string;
-let db: TestDatabase;
-let echo: EchoServer;
+let fx: HybridFixture;
 let cp1: SimNode;
 let cp2: SimNode;
 let dp: SimNode;
-const started: SimNode[] = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function node(name: string, role: 'control_plane' | 'data_plane', controlPlanePort: number, clusterPort?: number): Promise<SimNode> {
-  const ports = { proxy: await freePort(), admin: await freePort(), cluster: clusterPort ?? (await freePort()) };
-  const config = hybridNodeConfig({ name, role, ports, certDir: path.join(tmp, 'certs'), database: db.conf, controlPlanePort });
-  const n = new SimNode({ name, dir: path.join(tmp, name), ports, config, onState: () => {} });
-  started.push(n);
-  return n;
-}
-
-async function admin(n: SimNode, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const r = await fetch(`${n.adminUrl}${url}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(5000),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
-
-async function served(n: SimNode, p: string): Promise<boolean> {
-  try {
-    const r = await fetch(`${n.proxyUrl}${p}`, { signal: AbortSignal.timeout(2000) });
-    await r.arrayBuffer();
-    return r.status === 200;
-  } catch {
-    return false;
-  }
-}
-
-const tail = (n: SimNode) => (fs.existsSync(n.logFile) ? fs.readFileSync(n.logFile, 'utf8') : '').split('\n').slice(-25).join('\n');
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for: ${what}\n${[cp1, cp2, dp].map((n) => `--- ${n.name}\n${tail(n)}`).join('\n')}`);
-}
-
+const until = (what: string, check: () => Promise<boolean>) => untilNodes(what, check, 20_000, [cp1, cp2, dp]);
 const hybrid = async (n: SimNode) => (await admin(n, 'GET', '/status')).body.hybrid;
 
 beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-hybrid-2cp-'));
-  db = await testDatabase('hybrid_two_cps');
-  echo = await startEchoServer({ port: await freePort() });
-  const dbConf = path.join(tmp, 'db.conf');
-  fs.writeFileSync(dbConf, Object.entries(db.conf).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
-  const boot = await runCli(['migrations', 'bootstrap', '-c', dbConf]);
-  expect(boot.code, boot.stderr).toBe(0);
-  const cert = await runCli(['cluster', 'gen-cert', '--out', path.join(tmp, 'certs')]);
-  expect(cert.code, cert.stderr).toBe(0);
+  fx = await hybridFixture('hybrid-2cp');
   const cp1Port = await freePort();
-  cp1 = await node('cp1', 'control_plane', cp1Port, cp1Port);
-  cp2 = await node('cp2', 'control_plane', cp1Port);
-  dp = await node('dp', 'data_plane', cp1Port);
+  cp1 = await fx.node('cp1', 'control_plane', { controlPlanePort: cp1Port, clusterPort: cp1Port });
+  cp2 = await fx.node('cp2', 'control_plane', { controlPlanePort: cp1Port });
+  dp = await fx.node('dp', 'data_plane', { controlPlanePort: cp1Port });
   await cp1.start();
   await cp2.start();
   await dp.start();
 });
 
 afterAll(async () => {
-  await Promise.all(started.map((n) => n.stop(5000).catch(() => {})));
-  for (const n of started) n.reap();
-  await echo?.close();
-  if (tmp && !process.env.GOSSAMER_TEST_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+  await fx?.close();
 });
 
 test('a change made on the control plane the data plane did not sync from is pushed to it by that control plane', async () => {
@@ -99,9 +39,9 @@ test('a change made on the control plane the data plane did not sync from is pus
   const before = await hybrid(dp);
   expect(before.control_plane).toBe('cp1');
 
-  expect((await admin(cp2, 'POST', '/services', { name: 'echo', url: echo.url })).status).toBe(201);
+  expect((await admin(cp2, 'POST', '/services', { name: 'echo', url: fx.echo.url })).status).toBe(201);
   expect((await admin(cp2, 'POST', '/services/echo/routes', { name: 'via-cp2', paths: ['/via-cp2'] })).status).toBe(201);
-  await until('the data plane serves the route made on cp2', () => served(dp, '/via-cp2'));
+  await until('the data plane serves the route made on cp2', async () => (await proxied(dp, '/via-cp2')) === 200);
   // Counted for every pushed event, applied or not: so even if a repair by asking were first,
   // this only passes when cp2 pushed the two events itself.
   await until('the data plane received cp2\'s two events by push', async () => (await hybrid(dp)).stats.pushedEvents >= before.stats.pushedEvents + 2);
