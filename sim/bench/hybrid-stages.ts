@@ -96,10 +96,9 @@ export function stageTable(dir: string, pids: Map<number, string>, dps: string[]
     side[0]!.values.push(c.acked - commit);
     dps.forEach((dp, i) => {
       const push = get('push', dp, c.id);
-      const recv = push;
       if (Number.isNaN(push)) otherwise++;
       else byPush++;
-      const chain = [c.sent, commit, published, recv, get('applied', dp, c.id), get('ipc', dp, c.id), get('worker', dp, c.id), get('router', dp, c.id), c.asked[i]!, c.served[i]!];
+      const chain = [c.sent, commit, published, push, get('applied', dp, c.id), get('ipc', dp, c.id), get('worker', dp, c.id), get('router', dp, c.id), c.asked[i]!, c.served[i]!];
       for (let k = 0; k + 1 < chain.length; k++) rows[k]!.values.push(chain[k + 1]! - chain[k]!);
       rows[rows.length - 1]!.values.push(c.served[i]! - c.sent);
       side[1]!.values.push(c.served[i]! - c.acked);

@@ -525,7 +525,7 @@ export class DataPlaneSync {
     const best = Math.max(...cps.map((m) => m.config_version));
     if (best > mine) {
       if (!this.behindSince) this.behindSince = now;
-      // Gossip usually brings the events before the announcement; give it a moment.
+      // The push usually brings the events before the announcement; give it a moment.
       if (now - this.behindSince >= 300) {
         this.behindSince = now;
         void this.fetchEvents(`control plane at version ${best}`);
