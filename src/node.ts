@@ -37,6 +37,12 @@ export interface RunningNode {
   proxy: Pick<NodeProxy, 'applyChanges' | 'loadSnapshot'> | null;
   cluster: Cluster | null;
   events: EventSync | null;
+  /**
+   * `gossamer reload` (Kong's advice for "configuration inconsistency": flush cached
+   * configuration): the whole configuration is read again from its source (Postgres, or a
+   * control plane for a data plane) and handed to the proxy workers, which rebuild from it.
+   */
+  reloadEntities(): Promise<{ ok: boolean; config_version: number; config_hash: string; from: string }>;
   stop(): Promise<void>;
 }
 
@@ -89,7 +95,14 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       // directly, not through hybrid/index.ts, which also holds the control plane's parts.
       const { startDataPlane } = await import('./hybrid/data-plane.ts');
       const dp = await startDataPlane({ config, log, nodeId, stops });
-      return { id: nodeId, config, admin: dp.admin, proxy: dp.proxy, cluster: dp.cluster, events: null, stop: stopAll };
+      const reloadEntities = async () => {
+        // A control plane answers "current" when our hash is already its own; either way the
+        // workers get the configuration again and rebuild their routers and balancers.
+        await dp.sync.fullSync('reload');
+        if (dp.sync.cache.loaded) dp.proxy?.loadSnapshot(dp.sync.cache.snapshot());
+        return { ok: dp.sync.controlPlaneConnected, config_version: dp.sync.configVersion, config_hash: dp.sync.configHash, from: dp.sync.lastControlPlane ?? 'a control plane' };
+      };
+      return { id: nodeId, config, admin: dp.admin, proxy: dp.proxy, cluster: dp.cluster, events: null, reloadEntities, stop: stopAll };
     }
     const [
       { assertBootstrapped, clusterSecret, createPool, describePgError, isConnectionError },
@@ -206,7 +219,12 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     stops.push(() => admin.close());
 
     log.info({ node_id: nodeId, prefix, proxy: config.proxy_listen, admin: config.admin_listen, cluster: cluster.peerId, version: VERSION }, 'gossamer node started');
-    return { id: nodeId, config, admin, proxy, cluster, events, stop: stopAll };
+    const reloadEntities = async () => {
+      // The reload hands the new snapshot to the proxy workers (onSnapshot above).
+      await events.reload('manual');
+      return { ok: events.dbReachable(), config_version: events.configVersion(), config_hash: events.configHash(), from: 'the database' };
+    };
+    return { id: nodeId, config, admin, proxy, cluster, events, reloadEntities, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
@@ -241,18 +259,21 @@ export async function runNode(config: Config, confFile?: string): Promise<void> 
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGHUP', () => {
-    // Only what can change safely at run time is applied: the log level. Listen addresses,
-    // database and cluster settings need a restart (Kong's reload re-spawns workers; ours
-    // keeps the process so cluster identity and connections survive).
-    void import('./config/index.ts').then(({ loadConfig }) => {
+    // Of the file, only what can change safely at run time is applied: the log level. Listen
+    // addresses, database and cluster settings need a restart (Kong's reload re-spawns
+    // workers; ours keeps the process so cluster identity and connections survive). The
+    // entities are read again from their source, which is what Kong users reload for.
+    void import('./config/index.ts').then(async ({ loadConfig }) => {
       const r = loadConfig({ file: confFile, prefix: config.prefix });
-      if (r.errors.length) {
-        log.error({ errors: r.errors }, 'reload: configuration has errors; keeping the running one');
-        return;
+      if (r.errors.length) log.error({ errors: r.errors }, 'reload: configuration file has errors; keeping the running settings');
+      else {
+        log.level = PINO_LEVEL[r.config.log_level];
+        log.info({ file: confFile ?? null }, 'reload: configuration file re-read');
       }
-      log.level = PINO_LEVEL[r.config.log_level];
-      log.info({ file: confFile ?? null }, 'reload: configuration re-read');
-    });
+      const e = await node.reloadEntities();
+      if (e.ok) log.info(e, `reload: configuration reloaded from ${e.from} (config_version ${e.config_version}, config_hash ${e.config_hash})`);
+      else log.warn(e, `reload: could not read the configuration from ${e.from}; still serving the cached one (config_version ${e.config_version})`);
+    }).catch((err: Error) => log.error({ err }, 'reload failed'));
   });
   await new Promise(() => {});
 }

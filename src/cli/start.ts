@@ -68,7 +68,7 @@ export function stopCommand(): Command {
 
 export function reloadCommand(): Command {
   return new Command('reload')
-    .description('re-read the configuration file of a running node (SIGHUP)')
+    .description("flush a running node's cached configuration: read every entity again from its source, and log_level from the file (SIGHUP)")
     .option('-c, --conf <file>', 'configuration file (to find the prefix)')
     .option('-p, --prefix <dir>', 'prefix directory')
     .action(async (opts: FileOpts) => {

@@ -125,6 +125,11 @@ export class DataPlaneSync {
     return this.cache.loaded ? this.cache.configHash : EMPTY_HASH;
   }
 
+  /** The last request to a control plane succeeded. */
+  get controlPlaneConnected(): boolean {
+    return this.connected;
+  }
+
   get configVersion(): number {
     return this.cache.loaded ? this.cache.configVersion : 0;
   }

@@ -26,7 +26,8 @@ export interface HybridFixture {
   tmp: string;
   db: TestDatabase;
   echo: EchoServer;
-  node(name: string, role: 'control_plane' | 'data_plane', o: HybridNodeOptions): Promise<SimNode>;
+  /** A control plane, a data plane, or a traditional node (proxy + Admin API on the same database). */
+  node(name: string, role: 'control_plane' | 'data_plane' | 'traditional', o: HybridNodeOptions): Promise<SimNode>;
   /** Stops every node made, the echo server, and removes the folder (GOSSAMER_TEST_KEEP keeps it). */
   close(): Promise<void>;
 }
@@ -52,7 +53,8 @@ export async function hybridFixture(prefix: string, certDirs: string[] = ['certs
     async node(name, role, o) {
       const ports = { proxy: await freePort(), admin: await freePort(), cluster: o.clusterPort ?? (await freePort()) };
       const config = {
-        ...hybridNodeConfig({ name, role, ports, certDir: path.join(tmp, o.certDir ?? 'certs'), database: db.conf, controlPlanePort: o.controlPlanePort }),
+        ...hybridNodeConfig({ name, role: role === 'data_plane' ? role : 'control_plane', ports, certDir: path.join(tmp, o.certDir ?? 'certs'), database: db.conf, controlPlanePort: o.controlPlanePort }),
+        ...(role === 'traditional' ? { cluster_role: 'traditional', proxy_listen: `127.0.0.1:${ports.proxy}` } : {}),
         ...o.extra,
       };
       const n = new SimNode({ name, dir: path.join(tmp, name), ports, config, onState: () => {} });
