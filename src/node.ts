@@ -155,6 +155,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
         nodeName: config.node_name,
         logLevel: PINO_LEVEL[config.log_level],
         ssl: { cert: config.ssl_cert, key: config.ssl_cert_key, prefix: config.prefix },
+        bodies: { maxBodySize: config.nginx_http_client_max_body_size, bodyBufferSize: config.nginx_http_client_body_buffer_size },
       }).catch((err: Error) => {
         throw new StartError(err.message);
       });

@@ -1,5 +1,6 @@
 // basic-auth, acl and key_in_body on a real `gossamer start` node with two proxy workers: the
-// new entities go through migration, the Admin API, the node's cache and IPC to the workers.
+// new entities go through migration, the Admin API, the node's cache and IPC to the workers,
+// and the nginx body sizes from the file reach the workers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -47,7 +48,9 @@ test('a node with two workers authenticates with basic-auth, filters with acl an
     file,
     `pg_host = ${db.host}\npg_port = ${db.port}\npg_user = ${db.user}\npg_password = ${db.password}\npg_database = ${db.database}\n` +
       `prefix = ${path.join(dir, 'n')}\nnode_name = auth-node\nproxy_listen = 127.0.0.1:${p.proxy}\nadmin_listen = 127.0.0.1:${p.admin}\n` +
-      `cluster_listen = 127.0.0.1:${p.cluster}\nworker_processes = 2\n`,
+      `cluster_listen = 127.0.0.1:${p.cluster}\nworker_processes = 2\n` +
+      // The body settings reach the workers (their defaults are tested in-process).
+      `nginx_http_client_body_buffer_size = 64\nnginx_http_client_max_body_size = 4k\n`,
   );
   const boot = await runCli(['migrations', 'bootstrap', '-c', file]);
   expect(boot.code, boot.stderr).toBe(0);
@@ -89,6 +92,14 @@ test('a node with two workers authenticates with basic-auth, filters with acl an
     const body = await fetch(`${proxy}/body`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'apikey=alice-key&q=1' });
     expect(body.status).toBe(200);
     expect(((await body.json()) as { body: string }).body).toBe('q=1');
+  }
+  // Over the 64-byte buffer, key_in_body does not see the key; over 4k, Kong's 413.
+  for (let i = 0; i < 2; i++) {
+    const big = await fetch(`${proxy}/body`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `apikey=alice-key&q=${'1'.repeat(100)}` });
+    expect(big.status).toBe(401);
+    const huge = await fetch(`${proxy}/body`, { method: 'POST', body: 'x'.repeat(5000) });
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { message: string }).message).toBe('Payload too large');
   }
   // Read-your-write across workers: a new group is honoured on the next request.
   await post('/consumers/bob/acls', 'group=admins');

@@ -103,6 +103,17 @@ no_such_key = 1
     expect(config.worker_processes).toBe(3);
   });
 
+  test('nginx body sizes: bytes or k/m/g, Kong\'s defaults, and a clear error otherwise', () => {
+    const d = loadConfig({ env: {}, file: confFile('') }).config;
+    expect([d.nginx_http_client_max_body_size, d.nginx_http_client_body_buffer_size]).toEqual([0, 8192]);
+    const set = loadConfig({ env: { KONG_NGINX_HTTP_CLIENT_MAX_BODY_SIZE: '10M' }, file: confFile('nginx_http_client_body_buffer_size = 512\n') }).config;
+    expect([set.nginx_http_client_max_body_size, set.nginx_http_client_body_buffer_size]).toEqual([10 * 1024 * 1024, 512]);
+    const { errors } = loadConfig({ env: {}, file: confFile('nginx_http_client_max_body_size = 10mb\nnginx_http_client_body_buffer_size = 0\n') });
+    expect(errors).toHaveLength(2);
+    expect(errors.find((e) => e.startsWith('nginx_http_client_max_body_size'))).toMatch(/'10mb' is invalid.*allowed: a size/);
+    expect(errors.find((e) => e.startsWith('nginx_http_client_body_buffer_size'))).toMatch(/'0' is invalid.*at least 1/);
+  });
+
   test('Kong\'s `role` / KONG_ROLE is cluster_role', () => {
     const { config } = loadConfig({ env: { KONG_ROLE: 'control_plane' }, file: confFile('') });
     expect(config.cluster_role).toBe('control_plane');

@@ -57,6 +57,20 @@ export const num = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .transform(Number)
     .pipe(z.number().min(min).max(max));
 
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** An nginx size (`8k`, `10m`, `1g`, `0`), in bytes: Kong passes its nginx_* keys to nginx. */
+export const size = (min = 0) =>
+  z.string().trim().transform((v, ctx) => {
+    const m = /^(\d+)([kmg]?)$/i.exec(v);
+    const bytes = m ? Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]! : NaN;
+    if (!Number.isSafeInteger(bytes) || bytes < min) {
+      ctx.addIssue({ code: 'custom', message: `expected a size in bytes with an optional k, m or g suffix${min > 0 ? `, at least ${min}` : ''}` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
 /** Comma-separated list, Kong's array syntax. */
 export const list = () =>
   z

@@ -93,6 +93,7 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
           nodeName: config.node_name,
           logLevel: log.level,
           ssl: { cert: config.ssl_cert, key: config.ssl_cert_key, prefix: config.prefix },
+          bodies: { maxBodySize: config.nginx_http_client_max_body_size, bodyBufferSize: config.nginx_http_client_body_buffer_size },
         }).then(
           (p) => {
             stops.push(() => p.stop());

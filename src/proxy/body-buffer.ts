@@ -2,46 +2,74 @@
 // need it in memory. Only requests and responses that such a plugin asked for pass through
 // here; everything else streams.
 import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import type { BodyTransform, ProxyContext } from './context.ts';
 
-/** Reads a request body whole; rejects with code GOSSAMER_BODY_LIMIT past `limit` (> 0) bytes. */
-export function readWholeBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * What readBodyUpTo found: the whole body, or, for a body over the buffer, the chunks read so
+ * far; the rest is still in the (paused) request and `bodyWithHead` sends both.
+ */
+export type BodyRead = { whole: Buffer; head: null } | { whole: null; head: Buffer[] };
+
+/**
+ * Reads a request body whole if it fits in `buffer` bytes (nginx_http_client_body_buffer_size).
+ * A larger one is not held: reading stops at the first chunk past the buffer, and the body
+ * then streams on unchanged, as Kong's plugins do not see a body nginx spooled to disk.
+ * Rejects with code GOSSAMER_BODY_LIMIT past `limit` (> 0) bytes (413 for the caller).
+ */
+export function readBodyUpTo(req: IncomingMessage, buffer: number, limit: number): Promise<BodyRead> {
+  // A declared length over the buffer: nothing to read here, it all streams (and is counted).
+  if (Number(req.headers['content-length']) > buffer) return Promise.resolve({ whole: null, head: [] });
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (c: Buffer): void => {
       size += c.length;
+      chunks.push(c);
       if (limit > 0 && size > limit) {
         cleanup();
         reject(Object.assign(new Error('request body over the size limit'), { code: 'GOSSAMER_BODY_LIMIT' }));
-        return;
+      } else if (size > buffer) {
+        cleanup();
+        req.pause();
+        resolve({ whole: null, head: chunks });
       }
-      chunks.push(c);
     };
     const onEnd = (): void => {
       cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      resolve({ whole: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), head: null });
     };
     const onError = (err: Error): void => {
       cleanup();
       reject(err);
     };
-    const onAborted = (): void => onError(new Error('client closed the connection before sending its body'));
+    const onClose = (): void => {
+      if (!req.complete) onError(new Error('client closed the connection before sending its body'));
+    };
     const cleanup = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('close', onClose);
     };
-    const onClose = (): void => {
-      if (!req.complete) onAborted();
-    };
-    if (req.complete && req.readableEnded) return resolve(Buffer.alloc(0));
+    if (req.complete && req.readableEnded) return resolve({ whole: Buffer.alloc(0), head: null });
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('close', onClose);
   });
+}
+
+/** The chunks readBodyUpTo kept, then the rest of the request, as one stream. */
+export function bodyWithHead(head: Buffer[], req: IncomingMessage): Readable {
+  if (head.length === 0) return req;
+  return Readable.from(
+    (async function* () {
+      yield* head;
+      yield* req;
+    })(),
+    { objectMode: false },
+  );
 }
 
 /** Runs the transforms in order; null when none of them changed the body. */

@@ -71,7 +71,10 @@ export class ProxyContext {
   /** Kong's `kong.ctx.shared`: lets plugins talk to each other within one request. */
   shared: Record<string, unknown> | null = null;
   upstreamTarget: string | null = null;
-  /** Set by request-size-limiting for bodies without Content-Length: the forwarder counts. */
+  /**
+   * Most bytes of body the forwarder lets through (0: no limit): nginx_http_client_max_body_size,
+   * lowered by request-size-limiting. A body past it is cut off with 413.
+   */
   requestBodyLimit = 0;
   /** Method sent upstream (request-transformer http_method). */
   upstreamMethod: string | null = null;
@@ -82,6 +85,11 @@ export class ProxyContext {
   requestBodyTransforms: BodyTransform[] | null = null;
   /** The rewritten request body, once read (a retry sends it again). */
   requestBody: Buffer | null = null;
+  /**
+   * A body too large for nginx_http_client_body_buffer_size: the chunks read before that was
+   * clear. The plugins did not see the body; it goes upstream unchanged, these chunks first.
+   */
+  requestBodyHead: Buffer[] | null = null;
   /**
    * Set in header_filter by plugins that rewrite the response body: the relay then holds the
    * answer until it is complete and sends it with a fresh Content-Length.

@@ -11,6 +11,8 @@ export const MSG = {
   timeout: 'The upstream server is timed out',
   internal: 'An unexpected error occurred',
   payloadTooLarge: 'Request size limit exceeded',
+  /** Kong's answer when nginx_http_client_max_body_size refuses a body (its error handler's 413). */
+  bodyTooLarge: 'Payload too large',
 } as const;
 
 export const JSON_TYPE = 'application/json; charset=utf-8';

@@ -10,7 +10,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { Service } from '../entities/types.ts';
 import type { Balancers, Peer } from './balancer/index.ts';
 import { PHASE_BODY_FILTER, PHASE_HEADER_FILTER, type ProxyContext, type ResponseHead } from './context.ts';
-import { readWholeBody, transformBody } from './body-buffer.ts';
+import { bodyWithHead, readBodyUpTo, transformBody } from './body-buffer.ts';
 import { MSG, errorBody, sendJson } from './errors.ts';
 import { SMALL_BODY, unwatchWrites, watchWrites, type WriteWatch } from './write-timeout.ts';
 import { VIA } from './version.ts';
@@ -48,9 +48,13 @@ export interface ForwarderOptions {
   keepAliveTimeout?: number;
   /** Called once per finished request (log phase). */
   onDone: (ctx: ProxyContext) => void;
+  /** nginx_http_client_body_buffer_size: the largest body read whole for a body rewrite. */
+  bodyBufferSize: number;
+  /** nginx_http_client_max_body_size (0: none): a body cut off at it gets Kong's nginx 413. */
+  maxBodySize: number;
 }
 
-/** request-size-limiting for bodies without Content-Length: counts what passes. */
+/** requestBodyLimit for bodies without Content-Length: counts what passes. */
 class BodyLimit extends Transform {
   private seen = 0;
   constructor(private readonly max: number) {
@@ -92,7 +96,7 @@ export class Forwarder {
 
   forward(ctx: ProxyContext, service: Service, peer: Peer, attempt: number): void {
     const req = ctx.req;
-    if (ctx.requestBodyTransforms !== null && ctx.requestBody === null) return this.bufferThenForward(ctx, service, peer);
+    if (ctx.requestBodyTransforms !== null && ctx.requestBody === null && ctx.requestBodyHead === null) return this.bufferThenForward(ctx, service, peer);
     const buffered = ctx.requestBody;
     const headers = buildRequestHeaders(ctx, service, peer);
     let streamed = false;
@@ -102,7 +106,8 @@ export class Forwarder {
     } else if (req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined) {
       streamed = true;
       if (attempt === 0) req.on('error', noop);
-      body = ctx.requestBodyLimit > 0 ? req.pipe(new BodyLimit(ctx.requestBodyLimit)) : req;
+      const src = ctx.requestBodyHead === null ? req : bodyWithHead(ctx.requestBodyHead, req);
+      body = ctx.requestBodyLimit > 0 ? src.pipe(new BodyLimit(ctx.requestBodyLimit)) : src;
     }
     const path = ctx.query ? ctx.upstreamPath + '?' + ctx.query : ctx.upstreamPath;
     const handler = new ResponseRelay(ctx, service, peer, attempt, streamed, this);
@@ -133,17 +138,24 @@ export class Forwarder {
     );
   }
 
-  /** Reads the request body whole for the plugins that rewrite it, then forwards it. */
+  /**
+   * Reads the request body whole for the plugins that rewrite it, then forwards it. A body
+   * larger than nginx_http_client_body_buffer_size goes unchanged (Kong: plugins may not see a
+   * body nginx buffered to disk), which also bounds what one request holds in memory.
+   */
   private bufferThenForward(ctx: ProxyContext, service: Service, peer: Peer): void {
-    readWholeBody(ctx.req, ctx.requestBodyLimit).then(
-      (raw) => {
-        const changed = transformBody(ctx.requestBodyTransforms!, raw, ctx);
-        ctx.requestBody = changed ?? raw;
-        if (changed !== null) ctx.setRequestHeader('content-length', String(changed.length));
+    readBodyUpTo(ctx.req, this.opts.bodyBufferSize, ctx.requestBodyLimit).then(
+      (r) => {
+        if (r.whole === null) ctx.requestBodyHead = r.head;
+        else {
+          const changed = transformBody(ctx.requestBodyTransforms!, r.whole, ctx);
+          ctx.requestBody = changed ?? r.whole;
+          if (changed !== null) ctx.setRequestHeader('content-length', String(changed.length));
+        }
         this.forward(ctx, service, peer, 0);
       },
       (err: NodeJS.ErrnoException) => {
-        if (err.code === 'GOSSAMER_BODY_LIMIT') return this.fail(ctx, 413, MSG.payloadTooLarge);
+        if (err.code === 'GOSSAMER_BODY_LIMIT') return this.fail(ctx, 413, this.tooLarge(ctx));
         ctx.status = 499;
         this.done(ctx);
       },
@@ -164,9 +176,19 @@ export class Forwarder {
     return true;
   }
 
+  /** Whose limit cut the body off: nginx_http_client_max_body_size's message, or request-size-limiting's. */
+  tooLarge(ctx: ProxyContext): string {
+    return ctx.requestBodyLimit === this.opts.maxBodySize ? MSG.bodyTooLarge : MSG.payloadTooLarge;
+  }
+
   fail(ctx: ProxyContext, status: number, message: string): void {
     ctx.status = status;
     const extra = ctx.responseHeaders ? [...ctx.responseHeaders] : [];
+    // A body over a limit is not read on: nginx closes such a connection after its 413.
+    if (status === 413) extra.push('connection', 'close');
+    // The rest of a body read in part and paused (over nginx_http_client_body_buffer_size)
+    // would hold up the next request on this connection: read it away.
+    else if (ctx.requestBodyHead !== null && !ctx.req.readableEnded) ctx.req.resume();
     extra.push('x-gossamer-request-id', ctx.requestId, 'via', VIA);
     sendJson(ctx.res, status, errorBody(message, ctx.requestId), extra, ctx.startedAt);
     this.opts.onDone(ctx);
@@ -440,7 +462,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       return;
     }
     if (code === 'GOSSAMER_BODY_LIMIT') {
-      this.fwd.fail(ctx, 413, MSG.payloadTooLarge);
+      this.fwd.fail(ctx, 413, this.fwd.tooLarge(ctx));
       return;
     }
     const retryable = !this.streamed || CONNECT_ERRORS.has(code);

@@ -22,6 +22,8 @@ export interface NodeProxyOptions {
   logLevel: string;
   /** ssl_cert / ssl_cert_key and the prefix (for the default certificate), for `ssl` entries. */
   ssl?: ProxyTlsSettings;
+  /** nginx_http_client_max_body_size / nginx_http_client_body_buffer_size, in bytes. */
+  bodies?: { maxBodySize: number; bodyBufferSize: number };
 }
 
 export interface NodeProxy {
@@ -60,7 +62,7 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
   const workers = await startProxyWorkers({
     count: o.workerProcesses,
     listen: { host: listeners[0]!.host, port: listeners[0]!.port },
-    server: { listeners, tls, activeHealthChecks: false },
+    server: { listeners, tls, activeHealthChecks: false, ...o.bodies },
     health: () => health?.reports() ?? [],
     onHealth: (reports) => {
       health?.apply(reports);

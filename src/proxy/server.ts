@@ -42,7 +42,14 @@ export interface ProxyServerOptions {
   tls?: TlsMaterial;
   /** false in proxy workers: the primary probes once for the node and sends verdicts. */
   activeHealthChecks?: boolean;
+  /** nginx_http_client_max_body_size in bytes (default 0: no limit). */
+  maxBodySize?: number;
+  /** nginx_http_client_body_buffer_size in bytes (default 8k, Kong's). */
+  bodyBufferSize?: number;
 }
+
+/** Kong's nginx_http_client_body_buffer_size default. */
+export const DEFAULT_BODY_BUFFER_SIZE = 8 * 1024;
 
 /** One address the proxy accepts clients on (a proxy_listen entry). */
 export interface ListenAddress {
@@ -96,10 +103,16 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
       }
     }
   };
-  const forwarder = new Forwarder(runtime.balancers, { onDone });
+  const maxBodySize = opts.maxBodySize ?? 0;
+  const bodyBufferSize = opts.bodyBufferSize ?? DEFAULT_BODY_BUFFER_SIZE;
+  const forwarder = new Forwarder(runtime.balancers, { onDone, maxBodySize, bodyBufferSize });
   const ws = new WebSocketRelay();
 
   const sendExit = (ctx: ProxyContext): void => {
+    // A plugin answered (401...) while the rest of a body too large for the buffer waits,
+    // paused: read it away, as Node does for a body nobody read, or the next request on this
+    // connection would wait behind it. (A 413 closes the connection instead.)
+    if (ctx.requestBodyHead !== null && ctx.exitStatus !== 413 && !ctx.req.readableEnded) ctx.req.resume();
     const h: string[] = ctx.responseHeaders ?? [];
     h.push('x-gossamer-request-id', ctx.requestId, 'via', VIA);
     let status = ctx.exitStatus;
@@ -155,6 +168,16 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     const ctx = new ProxyContext(req, res, nextRequestId(), start, path, q === -1 ? '' : url.slice(q + 1), hostHeader);
     ctx.https = l.tls;
     ctx.listenPort = l.port;
+    if (maxBodySize > 0) {
+      // nginx refuses a declared length before any route or plugin runs (Kong's one location).
+      const cl = req.headers['content-length'];
+      if (cl !== undefined && Number(cl) > maxBodySize) {
+        ctx.status = 413;
+        sendJson(res, 413, errorBody(MSG.bodyTooLarge, ctx.requestId), ['x-gossamer-request-id', ctx.requestId, 'connection', 'close'], start);
+        return null;
+      }
+      ctx.requestBodyLimit = maxBodySize;
+    }
     if (m === null) {
       ctx.status = 404;
       sendJson(res, 404, errorBody(MSG.noRoute, ctx.requestId), ['x-gossamer-request-id', ctx.requestId], start);
@@ -207,7 +230,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
 
   /** key-auth key_in_body: the access phase runs once the whole body is in memory. */
   const readBodyFirst = (ctx: ProxyContext, chain: ChainEntry[]): Promise<ProxyContext | null> =>
-    accessWithBody(ctx, chain).then((complete) => {
+    accessWithBody(ctx, chain, bodyBufferSize).then((complete) => {
       if (complete) return afterAccess(ctx);
       ctx.status = 499; // the client went away before its body was complete
       return null;

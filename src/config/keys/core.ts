@@ -1,4 +1,4 @@
-import { bool, hostPort, int, key, list, listen, num, oneOf, peerList, str } from '../key.ts';
+import { bool, hostPort, int, key, list, listen, num, oneOf, peerList, size, str } from '../key.ts';
 import { z } from 'zod';
 
 // Kong's names and meanings (kong.conf.default); defaults differ only where DESIGN.md says.
@@ -16,6 +16,8 @@ export const coreKeys = {
     ctx.addIssue({ code: 'custom', message: 'expected auto or a number of workers' });
     return z.NEVER;
   }), 'auto', 'auto (one per CPU core) or 1-256', 'Proxy worker processes (Kong\'s nginx_worker_processes).'),
+  nginx_http_client_max_body_size: key(size(), '0', 'a size: bytes, or with k, m or g (8k, 10m); 0 for no limit', 'Largest request body the proxy accepts, as Kong\'s: a Content-Length above it is answered 413 "Payload too large" before routing, and a chunked body that crosses it is cut off with 413. 0: no limit.'),
+  nginx_http_client_body_buffer_size: key(size(1), '8k', 'a size: bytes, or with k, m or g (8k, 1m); at least 1', 'Largest request body held in memory for the plugins that read it (key-auth key_in_body, request-transformer body edits). A larger body streams to the upstream unchanged and those plugins do not see it, as Kong\'s plugins may not see a body nginx buffered to disk; raise it (up to nginx_http_client_max_body_size) when they must see every body. Bounds the memory one request can take.'),
   database: key(oneOf(['postgres', 'off']), 'postgres', 'postgres or off', 'postgres for traditional nodes and control planes; off for data planes.'),
   pg_host: key(str().pipe(z.string().min(1)), '127.0.0.1', 'a host name or address', 'Postgres host.'),
   pg_port: key(int(1, 65535), '5432', '1-65535', 'Postgres port.'),

@@ -21,7 +21,8 @@ const handler: PluginHandler<RequestSizeLimitingConfig> = {
           ctx.exit(411, { message: 'A valid Content-Length header is required', request_id: ctx.requestId });
           return;
         }
-        ctx.requestBodyLimit = max;
+        // nginx_http_client_max_body_size may already be lower.
+        ctx.requestBodyLimit = ctx.requestBodyLimit > 0 ? Math.min(ctx.requestBodyLimit, max) : max;
       },
     };
   },
