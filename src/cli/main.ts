@@ -15,14 +15,16 @@ program.addCommand(checkCommand());
 // `start` loads no other command's modules (up, migrations and sim bring pg and more): a data
 // plane restarted while its control planes are down must serve from its cache within 2 s.
 if (process.argv[2] !== 'start') {
-  const [{ loadForCommand }, { migrationsCommand }, { clusterCommand }, { upCommand }, { simCommand }] = await Promise.all([
+  const [{ loadForCommand }, { migrationsCommand }, { clusterCommand }, { upCommand }, { simCommand }, { configCommand }] = await Promise.all([
     import('./load.ts'),
     import('./migrations.ts'),
     import('./cluster.ts'),
     import('./up.ts'),
     import('./sim.ts'),
+    import('./config.ts'),
   ]);
   program.addCommand(migrationsCommand(({ config }) => loadForCommand({ file: config })));
+  program.addCommand(configCommand(({ config }) => loadForCommand({ file: config })));
   program.addCommand(clusterCommand());
   program.addCommand(upCommand());
   program.addCommand(simCommand());

@@ -20,6 +20,11 @@ export interface WriteOptions {
   nodeId?: string | null;
   /** Only touch an entity that belongs to this parent (nested Admin API URLs). */
   scope?: Scope;
+  /**
+   * Store values as given, without the entity's on-write transformation: a declarative file
+   * with `_transform: false` (Kong's db_export) holds basic-auth passwords already hashed.
+   */
+  raw?: boolean;
 }
 
 export interface WriteResult {
@@ -187,7 +192,7 @@ export async function upsertEntity(pool: pg.Pool, name: EntityName, key: EntityK
         if (existing) body.id = existing.id;
       }
       e = validateEntity(def, body);
-      def.onWrite?.(e, body);
+      if (!opts.raw) def.onWrite?.(e, body);
       e.id = typeof e.id === 'string' ? e.id.toLowerCase() : randomUUID();
       stamp(def, e, existing?.created_at);
       await checkForeignKeys(client, def, e, existing ?? undefined);

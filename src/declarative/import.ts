@@ -1,0 +1,160 @@
+// `gossamer config db_import`: a declarative file into Postgres. Every entity is checked first
+// (schema, references, ids) and nothing is written while any problem remains; then each entity
+// is created or replaced by id, parents first, through the same write path as the Admin API,
+// so each change is a cluster event and running nodes pick it up like any other write.
+//
+// An entity without an id is matched to the one already in the database with the same
+// natural key (a service's name, a consumer's username, a plugin's name and scope...), so
+// importing the same file twice changes nothing instead of failing on a unique name.
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { ENTITY_ORDER, entities, validateEntity } from '../entities/index.ts';
+import { KongError } from '../entities/errors.ts';
+import { isUuid } from '../entities/fields.ts';
+import type { ConfigSnapshot, EntityName } from '../entities/types.ts';
+import { loadSnapshot } from '../db/snapshot.ts';
+import { upsertEntity } from '../db/write.ts';
+import { DeclarativeError, type Declarative, type DeclaredEntity } from './parse.ts';
+
+export interface ImportResult {
+  created: number;
+  updated: number;
+}
+
+type Rec = Record<string, unknown>;
+const idOf = (v: unknown): string | null => ((v as { id?: unknown } | null)?.id as string | undefined) ?? null;
+
+/** What makes an entity the same one again when the file gives no id (Kong's unique fields). */
+function naturalKey(entity: EntityName, e: Rec): string | null {
+  const s = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+  switch (entity) {
+    case 'services':
+    case 'routes':
+    case 'upstreams':
+      return e.name ? s(e.name) : null;
+    case 'consumers':
+      return e.username ? `u:${s(e.username)}` : e.custom_id ? `c:${s(e.custom_id)}` : null;
+    case 'targets':
+      return `${s(idOf(e.upstream))}|${s(e.target)}`;
+    case 'plugins':
+      return `${s(e.name)}|${s(idOf(e.service))}|${s(idOf(e.route))}|${s(idOf(e.consumer))}`;
+    case 'keyauth_credentials':
+      return s(e.key);
+    case 'basicauth_credentials':
+      return s(e.username);
+    case 'acls':
+      return `${s(idOf(e.consumer))}|${s(e.group)}`;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof KongError) {
+    const fields = (err.body as { fields?: unknown }).fields;
+    return fields ? `${err.message}: ${JSON.stringify(fields)}` : err.message;
+  }
+  return (err as Error).message;
+}
+
+/** Ids, references and schemas of every entity, or every problem found. */
+export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): { entity: EntityName; where: string; body: Rec }[] {
+  const problems: string[] = [];
+  const ids = new Map<DeclaredEntity, string>();
+  const fileIds = new Map<EntityName, Set<string>>();
+  const fileByKey = new Map<EntityName, Map<string, string>>();
+  const dbIds = new Map<EntityName, Set<string>>();
+  const dbByEndpoint = new Map<EntityName, Map<string, string>>();
+  const dbByNatural = new Map<EntityName, Map<string, string>>();
+  for (const name of ENTITY_ORDER) {
+    const endpointKey = entities[name].endpointKey;
+    const list = (db[name] ?? []) as unknown as Rec[];
+    dbIds.set(name, new Set(list.map((e) => e.id as string)));
+    dbByEndpoint.set(name, new Map(endpointKey ? list.filter((e) => e[endpointKey]).map((e) => [String(e[endpointKey]), e.id as string]) : []));
+    dbByNatural.set(name, new Map(list.map((e) => [naturalKey(name, e), e.id as string] as const).filter((p): p is [string, string] => p[0] !== null)));
+    fileIds.set(name, new Set());
+    fileByKey.set(name, new Map());
+  }
+
+  const reference = (d: DeclaredEntity, field: string, parent: EntityName, v: unknown): string | null => {
+    const text = isUuid(v) ? v : typeof v === 'string' ? v : isUuid(idOf(v)) ? idOf(v) : ((v as { name?: unknown } | null)?.name as string | undefined);
+    if (typeof text !== 'string' || text === '') {
+      problems.push(`${d.where}: ${field} must be an id, a name, or {id: ...}`);
+      return null;
+    }
+    if (isUuid(text)) {
+      const id = text.toLowerCase();
+      if (fileIds.get(parent)!.has(id) || dbIds.get(parent)!.has(id)) return id;
+    } else {
+      const id = fileByKey.get(parent)!.get(text) ?? dbByEndpoint.get(parent)!.get(text);
+      if (id) return id;
+    }
+    problems.push(`${d.where}: ${field} '${text}' is not in this file nor in the database`);
+    return null;
+  };
+
+  const out: { entity: EntityName; where: string; body: Rec }[] = [];
+  for (const name of ENTITY_ORDER) {
+    const def = entities[name];
+    for (const d of decl.entities.filter((x) => x.entity === name)) {
+      const body: Rec = { ...d.record };
+      delete body.created_at;
+      delete body.updated_at;
+      let ok = true;
+      if (d.parent) {
+        const pid = ids.get(d.parent.of);
+        if (pid) body[d.parent.field] = { id: pid };
+        else ok = false; // the parent's own problem is reported
+      }
+      for (const [field, parent] of Object.entries(def.foreign)) {
+        if (d.parent?.field === field || body[field] === undefined || body[field] === null) continue;
+        const id = reference(d, field, parent, body[field]);
+        if (id) body[field] = { id };
+        else ok = false;
+      }
+      if (!ok) continue;
+      let valid: Rec;
+      try {
+        valid = validateEntity(def, body);
+      } catch (err) {
+        problems.push(`${d.where} (${name}): ${describe(err)}`);
+        continue;
+      }
+      let id: string;
+      if (body.id !== undefined) {
+        if (!isUuid(body.id)) {
+          problems.push(`${d.where} (${name}): id must be a UUID`);
+          continue;
+        }
+        id = body.id.toLowerCase();
+      } else {
+        const key = naturalKey(name, valid);
+        id = (key !== null ? dbByNatural.get(name)!.get(key) : undefined) ?? randomUUID();
+      }
+      if (fileIds.get(name)!.has(id)) {
+        problems.push(`${d.where} (${name}): the same ${name.replace(/s$/, '')} appears twice in the file (id ${id})`);
+        continue;
+      }
+      fileIds.get(name)!.add(id);
+      if (def.endpointKey && valid[def.endpointKey]) fileByKey.get(name)!.set(String(valid[def.endpointKey]), id);
+      ids.set(d, id);
+      out.push({ entity: name, where: d.where, body: { ...body, id } });
+    }
+  }
+  if (problems.length) throw new DeclarativeError(problems);
+  return out;
+}
+
+export async function importDeclarative(pool: pg.Pool, decl: Declarative, onWrite?: (where: string, created: boolean) => void): Promise<ImportResult> {
+  const plan = resolveDeclarative(decl, await loadSnapshot(pool));
+  const result: ImportResult = { created: 0, updated: 0 };
+  for (const step of plan) {
+    try {
+      const r = await upsertEntity(pool, step.entity, { id: step.body.id as string }, step.body, { raw: !decl.transform });
+      if (r.created) result.created++;
+      else result.updated++;
+      onWrite?.(step.where, !!r.created);
+    } catch (err) {
+      throw new Error(`${step.where} (${step.entity}): ${describe(err)}; ${result.created + result.updated} of ${plan.length} entities were written before it`);
+    }
+  }
+  return result;
+}
