@@ -2,78 +2,65 @@
 // (`_format_version: "3.0"`, YAML or JSON) into and out of the database (src/declarative/).
 import fs from 'node:fs';
 import { Command } from 'commander';
-import { assertBootstrapped, createPool, describePgError, isConnectionError } from '../db/index.ts';
 import type { Config } from '../config/index.ts';
+import type { Pool } from '../db/pool.ts';
+import { withCommandPool } from './command-pool.ts';
 
 type LoadConfig = (opts: { config?: string }) => Config;
+/** Runs `use` with a pool on the configured, bootstrapped database. */
+type Database = <T>(use: (pool: Pool) => Promise<T>) => Promise<T>;
 
-async function withPool(config: Config, run: (pool: ReturnType<typeof createPool>) => Promise<void>): Promise<void> {
-  if (config.database !== 'postgres') throw new Error("this node has database = off: run db_import / db_export with a control plane's or traditional node's configuration");
-  const pool = createPool({ ...config, pg_max: 1 });
-  try {
-    await assertBootstrapped(pool);
-    await run(pool);
-  } catch (err) {
-    throw isConnectionError(err) ? new Error(describePgError(err, { host: config.pg_host, port: config.pg_port })) : err;
-  } finally {
-    await pool.end().catch(() => {});
-  }
+/** A `config` subcommand taking `<file>` and `-c`; problems are printed one per line, as every command prints them. */
+function subcommand(cmd: Command, name: string, fileHelp: string, description: string, loadConfig: LoadConfig, run: (file: string, database: Database) => Promise<void>): void {
+  cmd
+    .command(name)
+    .argument('<file>', fileHelp)
+    .description(description)
+    .option('-c, --config <file>', 'configuration file (for the pg_* settings)')
+    .action(async (file: string, opts: { config?: string }) => {
+      const [{ fail }, { assertBootstrapped }, { DeclarativeError }] = await Promise.all([import('./load.ts'), import('../db/migrate.ts'), import('../declarative/parse.ts')]);
+      try {
+        const config = loadConfig(opts);
+        if (config.database !== 'postgres') throw new Error(`this node has database = off: run ${name} with a control plane's or traditional node's configuration`);
+        await run(file, (use) =>
+          withCommandPool(config, async (pool) => {
+            await assertBootstrapped(pool);
+            return use(pool);
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof DeclarativeError)) return fail(err);
+        for (const p of err.problems) process.stderr.write(`Error: ${p}\n`);
+        process.stderr.write('nothing was imported\n');
+        process.exitCode = 1;
+      }
+    });
 }
 
 export function configCommand(loadConfig: LoadConfig): Command {
   const cmd = new Command('config').description('declarative configuration (Kong 3 format) in and out of the database');
-  cmd
-    .command('db_import')
-    .argument('<file>', 'declarative configuration, YAML or JSON')
-    .description('create or replace every entity of the file in the database')
-    .option('-c, --config <file>', 'configuration file (for the pg_* settings)')
-    .action(async (file: string, opts: { config?: string }) => {
-      const { fail } = await import('./load.ts');
-      try {
-        const config = loadConfig(opts);
-        const [{ parseDeclarative }, { importDeclarative }] = await Promise.all([import('../declarative/parse.ts'), import('../declarative/import.ts')]);
-        let text: string;
-        try {
-          text = fs.readFileSync(file, 'utf8');
-        } catch (err) {
-          throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        }
-        const decl = parseDeclarative(text, file);
-        console.log(`parse successful: ${decl.entities.length} entities`);
-        await withPool(config, async (pool) => {
-          const r = await importDeclarative(pool, decl);
-          console.log(`import successful: ${r.created} created, ${r.updated} replaced`);
-        });
-      } catch (err) {
-        const { DeclarativeError } = await import('../declarative/parse.ts');
-        if (err instanceof DeclarativeError) {
-          for (const p of err.problems) process.stderr.write(`Error: ${p}\n`);
-          process.stderr.write('nothing was imported\n');
-          process.exitCode = 1;
-        } else fail(err);
-      }
-    });
-  cmd
-    .command('db_export')
-    .argument('<file>', "where to write the declarative configuration ('-' for stdout)")
-    .description('write every entity of the database as a declarative configuration file')
-    .option('-c, --config <file>', 'configuration file (for the pg_* settings)')
-    .action(async (file: string, opts: { config?: string }) => {
-      const { fail } = await import('./load.ts');
-      try {
-        const config = loadConfig(opts);
-        const [{ exportDeclarative }, { loadSnapshot }] = await Promise.all([import('../declarative/export.ts'), import('../db/snapshot.ts')]);
-        await withPool(config, async (pool) => {
-          const text = exportDeclarative(await loadSnapshot(pool));
-          if (file === '-') process.stdout.write(text);
-          else {
-            fs.writeFileSync(file, text);
-            console.log(`exported to ${file}`);
-          }
-        });
-      } catch (err) {
-        fail(err);
-      }
-    });
+  subcommand(cmd, 'db_import', 'declarative configuration, YAML or JSON', 'create or replace every entity of the file in the database', loadConfig, async (file, database) => {
+    const [{ parseDeclarative }, { importDeclarative }] = await Promise.all([import('../declarative/parse.ts'), import('../declarative/import.ts')]);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    // The file is read and checked before the database is opened.
+    const decl = parseDeclarative(text, file);
+    console.log(`parse successful: ${decl.entities.length} entities`);
+    const r = await database((pool) => importDeclarative(pool, decl));
+    console.log(`import successful: ${r.created} created, ${r.updated} replaced`);
+  });
+  subcommand(cmd, 'db_export', "where to write the declarative configuration ('-' for stdout)", 'write every entity of the database as a declarative configuration file', loadConfig, async (file, database) => {
+    const [{ exportDeclarative }, { loadSnapshot }] = await Promise.all([import('../declarative/export.ts'), import('../db/snapshot.ts')]);
+    const text = exportDeclarative(await database(loadSnapshot));
+    if (file === '-') process.stdout.write(text);
+    else {
+      fs.writeFileSync(file, text);
+      console.log(`exported to ${file}`);
+    }
+  });
   return cmd;
 }

@@ -1,15 +1,16 @@
 // `gossamer migrations bootstrap|up|status|reset`: thin wrappers over src/db/migrate.ts that
 // print one line per outcome and never a stack trace.
 import { Command } from 'commander';
-import { createPool, describePgError, isConnectionError, type PgOptions } from '../db/pool.ts';
+import type { PgOptions, Pool } from '../db/pool.ts';
 import * as migrate from '../db/migrate.ts';
+import { withCommandPool } from './command-pool.ts';
 
 type LoadPgConfig = (opts: { config?: string }) => PgOptions;
 
 export function migrationsCommand(loadPgConfig: LoadPgConfig): Command {
   const cmd = new Command('migrations').description('create, upgrade, show or drop the database schema');
 
-  const sub = (name: string, description: string, run: (pool: ReturnType<typeof createPool>, opts: { yes?: boolean }) => Promise<void>) => {
+  const sub = (name: string, description: string, run: (pool: Pool, opts: { yes?: boolean }) => Promise<void>) => {
     cmd
       .command(name)
       .description(description)
@@ -24,16 +25,12 @@ export function migrationsCommand(loadPgConfig: LoadPgConfig): Command {
           process.exitCode = 1;
           return;
         }
-        const pool = createPool({ ...pg, pg_max: 1 });
         try {
-          await run(pool, opts);
+          await withCommandPool(pg, (pool) => run(pool, opts));
           process.exitCode = process.exitCode ?? 0;
         } catch (err) {
-          const msg = isConnectionError(err) ? describePgError(err, { host: pg.pg_host, port: pg.pg_port }) : (err as Error).message;
-          console.error(`Error: ${msg}`);
+          console.error(`Error: ${(err as Error).message}`);
           process.exitCode = 1;
-        } finally {
-          await pool.end().catch(() => {});
         }
       });
   };
