@@ -17,7 +17,7 @@ import { Client } from 'undici';
 import { freePort, startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
 import type { EchoServer } from '../../src/up/echo.ts';
 import { SimNode } from '../harness/node-process.ts';
-import { adminCall } from '../harness/admin-call.ts';
+import { adminCall, proxiedStatus } from '../harness/admin-call.ts';
 import { hybridNodeConfig } from '../harness/hybrid-config.ts';
 import { stageTable, type ChangeSeen } from './hybrid-stages.ts';
 import { nowMs } from '../../src/cluster/events-trace.ts';
@@ -61,15 +61,7 @@ const polls = { n: 0, ms: 0 };
 // Bulk loads of 10k entities can take long on a busy machine: 30 s instead of the harness's 10 s.
 const admin = (n: SimNode, method: string, url: string, body?: unknown): Promise<any> => adminCall(n, method, url, body, 30_000);
 
-async function status(n: SimNode, p: string): Promise<number> {
-  try {
-    const r = await fetch(`${n.proxyUrl}${p}`, { signal: AbortSignal.timeout(3000) });
-    await r.arrayBuffer();
-    return r.status;
-  } catch {
-    return 0;
-  }
-}
+const status = (n: SimNode, p: string): Promise<number> => proxiedStatus(n, p, 3000);
 
 /** ms from t0 until every node serves `p` (each node polled back to back). */
 async function servedBy(dps: SimNode[], p: string, t0: number, timeoutMs = 20_000): Promise<number> {

@@ -1,6 +1,6 @@
 // Hybrid-mode process tests: a temporary folder, a bootstrapped database, an echo upstream,
 // shared cluster certificates, and control / data plane processes made from them; plus the
-// calls those tests make on a node (Admin API, one proxied request, its log).
+// calls those tests make on a node (Admin API, one proxied request, its log), over sim/harness.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,9 +8,11 @@ import { expect } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
 import { startEchoServer, type EchoServer } from '../../src/up/echo.ts';
 import { SimNode } from '../../sim/harness/node-process.ts';
+import { adminRequest, proxiedStatus } from '../../sim/harness/admin-call.ts';
 import { hybridNodeConfig } from '../../sim/harness/hybrid-config.ts';
 import { testDatabase, type TestDatabase } from './pg.ts';
 import { runCli } from './cli.ts';
+import { until } from './until.ts';
 
 export interface HybridNodeOptions {
   /** Cluster port of the control plane data planes dial (cluster_control_plane). */
@@ -70,37 +72,14 @@ export async function hybridFixture(prefix: string, certDirs: string[] = ['certs
   };
 }
 
-export async function admin(n: SimNode, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const r = await fetch(`${n.adminUrl}${url}`, {
-    method,
-    headers: body ? { 'content-type': 'application/json' } : {},
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(5000),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
+export const admin = (n: SimNode, method: string, url: string, body?: unknown) => adminRequest(n, method, url, body, 5000);
 
-/** The status of one GET through the node's proxy; 0 when it did not answer. */
-export async function proxied(n: SimNode, p: string): Promise<number> {
-  try {
-    const r = await fetch(`${n.proxyUrl}${p}`, { signal: AbortSignal.timeout(2000) });
-    await r.arrayBuffer();
-    return r.status;
-  } catch {
-    return 0;
-  }
-}
+export const proxied = (n: SimNode, p: string) => proxiedStatus(n, p);
 
 export const nodeLog = (n: SimNode): string => (fs.existsSync(n.logFile) ? fs.readFileSync(n.logFile, 'utf8') : '');
 
-/** Poll `check` every 100 ms; on time-out, the error carries the last lines of each node's log. */
+/** until() for a yes/no check; on time-out, the error carries the last lines of each node's log. */
 export async function untilNodes(what: string, check: () => Promise<boolean>, timeoutMs = 15_000, nodes: SimNode[] = []): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
   const tail = (n: SimNode) => nodeLog(n).split('\n').slice(-25).join('\n');
-  throw new Error(`timed out waiting for: ${what}\n${nodes.map((n) => `--- ${n.name}\n${tail(n)}`).join('\n')}`);
+  await until(what, async () => ((await check()) ? true : undefined), timeoutMs, () => nodes.map((n) => `--- ${n.name}\n${tail(n)}`).join('\n'));
 }
