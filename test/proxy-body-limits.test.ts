@@ -50,10 +50,10 @@ interface Sent {
 }
 
 /** POSTs `body` through the proxy, chunked in 512-byte writes or with a Content-Length. */
-function send(path: string, body: string, o: { chunked?: boolean; headers?: Record<string, string> } = {}): Promise<Sent> {
+function send(path: string, body: string, o: { chunked?: boolean; headers?: Record<string, string>; agent?: http.Agent } = {}): Promise<Sent> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...o.headers, ...(o.chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(Buffer.byteLength(body)) }) };
-    const req = http.request(`${base}${path}`, { method: 'POST', headers }, (res) => {
+    const req = http.request(`${base}${path}`, { method: 'POST', headers, agent: o.agent }, (res) => {
       let t = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (t += c));
@@ -94,6 +94,20 @@ describe('nginx_http_client_body_buffer_size', () => {
     expect(withHeader.status).toBe(200);
     expect(withHeader.body.body).toBe(form(5000));
   });
+
+  test('after a plugin answers a large body it did not read, the next request on the same connection is served', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const type = { 'content-type': 'application/x-www-form-urlencoded' };
+      // Larger than the socket and stream buffers hold: the server must read it away.
+      expect((await send('/kb', `pad=${'z'.repeat(500_000)}`, { chunked: true, headers: type, agent })).status).toBe(401);
+      const next = await send('/kb', 'pad=small', { headers: { ...type, apikey: 'alice-key' }, agent });
+      expect(next.status).toBe(200);
+      expect(next.body.body).toBe('pad=small');
+    } finally {
+      agent.destroy();
+    }
+  }, 20_000);
 });
 
 describe('nginx_http_client_max_body_size', () => {

@@ -72,6 +72,16 @@ export function bodyWithHead(head: Buffer[], req: IncomingMessage): Readable {
   );
 }
 
+/**
+ * Before an answer that does not forward the body (a plugin's 401, a 503...): the rest of a
+ * body read in part and paused (over the buffer) is read away, as Node does for a body nobody
+ * read, or the next request on this keep-alive connection would wait behind it. Not for a
+ * 413: that answer closes the connection instead of reading on.
+ */
+export function discardUnsentBody(ctx: ProxyContext, status: number): void {
+  if (status !== 413 && ctx.requestBodyHead !== null && !ctx.req.readableEnded) ctx.req.resume();
+}
+
 /** Runs the transforms in order; null when none of them changed the body. */
 export function transformBody(transforms: BodyTransform[], body: Buffer, ctx: ProxyContext): Buffer | null {
   let changed: Buffer | null = null;

@@ -10,7 +10,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { Service } from '../entities/types.ts';
 import type { Balancers, Peer } from './balancer/index.ts';
 import { PHASE_BODY_FILTER, PHASE_HEADER_FILTER, type ProxyContext, type ResponseHead } from './context.ts';
-import { bodyWithHead, readBodyUpTo, transformBody } from './body-buffer.ts';
+import { bodyWithHead, discardUnsentBody, readBodyUpTo, transformBody } from './body-buffer.ts';
 import { MSG, errorBody, sendJson } from './errors.ts';
 import { SMALL_BODY, unwatchWrites, watchWrites, type WriteWatch } from './write-timeout.ts';
 import { VIA } from './version.ts';
@@ -186,9 +186,7 @@ export class Forwarder {
     const extra = ctx.responseHeaders ? [...ctx.responseHeaders] : [];
     // A body over a limit is not read on: nginx closes such a connection after its 413.
     if (status === 413) extra.push('connection', 'close');
-    // The rest of a body read in part and paused (over nginx_http_client_body_buffer_size)
-    // would hold up the next request on this connection: read it away.
-    else if (ctx.requestBodyHead !== null && !ctx.req.readableEnded) ctx.req.resume();
+    discardUnsentBody(ctx, status);
     extra.push('x-gossamer-request-id', ctx.requestId, 'via', VIA);
     sendJson(ctx.res, status, errorBody(message, ctx.requestId), extra, ctx.startedAt);
     this.opts.onDone(ctx);

@@ -12,7 +12,7 @@ import type { CounterStore } from '../plugins/types.ts';
 import type { Peer } from './balancer/index.ts';
 import { PHASE_LOG, ProxyContext, type ResponseHead } from './context.ts';
 import { LocalCounters } from './counters.ts';
-import { transformBody } from './body-buffer.ts';
+import { discardUnsentBody, transformBody } from './body-buffer.ts';
 import { JSON_TYPE, MSG, errorBody, sendJson } from './errors.ts';
 import { Forwarder } from './forwarder.ts';
 import { normalizePath } from './normalize-path.ts';
@@ -109,10 +109,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   const ws = new WebSocketRelay();
 
   const sendExit = (ctx: ProxyContext): void => {
-    // A plugin answered (401...) while the rest of a body too large for the buffer waits,
-    // paused: read it away, as Node does for a body nobody read, or the next request on this
-    // connection would wait behind it. (A 413 closes the connection instead.)
-    if (ctx.requestBodyHead !== null && ctx.exitStatus !== 413 && !ctx.req.readableEnded) ctx.req.resume();
+    discardUnsentBody(ctx, ctx.exitStatus);
     const h: string[] = ctx.responseHeaders ?? [];
     h.push('x-gossamer-request-id', ctx.requestId, 'via', VIA);
     let status = ctx.exitStatus;
