@@ -3,6 +3,7 @@
 // consumer's credentials...) are lifted out with a link to that parent, which the import
 // turns into a foreign key once the parent's id is known.
 import { parse } from 'yaml';
+import { ENTITY_ORDER } from '../entities/index.ts';
 import type { EntityName } from '../entities/types.ts';
 
 export const FORMAT_VERSION = '3.0';
@@ -43,7 +44,6 @@ const NESTED: Partial<Record<EntityName, Record<string, { entity: EntityName; fi
   upstreams: { targets: { entity: 'targets', field: 'upstream' } },
 };
 
-const TOP_LEVEL: EntityName[] = ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', 'keyauth_credentials', 'basicauth_credentials', 'acls'];
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export function parseDeclarative(text: string, source: string): Declarative {
@@ -90,8 +90,8 @@ export function parseDeclarative(text: string, source: string): Declarative {
   };
   for (const [k, v] of Object.entries(doc)) {
     if (k === '_format_version' || k === '_transform' || k === '_comment') continue;
-    if (!(TOP_LEVEL as string[]).includes(k)) {
-      problems.push(`${source}: unknown key '${k}' (expected _format_version, _transform, ${TOP_LEVEL.join(', ')})`);
+    if (!(ENTITY_ORDER as string[]).includes(k)) {
+      problems.push(`${source}: unknown key '${k}' (expected _format_version, _transform, ${ENTITY_ORDER.join(', ')})`);
       continue;
     }
     if (v !== null) walk(k as EntityName, v, k, null);

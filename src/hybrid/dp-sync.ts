@@ -26,7 +26,8 @@ import type * as DpNet from './dp-net.ts';
 import { traceChanges } from '../cluster/events-trace.ts';
 import { handlePush, PUSH_PROTOCOL, syncRequest, type DataPlaneHello, type SyncRequest, type SyncResponse } from './protocol.ts';
 
-const gossipPackr = new Packr({ useRecords: false });
+/** Change-event messages: the bytes a control plane publishes and pushes. */
+const eventsPackr = new Packr({ useRecords: false });
 /**
  * Our config_version/config_hash reach the cluster at most this often. Each announcement is a
  * signed membership message every member verifies: 20 ms after each change, five data planes
@@ -291,7 +292,7 @@ export class DataPlaneSync {
     if (this.stopped || !this.cache.loaded) return; // without a base the first snapshot brings everything
     let events: ChangeEvent[];
     try {
-      const msg = gossipPackr.unpack(data) as { v?: number; events?: unknown };
+      const msg = eventsPackr.unpack(data) as { v?: number; events?: unknown };
       if (msg?.v !== 1 || !Array.isArray(msg.events)) return;
       events = (msg.events as ChangeEvent[]).filter((e) => !!e && Number.isSafeInteger(e.config_version) && typeof e.entity === 'string' && typeof e.entity_id === 'string');
     } catch (err) {
