@@ -75,7 +75,7 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): { ent
   }
 
   const reference = (d: DeclaredEntity, field: string, parent: EntityName, v: unknown): string | null => {
-    const text = isUuid(v) ? v : typeof v === 'string' ? v : isUuid(idOf(v)) ? idOf(v) : ((v as { name?: unknown } | null)?.name as string | undefined);
+    const text = typeof v === 'string' ? v : (idOf(v) ?? ((v as { name?: unknown } | null)?.name as string | undefined));
     if (typeof text !== 'string' || text === '') {
       problems.push(`${d.where}: ${field} must be an id, a name, or {id: ...}`);
       return null;
