@@ -38,10 +38,15 @@ export const choice = <const T extends readonly [string, ...string[]]>(values: T
 /** The typed value of each key of a group (`{ pg_port: number, ... }`). */
 export type Values<D> = { [K in keyof D]: D[K] extends KeyDef<infer T> ? T : never };
 
+/** A key's default, parsed as loadConfig parses it (for code that also runs without a Config). */
+export function defaultOf<T>(def: KeyDef<T>): T {
+  return def.schema.parse(def.default);
+}
+
 /** The defaults of a group of keys, parsed as loadConfig parses them. */
 export function defaultsOf<D extends Record<string, KeyDef>>(defs: D): Values<D> {
   const out: Record<string, unknown> = {};
-  for (const [name, def] of Object.entries(defs)) out[name] = def.schema.parse(def.default);
+  for (const [name, def] of Object.entries(defs)) out[name] = defaultOf(def);
   return out as Values<D>;
 }
 

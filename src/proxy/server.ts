@@ -7,6 +7,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { defaultOf } from '../config/key.ts';
+import { coreKeys } from '../config/keys/core.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import { createLogger } from '../log.ts';
 import type { CounterStore } from '../plugins/types.ts';
@@ -41,8 +43,8 @@ export interface ProxyServerOptions {
   bodyBufferSize?: number;
 }
 
-/** Kong's nginx_http_client_body_buffer_size default. */
-export const DEFAULT_BODY_BUFFER_SIZE = 8 * 1024;
+/** nginx_http_client_body_buffer_size's default (Kong's 8k), for servers started without a Config. */
+export const DEFAULT_BODY_BUFFER_SIZE = defaultOf(coreKeys.nginx_http_client_body_buffer_size);
 
 /** One address the proxy accepts clients on (a proxy_listen entry). */
 export interface ListenAddress {
