@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { aliases, keys } from '../src/config/schema.ts';
-import type { KeyDef } from '../src/config/key.ts';
 
 export const START = '<!-- config-reference:start -->';
 export const END = '<!-- config-reference:end -->';
@@ -28,7 +27,7 @@ function code(text: string): string {
 
 /** The markdown between the markers: one table row per key, in schema order. */
 export function configReference(): string {
-  const rows = Object.entries(keys as Record<string, KeyDef>).map(([name, def]) => {
+  const rows = Object.entries(keys).map(([name, def]) => {
     const alsoKnownAs = Object.entries(aliases).filter(([, to]) => to === name).map(([from]) => `\`${from}\``);
     const notes = [def.description, alsoKnownAs.length ? `Kong's ${alsoKnownAs.join(', ')} is accepted as an alias.` : '', def.secret ? 'Secret: hidden from `GET /` and logs.' : '']
       .filter(Boolean)

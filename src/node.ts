@@ -177,7 +177,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       peers: config.cluster_peers,
       psk: clusterPsk(config, secret, log),
       store: createClusterNodesStore(pool),
-      settings: settingsFromConfig(config as unknown as Record<string, unknown>),
+      settings: settingsFromConfig(config),
       logger: log.child({ part: 'cluster' }),
       config_version: events.configVersion(),
       config_hash: events.configHash(),

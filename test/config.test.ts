@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { defaultSettings, settingsFromConfig, type MembershipConfig } from '../src/cluster/settings.ts';
 import { loadConfig } from '../src/config/index.ts';
 
 function confFile(text: string): string {
@@ -117,5 +118,16 @@ no_such_key = 1
   test('Kong\'s `role` / KONG_ROLE is cluster_role', () => {
     const { config } = loadConfig({ env: { KONG_ROLE: 'control_plane' }, file: confFile('') });
     expect(config.cluster_role).toBe('control_plane');
+  });
+
+  test('membership timings are the cluster_* keys: their defaults are defaultSettings, a set key reaches startCluster\'s settings', () => {
+    const d = loadConfig({ env: {}, file: confFile('') }).config;
+    expect(settingsFromConfig(d)).toEqual(defaultSettings);
+    expect(defaultSettings.probe_interval_ms).toBe(250);
+    const set = loadConfig({ env: { GOSSAMER_CLUSTER_SUSPICION_MULT: '6' }, file: confFile('cluster_probe_interval = 400\n') }).config;
+    expect(settingsFromConfig(set)).toMatchObject({ probe_interval_ms: 400, suspicion_mult: 6 });
+    const c: MembershipConfig = d;
+    // @ts-expect-error a misspelt key is a type error (tsc checks test/), not a silent default
+    expect(c.cluster_probe_intervall).toBeUndefined();
   });
 });

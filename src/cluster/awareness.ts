@@ -74,3 +74,6 @@ export const loopWatch = new LoopWatch();
 export async function drainIo(rounds = 2): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
 }
+
+/** A timer that never keeps the process alive (the probe and push-pull loops wait on it). */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());

@@ -12,7 +12,7 @@ import { decode, encode, isMemberInfo, MEMBERSHIP_TOPIC, type GossipMessage } fr
 import { Blocklist } from './partition.ts';
 import { createProbeTransport } from './probe.ts';
 import { defaultSettings, type MembershipSettings } from './settings.ts';
-import { toView, type Member, type MemberView } from './state.ts';
+import { toView, type Member, type MemberInfo, type MemberView } from './state.ts';
 
 export interface StartClusterOptions {
   nodeId: string;
@@ -197,40 +197,27 @@ function validGossip(msg: GossipMessage, signer: string, membership: Membership)
   }
 }
 
-export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
-  const settings: MembershipSettings = { ...defaultSettings, ...o.settings };
-  const log = o.logger;
-  const privateKey = o.privateKey ?? (await loadOrCreateIdentity(o.prefix));
-  const blocklist = new Blocklist(o.blockedPeers ?? []);
-  const { libp2p, advertise } = await createHost({
-    privateKey,
-    listen: o.listen,
-    advertise: o.advertise,
-    psk: o.psk,
-    blocklist,
-    connectionPingIntervalMs: settings.connection_ping_interval_ms,
-    dialTimeoutMs: settings.dial_timeout_ms,
-    gossipHeartbeatMs: settings.gossip_interval_ms,
-    memoryName: o.memoryName,
-    plaintext: o.plaintext,
-  });
-  const peerId = libp2p.peerId.toString();
-  const addresses = libp2p.getMultiaddrs().map(String);
-  const pubsub = libp2p.services.pubsub;
+/** This node's own record, as the membership first announces it. */
+function selfInfo(o: StartClusterOptions, libp2p: ClusterLibp2p, advertise: HostPort): MemberInfo {
+  return {
+    id: o.nodeId,
+    name: o.nodeName,
+    peer_id: libp2p.peerId.toString(),
+    address: o.memoryName ? `memory:${o.memoryName}` : `${advertise.host}:${advertise.port}`,
+    addresses: libp2p.getMultiaddrs().map(String),
+    role: o.role,
+    version: o.version,
+    config_version: o.config_version ?? 0,
+    config_hash: o.config_hash ?? null,
+    incarnation: 0,
+  };
+}
 
+/** The membership over this libp2p host: gossip on the membership topic, connections, the peer store. */
+function createMembership(self: MemberInfo, libp2p: ClusterLibp2p, blocklist: Blocklist, settings: MembershipSettings, log: Logger): Membership {
+  const pubsub = libp2p.services.pubsub;
   const membership = new Membership({
-    self: {
-      id: o.nodeId,
-      name: o.nodeName,
-      peer_id: peerId,
-      address: o.memoryName ? `memory:${o.memoryName}` : `${advertise.host}:${advertise.port}`,
-      addresses,
-      role: o.role,
-      version: o.version,
-      config_version: o.config_version ?? 0,
-      config_hash: o.config_hash ?? null,
-      incarnation: 0,
-    },
+    self,
     settings,
     logger: log,
     publish: async (msg) => {
@@ -261,20 +248,21 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
   });
   membership.transport = createProbeTransport(libp2p, {
     pushPull: (msg, from) => membership.handlePushPull(msg, from.toString()),
-    isMember: (pid) => {
-      const m = membership.table.byPeerId(pid);
-      return !!m && (m.status === 'alive' || m.status === 'suspect');
-    },
+    isMember: (pid) => isLiveMember(pid, membership),
   }, settings.dial_timeout_ms);
+  return membership;
+}
 
+/** Finding peers: cluster_peers seeds and, in DB modes, the cluster_nodes registry this node keeps its row in. */
+function createDiscovery(o: StartClusterOptions, libp2p: ClusterLibp2p, membership: Membership, settings: MembershipSettings): Discovery {
   const startedAt = new Date();
-  const discovery: Discovery = new Discovery({
+  return new Discovery({
     libp2p,
     membership,
     store: o.store,
     seeds: o.peers,
     settings,
-    logger: log,
+    logger: o.logger,
     registration: (): ClusterNodeRegistration => {
       const me = membership.self;
       return {
@@ -290,8 +278,11 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
       };
     },
   });
-  const cluster: Cluster = new Cluster(libp2p, membership, discovery, blocklist, settings, log);
+}
 
+/** Membership gossip goes to the membership (checked against its signer first); every other topic to the cluster's handlers. */
+function routeGossip(libp2p: ClusterLibp2p, membership: Membership, cluster: Cluster, log: Logger): void {
+  const pubsub = libp2p.services.pubsub;
   pubsub.topicValidators.set(MEMBERSHIP_TOPIC, (_src, msg) => {
     if (msg.type !== 'signed') return TopicValidatorResult.Reject;
     try {
@@ -315,12 +306,37 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     }
   });
   pubsub.subscribe(MEMBERSHIP_TOPIC);
+}
+
+export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
+  const settings: MembershipSettings = { ...defaultSettings, ...o.settings };
+  const log = o.logger;
+  const privateKey = o.privateKey ?? (await loadOrCreateIdentity(o.prefix));
+  const blocklist = new Blocklist(o.blockedPeers ?? []);
+  const { libp2p, advertise } = await createHost({
+    privateKey,
+    listen: o.listen,
+    advertise: o.advertise,
+    psk: o.psk,
+    blocklist,
+    connectionPingIntervalMs: settings.connection_ping_interval_ms,
+    dialTimeoutMs: settings.dial_timeout_ms,
+    gossipHeartbeatMs: settings.gossip_interval_ms,
+    memoryName: o.memoryName,
+    plaintext: o.plaintext,
+  });
+  const self = selfInfo(o, libp2p, advertise);
+  const membership = createMembership(self, libp2p, blocklist, settings, log);
+  const discovery = createDiscovery(o, libp2p, membership, settings);
+  const cluster: Cluster = new Cluster(libp2p, membership, discovery, blocklist, settings, log);
+
+  routeGossip(libp2p, membership, cluster, log);
   libp2p.addEventListener('peer:disconnect', (evt) => membership.onDisconnect(evt.detail.toString()));
   membership.on('member-joined', () => void cluster.hangUpBlocked());
   membership.on('member-forgotten', (m) => discovery.forget(m.id));
 
   membership.start();
-  log.info({ peer_id: peerId, addresses, listen: o.listen.map((l) => `${l.host}:${l.port}`) }, 'cluster: libp2p host started');
+  log.info({ peer_id: self.peer_id, addresses: self.addresses, listen: o.listen.map((l) => `${l.host}:${l.port}`) }, 'cluster: libp2p host started');
   await discovery.start();
   membership.announce();
   return cluster;

@@ -1,20 +1,23 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.ts';
+import { AntiEntropy } from './anti-entropy.ts';
 import { Awareness, drainIo, loopWatch } from './awareness.ts';
 import type { GossipMessage, PushPull } from './messages.ts';
 import { isMemberInfo, isWireMember } from './messages.ts';
-import { falseSuspicionsTotal, probeRtt, registerMemberSource, suspicionsTotal } from './metrics.ts';
-import type { PingResult, ProbeTransport } from './probe.ts';
+import { falseSuspicionsTotal, registerMemberSource, suspicionsTotal } from './metrics.ts';
+import type { ProbeTransport } from './probe.ts';
 import { ProbeSet } from './probe-set.ts';
+import { Prober, type ProberContext } from './prober.ts';
 import type { MembershipSettings } from './settings.ts';
-import { infoOf, MemberTable, toView, toWire, type Change, type Member, type MemberInfo, type MemberView } from './state.ts';
+import { infoOf, MemberTable, toView, type Change, type Member, type MemberInfo, type MemberView } from './state.ts';
 import { expectedConfirmations, Suspicion, suspicionMinTimeout } from './suspicion.ts';
 
-// SWIM with memberlist's refinements and Lifeguard's local health: every probe interval ONE
-// member is pinged (shuffled round-robin); a missed ping asks `indirect_checks` others to try;
-// still nothing, the member is suspected and the suspicion gossiped; the suspect refutes with
-// a higher incarnation, or the suspicion times out (shortened by independent confirmations)
-// into failed. Changes travel on gossipsub; a periodic push-pull repairs what gossip missed.
+// SWIM with memberlist's refinements and Lifeguard's local health. The prober (prober.ts)
+// pings one member per interval and hands over the ones that fail direct and indirect probes;
+// here they are suspected and the suspicion gossiped; the suspect refutes with a higher
+// incarnation, or the suspicion times out (shortened by independent confirmations, suspicion.ts)
+// into failed. Changes travel on gossipsub; a periodic push-pull (anti-entropy.ts) repairs what
+// gossip missed, and its tables are merged here. The member records themselves are state.ts.
 
 export class MembershipError extends Error {
   constructor(
@@ -40,34 +43,17 @@ export interface MembershipDeps {
   publish(msg: GossipMessage): Promise<void>;
   /** Teach the transport a member's addresses (libp2p peer store). */
   learnAddresses(m: Member): void;
-  /** The transport's open connections, so probing can close the ones the ring topology does not need. */
-  connections?: { peers(olderThanMs: number): string[]; hangUp(peerId: string): void };
+  connections?: ProberContext['connections'];
   logger: Logger;
 }
-
-function shuffle<T>(a: T[]): T[] {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
-
-/** Probe rounds between two passes of trimConnections. */
-const TRIM_EVERY_ROUNDS = 20;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
 
 export class Membership extends EventEmitter<MembershipEvents> {
   readonly table: MemberTable;
   readonly awareness: Awareness;
   transport!: ProbeTransport;
   private suspicions = new Map<string, Suspicion>();
-  private probing = new Set<string>();
-  private inconclusive = new Map<string, number>();
-  private probeOrder: string[] = [];
-  private readonly probeSet: ProbeSet;
-  private rounds = 0;
+  private readonly prober: Prober;
+  private readonly antiEntropy: AntiEntropy;
   private running = false;
   private leaving = false;
   private timers: NodeJS.Timeout[] = [];
@@ -84,16 +70,38 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.table = new MemberTable(deps.self.id);
     this.table.setSelf(deps.self, Date.now());
     this.awareness = new Awareness(this.s.awareness_max_multiplier);
-    this.probeSet = new ProbeSet(deps.self.id, this.s.probe_rings);
-  }
-
-  private liveIds(): string[] {
-    return this.table.live().map((m) => m.id);
+    const running = () => this.running;
+    const leaving = () => this.leaving;
+    const transport = () => this.transport;
+    this.prober = new Prober({
+      table: this.table,
+      awareness: this.awareness,
+      probeSet: new ProbeSet(deps.self.id, this.s.probe_rings),
+      settings: this.s,
+      log: this.log,
+      transport,
+      connections: deps.connections,
+      running,
+      leaving,
+      syncWith: (peerId) => this.syncWith(peerId),
+      suspect: (m, refused) => this.suspectAfterProbe(m, refused),
+    });
+    this.antiEntropy = new AntiEntropy({
+      table: this.table,
+      settings: this.s,
+      log: this.log,
+      transport,
+      running,
+      leaving,
+      randomNeighbour: () => this.prober.randomNeighbour(),
+      merge: (members, from, relayJoiner) => this.merge(members, from, relayJoiner),
+      counters: this.counters,
+    });
   }
 
   /** True when this node probes `id` or is probed by it (always, in an all-to-all cluster). */
   isNeighbour(id: string): boolean {
-    return this.probeSet.isNeighbour(this.liveIds(), id);
+    return this.prober.isNeighbour(id);
   }
 
   get self(): Member {
@@ -104,8 +112,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.running = true;
     loopWatch.acquire();
     this.unregisterMetrics = registerMemberSource(() => this.table.all().map((m) => m.status));
-    void this.probeLoop();
-    void this.pushPullLoop();
+    void this.prober.loop();
+    void this.antiEntropy.loop();
     const reap = setInterval(() => this.reap(), this.s.reap_interval_ms);
     reap.unref();
     this.timers.push(reap);
@@ -116,16 +124,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   announce(): void {
     if (!this.running || this.leaving) return;
     void this.publish({ t: 'alive', m: infoOf(this.self) });
-    // Members that joined alongside us were relayed while gossipsub did not yet know our
-    // subscription; two early full-state exchanges catch up instead of the next push-pull.
-    for (const delay of [1000, 3000]) {
-      const t = setTimeout(() => {
-        const peer = this.randomNeighbour();
-        if (peer && this.running && !this.leaving) void this.syncWith(peer.peer_id);
-      }, delay);
-      t.unref();
-      this.timers.push(t);
-    }
+    this.antiEntropy.afterJoin();
   }
 
   /** Graceful: announce `left` (higher incarnation, so it beats any suspicion) and stop probing. */
@@ -142,7 +141,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (!this.running) return;
     this.running = false;
     for (const t of this.timers) clearTimeout(t);
-    if (this.catchUpTimer) clearTimeout(this.catchUpTimer);
+    this.antiEntropy.stop();
     for (const s of this.suspicions.values()) s.cancel();
     this.suspicions.clear();
     this.unregisterMetrics();
@@ -205,34 +204,12 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   /** The responder side of push-pull; null rejects a malformed request. */
   handlePushPull(msg: PushPull, fromPeer: string): PushPull | null {
-    if (!msg || typeof msg.from !== 'string' || !Array.isArray(msg.members)) return null;
-    const sender = msg.members.find((m) => isWireMember(m) && m.id === msg.from);
-    if (!sender || sender.peer_id !== fromPeer) return null;
-    const reply = this.stateMessage(false);
-    if (this.running && this.merge(msg.members, msg.from, msg.join) > 0) this.catchUpSoon();
-    return reply;
+    return this.antiEntropy.handle(msg, fromPeer);
   }
 
   /** Sync with a peer we just connected to (a join): push our table, merge theirs. */
-  async syncWith(peerId: string): Promise<boolean> {
-    try {
-      const before = this.self.incarnation;
-      const reply = await this.transport.pushPull(peerId, this.stateMessage(true), this.s.dial_timeout_ms);
-      if (!Array.isArray(reply?.members)) return false;
-      const sender = reply.members.find((m) => isWireMember(m) && m.id === reply.from);
-      if (!sender || sender.peer_id !== peerId) return false;
-      // Gossip missed a member (usually one that joined while we did): ask another neighbour
-      // soon, until an exchange teaches nothing new, instead of waiting for the next round.
-      if (this.merge(reply.members, reply.from) > 0) this.catchUpSoon();
-      this.counters.syncs++;
-      // We refuted a stale view of ourselves: tell this peer directly, not only by gossip.
-      if (this.self.incarnation !== before) await this.transport.pushPull(peerId, this.stateMessage(true), this.s.dial_timeout_ms).catch(() => {});
-      return true;
-    } catch (err) {
-      this.counters.sync_failures++;
-      this.log.debug({ peer: peerId, err: (err as Error).message }, 'cluster: push-pull failed');
-      return false;
-    }
+  syncWith(peerId: string): Promise<boolean> {
+    return this.antiEntropy.syncWith(peerId);
   }
 
   /** All connections to a member closed: probe it now (a killed process refuses the redial). */
@@ -242,167 +219,16 @@ export class Membership extends EventEmitter<MembershipEvents> {
     if (!m || m.id === this.table.selfId || (m.status !== 'alive' && m.status !== 'suspect')) return;
     // A connection closed by a trim (ours or theirs) is not news; one to a neighbour is.
     if (!this.isNeighbour(m.id)) return;
-    void this.probeNode(m, 'disconnect');
-  }
-
-  // ---------- probing ----------
-
-  private async probeLoop(): Promise<void> {
-    while (this.running) {
-      const started = Date.now();
-      const target = this.nextProbeTarget();
-      if (target && !this.leaving) await this.probeNode(target, 'round');
-      if (++this.rounds % TRIM_EVERY_ROUNDS === 0) this.trimConnections();
-      const wait = this.awareness.scale(this.s.probe_interval_ms) - (Date.now() - started);
-      await sleep(Math.max(0, wait));
-    }
-  }
-
-  private nextProbeTarget(): Member | undefined {
-    for (let tries = 0; tries < 2; tries++) {
-      while (this.probeOrder.length) {
-        const m = this.table.get(this.probeOrder.shift()!);
-        if (m && m.id !== this.table.selfId && (m.status === 'alive' || m.status === 'suspect')) return m;
-      }
-      const n = this.probeSet.neighbours(this.liveIds());
-      const candidates = n.all ? this.table.live().filter((m) => m.id !== this.table.selfId).map((m) => m.id) : [...n.subjects];
-      this.probeOrder = shuffle(candidates);
-    }
-    return undefined;
-  }
-
-  /** A ping that gets a moment to deliver an ack already queued behind a late timer. */
-  private async directPing(m: Member, timeoutMs: number): Promise<PingResult> {
-    let settled: PingResult | undefined;
-    const p = this.transport.ping(m.peer_id, timeoutMs + 1000).then((r) => (settled = r));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
-    const first = await Promise.race([p, timedOut]);
-    clearTimeout(timer);
-    if (first !== 'timeout') return first;
-    await drainIo();
-    return settled ?? { ok: false, refused: false, error: `no answer within ${timeoutMs} ms` };
-  }
-
-  private async probeNode(m: Member, reason: 'round' | 'disconnect' | 'confirm'): Promise<void> {
-    if (this.probing.has(m.id)) return;
-    this.probing.add(m.id);
-    try {
-      const timeout = this.awareness.scale(this.s.probe_timeout_ms);
-      const t0 = Date.now();
-      const direct = await this.directPing(m, timeout);
-      const cur = this.table.get(m.id);
-      if (!cur || !this.running || (cur.status !== 'alive' && cur.status !== 'suspect')) return;
-      if (direct.ok) {
-        this.inconclusive.delete(m.id);
-        probeRtt.observe(direct.rtt / 1000);
-        cur.last_seen = Date.now();
-        this.awareness.apply(-1);
-        // Lifeguard's buddy system: a suspect we can reach may have missed the gossip that
-        // accuses it; hand it our table so it refutes now rather than be failed.
-        if (cur.status === 'suspect') void this.syncWith(cur.peer_id);
-        return;
-      }
-      // Indirect probes through other members (SWIM ping-req): a bad link is not a dead node.
-      // A refused redial is no bad link: the member's host answered that nothing listens on
-      // its port any more, which no helper could contradict, so it is suspected at once.
-      const helpers = direct.refused ? [] : this.helpersFor(m.id);
-      let acks = 0;
-      let nacks = 0;
-      if (helpers.length) {
-        const wait = timeout * 2;
-        const results = helpers.map((h) => this.transport.pingReq(h.peer_id, { peer_id: cur.peer_id, addresses: cur.addresses }, timeout, wait));
-        await new Promise<void>((resolve) => {
-          let left = results.length;
-          for (const r of results)
-            void r.then((v) => {
-              if (v === 'ack') acks++;
-              if (v === 'nack') nacks++;
-              if (v === 'ack' || --left === 0) resolve();
-            });
-        });
-      }
-      const now = Date.now();
-      const after = this.table.get(m.id);
-      if (!after || !this.running || (after.status !== 'alive' && after.status !== 'suspect')) return;
-      if (acks > 0) {
-        after.last_seen = now;
-        return;
-      }
-      // Lifeguard: helpers that did not even answer mean we may be the slow one.
-      if (helpers.length && nacks < helpers.length) this.awareness.apply(1);
-      // Our own event loop stalled longer than the timeout: the member never had a fair
-      // chance to answer. Retry (a few times; a node that is always this late still has to
-      // detect failures, with timeouts its awareness has stretched meanwhile).
-      const lag = loopWatch.maxLagSince(t0);
-      const skips = this.inconclusive.get(m.id) ?? 0;
-      if (!direct.refused && lag > timeout && skips < 3) {
-        this.inconclusive.set(m.id, skips + 1);
-        this.awareness.apply(1);
-        this.log.debug({ member: m.name, lag_ms: Math.round(lag) }, 'cluster: probe inconclusive, local event loop stalled');
-        return;
-      }
-      this.inconclusive.delete(m.id);
-      // Already suspect: our own failed probe still counts as one more independent confirmation.
-      this.log.debug({ member: m.name, reason, error: direct.ok ? undefined : direct.error, refused: direct.refused }, 'cluster: probe failed, suspecting');
-      const msg: GossipMessage = { t: 'suspect', id: after.id, inc: after.incarnation, from: this.table.selfId };
-      this.applySuspect(after.id, after.incarnation, this.table.selfId, direct.refused);
-      await this.publish(msg);
-    } finally {
-      this.probing.delete(m.id);
-    }
+    void this.prober.probe(m, 'disconnect');
   }
 
   // ---------- state changes ----------
 
-  /**
-   * SWIM's ping-req helpers: the target's other observers first (they hold a connection to it
-   * already and watch it anyway), then random alive members.
-   */
-  private helpersFor(targetId: string): Member[] {
-    const ok = (x: Member | undefined): x is Member => !!x && x.status === 'alive' && x.id !== targetId && x.id !== this.table.selfId;
-    const watchers = shuffle(this.probeSet.observersOf(targetId).map((id) => this.table.get(id)).filter(ok));
-    const chosen = watchers.slice(0, this.s.indirect_checks);
-    if (chosen.length < this.s.indirect_checks) {
-      const rest = shuffle(this.table.live().filter((x) => ok(x) && !chosen.includes(x)));
-      chosen.push(...rest.slice(0, this.s.indirect_checks - chosen.length));
-    }
-    return chosen;
-  }
-
-  private randomNeighbour(): Member | undefined {
-    const n = this.probeSet.neighbours(this.liveIds());
-    const ids = n.all ? this.table.live().map((m) => m.id).filter((id) => id !== this.table.selfId) : [...new Set([...n.subjects, ...n.observers])];
-    const id = ids[Math.floor(Math.random() * ids.length)];
-    return id ? this.table.get(id) : undefined;
-  }
-
-  /**
-   * Close connections to live members this node neither probes nor is probed by (opened for a
-   * join, a push-pull or a ping-req): without it a large cluster drifts back to a full mesh.
-   * Data planes are left alone: their connection to a control plane carries config sync.
-   */
-  private trimConnections(): void {
-    const conns = this.deps.connections;
-    if (!conns || this.self.role === 'data_plane') return;
-    const live = this.liveIds();
-    if (this.probeSet.neighbours(live).all) return;
-    // Only above a budget of twice the neighbourhood, and only connections older than a
-    // push-pull round: a ping-req or a push-pull with a non-neighbour is cheaper kept for a
-    // while than closed and opened again, and views that do not agree yet would otherwise
-    // close and re-open the same connections in a loop.
-    const all = conns.peers(0);
-    let excess = all.length - 4 * this.s.probe_rings;
-    if (excess <= 0) return;
-    for (const peerId of conns.peers(this.s.push_pull_interval_ms)) {
-      if (excess <= 0) return;
-      const m = this.table.byPeerId(peerId);
-      if (!m || m.id === this.table.selfId || m.role === 'data_plane' || this.probing.has(m.id)) continue;
-      if ((m.status === 'alive' || m.status === 'suspect') && !this.probeSet.isNeighbour(live, m.id)) {
-        conns.hangUp(peerId);
-        excess--;
-      }
-    }
+  /** The prober's verdict: a member failed a direct and the indirect probes. */
+  private async suspectAfterProbe(m: Member, refused: boolean): Promise<void> {
+    const msg: GossipMessage = { t: 'suspect', id: m.id, inc: m.incarnation, from: this.table.selfId };
+    this.applySuspect(m.id, m.incarnation, this.table.selfId, refused);
+    await this.publish(msg);
   }
 
   private applyAlive(info: MemberInfo, direct: boolean): void {
@@ -461,7 +287,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     // Someone else suspects it: check for ourselves now, so an independent confirmation (or a
     // refutation by our successful ping... which only gossip from the member itself can do) comes fast.
     // Only its ring neighbours: a hundred members dialling one suspect would be a storm.
-    if (from !== this.table.selfId && this.isNeighbour(id)) void this.probeNode(cur, 'confirm');
+    if (from !== this.table.selfId && this.isNeighbour(id)) void this.prober.probe(cur, 'confirm');
   }
 
   private extended = new Set<string>();
@@ -564,23 +390,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
-  // ---------- push-pull ----------
-
-  private stateMessage(join: boolean): PushPull {
-    return { from: this.table.selfId, join, members: this.table.all().map(toWire) };
-  }
-
-  private catchUpTimer: NodeJS.Timeout | null = null;
-
-  private catchUpSoon(): void {
-    if (this.catchUpTimer || !this.running || this.leaving) return;
-    this.catchUpTimer = setTimeout(() => {
-      this.catchUpTimer = null;
-      const peer = this.randomNeighbour();
-      if (peer && this.running && !this.leaving) void this.syncWith(peer.peer_id);
-    }, this.s.catch_up_interval_ms);
-    this.catchUpTimer.unref();
-  }
+  // ---------- push-pull: merging a received table (anti-entropy.ts sends and receives it) ----------
 
   /**
    * `relayJoiner`: the sender is joining through us; announce it once on its behalf.
@@ -622,24 +432,6 @@ export class Membership extends EventEmitter<MembershipEvents> {
       }
     }
     return learned;
-  }
-
-  private async pushPullLoop(): Promise<void> {
-    while (this.running) {
-      const n = this.table.live().length;
-      // memberlist's pushPullScale: above 32 members the interval grows with log2(n).
-      const scale = n <= 32 ? 1 : Math.ceil(Math.log2(n) - Math.log2(32)) + 1;
-      await sleep(this.s.push_pull_interval_ms * scale * (0.75 + Math.random() * 0.5));
-      if (!this.running || this.leaving) return;
-      // Anti-entropy with a neighbour: on the rings' expander graph a difference still spreads
-      // everywhere, and no connection is opened just for it.
-      const peer = this.randomNeighbour();
-      if (peer) await this.syncWith(peer.peer_id);
-      // serf's reconnect: now and then try a failed member; one that was only cut off (a
-      // healed partition, a long pause) learns it was failed and refutes.
-      const failed = this.table.others().filter((m) => m.status === 'failed');
-      if (failed.length && Math.random() < 0.5) await this.syncWith(failed[Math.floor(Math.random() * failed.length)]!.peer_id);
-    }
   }
 
   private reap(): void {

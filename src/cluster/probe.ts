@@ -1,4 +1,4 @@
-import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import type { PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { ClusterLibp2p } from './host.ts';
@@ -110,15 +110,17 @@ export function isRefused(err: unknown): boolean {
   return walk(err);
 }
 
-export function createProbeTransport(
-  libp2p: ClusterLibp2p,
-  handlers: { pushPull(msg: PushPull, from: PeerId): PushPull | null; isMember(peerId: string): boolean },
-  dialTimeoutMs: number,
-): ProbeTransport {
-  const connect = connector(libp2p, dialTimeoutMs);
+type Echo = (peerId: string, signal: AbortSignal) => Promise<number>;
+type ProbeHandlers = { pushPull(msg: PushPull, from: PeerId): PushPull | null; isMember(peerId: string): boolean };
+
+/** A direct probe on the member's kept stream; a concurrent probe of the same member gets a fresh one. */
+function keptStreamEcho(libp2p: ClusterLibp2p, connect: ReturnType<typeof connector>): Echo {
   const streams = new Map<string, ProbeStream>();
-  /** A direct probe on the member's kept stream; a concurrent probe of the same member gets a fresh one. */
-  const echo = async (peerId: string, signal: AbortSignal): Promise<number> => {
+  libp2p.addEventListener('peer:disconnect', (evt) => {
+    streams.get(evt.detail.toString())?.abort(new Error('disconnected'));
+    streams.delete(evt.detail.toString());
+  });
+  return async (peerId, signal) => {
     let s = streams.get(peerId);
     if (s && !s.open) {
       streams.delete(peerId);
@@ -137,14 +139,16 @@ export function createProbeTransport(
       throw err;
     }
   };
-  libp2p.addEventListener('peer:disconnect', (evt) => {
-    streams.get(evt.detail.toString())?.abort(new Error('disconnected'));
-    streams.delete(evt.detail.toString());
-  });
+}
 
-  const cold = (kind: keyof ProbeTransport['cold'], peerId: string) => {
-    if (libp2p.getConnections(peerIdFromString(peerId)).length === 0) t.cold[kind]++;
-  };
+/** Counts a request that has to open a connection first. */
+function countCold(libp2p: ClusterLibp2p, t: ProbeTransport, kind: keyof ProbeTransport['cold'], peerId: string): void {
+  if (libp2p.getConnections(peerIdFromString(peerId)).length === 0) t.cold[kind]++;
+}
+
+export function createProbeTransport(libp2p: ClusterLibp2p, handlers: ProbeHandlers, dialTimeoutMs: number): ProbeTransport {
+  const connect = connector(libp2p, dialTimeoutMs);
+  const echo = keptStreamEcho(libp2p, connect);
 
   const t: ProbeTransport = {
     sent: 0,
@@ -152,7 +156,7 @@ export function createProbeTransport(
     cold: { ping: 0, ping_req: 0, ping_req_target: 0, push_pull: 0 },
     async ping(peerId, timeoutMs) {
       t.sent++;
-      cold('ping', peerId);
+      countCold(libp2p, t, 'ping', peerId);
       try {
         const rtt = await echo(peerId, AbortSignal.timeout(timeoutMs));
         t.received++;
@@ -163,7 +167,7 @@ export function createProbeTransport(
     },
     async pingReq(helperPeerId, target, timeoutMs, waitMs) {
       t.sent++;
-      cold('ping_req', helperPeerId);
+      countCold(libp2p, t, 'ping_req', helperPeerId);
       try {
         const r = await request<PingReq, PingReqReply>(libp2p, connect, peerIdFromString(helperPeerId), PING_REQ_PROTOCOL, { target: target.peer_id, addresses: target.addresses, timeout: timeoutMs }, waitMs);
         t.received++;
@@ -174,33 +178,38 @@ export function createProbeTransport(
     },
     async pushPull(peerId, msg, timeoutMs) {
       t.sent++;
-      cold('push_pull', peerId);
+      countCold(libp2p, t, 'push_pull', peerId);
       const reply = await request<PushPull, PushPull>(libp2p, connect, peerIdFromString(peerId), PUSH_PULL_PROTOCOL, msg, timeoutMs);
       t.received++;
       return reply;
     },
   };
+  serveProbes(libp2p, t, echo, handlers);
+  return t;
+}
 
-  const respond = async (stream: Stream, connection: Connection, fn: (req: unknown) => Promise<unknown> | unknown) => {
-    const signal = AbortSignal.timeout(10_000);
-    try {
-      const req = decode<unknown>(await readAll(stream, signal));
-      t.received++;
-      const res = await fn(req);
-      await stream.sink([encode(res)]);
-      t.sent++;
-    } catch (err) {
-      stream.abort(err as Error);
-    }
-    void connection;
-  };
+/** The responder side: one request message in, one reply out, counted on `t`. */
+async function respond(t: ProbeTransport, stream: Stream, fn: (req: unknown) => Promise<unknown> | unknown): Promise<void> {
+  const signal = AbortSignal.timeout(10_000);
+  try {
+    const req = decode<unknown>(await readAll(stream, signal));
+    t.received++;
+    const res = await fn(req);
+    await stream.sink([encode(res)]);
+    t.sent++;
+  } catch (err) {
+    stream.abort(err as Error);
+  }
+}
 
+/** Ping-req on behalf of a member, and push-pull for anyone holding the cluster key. */
+function serveProbes(libp2p: ClusterLibp2p, t: ProbeTransport, echo: Echo, handlers: ProbeHandlers): void {
   void libp2p.handle(
     PING_REQ_PROTOCOL,
     ({ stream, connection }) => {
       // Only members may make us ping on their behalf (no amplification for a stranger with the key).
       if (!handlers.isMember(connection.remotePeer.toString())) return stream.abort(new Error('not a member'));
-      void respond(stream, connection, async (req) => {
+      void respond(t, stream, async (req) => {
         const r = req as PingReq;
         const peer = peerIdFromString(r.target);
         // Make sure the target's addresses are known even if we never met it.
@@ -208,7 +217,7 @@ export function createProbeTransport(
           await libp2p.peerStore.merge(peer, { multiaddrs: r.addresses.map((a) => multiaddr(a)) }).catch(() => {});
         }
         t.sent++;
-        cold('ping_req_target', r.target);
+        countCold(libp2p, t, 'ping_req_target', r.target);
         try {
           await echo(r.target, AbortSignal.timeout(Math.max(10, Math.min(r.timeout, 30_000))));
           t.received++;
@@ -225,7 +234,7 @@ export function createProbeTransport(
     PUSH_PULL_PROTOCOL,
     ({ stream, connection }) => {
       // Anyone holding the cluster key may push-pull: that is how a new node joins.
-      void respond(stream, connection, (req) => {
+      void respond(t, stream, (req) => {
         const reply = handlers.pushPull(req as PushPull, connection.remotePeer);
         if (!reply) throw new Error('malformed push-pull');
         return reply;
@@ -233,8 +242,6 @@ export function createProbeTransport(
     },
     { maxInboundStreams: 64, runOnLimitedConnection: false },
   );
-
-  return t;
 }
 
 export type { WireMember };

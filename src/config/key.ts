@@ -18,6 +18,38 @@ export function key<T>(schema: z.ZodType<T, string>, def: string, allowed: strin
   return { schema, default: def, description, allowed, secret };
 }
 
+// Key constructors whose `allowed` text is written from the same range or values the schema
+// checks, so the README, the error messages and the check cannot drift apart.
+
+/** An integer in [min, max]; allowed reads `min-max`. */
+export const count = (def: number, min: number, max: number, description: string) => key(int(min, max), String(def), `${min}-${max}`, description);
+
+/** A duration in whole milliseconds in [min, max]; allowed reads `milliseconds, min-max`. */
+export const millis = (def: number, min: number, max: number, description: string) =>
+  key(int(min, max), String(def), `milliseconds, ${min}-${max}`, description);
+
+/** A switch written as Kong writes them (on/off; true/false/yes/no accepted). */
+export const onOff = (def: 'on' | 'off', description: string) => key(bool(), def, 'on or off', description);
+
+/** One of `values`; allowed reads `a, b or c`. */
+export const choice = <const T extends readonly [string, ...string[]]>(values: T, def: T[number], description: string) =>
+  key(oneOf(values), def, `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`, description);
+
+/** The typed value of each key of a group (`{ pg_port: number, ... }`). */
+export type Values<D> = { [K in keyof D]: D[K] extends KeyDef<infer T> ? T : never };
+
+/** A key's default, parsed as loadConfig parses it (for code that also runs without a Config). */
+export function defaultOf<T>(def: KeyDef<T>): T {
+  return def.schema.parse(def.default);
+}
+
+/** The defaults of a group of keys, parsed as loadConfig parses them. */
+export function defaultsOf<D extends Record<string, KeyDef>>(defs: D): Values<D> {
+  const out: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(defs)) out[name] = defaultOf(def);
+  return out as Values<D>;
+}
+
 export interface HostPort {
   host: string;
   port: number;

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { KeyDef } from './key.ts';
 import { parseConf } from './parse-conf.ts';
-import { aliases, keys, type Config } from './schema.ts';
+import { aliases, keys, type Config, type ConfigKey } from './schema.ts';
 
 export interface LoadOptions {
   /** -c FILE; when absent, /etc/gossamer/gossamer.conf then /etc/gossamer.conf are tried like Kong's defaults. */
@@ -143,8 +143,8 @@ function crossChecks(c: Config): string[] {
 /** The configuration as GET / shows it: secrets replaced, parsed values as they are. */
 export function redactedConfig(c: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, def] of Object.entries(keys as Record<string, KeyDef>)) {
-    out[name] = def.secret ? '******' : (c as Record<string, unknown>)[name];
+  for (const name of Object.keys(keys) as ConfigKey[]) {
+    out[name] = keys[name].secret ? '******' : c[name];
   }
   return out;
 }

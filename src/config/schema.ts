@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { KeyDef } from './key.ts';
+import type { KeyDef, Values } from './key.ts';
 import { aliases as coreAliases, coreKeys } from './keys/core.ts';
 import { membershipKeys } from './keys/membership.ts';
 import { eventsKeys } from './keys/events.ts';
@@ -14,8 +14,7 @@ export const keys = {
 
 export const aliases: Record<string, string> = { ...coreAliases };
 
-type Keys = typeof keys;
-export type Config = { [K in keyof Keys]: Keys[K] extends KeyDef<infer T> ? T : never };
+export type Config = Values<typeof keys>;
 export type ConfigKey = keyof Config;
 
 export function keyDef(name: string): KeyDef | undefined {

@@ -218,7 +218,7 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
     advertise: config.cluster_advertise || null,
     peers: config.cluster_control_plane,
     psk: identity.psk,
-    settings: settingsFromConfig(config as unknown as Record<string, unknown>),
+    settings: settingsFromConfig(config),
     logger: log.child({ part: 'cluster' }),
     config_version: s.configVersion,
     config_hash: s.cache.loaded ? s.configHash : null,

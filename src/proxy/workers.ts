@@ -64,178 +64,214 @@ export function workerCount(count: number | 'auto'): number {
   return count;
 }
 
-export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<ProxyWorkers> {
-  if (!cluster.isPrimary) throw new Error('startProxyWorkers must run in the primary process');
-  const n = workerCount(opts.count);
-  const log = opts.logger;
-  const counters = new LocalCounters();
-  const live = new Map<number, Worker>();
-  const listening = new Set<number>();
-  let readyWaiters: { n: number; resolve: () => void; reject: (e: Error) => void }[] = [];
-  let stopping = false;
-  let crashes = 0;
-  let statsSeq = 0;
-  const settleWaiters = new Map<number, { left: number; resolve: () => void }>();
-  const statsWaiters = new Map<number, { want: number; got: WorkerInfo[]; resolve: (w: WorkerInfo[]) => void }>();
+type PromClient = typeof import('prom-client');
+type Aggregator = import('prom-client').AggregatorRegistry<import('prom-client').RegistryContentType>;
 
-  const post = (w: Worker, m: ToWorker): void => {
-    if (w.isConnected()) w.send(m);
-  };
-
-  const checkReady = (): void => {
-    readyWaiters = readyWaiters.filter((r) => {
-      if (listening.size >= r.n) r.resolve();
-      return listening.size < r.n;
-    });
-  };
-
-  const fork = (): void => {
-    const adopted = adoptEarlyWorker();
-    const w = adopted?.worker ?? forkProxyWorker();
-    live.set(w.id, w);
-    w.on('message', (m: FromWorker) => {
-      switch (m.t) {
-        case 'gossamer:hello':
-          // The snapshot is taken now, so a restarted worker starts from the current config;
-          // events broadcast after this point reach it through the normal path.
-          post(w, {
-            t: 'gossamer:init',
-            snapshot: opts.snapshot(),
-            listen: opts.listen,
-            nodeName: opts.nodeName ?? 'gossamer',
-            logLevel: opts.logLevel ?? 'info',
-            options: opts.server ?? {},
-          });
-          if (opts.health) post(w, { t: 'gossamer:health', reports: opts.health() });
-          break;
-        case 'gossamer:ready':
-          listening.add(w.id);
-          crashes = 0;
-          log.info({ worker: w.id, workerPid: w.process.pid }, 'proxy worker listening');
-          checkReady();
-          break;
-        case 'gossamer:rl': {
-          const totals = counters.merge(m.entries);
-          for (const other of live.values()) post(other, { t: 'gossamer:rl-totals', entries: totals, to: w.id, acked: m.entries });
-          break;
-        }
-        case 'gossamer:stats': {
-          const s = statsWaiters.get(m.id);
-          if (!s) break;
-          s.got.push({ id: w.id, pid: m.pid, requests: m.requests });
-          if (s.got.length >= s.want) {
-            statsWaiters.delete(m.id);
-            s.resolve(s.got);
-          }
-          break;
-        }
-        case 'gossamer:settled': {
-          const s = settleWaiters.get(m.id);
-          if (s && --s.left === 0) {
-            settleWaiters.delete(m.id);
-            s.resolve();
-          }
-          break;
-        }
-        case 'gossamer:health':
-          opts.onHealth?.(m.reports);
-          break;
-        case 'gossamer:fatal':
-          log.error({ worker: w.id, error: m.error }, 'proxy worker failed to start');
-          break;
-      }
-    });
-    w.on('exit', (code, signal) => {
-      live.delete(w.id);
-      listening.delete(w.id);
-      if (stopping) return;
-      crashes++;
-      const delay = Math.min(5000, (opts.restartDelayMs ?? 100) * 2 ** Math.min(crashes - 1, 6));
-      log.error({ worker: w.id, workerPid: w.process.pid, code, signal, restartInMs: delay }, 'proxy worker died; restarting');
-      setTimeout(() => {
-        if (!stopping) fork();
-      }, delay).unref();
-    });
-    // An early-forked worker may have said hello before this listener existed.
-    for (const m of adopted?.early ?? []) w.emit('message', m);
-  };
-
-  for (let i = 0; i < n; i++) fork();
-  dropEarlyWorkers();
+/** The primary's view of its workers: who is live and listening, and the requests waiting on their answers. */
+class WorkerPool implements ProxyWorkers {
+  private readonly counters = new LocalCounters();
+  private readonly live = new Map<number, Worker>();
+  private readonly listening = new Set<number>();
+  private readyWaiters: { n: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private stopping = false;
+  private crashes = 0;
+  private statsSeq = 0;
+  private readonly settleWaiters = new Map<number, { left: number; resolve: () => void }>();
+  private readonly statsWaiters = new Map<number, { want: number; got: WorkerInfo[]; resolve: (w: WorkerInfo[]) => void }>();
   // Loaded on the first /metrics, not at start: a data plane restarted from its cache must
   // serve within 2 s, and prom-client is a tenth of a second of module loading.
-  let aggregator: Promise<import('prom-client').AggregatorRegistry<import('prom-client').RegistryContentType>> | null = null;
+  private aggregator: Promise<Aggregator> | null = null;
 
-  const api: ProxyWorkers = {
-    broadcast(events) {
-      if (!events.length) return;
-      for (const w of live.values()) post(w, { t: 'gossamer:events', events });
-    },
-    loadSnapshot(snapshot) {
-      for (const w of live.values()) post(w, { t: 'gossamer:snapshot', snapshot });
-    },
-    broadcastHealth(reports) {
-      for (const w of live.values()) post(w, { t: 'gossamer:health', reports });
-    },
-    workers() {
-      const id = ++statsSeq;
-      const targets = [...live.values()].filter((w) => listening.has(w.id));
-      if (!targets.length) return Promise.resolve([]);
-      return new Promise((resolve) => {
-        statsWaiters.set(id, { want: targets.length, got: [], resolve });
-        for (const w of targets) post(w, { t: 'gossamer:stats?', id });
-        setTimeout(() => {
-          const s = statsWaiters.get(id);
-          if (s) {
-            statsWaiters.delete(id);
-            resolve(s.got);
-          }
-        }, 2000).unref();
-      });
-    },
-    settled(timeoutMs = 2000) {
-      const id = ++statsSeq;
-      const targets = [...live.values()].filter((w) => listening.has(w.id));
-      if (!targets.length) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          settleWaiters.delete(id);
-          resolve();
-        }, timeoutMs);
-        timer.unref();
-        settleWaiters.set(id, {
-          left: targets.length,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
+  constructor(
+    private readonly opts: ProxyWorkersOptions,
+    /** How many workers the pool keeps. */
+    readonly n: number,
+  ) {}
+
+  private get log(): Logger {
+    return this.opts.logger;
+  }
+
+  private post(w: Worker, m: ToWorker): void {
+    if (w.isConnected()) w.send(m);
+  }
+
+  private checkReady(): void {
+    this.readyWaiters = this.readyWaiters.filter((r) => {
+      if (this.listening.size >= r.n) r.resolve();
+      return this.listening.size < r.n;
+    });
+  }
+
+  /** Forks one worker (or adopts one forked early, before the node's modules loaded). */
+  fork(): void {
+    const adopted = adoptEarlyWorker();
+    const w = adopted?.worker ?? forkProxyWorker();
+    this.live.set(w.id, w);
+    w.on('message', (m: FromWorker) => this.onMessage(w, m));
+    w.on('exit', (code, signal) => this.onExit(w, code, signal));
+    // An early-forked worker may have said hello before this listener existed.
+    for (const m of adopted?.early ?? []) w.emit('message', m);
+  }
+
+  private onMessage(w: Worker, m: FromWorker): void {
+    const opts = this.opts;
+    switch (m.t) {
+      case 'gossamer:hello':
+        // The snapshot is taken now, so a restarted worker starts from the current config;
+        // events broadcast after this point reach it through the normal path.
+        this.post(w, {
+          t: 'gossamer:init',
+          snapshot: opts.snapshot(),
+          listen: opts.listen,
+          nodeName: opts.nodeName ?? 'gossamer',
+          logLevel: opts.logLevel ?? 'info',
+          options: opts.server ?? {},
         });
-        for (const w of targets) post(w, { t: 'gossamer:settled?', id });
+        if (opts.health) this.post(w, { t: 'gossamer:health', reports: opts.health() });
+        break;
+      case 'gossamer:ready':
+        this.listening.add(w.id);
+        this.crashes = 0;
+        this.log.info({ worker: w.id, workerPid: w.process.pid }, 'proxy worker listening');
+        this.checkReady();
+        break;
+      case 'gossamer:rl': {
+        const totals = this.counters.merge(m.entries);
+        for (const other of this.live.values()) this.post(other, { t: 'gossamer:rl-totals', entries: totals, to: w.id, acked: m.entries });
+        break;
+      }
+      case 'gossamer:stats':
+        this.onStats(w, m.id, m.pid, m.requests);
+        break;
+      case 'gossamer:settled': {
+        const s = this.settleWaiters.get(m.id);
+        if (s && --s.left === 0) {
+          this.settleWaiters.delete(m.id);
+          s.resolve();
+        }
+        break;
+      }
+      case 'gossamer:health':
+        opts.onHealth?.(m.reports);
+        break;
+      case 'gossamer:fatal':
+        this.log.error({ worker: w.id, error: m.error }, 'proxy worker failed to start');
+        break;
+    }
+  }
+
+  private onStats(w: Worker, id: number, pid: number, requests: number): void {
+    const s = this.statsWaiters.get(id);
+    if (!s) return;
+    s.got.push({ id: w.id, pid, requests });
+    if (s.got.length >= s.want) {
+      this.statsWaiters.delete(id);
+      s.resolve(s.got);
+    }
+  }
+
+  /** A crashed worker is forked again, later each time it keeps crashing. */
+  private onExit(w: Worker, code: number, signal: string): void {
+    this.live.delete(w.id);
+    this.listening.delete(w.id);
+    if (this.stopping) return;
+    this.crashes++;
+    const delay = Math.min(5000, (this.opts.restartDelayMs ?? 100) * 2 ** Math.min(this.crashes - 1, 6));
+    this.log.error({ worker: w.id, workerPid: w.process.pid, code, signal, restartInMs: delay }, 'proxy worker died; restarting');
+    setTimeout(() => {
+      if (!this.stopping) this.fork();
+    }, delay).unref();
+  }
+
+  private listeningWorkers(): Worker[] {
+    return [...this.live.values()].filter((w) => this.listening.has(w.id));
+  }
+
+  broadcast(events: ChangeEvent[]): void {
+    if (!events.length) return;
+    for (const w of this.live.values()) this.post(w, { t: 'gossamer:events', events });
+  }
+
+  loadSnapshot(snapshot: ConfigSnapshot | PackedSnapshot): void {
+    for (const w of this.live.values()) this.post(w, { t: 'gossamer:snapshot', snapshot });
+  }
+
+  broadcastHealth(reports: HealthReport[]): void {
+    for (const w of this.live.values()) this.post(w, { t: 'gossamer:health', reports });
+  }
+
+  workers(): Promise<WorkerInfo[]> {
+    const id = ++this.statsSeq;
+    const targets = this.listeningWorkers();
+    if (!targets.length) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      this.statsWaiters.set(id, { want: targets.length, got: [], resolve });
+      for (const w of targets) this.post(w, { t: 'gossamer:stats?', id });
+      setTimeout(() => {
+        const s = this.statsWaiters.get(id);
+        if (s) {
+          this.statsWaiters.delete(id);
+          resolve(s.got);
+        }
+      }, 2000).unref();
+    });
+  }
+
+  settled(timeoutMs = 2000): Promise<void> {
+    const id = ++this.statsSeq;
+    const targets = this.listeningWorkers();
+    if (!targets.length) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.settleWaiters.delete(id);
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      this.settleWaiters.set(id, {
+        left: targets.length,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
       });
-    },
-    metrics: () => (aggregator ??= import('prom-client').then((m) => new m.AggregatorRegistry())).then((a) => a.clusterMetrics()),
-    ready(want = n) {
-      if (listening.size >= want) return Promise.resolve();
-      return new Promise((resolve, reject) => readyWaiters.push({ n: want, resolve, reject }));
-    },
-    async stop() {
-      stopping = true;
-      const exits = [...live.values()].map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            if (w.isDead()) return resolve();
-            w.once('exit', () => resolve());
-            post(w, { t: 'gossamer:stop' });
-            setTimeout(() => {
-              if (!w.isDead()) w.process.kill('SIGKILL');
-            }, 6000).unref();
-          }),
-      );
-      await Promise.all(exits);
-      counters.close();
-      for (const r of readyWaiters) r.reject(new Error('proxy workers stopped'));
-      readyWaiters = [];
-    },
-  };
-  return api;
+      for (const w of targets) this.post(w, { t: 'gossamer:settled?', id });
+    });
+  }
+
+  metrics(): Promise<string> {
+    return (this.aggregator ??= import('prom-client').then((m: PromClient) => new m.AggregatorRegistry())).then((a) => a.clusterMetrics());
+  }
+
+  ready(want = this.n): Promise<void> {
+    if (this.listening.size >= want) return Promise.resolve();
+    return new Promise((resolve, reject) => this.readyWaiters.push({ n: want, resolve, reject }));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const exits = [...this.live.values()].map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (w.isDead()) return resolve();
+          w.once('exit', () => resolve());
+          this.post(w, { t: 'gossamer:stop' });
+          setTimeout(() => {
+            if (!w.isDead()) w.process.kill('SIGKILL');
+          }, 6000).unref();
+        }),
+    );
+    await Promise.all(exits);
+    this.counters.close();
+    for (const r of this.readyWaiters) r.reject(new Error('proxy workers stopped'));
+    this.readyWaiters = [];
+  }
+}
+
+export async function startProxyWorkers(opts: ProxyWorkersOptions): Promise<ProxyWorkers> {
+  if (!cluster.isPrimary) throw new Error('startProxyWorkers must run in the primary process');
+  const pool = new WorkerPool(opts, workerCount(opts.count));
+  for (let i = 0; i < pool.n; i++) pool.fork();
+  dropEarlyWorkers();
+  return pool;
 }

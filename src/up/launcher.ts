@@ -9,7 +9,7 @@ import { examplesText, table, type NodeRow } from './banner.ts';
 import { ensureDatabase, migrateDatabase, type UpDatabase } from './database.ts';
 import { startEchoServer, type EchoServer } from './echo.ts';
 import { acquireLock, commandLine, isAlive, releaseLock, updateLock, type UpLockInfo } from './lock.ts';
-import { logTail, nodeSpec, startNode, type RunningNode } from './nodes.ts';
+import { logTail, nodeSpec, startNode, type NodeSpec, type RunningNode } from './nodes.ts';
 import { checkPorts, nodePorts, portClaims, type UpPorts } from './ports.ts';
 import { startUpPostgres, stopLeftoverPostgres, type UpPostgres } from './postgres.ts';
 import { allAlive, members, sleep, statusOk } from './ready.ts';
@@ -77,75 +77,120 @@ async function reapNodes(stale: UpLockInfo | null, nodesDir: string, out: UpOutp
   for (const pid of ours.filter(isAlive)) process.kill(pid, 'SIGKILL');
 }
 
-export function runUp(opts: UpOptions, out: UpOutput): UpHandle {
-  const dir = path.resolve(opts.dir);
-  const nodesDir = path.join(dir, 'nodes');
-  const ports: UpPorts = { balancer: opts.port, postgres: opts.pgPort, echo: opts.echoPort, nodes: nodePorts(opts.basePort, opts.nodes) };
-  const db: UpDatabase = { host: LOOPBACK, port: opts.pgPort, user: 'gossamer', password: 'gossamer', database: 'gossamer' };
-  const lock: UpLockInfo = { pid: process.pid, startedAt: new Date().toISOString(), balancerUrl: `http://${LOOPBACK}:${opts.port}`, children: [] };
+/** One `gossamer up`: what it has started so far, so teardown stops exactly that, in reverse. */
+class UpRun {
+  private readonly dir: string;
+  private readonly nodesDir: string;
+  private readonly ports: UpPorts;
+  private readonly db: UpDatabase;
+  private readonly lock: UpLockInfo;
+  private postgres: UpPostgres | undefined;
+  private echo: EchoServer | undefined;
+  private balancer: Balancer | undefined;
+  private nodes: RunningNode[] = [];
+  private locked = false;
+  private started = false;
+  private stopRequested = false;
+  /** Set once stop() is called; a node exiting after that is expected. */
+  stopping: Promise<void> | undefined;
 
-  let postgres: UpPostgres | undefined;
-  let echo: EchoServer | undefined;
-  let balancer: Balancer | undefined;
-  let nodes: RunningNode[] = [];
-  let locked = false;
-  let started = false;
-  let stopping: Promise<void> | undefined;
+  constructor(
+    private readonly opts: UpOptions,
+    private readonly out: UpOutput,
+  ) {
+    this.dir = path.resolve(opts.dir);
+    this.nodesDir = path.join(this.dir, 'nodes');
+    this.ports = { balancer: opts.port, postgres: opts.pgPort, echo: opts.echoPort, nodes: nodePorts(opts.basePort, opts.nodes) };
+    this.db = { host: LOOPBACK, port: opts.pgPort, user: 'gossamer', password: 'gossamer', database: 'gossamer' };
+    this.lock = { pid: process.pid, startedAt: new Date().toISOString(), balancerUrl: `http://${LOOPBACK}:${opts.port}`, children: [] };
+  }
 
-  let stopRequested = false;
   /** Ctrl-C during start-up: stop starting things, then tear down what exists. */
-  const checkpoint = () => {
-    if (stopRequested) throw new UpRefused('interrupted');
-  };
+  private checkpoint(): void {
+    if (this.stopRequested) throw new UpRefused('interrupted');
+  }
 
-  const teardown = async () => {
-    const live = nodes.filter((n) => !n.hasExited());
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  async teardown(): Promise<void> {
+    const { out } = this;
+    const live = this.nodes.filter((n) => !n.hasExited());
     if (live.length) out.line(`stopping ${live.map((n) => n.spec.ports.name).join(', ')} ...`);
-    await Promise.all(nodes.map((n) => n.stop()));
-    await balancer?.close().catch((err) => out.error(`load balancer: ${(err as Error).message}`));
-    await echo?.close().catch(() => {});
-    if (postgres) {
+    await Promise.all(this.nodes.map((n) => n.stop()));
+    await this.balancer?.close().catch((err) => out.error(`load balancer: ${(err as Error).message}`));
+    await this.echo?.close().catch(() => {});
+    if (this.postgres) {
       out.line('stopping Postgres ...');
-      await postgres.stop().catch((err) => out.error((err as Error).message));
+      await this.postgres.stop().catch((err) => out.error((err as Error).message));
     }
-    if (locked) releaseLock(dir);
-    if (started) out.line('gossamer up: stopped');
-  };
+    if (this.locked) releaseLock(this.dir);
+    if (this.started) out.line('gossamer up: stopped');
+  }
 
-  const start = async () => {
+  async start(): Promise<void> {
+    await this.takeLock();
+    this.checkpoint();
+    const problems = await checkPorts(portClaims(this.ports), LOOPBACK);
+    if (problems.length) throw new UpRefused(problems.join('\n'));
+    this.started = true;
+    await this.startDatabase();
+    const echo = (this.echo = await startEchoServer({ host: LOOPBACK, port: this.opts.echoPort }));
+    const specs = this.startNodes();
+    const balancer = await this.startLoadBalancer(specs);
+    this.checkpoint();
+    const deadline = Date.now() + (this.opts.readyTimeoutMs ?? 120_000);
+    await this.waitForStatus(deadline);
+    const converged = await this.waitForMembers(deadline);
+    await this.printBanner(balancer, echo, converged);
+    for (const n of this.nodes) {
+      void n.exited.then((how) => {
+        if (!this.stopping) this.out.error(`${n.spec.ports.name} exited (${how}); the load balancer now skips it. Log: ${rel(n.spec.logFile)}`);
+      });
+    }
+  }
+
+  /** Checks --nodes, then takes the state directory (one `gossamer up` each); what a crashed one left running is stopped first. */
+  private async takeLock(): Promise<void> {
+    const { opts, dir } = this;
     if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 50) throw new UpRefused(`--nodes must be between 1 and 50 (got ${opts.nodes})`);
-    const taken = acquireLock(dir, lock);
+    const taken = acquireLock(dir, this.lock);
     if (!taken.ok) {
       throw new UpRefused(
         `gossamer up is already running in ${rel(dir)} (pid ${taken.running.pid}, load balancer ${taken.running.balancerUrl}).\n` +
           `Use that cluster, or stop it first (Ctrl-C in its terminal, or: kill -INT ${taken.running.pid}).`,
       );
     }
-    locked = true;
-    await reapLeftovers(taken.stale, nodesDir, path.join(dir, 'pg'), out);
+    this.locked = true;
+    await reapLeftovers(taken.stale, this.nodesDir, path.join(dir, 'pg'), this.out);
+  }
 
-    checkpoint();
-    const problems = await checkPorts(portClaims(ports), LOOPBACK);
-    if (problems.length) throw new UpRefused(problems.join('\n'));
-
-    started = true;
+  private async startDatabase(): Promise<void> {
+    const { opts, dir, db, out } = this;
     out.line(`starting Postgres on ${LOOPBACK}:${opts.pgPort} (data in ${rel(path.join(dir, 'pg'))}) ...`);
-    postgres = await startUpPostgres({ dir: path.join(dir, 'pg'), port: opts.pgPort, logFile: path.join(dir, 'postgres.log') });
-    await ensureDatabase({ host: LOOPBACK, port: opts.pgPort, ...postgres.superuser }, db);
-    checkpoint();
+    this.postgres = await startUpPostgres({ dir: path.join(dir, 'pg'), port: opts.pgPort, logFile: path.join(dir, 'postgres.log') });
+    await ensureDatabase({ host: LOOPBACK, port: opts.pgPort, ...this.postgres.superuser }, db);
+    this.checkpoint();
     out.line(await migrateDatabase(db));
-    checkpoint();
+    this.checkpoint();
+  }
 
-    echo = await startEchoServer({ host: LOOPBACK, port: opts.echoPort });
+  /** The node processes, recorded in the lock for a later run to reap if this one crashes. */
+  private startNodes(): NodeSpec[] {
+    const { ports, nodesDir } = this;
     const specs = ports.nodes.map((p) => nodeSpec(nodesDir, p));
-    out.line(`starting ${specs.length} node(s): ${specs.map((s) => s.ports.name).join(', ')} (logs in ${rel(nodesDir)}/<name>/gossamer.log) ...`);
-    nodes = specs.map((s, i) => startNode(s, db, i === 0 ? null : ports.nodes[0]!));
-    lock.children = [...nodes.map((n) => n.child.pid!).filter(Boolean), postgres.pid() ?? 0].filter((p) => p > 0);
-    updateLock(dir, lock);
+    this.out.line(`starting ${specs.length} node(s): ${specs.map((s) => s.ports.name).join(', ')} (logs in ${rel(nodesDir)}/<name>/gossamer.log) ...`);
+    this.nodes = specs.map((s, i) => startNode(s, this.db, i === 0 ? null : ports.nodes[0]!));
+    this.lock.children = [...this.nodes.map((n) => n.child.pid!).filter(Boolean), this.postgres!.pid() ?? 0].filter((p) => p > 0);
+    updateLock(this.dir, this.lock);
+    return specs;
+  }
 
-    const balancerLog = pino({ level: 'info', base: { node: 'load-balancer' } }, pino.destination({ dest: path.join(dir, 'balancer.log'), sync: false, mkdir: true }));
-    balancer = await startBalancer({
-      listen: { host: LOOPBACK, port: opts.port },
+  private async startLoadBalancer(specs: NodeSpec[]): Promise<Balancer> {
+    const balancerLog = pino({ level: 'info', base: { node: 'load-balancer' } }, pino.destination({ dest: path.join(this.dir, 'balancer.log'), sync: false, mkdir: true }));
+    this.balancer = await startBalancer({
+      listen: { host: LOOPBACK, port: this.opts.port },
       backends: specs.map((s) => ({
         name: s.ports.name,
         proxyUrl: `http://${LOOPBACK}:${s.ports.proxy}`,
@@ -153,18 +198,21 @@ export function runUp(opts: UpOptions, out: UpOutput): UpHandle {
       })),
       logger: balancerLog,
     });
+    return this.balancer;
+  }
 
-    checkpoint();
-    const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
-    const adminUrl = (n: RunningNode) => `http://${LOOPBACK}:${n.spec.ports.admin}`;
-    const assertRunning = () => {
-      checkpoint();
-      const dead = nodes.find((n) => n.hasExited());
-      if (dead) throw new Error(`${dead.spec.ports.name} exited while starting; last lines of ${rel(dead.spec.logFile)}:\n${logTail(dead.spec.logFile)}`);
-    };
-    const pending = new Set(nodes);
+  /** Interrupted, or a node died while starting: give up with the end of its log. */
+  private assertRunning(): void {
+    this.checkpoint();
+    const dead = this.nodes.find((n) => n.hasExited());
+    if (dead) throw new Error(`${dead.spec.ports.name} exited while starting; last lines of ${rel(dead.spec.logFile)}:\n${logTail(dead.spec.logFile)}`);
+  }
+
+  /** Every node answers GET /status (its Admin API is up and it has its configuration). */
+  private async waitForStatus(deadline: number): Promise<void> {
+    const pending = new Set(this.nodes);
     while (pending.size) {
-      assertRunning();
+      this.assertRunning();
       for (const n of [...pending]) if (await statusOk(adminUrl(n))) pending.delete(n);
       if (!pending.size) break;
       if (Date.now() > deadline) {
@@ -172,18 +220,22 @@ export function runUp(opts: UpOptions, out: UpOutput): UpHandle {
       }
       await sleep(250);
     }
+  }
 
-    const names = nodes.map((n) => n.spec.ports.name);
-    let converged = false;
+  /** Every node lists every node as alive; false if the deadline came first (a warning, not a failure). */
+  private async waitForMembers(deadline: number): Promise<boolean> {
+    const names = this.nodes.map((n) => n.spec.ports.name);
     while (Date.now() < deadline) {
-      assertRunning();
-      const views = await Promise.all(nodes.map((n) => members(adminUrl(n))));
-      if (views.every((v) => allAlive(v, names))) {
-        converged = true;
-        break;
-      }
+      this.assertRunning();
+      const views = await Promise.all(this.nodes.map((n) => members(adminUrl(n))));
+      if (views.every((v) => allAlive(v, names))) return true;
       await sleep(300);
     }
+    return false;
+  }
+
+  private async printBanner(balancer: Balancer, echo: EchoServer, converged: boolean): Promise<void> {
+    const { nodes, out, opts, db } = this;
     const view = (await members(adminUrl(nodes[0]!))) ?? [];
     const rows: NodeRow[] = nodes.map((n) => ({
       name: n.spec.ports.name,
@@ -198,27 +250,28 @@ export function runUp(opts: UpOptions, out: UpOutput): UpHandle {
     out.line('');
     out.line(table(rows));
     out.line('');
-    out.line(`Postgres: ${LOOPBACK}:${opts.pgPort}, database ${db.database}, user ${db.user}, password ${db.password} (data in ${rel(path.join(dir, 'pg'))})`);
-    if (!converged) out.error(`warning: not every node lists all ${nodes.length} members as alive yet; see the logs in ${rel(nodesDir)}`);
+    out.line(`Postgres: ${LOOPBACK}:${opts.pgPort}, database ${db.database}, user ${db.user}, password ${db.password} (data in ${rel(path.join(this.dir, 'pg'))})`);
+    if (!converged) out.error(`warning: not every node lists all ${nodes.length} members as alive yet; see the logs in ${rel(this.nodesDir)}`);
     out.line('');
     out.line('Try it:');
     out.line(examplesText({ adminUrl: adminUrl(nodes[0]!), balancerUrl: balancer.url, echoUrl: echo.url }));
     out.line('');
     out.line('Press Ctrl-C to stop the cluster.');
+  }
+}
 
-    for (const n of nodes) {
-      void n.exited.then((how) => {
-        if (!stopping) out.error(`${n.spec.ports.name} exited (${how}); the load balancer now skips it. Log: ${rel(n.spec.logFile)}`);
-      });
-    }
-  };
+function adminUrl(n: RunningNode): string {
+  return `http://${LOOPBACK}:${n.spec.ports.admin}`;
+}
 
-  const starting = start();
+export function runUp(opts: UpOptions, out: UpOutput): UpHandle {
+  const run = new UpRun(opts, out);
+  const starting = run.start();
   const stop = (): Promise<void> =>
-    (stopping ??= (async () => {
-      stopRequested = true;
+    (run.stopping ??= (async () => {
+      run.requestStop();
       await starting.catch(() => {});
-      await teardown();
+      await run.teardown();
     })());
   const ready = starting.catch(async (err) => {
     await stop();

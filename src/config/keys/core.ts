@@ -1,10 +1,10 @@
-import { bool, hostPort, int, key, list, listen, num, oneOf, peerList, size, str } from '../key.ts';
+import { choice, count, hostPort, key, list, listen, millis, num, onOff, peerList, size, str } from '../key.ts';
 import { z } from 'zod';
 
 // Kong's names and meanings (kong.conf.default); defaults differ only where DESIGN.md says.
 export const coreKeys = {
   prefix: key(str(), '/usr/local/gossamer', 'a directory path', 'Working directory of the node: pid file, libp2p identity, node id, the data-plane config cache. Use one prefix per node on a machine.'),
-  log_level: key(oneOf(['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg']), 'info', 'debug, info, notice, warn, error, crit, alert or emerg', 'Log level (Kong\'s nginx levels; notice maps to info, crit/alert/emerg to fatal).'),
+  log_level: choice(['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'], 'info', 'Log level (Kong\'s nginx levels; notice maps to info, crit/alert/emerg to fatal).'),
   node_name: key(str(), '', 'any text; empty derives <hostname>-<cluster port>', 'Name shown in /cluster/members and on every log line. Must be unique in the cluster.'),
   proxy_listen: key(listen(), '0.0.0.0:8000', 'host:port [flags], comma-separated, or off', 'Where the proxy accepts client traffic.'),
   ssl_cert: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', "Certificates for proxy_listen entries with the ssl flag, one per ssl_cert_key entry (an RSA and an ECDSA pair may be given together). Empty: a self-signed certificate is generated once under <prefix>/ssl/."),
@@ -18,18 +18,18 @@ export const coreKeys = {
   }), 'auto', 'auto (one per CPU core) or 1-256', 'Proxy worker processes (Kong\'s nginx_worker_processes).'),
   nginx_http_client_max_body_size: key(size(), '0', 'a size: bytes, or with k, m or g (8k, 10m); 0 for no limit', 'Largest request body the proxy accepts, as Kong\'s: a Content-Length above it is answered 413 "Payload too large" before routing, and a chunked body that crosses it is cut off with 413. 0: no limit.'),
   nginx_http_client_body_buffer_size: key(size(1), '8k', 'a size: bytes, or with k, m or g (8k, 1m); at least 1', 'Largest request body held in memory for the plugins that read it (key-auth key_in_body, request-transformer body edits). A larger body streams to the upstream unchanged and those plugins do not see it, as Kong\'s plugins may not see a body nginx buffered to disk; raise it (up to nginx_http_client_max_body_size) when they must see every body. Bounds the memory one request can take.'),
-  database: key(oneOf(['postgres', 'off']), 'postgres', 'postgres or off', 'postgres for traditional nodes and control planes; off for data planes.'),
+  database: choice(['postgres', 'off'], 'postgres', 'postgres for traditional nodes and control planes; off for data planes.'),
   pg_host: key(str().pipe(z.string().min(1)), '127.0.0.1', 'a host name or address', 'Postgres host.'),
-  pg_port: key(int(1, 65535), '5432', '1-65535', 'Postgres port.'),
+  pg_port: count(5432, 1, 65535, 'Postgres port.'),
   pg_user: key(str(), 'gossamer', 'a Postgres role', 'Postgres user.'),
   pg_password: key(z.string(), '', 'any text', 'Postgres password.', true),
   pg_database: key(str(), 'gossamer', 'a database name', 'Postgres database.'),
-  pg_ssl: key(bool(), 'off', 'on or off', 'Connect to Postgres over TLS.'),
-  pg_timeout: key(int(1, 600000), '5000', 'milliseconds, 1-600000', 'Postgres connect and query timeout.'),
+  pg_ssl: onOff('off', 'Connect to Postgres over TLS.'),
+  pg_timeout: millis(5000, 1, 600000, 'Postgres connect and query timeout.'),
   cluster_listen: key(listen(), '0.0.0.0:8005', 'host:port [flags], comma-separated, or off', 'Where the node accepts cluster (libp2p) connections from its peers.'),
   cluster_advertise: key(z.union([z.literal(''), hostPort()]), '', 'host:port, or empty to derive it', 'Address other nodes dial to reach this one. Empty: the first non-loopback address of this machine with the cluster_listen port.'),
   cluster_peers: key(peerList(), '', 'comma-separated host:port or multiaddr list', 'Seed peers to dial besides those found in the database.'),
-  cluster_role: key(oneOf(['traditional', 'control_plane', 'data_plane']), 'traditional', 'traditional, control_plane or data_plane', 'traditional: database + proxy + Admin API; control_plane: database + Admin API, no proxy traffic; data_plane: proxy only, config from a control plane.'),
+  cluster_role: choice(['traditional', 'control_plane', 'data_plane'], 'traditional', 'traditional: database + proxy + Admin API; control_plane: database + Admin API, no proxy traffic; data_plane: proxy only, config from a control plane.'),
   cluster_control_plane: key(peerList(), '127.0.0.1:8005', 'comma-separated host:port list', 'Control plane(s) a data plane dials.'),
   cluster_cert: key(str(), '', 'a file path', 'Shared cluster certificate (gossamer cluster gen-cert).'),
   cluster_cert_key: key(str(), '', 'a file path', 'Key of the shared cluster certificate; data planes derive the cluster key from it.', true),
@@ -41,7 +41,7 @@ export const coreKeys = {
   proxy_error_log: key(str(), 'logs/error.log', 'a path, /dev/stderr or off', 'Accepted for Kong compatibility.'),
   admin_access_log: key(str(), 'logs/admin_access.log', 'a path, /dev/stdout or off', 'Accepted for Kong compatibility.'),
   admin_error_log: key(str(), 'logs/error.log', 'a path, /dev/stderr or off', 'Accepted for Kong compatibility.'),
-  anonymous_reports: key(bool(), 'off', 'on or off', 'Accepted for Kong compatibility; Gossamer never phones home.'),
+  anonymous_reports: onOff('off', 'Accepted for Kong compatibility; Gossamer never phones home.'),
 };
 
 /** Kong names that mean the same as one of ours. */

@@ -1,0 +1,237 @@
+// One proxied request, from the listener to the forwarder: route, the access phase of the
+// plugins, Kong's own answers (404, 413, 426, 503, a plugin's exit), then the balancer pick.
+// This is the hot path: one instance per proxy server, called directly by the listeners, and
+// nothing here awaits anything but a body read for access or a first-ever DNS answer.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { accessWithBody, chainNeedsBody, hasRequestBody } from './access-body.ts';
+import { discardUnsentBody, transformBody } from './body-buffer.ts';
+import { PHASE_LOG, ProxyContext, type ResponseHead } from './context.ts';
+import { JSON_TYPE, MSG, errorBody, sendJson } from './errors.ts';
+import type { Forwarder } from './forwarder.ts';
+import { normalizePath } from './normalize-path.ts';
+import { runAccess, type ChainEntry } from './plugin-chain.ts';
+import { nextRequestId } from './request-id.ts';
+import type { RequestFacts } from './router.ts';
+import type { ProxyRuntime } from './runtime.ts';
+import { SERVER, VIA } from './version.ts';
+
+/** What a request knows of the listener it arrived on. */
+export interface Listener {
+  port: number;
+  tls: boolean;
+}
+
+/** What `prepare` hands on: a context to forward, null when already answered, or a body read still under way. */
+export type Prepared = ProxyContext | null | Promise<ProxyContext | null>;
+
+/** The log phase of every plugin that ran, once the request is finished (the forwarder calls it too). */
+export function logPhaseRunner(logger: Logger): (ctx: ProxyContext) => void {
+  return (ctx: ProxyContext): void => {
+    const plugins = ctx.plugins;
+    if (plugins === null || (ctx.phases & PHASE_LOG) === 0) return;
+    for (let i = 0; i < plugins.length; i++) {
+      const p = plugins[i]!;
+      if (p.log !== undefined) {
+        try {
+          p.log(ctx);
+        } catch (err) {
+          logger.error({ err, plugin: p.name }, 'plugin log phase failed');
+        }
+      }
+    }
+  };
+}
+
+/** A route that takes https only, reached over plain HTTP: Kong's 426, or the route's redirect. */
+function answerHttpsOnly(ctx: ProxyContext, res: ServerResponse, code: number, host: string, url: string, start: number): void {
+  ctx.status = code;
+  if (code === 426) {
+    sendJson(res, 426, errorBody('Please use HTTPS protocol', ctx.requestId), ['connection', 'Upgrade', 'upgrade', 'TLS/1.2, HTTP/1.1'], start);
+  } else {
+    const h = ['location', `https://${host}${url}`, 'content-length', '0', 'x-gossamer-request-id', ctx.requestId];
+    res.writeHead(code, h);
+    res.end();
+  }
+}
+
+export class RequestPipeline {
+  /** Requests received by this process (the benchmark checks every worker served). */
+  readonly stats = { requests: 0 };
+  /** Reused for every request: the router reads it synchronously. */
+  private readonly facts: RequestFacts = { method: '', host: '', port: 0, path: '', headers: {} };
+
+  constructor(
+    private readonly runtime: ProxyRuntime,
+    private readonly forwarder: Forwarder,
+    private readonly onDone: (ctx: ProxyContext) => void,
+    private readonly logger: Logger,
+    /** nginx_http_client_max_body_size in bytes (0: no limit). */
+    private readonly maxBodySize: number,
+    /** nginx_http_client_body_buffer_size in bytes. */
+    private readonly bodyBufferSize: number,
+  ) {}
+
+  onRequest(req: IncomingMessage, res: ServerResponse, l: Listener): void {
+    this.stats.requests++;
+    let ctx: Prepared;
+    try {
+      ctx = this.prepare(req, res, l);
+    } catch (err) {
+      this.logger.error({ err, url: req.url }, 'request failed before proxying');
+      sendJson(res, 500, errorBody(MSG.internal, ''), []);
+      return;
+    }
+    if (ctx === null) return;
+    if (ctx instanceof Promise) {
+      ctx.then(
+        (c) => {
+          if (c !== null) this.forward(c);
+        },
+        (err) => {
+          this.logger.error({ err, url: req.url }, 'request failed before proxying');
+          if (!res.headersSent) sendJson(res, 500, errorBody(MSG.internal, ''), []);
+        },
+      );
+      return;
+    }
+    this.forward(ctx);
+  }
+
+  /** Route and run the access phase; returns the context ready to forward, or null if answered. */
+  prepare(req: IncomingMessage, res: ServerResponse, l: Listener): Prepared {
+    const start = performance.now();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    let rawPath = q === -1 ? url : url.slice(0, q);
+    if (rawPath.charCodeAt(0) !== 47) {
+      // absolute-form (a client talking to us as a forward proxy) or '*'
+      try {
+        rawPath = new URL(rawPath).pathname;
+      } catch {
+        rawPath = '/';
+      }
+    }
+    const path = normalizePath(rawPath);
+    const hostHeader = req.headers.host ?? '';
+    let host = hostHeader;
+    let port = l.port;
+    const colon = hostHeader.lastIndexOf(':');
+    if (colon > 0 && hostHeader.charCodeAt(hostHeader.length - 1) !== 93) {
+      host = hostHeader.slice(0, colon);
+      port = Number(hostHeader.slice(colon + 1)) || l.port;
+    }
+    const facts = this.facts;
+    facts.method = req.method ?? 'GET';
+    facts.host = host.toLowerCase();
+    facts.port = port;
+    facts.path = path;
+    facts.headers = req.headers;
+    const m = this.runtime.router.match(facts);
+    const ctx = new ProxyContext(req, res, nextRequestId(), start, path, q === -1 ? '' : url.slice(q + 1), hostHeader);
+    ctx.https = l.tls;
+    ctx.listenPort = l.port;
+    const maxBodySize = this.maxBodySize;
+    if (maxBodySize > 0) {
+      // nginx refuses a declared length before any route or plugin runs (Kong's one location).
+      const cl = req.headers['content-length'];
+      if (cl !== undefined && Number(cl) > maxBodySize) {
+        ctx.status = 413;
+        sendJson(res, 413, errorBody(MSG.bodyTooLarge, ctx.requestId), ['x-gossamer-request-id', ctx.requestId, 'connection', 'close'], start);
+        return null;
+      }
+      ctx.requestBodyLimit = maxBodySize;
+    }
+    if (m === null) {
+      ctx.status = 404;
+      sendJson(res, 404, errorBody(MSG.noRoute, ctx.requestId), ['x-gossamer-request-id', ctx.requestId], start);
+      return null;
+    }
+    ctx.route = m.route;
+    ctx.service = m.service;
+    const protocols = m.route.protocols;
+    if (!l.tls && protocols && protocols.length !== 0 && !protocols.includes('http') && !protocols.includes('ws')) {
+      // An https-only route reached over plain HTTP: Kong's answer. (Over TLS Kong serves
+      // http-only routes too: its router treats http and https alike for matching.)
+      answerHttpsOnly(ctx, res, m.route.https_redirect_status_code || 426, host, url, start);
+      return null;
+    }
+    ctx.upstreamPath = m.upstreamPath;
+    ctx.strippedPrefix = m.strippedPrefix;
+    ctx.captures = m.captures;
+    const plugins = this.runtime.plugins;
+    if (!plugins.empty) {
+      const chain = plugins.chainFor(m.route, m.service);
+      if (chain.length !== 0) {
+        if (hasRequestBody(req) && chainNeedsBody(chain, ctx)) return this.readBodyFirst(ctx, chain);
+        runAccess(ctx, chain);
+      }
+    }
+    return this.afterAccess(ctx);
+  }
+
+  /** A plugin's own answer, or a route without a service; else the context to forward. */
+  private afterAccess(ctx: ProxyContext): ProxyContext | null {
+    if (ctx.exitStatus !== 0) {
+      this.sendExit(ctx);
+      return null;
+    }
+    if (ctx.service === null) {
+      ctx.exit(503, errorBody(MSG.noService, ctx.requestId));
+      this.sendExit(ctx);
+      return null;
+    }
+    return ctx;
+  }
+
+  /** key-auth key_in_body: the access phase runs once the whole body is in memory. */
+  private readBodyFirst(ctx: ProxyContext, chain: ChainEntry[]): Promise<ProxyContext | null> {
+    return accessWithBody(ctx, chain, this.bodyBufferSize).then((complete) => {
+      if (complete) return this.afterAccess(ctx);
+      ctx.status = 499; // the client went away before its body was complete
+      return null;
+    });
+  }
+
+  /** A plugin's own answer (ctx.exit), through the header and body filters as Kong sends it. */
+  private sendExit(ctx: ProxyContext): void {
+    discardUnsentBody(ctx, ctx.exitStatus);
+    const h: string[] = ctx.responseHeaders ?? [];
+    h.push('x-gossamer-request-id', ctx.requestId, 'via', VIA);
+    let status = ctx.exitStatus;
+    let body = ctx.exitBody ?? '';
+    // Typed before the header filters, which may look at it (or change it).
+    if (body !== '') h.push('content-type', JSON_TYPE);
+    const plugins = ctx.plugins;
+    if (plugins !== null) {
+      const head: ResponseHead = { status, headers: h };
+      for (const p of plugins) if (p.headerFilter !== undefined) p.headerFilter(ctx, head);
+      status = head.status;
+      // Kong runs body_filter on a plugin's own answers too (response-transformer on a 401...).
+      if (ctx.responseBodyTransforms !== null && body !== '') body = (transformBody(ctx.responseBodyTransforms, Buffer.from(body), ctx) ?? body).toString();
+    }
+    ctx.status = status;
+    if (body === '') {
+      h.push('content-length', '0', 'server', SERVER, 'x-gossamer-response-latency', String(Math.round(performance.now() - ctx.startedAt)));
+      ctx.res.writeHead(status, h);
+      ctx.res.end();
+    } else sendJson(ctx.res, status, body, h, ctx.startedAt, false);
+    this.onDone(ctx);
+  }
+
+  private forward(ctx: ProxyContext): void {
+    const service = ctx.service!;
+    const peer = this.runtime.balancers.pick(ctx, service, null);
+    const forwarder = this.forwarder;
+    if (peer === null) return forwarder.fail(ctx, 503, MSG.noPeer);
+    if (peer instanceof Promise) {
+      const c = ctx;
+      peer.then(
+        (p) => forwarder.forward(c, service, p, 0),
+        () => forwarder.fail(c, 503, `${MSG.unavailable}`),
+      );
+      return;
+    }
+    forwarder.forward(ctx, service, peer, 0);
+  }
+}
