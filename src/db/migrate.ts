@@ -6,12 +6,9 @@ import { migration as m001 } from './migrations/001_core_entities.ts';
 import { migration as m002 } from './migrations/002_cluster.ts';
 import { migration as m003 } from './migrations/003_cluster_events_txid.ts';
 import { migration as m004 } from './migrations/004_basicauth_acls.ts';
+import type { Migration } from './migration.ts';
 
-export interface Migration {
-  /** NNN_name; the number orders them. */
-  name: string;
-  up: string;
-}
+export type { Migration } from './migration.ts';
 
 export const migrations: Migration[] = [m001, m002, m003, m004];
 

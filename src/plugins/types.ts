@@ -4,7 +4,9 @@
 import type { Logger } from 'pino';
 import type { EntityStore } from '../cache/entity-store.ts';
 import type { Plugin } from '../entities/types.ts';
-import type { ProxyContext, ResponseHead } from '../proxy/context.ts';
+import type { PluginInstance } from '../proxy/context.ts';
+
+export type { PluginInstance } from '../proxy/context.ts';
 
 /** Counters shared by a node's workers (rate limiting); see src/proxy/counters.ts. */
 export interface CounterStore {
@@ -18,26 +20,6 @@ export interface PluginEnv {
   store: EntityStore;
   counters: CounterStore;
   logger: Logger;
-}
-
-export interface PluginInstance {
-  readonly name: string;
-  /** access phase: may call ctx.exit() to answer the client without proxying. */
-  access?(ctx: ProxyContext): void;
-  /**
-   * Whether this request's access phase needs the request body (key-auth key_in_body when no
-   * key is in a header or the query): the proxy then reads it whole into ctx.requestBody
-   * before access and sends that upstream. Otherwise the body streams.
-   */
-  needsBody?(ctx: ProxyContext): boolean;
-  /** header_filter: edit the response status line and headers before they are sent. */
-  headerFilter?(ctx: ProxyContext, head: ResponseHead): void;
-  /** body_filter: transform each response chunk (return it unchanged to pass it through). */
-  bodyFilter?(ctx: ProxyContext, chunk: Buffer): Buffer;
-  /** log: after the response has been sent. */
-  log?(ctx: ProxyContext): void;
-  /** Release timers etc. when the configuration that built it is replaced. */
-  close?(): void;
 }
 
 export interface PluginHandler<C = Record<string, unknown>> {

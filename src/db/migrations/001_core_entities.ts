@@ -1,7 +1,7 @@
 // Kong's core entities. Foreign keys are ON DELETE RESTRICT on purpose: Kong cascades in
 // the database, but every deleted row must also write a cluster_events row, so cascades are
 // done by the DAO (src/db/write.ts) and the database only guarantees none is missed.
-import type { Migration } from '../migrate.ts';
+import type { Migration } from '../migration.ts';
 
 export const migration: Migration = {
   name: '001_core_entities',
