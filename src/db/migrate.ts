@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { migration as m001 } from './migrations/001_core_entities.ts';
 import { migration as m002 } from './migrations/002_cluster.ts';
 import { migration as m003 } from './migrations/003_cluster_events_txid.ts';
-import { migration as m004 } from './migrations/004_basicauth_acls.ts';
+import { migration as m004 } from '../plugins/basic-auth/migrations/000_base.ts';
 import type { Migration } from './migration.ts';
 
 export type { Migration } from './migration.ts';

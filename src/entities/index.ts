@@ -7,9 +7,9 @@ import { consumers } from './consumers.ts';
 import { plugins } from './plugins.ts';
 import { upstreams } from './upstreams.ts';
 import { targets } from './targets.ts';
-import { keyauth_credentials } from './keyauth_credentials.ts';
-import { basicauth_credentials } from './basicauth_credentials.ts';
-import { acls } from './acls.ts';
+import { keyauth_credentials } from '../plugins/key-auth/daos.ts';
+import { basicauth_credentials } from '../plugins/basic-auth/daos.ts';
+import { acls } from '../plugins/acl/daos.ts';
 
 export const entities: Record<EntityName, EntityDef> = {
   services,

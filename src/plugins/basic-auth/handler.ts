@@ -2,7 +2,7 @@
 // is checked against Kong's stored hash, sha1(password .. consumer id).
 import { timingSafeEqual } from 'node:crypto';
 import type { BasicAuthCredential } from '../../entities/types.ts';
-import { hashBasicAuthPassword } from '../../entities/basicauth_credentials.ts';
+import { hashBasicAuthPassword } from './daos.ts';
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
 import { setConsumerHeaders } from '../consumer-headers.ts';

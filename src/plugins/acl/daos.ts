@@ -2,8 +2,8 @@
 // unique). Like Kong, no endpoint key: a group names a row only under its consumer
 // (/consumers/{c}/acls/{group}, see src/admin/acls.ts), never at /acls/{group}.
 import { z } from 'zod';
-import type { EntityDef } from './definition.ts';
-import { foreign, str, tags, timestamp, uuid } from './fields.ts';
+import type { EntityDef } from '../../entities/definition.ts';
+import { foreign, str, tags, timestamp, uuid } from '../../entities/fields.ts';
 
 export const aclSchema = z.strictObject({
   id: uuid().optional(),

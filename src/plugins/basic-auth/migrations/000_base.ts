@@ -2,7 +2,7 @@
 // in plugin migrations; here they are core tables like keyauth_credentials). Deleting a
 // consumer cascades to them in the write path, which emits an event per row; the RESTRICT
 // foreign keys catch a child inserted concurrently with that delete.
-import type { Migration } from '../migration.ts';
+import type { Migration } from '../../../db/migration.ts';
 
 export const migration: Migration = {
   name: '004_basicauth_acls',

@@ -1,8 +1,8 @@
 // Kong's key-auth credentials: the key is generated when missing and unique cluster-wide.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { EntityDef } from './definition.ts';
-import { between, foreign, nullable, str, tags, timestamp, uuid, withDefault } from './fields.ts';
+import type { EntityDef } from '../../entities/definition.ts';
+import { between, foreign, nullable, str, tags, timestamp, uuid, withDefault } from '../../entities/fields.ts';
 
 export const keyauthSchema = z.strictObject({
   id: uuid().optional(),

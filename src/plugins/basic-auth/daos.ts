@@ -3,8 +3,8 @@
 // hashes verify here and the Admin API answers with the hash, never the password.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { EntityDef } from './definition.ts';
-import { foreign, str, tags, timestamp, uuid } from './fields.ts';
+import type { EntityDef } from '../../entities/definition.ts';
+import { foreign, str, tags, timestamp, uuid } from '../../entities/fields.ts';
 
 export const basicauthSchema = z.strictObject({
   id: uuid().optional(),
