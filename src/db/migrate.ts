@@ -1,16 +1,21 @@
 // Numbered schema migrations, recorded in schema_migrations (Kong's `kong migrations` model:
-// bootstrap creates everything on an empty database, up applies what is pending).
+// bootstrap creates everything on an empty database, up applies what is pending). Core's
+// migrations create core's tables and run first; each plugin's follow, recorded under the
+// plugin's name (`<plugin>:000_base`, see src/plugins/registry.ts). Plugins' tables were core
+// migrations before (001 and 004 in databases bootstrapped then): those ledger rows stay, and
+// the plugins' own migrations are idempotent, so `up` records them there without changing
+// anything.
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { migration as m001 } from './migrations/001_core_entities.ts';
 import { migration as m002 } from './migrations/002_cluster.ts';
 import { migration as m003 } from './migrations/003_cluster_events_txid.ts';
-import { migration as m004 } from '../plugins/basic-auth/migrations/000_base.ts';
 import type { Migration } from './migration.ts';
+import { pluginEntities, pluginMigrations } from '../plugins/registry.ts';
 
 export type { Migration } from './migration.ts';
 
-export const migrations: Migration[] = [m001, m002, m003, m004];
+export const migrations: Migration[] = [m001, m002, m003, ...pluginMigrations()];
 
 export interface MigrationStatus {
   bootstrapped: boolean;
@@ -27,10 +32,11 @@ export interface BootstrapResult {
 /** Serialises concurrent bootstrap/up runs (several nodes of `gossamer up` start together). */
 const LOCK_KEY = 0x6f55a3e1;
 
+/** Children before parents; the plugins' tables first (their rows belong to core's). */
 const TABLES = [
-  'acls',
-  'basicauth_credentials',
-  'keyauth_credentials',
+  ...pluginEntities()
+    .map((d) => d.name)
+    .reverse(),
   'plugins',
   'targets',
   'routes',

@@ -2,8 +2,7 @@
 // A handler builds one instance per configured plugin entity when the configuration is
 // compiled, so per-request work is only what the phase itself needs.
 import type { Logger } from 'pino';
-import type { EntityStore } from '../cache/entity-store.ts';
-import type { Plugin } from '../entities/types.ts';
+import type { EntityMap, EntityName, Plugin } from '../entities/types.ts';
 import type { PluginInstance } from '../proxy/context.ts';
 
 export type { PluginInstance } from '../proxy/context.ts';
@@ -16,8 +15,23 @@ export interface CounterStore {
   incr(key: string, expiresAt: number, by: number): number;
 }
 
+/**
+ * What a handler reads of the node's cache (src/cache/entity-store.ts implements it). An
+ * interface here, not the store's class, so a plugin's code does not import the cache, which
+ * imports the registry, which imports the plugins.
+ */
+export interface PluginStore {
+  get<K extends EntityName>(name: K, id: string): EntityMap[K] | undefined;
+  all<K extends EntityName>(name: K): IterableIterator<EntityMap[K]>;
+  /**
+   * A cache index a plugin declared (PluginPackage.indexes), by name: key → row for a unique
+   * index, key → rows by id for a group. The same Map for the life of the store.
+   */
+  index<T>(name: string): ReadonlyMap<string, T>;
+}
+
 export interface PluginEnv {
-  store: EntityStore;
+  store: PluginStore;
   counters: CounterStore;
   logger: Logger;
 }

@@ -1,10 +1,33 @@
-// Kong's basic-auth credentials: the username is unique cluster-wide and the password is
-// stored as Kong stores it, sha1(password .. consumer id) in hex, so a Kong database's
-// hashes verify here and the Admin API answers with the hash, never the password.
-import { createHash } from 'node:crypto';
+// basic-auth's entity (Kong's daos.lua): the username is unique cluster-wide and the password
+// is stored as Kong stores it (crypto.ts), so the Admin API answers with the hash, never the
+// password; and the cache index the handler finds a credential by.
 import { z } from 'zod';
+import type { IndexDefinition } from '../../cache/indexes.ts';
 import type { EntityDef } from '../../entities/definition.ts';
 import { foreign, str, tags, timestamp, uuid } from '../../entities/fields.ts';
+import type { Ref, Uuid } from '../../entities/types.ts';
+import { hashBasicAuthPassword } from './crypto.ts';
+
+/** `password` is Kong's hash: sha1(password .. consumer id), hex. */
+export interface BasicAuthCredential {
+  id: Uuid;
+  consumer: Ref;
+  username: string;
+  password: string;
+  tags: string[] | null;
+  created_at: number;
+}
+
+declare module '../../entities/types.ts' {
+  interface EntityMap {
+    basicauth_credentials: BasicAuthCredential;
+  }
+  interface ConfigSnapshot {
+    // Optional: snapshots written before this entity existed (a data plane's level cache, an
+    // older control plane) lack it, and every reader treats absent as empty.
+    basicauth_credentials?: BasicAuthCredential[];
+  }
+}
 
 export const basicauthSchema = z.strictObject({
   id: uuid().optional(),
@@ -14,11 +37,6 @@ export const basicauthSchema = z.strictObject({
   password: str().min(1, 'length must be at least 1'),
   tags: tags(),
 });
-
-/** kong/plugins/basic-auth/crypto.lua: the consumer id salts the password. */
-export function hashBasicAuthPassword(consumerId: string, password: string): string {
-  return createHash('sha1').update(password).update(consumerId).digest('hex');
-}
 
 export const basicauth_credentials: EntityDef = {
   name: 'basicauth_credentials',
@@ -36,5 +54,11 @@ export const basicauth_credentials: EntityDef = {
   uniques: { basicauth_credentials_username_unique: ['username'] },
   cascade: [],
   restrict: [],
+  cascadeWith: ['consumer'],
+  naturalKey: (e) => String(e.username ?? ''),
   cacheKeys: (e) => [`basicauth_credentials:${e.username}`],
 };
+
+/** username → credential. */
+export const USERNAME_INDEX = 'basicauth_credentials.username';
+export const usernameIndex: IndexDefinition = { name: USERNAME_INDEX, entity: 'basicauth_credentials', kind: 'unique', key: (c: BasicAuthCredential) => c.username };

@@ -1,8 +1,5 @@
-// key-auth credentials: /consumers/{}/key-auth[/{id|key}], /key-auths[/{id|key}], /key-auths/{}/consumer
-import type { Router } from '../../admin/router.ts';
-import type { AdminContext } from '../../admin/crud.ts';
-import { registerConsumerCredential } from '../../admin/credentials.ts';
+// key-auth's Admin API (Kong's api.lua): /consumers/{}/key-auth[/{id|key}], /key-auths[/{id|key}],
+// /key-auths/{}/consumer.
+import type { CredentialEndpoints } from '../package.ts';
 
-export function registerKeyAuth(router: Router, ctx: AdminContext): void {
-  registerConsumerCredential(router, ctx, { entity: 'keyauth_credentials', nested: 'key-auth', collection: '/key-auths' });
-}
+export const api: CredentialEndpoints[] = [{ entity: 'keyauth_credentials', nested: 'key-auth', collection: '/key-auths', parentField: 'credential' }];
