@@ -7,7 +7,7 @@ import type { EntityName } from '../entities/types.ts';
 type Row = { id: string };
 
 export interface IndexDefinition {
-  /** The name a handler asks the store for, e.g. `keyauth_credentials.key`. */
+  /** The name a handler asks the store for, e.g. `<entity>.<field>`. */
   name: string;
   entity: EntityName;
   /** The key a row is found by. */

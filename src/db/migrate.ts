@@ -49,6 +49,17 @@ const TABLES = [
   'schema_migrations',
 ];
 
+/**
+ * The order migrations run in: core's by number (with any an older release recorded, such as
+ * the 004 that created tables now owned by plugins), then the plugins' in registry order.
+ */
+function byRunOrder(a: string, b: string): number {
+  const plugin = (n: string) => n.includes(':');
+  if (plugin(a) !== plugin(b)) return plugin(a) ? 1 : -1;
+  if (!plugin(a)) return a < b ? -1 : a > b ? 1 : 0;
+  return migrations.findIndex((m) => m.name === a) - migrations.findIndex((m) => m.name === b);
+}
+
 async function hasMigrationsTable(q: pg.Pool | pg.PoolClient): Promise<boolean> {
   const { rows } = await q.query(`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`);
   return rows[0].present === true;
@@ -59,7 +70,7 @@ export async function status(pool: pg.Pool): Promise<MigrationStatus> {
     return { bootstrapped: false, executed: [], pending: migrations.map((m) => m.name) };
   }
   const { rows } = await pool.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
-  const executed = rows.map((r) => r.name);
+  const executed = rows.map((r) => r.name).sort(byRunOrder);
   const done = new Set(executed);
   return { bootstrapped: true, executed, pending: migrations.filter((m) => !done.has(m.name)).map((m) => m.name) };
 }
