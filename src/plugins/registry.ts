@@ -19,8 +19,6 @@ import { requestTransformer } from './request-transformer/index.ts';
 import { responseTransformer } from './response-transformer/index.ts';
 
 export type { PluginPackage } from './package.ts';
-/** The name the proxy and the Admin API have always used for a registered plugin. */
-export type PluginDefinition = PluginPackage;
 
 /**
  * Every bundled plugin. The order is the order of their entities in a snapshot, a declarative
