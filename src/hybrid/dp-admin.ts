@@ -8,35 +8,23 @@ import type { EntityStore } from '../cache/entity-store.ts';
 import type { EntityName } from '../entities/types.ts';
 import { decodeOffset, encodeOffset, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE } from '../db/read.ts';
 import { isUuid } from '../entities/fields.ts';
-import { entities } from '../entities/index.ts';
-import { pluginEndpoints } from '../plugins/registry.ts';
+import { credentialSegments } from '../admin/credentials.ts';
 
 export const READ_ONLY_MESSAGE =
   'this node is a data plane: its configuration comes from the control plane and its Admin API is read-only; make this change through a control plane\'s Admin API';
-
-type Segment = { entity: EntityName; key?: string; nestedKey?: string; parentField: string };
-
-/** The plugins' credential endpoints: nested name and collection both name the entity. */
-const pluginSegments = (): Record<string, Segment> =>
-  Object.fromEntries(
-    pluginEndpoints().flatMap((e) => {
-      const s: Segment = { entity: e.entity, key: entities[e.entity].endpointKey, nestedKey: e.nestedKey, parentField: e.parentField };
-      return [[e.nested, s], [e.collection.replace(/^\//, ''), s]];
-    }),
-  );
 
 /**
  * URL segment → entity, and the field a child entity names its parent by; `nestedKey` names a
  * child only under its parent (a group is unique per consumer).
  */
-const SEGMENTS: Record<string, Segment> = {
+const SEGMENTS: Record<string, { entity: EntityName; key?: string; nestedKey?: string; parentField: string }> = {
   services: { entity: 'services', key: 'name', parentField: 'service' },
   routes: { entity: 'routes', key: 'name', parentField: 'route' },
   consumers: { entity: 'consumers', key: 'username', parentField: 'consumer' },
   plugins: { entity: 'plugins', parentField: 'plugin' },
   upstreams: { entity: 'upstreams', key: 'name', parentField: 'upstream' },
   targets: { entity: 'targets', key: 'target', parentField: 'target' },
-  ...pluginSegments(),
+  ...credentialSegments(),
   service: { entity: 'services', parentField: 'service' },
   consumer: { entity: 'consumers', parentField: 'consumer' },
 };
