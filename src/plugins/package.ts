@@ -2,6 +2,11 @@
 // api.lua, migrations/). A plugin owns everything about itself; core reads these through
 // src/plugins/registry.ts and never names a plugin. Only types here: a plugin's folder imports
 // this file, and core's modules import the registry, so neither imports the other's code.
+//
+// A plugin folder (src/plugins/key-auth/ for instance): index.ts (this interface, filled in),
+// handler.ts (loaded lazily by the proxy), schema.ts (its config), and where it has them
+// daos.ts (its entities, their row types joined to EntityMap/ConfigSnapshot, its cache
+// indexes), api.ts (its Admin API endpoints) and migrations/NNN_name.ts.
 import type { z } from 'zod';
 import type { IndexDefinition } from '../cache/indexes.ts';
 import type { Migration } from '../db/migration.ts';

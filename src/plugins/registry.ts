@@ -2,7 +2,7 @@
 // plugins. Each plugin is a package (src/plugins/<name>/index.ts, see package.ts) owning its
 // handler, config schema and, where it has them, its entities, Admin API endpoints, cache
 // indexes and migrations; core's modules take those from the functions below. A new plugin is
-// a folder under src/plugins/<name>/ plus one line in PACKAGES.
+// a folder under src/plugins/<name>/ plus its entry here (the import and its place in PACKAGES).
 import type { IndexDefinition } from '../cache/indexes.ts';
 import type { Migration } from '../db/migration.ts';
 import type { EntityDef } from '../entities/definition.ts';
