@@ -4,7 +4,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
-import type { ConfigSnapshot, Consumer, KeyAuthCredential, Plugin, Route, Service, Target, Upstream } from '../src/entities/types.ts';
+import type { ConfigSnapshot, Consumer, Plugin, Route, Service, Target, Upstream } from '../src/entities/types.ts';
+import type { KeyAuthCredential } from '../src/plugins/key-auth/daos.ts';
 
 let clock = 1_700_000_000;
 const now = () => clock++;

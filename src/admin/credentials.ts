@@ -1,19 +1,15 @@
 // The three endpoint groups Kong generates for a consumer's credentials (kong/api/endpoints.lua
 // with admin_api_name / admin_api_nested_name): nested under the consumer, the top-level
-// collection (no POST: a credential is created under its consumer), and the credential's consumer.
+// collection (no POST: a credential is created under its consumer), and the credential's
+// consumer. Plugins declare theirs (PluginPackage.api); the Admin API server registers them.
 import type { Router } from './router.ts';
+import type { CredentialEndpoints } from '../plugins/package.ts';
+import { pluginEndpoints } from '../plugins/registry.ts';
+import { entities } from '../entities/index.ts';
 import type { EntityName } from '../entities/types.ts';
 import { registerForeignEntity, registerResource, type AdminContext } from './crud.ts';
 
-export interface CredentialSpec {
-  entity: EntityName;
-  /** Kong's admin_api_nested_name: `/consumers/{c}/<nested>`. */
-  nested: string;
-  /** Kong's admin_api_name: the top-level collection path. */
-  collection: string;
-  /** What a non-UUID value names under the consumer when it is not the endpoint key (acls: group). */
-  nestedKey?: string;
-}
+export type CredentialSpec = Pick<CredentialEndpoints, 'entity' | 'nested' | 'collection' | 'nestedKey'>;
 
 export function registerConsumerCredential(router: Router, ctx: AdminContext, spec: CredentialSpec): void {
   registerResource(router, ctx, {
@@ -37,4 +33,21 @@ export function registerConsumerCredential(router: Router, ctx: AdminContext, sp
     parent: 'consumers',
     methods: ['get'],
   });
+}
+
+/**
+ * The plugins' credential endpoints as a data plane's read-only Admin API reads its URLs: the
+ * nested name and the collection both name the entity, found by its endpoint key, or by
+ * `nestedKey` only under its consumer.
+ */
+export function credentialSegments(): Record<string, { entity: EntityName; key?: string; nestedKey?: string; parentField: string }> {
+  return Object.fromEntries(
+    pluginEndpoints().flatMap((e) => {
+      const segment = { entity: e.entity, key: entities[e.entity].endpointKey, nestedKey: e.nestedKey, parentField: e.parentField };
+      return [
+        [e.nested, segment],
+        [e.collection.replace(/^\//, ''), segment],
+      ];
+    }),
+  );
 }

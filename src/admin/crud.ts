@@ -46,7 +46,7 @@ export interface ResourceSpec {
   coerceForm?: (body: Record<string, unknown>) => Record<string, unknown>;
   /** GET collection filters from the query string (consumers ?custom_id=). */
   queryFilters?: string[];
-  /** The field a non-UUID URL value names, when not the entity's endpoint key (acls: group). */
+  /** The field a non-UUID URL value names, when not the entity's endpoint key (a group, unique only under its consumer). */
   endpointKey?: string;
 }
 

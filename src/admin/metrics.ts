@@ -1,4 +1,4 @@
-// GET /metrics: Prometheus text of the primary's own families (cluster, events, sync) followed
+// GET /metrics: the metrics text (exposition format) of the primary's own families (cluster, events, sync) followed
 // by the proxy workers' (requests, latency, plugins), which prom-client aggregates over IPC.
 import client from 'prom-client';
 import type { Router } from './router.ts';

@@ -9,7 +9,7 @@ import { notFound } from '../entities/errors.ts';
 import { plugins as registry } from '../plugins/registry.ts';
 import { coerceToSchema } from './form.ts';
 
-/** URL names → entity (Kong calls key-auth credentials `keyauth_credentials` here too). */
+/** URL names → entity: the entity's own name, as Kong's (a plugin's credentials too). */
 function entityOf(name: string): EntityDef | undefined {
   return Object.hasOwn(entities, name) ? entities[name as EntityName] : undefined;
 }

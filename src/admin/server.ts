@@ -15,9 +15,8 @@ import { registerRoutes } from './routes.ts';
 import { registerConsumers } from './consumers.ts';
 import { registerPlugins } from './plugins.ts';
 import { registerUpstreams } from './upstreams.ts';
-import { registerKeyAuth } from './keyauth.ts';
-import { registerBasicAuth } from './basicauth.ts';
-import { registerAcls } from './acls.ts';
+import { registerConsumerCredential } from './credentials.ts';
+import { pluginEndpoints } from '../plugins/registry.ts';
 import { registerSchemas } from './schemas.ts';
 import { registerTags } from './tags.ts';
 import type { AdminContext } from './crud.ts';
@@ -61,7 +60,7 @@ function send(res: http.ServerResponse, r: AdminResponse, started: number, versi
     return;
   }
   // A handler that sets its own Content-Type and gives a string (e.g. /metrics in
-  // Prometheus text format) is sent as it is.
+  // the metrics text format) is sent as it is.
   if (typeof r.body === 'string' && r.headers?.['Content-Type']) {
     headers['Content-Length'] = String(Buffer.byteLength(r.body));
     res.writeHead(r.status, headers);
@@ -96,48 +95,30 @@ function errorResponse(err: unknown, method: string, logger?: Logger): AdminResp
   return { status: 500, body: { message: 'An unexpected error occurred' } };
 }
 
-export function createAdminServer(deps: AdminDeps): AdminServer {
-  const router = new Router();
-  const counters: ServerCounters = {
-    connections_active: 0,
-    connections_accepted: 0,
-    connections_handled: 0,
-    connections_reading: 0,
-    connections_writing: 0,
-    connections_waiting: 0,
-    total_requests: 0,
+/** Every entity's endpoints (core's, then each plugin's), or none without a database. */
+function registerResources(router: Router, deps: AdminDeps): void {
+  if (!deps.pool) return;
+  const ctx: AdminContext = {
+    pool: deps.pool,
+    nodeId: deps.nodeInfo.id,
+    onChanges: deps.onChanges ?? (() => {}),
+    readOnly: deps.readOnly,
+    logger: deps.logger,
   };
+  registerServices(router, ctx);
+  registerRoutes(router, ctx);
+  registerConsumers(router, ctx);
+  registerPlugins(router, ctx);
+  registerUpstreams(router, ctx);
+  for (const spec of pluginEndpoints()) registerConsumerCredential(router, ctx, spec);
+  registerTags(router, deps.pool);
+}
+
+/** One request: route it, run its handler, answer with Kong's error bodies on failure. */
+function requestHandler(router: Router, counters: ServerCounters, deps: AdminDeps) {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const logger = deps.logger;
-
-  registerRoot(router, { pool: deps.pool, nodeInfo: deps.nodeInfo, configSummary: deps.configSummary, counters, statusExtra: deps.statusExtra });
-  if (deps.pool) {
-    const ctx: AdminContext = {
-      pool: deps.pool,
-      nodeId: deps.nodeInfo.id,
-      onChanges: deps.onChanges ?? (() => {}),
-      readOnly: deps.readOnly,
-      logger,
-    };
-    registerServices(router, ctx);
-    registerRoutes(router, ctx);
-    registerConsumers(router, ctx);
-    registerPlugins(router, ctx);
-    registerUpstreams(router, ctx);
-    registerKeyAuth(router, ctx);
-    registerBasicAuth(router, ctx);
-    registerAcls(router, ctx);
-    registerTags(router, deps.pool);
-  }
-  registerSchemas(router);
-  // Kong 3's GET /endpoints: every registered pattern, `{param}` style, read at request time
-  // so groups added later (cluster members, metrics) are listed too.
-  router.add('GET', '/endpoints', () => ({
-    status: 200,
-    body: { data: [...new Set(router.list().map((r) => r.pattern.replace(/:([A-Za-z_]+)/g, '{$1}')))].sort() },
-  }));
-
-  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+  return async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = performance.now();
     counters.total_requests++;
     counters.connections_writing++;
@@ -183,7 +164,32 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     }
     send(res, response, started, deps.nodeInfo.version);
   };
+}
 
+export function createAdminServer(deps: AdminDeps): AdminServer {
+  const router = new Router();
+  const counters: ServerCounters = {
+    connections_active: 0,
+    connections_accepted: 0,
+    connections_handled: 0,
+    connections_reading: 0,
+    connections_writing: 0,
+    connections_waiting: 0,
+    total_requests: 0,
+  };
+  const logger = deps.logger;
+
+  registerRoot(router, { pool: deps.pool, nodeInfo: deps.nodeInfo, configSummary: deps.configSummary, counters, statusExtra: deps.statusExtra });
+  registerResources(router, deps);
+  registerSchemas(router);
+  // Kong 3's GET /endpoints: every registered pattern, `{param}` style, read at request time
+  // so groups added later (cluster members, metrics) are listed too.
+  router.add('GET', '/endpoints', () => ({
+    status: 200,
+    body: { data: [...new Set(router.list().map((r) => r.pattern.replace(/:([A-Za-z_]+)/g, '{$1}')))].sort() },
+  }));
+
+  const handle = requestHandler(router, counters, deps);
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     handle(req, res).catch((err) => {
       // Only a bug in send() itself can land here; answer anyway rather than hang.

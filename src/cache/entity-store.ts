@@ -2,19 +2,13 @@
 // ConfigSnapshot in Maps by id, kept current by ChangeEvents. The proxy compiles its router,
 // plugin chains and balancers from this, never from Postgres.
 import { EventEmitter } from 'node:events';
-import type { Acl, BasicAuthCredential, ChangeEvent, ConfigSnapshot, EntityMap, EntityName, KeyAuthCredential } from '../entities/types.ts';
+import type { ChangeEvent, ConfigSnapshot, EntityMap, EntityName } from '../entities/types.ts';
+import { PLUGIN_ENTITY_NAMES } from '../entities/index.ts';
+import { pluginIndexes } from '../plugins/registry.ts';
+import { EntityIndex } from './indexes.ts';
 
-export const ENTITY_NAMES: readonly EntityName[] = [
-  'services',
-  'routes',
-  'consumers',
-  'plugins',
-  'upstreams',
-  'targets',
-  'keyauth_credentials',
-  'basicauth_credentials',
-  'acls',
-];
+/** Every entity the store holds: core's, then the plugins' (registry order). */
+export const ENTITY_NAMES: readonly EntityName[] = ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', ...PLUGIN_ENTITY_NAMES];
 
 type Tables = { [K in EntityName]: Map<string, EntityMap[K]> };
 
@@ -31,15 +25,30 @@ export interface StoreChange {
  */
 export class EntityStore extends EventEmitter {
   readonly tables: Tables = emptyTables();
-  /** key-auth key → credential: the one secondary index on the request path. */
-  readonly keyauthByKey = new Map<string, KeyAuthCredential>();
   /** upstream name → upstream id (service.host is resolved against it). */
   readonly upstreamByName = new Map<string, string>();
-  /** basic-auth username → credential. */
-  readonly basicauthByUsername = new Map<string, BasicAuthCredential>();
-  /** consumer id → its acl rows by id (the acl plugin reads a consumer's groups per request). */
-  readonly aclsByConsumer = new Map<string, Map<string, Acl>>();
+  /** The plugins' indexes (PluginPackage.indexes) by name, and by the entity they index. */
+  private readonly indexes = new Map<string, EntityIndex>();
+  private readonly indexesOf = new Map<EntityName, EntityIndex[]>();
   version = 0;
+
+  constructor() {
+    super();
+    for (const def of pluginIndexes()) {
+      const index = new EntityIndex(def);
+      this.indexes.set(def.name, index);
+      const list = this.indexesOf.get(def.entity) ?? [];
+      list.push(index);
+      this.indexesOf.set(def.entity, list);
+    }
+  }
+
+  /** A plugin's index by name: the same Map for the life of the store (see src/cache/indexes.ts). */
+  index<T>(name: string): ReadonlyMap<string, T> {
+    const index = this.indexes.get(name);
+    if (!index) throw new Error(`no cache index named ${name}`);
+    return index.map as ReadonlyMap<string, T>;
+  }
 
   load(snapshot: ConfigSnapshot): void {
     for (const name of ENTITY_NAMES) {
@@ -47,14 +56,12 @@ export class EntityStore extends EventEmitter {
       table.clear();
       for (const e of (snapshot[name] ?? []) as { id: string }[]) table.set(e.id, e);
     }
-    this.keyauthByKey.clear();
-    for (const c of this.tables.keyauth_credentials.values()) this.keyauthByKey.set(c.key, c);
     this.upstreamByName.clear();
     for (const u of this.tables.upstreams.values()) this.upstreamByName.set(u.name, u.id);
-    this.basicauthByUsername.clear();
-    for (const c of this.tables.basicauth_credentials.values()) this.basicauthByUsername.set(c.username, c);
-    this.aclsByConsumer.clear();
-    for (const a of this.tables.acls.values()) this.indexAcl(a);
+    for (const index of this.indexes.values()) {
+      index.map.clear();
+      for (const row of this.tables[index.def.entity].values()) index.add(row);
+    }
     this.version = snapshot.config_version;
     this.emit('change', { entities: new Set(ENTITY_NAMES), version: this.version, full: true } satisfies StoreChange);
   }
@@ -74,51 +81,23 @@ export class EntityStore extends EventEmitter {
       } else {
         table.set(ev.entity_id, ev.data as { id: string });
       }
-      if (ev.entity === 'keyauth_credentials') {
-        const old = before as KeyAuthCredential | undefined;
-        if (old && this.keyauthByKey.get(old.key)?.id === old.id) this.keyauthByKey.delete(old.key);
-        const now = table.get(ev.entity_id) as KeyAuthCredential | undefined;
-        if (now) this.keyauthByKey.set(now.key, now);
-      } else if (ev.entity === 'upstreams') {
+      if (ev.entity === 'upstreams') {
         const old = before as EntityMap['upstreams'] | undefined;
         if (old && this.upstreamByName.get(old.name) === old.id) this.upstreamByName.delete(old.name);
         const now = table.get(ev.entity_id) as EntityMap['upstreams'] | undefined;
         if (now) this.upstreamByName.set(now.name, now.id);
-      } else if (ev.entity === 'basicauth_credentials') {
-        const old = before as BasicAuthCredential | undefined;
-        if (old && this.basicauthByUsername.get(old.username)?.id === old.id) this.basicauthByUsername.delete(old.username);
-        const now = table.get(ev.entity_id) as BasicAuthCredential | undefined;
-        if (now) this.basicauthByUsername.set(now.username, now);
-      } else if (ev.entity === 'acls') {
-        if (before) this.unindexAcl(before as Acl);
-        const now = table.get(ev.entity_id) as Acl | undefined;
-        if (now) this.indexAcl(now);
+      }
+      const indexes = this.indexesOf.get(ev.entity);
+      if (indexes) {
+        const now = table.get(ev.entity_id);
+        for (const index of indexes) {
+          if (before) index.remove(before);
+          if (now) index.add(now);
+        }
       }
       if (ev.config_version > this.version) this.version = ev.config_version;
     }
     if (touched.size) this.emit('change', { entities: touched, version: this.version, full: false } satisfies StoreChange);
-  }
-
-  /** The acl groups of a consumer, in no particular order (empty when none). */
-  groupsOf(consumerId: string): string[] {
-    const rows = this.aclsByConsumer.get(consumerId);
-    if (!rows) return [];
-    const out: string[] = [];
-    for (const a of rows.values()) out.push(a.group);
-    return out;
-  }
-
-  private indexAcl(a: Acl): void {
-    let rows = this.aclsByConsumer.get(a.consumer.id);
-    if (!rows) this.aclsByConsumer.set(a.consumer.id, (rows = new Map()));
-    rows.set(a.id, a);
-  }
-
-  private unindexAcl(a: Acl): void {
-    const rows = this.aclsByConsumer.get(a.consumer.id);
-    if (!rows) return;
-    rows.delete(a.id);
-    if (rows.size === 0) this.aclsByConsumer.delete(a.consumer.id);
   }
 
   get<K extends EntityName>(name: K, id: string): EntityMap[K] | undefined {
@@ -130,31 +109,12 @@ export class EntityStore extends EventEmitter {
   }
 
   snapshot(): ConfigSnapshot {
-    return {
-      config_version: this.version,
-      services: [...this.tables.services.values()],
-      routes: [...this.tables.routes.values()],
-      consumers: [...this.tables.consumers.values()],
-      plugins: [...this.tables.plugins.values()],
-      upstreams: [...this.tables.upstreams.values()],
-      targets: [...this.tables.targets.values()],
-      keyauth_credentials: [...this.tables.keyauth_credentials.values()],
-      basicauth_credentials: [...this.tables.basicauth_credentials.values()],
-      acls: [...this.tables.acls.values()],
-    };
+    const snap: Record<string, unknown> = { config_version: this.version };
+    for (const name of ENTITY_NAMES) snap[name] = [...this.tables[name].values()];
+    return snap as unknown as ConfigSnapshot;
   }
 }
 
 function emptyTables(): Tables {
-  return {
-    services: new Map(),
-    routes: new Map(),
-    consumers: new Map(),
-    plugins: new Map(),
-    upstreams: new Map(),
-    targets: new Map(),
-    keyauth_credentials: new Map(),
-    basicauth_credentials: new Map(),
-    acls: new Map(),
-  };
+  return Object.fromEntries(ENTITY_NAMES.map((name) => [name, new Map()])) as Tables;
 }

@@ -1,4 +1,4 @@
-// Prometheus metrics of the change-event machinery. prom-client's registry is process-wide and
+// prom-client metrics of the change-event machinery. prom-client's registry is process-wide and
 // tests run several EventSyncs in one process, so gauges read from the most recent source.
 import client from 'prom-client';
 

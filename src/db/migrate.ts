@@ -1,19 +1,21 @@
 // Numbered schema migrations, recorded in schema_migrations (Kong's `kong migrations` model:
-// bootstrap creates everything on an empty database, up applies what is pending).
+// bootstrap creates everything on an empty database, up applies what is pending). Core's
+// migrations create core's tables and run first; each plugin's follow, recorded under the
+// plugin's name (`<plugin>:000_base`, see src/plugins/registry.ts). Plugins' tables were core
+// migrations before (001 and 004 in databases bootstrapped then): those ledger rows stay, and
+// the plugins' own migrations are idempotent, so `up` records them there without changing
+// anything.
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { migration as m001 } from './migrations/001_core_entities.ts';
 import { migration as m002 } from './migrations/002_cluster.ts';
 import { migration as m003 } from './migrations/003_cluster_events_txid.ts';
-import { migration as m004 } from './migrations/004_basicauth_acls.ts';
+import type { Migration } from './migration.ts';
+import { pluginEntities, pluginMigrations } from '../plugins/registry.ts';
 
-export interface Migration {
-  /** NNN_name; the number orders them. */
-  name: string;
-  up: string;
-}
+export type { Migration } from './migration.ts';
 
-export const migrations: Migration[] = [m001, m002, m003, m004];
+export const migrations: Migration[] = [m001, m002, m003, ...pluginMigrations()];
 
 export interface MigrationStatus {
   bootstrapped: boolean;
@@ -30,10 +32,11 @@ export interface BootstrapResult {
 /** Serialises concurrent bootstrap/up runs (several nodes of `gossamer up` start together). */
 const LOCK_KEY = 0x6f55a3e1;
 
+/** Children before parents; the plugins' tables first (their rows belong to core's). */
 const TABLES = [
-  'acls',
-  'basicauth_credentials',
-  'keyauth_credentials',
+  ...pluginEntities()
+    .map((d) => d.name)
+    .reverse(),
   'plugins',
   'targets',
   'routes',
@@ -46,6 +49,17 @@ const TABLES = [
   'schema_migrations',
 ];
 
+/**
+ * The order migrations run in: core's by number (with any an older release recorded, such as
+ * the 004 that created tables now owned by plugins), then the plugins' in registry order.
+ */
+function byRunOrder(a: string, b: string): number {
+  const plugin = (n: string) => n.includes(':');
+  if (plugin(a) !== plugin(b)) return plugin(a) ? 1 : -1;
+  if (!plugin(a)) return a < b ? -1 : a > b ? 1 : 0;
+  return migrations.findIndex((m) => m.name === a) - migrations.findIndex((m) => m.name === b);
+}
+
 async function hasMigrationsTable(q: pg.Pool | pg.PoolClient): Promise<boolean> {
   const { rows } = await q.query(`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`);
   return rows[0].present === true;
@@ -56,7 +70,7 @@ export async function status(pool: pg.Pool): Promise<MigrationStatus> {
     return { bootstrapped: false, executed: [], pending: migrations.map((m) => m.name) };
   }
   const { rows } = await pool.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name');
-  const executed = rows.map((r) => r.name);
+  const executed = rows.map((r) => r.name).sort(byRunOrder);
   const done = new Set(executed);
   return { bootstrapped: true, executed, pending: migrations.filter((m) => !done.has(m.name)).map((m) => m.name) };
 }

@@ -18,7 +18,7 @@ export interface Scope {
 
 /**
  * Kong's rule: a UUID is an id, anything else the endpoint key. Null when neither fits.
- * `endpointKey` overrides the entity's for one URL (an acl is named by group only under its consumer).
+ * `endpointKey` overrides the entity's for one URL (a group names a row only under its consumer).
  */
 export function keyFromParam(entity: EntityName, raw: string, endpointKey = entities[entity].endpointKey): EntityKey | null {
   if (isUuid(raw)) return { id: raw.toLowerCase() };

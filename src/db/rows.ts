@@ -50,7 +50,7 @@ export function fieldParam(type: ColType, value: unknown, n: number): { sql: str
   }
 }
 
-/** Column names are quoted: acls has a column named `group`, a reserved word. */
+/** Column names are quoted: a plugin's table may have a column named `group`, a reserved word. */
 export const quoteIdent = (name: string) => `"${name}"`;
 
 /** Column names, value expressions and params for an INSERT or UPDATE of the whole entity. */

@@ -22,7 +22,7 @@ export interface WriteOptions {
   scope?: Scope;
   /**
    * Store values as given, without the entity's on-write transformation: a declarative file
-   * with `_transform: false` (Kong's db_export) holds basic-auth passwords already hashed.
+   * with `_transform: false` (Kong's db_export) holds credential passwords already hashed.
    */
   raw?: boolean;
 }

@@ -1,7 +1,7 @@
 // `gossamer config db_export`: the database's configuration as Kong's declarative file, flat
 // (one list per entity, parents first, a foreign key as the parent's id) like `kong config
-// db_export`. `_transform: false` because stored values are already transformed (basic-auth
-// passwords are hashed): db_import then stores them as they are.
+// db_export`. `_transform: false` because stored values are already transformed (a credential's
+// password is stored hashed): db_import then stores them as they are.
 import { stringify } from 'yaml';
 import { ENTITY_ORDER, entities } from '../entities/index.ts';
 import type { ConfigSnapshot } from '../entities/types.ts';

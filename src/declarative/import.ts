@@ -38,12 +38,9 @@ function naturalKey(entity: EntityName, e: Rec): string | null {
       return `${s(idOf(e.upstream))}|${s(e.target)}`;
     case 'plugins':
       return `${s(e.name)}|${s(idOf(e.service))}|${s(idOf(e.route))}|${s(idOf(e.consumer))}`;
-    case 'keyauth_credentials':
-      return s(e.key);
-    case 'basicauth_credentials':
-      return s(e.username);
-    case 'acls':
-      return `${s(idOf(e.consumer))}|${s(e.group)}`;
+    default:
+      // A plugin's entity says what makes it unique (its definition's naturalKey).
+      return entities[entity].naturalKey?.(e) ?? null;
   }
 }
 

@@ -3,7 +3,7 @@
 // consumer's credentials...) are lifted out with a link to that parent, which the import
 // turns into a foreign key once the parent's id is known.
 import { parse } from 'yaml';
-import { ENTITY_ORDER } from '../entities/index.ts';
+import { ENTITY_ORDER, PLUGIN_ENTITY_NAMES, entities } from '../entities/index.ts';
 import type { EntityName } from '../entities/types.ts';
 
 export const FORMAT_VERSION = '3.0';
@@ -18,7 +18,7 @@ export interface DeclaredEntity {
 }
 
 export interface Declarative {
-  /** false (Kong's db_export writes it): values are stored as given, e.g. basic-auth passwords already hashed. */
+  /** false (Kong's db_export writes it): values are stored as given, e.g. passwords already hashed. */
   transform: boolean;
   entities: DeclaredEntity[];
 }
@@ -31,18 +31,28 @@ export class DeclarativeError extends Error {
   }
 }
 
-/** The lists an entity may hold, as Kong names them, and the child's field pointing back. */
-const NESTED: Partial<Record<EntityName, Record<string, { entity: EntityName; field: string }>>> = {
-  services: { routes: { entity: 'routes', field: 'service' }, plugins: { entity: 'plugins', field: 'service' } },
-  routes: { plugins: { entity: 'plugins', field: 'route' } },
-  consumers: {
-    plugins: { entity: 'plugins', field: 'consumer' },
-    keyauth_credentials: { entity: 'keyauth_credentials', field: 'consumer' },
-    basicauth_credentials: { entity: 'basicauth_credentials', field: 'consumer' },
-    acls: { entity: 'acls', field: 'consumer' },
-  },
-  upstreams: { targets: { entity: 'targets', field: 'upstream' } },
-};
+type Nested = Partial<Record<EntityName, Record<string, { entity: EntityName; field: string }>>>;
+
+/**
+ * The lists an entity may hold, as Kong names them, and the child's field pointing back. A
+ * plugin's entity nests under each parent it is deleted with (a consumer's credentials), by
+ * its own name, as in Kong's files.
+ */
+function nestedLists(): Nested {
+  const nested: Nested = {
+    services: { routes: { entity: 'routes', field: 'service' }, plugins: { entity: 'plugins', field: 'service' } },
+    routes: { plugins: { entity: 'plugins', field: 'route' } },
+    consumers: { plugins: { entity: 'plugins', field: 'consumer' } },
+    upstreams: { targets: { entity: 'targets', field: 'upstream' } },
+  };
+  for (const name of PLUGIN_ENTITY_NAMES) {
+    const def = entities[name];
+    for (const field of def.cascadeWith ?? []) (nested[def.foreign[field]!] ??= {})[name] = { entity: name, field };
+  }
+  return nested;
+}
+
+const NESTED = nestedLists();
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 

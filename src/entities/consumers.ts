@@ -27,12 +27,8 @@ export const consumers: EntityDef = {
   columns: { id: 'uuid', created_at: 'ts', updated_at: 'ts', username: 'text', custom_id: 'text', tags: 'text[]' },
   foreign: {},
   uniques: { consumers_username_unique: ['username'], consumers_custom_id_unique: ['custom_id'] },
-  cascade: [
-    { entity: 'plugins', field: 'consumer' },
-    { entity: 'keyauth_credentials', field: 'consumer' },
-    { entity: 'basicauth_credentials', field: 'consumer' },
-    { entity: 'acls', field: 'consumer' },
-  ],
+  // Plugins' credentials join this list from their own definitions (cascadeWith, see index.ts).
+  cascade: [{ entity: 'plugins', field: 'consumer' }],
   restrict: [],
   cacheKeys: (e) => (e.username ? [`consumers:username:${e.username}`] : []),
 };

@@ -41,6 +41,13 @@ export interface EntityDef {
   mergeable?: string[];
   /** Children deleted with this entity (Kong's on_delete = "cascade"). */
   cascade: Relation[];
+  /**
+   * Foreign fields whose parent's delete deletes this entity too (Kong's on_delete =
+   * "cascade" on the field): how a plugin's entity joins its core parent's `cascade` list.
+   */
+  cascadeWith?: string[];
+  /** What makes two records the same one when a declarative file gives no id (Kong's unique fields). */
+  naturalKey?(entity: Record<string, unknown>): string | null;
   /** Children that forbid deleting this entity while they exist. */
   restrict: Relation[];
   /** Extra cache keys besides `<name>:<id>` (Kong's cache_key fields). */

@@ -111,46 +111,15 @@ export interface Target {
   updated_at: number;
 }
 
-export interface KeyAuthCredential {
-  id: Uuid;
-  key: string;
-  consumer: Ref;
-  ttl: number | null;
-  tags: string[] | null;
-  created_at: number;
-}
+/** Core's entity names; a plugin's own entities come on top (see EntityMap). */
+export type CoreEntityName = 'services' | 'routes' | 'consumers' | 'plugins' | 'upstreams' | 'targets';
 
-/** basic-auth credential; `password` is Kong's hash: sha1(password .. consumer id), hex. */
-export interface BasicAuthCredential {
-  id: Uuid;
-  consumer: Ref;
-  username: string;
-  password: string;
-  tags: string[] | null;
-  created_at: number;
-}
-
-/** acl plugin group membership of a consumer (unique per consumer and group). */
-export interface Acl {
-  id: Uuid;
-  consumer: Ref;
-  group: string;
-  tags: string[] | null;
-  created_at: number;
-}
-
-/** Entity names as used in URLs, cluster_events rows and cache keys. */
-export type EntityName =
-  | 'services'
-  | 'routes'
-  | 'consumers'
-  | 'plugins'
-  | 'upstreams'
-  | 'targets'
-  | 'keyauth_credentials'
-  | 'basicauth_credentials'
-  | 'acls';
-
+/**
+ * Entity shapes by name. Core lists its own; a plugin adds the entities it owns from its own
+ * folder with `declare module '../../entities/types.ts' { interface EntityMap {...} }` (and
+ * the matching ConfigSnapshot list), so core never names a plugin and a plugin's entity is
+ * typed wherever entities are.
+ */
 export interface EntityMap {
   services: Service;
   routes: Route;
@@ -158,14 +127,16 @@ export interface EntityMap {
   plugins: Plugin;
   upstreams: Upstream;
   targets: Target;
-  keyauth_credentials: KeyAuthCredential;
-  basicauth_credentials: BasicAuthCredential;
-  acls: Acl;
 }
+
+/** Entity names as used in URLs, cluster_events rows and cache keys. */
+export type EntityName = keyof EntityMap;
 
 /**
  * A node's whole configuration at one config_version: what the proxy is built from, what a
- * control plane ships to data planes, and what config_hash is computed over.
+ * control plane ships to data planes, and what config_hash is computed over. Plugins add their
+ * entities' lists by declaration merging, as for EntityMap (optional when snapshots written
+ * before the entity existed lack it: every reader treats absent as empty).
  */
 export interface ConfigSnapshot {
   config_version: number;
@@ -175,11 +146,6 @@ export interface ConfigSnapshot {
   plugins: Plugin[];
   upstreams: Upstream[];
   targets: Target[];
-  keyauth_credentials: KeyAuthCredential[];
-  // Optional: snapshots written before these entities existed (a data plane's level cache,
-  // an older control plane) lack them, and every reader treats absent as empty.
-  basicauth_credentials?: BasicAuthCredential[];
-  acls?: Acl[];
 }
 
 /**
@@ -193,7 +159,7 @@ export interface ChangeEvent {
   entity: EntityName;
   op: 'create' | 'update' | 'delete';
   entity_id: Uuid;
-  /** Cache keys to drop, Kong-style (`routes:<id>`, `keyauth_credentials:key:<key>`...). */
+  /** Cache keys to drop, Kong-style (`routes:<id>`, `consumers:username:<name>`...). */
   cache_keys: string[];
   /** The entity after the change (null for delete): lets receivers apply without a DB read. */
   data: unknown | null;

@@ -8,13 +8,14 @@ import type { EntityStore } from '../cache/entity-store.ts';
 import type { EntityName } from '../entities/types.ts';
 import { decodeOffset, encodeOffset, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE } from '../db/read.ts';
 import { isUuid } from '../entities/fields.ts';
+import { credentialSegments } from '../admin/credentials.ts';
 
 export const READ_ONLY_MESSAGE =
   'this node is a data plane: its configuration comes from the control plane and its Admin API is read-only; make this change through a control plane\'s Admin API';
 
 /**
  * URL segment → entity, and the field a child entity names its parent by; `nestedKey` names a
- * child only under its parent (an acl's group is unique per consumer).
+ * child only under its parent (a group is unique per consumer).
  */
 const SEGMENTS: Record<string, { entity: EntityName; key?: string; nestedKey?: string; parentField: string }> = {
   services: { entity: 'services', key: 'name', parentField: 'service' },
@@ -23,11 +24,7 @@ const SEGMENTS: Record<string, { entity: EntityName; key?: string; nestedKey?: s
   plugins: { entity: 'plugins', parentField: 'plugin' },
   upstreams: { entity: 'upstreams', key: 'name', parentField: 'upstream' },
   targets: { entity: 'targets', key: 'target', parentField: 'target' },
-  'key-auth': { entity: 'keyauth_credentials', key: 'key', parentField: 'credential' },
-  'key-auths': { entity: 'keyauth_credentials', key: 'key', parentField: 'credential' },
-  'basic-auth': { entity: 'basicauth_credentials', key: 'username', parentField: 'credential' },
-  'basic-auths': { entity: 'basicauth_credentials', key: 'username', parentField: 'credential' },
-  acls: { entity: 'acls', nestedKey: 'group', parentField: 'acl' },
+  ...credentialSegments(),
   service: { entity: 'services', parentField: 'service' },
   consumer: { entity: 'consumers', parentField: 'consumer' },
 };
@@ -85,7 +82,7 @@ function read(store: EntityStore, pattern: string, req: AdminRequest): AdminResp
     const childSeg = segs[2]!;
     const field = SEGMENTS[segs[0]!]!.parentField;
     if (segs.length === 3) {
-      // /routes/{id}/service, /key-auths/{id}/consumer: the parent's foreign entity
+      // /routes/{id}/service, /<credentials>/{id}/consumer: the parent's foreign entity
       if (childSeg === 'service' || childSeg === 'consumer') {
         const id = refId(parent, childSeg);
         const row = id ? find(store, childSeg, id) : undefined;

@@ -1,12 +1,12 @@
 // The `anonymous` fallback every Kong auth plugin shares: when authentication fails, the
 // request goes on as the configured consumer (by id or username) with X-Anonymous-Consumer.
-import type { EntityStore } from '../cache/entity-store.ts';
 import type { Consumer } from '../entities/types.ts';
 import type { ProxyContext } from '../proxy/context.ts';
 import { setConsumerHeaders } from './consumer-headers.ts';
+import type { PluginStore } from './types.ts';
 
 /** The anonymous consumer named by a plugin's config, looked up in the node's cache. */
-export function findConsumer(store: EntityStore, idOrUsername: string | null): Consumer | null {
+export function findConsumer(store: PluginStore, idOrUsername: string | null): Consumer | null {
   if (!idOrUsername) return null;
   const byId = store.get('consumers', idOrUsername);
   if (byId) return byId;

@@ -1,52 +1,69 @@
-// The plugin registry: one line per bundled plugin. The Admin API validates plugin configs
-// through `validatePluginConfig`; the proxy looks handlers up by name. A new plugin is a
-// folder under src/plugins/<name>/ (handler.ts + schema.ts) plus one line here.
-import type { z } from 'zod';
-import { aclSchema } from './acl/schema.ts';
-import { basicAuthSchema } from './basic-auth/schema.ts';
-import { corsSchema } from './cors/schema.ts';
-import { ipRestrictionSchema } from './ip-restriction/schema.ts';
-import { keyAuthSchema } from './key-auth/schema.ts';
-import { prometheusSchema } from './prometheus/schema.ts';
-import { rateLimitingSchema } from './rate-limiting/schema.ts';
-import { requestSizeLimitingSchema } from './request-size-limiting/schema.ts';
-import { requestTransformerSchema } from './request-transformer/schema.ts';
-import { responseTransformerSchema } from './response-transformer/schema.ts';
+// The plugin registry: one line per bundled plugin, and the only place core learns about
+// plugins. Each plugin is a package (src/plugins/<name>/index.ts, see package.ts) owning its
+// handler, config schema and, where it has them, its entities, Admin API endpoints, cache
+// indexes and migrations; core's modules take those from the functions below. A new plugin is
+// a folder under src/plugins/<name>/ plus its entry here (the import and its place in PACKAGES).
+import type { IndexDefinition } from '../cache/indexes.ts';
+import type { Migration } from '../db/migration.ts';
+import type { EntityDef } from '../entities/definition.ts';
+import type { CredentialEndpoints, PluginPackage } from './package.ts';
+import { acl } from './acl/index.ts';
+import { basicAuth } from './basic-auth/index.ts';
+import { cors } from './cors/index.ts';
+import { ipRestriction } from './ip-restriction/index.ts';
+import { keyAuth } from './key-auth/index.ts';
+import { prometheus } from './prometheus/index.ts';
+import { rateLimiting } from './rate-limiting/index.ts';
+import { requestSizeLimiting } from './request-size-limiting/index.ts';
+import { requestTransformer } from './request-transformer/index.ts';
+import { responseTransformer } from './response-transformer/index.ts';
 
-export interface PluginDefinition {
-  name: string;
-  /** Kong's PRIORITY: higher runs first in each phase. */
-  priority: number;
-  /** zod schema of `config`, filling Kong's defaults. */
-  schema: z.ZodType<Record<string, unknown>>;
-  /** Loaded lazily by the proxy so the Admin API does not pull the proxy's code. */
-  handler: () => Promise<unknown>;
-  /** Kong's typedefs.no_consumer: an auth plugin cannot be scoped to the consumer it finds. */
-  noConsumer?: boolean;
+export type { PluginPackage } from './package.ts';
+
+/**
+ * Every bundled plugin. The order is the order of their entities in a snapshot, a declarative
+ * file and the config hash, and of their migrations: append, never reorder.
+ */
+const PACKAGES: PluginPackage[] = [
+  keyAuth,
+  basicAuth,
+  acl,
+  ipRestriction,
+  cors,
+  rateLimiting,
+  requestSizeLimiting,
+  requestTransformer,
+  responseTransformer,
+  prometheus,
+];
+
+/** The bundled plugins by name (Kong 3.x PRIORITY values in each package). */
+export const plugins: Record<string, PluginPackage> = Object.fromEntries(PACKAGES.map((p) => [p.name, p]));
+
+/** The entities plugins own, parents first, in registry order. */
+export function pluginEntities(): EntityDef[] {
+  return PACKAGES.flatMap((p) => p.daos ?? []);
 }
 
-type Schema = PluginDefinition['schema'];
-const def = (name: string, priority: number, schema: unknown, handler: () => Promise<{ default: unknown }>, noConsumer = false): PluginDefinition => ({
-  name,
-  priority,
-  schema: schema as Schema,
-  handler: () => handler().then((m) => m.default),
-  noConsumer,
-});
+/** The Admin API endpoint groups of the plugins' entities. */
+export function pluginEndpoints(): CredentialEndpoints[] {
+  return PACKAGES.flatMap((p) => p.api ?? []);
+}
 
-// Kong 3.x PRIORITY values.
-export const plugins: Record<string, PluginDefinition> = {
-  acl: def('acl', 950, aclSchema, () => import('./acl/handler.ts'), true),
-  'basic-auth': def('basic-auth', 1100, basicAuthSchema, () => import('./basic-auth/handler.ts'), true),
-  'ip-restriction': def('ip-restriction', 990, ipRestrictionSchema, () => import('./ip-restriction/handler.ts')),
-  cors: def('cors', 2000, corsSchema, () => import('./cors/handler.ts')),
-  'key-auth': def('key-auth', 1250, keyAuthSchema, () => import('./key-auth/handler.ts'), true),
-  'rate-limiting': def('rate-limiting', 910, rateLimitingSchema, () => import('./rate-limiting/handler.ts')),
-  'request-size-limiting': def('request-size-limiting', 951, requestSizeLimitingSchema, () => import('./request-size-limiting/handler.ts')),
-  'request-transformer': def('request-transformer', 801, requestTransformerSchema, () => import('./request-transformer/handler.ts')),
-  'response-transformer': def('response-transformer', 800, responseTransformerSchema, () => import('./response-transformer/handler.ts')),
-  prometheus: def('prometheus', 13, prometheusSchema, () => import('./prometheus/handler.ts')),
-};
+/** The cache indexes the plugins' handlers read. */
+export function pluginIndexes(): IndexDefinition[] {
+  return PACKAGES.flatMap((p) => p.indexes ?? []);
+}
+
+/** The plugins' migrations, each named `<plugin>:<name>` in the ledger; they run after core's. */
+export function pluginMigrations(): Migration[] {
+  return PACKAGES.flatMap((p) => (p.migrations ?? []).map((m) => ({ name: `${p.name}:${m.name}`, up: m.up })));
+}
+
+/** Load what plugins ask every proxy worker to load at start (see PluginPackage.preload). */
+export async function preloadPlugins(): Promise<void> {
+  await Promise.all(PACKAGES.map((p) => p.preload?.()));
+}
 
 export function availablePlugins(): string[] {
   return Object.keys(plugins).sort();

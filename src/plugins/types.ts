@@ -2,9 +2,10 @@
 // A handler builds one instance per configured plugin entity when the configuration is
 // compiled, so per-request work is only what the phase itself needs.
 import type { Logger } from 'pino';
-import type { EntityStore } from '../cache/entity-store.ts';
-import type { Plugin } from '../entities/types.ts';
-import type { ProxyContext, ResponseHead } from '../proxy/context.ts';
+import type { EntityMap, EntityName, Plugin } from '../entities/types.ts';
+import type { PluginInstance } from '../proxy/context.ts';
+
+export type { PluginInstance } from '../proxy/context.ts';
 
 /** Counters shared by a node's workers (rate limiting); see src/proxy/counters.ts. */
 export interface CounterStore {
@@ -14,30 +15,25 @@ export interface CounterStore {
   incr(key: string, expiresAt: number, by: number): number;
 }
 
-export interface PluginEnv {
-  store: EntityStore;
-  counters: CounterStore;
-  logger: Logger;
+/**
+ * What a handler reads of the node's cache (src/cache/entity-store.ts implements it). An
+ * interface here, not the store's class, so a plugin's code does not import the cache, which
+ * imports the registry, which imports the plugins.
+ */
+export interface PluginStore {
+  get<K extends EntityName>(name: K, id: string): EntityMap[K] | undefined;
+  all<K extends EntityName>(name: K): IterableIterator<EntityMap[K]>;
+  /**
+   * A cache index a plugin declared (PluginPackage.indexes), by name: key → row for a unique
+   * index, key → rows by id for a group. The same Map for the life of the store.
+   */
+  index<T>(name: string): ReadonlyMap<string, T>;
 }
 
-export interface PluginInstance {
-  readonly name: string;
-  /** access phase: may call ctx.exit() to answer the client without proxying. */
-  access?(ctx: ProxyContext): void;
-  /**
-   * Whether this request's access phase needs the request body (key-auth key_in_body when no
-   * key is in a header or the query): the proxy then reads it whole into ctx.requestBody
-   * before access and sends that upstream. Otherwise the body streams.
-   */
-  needsBody?(ctx: ProxyContext): boolean;
-  /** header_filter: edit the response status line and headers before they are sent. */
-  headerFilter?(ctx: ProxyContext, head: ResponseHead): void;
-  /** body_filter: transform each response chunk (return it unchanged to pass it through). */
-  bodyFilter?(ctx: ProxyContext, chunk: Buffer): Buffer;
-  /** log: after the response has been sent. */
-  log?(ctx: ProxyContext): void;
-  /** Release timers etc. when the configuration that built it is replaced. */
-  close?(): void;
+export interface PluginEnv {
+  store: PluginStore;
+  counters: CounterStore;
+  logger: Logger;
 }
 
 export interface PluginHandler<C = Record<string, unknown>> {

@@ -1,7 +1,7 @@
-// An access phase that reads the request body (key-auth key_in_body; Kong's
+// An access phase that reads the request body (an auth plugin's key in the body; Kong's
 // kong.request.get_body() in access): a body that fits nginx_http_client_body_buffer_size is
 // read whole into ctx.requestBody first, the forwarder then sends that buffer, and the
-// request-transformer body rewrites that access asked for apply to it. A larger body is not
+// request body rewrites that access asked for apply to it. A larger body is not
 // seen by the plugins and streams on unchanged. Chains without such a plugin never come here.
 import type { IncomingMessage } from 'node:http';
 import type { ProxyContext } from './context.ts';

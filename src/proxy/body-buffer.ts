@@ -1,4 +1,4 @@
-// The buffered body phase: plugins that rewrite a whole body (request- / response-transformer)
+// The buffered body phase: plugins that rewrite a whole body (request or response)
 // need it in memory. Only requests and responses that such a plugin asked for pass through
 // here; everything else streams.
 import type { IncomingMessage } from 'node:http';

@@ -2,13 +2,43 @@
 // read and change it through the small helpers below instead of touching the outgoing
 // request directly, so a request without plugins pays for none of it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Consumer, KeyAuthCredential, Route, Service } from '../entities/types.ts';
-import type { PluginInstance } from '../plugins/types.ts';
+import type { Consumer, Route, Service } from '../entities/types.ts';
 
 /** Bits of ProxyContext.phases. */
 export const PHASE_HEADER_FILTER = 1;
 export const PHASE_BODY_FILTER = 2;
 export const PHASE_LOG = 4;
+
+/**
+ * The phases a plugin instance implements (Kong's handler.lua, as TypeScript). Declared here,
+ * beside the context its phases receive, so the proxy does not import src/plugins/ for it
+ * (src/plugins/types.ts re-exports it for the plugins).
+ */
+export interface PluginInstance {
+  readonly name: string;
+  /** access phase: may call ctx.exit() to answer the client without proxying. */
+  access?(ctx: ProxyContext): void;
+  /**
+   * Whether this request's access phase needs the request body (an auth plugin's key in the
+   * body when no key is in a header or the query): the proxy then reads it whole into
+   * ctx.requestBody before access and sends that upstream. Otherwise the body streams.
+   */
+  needsBody?(ctx: ProxyContext): boolean;
+  /** header_filter: edit the response status line and headers before they are sent. */
+  headerFilter?(ctx: ProxyContext, head: ResponseHead): void;
+  /** body_filter: transform each response chunk (return it unchanged to pass it through). */
+  bodyFilter?(ctx: ProxyContext, chunk: Buffer): Buffer;
+  /** log: after the response has been sent. */
+  log?(ctx: ProxyContext): void;
+  /** Release timers etc. when the configuration that built it is replaced. */
+  close?(): void;
+}
+
+/** What an auth plugin found: any credential entity names its consumer. */
+export interface Credential {
+  id: string;
+  consumer: { id: string };
+}
 
 /** The PHASE_* bits of one plugin instance. */
 export function phasesOf(p: PluginInstance): number {
@@ -21,7 +51,7 @@ export interface ResponseHead {
   headers: string[];
 }
 
-/** A whole-body rewrite (request- / response-transformer); null leaves the body as it is. */
+/** A whole-body rewrite by a plugin (request or response body); null leaves the body as it is. */
 export type BodyTransform = (body: Buffer, ctx: ProxyContext) => Buffer | null;
 
 export class ProxyContext {
@@ -45,7 +75,8 @@ export class ProxyContext {
   route: Route | null = null;
   service: Service | null = null;
   consumer: Consumer | null = null;
-  credential: KeyAuthCredential | { id: string; consumer: { id: string } } | null = null;
+  /** The credential an auth plugin authenticated the request with (Kong's authenticated_credential). */
+  credential: Credential | null = null;
   /** Plugin instances resolved for this request, in priority order (header_filter/log reuse them). */
   plugins: PluginInstance[] | null = null;
   /** Which later phases any of `plugins` has (PHASE_* bits): requests skip the loops of the others. */
@@ -73,10 +104,10 @@ export class ProxyContext {
   upstreamTarget: string | null = null;
   /**
    * Most bytes of body the forwarder lets through (0: no limit): nginx_http_client_max_body_size,
-   * lowered by request-size-limiting. A body past it is cut off with 413.
+   * lowered by a plugin's own limit. A body past it is cut off with 413.
    */
   requestBodyLimit = 0;
-  /** Method sent upstream (request-transformer http_method). */
+  /** Method sent upstream, when a plugin changes it. */
   upstreamMethod: string | null = null;
   /**
    * Set in access by plugins that rewrite the request body: the forwarder then reads the body

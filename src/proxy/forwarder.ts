@@ -176,7 +176,7 @@ export class Forwarder {
     return true;
   }
 
-  /** Whose limit cut the body off: nginx_http_client_max_body_size's message, or request-size-limiting's. */
+  /** Whose limit cut the body off: nginx_http_client_max_body_size's message, or a size-limit plugin's. */
   tooLarge(ctx: ProxyContext): string {
     return ctx.requestBodyLimit === this.opts.maxBodySize ? MSG.bodyTooLarge : MSG.payloadTooLarge;
   }

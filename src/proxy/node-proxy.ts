@@ -33,7 +33,7 @@ export interface NodeProxy {
   loadSnapshot(snapshot: ConfigSnapshot, packed?: PackedSnapshot): void;
   /** Resolves when every worker serves every change handed over so far (bounded wait). */
   settled(): Promise<void>;
-  /** Prometheus text of the proxy (merged over workers). */
+  /** Metrics text (exposition format) of the proxy (merged over workers). */
   metrics(): Promise<string>;
   workers: ProxyWorkers['workers'];
   stop(): Promise<void>;

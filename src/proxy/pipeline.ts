@@ -184,7 +184,7 @@ export class RequestPipeline {
     return ctx;
   }
 
-  /** key-auth key_in_body: the access phase runs once the whole body is in memory. */
+  /** A plugin reading its key from the body: the access phase runs once the whole body is in memory. */
   private readBodyFirst(ctx: ProxyContext, chain: ChainEntry[]): Promise<ProxyContext | null> {
     return accessWithBody(ctx, chain, this.bodyBufferSize).then((complete) => {
       if (complete) return this.afterAccess(ctx);
@@ -207,7 +207,7 @@ export class RequestPipeline {
       const head: ResponseHead = { status, headers: h };
       for (const p of plugins) if (p.headerFilter !== undefined) p.headerFilter(ctx, head);
       status = head.status;
-      // Kong runs body_filter on a plugin's own answers too (response-transformer on a 401...).
+      // Kong runs body_filter on a plugin's own answers too (a response rewrite on a 401...).
       if (ctx.responseBodyTransforms !== null && body !== '') body = (transformBody(ctx.responseBodyTransforms, Buffer.from(body), ctx) ?? body).toString();
     }
     ctx.status = status;

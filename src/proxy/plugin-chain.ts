@@ -152,7 +152,7 @@ export class PluginIndex {
 /**
  * Access phase over a chain. After a plugin answered the client no further access handler
  * runs, but, as in Kong, every plugin of the chain still takes part in header_filter,
- * body_filter and log for that answer (response-transformer on key-auth's 401...).
+ * body_filter and log for that answer (a response rewrite on an auth plugin's 401...).
  */
 export function runAccess(ctx: ProxyContext, chain: ChainEntry[]): void {
   const fixed = (chain as Chain).fixed;

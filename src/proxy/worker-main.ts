@@ -5,7 +5,8 @@ import '../polyfill.ts';
 import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import { createLogger } from '../log.ts';
-import { registry as metricsRegistry, enableDefaultMetrics } from '../plugins/prometheus/metrics.ts';
+import { registry as metricsRegistry, enableDefaultMetrics } from './metrics-registry.ts';
+import { preloadPlugins } from '../plugins/registry.ts';
 import { WorkerCounters } from './counters.ts';
 import { createProxyServer, type ProxyServer } from './server.ts';
 import type { ConfigSnapshot } from '../entities/types.ts';
@@ -96,6 +97,7 @@ function handle(m: ToWorker): void {
 async function init(m: Extract<ToWorker, { t: 'gossamer:init' }>): Promise<void> {
   const logger = createLogger(`${m.nodeName}/worker-${cluster.worker!.id}`, m.logLevel as 'info');
   try {
+    await preloadPlugins();
     counters = new WorkerCounters((msg) => send(msg));
     proxy = await createProxyServer({ ...m.options, logger, snapshot: await unpack(m.snapshot), counters });
     // A passive check's verdict here goes to the primary, which hands it to every worker.

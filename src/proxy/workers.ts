@@ -51,7 +51,7 @@ export interface ProxyWorkers {
    * `timeoutMs`, so a stuck worker never holds an Admin API write for long).
    */
   settled(timeoutMs?: number): Promise<void>;
-  /** Prometheus text merged over all workers. */
+  /** Metrics text (exposition format) merged over all workers. */
   metrics(): Promise<string>;
   /** Resolves when `n` workers (default: count) are listening. */
   ready(n?: number): Promise<void>;

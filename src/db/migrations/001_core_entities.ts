@@ -1,7 +1,7 @@
 // Kong's core entities. Foreign keys are ON DELETE RESTRICT on purpose: Kong cascades in
 // the database, but every deleted row must also write a cluster_events row, so cascades are
 // done by the DAO (src/db/write.ts) and the database only guarantees none is missed.
-import type { Migration } from '../migrate.ts';
+import type { Migration } from '../migration.ts';
 
 export const migration: Migration = {
   name: '001_core_entities',
@@ -114,15 +114,5 @@ CREATE TABLE plugins (
 CREATE INDEX plugins_service_id_idx ON plugins(service_id);
 CREATE INDEX plugins_route_id_idx ON plugins(route_id);
 CREATE INDEX plugins_consumer_id_idx ON plugins(consumer_id);
-
-CREATE TABLE keyauth_credentials (
-  id uuid PRIMARY KEY,
-  created_at timestamptz NOT NULL,
-  consumer_id uuid NOT NULL CONSTRAINT keyauth_credentials_consumer_fk REFERENCES consumers(id) ON DELETE RESTRICT,
-  key text CONSTRAINT keyauth_credentials_key_unique UNIQUE,
-  ttl integer,
-  tags text[]
-);
-CREATE INDEX keyauth_credentials_consumer_id_idx ON keyauth_credentials(consumer_id);
 `,
 };

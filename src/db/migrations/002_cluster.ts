@@ -1,6 +1,6 @@
 // Cluster state: the change log every node replays (cluster_events), the member registry
 // (cluster_nodes) and cluster-wide settings such as the libp2p private-network key.
-import type { Migration } from '../migrate.ts';
+import type { Migration } from '../migration.ts';
 
 export const migration: Migration = {
   name: '002_cluster',

@@ -3,7 +3,7 @@
 // leave holes; nodes read the log by transaction id instead (src/cluster/events-db.ts): a row
 // that is not visible yet belongs to a transaction whose id is at or above the reader's
 // snapshot xmin. The DEFAULT fills it in for every writer without changing their INSERT.
-import type { Migration } from '../migrate.ts';
+import type { Migration } from '../migration.ts';
 
 export const migration: Migration = {
   name: '003_cluster_events_txid',

@@ -4,14 +4,24 @@
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
 import type { AclConfig } from './schema.ts';
+import { CONSUMER_INDEX, type Acl } from './daos.ts';
 
 function authenticatedGroups(ctx: ProxyContext): string[] | null {
   const g = ctx.shared?.authenticated_groups;
   return Array.isArray(g) && g.length > 0 ? (g as string[]) : null;
 }
 
+/** The groups of a consumer's acl rows, in no particular order (empty when none). */
+function groupsOf(rows: Map<string, Acl> | undefined): string[] {
+  if (!rows) return [];
+  const out: string[] = [];
+  for (const a of rows.values()) out.push(a.group);
+  return out;
+}
+
 const handler: PluginHandler<AclConfig> = {
   create(conf, env): PluginInstance {
+    const byConsumer = env.store.index<Map<string, Acl>>(CONSUMER_INDEX);
     const denyMode = (conf.deny?.length ?? 0) > 0;
     const listed = new Set(denyMode ? conf.deny : conf.allow);
     const forbidden = (ctx: ProxyContext) => ctx.exit(403, { message: 'You cannot consume this service', request_id: ctx.requestId });
@@ -32,7 +42,7 @@ const handler: PluginHandler<AclConfig> = {
             else forbidden(ctx);
             return;
           }
-          groups = env.store.groupsOf(consumer.id);
+          groups = groupsOf(byConsumer.get(consumer.id));
         }
         let inList = false;
         for (const g of groups) {

@@ -1,8 +1,8 @@
 // Kong's basic-auth: credentials from Proxy-Authorization, then Authorization; the password
 // is checked against Kong's stored hash, sha1(password .. consumer id).
 import { timingSafeEqual } from 'node:crypto';
-import type { BasicAuthCredential } from '../../entities/types.ts';
-import { hashBasicAuthPassword } from '../../entities/basicauth_credentials.ts';
+import { hashBasicAuthPassword } from './crypto.ts';
+import { USERNAME_INDEX, type BasicAuthCredential } from './daos.ts';
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
 import { setConsumerHeaders } from '../consumer-headers.ts';
@@ -35,10 +35,11 @@ function passwordMatches(cred: BasicAuthCredential, given: string): boolean {
 const handler: PluginHandler<BasicAuthConfig> = {
   create(conf, env): PluginInstance {
     const challenge = ['www-authenticate', `Basic realm="${conf.realm}"`];
+    const byUsername = env.store.index<BasicAuthCredential>(USERNAME_INDEX);
     const lookup = (header: string): { cred: BasicAuthCredential; password: string } | null | undefined => {
       const parsed = parseBasic(header);
       if (!parsed) return null;
-      const cred = env.store.basicauthByUsername.get(parsed.username);
+      const cred = byUsername.get(parsed.username);
       return cred ? { cred, password: parsed.password } : undefined;
     };
     const fail = (ctx: ProxyContext, message: string): void => {

@@ -7,6 +7,7 @@ import { setConsumerHeaders } from '../consumer-headers.ts';
 import { authenticateAnonymous, findConsumer } from '../anonymous.ts';
 import type { KeyAuthConfig } from './schema.ts';
 import { keyFromBody, UnreadableBody, type BodyKey } from './body.ts';
+import { KEY_INDEX, type KeyAuthCredential } from './daos.ts';
 
 interface Found {
   key: string;
@@ -20,6 +21,7 @@ const handler: PluginHandler<KeyAuthConfig> = {
     const names = conf.key_names.map((n) => n.toLowerCase());
     const realm = conf.realm ?? 'gossamer';
     const challenge = ['www-authenticate', `Key realm="${realm}"`];
+    const byKey = env.store.index<KeyAuthCredential>(KEY_INDEX);
     const anonymousConsumer = () => findConsumer(env.store, conf.anonymous);
     /** The key from a header or the query string, whichever the config allows. */
     const inRequest = (ctx: ProxyContext): Found | null => {
@@ -71,7 +73,7 @@ const handler: PluginHandler<KeyAuthConfig> = {
           ctx.exit(401, { message: 'No API key found in request', request_id: ctx.requestId }, challenge);
           return;
         }
-        const cred = env.store.keyauthByKey.get(key);
+        const cred = byKey.get(key);
         const expired = cred?.ttl ? cred.created_at + cred.ttl < Date.now() / 1000 : false;
         const consumer = cred && !expired ? env.store.get('consumers', cred.consumer.id) : undefined;
         if (!cred || !consumer) {

@@ -1,9 +1,9 @@
-// Kong's prometheus metric families under a gossamer_ prefix, in one prom-client registry
-// that the node serves at /metrics (workers' registries are merged by the primary).
-import { Registry, collectDefaultMetrics } from 'prom-client';
+// Kong's prometheus metric families under a gossamer_ prefix, in the proxy's prom-client
+// registry that the node serves at /metrics (workers' registries are merged by the primary).
+import { registry } from '../../proxy/metrics-registry.ts';
 import { FastCounter, FastHistogram } from './fast-metrics.ts';
 
-export const registry = new Registry();
+export { registry, enableDefaultMetrics } from '../../proxy/metrics-registry.ts';
 
 // Kong's default latency buckets (ms).
 const BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000];
@@ -28,14 +28,6 @@ export const bandwidth = new FastCounter({
   labelNames: ['service', 'route', 'direction', 'consumer'] as const,
   registry,
 });
-
-let defaultsOn = false;
-/** Process metrics (memory, event loop) once per process. */
-export function enableDefaultMetrics(): void {
-  if (defaultsOn) return;
-  defaultsOn = true;
-  collectDefaultMetrics({ register: registry, prefix: 'gossamer_process_' });
-}
 
 /** Prometheus text of this process (in-process proxy). With workers use ProxyWorkers.metrics(). */
 export function metricsText(): Promise<string> {
