@@ -1,4 +1,5 @@
 import pino, { type Logger, type LevelWithSilent } from 'pino';
+import type { Config } from './config/index.ts';
 
 export type { Logger };
 
@@ -7,3 +8,15 @@ export type { Logger };
 export function createLogger(nodeName: string, level: LevelWithSilent = 'info'): Logger {
   return pino({ level, base: { node: nodeName, pid: process.pid } });
 }
+
+/** Kong's log_level names as pino levels (pino has no notice, crit, alert or emerg). */
+export const PINO_LEVEL: Record<Config['log_level'], 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
+  debug: 'debug',
+  info: 'info',
+  notice: 'info',
+  warn: 'warn',
+  error: 'error',
+  crit: 'fatal',
+  alert: 'fatal',
+  emerg: 'fatal',
+};

@@ -5,13 +5,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Config } from './config/index.ts';
 import { isLoopback, redactedConfig } from './config/index.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, PINO_LEVEL, type Logger } from './log.ts';
+import { StartError } from './errors.ts';
 import { VERSION } from './version.ts';
 import type { AdminServer } from './admin/index.ts';
 import type { Cluster } from './cluster/index.ts';
-import type { EventSync } from './cluster/events.ts';
+import type { EventSync } from './sync/gossip/event-sync.ts';
 import type { NodeProxy } from './proxy/node-proxy.ts';
-import { removePid, runningPid, writePid } from './cli/pidfile.ts';
+import { removePid, runningPid, writePid } from './pidfile.ts';
 
 // Each role loads only its own parts, and loads them when it reaches them: a data plane must
 // serve its cached configuration within a second or two of start, and through tsx every module
@@ -25,7 +26,7 @@ const dbModeParts = () =>
     import('./admin/cluster-members.ts'),
     import('./admin/metrics.ts'),
     import('./cluster/index.ts'),
-    import('./cluster/events.ts'),
+    import('./sync/gossip/event-sync.ts'),
     import('./proxy/node-proxy.ts'),
     import('./hybrid/index.ts'),
   ]);
@@ -46,21 +47,7 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-const PINO_LEVEL: Record<Config['log_level'], 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
-  debug: 'debug',
-  info: 'info',
-  notice: 'info',
-  warn: 'warn',
-  error: 'error',
-  crit: 'fatal',
-  alert: 'fatal',
-  emerg: 'fatal',
-};
-
-/** A start-up failure with a message for the operator (printed without a stack). */
-export class StartError extends Error {
-  override name = 'StartError';
-}
+export { StartError };
 
 export async function startNode(config: Config, log: Logger): Promise<RunningNode> {
   const prefix = config.prefix;

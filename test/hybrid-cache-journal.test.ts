@@ -10,9 +10,9 @@ import { afterAll, expect, test } from 'vitest';
 import { captureLog } from './support/log-capture.ts';
 import { configHash } from '../src/cache/config-hash.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../src/entities/types.ts';
-import { encodeSnapshot, packMessage, unpackMessage } from '../src/hybrid/codec.ts';
-import { DataPlaneSync } from '../src/hybrid/dp-sync.ts';
-import { DpCacheStore } from '../src/hybrid/level-store.ts';
+import { encodeSnapshot, packMessage, unpackMessage } from '../src/sync/codec.ts';
+import { DataPlaneSync } from '../src/sync/push/data-plane-sync.ts';
+import { DpCacheStore } from '../src/sync/push/level-store.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-cache-journal-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -4,7 +4,7 @@
 // bench adds its own: the POST sent, the 201 back, the first 200 seen per data plane.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { TraceLine } from '../../src/cluster/events-trace.ts';
+import type { TraceLine } from '../../src/sync/trace.ts';
 import { pct } from './stats.ts';
 
 /** One change as the bench saw it (ms on events-trace.ts's clock, nowMs()). */

@@ -20,7 +20,7 @@ import { SimNode } from '../harness/node-process.ts';
 import { adminCall, proxiedStatus } from '../harness/admin-call.ts';
 import { hybridNodeConfig } from '../harness/hybrid-config.ts';
 import { stageTable, type ChangeSeen } from './hybrid-stages.ts';
-import { nowMs } from '../../src/cluster/events-trace.ts';
+import { nowMs } from '../../src/sync/trace.ts';
 import { pct } from './stats.ts';
 
 const args = process.argv.slice(2);

@@ -1,7 +1,7 @@
 // `gossamer start | stop | reload | check`: Kong's process commands.
 import { Command } from 'commander';
 import { guessDataPlaneWorkers } from './early-workers.ts';
-import { isAlive, pidFile, runningPid } from './pidfile.ts';
+import { isAlive, pidFile, runningPid } from '../pidfile.ts';
 
 // The configuration module (zod and every key's schema) loads when a command runs, so that
 // `start` can fork a data plane's proxy workers first (early-workers.ts).

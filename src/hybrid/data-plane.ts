@@ -12,11 +12,11 @@ import { VERSION } from '../version.ts';
 import type { AdminServer } from '../admin/index.ts';
 import type { Cluster } from '../cluster/index.ts';
 import { startNodeProxy, type NodeProxy } from '../proxy/node-proxy.ts';
-import { StartError } from '../node.ts';
+import { StartError } from '../errors.ts';
 import type { ConfigSnapshot } from '../entities/types.ts';
 import { ENTITY_NAMES } from '../cache/entity-store.ts';
-import type { DataPlaneSync } from './dp-sync.ts';
-import type { Journal } from './level-store.ts';
+import type { DataPlaneSync } from '../sync/push/data-plane-sync.ts';
+import type { Journal } from '../sync/push/level-store.ts';
 import type { PackedSnapshot } from '../proxy/worker-messages.ts';
 
 // What a data plane needs only once it serves: the Admin API (which brings pg and the entity
@@ -31,7 +31,7 @@ const afterServing = () =>
     import('./clustering-routes.ts'),
     import('./dp-admin.ts'),
     import('../cluster/index.ts'),
-    import('./dp-net.ts'),
+    import('../sync/push/dp-net.ts'),
     import('./refusals.ts'),
   ]);
 
@@ -109,8 +109,8 @@ export async function startDataPlane({ config, log, nodeId, stops }: DataPlaneDe
 
   const [{ loadClusterIdentity }, { dataPlaneHello, DataPlaneSync: Sync }, { DpCacheStore }] = await Promise.all([
     import('./cert.ts'),
-    import('./dp-sync.ts'),
-    import('./level-store.ts'),
+    import('../sync/push/data-plane-sync.ts'),
+    import('../sync/push/level-store.ts'),
   ]);
   let identity: ReturnType<typeof loadClusterIdentity>;
   try {

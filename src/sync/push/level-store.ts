@@ -13,9 +13,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Level } from 'level';
-import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
-import type { Logger } from '../log.ts';
-import { decodeSnapshot, packMessage, sha256, SNAPSHOT_ENCODING, unpackMessage } from './codec.ts';
+import type { ChangeEvent, ConfigSnapshot } from '../../entities/types.ts';
+import type { Logger } from '../../log.ts';
+import { decodeSnapshot, packMessage, sha256, SNAPSHOT_ENCODING, unpackMessage } from '../codec.ts';
 
 export interface CacheMeta {
   format: 1;

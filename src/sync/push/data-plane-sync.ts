@@ -14,16 +14,16 @@ import os from 'node:os';
 import type { PeerId } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { Packr } from 'msgpackr';
-import type { Cluster, MemberView } from '../cluster/index.ts';
-import { NodeCache } from '../cache/node-cache.ts';
-import { ENTITY_NAMES } from '../cache/entity-store.ts';
-import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
-import type { Logger } from '../log.ts';
+import type { Cluster, MemberView } from '../../cluster/index.ts';
+import { NodeCache } from '../../cache/node-cache.ts';
+import { ENTITY_NAMES } from '../../cache/entity-store.ts';
+import type { ChangeEvent, ConfigSnapshot } from '../../entities/types.ts';
+import type { Logger } from '../../log.ts';
 import { CacheWriter } from './cache-writer.ts';
-import { decodeSnapshot } from './codec.ts';
+import { decodeSnapshot } from '../codec.ts';
 import type { DpCacheStore } from './level-store.ts';
 import type * as DpNet from './dp-net.ts';
-import { traceChanges } from '../cluster/events-trace.ts';
+import { traceChanges } from '../trace.ts';
 import { handlePush, PUSH_PROTOCOL, syncRequest, type DataPlaneHello, type SyncRequest, type SyncResponse } from './protocol.ts';
 
 /** Change-event messages: the bytes a control plane publishes and pushes. */

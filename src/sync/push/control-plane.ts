@@ -7,16 +7,16 @@
 // whichever control plane the data plane synced from.
 import type pg from 'pg';
 import { peerIdFromString } from '@libp2p/peer-id';
-import type { Cluster } from '../cluster/index.ts';
-import { EVENTS_TOPIC, type EventSync, type EventsCluster } from '../cluster/events.ts';
-import { eventsSince } from '../db/events.ts';
-import type { Logger } from '../log.ts';
-import type { Router } from '../admin/router.ts';
+import type { Cluster } from '../../cluster/index.ts';
+import { EVENTS_TOPIC, type EventSync, type EventsCluster } from '../gossip/event-sync.ts';
+import { eventsSince } from '../../db/events.ts';
+import type { Logger } from '../../log.ts';
+import type { Router } from '../../admin/router.ts';
 import { encodeResponse, handleSync, openPushStream, SYNC_PROTOCOL, type DataPlaneHello, type SyncRequest } from './protocol.ts';
 import { PushChannel } from './push-channel.ts';
 import { SnapshotCache } from './snapshot-cache.ts';
-import { registerClustering, type DataPlaneRecord } from './clustering-routes.ts';
-import { logRefusedConnections } from './refusals.ts';
+import { registerClustering, type DataPlaneRecord } from '../../hybrid/clustering-routes.ts';
+import { logRefusedConnections } from '../../hybrid/refusals.ts';
 
 const EVENTS_LIMIT = 1000;
 const PUSH_TIMEOUT_MS = 2000;

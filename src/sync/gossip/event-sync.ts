@@ -7,14 +7,14 @@
 // version for a few seconds reloads its whole snapshot.
 import type pg from 'pg';
 import { Packr } from 'msgpackr';
-import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
-import type { Logger } from '../log.ts';
-import { EntityStore } from '../cache/entity-store.ts';
-import { NodeCache } from '../cache/node-cache.ts';
+import type { ChangeEvent, ConfigSnapshot } from '../../entities/types.ts';
+import type { Logger } from '../../log.ts';
+import { EntityStore } from '../../cache/entity-store.ts';
+import { NodeCache } from '../../cache/node-cache.ts';
 import { Repairer, type RepairReason } from './repair.ts';
-import { loadSnapshotOn, type SnapshotLoader } from './events-db.ts';
-import { eventsReceived, setEventsMetricsSource } from './events-metrics.ts';
-import { traceChanges } from './events-trace.ts';
+import { loadSnapshotOn, type SnapshotLoader } from './db.ts';
+import { eventsReceived, setEventsMetricsSource } from './metrics.ts';
+import { traceChanges } from '../trace.ts';
 
 export const EVENTS_TOPIC = 'gossamer/events/1';
 
