@@ -159,7 +159,7 @@ test('a cached snapshot whose config_hash does not match what was saved is not l
   await store.write(await encodeSnapshot(s), { config_version: 4, config_hash: configHash(s), source: 'test' });
   const ok = mk();
   expect(await ok.loadFromDisk()).toBe(true);
-  expect(ok.configHash).toBe(configHash(s));
+  expect(ok.configHash()).toBe(configHash(s));
   expect([...ok.cache.store.all('routes')]).toHaveLength(2);
   await store.close();
 });

@@ -13,7 +13,6 @@
 import os from 'node:os';
 import type { PeerId } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
-import { Packr } from 'msgpackr';
 import type { Cluster, MemberView } from '../../cluster/index.ts';
 import { NodeCache } from '../../cache/node-cache.ts';
 import { ENTITY_NAMES } from '../../cache/entity-store.ts';
@@ -24,17 +23,11 @@ import { decodeSnapshot } from '../codec.ts';
 import type { DpCacheStore } from './level-store.ts';
 import type * as DpNet from './dp-net.ts';
 import { traceChanges } from '../trace.ts';
+import { Announcer } from '../announce.ts';
+import { unpackEvents } from '../event-message.ts';
+import type { ConfigSync, ReloadResult } from '../config-sync.ts';
 import { handlePush, PUSH_PROTOCOL, syncRequest, type DataPlaneHello, type SyncRequest, type SyncResponse } from './protocol.ts';
 
-/** Change-event messages: the bytes a control plane publishes and pushes. */
-const eventsPackr = new Packr({ useRecords: false });
-/**
- * Our config_version/config_hash reach the cluster at most this often. Each announcement is a
- * signed membership message every member verifies: 20 ms after each change, five data planes
- * announcing landed while the slowest of them was still applying that change (or the next),
- * on the same two cores. The control plane announces as often (src/cluster/events.ts).
- */
-const ANNOUNCE_MS = 200;
 const EMPTY_HASH = '00000000000000000000000000000000';
 
 export interface DataPlaneSyncOptions {
@@ -75,7 +68,7 @@ export interface SnapshotTiming {
 
 type Source = 'none' | 'cache' | 'control_plane';
 
-export class DataPlaneSync {
+export class DataPlaneSync implements ConfigSync {
   cache = new NodeCache();
   private cluster: Cluster | null = null;
   private net: typeof DpNet | null = null;
@@ -90,7 +83,7 @@ export class DataPlaneSync {
   private retryTimer: NodeJS.Timeout | null = null;
   private retryMs = 500;
   private watchTimer: NodeJS.Timeout | null = null;
-  private announceTimer: NodeJS.Timeout | null = null;
+  private readonly announcer: Announcer;
   private gapTimer: NodeJS.Timeout | null = null;
   private behindSince = 0;
   private mismatchSince = 0;
@@ -116,13 +109,19 @@ export class DataPlaneSync {
       source: () => this.lastControlPlane ?? 'events',
       encodeDelayMs: o.persistDelayMs,
     });
+    // Nothing is announced before a configuration is held: config_version 0 would look like a reset.
+    this.announcer = new Announcer(
+      () => this.cluster,
+      () => (this.cache.loaded ? { config_version: this.cache.configVersion, config_hash: this.cache.configHash } : null),
+      o.log,
+    );
   }
 
   private get log(): Logger {
     return this.o.log;
   }
 
-  get configHash(): string {
+  configHash(): string {
     return this.cache.loaded ? this.cache.configHash : EMPTY_HASH;
   }
 
@@ -131,7 +130,7 @@ export class DataPlaneSync {
     return this.connected;
   }
 
-  get configVersion(): number {
+  configVersion(): number {
     return this.cache.loaded ? this.cache.configVersion : 0;
   }
 
@@ -190,7 +189,7 @@ export class DataPlaneSync {
       if (m.status === 'alive' && prev.previous_status !== 'alive' && prev.previous_status !== 'suspect') {
         // Back (a restart, or a false failure on a busy machine): what it has that we lack is
         // usually a few events; a control plane behind us (a restored database) gets a full look.
-        if (this.cache.loaded && m.config_version >= this.configVersion) void this.fetchEvents(`control plane ${m.name} is back`);
+        if (this.cache.loaded && m.config_version >= this.configVersion()) void this.fetchEvents(`control plane ${m.name} is back`);
         else void this.fullSync(`control plane ${m.name} is back`);
       } else this.watch();
     });
@@ -213,20 +212,42 @@ export class DataPlaneSync {
     this.announce();
   }
 
+  /** Ask the control planes for their configuration (once attached: the cluster is how they are reached). */
+  async start(): Promise<void> {
+    void this.fullSync('start');
+  }
+
+  /**
+   * `gossamer reload`: a control plane answers "current" when our hash is already its own;
+   * either way the workers get the configuration again and rebuild their routers and balancers.
+   */
+  async reload(reason = 'reload'): Promise<ReloadResult> {
+    await this.fullSync(reason);
+    // Handed over, not awaited: the reload answers once the control plane did, as it always has.
+    if (this.cache.loaded) void Promise.resolve(this.o.onSnapshot(this.cache.snapshot())).catch(() => {});
+    return { ok: this.connected, config_version: this.configVersion(), config_hash: this.configHash(), from: this.lastControlPlane ?? 'a control plane' };
+  }
+
+  notReady(): string | null {
+    // Ready once a configuration is held (from a control plane, or the on-disk cache), never while every request would get 404.
+    return this.cache.loaded ? null : 'no configuration received from a control plane yet';
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     await this.writer.flush().catch((err) => this.log.warn({ err: (err as Error).message }, 'could not write the data-plane cache on stop'));
-    for (const t of [this.retryTimer, this.announceTimer, this.gapTimer]) if (t) clearTimeout(t);
+    this.announcer.stop();
+    for (const t of [this.retryTimer, this.gapTimer]) if (t) clearTimeout(t);
     if (this.watchTimer) clearInterval(this.watchTimer);
     this.unlisten?.();
     await this.cluster?.libp2p.unhandle(PUSH_PROTOCOL).catch(() => {});
     await Promise.allSettled([this.fullInFlight, this.eventsInFlight]);
   }
 
-  status(): Record<string, unknown> {
+  status(): { configuration_hash: string; config_version: number; hybrid: Record<string, unknown> } {
     return {
-      configuration_hash: this.configHash,
-      config_version: this.configVersion,
+      configuration_hash: this.configHash(),
+      config_version: this.configVersion(),
       hybrid: {
         role: 'data_plane',
         source: this.source,
@@ -292,9 +313,9 @@ export class DataPlaneSync {
     if (this.stopped || !this.cache.loaded) return; // without a base the first snapshot brings everything
     let events: ChangeEvent[];
     try {
-      const msg = eventsPackr.unpack(data) as { v?: number; events?: unknown };
-      if (msg?.v !== 1 || !Array.isArray(msg.events)) return;
-      events = (msg.events as ChangeEvent[]).filter((e) => !!e && Number.isSafeInteger(e.config_version) && typeof e.entity === 'string' && typeof e.entity_id === 'string');
+      const list = unpackEvents(data) as ChangeEvent[] | null;
+      if (!list) return;
+      events = list.filter((e) => !!e && Number.isSafeInteger(e.config_version) && typeof e.entity === 'string' && typeof e.entity_id === 'string');
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'dropping an undecodable change-event message');
       return;
@@ -372,7 +393,7 @@ export class DataPlaneSync {
 
   private async doFullSync(reason: string): Promise<void> {
     const t0 = performance.now();
-    const req: SyncRequest = { t: 'snapshot', have_version: this.configVersion, have_hash: this.cache.loaded ? this.cache.configHash : null, dp: this.o.hello };
+    const req: SyncRequest = { t: 'snapshot', have_version: this.configVersion(), have_hash: this.cache.loaded ? this.cache.configHash : null, dp: this.o.hello };
     this.cache.beginLoad();
     let loaded = false;
     try {
@@ -497,7 +518,7 @@ export class DataPlaneSync {
     if (wasConnected || this.lastFailLog === 0 || now - this.lastFailLog > 30_000) {
       this.lastFailLog = now;
       const serving = this.cache.loaded
-        ? `serving the ${this.source === 'cache' ? 'cached' : 'last'} configuration (version ${this.configVersion}, hash ${this.configHash})`
+        ? `serving the ${this.source === 'cache' ? 'cached' : 'last'} configuration (version ${this.configVersion()}, hash ${this.configHash()})`
         : 'no configuration yet: the proxy answers 404 until a control plane answers';
       this.log.warn({ reason, error: why }, `no control plane answered (${why}); ${serving}`);
     } else {
@@ -517,7 +538,7 @@ export class DataPlaneSync {
     const alive = (this.cluster?.members() ?? []).some((m) => m.role === 'control_plane' && (m.status === 'alive' || m.status === 'suspect'));
     if (alive || !this.connected) return;
     this.connected = false;
-    this.log.warn({ config_version: this.configVersion, config_hash: this.configHash }, `lost every control plane; serving the last configuration (version ${this.configVersion}) until one returns`);
+    this.log.warn({ config_version: this.configVersion(), config_hash: this.configHash() }, `lost every control plane; serving the last configuration (version ${this.configVersion()}) until one returns`);
     this.failed(new Error('every control plane left or failed'), 'control planes lost');
   }
 
@@ -527,7 +548,7 @@ export class DataPlaneSync {
     const cps = this.cluster.members().filter((m) => m.role === 'control_plane' && m.status === 'alive');
     if (cps.length === 0) return;
     const now = Date.now();
-    const mine = this.configVersion;
+    const mine = this.configVersion();
     const best = Math.max(...cps.map((m) => m.config_version));
     if (best > mine) {
       if (!this.behindSince) this.behindSince = now;
@@ -556,17 +577,7 @@ export class DataPlaneSync {
   }
 
   private announce(): void {
-    if (!this.cluster || this.announceTimer || this.stopped) return;
-    this.announceTimer = setTimeout(() => {
-      this.announceTimer = null;
-      if (!this.cache.loaded) return;
-      try {
-        this.cluster?.setLocalState({ config_version: this.cache.configVersion, config_hash: this.cache.configHash });
-      } catch (err) {
-        this.log.debug({ err }, 'announcing config_version failed');
-      }
-    }, ANNOUNCE_MS);
-    this.announceTimer.unref();
+    this.announcer.schedule();
   }
 }
 
