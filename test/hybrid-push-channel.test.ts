@@ -1,4 +1,4 @@
-// The control plane's kept push stream to a data plane (src/hybrid/push-channel.ts) when the
+// The control plane's kept push stream to a data plane (src/sync/push/push-channel.ts) when the
 // data plane stops reading: the messages must not pile up without bound.
 import { randomBytes } from 'node:crypto';
 import { expect, test } from 'vitest';

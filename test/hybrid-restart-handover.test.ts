@@ -1,6 +1,6 @@
 // A data plane restarted from its level cache hands the stored snapshot to its proxy workers
 // packed, as soon as it passes its checksum, and checks its config_hash meanwhile
-// (src/hybrid/data-plane.ts): the journal of later changes follows, and a snapshot whose hash
+// (src/node/parts/dp-handover.ts): the journal of later changes follows, and a snapshot whose hash
 // does not match is withdrawn. Real processes through bin/gossamer.js, no control plane.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

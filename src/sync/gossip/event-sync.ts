@@ -1,10 +1,11 @@
-// Instant cluster-wide cache invalidation. The writing node applies its own committed change
-// before the Admin API answers (read-your-write), then gossips it (msgpackr, topic
-// gossamer/events/1, ../event-message.ts); receivers apply the events and hand them to the proxy. Postgres stays
-// the source of truth: repair.ts reads cluster_events whenever gossip may have missed
-// something (repair.ts, db.ts), and the db_update_frequency poll is the safety net. Each node announces
-// config_version + config_hash; a node whose hash differs from its peers' at the same
-// version for a few seconds reloads its whole snapshot.
+// The gossip strategy: instant cluster-wide cache invalidation for nodes with a database
+// (traditional nodes, control planes). The writing node applies its own committed change
+// before the Admin API answers (read-your-write), then gossips it (../event-message.ts, topic
+// gossamer/events/1); receivers apply the events and hand them to the proxy. Postgres stays
+// the source of truth: repair.ts reads cluster_events (db.ts) whenever gossip may have missed
+// something, and the db_update_frequency poll is the safety net. Each node announces
+// config_version + config_hash (../announce.ts); a node whose hash differs from its peers' at
+// the same version for a few seconds reloads its whole snapshot.
 import type pg from 'pg';
 import type { ChangeEvent, ConfigSnapshot } from '../../entities/types.ts';
 import type { Logger } from '../../log.ts';
