@@ -4,8 +4,6 @@ import type { Cluster } from '../cluster/index.ts';
 import type { DataPlaneRecord } from '../sync/push/data-planes.ts';
 import type { Router } from '../admin/router.ts';
 
-export type { DataPlaneRecord };
-
 export interface ClusteringDeps {
   cluster: () => Pick<Cluster, 'members'> | null;
   dataPlanes: () => Map<string, DataPlaneRecord>;

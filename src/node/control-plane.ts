@@ -1,6 +1,7 @@
 // A control plane: Postgres, the gossip strategy with the other control planes, the cluster,
 // and the Admin API, which also serves its data planes (src/sync/push/control-plane.ts) and
 // answers /clustering/*. No proxy.
+import type pg from 'pg';
 import { VERSION } from '../version.ts';
 import { createClusterNodesStore } from '../db/cluster-nodes.ts';
 import { attachControlPlane, withoutDataPlanes } from '../sync/push/control-plane.ts';
@@ -43,7 +44,7 @@ export async function startControlPlane(node: NodeContext): Promise<StartedRole>
 }
 
 /** The sync protocol and the push to data planes, and /clustering/* over what they learn. */
-async function serveDataPlanes(node: NodeContext, cluster: Cluster, events: EventSync, pool: Parameters<typeof attachControlPlane>[0]['pool'], router: Router): Promise<void> {
+async function serveDataPlanes(node: NodeContext, cluster: Cluster, events: EventSync, pool: pg.Pool, router: Router): Promise<void> {
   const log = node.log.child({ part: 'hybrid' });
   const cp = await attachControlPlane({ cluster, events, pool, log });
   node.stops.push(cp.stop);

@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import { createEventSync, type EventSync } from '../../sync/gossip/event-sync.ts';
 import type { NodeProxy } from '../../proxy/node-proxy.ts';
+import type { ChangeEvent } from '../../entities/types.ts';
 import type { NodeContext } from '../context.ts';
 
 /** Started before the proxy (which is built from it): `proxy` is read at each change. */
@@ -27,7 +28,7 @@ export function writableAdmin(pool: pg.Pool, events: EventSync, proxy: () => Nod
   return {
     pool,
     // Read-your-write: the Admin API answers once this node's own proxy workers serve the change.
-    onChanges: async (evs: Parameters<EventSync['localChanges']>[0]) => {
+    onChanges: async (evs: ChangeEvent[]) => {
       events.localChanges(evs);
       await proxy()?.settled();
     },

@@ -19,8 +19,6 @@ import { Announcer } from '../announce.ts';
 import { EVENTS_TOPIC, packEvents, unpackEvents } from '../event-message.ts';
 import type { ConfigSync, ReloadResult } from '../config-sync.ts';
 
-export { EVENTS_TOPIC };
-
 const GAP_GRACE_MS = 10;
 const DEGRADED_POLL_MS = 500;
 // A node that just joined ignores its peers' gossip until membership has told it who they are
