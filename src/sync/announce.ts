@@ -2,15 +2,7 @@
 // membership state), for both strategies: peers and data planes compare it with their own and
 // repair when behind or different.
 import type { Logger } from '../log.ts';
-
-/**
- * Our config_version/config_hash reach the cluster at most this often, however many changes go
- * by. Each announcement is a signed membership message every member verifies: 20 ms after each
- * change, five data planes announcing landed while the slowest of them was still applying that
- * change (or the next), on the same two cores. Traditional nodes, control planes and data planes
- * announce at the same pace.
- */
-export const ANNOUNCE_MS = 200;
+import { ANNOUNCE_MS } from './timings.ts';
 
 export interface AnnouncedState {
   config_version: number;
@@ -21,7 +13,7 @@ export interface AnnounceTarget {
   setLocalState(state: AnnouncedState): unknown;
 }
 
-/** A debounced announcement: the state is read when the timer fires, not when it is scheduled. */
+/** A debounced announcement (at most every ANNOUNCE_MS): the state is read when the timer fires, not when it is scheduled. */
 export class Announcer {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;

@@ -16,10 +16,10 @@ import { loadSnapshotOn, type SnapshotLoader } from './db.ts';
 import { eventsReceived, setEventsMetricsSource } from './metrics.ts';
 import { traceChanges } from '../trace.ts';
 import { Announcer } from '../announce.ts';
+import { GOSSIP_GAP_GRACE_MS, GOSSIP_MISMATCH_GRACE_MS, WATCH_MS } from '../timings.ts';
 import { EVENTS_TOPIC, packEvents, unpackEvents } from '../event-message.ts';
 import type { ConfigSync, ReloadResult } from '../config-sync.ts';
 
-const GAP_GRACE_MS = 10;
 const DEGRADED_POLL_MS = 500;
 // A node that just joined ignores its peers' gossip until membership has told it who they are
 // (a few seconds on a busy host): poll as if degraded until one is alive, for at most this long.
@@ -73,7 +73,7 @@ export interface EventSyncOptions {
   dbUpdatePropagation?: number;
   /** How long cluster_events rows are kept, seconds (default: eventsRetentionSeconds(dbUpdatePropagation)). */
   eventsRetention?: number;
-  /** A hash that differs from a peer's at the same version for this long triggers a reload (default 5000). */
+  /** A hash that differs from a peer's at the same version for this long triggers a reload (default GOSSIP_MISMATCH_GRACE_MS, ../timings.ts). */
   hashMismatchGraceMs?: number;
   /** The cache of record; one is created when absent. */
   store?: EntityStore;
@@ -120,7 +120,7 @@ export class EventSync implements ConfigSync {
   constructor(private o: EventSyncOptions) {
     this.gossip = o.gossip ?? true;
     this.cache = new NodeCache(o.store ?? new EntityStore());
-    this.graceMs = o.hashMismatchGraceMs ?? 5000;
+    this.graceMs = o.hashMismatchGraceMs ?? GOSSIP_MISMATCH_GRACE_MS;
     this.mismatchBackoffMs = this.graceMs;
     this.announcer = new Announcer(
       () => this.cluster,
@@ -155,7 +155,7 @@ export class EventSync implements ConfigSync {
   async start(): Promise<void> {
     setEventsMetricsSource({ configVersion: () => this.configVersion(), lowWater: () => this.cache.versions.low, dbReachable: () => this.dbReachable() });
     await this.repairer.start();
-    this.watchTimer = setInterval(() => this.watchPeers(), 1000);
+    this.watchTimer = setInterval(() => this.watchPeers(), WATCH_MS);
     this.watchTimer.unref();
     if (this.gossip) {
       // While some member is unreachable its gossip cannot reach us (nor ours it): fall back
@@ -332,7 +332,7 @@ export class EventSync implements ConfigSync {
       if (this.stopped || !this.cache.versions.gapBefore(v)) return;
       this.stats.gapRepairs++;
       void this.repairer.trigger('gap');
-    }, GAP_GRACE_MS).unref();
+    }, GOSSIP_GAP_GRACE_MS).unref();
   }
 
   private deliver(events: ChangeEvent[], source: ChangeSource): void {

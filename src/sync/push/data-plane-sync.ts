@@ -24,6 +24,7 @@ import type { DpCacheStore } from './level-store.ts';
 import type * as DpNet from './dp-net.ts';
 import { traceChanges } from '../trace.ts';
 import { Announcer } from '../announce.ts';
+import { PUSH_GAP_GRACE_MS, PUSH_MISMATCH_GRACE_MS } from '../timings.ts';
 import { unpackEvents } from '../event-message.ts';
 import type { ConfigSync, ReloadResult } from '../config-sync.ts';
 import { handlePush, PUSH_PROTOCOL, type DataPlaneHello, type SyncRequest } from './protocol.ts';
@@ -47,12 +48,9 @@ export interface DataPlaneSyncOptions {
   onSnapshot(snapshot: ConfigSnapshot): Promise<void> | void;
   onEvents(events: ChangeEvent[]): void;
   requestTimeoutMs?: number;
-  /**
-   * How long a gap may wait before a control plane is asked (default 50): changes made on two
-   * control planes at once reach us on two streams, in either order.
-   */
+  /** How long a gap may wait before a control plane is asked (default PUSH_GAP_GRACE_MS, ../timings.ts). */
   gapGraceMs?: number;
-  /** Same version, other hash than a control plane's for this long → fresh snapshot (default 2000). */
+  /** Same version, other hash than a control plane's for this long → fresh snapshot (default PUSH_MISMATCH_GRACE_MS). */
   mismatchGraceMs?: number;
   persistDelayMs?: number;
 }
@@ -198,7 +196,7 @@ export class DataPlaneSync implements ConfigSync {
       fullSync: (reason) => this.fullSync(reason),
       fetchEvents: (reason) => this.fetchEvents(reason),
       controlPlaneLost: () => this.link.checkLostAll({ config_version: this.configVersion(), config_hash: this.configHash() }),
-      mismatchGraceMs: this.o.mismatchGraceMs ?? 2000,
+      mismatchGraceMs: this.o.mismatchGraceMs ?? PUSH_MISMATCH_GRACE_MS,
       stats: this.stats,
     });
     this.watch.start();
@@ -314,7 +312,7 @@ export class DataPlaneSync implements ConfigSync {
       if (this.stopped || !this.applied.gap) return;
       this.stats.gapRepairs++;
       void this.fetchEvents('gap');
-    }, this.o.gapGraceMs ?? 50);
+    }, this.o.gapGraceMs ?? PUSH_GAP_GRACE_MS);
     this.gapTimer.unref();
   }
 

@@ -4,6 +4,7 @@
 // planes announce: a higher config_version, or the same one with another config_hash.
 import type { Cluster, MemberView } from '../../cluster/index.ts';
 import type { Logger } from '../../log.ts';
+import { WATCH_MS } from '../timings.ts';
 
 /** What the watch needs of the data plane's sync. */
 export interface Watched {
@@ -65,7 +66,7 @@ export class ControlPlaneWatch {
     cluster.on('member-left', (m) => {
       if (isCp(m)) s.controlPlaneLost();
     });
-    this.timer = setInterval(() => this.check(), 1000);
+    this.timer = setInterval(() => this.check(), WATCH_MS);
     this.timer.unref();
   }
 
