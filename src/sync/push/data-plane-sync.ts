@@ -10,7 +10,7 @@
 //      they are no longer kept); a control plane announcing a higher config_version, or the
 //      same version with another config_hash, → the same repair, so a lost push
 //      or a change made while apart always ends in the control plane's configuration.
-// Whom to ask and what to do when none answers: control-planes.ts; when to ask: watch.ts;
+// Whom to ask and what to do when none answers: control-plane-link.ts; when to ask: watch.ts;
 // which versions are held: applied-through.ts; the on-disk cache: cache-writer.ts, level-store.ts.
 import os from 'node:os';
 import type { Cluster } from '../../cluster/index.ts';
@@ -29,7 +29,7 @@ import { unpackEvents } from '../event-message.ts';
 import type { ConfigSync, ReloadResult } from '../config-sync.ts';
 import { handlePush, PUSH_PROTOCOL, type DataPlaneHello, type SyncRequest } from './protocol.ts';
 import { AppliedThrough } from './applied-through.ts';
-import { ControlPlaneLink, type Answer } from './control-planes.ts';
+import { ControlPlaneLink, type Answer } from './control-plane-link.ts';
 import { ControlPlaneWatch } from './watch.ts';
 
 const EMPTY_HASH = '00000000000000000000000000000000';
