@@ -1,5 +1,4 @@
 import pino, { type Logger, type LevelWithSilent } from 'pino';
-import type { Config } from './config/index.ts';
 
 export type { Logger };
 
@@ -9,8 +8,14 @@ export function createLogger(nodeName: string, level: LevelWithSilent = 'info'):
   return pino({ level, base: { node: nodeName, pid: process.pid } });
 }
 
-/** Kong's log_level names as pino levels (pino has no notice, crit, alert or emerg). */
-export const PINO_LEVEL: Record<Config['log_level'], 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
+/** Kong's log_level values (the configuration key's choices). */
+export type KongLogLevel = 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit' | 'alert' | 'emerg';
+
+/**
+ * Kong's log_level names as pino levels (pino has no notice, crit, alert or emerg). Kept here,
+ * not beside the configuration key: every part imports this module, and it imports nothing of ours.
+ */
+export const PINO_LEVEL: Record<KongLogLevel, 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
   debug: 'debug',
   info: 'info',
   notice: 'info',
