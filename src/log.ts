@@ -7,3 +7,21 @@ export type { Logger };
 export function createLogger(nodeName: string, level: LevelWithSilent = 'info'): Logger {
   return pino({ level, base: { node: nodeName, pid: process.pid } });
 }
+
+/** Kong's log_level values (the configuration key's choices). */
+export type KongLogLevel = 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit' | 'alert' | 'emerg';
+
+/**
+ * Kong's log_level names as pino levels (pino has no notice, crit, alert or emerg). Kept here,
+ * not beside the configuration key: every part imports this module, and it imports nothing of ours.
+ */
+export const PINO_LEVEL: Record<KongLogLevel, 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
+  debug: 'debug',
+  info: 'info',
+  notice: 'info',
+  warn: 'warn',
+  error: 'error',
+  crit: 'fatal',
+  alert: 'fatal',
+  emerg: 'fatal',
+};

@@ -8,7 +8,7 @@ import { testDatabase } from './support/pg.ts';
 import { createPool } from '../src/db/pool.ts';
 import { bootstrap } from '../src/db/migrate.ts';
 import { insertEntity } from '../src/db/write.ts';
-import { createEventSync, type EventSync } from '../src/cluster/events.ts';
+import { createEventSync, type EventSync } from '../src/sync/gossip/event-sync.ts';
 
 const log = pino({ level: 'silent' });
 let pool: pg.Pool;

@@ -13,7 +13,7 @@ function confFile(text: string): string {
 }
 
 describe('configuration', () => {
-  test('defaults are DESIGN.md\'s', () => {
+  test('defaults are Kong\'s, or the documented Gossamer ones', () => {
     const { config, errors } = loadConfig({ env: {}, file: confFile('') });
     expect(errors).toEqual([]);
     expect(config.database).toBe('postgres');

@@ -5,8 +5,8 @@ import { testDatabase } from './support/pg.ts';
 import { createPool } from '../src/db/pool.ts';
 import { bootstrap } from '../src/db/migrate.ts';
 import { insertEntity } from '../src/db/write.ts';
-import { cleanupEvents } from '../src/cluster/events-db.ts';
-import { eventsRetentionSeconds } from '../src/cluster/events.ts';
+import { cleanupEvents } from '../src/sync/gossip/db.ts';
+import { eventsRetentionSeconds } from '../src/sync/gossip/event-sync.ts';
 
 let pool: pg.Pool;
 

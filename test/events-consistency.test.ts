@@ -10,7 +10,7 @@ import { insertEntity } from '../src/db/write.ts';
 import { loadSnapshot } from '../src/db/snapshot.ts';
 import { configHash } from '../src/cache/config-hash.ts';
 import { loadConfig } from '../src/config/index.ts';
-import { createEventSync, type EventsCluster, type EventsMember, type EventSync } from '../src/cluster/events.ts';
+import { createEventSync, type EventsCluster, type EventsMember, type EventSync } from '../src/sync/gossip/event-sync.ts';
 
 const log = pino({ level: 'silent' });
 let pool: pg.Pool;

@@ -12,7 +12,7 @@ import { deleteEntity, insertEntity } from '../src/db/write.ts';
 import type { ClusterLibp2p } from '../src/cluster/host.ts';
 import { startTestHost } from './support/libp2p-host.ts';
 import { pskFromSecret } from '../src/cluster/identity.ts';
-import { createEventSync, type EventsCluster, type EventSync } from '../src/cluster/events.ts';
+import { createEventSync, type EventsCluster, type EventSync } from '../src/sync/gossip/event-sync.ts';
 
 const log = pino({ level: 'silent' });
 let pool: pg.Pool;

@@ -14,7 +14,7 @@ import { bootstrap } from '../src/db/migrate.ts';
 import { insertEntity } from '../src/db/write.ts';
 import { loadSnapshot } from '../src/db/snapshot.ts';
 import { configHash } from '../src/cache/config-hash.ts';
-import { createEventSync, type EventSync } from '../src/cluster/events.ts';
+import { createEventSync, type EventSync } from '../src/sync/gossip/event-sync.ts';
 
 let dir: string;
 let port: number;

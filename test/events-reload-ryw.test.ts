@@ -10,8 +10,8 @@ import { createPool } from '../src/db/pool.ts';
 import { bootstrap } from '../src/db/migrate.ts';
 import { insertEntity } from '../src/db/write.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../src/entities/types.ts';
-import { createEventSync, type EventSync } from '../src/cluster/events.ts';
-import { loadSnapshotOn, type Queryable } from '../src/cluster/events-db.ts';
+import { createEventSync, type EventSync } from '../src/sync/gossip/event-sync.ts';
+import { loadSnapshotOn, type Queryable } from '../src/sync/gossip/db.ts';
 
 const log = pino({ level: 'silent' });
 let pool: pg.Pool;

@@ -14,7 +14,7 @@ import { rowToEntity } from '../src/db/rows.ts';
 import { entities } from '../src/entities/index.ts';
 import type { ChangeEvent } from '../src/entities/types.ts';
 import { configHash } from '../src/cache/config-hash.ts';
-import { createEventSync, type EventSync } from '../src/cluster/events.ts';
+import { createEventSync, type EventSync } from '../src/sync/gossip/event-sync.ts';
 
 const log = pino({ level: 'silent' });
 let pool: pg.Pool;

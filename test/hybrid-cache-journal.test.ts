@@ -10,9 +10,9 @@ import { afterAll, expect, test } from 'vitest';
 import { captureLog } from './support/log-capture.ts';
 import { configHash } from '../src/cache/config-hash.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../src/entities/types.ts';
-import { encodeSnapshot, packMessage, unpackMessage } from '../src/hybrid/codec.ts';
-import { DataPlaneSync } from '../src/hybrid/dp-sync.ts';
-import { DpCacheStore } from '../src/hybrid/level-store.ts';
+import { encodeSnapshot, packMessage, unpackMessage } from '../src/sync/codec.ts';
+import { DataPlaneSync } from '../src/sync/push/data-plane-sync.ts';
+import { DpCacheStore } from '../src/sync/push/level-store.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-cache-journal-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -77,8 +77,8 @@ test('changes are journaled beside the snapshot (no re-encode) and a restart ser
   a.receive(gossip.pack({ v: 1, events: [event(5, 'create', 2, route(2))] }));
   a.receive(gossip.pack({ v: 1, events: [event(6, 'update', 0, route(0, ['/renamed']))] }));
   a.receive(gossip.pack({ v: 1, events: [event(7, 'delete', 1, null)] }));
-  const hash = a.configHash;
-  expect(a.configVersion).toBe(7);
+  const hash = a.configHash();
+  expect(a.configVersion()).toBe(7);
   await a.stop();
   await closeStore(a);
 
@@ -87,8 +87,8 @@ test('changes are journaled beside the snapshot (no re-encode) and a restart ser
   expect(raw.journal).toBeDefined();
 
   const b = await loaded(dir, log);
-  expect(b.configVersion).toBe(7);
-  expect(b.configHash).toBe(hash);
+  expect(b.configVersion()).toBe(7);
+  expect(b.configHash()).toBe(hash);
   const routes = [...b.cache.store.all('routes')] as unknown as { name: string; paths: string[] }[];
   expect(routes.map((r) => r.name).sort()).toEqual(['r0', 'r2']);
   expect(routes.find((r) => r.name === 'r0')!.paths).toEqual(['/renamed']);
@@ -106,8 +106,8 @@ test('a journal that does not follow the stored snapshot is dropped with a warni
   await db.close();
   const { log, warnings } = capture();
   const s = await loaded(dir, log);
-  expect(s.configVersion).toBe(4);
-  expect(s.configHash).toBe(configHash(snapshot(4)));
+  expect(s.configVersion()).toBe(4);
+  expect(s.configHash()).toBe(configHash(snapshot(4)));
   expect(warnings().join('\n')).toMatch(/journal .* is unusable \(it follows version 3, the snapshot is 4\)/);
   await closeStore(s);
 });
@@ -121,7 +121,7 @@ test('a journal whose changes do not lead to the saved config_hash is not applie
   await db.close();
   const { log, warnings } = capture();
   const s = await loaded(dir, log);
-  expect(s.configHash).toBe(configHash(base));
+  expect(s.configHash()).toBe(configHash(base));
   expect([...s.cache.store.all('routes')]).toHaveLength(2);
   expect(warnings().join('\n')).toMatch(/serving the snapshot without them/);
   await closeStore(s);
@@ -138,7 +138,7 @@ test('each write appends only the events not yet written, as a part; a restart r
     a.receive(gossip.pack({ v: 1, events: b }));
     await new Promise((r) => setTimeout(r, 150));
   }
-  const hash = a.configHash;
+  const hash = a.configHash();
   await a.stop();
   await closeStore(a);
 
@@ -150,16 +150,16 @@ test('each write appends only the events not yet written, as a part; a restart r
   expect(parts[3]).toBeUndefined();
 
   const b = await loaded(dir, log);
-  expect(b.configVersion).toBe(8);
-  expect(b.configHash).toBe(hash);
+  expect(b.configVersion()).toBe(8);
+  expect(b.configHash()).toBe(hash);
   // One more change after a restart: the journal read back is rewritten from part 0 with it.
   b.receive(gossip.pack({ v: 1, events: [event(9, 'delete', 2, null)] }));
-  const hash9 = b.configHash;
+  const hash9 = b.configHash();
   await b.stop();
   await closeStore(b);
   const c = await loaded(dir, log);
-  expect(c.configVersion).toBe(9);
-  expect(c.configHash).toBe(hash9);
+  expect(c.configVersion()).toBe(9);
+  expect(c.configHash()).toBe(hash9);
   await closeStore(c);
   expect(warnings()).toEqual([]);
 
@@ -169,8 +169,8 @@ test('each write appends only the events not yet written, as a part; a restart r
   await db2.del('journal/1');
   await db2.close();
   const d = await loaded(dir, log);
-  expect(d.configVersion).toBe(4);
-  expect(d.configHash).toBe(configHash(snapshot(4)));
+  expect(d.configVersion()).toBe(4);
+  expect(d.configHash()).toBe(configHash(snapshot(4)));
   expect(warnings().join('\n')).toMatch(/journal .* is unusable \(its part 1 of 2 is missing\)/);
   await closeStore(d);
 });

@@ -18,11 +18,11 @@ import { Packr } from 'msgpackr';
 import { pskFromSecret } from '../src/cluster/identity.ts';
 import type { ClusterLibp2p } from '../src/cluster/host.ts';
 import { startTestHost } from './support/libp2p-host.ts';
-import { handlePush, openPushStream } from '../src/hybrid/protocol.ts';
-import { PushChannel } from '../src/hybrid/push-channel.ts';
-import { decodeSnapshot, encodeSnapshot } from '../src/hybrid/codec.ts';
-import { DpCacheStore } from '../src/hybrid/level-store.ts';
-import { SnapshotCache } from '../src/hybrid/snapshot-cache.ts';
+import { handlePush, openPushStream } from '../src/sync/push/protocol.ts';
+import { PushChannel } from '../src/sync/push/push-channel.ts';
+import { decodeSnapshot, encodeSnapshot } from '../src/sync/codec.ts';
+import { DpCacheStore } from '../src/sync/push/level-store.ts';
+import { SnapshotCache } from '../src/sync/push/snapshot-cache.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-hybrid-parts-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -136,7 +136,7 @@ test('the control plane encodes a snapshot once per version, however many data p
   await cache.get();
   expect(cache.builds).toBe(2);
   expect(second.config_version).toBe(2);
-  const { unpackMessage } = await import('../src/hybrid/codec.ts');
+  const { unpackMessage } = await import('../src/sync/codec.ts');
   const res = unpackMessage<{ data: Uint8Array; config_hash: string }>(second.response);
   const decoded = await decodeSnapshot(res.data);
   expect(configHash(decoded)).toBe(res.config_hash);
@@ -144,7 +144,7 @@ test('the control plane encodes a snapshot once per version, however many data p
 });
 
 test('a cached snapshot whose config_hash does not match what was saved is not loaded', async () => {
-  const { DataPlaneSync } = await import('../src/hybrid/dp-sync.ts');
+  const { DataPlaneSync } = await import('../src/sync/push/data-plane-sync.ts');
   const dir = path.join(tmp, 'wrong-hash', 'dp-cache');
   const { log, warnings } = capture();
   const s = snapshot(4, 2);
@@ -159,7 +159,7 @@ test('a cached snapshot whose config_hash does not match what was saved is not l
   await store.write(await encodeSnapshot(s), { config_version: 4, config_hash: configHash(s), source: 'test' });
   const ok = mk();
   expect(await ok.loadFromDisk()).toBe(true);
-  expect(ok.configHash).toBe(configHash(s));
+  expect(ok.configHash()).toBe(configHash(s));
   expect([...ok.cache.store.all('routes')]).toHaveLength(2);
   await store.close();
 });

@@ -1,11 +1,11 @@
-// The control plane's kept push stream to a data plane (src/hybrid/push-channel.ts) when the
+// The control plane's kept push stream to a data plane (src/sync/push/push-channel.ts) when the
 // data plane stops reading: the messages must not pile up without bound.
 import { randomBytes } from 'node:crypto';
 import { expect, test } from 'vitest';
 import type { ClusterLibp2p } from '../src/cluster/host.ts';
 import { pskFromSecret } from '../src/cluster/identity.ts';
-import { handlePush, openPushStream, PUSH_PROTOCOL } from '../src/hybrid/protocol.ts';
-import { PushChannel } from '../src/hybrid/push-channel.ts';
+import { handlePush, openPushStream, PUSH_PROTOCOL } from '../src/sync/push/protocol.ts';
+import { PushChannel } from '../src/sync/push/push-channel.ts';
 import { startTestHost } from './support/libp2p-host.ts';
 
 test('a data plane that stops reading: the channel drops its stream and queue, says so, and the next message opens a new stream', async () => {

@@ -1,6 +1,6 @@
 // A data plane restarted from its level cache hands the stored snapshot to its proxy workers
 // packed, as soon as it passes its checksum, and checks its config_hash meanwhile
-// (src/hybrid/data-plane.ts): the journal of later changes follows, and a snapshot whose hash
+// (src/node/parts/dp-handover.ts): the journal of later changes follows, and a snapshot whose hash
 // does not match is withdrawn. Real processes through bin/gossamer.js, no control plane.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,9 +11,9 @@ import { afterAll, expect, test } from 'vitest';
 import { configHash } from '../src/cache/config-hash.ts';
 import { freePort } from '../src/db/embedded.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../src/entities/types.ts';
-import { encodeSnapshot } from '../src/hybrid/codec.ts';
-import { DataPlaneSync } from '../src/hybrid/dp-sync.ts';
-import { DpCacheStore } from '../src/hybrid/level-store.ts';
+import { encodeSnapshot } from '../src/sync/codec.ts';
+import { DataPlaneSync } from '../src/sync/push/data-plane-sync.ts';
+import { DpCacheStore } from '../src/sync/push/level-store.ts';
 import { startEchoServer, type EchoServer } from '../src/up/echo.ts';
 import { BIN, cleanEnv, runCli } from './support/cli.ts';
 import { writeDataPlaneConf } from './support/dp-conf.ts';

@@ -41,7 +41,7 @@ beforeAll(async () => {
   const s = service({ port: up.port });
   const limited = route(s, { paths: ['/limited'] });
   // The node's cache of record: workers (re)start from it, and it applies every change
-  // before the change is broadcast, as src/node.ts does.
+  // before the change is broadcast, as src/node/traditional.ts does.
   store.load(
     snapshot({
       services: [s],

@@ -1,13 +1,13 @@
 // bench:hybrid's per-stage table: where the time of one change goes between the Admin API
 // call on the control plane and the first 200 on each data plane. Every process on the path
-// writes the stages it saw (src/cluster/events-trace.ts, GOSSAMER_TRACE_CHANGES=DIR); the
+// writes the stages it saw (src/sync/trace.ts, GOSSAMER_TRACE_CHANGES=DIR); the
 // bench adds its own: the POST sent, the 201 back, the first 200 seen per data plane.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { TraceLine } from '../../src/cluster/events-trace.ts';
+import type { TraceLine } from '../../src/sync/trace.ts';
 import { pct } from './stats.ts';
 
-/** One change as the bench saw it (ms on events-trace.ts's clock, nowMs()). */
+/** One change as the bench saw it (ms on src/sync/trace.ts's clock, nowMs()). */
 export interface ChangeSeen {
   id: string;
   sent: number;

@@ -20,7 +20,7 @@ import { SimNode } from '../harness/node-process.ts';
 import { adminCall, proxiedStatus } from '../harness/admin-call.ts';
 import { hybridNodeConfig } from '../harness/hybrid-config.ts';
 import { stageTable, type ChangeSeen } from './hybrid-stages.ts';
-import { nowMs } from '../../src/cluster/events-trace.ts';
+import { nowMs } from '../../src/sync/trace.ts';
 import { pct } from './stats.ts';
 
 const args = process.argv.slice(2);
@@ -264,7 +264,7 @@ function treeCpu(n: SimNode): { primary: number; workers: number[] } {
 async function main(): Promise<void> {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-bench-hybrid-'));
   fs.chmodSync(tmp, 0o777);
-  // Every node notes when each change passed each stage on its path (src/cluster/events-trace.ts).
+  // Every node notes when each change passed each stage on its path (src/sync/trace.ts).
   TRACE_DIR = path.join(tmp, 'trace');
   fs.mkdirSync(TRACE_DIR);
   process.env.GOSSAMER_TRACE_CHANGES = TRACE_DIR;

@@ -11,7 +11,7 @@ import { KongError, badRequest, invalidSize, notFound } from '../entities/errors
 import { coerceToSchema } from './form.ts';
 import { keyFromParam, pageEntities, selectEntity, type EntityKey, type Scope } from '../db/read.ts';
 import { deleteEntity, insertEntity, updateEntity, upsertEntity, type WriteResult } from '../db/write.ts';
-import { traceChanges } from '../cluster/events-trace.ts';
+import { traceChanges } from '../sync/trace.ts';
 
 export interface AdminContext {
   pool: pg.Pool;

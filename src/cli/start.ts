@@ -1,7 +1,7 @@
 // `gossamer start | stop | reload | check`: Kong's process commands.
 import { Command } from 'commander';
 import { guessDataPlaneWorkers } from './early-workers.ts';
-import { isAlive, pidFile, runningPid } from './pidfile.ts';
+import { isAlive, pidFile, runningPid } from '../pidfile.ts';
 
 // The configuration module (zod and every key's schema) loads when a command runs, so that
 // `start` can fork a data plane's proxy workers first (early-workers.ts).
@@ -30,7 +30,7 @@ export function startCommand(): Command {
         if (early && !(config.cluster_role === 'data_plane' && config.proxy_listen.length > 0)) early.dropEarlyWorkers();
         // The node (and the libp2p/undici stacks behind it) loads only for `start`, keeping
         // `check`, `stop` and the rest quick.
-        const { runNode } = await import('../node.ts');
+        const { runNode } = await import('../node/index.ts');
         await runNode(config, opts.conf);
       } catch (err) {
         // Workers forked early and never adopted would keep this process alive (their IPC).

@@ -1,20 +1,8 @@
 // GET /clustering/data-planes and GET /clustering/status (Kong 3's hybrid-mode endpoints).
 // Only a control plane has them; every other role answers Kong's 400.
 import type { Cluster } from '../cluster/index.ts';
+import type { DataPlaneRecord } from '../sync/push/data-planes.ts';
 import type { Router } from '../admin/router.ts';
-
-export interface DataPlaneRecord {
-  id: string;
-  name: string;
-  hostname: string;
-  version: string;
-  ip: string;
-  peer_id: string;
-  /** ms since epoch of its last sync request. */
-  last_sync: number;
-  served_version: number | null;
-  served_hash: string | null;
-}
 
 export interface ClusteringDeps {
   cluster: () => Pick<Cluster, 'members'> | null;

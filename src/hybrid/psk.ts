@@ -6,7 +6,7 @@
 import type { Config } from '../config/index.ts';
 import { pskFromSecret } from '../cluster/identity.ts';
 import type { Logger } from '../log.ts';
-import { StartError } from '../node.ts';
+import { StartError } from '../errors.ts';
 import { loadClusterIdentity } from './cert.ts';
 
 export function clusterPsk(config: Config, dbSecret: string, log: Logger): Uint8Array {

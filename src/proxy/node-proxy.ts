@@ -1,6 +1,6 @@
 // The proxy as the node runs it: `worker_processes` proxy workers (node:cluster) fed over IPC
 // by the primary. The primary keeps the Admin API, the database and the cluster; a worker is a
-// small data plane of its node (DESIGN.md, Processes).
+// small data plane of its node (docs/architecture.md, "Processes").
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Listen } from '../config/index.ts';

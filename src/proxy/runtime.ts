@@ -10,7 +10,7 @@ import type { CounterStore } from '../plugins/types.ts';
 import { Balancers } from './balancer/index.ts';
 import { PluginIndex } from './plugin-chain.ts';
 import { Router } from './router.ts';
-import { traceChanges, tracingChanges } from '../cluster/events-trace.ts';
+import { traceChanges, tracingChanges } from '../sync/trace.ts';
 
 export interface RuntimeOptions {
   logger: Logger;

@@ -30,10 +30,10 @@ const drain = (): void => {
   while (proxy && !holding && early.length) handle(early.shift()!);
 };
 // The codec (msgpackr, brotli) loads only in a worker handed a packed snapshot (a data plane's cache).
-let codec: typeof import('../hybrid/codec.ts') | null = null;
+let codec: typeof import('../sync/codec.ts') | null = null;
 const unpack = async (s: ConfigSnapshot | PackedSnapshot): Promise<ConfigSnapshot> => {
   if (!('packed' in s)) return s;
-  codec ??= await import('../hybrid/codec.ts');
+  codec ??= await import('../sync/codec.ts');
   return codec.decodeSnapshotSync(s.packed);
 };
 

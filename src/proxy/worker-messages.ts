@@ -10,7 +10,7 @@ export type WorkerServerOptions = Pick<ProxyServerOptions, 'debounceMs' | 'heade
 };
 
 /**
- * A snapshot as a data plane stores it (src/hybrid/codec.ts bytes): the worker decodes it
+ * A snapshot as a data plane stores it (src/sync/codec.ts bytes): the worker decodes it
  * itself, which costs less than the primary's structured clone of every row (a data plane
  * restarted from its cache hands its 10k routes over so).
  */

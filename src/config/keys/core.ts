@@ -1,7 +1,7 @@
 import { choice, count, hostPort, key, list, listen, millis, num, onOff, peerList, size, str } from '../key.ts';
 import { z } from 'zod';
 
-// Kong's names and meanings (kong.conf.default); defaults differ only where DESIGN.md says.
+// Kong's names and meanings (kong.conf.default); where a default differs, the key's reason says why.
 export const coreKeys = {
   prefix: key(str(), '/usr/local/gossamer', 'a directory path', 'Working directory of the node: pid file, libp2p identity, node id, the data-plane config cache. Use one prefix per node on a machine.'),
   log_level: choice(['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'], 'info', 'Log level (Kong\'s nginx levels; notice maps to info, crit/alert/emerg to fatal).'),

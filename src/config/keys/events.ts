@@ -1,6 +1,6 @@
 import { onOff } from '../key.ts';
 
-// Cache invalidation across the cluster (src/cluster/events.ts, repair.ts).
+// Cache invalidation across the cluster (src/sync/gossip/event-sync.ts, repair.ts).
 export const eventsKeys = {
   cluster_gossip_events: onOff(
     'on',

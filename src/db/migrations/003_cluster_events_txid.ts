@@ -1,6 +1,6 @@
 // The writing transaction's id on every cluster_events row. config_version comes from a
 // sequence taken inside transactions, so versions commit out of order and rolled-back ones
-// leave holes; nodes read the log by transaction id instead (src/cluster/events-db.ts): a row
+// leave holes; nodes read the log by transaction id instead (src/sync/gossip/db.ts): a row
 // that is not visible yet belongs to a transaction whose id is at or above the reader's
 // snapshot xmin. The DEFAULT fills it in for every writer without changing their INSERT.
 import type { Migration } from '../migration.ts';

@@ -5,10 +5,10 @@
 // process's time at 10,000 routes) blocked the event loop and a change arriving meanwhile
 // waited behind it: that was the p99 tail of an incremental change on a large configuration.
 // It now happens only when the journal grows long, or when no snapshot is stored yet.
-import type { NodeCache } from '../cache/node-cache.ts';
-import type { ChangeEvent } from '../entities/types.ts';
-import type { Logger } from '../log.ts';
-import { encodeSnapshot } from './codec.ts';
+import type { NodeCache } from '../../cache/node-cache.ts';
+import type { ChangeEvent } from '../../entities/types.ts';
+import type { Logger } from '../../log.ts';
+import { encodeSnapshot } from '../codec.ts';
 import type { DpCacheStore, JournalBase } from './level-store.ts';
 
 /** Events kept in the journal before the whole configuration is re-encoded. */

@@ -7,12 +7,12 @@
 // with id >= xmin. The next read asks for `txid >= xmin` and cannot miss a row. Rows seen
 // twice are harmless: the cache is last-writer-wins by config_version.
 import type pg from 'pg';
-import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
-import type { SnapshotMeta } from '../cache/node-cache.ts';
-import { entities, ENTITY_ORDER } from '../entities/index.ts';
-import { rowToEntity } from '../db/rows.ts';
-import { rowToEvent as rowToChangeEvent } from '../db/events.ts';
-import { withTransaction } from '../db/tx.ts';
+import type { ChangeEvent, ConfigSnapshot } from '../../entities/types.ts';
+import type { SnapshotMeta } from '../../cache/node-cache.ts';
+import { entities, ENTITY_ORDER } from '../../entities/index.ts';
+import { rowToEntity } from '../../db/rows.ts';
+import { rowToEvent as rowToChangeEvent } from '../../db/events.ts';
+import { withTransaction } from '../../db/tx.ts';
 
 export type Queryable = pg.Pool | pg.PoolClient;
 export type SnapshotLoader = (q: Queryable) => Promise<ConfigSnapshot>;

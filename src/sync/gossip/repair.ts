@@ -4,12 +4,12 @@
 // the only mechanism: Kong's mode). With Postgres unreachable the node keeps serving its
 // cache and retries quietly: one log line when the database goes away, one when it returns.
 import type pg from 'pg';
-import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
-import type { Logger } from '../log.ts';
-import { describePgCause, isConnectionError, poolTarget } from '../db/pool.ts';
-import type { NodeCache } from '../cache/node-cache.ts';
-import { cleanupEvents, readEventsSince, readSnapshot, type SnapshotLoader } from './events-db.ts';
-import { repairsTotal } from './events-metrics.ts';
+import type { ChangeEvent, ConfigSnapshot } from '../../entities/types.ts';
+import type { Logger } from '../../log.ts';
+import { describePgCause, isConnectionError, poolTarget } from '../../db/pool.ts';
+import type { NodeCache } from '../../cache/node-cache.ts';
+import { cleanupEvents, readEventsSince, readSnapshot, type SnapshotLoader } from './db.ts';
+import { repairsTotal } from './metrics.ts';
 
 export interface RepairOptions {
   pool: pg.Pool;

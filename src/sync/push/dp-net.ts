@@ -2,5 +2,5 @@
 // stack is most of a second of module loading, which must not stand between a restarted data
 // plane and its first request served from the level cache.
 export { peerIdFromString } from '@libp2p/peer-id';
-export { peerToMultiaddr } from '../cluster/host.ts';
-export { describeDialError } from '../cluster/dial-errors.ts';
+export { peerToMultiaddr } from '../../cluster/host.ts';
+export { describeDialError } from '../../cluster/dial-errors.ts';

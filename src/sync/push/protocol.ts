@@ -3,9 +3,9 @@
 // mark the end (like the membership probes in src/cluster/probe.ts).
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
-import type { ChangeEvent } from '../entities/types.ts';
-import type { ClusterLibp2p } from '../cluster/host.ts';
-import { packMessage, unpackMessage } from './codec.ts';
+import type { ChangeEvent } from '../../entities/types.ts';
+import type { ClusterLibp2p } from '../../cluster/host.ts';
+import { packMessage, unpackMessage } from '../codec.ts';
 
 export const SYNC_PROTOCOL = '/gossamer/sync/1.0.0';
 /**

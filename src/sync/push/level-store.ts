@@ -3,7 +3,7 @@
 // Written as ONE batch (snapshot bytes + meta with their sha256 and the config_hash), so a
 // crash leaves the old pair or the new one. Read back, everything is checked: a store that
 // LevelDB cannot open, a missing half, a checksum or config_hash that does not match — is
-// logged, set aside and never served (the config_hash is checked by the loader: dp-sync.ts).
+// logged, set aside and never served (the config_hash is checked by the loader: data-plane-sync.ts).
 // Changes since that snapshot are kept beside it as a journal of events (cache-writer.ts),
 // so a change never waits for the whole configuration to be re-encoded; a journal that does
 // not match its snapshot, lacks a part or does not decode is dropped with a warning (the
@@ -13,9 +13,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Level } from 'level';
-import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
-import type { Logger } from '../log.ts';
-import { decodeSnapshot, packMessage, sha256, SNAPSHOT_ENCODING, unpackMessage } from './codec.ts';
+import type { ChangeEvent, ConfigSnapshot } from '../../entities/types.ts';
+import type { Logger } from '../../log.ts';
+import { decodeSnapshot, packMessage, sha256, SNAPSHOT_ENCODING, unpackMessage } from '../codec.ts';
 
 export interface CacheMeta {
   format: 1;

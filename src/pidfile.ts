@@ -1,3 +1,5 @@
+// The pid file of the node running in a prefix: written by the composition root first thing,
+// read by `gossamer stop` and `gossamer reload` (src/cli/start.ts) to signal that node.
 import fs from 'node:fs';
 import path from 'node:path';
 

@@ -1,28 +1,25 @@
-// Instant cluster-wide cache invalidation. The writing node applies its own committed change
-// before the Admin API answers (read-your-write), then gossips it (msgpackr, topic
+// The gossip strategy: instant cluster-wide cache invalidation for nodes with a database
+// (traditional nodes, control planes). The writing node applies its own committed change
+// before the Admin API answers (read-your-write), then gossips it (../event-message.ts, topic
 // gossamer/events/1); receivers apply the events and hand them to the proxy. Postgres stays
-// the source of truth: repair.ts reads cluster_events whenever gossip may have missed
+// the source of truth: repair.ts reads cluster_events (db.ts) whenever gossip may have missed
 // something, and the db_update_frequency poll is the safety net. Each node announces
-// config_version + config_hash; a node whose hash differs from its peers' at the same
-// version for a few seconds reloads its whole snapshot.
+// config_version + config_hash (../announce.ts); a node whose hash differs from its peers' at
+// the same version for a few seconds reloads its whole snapshot.
 import type pg from 'pg';
-import { Packr } from 'msgpackr';
-import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
-import type { Logger } from '../log.ts';
-import { EntityStore } from '../cache/entity-store.ts';
-import { NodeCache } from '../cache/node-cache.ts';
+import type { ChangeEvent, ConfigSnapshot } from '../../entities/types.ts';
+import type { Logger } from '../../log.ts';
+import { EntityStore } from '../../cache/entity-store.ts';
+import { NodeCache } from '../../cache/node-cache.ts';
 import { Repairer, type RepairReason } from './repair.ts';
-import { loadSnapshotOn, type SnapshotLoader } from './events-db.ts';
-import { eventsReceived, setEventsMetricsSource } from './events-metrics.ts';
-import { traceChanges } from './events-trace.ts';
+import { loadSnapshotOn, type SnapshotLoader } from './db.ts';
+import { eventsReceived, setEventsMetricsSource } from './metrics.ts';
+import { traceChanges } from '../trace.ts';
+import { Announcer } from '../announce.ts';
+import { GOSSIP_GAP_GRACE_MS, GOSSIP_MISMATCH_GRACE_MS, WATCH_MS } from '../timings.ts';
+import { EVENTS_TOPIC, packEvents, unpackEvents } from '../event-message.ts';
+import type { ConfigSync, ReloadResult } from '../config-sync.ts';
 
-export const EVENTS_TOPIC = 'gossamer/events/1';
-
-const packr = new Packr({ useRecords: false });
-const GAP_GRACE_MS = 10;
-// Every announce is a membership gossip message to every member (signed, verified by all):
-// at most five a second per node, however many writes go by.
-const ANNOUNCE_MS = 200;
 const DEGRADED_POLL_MS = 500;
 // A node that just joined ignores its peers' gossip until membership has told it who they are
 // (a few seconds on a busy host): poll as if degraded until one is alive, for at most this long.
@@ -76,7 +73,7 @@ export interface EventSyncOptions {
   dbUpdatePropagation?: number;
   /** How long cluster_events rows are kept, seconds (default: eventsRetentionSeconds(dbUpdatePropagation)). */
   eventsRetention?: number;
-  /** A hash that differs from a peer's at the same version for this long triggers a reload (default 5000). */
+  /** A hash that differs from a peer's at the same version for this long triggers a reload (default GOSSIP_MISMATCH_GRACE_MS, ../timings.ts). */
   hashMismatchGraceMs?: number;
   /** The cache of record; one is created when absent. */
   store?: EntityStore;
@@ -99,14 +96,14 @@ export interface EventSyncStatus {
   reloads: number;
 }
 
-export class EventSync {
+export class EventSync implements ConfigSync {
   readonly cache: NodeCache;
   readonly repairer: Repairer;
   readonly gossip: boolean;
   private cluster: EventsCluster | null = null;
   private listeners: [string, (...args: any[]) => void][] = [];
   private unlisten: (() => void)[] = [];
-  private announceTimer: NodeJS.Timeout | null = null;
+  private readonly announcer: Announcer;
   private watchTimer: NodeJS.Timeout | null = null;
   private degradedTimer: NodeJS.Timeout | null = null;
   /** Some member is suspect or failed, or none is alive yet after joining: gossip is not reaching everyone. */
@@ -123,8 +120,13 @@ export class EventSync {
   constructor(private o: EventSyncOptions) {
     this.gossip = o.gossip ?? true;
     this.cache = new NodeCache(o.store ?? new EntityStore());
-    this.graceMs = o.hashMismatchGraceMs ?? 5000;
+    this.graceMs = o.hashMismatchGraceMs ?? GOSSIP_MISMATCH_GRACE_MS;
     this.mismatchBackoffMs = this.graceMs;
+    this.announcer = new Announcer(
+      () => this.cluster,
+      () => ({ config_version: this.cache.configVersion, config_hash: this.cache.configHash }),
+      o.log,
+    );
     const pollMs = Math.max(1, (o.dbUpdateFrequency ?? 5) * 1000);
     this.repairer = new Repairer({
       pool: o.pool,
@@ -153,7 +155,7 @@ export class EventSync {
   async start(): Promise<void> {
     setEventsMetricsSource({ configVersion: () => this.configVersion(), lowWater: () => this.cache.versions.low, dbReachable: () => this.dbReachable() });
     await this.repairer.start();
-    this.watchTimer = setInterval(() => this.watchPeers(), 1000);
+    this.watchTimer = setInterval(() => this.watchPeers(), WATCH_MS);
     this.watchTimer.unref();
     if (this.gossip) {
       // While some member is unreachable its gossip cannot reach us (nor ours it): fall back
@@ -170,7 +172,7 @@ export class EventSync {
     this.stopped = true;
     if (this.watchTimer) clearInterval(this.watchTimer);
     if (this.degradedTimer) clearInterval(this.degradedTimer);
-    if (this.announceTimer) clearTimeout(this.announceTimer);
+    this.announcer.stop();
     this.detachCluster();
     await this.repairer.stop();
   }
@@ -243,7 +245,7 @@ export class EventSync {
   private publish(events: ChangeEvent[]): void {
     if (this.gossip && this.cluster) {
       try {
-        const p = this.cluster.publish(EVENTS_TOPIC, packr.pack({ v: 1, events }));
+        const p = this.cluster.publish(EVENTS_TOPIC, packEvents(events));
         if (p && typeof (p as Promise<unknown>).catch === 'function') {
           (p as Promise<unknown>).catch((err) => this.o.log.debug({ err }, 'publishing change events failed; peers will repair'));
         }
@@ -261,8 +263,14 @@ export class EventSync {
   }
 
   /** Replace the cache with a fresh snapshot from Postgres. */
-  reload(reason: RepairReason = 'manual'): Promise<void> {
-    return this.repairer.reload(reason);
+  reload(reason: RepairReason = 'manual'): Promise<ReloadResult> {
+    // The reload hands the new snapshot to the proxy (onSnapshot).
+    return this.repairer.reload(reason).then(() => ({ ok: this.dbReachable(), config_version: this.configVersion(), config_hash: this.configHash(), from: 'the database' }));
+  }
+
+  notReady(): string | null {
+    // The cache is warm once the node started; without Postgres a node still proxies but cannot take writes.
+    return this.dbReachable() ? null : 'database unreachable';
   }
 
   configVersion(): number {
@@ -297,9 +305,9 @@ export class EventSync {
     if (this.stopped) return;
     let events: ChangeEvent[];
     try {
-      const msg = packr.unpack(data) as { v?: number; events?: unknown };
-      if (msg?.v !== 1 || !Array.isArray(msg.events)) return;
-      events = (msg.events as ChangeEvent[]).filter(isChangeEvent);
+      const list = unpackEvents(data);
+      if (!list) return;
+      events = list.filter(isChangeEvent);
     } catch (err) {
       this.o.log.warn({ err }, 'dropping an undecodable change-event message');
       return;
@@ -324,7 +332,7 @@ export class EventSync {
       if (this.stopped || !this.cache.versions.gapBefore(v)) return;
       this.stats.gapRepairs++;
       void this.repairer.trigger('gap');
-    }, GAP_GRACE_MS).unref();
+    }, GOSSIP_GAP_GRACE_MS).unref();
   }
 
   private deliver(events: ChangeEvent[], source: ChangeSource): void {
@@ -341,16 +349,7 @@ export class EventSync {
 
   /** Debounced: tell the cluster our config_version and config_hash. */
   private announce(): void {
-    if (!this.cluster || this.announceTimer || this.stopped) return;
-    this.announceTimer = setTimeout(() => {
-      this.announceTimer = null;
-      try {
-        this.cluster?.setLocalState({ config_version: this.cache.configVersion, config_hash: this.cache.configHash });
-      } catch (err) {
-        this.o.log.debug({ err }, 'announcing config_version failed');
-      }
-    }, ANNOUNCE_MS);
-    this.announceTimer.unref();
+    this.announcer.schedule();
   }
 
   private allPeers(): EventsMember[] {

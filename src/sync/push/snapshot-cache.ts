@@ -1,7 +1,7 @@
 // The control plane's encoded configuration: built once per (config_version, config_hash) and
 // the same bytes sent to every data plane that asks, however many ask at once.
-import type { ConfigSnapshot } from '../entities/types.ts';
-import { encodeSnapshot, SNAPSHOT_ENCODING } from './codec.ts';
+import type { ConfigSnapshot } from '../../entities/types.ts';
+import { encodeSnapshot, SNAPSHOT_ENCODING } from '../codec.ts';
 import { encodeResponse } from './protocol.ts';
 
 export interface SnapshotSource {

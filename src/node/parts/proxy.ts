@@ -1,0 +1,29 @@
+// The proxy part: proxy_listen served by worker_processes workers, built from the cache the
+// configuration sync keeps; it never waits for Postgres or a control plane on the request path.
+import { StartError } from '../../errors.ts';
+import { startNodeProxy, type NodeProxy, type NodeProxyOptions } from '../../proxy/node-proxy.ts';
+import type { NodeContext } from '../context.ts';
+
+export type ProxyPartOptions = Pick<NodeProxyOptions, 'snapshot' | 'workerSnapshot' | 'logLevel'>;
+
+export function startProxyPart({ config, log, stops }: NodeContext, o: ProxyPartOptions): Promise<NodeProxy> {
+  return startNodeProxy({
+    workerProcesses: config.worker_processes,
+    listen: config.proxy_listen,
+    snapshot: o.snapshot,
+    workerSnapshot: o.workerSnapshot,
+    logger: log.child({ part: 'proxy' }),
+    nodeName: config.node_name,
+    logLevel: o.logLevel,
+    ssl: { cert: config.ssl_cert, key: config.ssl_cert_key, prefix: config.prefix },
+    bodies: { maxBodySize: config.nginx_http_client_max_body_size, bodyBufferSize: config.nginx_http_client_body_buffer_size },
+  }).then(
+    (p) => {
+      stops.push(() => p.stop());
+      return p;
+    },
+    (err: Error) => {
+      throw new StartError(err.message);
+    },
+  );
+}

@@ -1,0 +1,37 @@
+// The timings of configuration propagation, for both strategies in one place: how often a node
+// tells the cluster what it holds, how often it compares with what others announce, and how
+// long a gap or a differing hash may last before it repairs. Where the strategies differ, the
+// reason is given: they see different things (gossip between peers with a database, pushes
+// from control planes to data planes without one).
+
+/**
+ * Our config_version/config_hash reach the cluster at most this often, however many changes go
+ * by. Each announcement is a signed membership message every member verifies: 20 ms after each
+ * change, five data planes announcing landed while the slowest of them was still applying that
+ * change (or the next), on the same two cores. Every role announces at this pace.
+ */
+export const ANNOUNCE_MS = 200;
+
+/** How often what others announce is compared with what this node holds (both strategies). */
+export const WATCH_MS = 1000;
+
+/**
+ * Gossip: how long a missing version may wait before Postgres is read. Two writers committing
+ * together publish in either order, a few milliseconds apart.
+ */
+export const GOSSIP_GAP_GRACE_MS = 10;
+
+/**
+ * Push: how long a gap may wait before a control plane is asked. Changes made on two control
+ * planes at once reach a data plane on two streams, in either order, each a hop away.
+ */
+export const PUSH_GAP_GRACE_MS = 50;
+
+/**
+ * Gossip: same config_version, other config_hash than a peer's for this long → reload from
+ * Postgres (then backing off, doubling up to 5 minutes: the other side may be the wrong one).
+ */
+export const GOSSIP_MISMATCH_GRACE_MS = 5000;
+
+/** Push: same config_version, other config_hash than a control plane's for this long → fresh snapshot. */
+export const PUSH_MISMATCH_GRACE_MS = 2000;
