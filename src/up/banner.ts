@@ -1,5 +1,5 @@
 // What `gossamer up` prints once the cluster is ready: the node table and three examples a
-// user can paste as they are (the README and test/up-cli.test.ts run them from this output).
+// user can paste as they are (the README and test/up/up-cli.test.ts run them from this output).
 export interface NodeRow {
   name: string;
   proxy: string;
