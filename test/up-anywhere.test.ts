@@ -102,7 +102,8 @@ test.skipIf(!asRoot)('as root, npm start in a clone under a 0700 directory runs,
     const printed = /password gossamer \(data in (\S+)\)/.exec(out)?.[1];
     expect(printed, out).toMatch(/^\/var\/lib\/gossamer\/[0-9a-f]{16}\/pg$/);
     dataDirs.push(printed!);
-    expect(out).toContain(`which cannot reach ./.gossamer/pg; its data is kept in ${printed} instead`); // npm runs the script in the clone
+    expect(out).toContain(`which cannot reach ./.gossamer/pg; its data and postgres.log are kept in ${path.dirname(printed!)}/ instead`); // npm runs the script in the clone
+    expect(fs.existsSync(path.join(path.dirname(printed!), 'postgres.log'))).toBe(true);
     expect(path.dirname(printed!)).toBe(expectedHome);
     expect(fs.existsSync(path.join(printed!, 'PG_VERSION'))).toBe(true);
     expect(fs.readFileSync(path.join(expectedHome, 'for'), 'utf8').trim()).toBe(path.join(fs.realpathSync(clone), '.gossamer', 'pg'));

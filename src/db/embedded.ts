@@ -63,6 +63,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
 
   // Many nodes and test files connect at once; the default 100 is tight for the simulator.
   const flags = ['-D', place.dataDir, '-p', String(port), '-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'];
+  // cwd '/': as root, the postgres user may not be allowed into our working directory (a checkout in /root).
   const child = spawn(bin.postgres, flags, { ...ids, cwd: '/', env: { ...process.env, LC_MESSAGES: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';

@@ -170,7 +170,7 @@ class UpRun {
     const { opts, dir, db, out } = this;
     const place = await upPostgresPlace(path.join(dir, 'pg'));
     if (place.relocated) {
-      out.line(`running as root: Postgres runs as the 'postgres' user, which cannot reach ${rel(place.requested)}; its data is kept in ${place.dataDir} instead (the same directory on every run from here)`);
+      out.line(`running as root: Postgres runs as the 'postgres' user, which cannot reach ${rel(place.requested)}; its data and postgres.log are kept in ${place.home}/ instead (the same directory on every run from here)`);
     }
     out.line(`starting Postgres on ${LOOPBACK}:${opts.pgPort} (data in ${rel(place.dataDir)}) ...`);
     this.postgres = await startUpPostgres({ dir: path.join(dir, 'pg'), port: opts.pgPort, logFile: path.join(dir, 'postgres.log') });

@@ -64,6 +64,7 @@ export async function stopLeftoverPostgres(requested: string): Promise<boolean> 
 
 async function pgCtl(bin: PgBinaries, ids: PgIds, args: string[]): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
+    // cwd '/': as root, the postgres user may not be allowed into our working directory (a checkout in /root).
     execFile(bin.pg_ctl, args, { ...ids, cwd: '/', env: { ...process.env, LC_MESSAGES: 'C' } }, (err, stdout, stderr) => {
       resolve({ ok: !err, output: `${stdout}${stderr}`.trim() });
     });
