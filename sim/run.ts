@@ -6,7 +6,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import pg from 'pg';
 import { check, verdictTable, type CheckResult } from './checker/index.ts';
-import { SERVED_BY, SimCluster } from './harness/cluster.ts';
+import { removePgData } from '../src/db/pg-server.ts';
+import { SERVED_BY, SimCluster, simPgPlace } from './harness/cluster.ts';
 import { CONTROL_PLANE } from './harness/hybrid-nodes.ts';
 import { sleep } from './harness/node-process.ts';
 import { describeViews, partitionViews } from './harness/net-views.ts';
@@ -209,7 +210,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     }
     await closeHttp();
     if (!o.keep) {
-      fs.rmSync(path.join(clusterDir, 'pg'), { recursive: true, force: true });
+      removePgData(await simPgPlace(clusterDir));
       for (const n of names) fs.rmSync(path.join(clusterDir, n, 'prefix'), { recursive: true, force: true });
     }
     progress.stop();

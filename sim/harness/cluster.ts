@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
+import { pgDataPlace, postgresIds, type PgDataPlace } from '../../src/db/pg-server.ts';
 import { startBalancer, type Balancer } from '../../src/up/balancer.ts';
 import type { NodeState } from '../history.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
@@ -42,6 +43,16 @@ export interface ClusterOptions {
 }
 
 export const SERVED_BY = 'x-sim-served-by';
+
+/** The Postgres data directory a simulated cluster in `dir` asks for. */
+export function simPgDir(dir: string): string {
+  return path.join(dir, 'pg');
+}
+
+/** Where that data really goes (as root, out of a directory the postgres user cannot reach). */
+export async function simPgPlace(dir: string): Promise<PgDataPlace> {
+  return pgDataPlace(simPgDir(dir), await postgresIds());
+}
 
 export class SimCluster {
   /** The nodes behind the balancer: every node, or the data planes in hybrid mode. */
@@ -91,13 +102,14 @@ export class SimCluster {
   }
 
   private get pgDir(): string {
-    return path.join(this.opts.dir, 'pg');
+    return simPgDir(this.opts.dir);
   }
 
   private async startPg(): Promise<void> {
     this.pg = await startEmbeddedPostgres({ dir: this.pgDir, port: this.pgPort || (await simPort()), persistent: true });
     this.pgPort = this.pg.port;
-    this.untrackPg = trackPostgres(this.pgDir);
+    // The data directory in use: pgDataPlace() may have moved it out of a 0700 --out as root.
+    this.untrackPg = trackPostgres(this.pg.dir);
   }
 
   private async boot(): Promise<void> {
@@ -107,7 +119,7 @@ export class SimCluster {
     }
     fs.mkdirSync(this.opts.dir, { recursive: true });
     fs.chmodSync(this.opts.dir, 0o777); // Postgres runs as the `postgres` user when we are root
-    this.log('starting embedded Postgres');
+    this.log(`starting embedded Postgres (data in ${(await simPgPlace(this.opts.dir)).dataDir})`);
     await this.startPg();
     this.ports.push(this.pgPort);
     await this.pg.createDatabase('gossamer');

@@ -39,7 +39,10 @@ async function execute(scenarioFile: string | undefined, opts: { seed?: number; 
     console.log(`${scenario.name}: pending, not run: ${scenario.pending}`);
     return;
   }
+  const { simPgPlace } = await import('../../sim/harness/cluster.ts');
+  const pgPlace = await simPgPlace(path.join(outDir, 'cluster'));
   console.error(`sim: ${scenario.name} with seed ${seed} (rerun with --seed ${seed} for the same faults); output in ${outDir}`);
+  console.error(`sim: Postgres data in ${pgPlace.dataDir}${pgPlace.relocated ? ` (running as root, and the 'postgres' user Postgres runs as cannot reach ${outDir})` : ''}${opts.keep ? '' : ', removed after the run (--keep keeps it)'}`);
   const r = await runScenario({ scenario, seed, nodes: opts.nodes, outDir, quiet: opts.quiet, keep: opts.keep, net: opts.net });
   console.log(r.table);
   for (const n of r.notes) console.log(`note: ${n}`);

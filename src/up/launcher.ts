@@ -11,7 +11,7 @@ import { startEchoServer, type EchoServer } from './echo.ts';
 import { acquireLock, commandLine, isAlive, releaseLock, updateLock, type UpLockInfo } from './lock.ts';
 import { logTail, nodeSpec, startNode, type NodeSpec, type RunningNode } from './nodes.ts';
 import { checkPorts, nodePorts, portClaims, type UpPorts } from './ports.ts';
-import { startUpPostgres, stopLeftoverPostgres, type UpPostgres } from './postgres.ts';
+import { startUpPostgres, stopLeftoverPostgres, upPostgresPlace, type UpPostgres } from './postgres.ts';
 import { allAlive, members, sleep, statusOk } from './ready.ts';
 
 export interface UpOptions {
@@ -168,7 +168,11 @@ class UpRun {
 
   private async startDatabase(): Promise<void> {
     const { opts, dir, db, out } = this;
-    out.line(`starting Postgres on ${LOOPBACK}:${opts.pgPort} (data in ${rel(path.join(dir, 'pg'))}) ...`);
+    const place = await upPostgresPlace(path.join(dir, 'pg'));
+    if (place.relocated) {
+      out.line(`running as root: Postgres runs as the 'postgres' user, which cannot reach ${rel(place.requested)}; its data and postgres.log are kept in ${place.home}/ instead (the same directory on every run from here)`);
+    }
+    out.line(`starting Postgres on ${LOOPBACK}:${opts.pgPort} (data in ${rel(place.dataDir)}) ...`);
     this.postgres = await startUpPostgres({ dir: path.join(dir, 'pg'), port: opts.pgPort, logFile: path.join(dir, 'postgres.log') });
     await ensureDatabase({ host: LOOPBACK, port: opts.pgPort, ...this.postgres.superuser }, db);
     this.checkpoint();
@@ -250,7 +254,7 @@ class UpRun {
     out.line('');
     out.line(table(rows));
     out.line('');
-    out.line(`Postgres: ${LOOPBACK}:${opts.pgPort}, database ${db.database}, user ${db.user}, password ${db.password} (data in ${rel(path.join(this.dir, 'pg'))})`);
+    out.line(`Postgres: ${LOOPBACK}:${opts.pgPort}, database ${db.database}, user ${db.user}, password ${db.password} (data in ${rel(this.postgres!.place.dataDir)})`);
     if (!converged) out.error(`warning: not every node lists all ${nodes.length} members as alive yet; see the logs in ${rel(this.nodesDir)}`);
     out.line('');
     out.line('Try it:');
