@@ -10,11 +10,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { freePort } from '../src/db/embedded.ts';
-import { pgDataPlace, postgresIds } from '../src/db/pg-server.ts';
-import { isAlive } from '../src/up/lock.ts';
-import { portTaken } from '../src/up/ports.ts';
-import { cleanEnv, ROOT } from './support/cli.ts';
+import { freePort } from '../../src/db/embedded.ts';
+import { pgDataPlace, postgresIds } from '../../src/db/pg-server.ts';
+import { isAlive } from '../../src/up/lock.ts';
+import { portTaken } from '../../src/up/ports.ts';
+import { cleanEnv, ROOT } from '../support/cli.ts';
 
 const asRoot = process.getuid?.() === 0;
 
