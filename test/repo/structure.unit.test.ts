@@ -25,8 +25,13 @@ function sourceFiles(dir: string): string[] {
 }
 
 test('outside src/plugins/, no file under src/ names a bundled plugin or a plugin-owned entity', () => {
+  // Case-sensitive: a plugin's name in code is lower-case (key-auth, keyauth_credentials) or
+  // PascalCase in a type (KeyAuthCredential); "ACLs" in a comment about file permissions is not acl.
+  const pascal = (name: string) => name.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
   const names = Object.keys(plugins).flatMap((name) => [name, name.replace(/-/g, ''), name.replace(/-/g, '_')]);
-  const words = new RegExp(`(?<![\\w-])(${[...new Set(names), 'acls', 'keyauth_credentials', 'basicauth_credentials'].join('|')})(?![\\w-])`, 'i');
+  const lower = `(?<![\\w-])(${[...new Set(names), 'acls', 'keyauth_credentials', 'basicauth_credentials'].join('|')})(?![\\w-])`;
+  const types = `(?<![A-Za-z])(${Object.keys(plugins).map(pascal).join('|')})(?![a-z])`;
+  const words = new RegExp(`${lower}|${types}`);
   const hits = sourceFiles(path.join(ROOT, 'src'))
     .filter((f) => !f.startsWith(path.join(ROOT, 'src', 'plugins') + path.sep))
     .flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').flatMap((line, i) => (words.test(line) ? [`${path.relative(ROOT, f)}:${i + 1}: ${line.trim()}`] : [])));
