@@ -3,12 +3,12 @@
 // plugin chains and balancers from this, never from Postgres.
 import { EventEmitter } from 'node:events';
 import type { ChangeEvent, ConfigSnapshot, EntityMap, EntityName } from '../entities/types.ts';
-import { PLUGIN_ENTITY_NAMES } from '../entities/index.ts';
-import { pluginIndexes } from '../plugins/registry.ts';
+// Not entities/index.ts: that builds every core entity's schema, which a proxy worker never needs.
+import { pluginEntityNames, pluginIndexes } from '../plugins/registry.ts';
 import { EntityIndex } from './indexes.ts';
 
 /** Every entity the store holds: core's, then the plugins' (registry order). */
-export const ENTITY_NAMES: readonly EntityName[] = ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', ...PLUGIN_ENTITY_NAMES];
+export const ENTITY_NAMES: readonly EntityName[] = ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', ...pluginEntityNames()];
 
 type Tables = { [K in EntityName]: Map<string, EntityMap[K]> };
 

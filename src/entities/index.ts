@@ -9,7 +9,7 @@ import { consumers } from './consumers.ts';
 import { plugins } from './plugins.ts';
 import { upstreams } from './upstreams.ts';
 import { targets } from './targets.ts';
-import { pluginEntities } from '../plugins/registry.ts';
+import { pluginEntities, pluginEntityNames } from '../plugins/registry.ts';
 
 const core: Record<CoreEntityName, EntityDef> = { services, routes, consumers, plugins, upstreams, targets };
 
@@ -26,7 +26,7 @@ function withPluginEntities(): Record<EntityName, EntityDef> {
 export const entities: Record<EntityName, EntityDef> = withPluginEntities();
 
 /** The entities plugins own, in registry order. */
-export const PLUGIN_ENTITY_NAMES: EntityName[] = pluginEntities().map((d) => d.name);
+export const PLUGIN_ENTITY_NAMES: EntityName[] = pluginEntityNames();
 
 /** Order in which a snapshot lists (and a loader should insert) entities: parents first. */
 export const ENTITY_ORDER: EntityName[] = ['services', 'routes', 'consumers', 'upstreams', 'targets', 'plugins', ...PLUGIN_ENTITY_NAMES];

@@ -6,6 +6,7 @@
 import type { IndexDefinition } from '../cache/indexes.ts';
 import type { Migration } from '../db/migration.ts';
 import type { EntityDef } from '../entities/definition.ts';
+import type { EntityName } from '../entities/types.ts';
 import type { CredentialEndpoints, PluginPackage } from './package.ts';
 import { acl } from './acl/index.ts';
 import { basicAuth } from './basic-auth/index.ts';
@@ -39,6 +40,11 @@ const PACKAGES: PluginPackage[] = [
 
 /** The bundled plugins by name (Kong 3.x PRIORITY values in each package). */
 export const plugins: Record<string, PluginPackage> = Object.fromEntries(PACKAGES.map((p) => [p.name, p]));
+
+/** The names of the entities plugins own, in registry order (what a snapshot lists after core's). */
+export function pluginEntityNames(): EntityName[] {
+  return pluginEntities().map((d) => d.name);
+}
 
 /** The entities plugins own, parents first, in registry order. */
 export function pluginEntities(): EntityDef[] {

@@ -7,8 +7,6 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { defaultOf } from '../config/key.ts';
-import { coreKeys } from '../config/keys/core.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import { createLogger } from '../log.ts';
 import type { CounterStore } from '../plugins/types.ts';
@@ -43,8 +41,13 @@ export interface ProxyServerOptions {
   bodyBufferSize?: number;
 }
 
-/** nginx_http_client_body_buffer_size's default (Kong's 8k), for servers started without a Config. */
-export const DEFAULT_BODY_BUFFER_SIZE = defaultOf(coreKeys.nginx_http_client_body_buffer_size);
+/**
+ * nginx_http_client_body_buffer_size's default (Kong's 8k), for servers started without a Config.
+ * A number here, not read from src/config/keys/: a proxy worker must not load the configuration
+ * schema to boot (a data plane's restart-from-cache budget). test/config/config.unit.test.ts holds
+ * it equal to the key's declared default.
+ */
+export const DEFAULT_BODY_BUFFER_SIZE = 8 * 1024;
 
 /** One address the proxy accepts clients on (a proxy_listen entry). */
 export interface ListenAddress {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { defaultSettings, settingsFromConfig, type MembershipConfig } from '../../src/cluster/settings.ts';
 import { loadConfig } from '../../src/config/index.ts';
+import { DEFAULT_BODY_BUFFER_SIZE } from '../../src/proxy/server.ts';
 
 function confFile(text: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-conf-'));
@@ -129,5 +130,10 @@ no_such_key = 1
     const c: MembershipConfig = d;
     // @ts-expect-error a misspelt key is a type error (tsc checks test/), not a silent default
     expect(c.cluster_probe_intervall).toBeUndefined();
+  });
+
+  test("the proxy's own body buffer default is nginx_http_client_body_buffer_size's declared default", () => {
+    // The proxy keeps the number itself so its workers boot without the configuration schema.
+    expect(loadConfig({ env: {}, file: confFile('') }).config.nginx_http_client_body_buffer_size).toBe(DEFAULT_BODY_BUFFER_SIZE);
   });
 });
