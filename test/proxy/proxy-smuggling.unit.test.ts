@@ -73,6 +73,8 @@ const CORPUS: Case[] = [
   { name: 'absolute-form routes by its own host', payload: 'GET http://abs.example/abs/y HTTP/1.1\r\nHost: a\r\n\r\n', statuses: [200], closed: false, upstream: ['GET /y HTTP/1.1'] },
   { name: 'Expect: 100-continue', payload: `${POST}Content-Length: 3\r\nExpect: 100-continue\r\n\r\nabc`, statuses: [100, 200], closed: false, upstream: ['POST /x HTTP/1.1'] },
   { name: 'an Expect nginx does not know is ignored', payload: `${POST}Content-Length: 3\r\nExpect: something\r\n\r\nabc`, statuses: [200], closed: false, upstream: ['POST /x HTTP/1.1'] },
+  { name: 'Transfer-Encoding:  chunked (extra white space before the value is only white space)', payload: `${POST}Transfer-Encoding:   chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`, statuses: [200], closed: false, upstream: ['POST /x HTTP/1.1'] },
+  { name: 'two Host headers: routed by the first, the upstream sees one', payload: 'GET /abs/y HTTP/1.1\r\nHost: abs.example\r\nHost: other\r\n\r\n', statuses: [200], closed: false, upstream: ['GET /y HTTP/1.1'] },
   { name: 'PURGE (a method llhttp knows)', payload: 'PURGE /ok/x HTTP/1.1\r\nHost: a\r\n\r\n', statuses: [200], closed: false, upstream: ['PURGE /x HTTP/1.1'] },
 ];
 
@@ -106,6 +108,7 @@ describe('the desync corpus', () => {
     // The client's bytes never pass through verbatim: the proxy writes its own (lower-case) head.
     expect(up.bytes).not.toContain('Host: a\r\n');
     if (!c.upstream.includes('GET /smuggled HTTP/1.1')) expect(up.bytes).not.toContain('/smuggled');
+    expect(up.bytes).not.toMatch(/\r\nhost: other\r\n/i);
 
     // The node keeps serving, and a well-formed request reaches the upstream as itself.
     up.clear();
