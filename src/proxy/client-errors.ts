@@ -143,7 +143,10 @@ export function onClientError(err: NodeJS.ErrnoException & { reason?: string; ra
   const inFlight = (socket as ParsedSocket)._httpMessage;
   if (inFlight && !inFlight.writableFinished && inFlight.req.complete) {
     inFlight.once('finish', send);
-    inFlight.once('close', () => socket.destroy());
+    // 'close' also follows a normal finish: only an answer cut short drops the connection.
+    inFlight.once('close', () => {
+      if (!inFlight.writableFinished) socket.destroy();
+    });
   } else send();
 }
 
