@@ -11,6 +11,8 @@ export interface RawUpstream {
   readonly bytes: string;
   /** The request lines of the requests it answered since the last `clear()`. */
   readonly requests: string[];
+  /** Open connections holding part of a request (a head whose body has not all come). */
+  incomplete(): number;
   clear(): void;
   close(): Promise<void>;
 }
@@ -46,6 +48,7 @@ export async function rawUpstream(): Promise<RawUpstream> {
   let bytes = '';
   let requests: string[] = [];
   const sockets = new Set<net.Socket>();
+  const pendingOf = new Map<net.Socket, string>();
   const server = net.createServer((sock) => {
     sockets.add(sock);
     let pending = '';
@@ -58,9 +61,13 @@ export async function rawUpstream(): Promise<RawUpstream> {
         pending = pending.slice(n);
         sock.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok');
       }
+      pendingOf.set(sock, pending);
     });
     sock.on('error', () => {});
-    sock.on('close', () => sockets.delete(sock));
+    sock.on('close', () => {
+      sockets.delete(sock);
+      pendingOf.delete(sock);
+    });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
@@ -71,6 +78,7 @@ export async function rawUpstream(): Promise<RawUpstream> {
     get requests() {
       return requests;
     },
+    incomplete: () => [...pendingOf.values()].filter((p) => p.length > 0).length,
     clear() {
       bytes = '';
       requests = [];
