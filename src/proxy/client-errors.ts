@@ -10,8 +10,9 @@
 // - 501 for a Transfer-Encoding other than exactly "chunked" (nginx: "client sent unknown
 //   Transfer-Encoding"); Kong's error_page does not list 501, so nginx's own page answers;
 // - 414 when the request line does not fit (nginx: "client sent too long URI");
-// - 494 when the headers do not fit: Kong 3's template has `error_page 494 =494`, so it keeps
-//   nginx's 494 with the body "Request header or cookie too large" (node would say 431);
+// - 494 when the headers do not fit: Kong 3.6's template (OpenResty 1.25) has
+//   `error_page 494 =494`, so it keeps nginx's 494 with the body "Request header or cookie too
+//   large" (earlier templates listed 494 with the 4xx and the client saw 400; node says 431);
 // - 408 when the head does not arrive within client_header_timeout;
 // - 405 for CONNECT (nginx refuses the method before routing: "client sent CONNECT method").
 import type { IncomingMessage, ServerResponse } from 'node:http';
