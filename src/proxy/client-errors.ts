@@ -14,7 +14,8 @@
 //   `error_page 494 =494`, so it keeps nginx's 494 with the body "Request header or cookie too
 //   large" (earlier templates listed 494 with the 4xx and the client saw 400; node says 431);
 // - 408 when the head does not arrive within client_header_timeout;
-// - 405 for CONNECT (nginx refuses the method before routing: "client sent CONNECT method").
+// - 405 for CONNECT (nginx refuses the method before routing: "client sent CONNECT method");
+// - 505 for a request line naming HTTP/2 or later (nginx: "client sent invalid version").
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { JSON_TYPE, errorBody } from './errors.ts';
@@ -37,10 +38,11 @@ const REASON: Record<number, string> = {
   414: 'Request-URI Too Large',
   494: 'Request Header Or Cookie Too Large',
   501: 'Not Implemented',
+  505: 'HTTP Version Not Supported',
 };
 
-/** nginx's own error page, for a status Kong's error_page leaves to nginx (501). */
-function nginxPage(status: number): string {
+/** nginx's own error page, for a status Kong's error_page leaves to nginx (501, 505). */
+export function nginxPage(status: number): string {
   const title = `${status} ${REASON[status]}`;
   return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>${SERVER}</center>\r\n</body>\r\n</html>\r\n`;
 }
@@ -84,6 +86,9 @@ export function statusOfParseError(code: string | undefined, reason: string, raw
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'HPE_HEADERS_TIMEOUT':
       return 408;
+    case 'HPE_INVALID_VERSION':
+      // nginx: HTTP/2 and later spelled out in an HTTP/1 request line is 505; other bad versions 400.
+      return /^[^\r\n]* HTTP\/[2-9]\./.test(raw) ? 505 : 400;
     case 'HPE_INVALID_TRANSFER_ENCODING':
       // With Content-Length, or a second Transfer-Encoding header: nginx's 400 (a duplicate
       // header line). A single Transfer-Encoding that is not exactly "chunked": nginx's 501.

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { accessWithBody, chainNeedsBody, hasRequestBody } from './access-body.ts';
 import { discardUnsentBody, transformBody } from './body-buffer.ts';
 import { PHASE_LOG, ProxyContext, type ResponseHead } from './context.ts';
-import { refuseLaterRequests } from './client-errors.ts';
+import { nginxPage, refuseLaterRequests } from './client-errors.ts';
 import { JSON_TYPE, MSG, errorBody, sendJson } from './errors.ts';
 import type { Forwarder } from './forwarder.ts';
 import { normalizePath } from './normalize-path.ts';
@@ -65,11 +65,21 @@ function refuseBadRequest(res: ServerResponse): null {
 }
 
 /**
- * HTTP/0.9 (`GET /`, no version, no headers) and HTTP/1.0 with Transfer-Encoding: nginx refuses
- * the second with 400 (a 1.0 hop in front may not know chunked, a desync), and answers the
- * first with a headerless body Gossamer cannot send through node:http: it gets 400 too.
+ * Versions other than 1.1 that nginx refuses. HTTP/0.9 (`GET /`, no version, no headers): nginx
+ * answers with a headerless body Gossamer cannot send through node:http, so 400. HTTP/1.0 with
+ * Transfer-Encoding: nginx's 400 (a 1.0 hop in front may not know chunked, a desync). `HTTP/2.0`
+ * spelled out in the request line, which node parses as if it were 1.x: nginx's 505.
  */
 function refuseOldHttp(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.httpVersionMajor > 1) {
+    req.resume();
+    res.shouldKeepAlive = false;
+    refuseLaterRequests(res.socket);
+    const page = nginxPage(505);
+    res.writeHead(505, ['content-type', 'text/html', 'content-length', String(page.length), 'server', SERVER, 'connection', 'close']);
+    res.end(page);
+    return true;
+  }
   if (req.httpVersionMajor === 0 || req.headers['transfer-encoding'] !== undefined) {
     req.resume();
     refuseBadRequest(res);

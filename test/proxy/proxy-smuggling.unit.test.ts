@@ -64,6 +64,8 @@ const CORPUS: Case[] = [
   { name: 'request line over the head limit', payload: `GET /ok/${'a'.repeat(40_000)} HTTP/1.1\r\nHost: a\r\n\r\n${SMUGGLED}`, statuses: [414], body: '"message":"URI too long"', ...REFUSED },
   { name: 'headers over the head limit', payload: `GET /ok/x HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(40_000)}\r\n\r\n${SMUGGLED}`, statuses: [494], body: '"message":"Request header or cookie too large"', ...REFUSED },
   { name: 'HTTP/0.9 request (GET / and no version)', payload: 'GET /ok/x\r\n\r\n', ...BAD },
+  { name: 'HTTP/2.0 in an HTTP/1 request line', payload: `GET /ok/x HTTP/2.0\r\nHost: a\r\n\r\n${SMUGGLED}`, statuses: [505], body: '505 HTTP Version Not Supported', ...REFUSED },
+  { name: 'HTTP/3.0 in an HTTP/1 request line', payload: `GET /ok/x HTTP/3.0\r\nHost: a\r\n\r\n${SMUGGLED}`, statuses: [505], body: '505 HTTP Version Not Supported', ...REFUSED },
   { name: 'HTTP/1.1 without Host', payload: `GET /ok/x HTTP/1.1\r\n\r\n${SMUGGLED}`, ...BAD },
   { name: 'unknown method', payload: `FOO /ok/x HTTP/1.1\r\nHost: a\r\n\r\n${SMUGGLED}`, ...BAD },
   { name: 'lower-case method', payload: `get /ok/x HTTP/1.1\r\nHost: a\r\n\r\n${SMUGGLED}`, ...BAD },
