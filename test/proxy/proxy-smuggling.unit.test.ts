@@ -76,6 +76,10 @@ const CORPUS: Case[] = [
   { name: 'Expect: 100-continue', payload: `${POST}Content-Length: 3\r\nExpect: 100-continue\r\n\r\nabc`, statuses: [100, 200], closed: false, upstream: ['POST /x HTTP/1.1'] },
   { name: 'an Expect nginx does not know is ignored', payload: `${POST}Content-Length: 3\r\nExpect: something\r\n\r\nabc`, statuses: [200], closed: false, upstream: ['POST /x HTTP/1.1'] },
   { name: 'Transfer-Encoding:  chunked (extra white space before the value is only white space)', payload: `${POST}Transfer-Encoding:   chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n`, statuses: [200], closed: false, upstream: ['POST /x HTTP/1.1'] },
+  { name: 'Transfer-Encoding: CHUNKED (the coding is case-insensitive, as in nginx)', payload: `${POST}Transfer-Encoding: CHUNKED\r\n\r\n3\r\nabc\r\n0\r\n\r\n`, statuses: [200], closed: false, upstream: ['POST /x HTTP/1.1'] },
+  { name: 'Content-Length: 003 (leading zeros are a number, as in nginx)', payload: `${POST}Content-Length: 003\r\n\r\nabc`, statuses: [200], closed: false, upstream: ['POST /x HTTP/1.1'] },
+  { name: 'a chunk extension (3;name=value) is allowed, as in nginx', payload: `${CHUNKED}3;name=value\r\nabc\r\n0\r\n\r\n`, statuses: [200], closed: false, upstream: ['POST /x HTTP/1.1'] },
+  { name: 'an empty header name', payload: `GET /ok/x HTTP/1.1\r\nHost: a\r\n: v\r\n\r\n${SMUGGLED}`, ...BAD },
   { name: 'two Host headers: routed by the first, the upstream sees one', payload: 'GET /abs/y HTTP/1.1\r\nHost: abs.example\r\nHost: other\r\n\r\n', statuses: [200], closed: false, upstream: ['GET /y HTTP/1.1'] },
   { name: 'PURGE (a method llhttp knows)', payload: 'PURGE /ok/x HTTP/1.1\r\nHost: a\r\n\r\n', statuses: [200], closed: false, upstream: ['PURGE /x HTTP/1.1'] },
 ];
