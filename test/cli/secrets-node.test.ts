@@ -3,7 +3,8 @@
 // Admin API, then bad requests carry them, wrong ones are tried, a database error is provoked and
 // a node is started with a wrong password. Every log line, `GET /` and every error body is then
 // searched for each secret: pg_password, the key-auth key, the basic-auth password and its hash,
-// the two private keys and the cluster secret.
+// the two private keys, the cluster secret and the hybrid cluster key derived from the cluster
+// certificate's key (a control plane is started for it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -14,7 +15,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
-import { generateClusterCert } from '../../src/hybrid/cert.ts';
+import { generateClusterCert, loadClusterIdentity } from '../../src/hybrid/cert.ts';
 import { BIN, ROOT, cleanEnv, runCli } from '../support/cli.ts';
 import { testDatabase, type TestDatabase } from '../support/pg.ts';
 import { rawRequest } from '../support/raw-client.ts';
@@ -44,7 +45,7 @@ function pemLines(name: string, pem: string): void {
 pemLines('ssl_cert_key', ssl.key);
 pemLines('cluster_cert_key', clusterPair.key);
 
-function conf(name: string, ports: { proxy: number; admin: number; cluster: number }, password = PG_PASSWORD): string {
+function conf(name: string, ports: { proxy: number; admin: number; cluster: number }, password = PG_PASSWORD, extra = ''): string {
   const write = (f: string, s: string) => (fs.writeFileSync(path.join(dir, f), s), path.join(dir, f));
   const file = path.join(dir, `${name}.conf`);
   fs.writeFileSync(
@@ -53,7 +54,7 @@ function conf(name: string, ports: { proxy: number; admin: number; cluster: numb
       `prefix = ${path.join(dir, name)}\nnode_name = ${name}\nlog_level = debug\n` +
       `proxy_listen = 127.0.0.1:${ports.proxy}, 127.0.0.1:${ports.proxy + 1} ssl\nadmin_listen = 127.0.0.1:${ports.admin}\ncluster_listen = 127.0.0.1:${ports.cluster}\n` +
       `ssl_cert = ${write('ssl.crt', ssl.cert)}\nssl_cert_key = ${write('ssl.key', ssl.key)}\n` +
-      `cluster_cert = ${write('cluster.crt', clusterPair.cert)}\ncluster_cert_key = ${write('cluster.key', clusterPair.key)}\n`,
+      `cluster_cert = ${write('cluster.crt', clusterPair.cert)}\ncluster_cert_key = ${write('cluster.key', clusterPair.key)}\n${extra}`,
   );
   return file;
 }
@@ -189,9 +190,21 @@ test('no secret in any log line, in GET / or in an error body', async () => {
   const stop = await runCli(['stop', '-p', path.join(dir, 'n1')]);
   expect(stop.code, stop.stderr).toBe(0);
   await node.exited;
+
+  // A control plane (started once the first node is gone: it would join its cluster first) derives the private-network key of hybrid mode from cluster_cert_key.
+  const psk = new TextDecoder().decode(loadClusterIdentity(path.join(dir, 'cluster.crt'), path.join(dir, 'cluster.key')).psk);
+  secrets.cluster_key = psk.trim().split('\n').pop()!;
+  const cpPorts = await ports();
+  const cp = start(conf('cp', cpPorts, PG_PASSWORD, 'cluster_role = control_plane\n'));
+  await until('the control plane', async () => ((await fetch(`http://127.0.0.1:${cpPorts.admin}/status`).catch(() => null))?.ok ? true : undefined), 60_000, cp.output);
+  const cpRoot = await call('GET', `http://127.0.0.1:${cpPorts.admin}/`);
+  expect(leaks(cpRoot.text), 'GET / of the control plane').toEqual([]);
+  expect((await runCli(['stop', '-p', path.join(dir, 'cp')])).code).toBe(0);
+  await cp.exited;
+  expect(cp.output()).toMatch(/cluster key derived from cluster_cert_key/);
   await sql.end();
 
-  const logs = node.output() + wrong.output() + badKey.output() + boot.stdout + boot.stderr + stop.stdout + stop.stderr;
+  const logs = node.output() + cp.output() + wrong.output() + badKey.output() + boot.stdout + boot.stderr + stop.stdout + stop.stderr;
   expect(logs).toMatch(/"level":20/); // debug lines were written, so they were searched too
   expect(leaks(root.text), 'GET /').toEqual([]);
   for (const b of bodies) expect(leaks(b.body), `${b.sent}: ${b.body.slice(0, 500)}`).toEqual([]);
