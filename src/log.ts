@@ -12,16 +12,15 @@ const SECRET_PATHS = [
   // cluster secret of the database and the private-network key derived from it.
   'pg_password', '*.pg_password', 'ssl_cert_key', '*.ssl_cert_key', 'cluster_cert_key', '*.cluster_cert_key',
   'cluster_secret', '*.cluster_secret', 'psk', '*.psk',
-  // Credentials as entities hold them: basic-auth's password (hashed or not), a password
-  // given to the Admin API.
+  // Credentials as entities hold them: a password (hashed or not), one given to the Admin API.
   'password', '*.password',
   // Postgres repeats a refused row's values in an error's detail ("Key (key)=(...) already
-  // exists"): a key-auth key or a password hash, with pino's `err` serializer showing it.
+  // exists"): a credential's key or a password hash, with pino's `err` serializer showing it.
   'err.detail', '*.err.detail',
-  // Request headers that carry credentials (basic-auth, key-auth's usual names, cookies).
+  // Request headers that carry credentials (Authorization, the usual API key header, cookies).
   'headers.authorization', '*.headers.authorization', 'headers["proxy-authorization"]', '*.headers["proxy-authorization"]',
   'headers.cookie', '*.headers.cookie', 'headers.apikey', '*.headers.apikey',
-  // A request's URL: key-auth reads keys from the query string, so only the path is logged.
+  // A request's URL: API keys travel in query strings too, so only the path is logged.
   'url', '*.url',
 ];
 
