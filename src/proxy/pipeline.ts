@@ -70,7 +70,7 @@ function refuseBadRequest(res: ServerResponse): null {
  * Transfer-Encoding: nginx's 400 (a 1.0 hop in front may not know chunked, a desync). `HTTP/2.0`
  * spelled out in the request line, which node parses as if it were 1.x: nginx's 505.
  */
-function refuseOldHttp(req: IncomingMessage, res: ServerResponse): boolean {
+function refuseOtherVersion(req: IncomingMessage, res: ServerResponse): boolean {
   if (req.httpVersionMajor > 1) {
     req.resume();
     res.shouldKeepAlive = false;
@@ -137,8 +137,8 @@ export class RequestPipeline {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     let rawPath = q === -1 ? url : url.slice(0, q);
-    // One compare for every request: HTTP/1.0 and 0.9 have nginx's extra refusals.
-    if (req.httpVersionMinor !== 1 && refuseOldHttp(req, res)) return null;
+    // One compare for every request: HTTP/1.0, 0.9 and a spelled-out 2.0 have nginx's refusals.
+    if (req.httpVersionMinor !== 1 && refuseOtherVersion(req, res)) return null;
     let hostHeader = req.headers.host;
     if (hostHeader === undefined) {
       if (req.httpVersionMinor === 1) return refuseBadRequest(res); // nginx: HTTP/1.1 without Host
