@@ -24,13 +24,14 @@ export interface ServerCounters {
 
 const SECRET_KEY = /password|secret|(^|_)key$|cert_key|token|credential/i;
 
-/** The configuration as GET / shows it: no passwords, secrets or private keys. */
+/**
+ * The configuration as GET / shows it: passwords, secrets and private keys as Kong shows its
+ * sensitive keys, `******`. The keys declared secret already are (config/load.ts); the names
+ * are matched again so that a key added without the flag is not shown either.
+ */
 export function redactConfig(config: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) {
-    if (SECRET_KEY.test(k)) continue;
-    out[k] = v;
-  }
+  for (const [k, v] of Object.entries(config)) out[k] = SECRET_KEY.test(k) ? '******' : v;
   return out;
 }
 

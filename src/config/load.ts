@@ -99,7 +99,9 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
     // texts would only repeat `allowed` less clearly, so they are left out.
     const why = parsed.error.issues.filter((i) => i.code === 'custom').map((i) => i.message).join('; ');
     const from = sources[name] === 'default' ? '' : ` (from ${describeSource(sources[name]!, name, file)})`;
-    errors.push(`${name} = '${raw[name]}' is invalid${from}: ${why ? `${why}; ` : ''}allowed: ${def.allowed}`);
+    // A secret's value is not repeated: the message may end up in a log or a terminal.
+    const shown = def.secret ? '******' : raw[name];
+    errors.push(`${name} = '${shown}' is invalid${from}: ${why ? `${why}; ` : ''}allowed: ${def.allowed}`);
   }
 
   const result = config as Config;

@@ -25,6 +25,8 @@ const HOP = Object.assign(Object.create(null) as Record<string, boolean>, {
   trailer: true,
   'transfer-encoding': true,
   upgrade: true,
+  // nginx's proxy module drops Expect (the proxy answered it); undici also refuses to send it.
+  expect: true,
   host: true,
   'x-real-ip': true,
   'x-forwarded-for': true,

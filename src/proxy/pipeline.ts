@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { accessWithBody, chainNeedsBody, hasRequestBody } from './access-body.ts';
 import { discardUnsentBody, transformBody } from './body-buffer.ts';
 import { PHASE_LOG, ProxyContext, type ResponseHead } from './context.ts';
+import { nginxPage, refuseLaterRequests } from './client-errors.ts';
 import { JSON_TYPE, MSG, errorBody, sendJson } from './errors.ts';
 import type { Forwarder } from './forwarder.ts';
 import { normalizePath } from './normalize-path.ts';
@@ -53,6 +54,38 @@ function answerHttpsOnly(ctx: ProxyContext, res: ServerResponse, code: number, h
     res.writeHead(code, h);
     res.end();
   }
+}
+
+/** nginx's 400 for a request it parsed but refuses (Kong's body), closing the connection. */
+function refuseBadRequest(res: ServerResponse): null {
+  res.shouldKeepAlive = false;
+  refuseLaterRequests(res.socket);
+  sendJson(res, 400, errorBody('Bad request', nextRequestId()), ['connection', 'close']);
+  return null;
+}
+
+/**
+ * Versions other than 1.1 that nginx refuses. HTTP/0.9 (`GET /`, no version, no headers): nginx
+ * answers with a headerless body Gossamer cannot send through node:http, so 400. HTTP/1.0 with
+ * Transfer-Encoding: nginx's 400 (a 1.0 hop in front may not know chunked, a desync). `HTTP/2.0`
+ * spelled out in the request line, which node parses as if it were 1.x: nginx's 505.
+ */
+function refuseOtherVersion(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.httpVersionMajor > 1) {
+    req.resume();
+    res.shouldKeepAlive = false;
+    refuseLaterRequests(res.socket);
+    const page = nginxPage(505);
+    res.writeHead(505, ['content-type', 'text/html', 'content-length', String(page.length), 'server', SERVER, 'connection', 'close']);
+    res.end(page);
+    return true;
+  }
+  if (req.httpVersionMajor === 0 || req.headers['transfer-encoding'] !== undefined) {
+    req.resume();
+    refuseBadRequest(res);
+    return true;
+  }
+  return false;
 }
 
 export class RequestPipeline {
@@ -104,22 +137,32 @@ export class RequestPipeline {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     let rawPath = q === -1 ? url : url.slice(0, q);
+    // One compare for every request: HTTP/1.0, 0.9 and a spelled-out 2.0 have nginx's refusals.
+    if (req.httpVersionMinor !== 1 && refuseOtherVersion(req, res)) return null;
+    let hostHeader = req.headers.host;
+    if (hostHeader === undefined) {
+      if (req.httpVersionMinor === 1) return refuseBadRequest(res); // nginx: HTTP/1.1 without Host
+      hostHeader = '';
+    }
+    let authority = hostHeader;
     if (rawPath.charCodeAt(0) !== 47) {
-      // absolute-form (a client talking to us as a forward proxy) or '*'
+      // absolute-form (`GET http://host/path`): nginx routes by the host in the request line,
+      // not the Host header (RFC 9112 3.2.2). Anything else ('*', garbage) is the path '/'.
       try {
-        rawPath = new URL(rawPath).pathname;
+        const u = new URL(rawPath);
+        rawPath = u.pathname;
+        authority = u.host;
       } catch {
         rawPath = '/';
       }
     }
     const path = normalizePath(rawPath);
-    const hostHeader = req.headers.host ?? '';
-    let host = hostHeader;
+    let host = authority;
     let port = l.port;
-    const colon = hostHeader.lastIndexOf(':');
-    if (colon > 0 && hostHeader.charCodeAt(hostHeader.length - 1) !== 93) {
-      host = hostHeader.slice(0, colon);
-      port = Number(hostHeader.slice(colon + 1)) || l.port;
+    const colon = authority.lastIndexOf(':');
+    if (colon > 0 && authority.charCodeAt(authority.length - 1) !== 93) {
+      host = authority.slice(0, colon);
+      port = Number(authority.slice(colon + 1)) || l.port;
     }
     const facts = this.facts;
     facts.method = req.method ?? 'GET';
@@ -137,6 +180,7 @@ export class RequestPipeline {
       const cl = req.headers['content-length'];
       if (cl !== undefined && Number(cl) > maxBodySize) {
         ctx.status = 413;
+        refuseLaterRequests(res.socket);
         sendJson(res, 413, errorBody(MSG.bodyTooLarge, ctx.requestId), ['x-gossamer-request-id', ctx.requestId, 'connection', 'close'], start);
         return null;
       }

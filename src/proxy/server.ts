@@ -17,6 +17,7 @@ import { loadPluginHandlers } from './plugin-chain.ts';
 import { ProxyRuntime } from './runtime.ts';
 import type { TlsMaterial } from './tls-certs.ts';
 import { UpgradeHandler } from './upgrade.ts';
+import { onClientError, onConnect } from './client-errors.ts';
 
 export interface ProxyServerOptions {
   logger?: Logger;
@@ -29,7 +30,7 @@ export interface ProxyServerOptions {
   requestTimeout?: number;
   /** Client keep-alive idle time (ms). */
   keepAliveTimeout?: number;
-  /** Largest request head accepted (bytes); larger gets 431. */
+  /** Largest request head accepted (bytes); larger gets nginx's 414 or Kong's 494 (client-errors.ts). */
   maxHeaderSize?: number;
   /** Certificates for listeners opened with `ssl` (tls-certs.ts loads them). */
   tls?: TlsMaterial;
@@ -72,17 +73,6 @@ export interface ProxyServer {
   close(): Promise<void>;
 }
 
-// Node answers malformed requests itself (400, 431, 408) and closes the socket; the default
-// handling is what we want, but a socket error after that must not surface as an exception.
-function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable || (err.code === 'ECONNRESET')) {
-    socket.destroy();
-    return;
-  }
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
 function serverOptionsOf(opts: ProxyServerOptions): http.ServerOptions {
   return {
     headersTimeout: opts.headersTimeout ?? 60_000,
@@ -90,6 +80,9 @@ function serverOptionsOf(opts: ProxyServerOptions): http.ServerOptions {
     keepAliveTimeout: opts.keepAliveTimeout ?? 60_000,
     maxHeaderSize: opts.maxHeaderSize ?? 32 * 1024,
     connectionsCheckingInterval: 1000,
+    // The pipeline answers an HTTP/1.1 request without Host with Kong's 400 body (node's own
+    // 400 has none); it reads the header anyway, so the check moves rather than adds.
+    requireHostHeader: false,
   };
 }
 
@@ -110,7 +103,12 @@ function makeServer(ssl: boolean, serverOptions: http.ServerOptions, tls: TlsMat
     server.on('tlsClientError', (_err: Error, socket: Duplex) => socket.destroy());
   } else server = http.createServer(serverOptions, handler);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrades.onUpgrade(req, socket, head, l));
+  // Requests the parser refuses and CONNECT: Kong's status and body, then close (client-errors.ts).
   server.on('clientError', onClientError);
+  server.on('connect', onConnect);
+  // An Expect other than 100-continue: nginx ignores it and proxies the request (node would
+  // answer 417 itself). The forwarder drops Expect, as nginx's proxy module does.
+  server.on('checkExpectation', handler);
   return { server, l };
 }
 

@@ -29,7 +29,10 @@ function readPem(entry: string, keyName: string, i: number): string {
   try {
     return fs.readFileSync(entry, 'utf8');
   } catch (err) {
-    throw new Error(`${keyName}: cannot read '${entry}' (entry ${i + 1}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    // An entry is a path or PEM text: text that is not quite PEM (a key without its BEGIN line)
+    // is not repeated, since it may be a private key; a path is named so it can be fixed.
+    const what = /[\r\n]/.test(entry) || entry.length > 512 ? 'text that is neither a file path nor PEM starting with -----BEGIN' : `'${entry}'`;
+    throw new Error(`${keyName}: cannot read ${what} (entry ${i + 1}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 }
 

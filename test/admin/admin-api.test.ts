@@ -80,7 +80,8 @@ describe('root', () => {
     expect(r.body).toMatchObject({ version: '0.1.0', node_id: NODE_ID, hostname: 'host-a', tagline: 'Welcome to gossamer' });
     expect(r.body.plugins.available_on_server['gossamer-test-limit']).toMatchObject({ priority: 901 });
     expect(r.body.plugins.enabled_in_cluster).toEqual([]);
-    expect(r.body.configuration).toEqual({ pg_host: expect.any(String), admin_listen: '127.0.0.1:8001' });
+    // Kong shows its sensitive keys as ******.
+    expect(r.body.configuration).toEqual({ pg_host: expect.any(String), pg_password: '******', cluster_cert_key: '******', admin_listen: '127.0.0.1:8001' });
     expect(JSON.stringify(r.body)).not.toContain('sekret');
   });
 

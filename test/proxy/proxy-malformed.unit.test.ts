@@ -1,9 +1,10 @@
 // Malformed and hostile clients over raw sockets: the proxy answers or drops them, never
-// crashes or hangs, and keeps serving well-formed requests afterwards.
+// crashes or hangs, and keeps serving well-formed requests afterwards. The desync corpus, with
+// Kong's status for each request and the upstream's view, is proxy-smuggling.unit.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import net from 'node:net';
 import { createProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import { echoServer, get, route, service, snapshot, type Upstream_ } from '../support/proxy-fixtures.ts';
+import { rawRequest, type RawAnswer } from '../support/raw-client.ts';
 
 let proxy: ProxyServer;
 let port: number;
@@ -11,32 +12,8 @@ let up: Upstream_;
 let slowUp: Upstream_;
 
 /** Send raw bytes, collect whatever comes back until the server closes or `ms` pass. */
-function raw(payload: string | Buffer | (string | Buffer)[], ms = 3000, gapMs = 0): Promise<{ data: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let data = '';
-    let closed = false;
-    sock.on('data', (d) => (data += d.toString('latin1')));
-    sock.on('error', () => {});
-    sock.on('close', () => {
-      closed = true;
-      clearTimeout(t);
-      resolve({ data, closed });
-    });
-    const t = setTimeout(() => {
-      sock.destroy();
-      resolve({ data, closed });
-    }, ms);
-    const parts = Array.isArray(payload) ? payload : [payload];
-    let i = 0;
-    const next = (): void => {
-      if (i >= parts.length || sock.destroyed) return;
-      sock.write(parts[i++]!);
-      if (gapMs) setTimeout(next, gapMs);
-      else next();
-    };
-    sock.on('connect', next);
-  });
+function raw(payload: string | Buffer | (string | Buffer)[], ms = 3000, gapMs = 0): Promise<RawAnswer> {
+  return rawRequest(port, payload, ms, gapMs);
 }
 
 async function healthy(): Promise<void> {
@@ -82,9 +59,9 @@ describe('malformed requests', () => {
     await healthy();
   });
 
-  test('oversized headers get 431', async () => {
+  test("oversized headers get Kong's 494", async () => {
     const r = await raw(`GET /ok/x HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
-    expect(r.data).toMatch(/^HTTP\/1.1 431/);
+    expect(r.data).toMatch(/^HTTP\/1.1 494/);
     await healthy();
   });
 
