@@ -57,7 +57,7 @@ function p99ok(trials: Trial[], boundMs: number): boolean | undefined {
 export function sizeTable(r: SizeResult): string[] {
   const ml = memberlistSuspicion(r.n);
   const ours = gossamerSuspicion(r.n);
-  const mlRef = `memberlist suspicion 4·log10(${r.n}) s = ${s(ml.min)} … ×6 = ${s(ml.max)}`;
+  const mlRef = `memberlist suspicion 4·max(1, log10 ${r.n})·1 s = ${s(ml.min)} … ×6 = ${s(ml.max)}`;
   const lossTxt = `${(r.loss * 100).toFixed(r.loss < 0.01 && r.loss > 0 ? 2 : 0)} % loss`;
   const rows: [string, string, string][] = [
     [`converge: last start → all see ${r.n} alive`, s(r.convergeMs), goal(Number.isFinite(r.convergeMs) ? r.convergeMs <= 5000 : false, '≤ 5 s (50 nodes)')],

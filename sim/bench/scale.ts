@@ -158,8 +158,8 @@ async function main(): Promise<void> {
     say('');
     for (const l of sizeTable(results.at(-1)!)) say(l);
   }
-  say('');
-  for (const r of results) for (const l of sizeTable(r)) say(l);
+  // Every table again, together, when there was more than one size: the run's output scrolls far.
+  if (results.length > 1) for (const r of results) for (const l of ['', ...sizeTable(r)]) say(l);
   say('');
   for (const l of summaryTable(results)) say(l);
   process.exit(results.length === SIZES.length ? 0 : 1);
