@@ -17,6 +17,8 @@ export interface SizeResult {
   kill: Trial[];
   stop: Trial[];
   route: Trial[];
+  /** Route changes written on a control plane, served by N − 1 data planes (--hybrid); undefined when not run. */
+  hybridRoute: Trial[] | undefined;
   steady: { loss: number; result: SteadyResult }[];
   /** Lines from measureIdle (other branch), once wired. */
   idle?: string[];
@@ -64,7 +66,9 @@ export function sizeTable(r: SizeResult): string[] {
     ['SIGKILL → failed on every survivor', dist(r.kill, s), `${mlRef}; ${goal(p99ok(r.kill, 3000), 'p99 ≤ 3 s')}`],
     ['SIGSTOP → failed on every survivor', dist(r.stop, s), `${mlRef}; ${goal(p99ok(r.stop, 4000), 'p99 ≤ 4 s')}`],
     ['route change → served by every node (DB mode)', dist(r.route, msf), `${KONG_POLL}; ${goal(p99ok(r.route, 250), 'p99 ≤ 250 ms')}`],
-    [`route change, control plane + ${r.n - 1} data planes`, 'not measured', 'hybrid runs are not built into bench:scale yet'],
+    r.hybridRoute
+      ? [`route change, control plane + ${r.n - 1} data planes`, dist(r.hybridRoute, msf), `plain loopback; ${KONG_POLL}; ${goal(p99ok(r.hybridRoute, 250), 'p99 ≤ 250 ms')}`]
+      : [`route change, control plane + ${r.n - 1} data planes`, 'not measured', 'run with --hybrid'],
     ...r.steady.map((w): [string, string, string] => [
       `false failures, ${w.result.seconds} s steady, ${(w.loss * 100).toFixed(w.loss > 0 && w.loss < 0.01 ? 2 : 0)} % loss`,
       `${w.result.failed.length} (${w.result.suspected} suspicions)`,

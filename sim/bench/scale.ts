@@ -1,11 +1,13 @@
 // `npm run bench:scale [-- --sizes 10,25,50 --zones 3 --cross-ms 20 --jitter-ms 5 --loss 0.01
-//   --trials 5 --route-trials 10 --steady 600 --loopback --keep]`: the cluster at the sizes it is
+//   --trials 5 --route-trials 10 --steady 600 --hybrid --loopback --keep]`: the cluster at the sizes it is
 // run at (issue #17). Per size N, real `gossamer start` processes (worker_processes = 1) on one
 // Postgres, in network namespaces grouped in zones with latency and loss between them
 // (`--net zones`, sim/harness/zones.ts), and a table of:
 //   - time from the last node's start until every node sees N alive;
 //   - SIGKILL / SIGSTOP of one node → failed on every survivor (p50 / p99 over --trials);
-//   - a route change → served by every node's proxy (p50 / p99 over --route-trials), DB mode;
+//   - a route change → served by every node's proxy (p50 / p99 over --route-trials), DB mode,
+//     and with --hybrid for a control plane and N − 1 data planes (on plain loopback: the
+//     namespace harness runs DB mode only);
 //   - false failures (`failed` marks without a fault) over --steady seconds at the given loss,
 //     then at 0 %;
 // each next to memberlist's documented suspicion timeout at that size and Kong's 5 s poll.
@@ -42,6 +44,7 @@ const ROUTE_TRIALS = num('--route-trials', 10);
 const STEADY_S = num('--steady', 600);
 const CONVERGE_TIMEOUT_S = num('--converge-timeout', 180);
 const KEEP = has('--keep');
+const HYBRID = has('--hybrid');
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -59,6 +62,39 @@ async function trials(label: string, count: number, run: (i: number) => Promise<
     say(`   ${label} #${i + 1}: ${Number.isFinite(t.ms) ? `${Math.round(t.ms)} ms` : 'missed'}${t.problem ? ` (${t.problem})` : ''}`);
   }
   return out;
+}
+
+async function createService(admin: string, upstreamPort: number): Promise<string> {
+  const r = await fetch(`${admin}/services`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'scale-upstream', url: `http://127.0.0.1:${upstreamPort}` }),
+  });
+  if (r.status !== 201) throw new Error(`bench:scale: creating the service on ${admin} answered ${r.status}: ${await r.text()}`);
+  return ((await r.json()) as { id: string }).id;
+}
+
+/** A control plane and N − 1 data planes (plain loopback): route written on the control plane → served by every data plane. */
+async function hybridRoutes(n: number): Promise<Trial[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gossamer-bench-scale-hybrid-${n}-`));
+  say(`   hybrid: a control plane and ${n - 1} data planes on plain loopback (dir ${dir})`);
+  let serviceId = '';
+  const cl = await SimCluster.start({
+    nodes: n - 1,
+    dir,
+    hybrid: true,
+    log: (l) => say(`   ${l}`),
+    setup: async (cp, c) => {
+      serviceId = await createService(cp.adminUrl, c.upstream.port);
+    },
+  });
+  try {
+    if (!(await cl.waitFormed(CONVERGE_TIMEOUT_S * 1000))) say('   hybrid: the data planes had not formed; route trials anyway');
+    return await trials('route change (hybrid)', ROUTE_TRIALS, (i) => routeTrial(cl, cl.cp!, serviceId, i));
+  } finally {
+    await cl.stop();
+    if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Boot N nodes; the convergence clock starts when the last of them answers. */
@@ -82,13 +118,7 @@ async function boot(n: number, dir: string, zones: boolean): Promise<{ cl: SimCl
     },
     setup: async (firstNode, c) => {
       ref = c;
-      const r = await fetch(`${firstNode.adminUrl}/services`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'scale-upstream', url: `http://127.0.0.1:${c.upstream.port}` }),
-      });
-      if (r.status !== 201) throw new Error(`bench:scale: creating the service answered ${r.status}: ${await r.text()}`);
-      serviceId = ((await r.json()) as { id: string }).id;
+      serviceId = await createService(firstNode.adminUrl, c.upstream.port);
     },
   });
   const lastUp = Math.max(...ups.values());
@@ -110,6 +140,7 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     stop: [],
     route: [],
     steady: [],
+    hybridRoute: undefined,
     problems: Number.isFinite(convergeMs) ? [] : [`not every node saw ${n} alive within ${CONVERGE_TIMEOUT_S} s of the last start`],
   };
   say(`   converged ${(convergeMs / 1000).toFixed(2)} s after the last start`);
@@ -138,6 +169,13 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     const left = await cl.stop();
     if (left.length) res.problems.push(`ports still listening after the stop: ${left.join(', ')}`);
     if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  if (HYBRID) {
+    try {
+      res.hybridRoute = await hybridRoutes(n);
+    } catch (err) {
+      res.problems.push(`hybrid run: ${(err as Error).message.split('\n')[0]}`);
+    }
   }
   return res;
 }
