@@ -111,10 +111,10 @@ function relay(spec: RelaySpec, client: net.Socket): void {
   up.on('data', (c: Buffer) => toPeer.push(c));
   client.on('end', () => toNode.push('end'));
   up.on('end', () => toPeer.push('end'));
-  // A reset travels with the same latency as data; a node that is not listening (killed)
-  // refuses at once, as its host's kernel would.
+  // A reset travels with the same latency as data, and so does the refusal of a node that is not
+  // listening (killed): the dialer sees its connection reset one crossing later.
   client.on('error', () => toNode.push('reset'));
-  up.on('error', () => (up.connecting ? client.resetAndDestroy() : toPeer.push('reset')));
+  up.on('error', () => toPeer.push('reset'));
   client.on('close', () => setTimeout(() => up.destroy(), 5_000).unref());
   up.on('close', () => setTimeout(() => client.destroy(), 5_000).unref());
 }
