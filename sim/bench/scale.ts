@@ -143,7 +143,7 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     hybridRoute: undefined,
     problems: Number.isFinite(convergeMs) ? [] : [`not every node saw ${n} alive within ${CONVERGE_TIMEOUT_S} s of the last start`],
   };
-  say(`   converged ${(convergeMs / 1000).toFixed(2)} s after the last start`);
+  say(Number.isFinite(convergeMs) ? `   converged ${(convergeMs / 1000).toFixed(2)} s after the last start` : `   NOT converged within ${CONVERGE_TIMEOUT_S} s of the last start: no trials at this size`);
   try {
     // ─── measureIdle: per-idle-node figures (issue #17 item 2) ──────────────────────────────
     // PLUG-IN POINT, left for the merge. sim/bench/idle-figures.ts (the idle-CPU branch) exports
@@ -154,6 +154,8 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     // and the table prints res.idle in its "per idle node" row (scale-report.ts).
     res.idle = undefined;
 
+    // Faults on a cluster that never formed measure the machine, not the protocol: say so, skip them.
+    if (!Number.isFinite(convergeMs)) return res;
     if (STEADY_S > 0) res.steady.push({ loss: res.loss, result: await steadyWindow(cl, STEADY_S, (l) => say(`   ${l}`)) });
     const victims = cl.nodes.slice(1);
     const victim = (i: number): SimNode => victims[i % victims.length]!;
