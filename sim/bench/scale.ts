@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SimCluster } from '../harness/cluster.ts';
 import { netnsUnavailable } from '../harness/netns.ts';
+import { trackCleanup } from '../harness/reaper.ts';
 import type { SimNode } from '../harness/node-process.ts';
 import { DEFAULT_ZONES, type ZoneOptions } from '../harness/zones.ts';
 import { detectionTrial, routeTrial, steadyWindow, waitConverged, type Trial } from './scale-measure.ts';
@@ -129,7 +130,13 @@ async function boot(n: number, dir: string, zones: boolean): Promise<{ cl: SimCl
 async function runSize(n: number, zones: boolean): Promise<SizeResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gossamer-bench-scale-${n}-`));
   say(`\n== N = ${n}: starting (dir ${dir}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
-  const { cl, serviceId, bootS, convergeMs } = await boot(n, dir, zones);
+  // Also on Ctrl-C and when the boot fails: a 50-node run leaves a lot of logs and Postgres data.
+  const untrackDir = KEEP ? () => {} : trackCleanup(`bench:scale dir ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }));
+  const { cl, serviceId, bootS, convergeMs } = await boot(n, dir, zones).catch((err: unknown) => {
+    if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
+    untrackDir();
+    throw err;
+  });
   const res: SizeResult = {
     n,
     net: cl.zones ? cl.zones.describe() : `${n} nodes on plain loopback (no zones, no latency, no loss)`,
@@ -171,6 +178,7 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     const left = await cl.stop();
     if (left.length) res.problems.push(`ports still listening after the stop: ${left.join(', ')}`);
     if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
+    untrackDir();
   }
   if (HYBRID) {
     try {
