@@ -81,8 +81,9 @@ test.skipIf(notRoot)('a cross-zone round trip takes the configured delay, an in-
   // One way is 30 ± 5 ms, both ways are delayed: never under 2 × 25 ms (timers only fire late).
   expect(Math.min(...cross)).toBeGreaterThanOrEqual(2 * 25 - 1);
   expect(Math.min(...cross)).toBeGreaterThanOrEqual(30);
-  // In a zone: no added delay; the median stays far below one crossing even on a loaded machine.
-  expect([...inZone].sort((a, b) => a - b)[inZone.length >> 1]).toBeLessThan(15);
+  // In a zone: no added delay, so a round trip does not take the configured delay (the median:
+  // a loaded machine can stall one probe process for a while).
+  expect([...inZone].sort((a, b) => a - b)[inZone.length >> 1]).toBeLessThan(30);
 
   await z.setLoss(0.2);
   expect(z.lossRules(n3.name)).toHaveLength(2); // from n1 and n2 only
