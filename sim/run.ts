@@ -24,6 +24,7 @@ import { prng } from './prng.ts';
 import { startProgress } from './report/progress.ts';
 import { writeReport, type ReportFiles } from './report/write.ts';
 import type { FaultStep, Scenario } from './scenario.ts';
+import type { ZoneOptions } from './harness/zones.ts';
 
 export interface RunOptions {
   scenario: Scenario;
@@ -33,8 +34,13 @@ export interface RunOptions {
   quiet?: boolean;
   /** Keep Postgres data and node prefixes after the run (logs are always kept). */
   keep?: boolean;
-  /** How partitions cut: the nodes' connection gater (default) or `netns` packet drops (root, Linux). */
-  net?: 'gater' | 'netns';
+  /**
+   * How partitions cut: the nodes' connection gater (default) or `netns` packet drops (root,
+   * Linux); `zones` adds latency and loss between zones. Default: the scenario's `net`.
+   */
+  net?: 'gater' | 'netns' | 'zones';
+  /** `--net zones` settings from the command line; they override the scenario's `zones`. */
+  zones?: Partial<ZoneOptions>;
 }
 
 export interface RunResult {
@@ -69,12 +75,20 @@ async function adminPost(url: string, body: unknown): Promise<{ id: string }> {
   return { id: b.id };
 }
 
+/** The scenario's `zones` block with the command line's overrides on top. */
+function zoneOptions(s: Scenario, o: RunOptions): Partial<ZoneOptions> {
+  const z = s.zones;
+  const fromScenario: Partial<ZoneOptions> = z ? { zones: z.count, inMs: z.in_ms, crossMs: z.cross_ms, jitterMs: z.jitter_ms, loss: z.loss } : {};
+  return { ...fromScenario, ...Object.fromEntries(Object.entries(o.zones ?? {}).filter(([, v]) => v !== undefined)) };
+}
+
 const loadavg = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 
 export async function runScenario(o: RunOptions): Promise<RunResult> {
   const s = o.scenario;
   if (s.pending) throw new Error(`${s.name} is pending: ${s.pending}`);
   const nodes = o.nodes ?? s.nodes;
+  const net = o.net ?? s.net ?? 'gater';
   const schedule = buildSchedule(s, o.seed, nodes);
   const names = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
   const recorder = new Recorder(s.name, o.seed, names, s.hybrid ? [CONTROL_PLANE] : []);
@@ -102,7 +116,8 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
       config: s.config,
       nodeConfig: s.node_config,
       hybrid: s.hybrid,
-      net: o.net,
+      net,
+      zones: zoneOptions(s, o),
       onState: (node, state, crashed) => {
         if (observing) recorder.add<NodeStateEvent>({ kind: 'node', node, state, ...(crashed ? { crashed } : {}) });
       },
@@ -164,7 +179,7 @@ export async function runScenario(o: RunOptions): Promise<RunResult> {
     await Promise.all([traffic.stop(), writer.stop()]);
     // Not an invariant: a node cut off alone waits out its longest suspicion timeout by design
     // (no member can confirm), so say what each side saw instead.
-    for (const v of partitionViews(recorder.history.events)) notes.push(`${o.net === 'netns' ? 'black-hole ' : ''}${describeViews([v])[0]}`);
+    for (const v of partitionViews(recorder.history.events)) notes.push(`${net !== 'gater' ? 'black-hole ' : ''}${describeViews([v])[0]}`);
     if (traffic.skipped() > 0) notes.push(`the load generator skipped ${traffic.skipped()} of its sends (behind schedule or ${s.load.rate} requests already in flight): the offered load was lower than set`);
 
     progress.phase('settle');

@@ -58,7 +58,23 @@ export const scenarioSchema = z
   .object({
     name: z.string().min(1),
     description: z.string().default(''),
-    nodes: z.number().int().min(1).max(16).default(3),
+    nodes: z.number().int().min(1).max(64).default(3),
+    /**
+     * How the nodes are networked (the command line's --net wins): gater (default), netns, or
+     * zones (namespaces grouped in zones with latency and loss between them; root, Linux).
+     */
+    net: z.enum(['gater', 'netns', 'zones']).optional(),
+    /** `net: zones`: zone count, one-way delays (ms) inside and across zones, loss across zones (0..1). */
+    zones: z
+      .object({
+        count: z.number().int().min(1).max(16).default(3),
+        in_ms: z.number().min(0).default(0.2),
+        cross_ms: z.number().min(0).default(20),
+        jitter_ms: z.number().min(0).default(5),
+        loss: z.number().min(0).lt(1).default(0),
+      })
+      .strict()
+      .optional(),
     /** Hybrid mode: one control plane (Postgres, Admin API writes) and `nodes` data planes (traffic). */
     hybrid: z.boolean().default(false),
     duration: z.number().positive(),

@@ -18,6 +18,7 @@ import type { SimNode } from '../harness/node-process.ts';
 import { defaultSettings, memberlistLanSettings } from '../../src/cluster/settings.ts';
 import { expectedConfirmations, suspicionMinTimeout, suspicionTimeout } from '../../src/cluster/suspicion.ts';
 import { INPROC_NOTE, INPROC_SETTINGS, runInproc, type InprocResult } from './membership-inproc.ts';
+import { readEvents, waitAll } from './member-events.ts';
 import { pct } from './stats.ts';
 
 const args = process.argv.slice(2);
@@ -36,56 +37,6 @@ const NODES = 5;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (s: string) => process.stdout.write(s + '\n');
-
-interface LogEvent {
-  time: number;
-  node: string;
-  member: string;
-  msg: string;
-}
-
-/** The membership lines of every node's log (pino JSON): who marked whom, when. */
-function readEvents(nodes: SimNode[]): LogEvent[] {
-  const out: LogEvent[] = [];
-  for (const n of nodes) {
-    let text = '';
-    try {
-      text = fs.readFileSync(n.logFile, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n')) {
-      if (!line.startsWith('{') || !line.includes('cluster: member')) continue;
-      try {
-        const j = JSON.parse(line) as { time: number; member?: string; msg: string };
-        if (j.member) out.push({ time: j.time, node: n.name, member: j.member, msg: j.msg });
-      } catch {
-        /* a torn line of a killed process */
-      }
-    }
-  }
-  return out;
-}
-
-async function membersOf(n: SimNode): Promise<{ name: string; status: string; incarnation: number }[] | null> {
-  try {
-    const r = await fetch(`${n.adminUrl}/cluster/members`, { signal: AbortSignal.timeout(1500) });
-    return ((await r.json()) as { data: { name: string; status: string; incarnation: number }[] }).data;
-  } catch {
-    return null;
-  }
-}
-
-async function waitAll(observers: SimNode[], victim: string, status: string, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const views = await Promise.all(observers.map(membersOf));
-    if (views.every((v) => v?.some((m) => m.name === victim && m.status === status))) return true;
-    await sleep(100);
-  }
-  return false;
-}
-
 
 const fmt = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : 'n/a');
 

@@ -17,6 +17,7 @@ import { SimNode, sleep } from './node-process.ts';
 import { simPort } from './ports.ts';
 import { stillListening, trackPostgres } from './reaper.ts';
 import { startUpstream, type Upstream } from './upstream.ts';
+import { ZonesNetwork, type ZoneOptions } from './zones.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/gossamer.js', import.meta.url));
 const run = promisify(execFile);
@@ -30,8 +31,13 @@ export interface ClusterOptions {
   nodeConfig?: Record<string, Record<string, string | number | boolean>>;
   /** One control plane with Postgres and `nodes` data planes (database = off) behind the balancer. */
   hybrid?: boolean;
-  /** How partitions cut: the nodes' connection gater (default) or packet drops between network namespaces. */
-  net?: 'gater' | 'netns';
+  /**
+   * How partitions cut: the nodes' connection gater (default) or packet drops between network
+   * namespaces (`netns`; `zones` adds latency and loss between groups of namespaces).
+   */
+  net?: 'gater' | 'netns' | 'zones';
+  /** `net: 'zones'`: zone count, delays and loss (defaults in zones.ts). */
+  zones?: Partial<ZoneOptions>;
   onState?: (node: string, state: NodeState, crashed?: string) => void;
   log?: (line: string) => void;
   /**
@@ -66,6 +72,8 @@ export class SimCluster {
   groups: string[][] | undefined;
   /** `--net netns`: the nodes' namespaces; partitions drop packets there. */
   network: NetnsNetwork | undefined;
+  /** `--net zones`: the same namespaces, plus the zone relays and loss rules. */
+  zones: ZonesNetwork | undefined;
   private untrackPg: (() => void) | undefined;
   private readonly ports: number[] = [];
   private readonly log: (line: string) => void;
@@ -113,8 +121,8 @@ export class SimCluster {
   }
 
   private async boot(): Promise<void> {
-    if (this.opts.net === 'netns') {
-      const why = netnsUnavailable() ?? (this.opts.hybrid ? '--net netns runs DB-mode scenarios only; hybrid scenarios use the default mode (no --net)' : undefined);
+    if (this.opts.net === 'netns' || this.opts.net === 'zones') {
+      const why = netnsUnavailable() ?? (this.opts.hybrid ? `--net ${this.opts.net} runs DB-mode scenarios only; hybrid scenarios use the default mode (no --net)` : undefined);
       if (why) throw new Error(why);
     }
     fs.mkdirSync(this.opts.dir, { recursive: true });
@@ -187,9 +195,12 @@ export class SimCluster {
       this.proxies.set(name, fp);
       this.ports.push(fp.port);
     }
-    if (this.opts.net === 'netns') {
-      const hostPorts = [...[...this.proxies.values()].map((fp) => fp.port), this.upstream.port];
-      this.network = NetnsNetwork.create({ nodes: names.map((name) => ({ name, ports: ports.get(name)! })), hostPorts, log: this.log });
+    const hostPorts = [...[...this.proxies.values()].map((fp) => fp.port), this.upstream.port];
+    const netNodes = names.map((name) => ({ name, ports: ports.get(name)! }));
+    if (this.opts.net === 'netns') this.network = NetnsNetwork.create({ nodes: netNodes, hostPorts, log: this.log });
+    if (this.opts.net === 'zones') {
+      this.zones = await ZonesNetwork.create({ nodes: netNodes, hostPorts, zones: this.opts.zones, log: this.log });
+      this.network = this.zones.net;
     }
     const hostOf = (name: string) => this.network?.host(name) ?? '127.0.0.1';
     for (const name of names) {
@@ -201,7 +212,8 @@ export class SimCluster {
         prefix: path.join(this.opts.dir, name, 'prefix'),
         proxy_listen: `${host}:${p.proxy}`,
         admin_listen: `${host}:${p.admin}`,
-        cluster_listen: `${host}:${p.cluster}`,
+        // --net zones: the node listens behind its zone relay, which owns the advertised address.
+        cluster_listen: this.zones ? this.zones.innerListen(name, p.cluster) : `${host}:${p.cluster}`,
         cluster_advertise: `${host}:${p.cluster}`,
         cluster_peers: seeds.join(','),
         pg_host: '127.0.0.1',
@@ -340,6 +352,7 @@ export class SimCluster {
     const all = this.cp ? [this.cp, ...this.nodes] : this.nodes;
     await Promise.all(all.map((n) => n.kill().catch(() => {})));
     for (const n of all) n.reap();
+    this.zones?.destroy();
     this.network?.destroy();
     await this.upstream?.close().catch(() => {});
     for (const p of this.proxies.values()) await p.close().catch(() => {});

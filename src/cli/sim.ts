@@ -11,7 +11,29 @@ function int(name: string) {
   };
 }
 
-async function execute(scenarioFile: string | undefined, opts: { seed?: number; nodes?: number; out?: string; duration?: number; quiet?: boolean; keep?: boolean; net?: 'gater' | 'netns' }, fuzz: boolean): Promise<void> {
+interface ExecOptions {
+  seed?: number;
+  nodes?: number;
+  out?: string;
+  duration?: number;
+  quiet?: boolean;
+  keep?: boolean;
+  net?: 'gater' | 'netns' | 'zones';
+  zones?: number;
+  crossMs?: number;
+  jitterMs?: number;
+  loss?: number;
+}
+
+function num(name: string, max = Infinity) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || n > max) throw new Error(`--${name} must be a number from 0 to ${max}, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+async function execute(scenarioFile: string | undefined, opts: ExecOptions, fuzz: boolean): Promise<void> {
   const { loadScenario, scenarioSchema } = await import('../../sim/scenario.ts');
   const { runScenario } = await import('../../sim/run.ts');
   const scenario = fuzz
@@ -43,7 +65,8 @@ async function execute(scenarioFile: string | undefined, opts: { seed?: number; 
   const pgPlace = await simPgPlace(path.join(outDir, 'cluster'));
   console.error(`sim: ${scenario.name} with seed ${seed} (rerun with --seed ${seed} for the same faults); output in ${outDir}`);
   console.error(`sim: Postgres data in ${pgPlace.dataDir}${pgPlace.relocated ? ` (running as root, and the 'postgres' user Postgres runs as cannot reach ${outDir})` : ''}${opts.keep ? '' : ', removed after the run (--keep keeps it)'}`);
-  const r = await runScenario({ scenario, seed, nodes: opts.nodes, outDir, quiet: opts.quiet, keep: opts.keep, net: opts.net });
+  const zones = { zones: opts.zones, crossMs: opts.crossMs, jitterMs: opts.jitterMs, loss: opts.loss };
+  const r = await runScenario({ scenario, seed, nodes: opts.nodes, outDir, quiet: opts.quiet, keep: opts.keep, net: opts.net, zones });
   console.log(r.table);
   for (const n of r.notes) console.log(`note: ${n}`);
   console.log(`report: ${r.files.html}\n        ${r.files.json}`);
@@ -51,9 +74,17 @@ async function execute(scenarioFile: string | undefined, opts: { seed?: number; 
 }
 
 function netOption(): Option {
-  return new Option('--net <mode>', 'how partitions cut: gater (the nodes refuse each other) or netns (Linux, root: nodes in network namespaces, packets dropped)')
-    .choices(['gater', 'netns'])
-    .default('gater');
+  return new Option('--net <mode>', "how nodes are networked and partitions cut: gater (the nodes refuse each other; default), netns (Linux, root: nodes in network namespaces, packets dropped) or zones (netns in zones with latency and loss between them); default: the scenario's net")
+    .choices(['gater', 'netns', 'zones']);
+}
+
+/** `--net zones` settings; each overrides the scenario's `zones` block. */
+function zoneOptions(cmd: Command): Command {
+  return cmd
+    .option('--zones <n>', '--net zones: number of zones (default 3)', int('zones'))
+    .option('--cross-ms <ms>', '--net zones: one-way delay across zones (default 20)', num('cross-ms'))
+    .option('--jitter-ms <ms>', '--net zones: ± jitter of that delay (default 5)', num('jitter-ms'))
+    .option('--loss <p>', '--net zones: share of packets dropped across zones, 0..1 (default 0)', num('loss', 0.99));
 }
 
 export function simCommand(): Command {
@@ -70,7 +101,7 @@ export function simCommand(): Command {
     // Timers of a crashed run must not keep the process alive; children are already reaped.
     setTimeout(() => process.exit(), 200).unref();
   };
-  cmd
+  zoneOptions(cmd
     .command('run')
     .description('run a scenario file (sim/scenarios/*.yaml)')
     .argument('<file>', 'scenario YAML')
@@ -79,9 +110,9 @@ export function simCommand(): Command {
     .option('--out <dir>', 'where report.json, report.html and node logs go')
     .option('--quiet', 'no progress output')
     .option('--keep', 'keep Postgres data and node prefixes after the run')
-    .addOption(netOption())
+    .addOption(netOption()))
     .action(action(false));
-  cmd
+  zoneOptions(cmd
     .command('fuzz')
     .description('random faults from a seed for a duration, every invariant checked')
     .requiredOption('--seed <n>', 'seed of the fault schedule', int('seed'))
@@ -90,7 +121,7 @@ export function simCommand(): Command {
     .option('--out <dir>', 'output directory')
     .option('--quiet', 'no progress output')
     .option('--keep', 'keep Postgres data and node prefixes after the run')
-    .addOption(netOption())
+    .addOption(netOption()))
     .action(action(true));
   cmd
     .command('compare')

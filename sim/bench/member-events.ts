@@ -1,0 +1,66 @@
+// What the nodes of a benchmark cluster say about each other: the membership lines of their
+// logs (who marked whom, when, on the node's own clock) and their /cluster/members views.
+// Shared by bench:membership and bench:scale.
+import fs from 'node:fs';
+import type { SimNode } from '../harness/node-process.ts';
+
+export interface LogEvent {
+  time: number;
+  node: string;
+  member: string;
+  msg: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The membership lines of every node's log (pino JSON): who marked whom, when. */
+export function readEvents(nodes: SimNode[]): LogEvent[] {
+  const out: LogEvent[] = [];
+  for (const n of nodes) {
+    let text = '';
+    try {
+      text = fs.readFileSync(n.logFile, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{') || !line.includes('cluster: member')) continue;
+      try {
+        const j = JSON.parse(line) as { time: number; member?: string; msg: string };
+        if (j.member) out.push({ time: j.time, node: n.name, member: j.member, msg: j.msg });
+      } catch {
+        /* a torn line of a killed process */
+      }
+    }
+  }
+  return out;
+}
+
+export async function membersOf(n: SimNode): Promise<{ name: string; status: string; incarnation: number }[] | null> {
+  try {
+    const r = await fetch(`${n.adminUrl}/cluster/members`, { signal: AbortSignal.timeout(1500) });
+    return ((await r.json()) as { data: { name: string; status: string; incarnation: number }[] }).data;
+  } catch {
+    return null;
+  }
+}
+
+/** Wait until every observer lists `victim` with `status`; false after `timeoutMs`. */
+export async function waitAll(observers: SimNode[], victim: string, status: string, timeoutMs: number, pollMs = 100): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const views = await Promise.all(observers.map(membersOf));
+    if (views.every((v) => v?.some((m) => m.name === victim && m.status === status))) return true;
+    await sleep(pollMs);
+  }
+  return false;
+}
+
+/**
+ * When the last of `observers` first logged `msg` about `member` at or after `since` (ms since
+ * `since`), or NaN when one of them never did.
+ */
+export function lastFirstMark(events: LogEvent[], observers: SimNode[], member: string, msg: RegExp, since: number): number {
+  const firsts = observers.map((o) => Math.min(...events.filter((e) => e.node === o.name && e.member === member && msg.test(e.msg) && e.time >= since).map((e) => e.time)));
+  return firsts.every(Number.isFinite) ? Math.max(...firsts) - since : NaN;
+}

@@ -1,0 +1,111 @@
+// The measurements of bench:scale on one running cluster: convergence after the last start,
+// failure detection of a SIGKILLed or SIGSTOPped node, a route change reaching every node's
+// proxy, and `failed` marks over a window without faults (false failures).
+import type { SimCluster } from '../harness/cluster.ts';
+import type { SimNode } from '../harness/node-process.ts';
+import { lastFirstMark, membersOf, readEvents, waitAll } from './member-events.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polling the Admin API of 50 nodes every 100 ms would be load of its own: slower for big clusters. */
+export function pollMs(n: number): number {
+  return n <= 10 ? 100 : n <= 25 ? 250 : 500;
+}
+
+/** Date.now() when every up node first listed all `n` members alive (and none otherwise); NaN on timeout. */
+export async function waitConverged(nodes: SimNode[], n: number, timeoutMs: number): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const views = await Promise.all(nodes.map(membersOf));
+    const now = Date.now();
+    if (views.every((v) => v && v.filter((m) => m.status === 'alive').length === n)) return now;
+    await sleep(pollMs(n));
+  }
+  return NaN;
+}
+
+export interface Trial {
+  /** Fault → marked failed on the last survivor (from the survivors' own logs), NaN when missed. */
+  ms: number;
+  problem?: string;
+}
+
+/**
+ * SIGKILL (then restart) or SIGSTOP (then SIGCONT) `victim`; the time until every survivor has
+ * logged it failed. The victim is back and alive everywhere before the next trial.
+ */
+export async function detectionTrial(cl: SimCluster, victim: SimNode, kind: 'SIGKILL' | 'SIGSTOP', timeoutMs = 30_000): Promise<Trial> {
+  const others = cl.nodes.filter((n) => n !== victim && n.state === 'up');
+  const poll = pollMs(cl.nodes.length);
+  const t0 = Date.now();
+  if (kind === 'SIGKILL') await victim.kill();
+  else victim.pause();
+  const ok = await waitAll(others, victim.name, 'failed', timeoutMs, poll);
+  const ms = lastFirstMark(readEvents(others), others, victim.name, /^cluster: member failed$/, t0);
+  let problem = ok && Number.isFinite(ms) ? undefined : `${kind} ${victim.name}: not failed on every survivor within ${timeoutMs / 1000} s`;
+  if (kind === 'SIGKILL') await cl.startNode(victim.name);
+  else victim.resume();
+  if (!(await waitAll(others, victim.name, 'alive', timeoutMs, poll))) problem = `${problem ? `${problem}; ` : ''}${victim.name}: not alive everywhere again within ${timeoutMs / 1000} s`;
+  return { ms: ok ? ms : NaN, ...(problem ? { problem } : {}) };
+}
+
+async function served(n: SimNode, path: string, until: number, everyMs: number): Promise<number> {
+  while (Date.now() < until) {
+    try {
+      const r = await fetch(`${n.proxyUrl}${path}`, { signal: AbortSignal.timeout(2000) });
+      await r.body?.cancel();
+      if (r.status === 200) return Date.now();
+    } catch {
+      /* a busy node: ask again */
+    }
+    await sleep(everyMs);
+  }
+  return NaN;
+}
+
+/**
+ * Create a route on `writer` (DB mode: its Admin API writes Postgres) and probe every node's
+ * proxy until it serves it: acknowledged write → served by the last node.
+ */
+export async function routeTrial(cl: SimCluster, writer: SimNode, serviceId: string, i: number, timeoutMs = 15_000): Promise<Trial> {
+  const path = `/scale-${Date.now().toString(36)}-${i}`;
+  const r = await fetch(`${writer.adminUrl}/routes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `scale-${i}-${Date.now()}`, paths: [path], service: { id: serviceId } }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (r.status !== 201) return { ms: NaN, problem: `route write on ${writer.name} answered ${r.status}: ${(await r.text()).slice(0, 200)}` };
+  await r.body?.cancel();
+  const t0 = Date.now();
+  // 10 ms between probes of one node up to 10 nodes, 25 ms beyond: the probes are load too.
+  const every = cl.nodes.length <= 10 ? 10 : 25;
+  const times = await Promise.all(cl.nodes.map((n) => served(n, path, t0 + timeoutMs, every)));
+  const missing = cl.nodes.filter((_, k) => !Number.isFinite(times[k]!)).map((n) => n.name);
+  if (missing.length) return { ms: NaN, problem: `route ${path}: not served by ${missing.join(', ')} within ${timeoutMs / 1000} s` };
+  return { ms: Math.max(...times) - t0 };
+}
+
+export interface SteadyResult {
+  seconds: number;
+  failed: { node: string; member: string; time: number }[];
+  suspected: number;
+}
+
+/** No faults for `seconds`: every `failed` mark in the nodes' logs is a false failure. */
+export async function steadyWindow(cl: SimCluster, seconds: number, progress: (line: string) => void): Promise<SteadyResult> {
+  const t0 = Date.now();
+  const end = t0 + seconds * 1000;
+  const marks = () => readEvents(cl.nodes).filter((e) => e.time >= t0 && e.time <= end);
+  while (Date.now() < end) {
+    await sleep(Math.min(30_000, end - Date.now()));
+    const m = marks();
+    progress(`steady ${Math.round((Date.now() - t0) / 1000)}/${seconds} s: ${m.filter((e) => e.msg === 'cluster: member failed').length} failed marks, ${m.filter((e) => e.msg === 'cluster: member suspected').length} suspicions`);
+  }
+  const m = marks();
+  return {
+    seconds,
+    failed: m.filter((e) => e.msg === 'cluster: member failed').map((e) => ({ node: e.node, member: e.member, time: e.time })),
+    suspected: m.filter((e) => e.msg === 'cluster: member suspected').length,
+  };
+}
