@@ -29,6 +29,8 @@ export interface IdleClusterOptions {
   /** Extra config keys for every node (kong.conf names). */
   config?: Record<string, string | number | boolean>;
   convergeTimeoutMs?: number;
+  /** Command prefix for the first node only (bench:idle --profile runs it under a --cpu-prof wrapper). */
+  wrapFirst?: string[];
   log?: (line: string) => void;
 }
 
@@ -50,7 +52,7 @@ async function makeNodes(o: IdleClusterOptions, pg: EmbeddedPg): Promise<SimNode
   const names = Array.from({ length: o.n }, (_, i) => `n${i + 1}`);
   const ports = new Map<string, { proxy: number; admin: number; cluster: number }>();
   for (const name of names) ports.set(name, { proxy: await simPort(), admin: await simPort(), cluster: await simPort() });
-  return names.map((name) => {
+  return names.map((name, i) => {
     const p = ports.get(name)!;
     const config = {
       node_name: name,
@@ -68,7 +70,7 @@ async function makeNodes(o: IdleClusterOptions, pg: EmbeddedPg): Promise<SimNode
       worker_processes: 1,
       ...o.config,
     };
-    return new SimNode({ name, dir: path.join(o.dir, name), ports: p, config, onState: () => {}, readyTimeoutMs: 180_000 });
+    return new SimNode({ name, dir: path.join(o.dir, name), ports: p, config, onState: () => {}, readyTimeoutMs: 180_000, ...(i === 0 && o.wrapFirst ? { wrap: o.wrapFirst } : {}) });
   });
 }
 

@@ -17,6 +17,12 @@ const WINDOW_S = Number(opt('--window') ?? 20);
 /** Seconds between convergence and the window: start-up work (first repair, JIT) is not idling. */
 const SETTLE_S = Number(opt('--settle') ?? 10);
 const KEEP = args.includes('--keep');
+/**
+ * `--profile DIR`: node n1 runs under `node --cpu-prof --cpu-prof-dir=DIR` from the TypeScript
+ * sources (GOSSAMER_NO_BUNDLE=1, so the profile names source files) and stops gracefully after
+ * the window, which writes the profile (--cpu-prof is refused in NODE_OPTIONS).
+ */
+const PROFILE = opt('--profile');
 /** `--set key=value,...`: extra node config, to compare settings. */
 const EXTRA = Object.fromEntries((opt('--set') ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
 
@@ -38,11 +44,19 @@ function print(f: IdleFigures, convergedMs: number | null, loadBefore: string): 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-idle-'));
 fs.chmodSync(base, 0o755); // the postgres user must reach the data directory below
 const perNodeCpu = new Map<number, number>();
+
+/** A wrapper that puts --cpu-prof between node and the script SimNode runs. */
+function profileWrapper(dir: string): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const script = path.join(base, 'cpu-prof.sh');
+  fs.writeFileSync(script, `#!/bin/sh\nnode="$1"; shift\nGOSSAMER_NO_BUNDLE=1 exec "$node" --cpu-prof --cpu-prof-dir=${JSON.stringify(path.resolve(dir))} "$@"\n`, { mode: 0o755 });
+  return [script];
+}
 say(`bench:idle: sizes ${SIZES.join(', ')}, window ${WINDOW_S} s after ${SETTLE_S} s of settling; ${os.cpus().length} cores; under ${base}${Object.keys(EXTRA).length ? `; extra config ${JSON.stringify(EXTRA)}` : ''}`);
 let failed = false;
 for (const n of SIZES) {
   const dir = path.join(base, `n${n}`);
-  const c = await startIdleCluster({ n, dir, config: EXTRA, log: (l) => say(`  ${l}`) });
+  const c = await startIdleCluster({ n, dir, config: EXTRA, ...(PROFILE ? { wrapFirst: profileWrapper(path.join(PROFILE, `n${n}`)) } : {}), log: (l) => say(`  ${l}`) });
   try {
     if (c.convergedMs === null) {
       failed = true;
@@ -54,6 +68,7 @@ for (const n of SIZES) {
     perNodeCpu.set(n, mean(f.cpuNode));
     print(f, c.convergedMs, loadBefore);
   } finally {
+    if (PROFILE) await c.nodes[0]!.stop();
     await c.stop();
   }
 }
