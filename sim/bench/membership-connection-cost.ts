@@ -21,7 +21,6 @@ const host = async (sim: string | null) =>
       advertise: null,
       psk,
       blocklist: new Blocklist([]),
-      connectionPingIntervalMs: 10_000,
       dialTimeoutMs: 10_000,
       gossipHeartbeatMs: 1000,
     })

@@ -37,8 +37,8 @@ export interface InprocResult {
  * Every member of the simulation shares ONE event loop (and here one of two cores), so the
  * per-node costs that are nothing for a real node add up: probes every 500 ms instead of 250,
  * a probe timeout of 1 s (a late answer here is the shared loop's delay, not the member's),
- * gossipsub heartbeat 1 s, connection-monitor ping 30 s (it finds hung peers; the simulation
- * kills members, and probes run on kept streams anyway). Same code, same protocol.
+ * gossipsub heartbeat 1 s, the ping of connections to non-members 30 s (connection-watch.ts;
+ * members are watched by the probes, which run on kept streams). Same code, same protocol.
  */
 export const INPROC_SETTINGS: Partial<MembershipSettings> = {
   probe_interval_ms: 500,
@@ -78,7 +78,7 @@ const wires = new WeakMap<Cluster, Wire>();
 
 /**
  * Bench-only instrumentation of the running libp2p services: gossipsub RPC frames each way and
- * inbound pings (the connection monitor's too), so the rate counts every message on the wire,
+ * inbound pings (probes, and connection-watch.ts's pings of non-members), so the rate counts every message on the wire,
  * not only the membership layer's own.
  */
 async function instrument(c: Cluster): Promise<void> {
@@ -146,8 +146,8 @@ export async function runInproc(n: number, opts: InprocOptions): Promise<InprocR
   const psk = pskFromSecret('5e'.repeat(32));
   const logger = pino({ level: process.env.BENCH_LOG ?? 'silent' });
   const tag = randomUUID().slice(0, 8);
-  // Large in-process clusters are CPU-bound on 2 cores: the connection monitor ping on every
-  // connection is the biggest cost, so it is relaxed here (membership probes do the detecting).
+  // Large in-process clusters are CPU-bound on 2 cores: every periodic cost is relaxed here
+  // (INPROC_SETTINGS); membership probes do the detecting.
   const settings: Partial<MembershipSettings> = { ...INPROC_SETTINGS };
   Object.assign(settings, opts.settings);
   const clusters: Cluster[] = [];

@@ -302,7 +302,7 @@ async function main(): Promise<void> {
   for (const r of results) printProc(r);
   if (inproc.length) {
     say('\n   converge: the same member list (all n, none failed) on every node; all alive: also no member suspected anywhere');
-    say('   msgs: every message a node sends / receives: gossipsub RPC frames (all topics, control included), probe pings and pongs (connection monitor too), ping-req, push-pull');
+    say('   msgs: every message a node sends / receives: gossipsub RPC frames (all topics, control included), probe pings and pongs (and pings of non-member connections), ping-req, push-pull');
     say('   converge and all alive are counted from the moment the last member finished starting; start is the simulation building 100 libp2p hosts in one process');
     say('\n   members  start   converge  all alive  kill→first  kill→all  msgs out/node/s (max)  msgs in/node/s (max)  conns/node  CPU(1 core=100%)  RSS  longest stall');
     for (const r of inproc) {

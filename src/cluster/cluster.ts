@@ -4,6 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { ClusterNodeRegistration, ClusterNodesStore } from '../db/cluster-nodes.ts';
 import type { Logger } from '../log.ts';
+import { ConnectionWatch } from './connection-watch.ts';
 import { Discovery } from './discovery.ts';
 import { createHost, type ClusterLibp2p, type HostPort } from './host.ts';
 import { loadOrCreateIdentity } from './identity.ts';
@@ -59,6 +60,7 @@ export class Cluster {
     private readonly blocklist: Blocklist,
     private readonly settings: MembershipSettings,
     private readonly log: Logger,
+    private readonly watch: ConnectionWatch,
   ) {
     this.peerId = libp2p.peerId.toString();
   }
@@ -166,6 +168,7 @@ export class Cluster {
       if (this.settings.leave_timeout_ms > 0) await new Promise((r) => setTimeout(r, this.settings.leave_timeout_ms));
     }
     this.membership.stop();
+    this.watch.stop();
     await this.discovery.stop(leave);
     await this.libp2p.stop();
   }
@@ -308,6 +311,24 @@ function routeGossip(libp2p: ClusterLibp2p, membership: Membership, cluster: Clu
   pubsub.subscribe(MEMBERSHIP_TOPIC);
 }
 
+/**
+ * Liveness pings for the connections the membership protocol does not watch, and the
+ * membership's failed verdicts closing a member's connections (connection-watch.ts says why
+ * this replaces libp2p's connection monitor).
+ */
+function watchConnections(libp2p: ClusterLibp2p, membership: Membership, settings: MembershipSettings, log: Logger): ConnectionWatch {
+  const interval = settings.connection_ping_interval_ms;
+  const watch = new ConnectionWatch({
+    libp2p,
+    watched: (peerId) => isLiveMember(peerId, membership),
+    intervalMs: interval,
+    timeoutMs: interval * 3,
+    onClosed: (peerId, err) => log.debug({ peer: peerId, err: err.message }, 'cluster: closed a connection to a non-member that stopped answering pings'),
+  });
+  membership.on('member-failed', (v) => watch.hangUp(v.peer_id, `member ${v.name} failed`));
+  return watch;
+}
+
 export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
   const settings: MembershipSettings = { ...defaultSettings, ...o.settings };
   const log = o.logger;
@@ -319,7 +340,6 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     advertise: o.advertise,
     psk: o.psk,
     blocklist,
-    connectionPingIntervalMs: settings.connection_ping_interval_ms,
     dialTimeoutMs: settings.dial_timeout_ms,
     gossipHeartbeatMs: settings.gossip_interval_ms,
     memoryName: o.memoryName,
@@ -328,7 +348,8 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
   const self = selfInfo(o, libp2p, advertise);
   const membership = createMembership(self, libp2p, blocklist, settings, log);
   const discovery = createDiscovery(o, libp2p, membership, settings);
-  const cluster: Cluster = new Cluster(libp2p, membership, discovery, blocklist, settings, log);
+  const watch = watchConnections(libp2p, membership, settings, log);
+  const cluster: Cluster = new Cluster(libp2p, membership, discovery, blocklist, settings, log, watch);
 
   routeGossip(libp2p, membership, cluster, log);
   libp2p.addEventListener('peer:disconnect', (evt) => membership.onDisconnect(evt.detail.toString()));
@@ -336,6 +357,7 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
   membership.on('member-forgotten', (m) => discovery.forget(m.id));
 
   membership.start();
+  watch.start();
   log.info({ peer_id: self.peer_id, addresses: self.addresses, listen: o.listen.map((l) => `${l.host}:${l.port}`) }, 'cluster: libp2p host started');
   await discovery.start();
   membership.announce();

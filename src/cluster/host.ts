@@ -25,8 +25,6 @@ export interface HostOptions {
   /** The private-network key file bytes (`/key/swarm/psk/1.0.0/...`). */
   psk: Uint8Array;
   blocklist: Blocklist;
-  /** libp2p's connection monitor ping; notices a hung (SIGSTOPped) peer. */
-  connectionPingIntervalMs: number;
   dialTimeoutMs: number;
   gossipHeartbeatMs: number;
   /** In-process simulations: `/memory/<name>` addresses instead of TCP. */
@@ -118,10 +116,10 @@ export async function createHost(opts: HostOptions) {
       maxIncomingPendingConnections: 64,
       maxConnections: 1000,
     },
-    connectionMonitor: {
-      pingInterval: opts.connectionPingIntervalMs,
-      pingTimeout: { minTimeout: opts.connectionPingIntervalMs * 1.5, maxTimeout: opts.connectionPingIntervalMs * 3 },
-    },
+    // Off: it pings every connection every interval on a new stream from both ends, O(n) per
+    // node in a full mesh. The membership protocol watches every live member and closes what
+    // it fails; connection-watch.ts pings only the rest.
+    connectionMonitor: { enabled: false },
     connectionGater: {
       denyDialPeer: (peerId) => bl.has(peerId.toString()),
       denyDialMultiaddr: (ma) => bl.size > 0 && !mem && bl.hasAddress(remoteHostPort(ma)),

@@ -1,7 +1,7 @@
 // Who probes whom. Small clusters probe all-to-all (SWIM: one member per interval, shuffled
 // round-robin over everyone). Large ones would then hold a connection to every member, and on
 // libp2p a connection is not a UDP packet: a noise handshake, identify, a yamux session,
-// gossipsub's stream and the connection monitor's pings, times n-1 per node. So above a size
+// a yamux session and gossipsub's streams, times n-1 per node. So above a size
 // each member watches only its successor on each of `rings` pseudo-random rings (Rapid's
 // K-ring monitoring topology): every member is watched by `rings` observers, every node
 // keeps about 2 x rings connections whatever the cluster size, and the rings together form an

@@ -54,6 +54,8 @@ export class Prober {
   private probing = new Set<string>();
   /** Probes in a row voided by a stall of our own event loop, per member. */
   private inconclusive = new Map<string, number>();
+  /** Since when direct probes of a member have been missing while it stayed reachable otherwise, per member. */
+  private directMissingSince = new Map<string, number>();
   private probeOrder: string[] = [];
   private rounds = 0;
 
@@ -125,6 +127,7 @@ export class Prober {
       const cur = this.c.table.get(m.id);
       if (!probeable(cur) || !this.c.running()) return;
       if (direct.ok) return this.answered(cur, direct.rtt);
+      if (!direct.refused) this.directMissed(cur);
       // Indirect probes through other members (SWIM ping-req): a bad link is not a dead node.
       // A refused redial is no bad link: the member's host answered that nothing listens on
       // its port any more, which no helper could contradict, so it is suspected at once.
@@ -148,8 +151,28 @@ export class Prober {
     }
   }
 
+  /**
+   * The connection-monitor's job for live members (connection-watch.ts): direct probes of this
+   * member have missed for three connection ping intervals, as long as libp2p's monitor gave
+   * a connection, whatever the indirect probes said: the connection is hung (a bad link, a
+   * peer that was paused); close it so the next probe dials afresh.
+   */
+  private directMissed(m: Member): void {
+    const now = Date.now();
+    const since = this.directMissingSince.get(m.id);
+    if (since === undefined) {
+      this.directMissingSince.set(m.id, now);
+      return;
+    }
+    if (now - since < 3 * this.c.settings.connection_ping_interval_ms) return;
+    this.directMissingSince.delete(m.id);
+    this.c.log.debug({ member: m.name, missing_ms: now - since }, 'cluster: direct probes keep missing; closing the connection');
+    this.c.connections?.hangUp(m.peer_id);
+  }
+
   private answered(cur: Member, rttMs: number): void {
     this.inconclusive.delete(cur.id);
+    this.directMissingSince.delete(cur.id);
     probeRtt.observe(rttMs / 1000);
     cur.last_seen = Date.now();
     this.c.awareness.apply(-1);

@@ -8,7 +8,8 @@ export interface PgOptions {
   pg_password?: string | null;
   pg_database: string;
   pg_ssl?: boolean;
-  /** Pool size; Kong's pg_max_concurrent_queries is the closest knob. */
+  /** Pool size: pg_pool_size of a node's config; one-off commands pass pg_max: 1. */
+  pg_pool_size?: number;
   pg_max?: number;
   /** Connect timeout in ms (Kong's pg_timeout). */
   pg_timeout?: number;
@@ -30,7 +31,8 @@ export function createPool(opts: PgOptions): pg.Pool {
     password: opts.pg_password ?? undefined,
     database: opts.pg_database,
     ssl: opts.pg_ssl ? { rejectUnauthorized: false } : undefined,
-    max: opts.pg_max ?? 10,
+    // Nodes pass pg_pool_size from their config; other callers (tests, tools) keep the old 10.
+    max: opts.pg_max ?? opts.pg_pool_size ?? 10,
     connectionTimeoutMillis: opts.pg_timeout ?? 5000,
     query_timeout: opts.pg_query_timeout ?? 15_000,
     idleTimeoutMillis: 10_000,

@@ -60,12 +60,11 @@ export type CounterMessage = { t: 'gossamer:rl'; entries: [string, number, numbe
 export class WorkerCounters implements CounterStore {
   private readonly cells = new Map<string, WorkerCell>();
   private readonly dirty = new Set<string>();
-  private readonly timer: NodeJS.Timeout;
+  /** Armed by the first increment after a flush: an idle worker does not wake 100 times a second. */
+  private timer: NodeJS.Timeout | null = null;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly send: (m: CounterMessage) => void) {
-    this.timer = setInterval(() => this.flush(), SYNC_MS);
-    this.timer.unref();
     this.sweeper = setInterval(() => sweep(this.cells, Date.now()), 1000);
     this.sweeper.unref();
   }
@@ -80,6 +79,14 @@ export class WorkerCounters implements CounterStore {
     if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, expiresAt }));
     c.pending += by;
     this.dirty.add(key);
+    // Sent within SYNC_MS of the first pending increment, as a SYNC_MS interval would.
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.flush();
+      }, SYNC_MS);
+      this.timer.unref();
+    }
     return c.base + c.inflight + c.pending;
   }
 
@@ -109,7 +116,7 @@ export class WorkerCounters implements CounterStore {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     clearInterval(this.sweeper);
   }
 }

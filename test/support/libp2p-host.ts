@@ -13,7 +13,6 @@ export async function startTestHost(psk: Uint8Array, gossipHeartbeatMs = 200): P
     advertise: { host: '127.0.0.1', port },
     psk,
     blocklist: new Blocklist(),
-    connectionPingIntervalMs: 1000,
     dialTimeoutMs: 2000,
     gossipHeartbeatMs,
   });

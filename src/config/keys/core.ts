@@ -26,6 +26,7 @@ export const coreKeys = {
   pg_database: key(str(), 'gossamer', 'a database name', 'Postgres database.'),
   pg_ssl: onOff('off', 'Connect to Postgres over TLS.'),
   pg_timeout: millis(5000, 1, 600000, 'Postgres connect and query timeout.'),
+  pg_pool_size: count(2, 1, 1000, 'Most Postgres connections one node holds (Kong\'s name; Kong pools per nginx worker, a Gossamer node pools in its primary only). An idle node holds one (connections idle for 10 s are closed); the second lets an Admin API write proceed beside a poll or a repair read, and further queries queue. Two per node keep 50 nodes within Postgres\' default max_connections = 100 at the worst moment and at 50 connections at rest, leaving room for migrations and psql.'),
   cluster_listen: key(listen(), '0.0.0.0:8005', 'host:port [flags], comma-separated, or off', 'Where the node accepts cluster (libp2p) connections from its peers.'),
   cluster_advertise: key(z.union([z.literal(''), hostPort()]), '', 'host:port, or empty to derive it', 'Address other nodes dial to reach this one. Empty: the first non-loopback address of this machine with the cluster_listen port.'),
   cluster_peers: key(peerList(), '', 'comma-separated host:port or multiaddr list', 'Seed peers to dial besides those found in the database.'),

@@ -1,0 +1,120 @@
+// N real `gossamer start` processes (worker_processes = 1) on one embedded Postgres, loopback,
+// and nothing else: no fault proxy in front of Postgres and no load balancer checking /status
+// (SimCluster has both, and the balancer's health checks would be traffic), so what the nodes
+// spend is what an idle cluster spends. Every other node is a seed, as in SimCluster.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
+import { SimNode, sleep } from '../harness/node-process.ts';
+import { simPort } from '../harness/ports.ts';
+import { trackPostgres } from '../harness/reaper.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/gossamer.js', import.meta.url));
+const run = promisify(execFile);
+
+export interface IdleCluster {
+  pg: EmbeddedPg;
+  nodes: SimNode[];
+  /** Milliseconds from the last node's start (its /status answering) until every node saw every node alive; null if never. */
+  convergedMs: number | null;
+  stop(): Promise<void>;
+}
+
+export interface IdleClusterOptions {
+  n: number;
+  dir: string;
+  /** Extra config keys for every node (kong.conf names). */
+  config?: Record<string, string | number | boolean>;
+  convergeTimeoutMs?: number;
+  /** Command prefix for the first node only (bench:idle --profile runs it under a --cpu-prof wrapper). */
+  wrapFirst?: string[];
+  log?: (line: string) => void;
+}
+
+async function startPg(dir: string): Promise<{ pg: EmbeddedPg; untrack: () => void; dbConf: string }> {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.chmodSync(dir, 0o777); // Postgres runs as the `postgres` user when we are root
+  const pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: await simPort(), persistent: false });
+  const untrack = trackPostgres(pg.dir);
+  await pg.createDatabase('gossamer');
+  const dbConf = path.join(dir, 'db.conf');
+  fs.writeFileSync(dbConf, [`pg_host = 127.0.0.1`, `pg_port = ${pg.port}`, `pg_user = ${pg.user}`, `pg_password = ${pg.password}`, `pg_database = gossamer`, ''].join('\n'));
+  await run(process.execPath, [BIN, 'migrations', 'bootstrap', '-c', dbConf], { timeout: 60_000 }).catch((err) => {
+    throw new Error(`migrations bootstrap (${dbConf}) failed: ${err.stderr || err.message}`);
+  });
+  return { pg, untrack, dbConf };
+}
+
+async function makeNodes(o: IdleClusterOptions, pg: EmbeddedPg): Promise<SimNode[]> {
+  const names = Array.from({ length: o.n }, (_, i) => `n${i + 1}`);
+  const ports = new Map<string, { proxy: number; admin: number; cluster: number }>();
+  for (const name of names) ports.set(name, { proxy: await simPort(), admin: await simPort(), cluster: await simPort() });
+  return names.map((name, i) => {
+    const p = ports.get(name)!;
+    const config = {
+      node_name: name,
+      prefix: path.join(o.dir, name, 'prefix'),
+      proxy_listen: `127.0.0.1:${p.proxy}`,
+      admin_listen: `127.0.0.1:${p.admin}`,
+      cluster_listen: `127.0.0.1:${p.cluster}`,
+      cluster_advertise: `127.0.0.1:${p.cluster}`,
+      cluster_peers: names.filter((x) => x !== name).map((x) => `127.0.0.1:${ports.get(x)!.cluster}`).join(','),
+      pg_host: '127.0.0.1',
+      pg_port: pg.port,
+      pg_user: pg.user,
+      pg_password: pg.password,
+      pg_database: 'gossamer',
+      worker_processes: 1,
+      ...o.config,
+    };
+    return new SimNode({ name, dir: path.join(o.dir, name), ports: p, config, onState: () => {}, readyTimeoutMs: 180_000, ...(i === 0 && o.wrapFirst ? { wrap: o.wrapFirst } : {}) });
+  });
+}
+
+/** How many members `n` lists as alive (-1 when it does not answer). */
+export async function aliveSeen(n: SimNode): Promise<number> {
+  try {
+    const r = await fetch(`${n.adminUrl}/cluster/members`, { signal: AbortSignal.timeout(2000) });
+    const body = (await r.json()) as { data?: { status: string }[] };
+    return body.data?.filter((m) => m.status === 'alive').length ?? -1;
+  } catch {
+    return -1;
+  }
+}
+
+async function waitConverged(nodes: SimNode[], timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const seen = await Promise.all(nodes.map(aliveSeen));
+    if (seen.every((s) => s === nodes.length)) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
+/** Postgres, then the first node (it bootstraps nothing, but its row is there for the others), then all others at once. */
+export async function startIdleCluster(o: IdleClusterOptions): Promise<IdleCluster> {
+  const log = o.log ?? (() => {});
+  const { pg, untrack } = await startPg(o.dir);
+  const nodes = await makeNodes(o, pg);
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.kill().catch(() => {})));
+    for (const n of nodes) n.reap();
+    await pg.stop().catch(() => {});
+    untrack();
+  };
+  try {
+    log(`starting ${o.n} node(s)`);
+    await nodes[0]!.start();
+    await Promise.all(nodes.slice(1).map((n) => n.start()));
+    const lastStart = Date.now();
+    const ok = await waitConverged(nodes, o.convergeTimeoutMs ?? 120_000);
+    return { pg, nodes, convergedMs: ok ? Date.now() - lastStart : null, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,91 @@
+// What the kernel says about processes and their TCP sockets: CPU ticks and RSS from /proc,
+// per-socket byte and segment counters from `ss -tinp` (tcp_info). Linux only, as the
+// simulator is.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+
+/** USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every Linux we run on). */
+const TICKS = 100;
+
+/** utime + stime of one process, in seconds (0 once it is gone). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may itself hold spaces and parentheses.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+export function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Direct children of `pid` (a node's proxy workers, Postgres' backends). */
+export function childPids(pid: number): number[] {
+  try {
+    return fs
+      .readdirSync(`/proc/${pid}/task`)
+      .flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/))
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The postmaster of a data directory (first line of postmaster.pid). */
+export function postmasterPid(dataDir: string): number {
+  const text = fs.readFileSync(`${dataDir}/postmaster.pid`, 'utf8');
+  const pid = Number(text.split('\n')[0]);
+  if (!pid) throw new Error(`no pid in ${dataDir}/postmaster.pid`);
+  return pid;
+}
+
+export interface TcpSocket {
+  /** local -> remote, unique while the socket lives. */
+  key: string;
+  pid: number;
+  localPort: number;
+  remotePort: number;
+  bytesSent: number;
+  bytesReceived: number;
+  dataSegsOut: number;
+  dataSegsIn: number;
+}
+
+const num = (info: string, name: string) => Number(new RegExp(`\\b${name}:(\\d+)`).exec(info)?.[1] ?? 0);
+const port = (addr: string) => Number(addr.slice(addr.lastIndexOf(':') + 1));
+
+/** Every established TCP socket of the machine's loopback with its owner and tcp_info counters. */
+export function tcpSockets(): TcpSocket[] {
+  const out = execFileSync('ss', ['-tinpH', 'state', 'established'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const lines = out.split('\n');
+  const socks: TcpSocket[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const head = lines[i]!;
+    if (!head || /^\s/.test(head)) continue;
+    const info = lines[i + 1] && /^\s/.test(lines[i + 1]!) ? lines[++i]! : '';
+    const cols = head.trim().split(/\s+/);
+    const pid = Number(/pid=(\d+)/.exec(head)?.[1] ?? 0);
+    const [local, remote] = [cols[2] ?? '', cols[3] ?? ''];
+    socks.push({
+      key: `${local}>${remote}`,
+      pid,
+      localPort: port(local),
+      remotePort: port(remote),
+      bytesSent: num(info, 'bytes_sent'),
+      bytesReceived: num(info, 'bytes_received'),
+      dataSegsOut: num(info, 'data_segs_out'),
+      dataSegsIn: num(info, 'data_segs_in'),
+    });
+  }
+  return socks;
+}
