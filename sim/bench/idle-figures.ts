@@ -160,3 +160,22 @@ export async function measureIdle(o: MeasureOptions): Promise<IdleFigures> {
     pgSegsPerS: watch.pgSegs.n / s,
   };
 }
+
+const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+const one = (x: number) => x.toFixed(1);
+
+/**
+ * The figures as short lines for a table cell (bench:scale). `socketsVisible` is false when the
+ * nodes run in network namespaces: `ss` in the bench's namespace does not see their sockets.
+ */
+export function idleSummary(f: IdleFigures, socketsVisible: boolean): string[] {
+  const cluster = socketsVisible
+    ? `cluster ${one(meanOf(f.clusterSegsPerS))} segments/s, ${one(meanOf(f.clusterBytesPerS) / 1024)} KiB/s, ${one(meanOf(f.clusterConns))} connections per node`
+    : 'cluster sockets: not visible from the root namespace';
+  return [
+    `CPU ${one(meanOf(f.cpuNode))} % of a core per node (max ${one(Math.max(...f.cpuNode))})`,
+    `RSS primary ${one(meanOf(f.rssPrimaryMb))} MB + worker ${one(meanOf(f.rssWorkerMb))} MB`,
+    cluster,
+    `Postgres ${f.pgConnsTotal} connections (${one(meanOf(f.pgConnsPerNode))} per node), ${one(f.pgXactsPerS)} transactions/s`,
+  ];
+}

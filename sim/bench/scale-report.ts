@@ -74,7 +74,7 @@ export function sizeTable(r: SizeResult): string[] {
       `${w.result.failed.length} (${w.result.suspected} suspicions)`,
       goal(w.result.failed.length === 0, '0'),
     ]),
-    ['per idle node: CPU, RSS, msgs/s, conns; Postgres', r.idle ? r.idle.join('; ') : 'not measured here', 'measureIdle (sim/bench/idle-figures.ts) plugs in at the marked call site in scale.ts'],
+    ['per idle node: CPU, RSS, msgs/s, conns; Postgres', r.idle ? r.idle.join('; ') : 'not measured here', 'issue goal: CPU ≤ 2 % per node, flat in N; Postgres ≤ 2 connections per node'],
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));

@@ -1,5 +1,5 @@
 // `npm run bench:scale [-- --sizes 10,25,50 --zones 3 --cross-ms 20 --jitter-ms 5 --loss 0.01
-//   --trials 5 --route-trials 10 --steady 600 --hybrid --loopback --keep]`: the cluster at the sizes it is
+//   --trials 5 --route-trials 10 --steady 600 --idle-window 20 --hybrid --loopback --keep]`: the cluster at the sizes it is
 // run at (issue #17). Per size N, real `gossamer start` processes (worker_processes = 1) on one
 // Postgres, in network namespaces grouped in zones with latency and loss between them
 // (`--net zones`, sim/harness/zones.ts), and a table of:
@@ -21,6 +21,7 @@ import { netnsUnavailable } from '../harness/netns.ts';
 import { trackCleanup } from '../harness/reaper.ts';
 import type { SimNode } from '../harness/node-process.ts';
 import { DEFAULT_ZONES, type ZoneOptions } from '../harness/zones.ts';
+import { idleSummary, measureIdle } from './idle-figures.ts';
 import { detectionTrial, routeTrial, steadyWindow, waitConverged, type Trial } from './scale-measure.ts';
 import { sizeTable, summaryTable, type SizeResult } from './scale-report.ts';
 
@@ -43,6 +44,7 @@ const ZONES: ZoneOptions = {
 const TRIALS = num('--trials', 5);
 const ROUTE_TRIALS = num('--route-trials', 10);
 const STEADY_S = num('--steady', 600);
+const IDLE_WINDOW_S = num('--idle-window', 20);
 const CONVERGE_TIMEOUT_S = num('--converge-timeout', 180);
 const KEEP = has('--keep');
 const HYBRID = has('--hybrid');
@@ -152,14 +154,13 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
   };
   say(Number.isFinite(convergeMs) ? `   converged ${(convergeMs / 1000).toFixed(2)} s after the last start` : `   NOT converged within ${CONVERGE_TIMEOUT_S} s of the last start: no trials at this size`);
   try {
-    // ─── measureIdle: per-idle-node figures (issue #17 item 2) ──────────────────────────────
-    // PLUG-IN POINT, left for the merge. sim/bench/idle-figures.ts (the idle-CPU branch) exports
-    // measureIdle(...): CPU %, RSS, cluster messages and bytes per second and open cluster
-    // connections per idle node, Postgres connections (total, per node) and queries/s at rest.
-    // It belongs here: the cluster has converged and no fault or write has happened yet. Wire:
-    //   res.idle = formatIdle(await measureIdle(cl, ...));
-    // and the table prints res.idle in its "per idle node" row (scale-report.ts).
-    res.idle = undefined;
+    // Per idle node (CPU, RSS, cluster traffic, Postgres): measured here, once the cluster has
+    // converged and before any fault or write.
+    if (Number.isFinite(convergeMs)) {
+      const f = await measureIdle({ nodes: cl.nodes, pg: cl.pg, windowMs: IDLE_WINDOW_S * 1000 });
+      res.idle = idleSummary(f, !cl.zones);
+      say(`   idle: ${res.idle.join('; ')}`);
+    }
 
     // Faults on a cluster that never formed measure the machine, not the protocol: say so, skip them.
     if (!Number.isFinite(convergeMs)) return res;
