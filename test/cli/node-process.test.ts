@@ -1,6 +1,6 @@
 // `gossamer start` as a user runs it: a real process on a real database, proxy workers
 // forked by node:cluster, Admin API writes served by the proxy, `gossamer stop` draining it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
-import { BIN, ROOT, cleanEnv, runCli } from '../support/cli.ts';
+import { runCli, startNodeProcess } from '../support/cli.ts';
 import { testDatabase, type TestDatabase } from '../support/pg.ts';
 import { until } from '../support/until.ts';
 
@@ -33,15 +33,7 @@ async function ports() {
   return { proxy: await freePort(), admin: await freePort(), cluster: await freePort() };
 }
 
-function start(file: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, 'start', '-c', file], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
-}
+const start = (file: string) => startNodeProcess(file, children);
 
 beforeAll(async () => {
   db = await testDatabase('node');

@@ -5,7 +5,7 @@
 // searched for each secret: pg_password, the key-auth key, the basic-auth password and its hash,
 // the two private keys, the cluster secret and the hybrid cluster key derived from the cluster
 // certificate's key (a control plane is started for it).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -16,7 +16,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
 import { generateClusterCert, loadClusterIdentity } from '../../src/hybrid/cert.ts';
-import { BIN, ROOT, cleanEnv, runCli } from '../support/cli.ts';
+import { runCli, startNodeProcess } from '../support/cli.ts';
 import { testDatabase, type TestDatabase } from '../support/pg.ts';
 import { rawRequest } from '../support/raw-client.ts';
 import { until } from '../support/until.ts';
@@ -70,15 +70,7 @@ async function ports() {
   }
 }
 
-function start(file: string, env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [BIN, 'start', '-c', file], { cwd: ROOT, env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
-}
+const start = (file: string, env: NodeJS.ProcessEnv = {}) => startNodeProcess(file, children, env);
 
 beforeAll(async () => {
   db = await testDatabase('secrets');
