@@ -2,18 +2,14 @@
 // and nothing else: no fault proxy in front of Postgres and no load balancer checking /status
 // (SimCluster has both, and the balancer's health checks would be traffic), so what the nodes
 // spend is what an idle cluster spends. Every other node is a seed, as in SimCluster.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
-import { SimNode, sleep } from '../harness/node-process.ts';
+import { SimNode } from '../harness/node-process.ts';
 import { simPort } from '../harness/ports.ts';
 import { trackPostgres } from '../harness/reaper.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/gossamer.js', import.meta.url));
-const run = promisify(execFile);
+import { bootstrapSchema } from '../harness/schema.ts';
+import { waitConverged } from './scale-measure.ts';
 
 export interface IdleCluster {
   pg: EmbeddedPg;
@@ -34,18 +30,13 @@ export interface IdleClusterOptions {
   log?: (line: string) => void;
 }
 
-async function startPg(dir: string): Promise<{ pg: EmbeddedPg; untrack: () => void; dbConf: string }> {
+async function startPg(dir: string): Promise<{ pg: EmbeddedPg; untrack: () => void }> {
   fs.mkdirSync(dir, { recursive: true });
   fs.chmodSync(dir, 0o777); // Postgres runs as the `postgres` user when we are root
   const pg = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: await simPort(), persistent: false });
   const untrack = trackPostgres(pg.dir);
-  await pg.createDatabase('gossamer');
-  const dbConf = path.join(dir, 'db.conf');
-  fs.writeFileSync(dbConf, [`pg_host = 127.0.0.1`, `pg_port = ${pg.port}`, `pg_user = ${pg.user}`, `pg_password = ${pg.password}`, `pg_database = gossamer`, ''].join('\n'));
-  await run(process.execPath, [BIN, 'migrations', 'bootstrap', '-c', dbConf], { timeout: 60_000 }).catch((err) => {
-    throw new Error(`migrations bootstrap (${dbConf}) failed: ${err.stderr || err.message}`);
-  });
-  return { pg, untrack, dbConf };
+  await bootstrapSchema(dir, pg);
+  return { pg, untrack };
 }
 
 async function makeNodes(o: IdleClusterOptions, pg: EmbeddedPg): Promise<SimNode[]> {
@@ -74,27 +65,6 @@ async function makeNodes(o: IdleClusterOptions, pg: EmbeddedPg): Promise<SimNode
   });
 }
 
-/** How many members `n` lists as alive (-1 when it does not answer). */
-export async function aliveSeen(n: SimNode): Promise<number> {
-  try {
-    const r = await fetch(`${n.adminUrl}/cluster/members`, { signal: AbortSignal.timeout(2000) });
-    const body = (await r.json()) as { data?: { status: string }[] };
-    return body.data?.filter((m) => m.status === 'alive').length ?? -1;
-  } catch {
-    return -1;
-  }
-}
-
-async function waitConverged(nodes: SimNode[], timeoutMs: number): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const seen = await Promise.all(nodes.map(aliveSeen));
-    if (seen.every((s) => s === nodes.length)) return true;
-    await sleep(250);
-  }
-  return false;
-}
-
 /** Postgres, then the first node (it bootstraps nothing, but its row is there for the others), then all others at once. */
 export async function startIdleCluster(o: IdleClusterOptions): Promise<IdleCluster> {
   const log = o.log ?? (() => {});
@@ -111,8 +81,8 @@ export async function startIdleCluster(o: IdleClusterOptions): Promise<IdleClust
     await nodes[0]!.start();
     await Promise.all(nodes.slice(1).map((n) => n.start()));
     const lastStart = Date.now();
-    const ok = await waitConverged(nodes, o.convergeTimeoutMs ?? 120_000);
-    return { pg, nodes, convergedMs: ok ? Date.now() - lastStart : null, stop };
+    const at = await waitConverged(nodes, nodes.length, o.convergeTimeoutMs ?? 120_000);
+    return { pg, nodes, convergedMs: Number.isFinite(at) ? at - lastStart : null, stop };
   } catch (err) {
     await stop();
     throw err;

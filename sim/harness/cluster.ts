@@ -1,15 +1,13 @@
 // The simulated cluster: embedded Postgres (bootstrapped), one TCP fault proxy per node in
 // front of it, N real node processes, a sample upstream and the load balancer of `gossamer up`.
 // In hybrid mode the N nodes are data planes and a control plane owns Postgres instead.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { startEmbeddedPostgres, type EmbeddedPg } from '../../src/db/embedded.ts';
 import { pgDataPlace, postgresIds, type PgDataPlace } from '../../src/db/pg-server.ts';
 import { startBalancer, type Balancer } from '../../src/up/balancer.ts';
 import type { NodeState } from '../history.ts';
+import { bootstrapSchema } from './schema.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
 import { hybridNodes } from './hybrid-nodes.ts';
 import { NetnsNetwork, netnsUnavailable } from './netns.ts';
@@ -19,8 +17,6 @@ import { stillListening, trackPostgres } from './reaper.ts';
 import { startUpstream, type Upstream } from './upstream.ts';
 import { ZonesNetwork, type ZoneOptions } from './zones.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/gossamer.js', import.meta.url));
-const run = promisify(execFile);
 
 export interface ClusterOptions {
   nodes: number;
@@ -130,13 +126,8 @@ export class SimCluster {
     this.log(`starting embedded Postgres (data in ${(await simPgPlace(this.opts.dir)).dataDir})`);
     await this.startPg();
     this.ports.push(this.pgPort);
-    await this.pg.createDatabase('gossamer');
-    const dbConf = path.join(this.opts.dir, 'db.conf');
-    fs.writeFileSync(dbConf, [`pg_host = 127.0.0.1`, `pg_port = ${this.pgPort}`, `pg_user = ${this.pg.user}`, `pg_password = ${this.pg.password}`, `pg_database = gossamer`, ''].join('\n'));
     this.log('bootstrapping the schema');
-    await run(process.execPath, [BIN, 'migrations', 'bootstrap', '-c', dbConf], { timeout: 60_000 }).catch((err) => {
-      throw new Error(`migrations bootstrap failed: ${err.stderr || err.message}`);
-    });
+    await bootstrapSchema(this.opts.dir, this.pg);
 
     this.upstream = await startUpstream();
     this.ports.push(this.upstream.port);
