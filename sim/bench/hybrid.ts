@@ -22,6 +22,7 @@ import { hybridNodeConfig } from '../harness/hybrid-config.ts';
 import { stageTable, type ChangeSeen } from './hybrid-stages.ts';
 import { nowMs } from '../../src/sync/trace.ts';
 import { pct } from './stats.ts';
+import { childPids, cpuSeconds } from './proc.ts';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
@@ -223,15 +224,8 @@ interface DpStatus {
   };
 }
 
-/** CPU ms a process has used (Linux /proc), or NaN: a figure a busy machine does not inflate. */
-function cpuMs(pid: number): number {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) * (1000 / 100);
-  } catch {
-    return NaN;
-  }
-}
+/** CPU ms a process has used (Linux /proc), or NaN once it is gone: a figure a busy machine does not inflate. */
+const cpuMs = (pid: number): number => cpuSeconds(pid, NaN) * 1000;
 
 type CpuWindow = { before: ReturnType<typeof treeCpu>[]; after: ReturnType<typeof treeCpu>[]; ms: number };
 /**
@@ -252,13 +246,7 @@ function cpuPerChange(w: CpuWindow, idle: CpuWindow, bench: NodeJS.CpuUsage, cha
 /** The CPU a node's primary and its proxy workers have used so far. */
 function treeCpu(n: SimNode): { primary: number; workers: number[] } {
   if (!n.pid) return { primary: NaN, workers: [] };
-  let kids: number[] = [];
-  try {
-    kids = fs.readFileSync(`/proc/${n.pid}/task/${n.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    /* not Linux */
-  }
-  return { primary: cpuMs(n.pid), workers: kids.map(cpuMs) };
+  return { primary: cpuMs(n.pid), workers: childPids(n.pid).map(cpuMs) };
 }
 
 async function main(): Promise<void> {

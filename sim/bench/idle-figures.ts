@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { EmbeddedPg } from '../../src/db/embedded.ts';
 import type { SimNode } from '../harness/node-process.ts';
 import { sleep } from '../harness/node-process.ts';
-import { childPids, cpuSeconds, postmasterPid, rssMb, tcpSockets, type TcpSocket } from './idle-proc.ts';
+import { childPids, cpuSeconds, postmasterPid, rssMb, tcpSockets, type TcpSocket } from './proc.ts';
 
 export interface IdleFigures {
   n: number;

@@ -1,22 +1,27 @@
-// What the kernel says about processes and their TCP sockets: CPU ticks and RSS from /proc,
+// What the kernel says about processes and their TCP sockets, for the benchmarks: CPU time and RSS from /proc,
 // per-socket byte and segment counters from `ss -tinp` (tcp_info). Linux only, as the
 // simulator is.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
-/** USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every Linux we run on). */
-const TICKS = 100;
+/** USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every Linux we run on; asked, not assumed). */
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-/** utime + stime of one process, in seconds (0 once it is gone). */
-export function cpuSeconds(pid: number): number {
+/** utime + stime of one process, in seconds (`gone`, 0 by default, once it has exited). */
+export function cpuSeconds(pid: number, gone = 0): number {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which may itself hold spaces and parentheses.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / TICKS;
   } catch {
-    return 0;
+    return gone;
   }
+}
+
+/** `pid` and every process below it (a process tree that forks, such as nginx or a node with workers). */
+export function descendants(pid: number): number[] {
+  return [pid, ...childPids(pid).flatMap(descendants)];
 }
 
 export function rssMb(pid: number): number {

@@ -14,6 +14,7 @@ import { freePort } from '../../src/db/embedded.ts';
 import { Router } from '../../src/proxy/router.ts';
 import type { Service } from '../../src/entities/types.ts';
 import { BENCH_KEY, benchRoute } from './proxy-snapshot.ts';
+import { cpuSeconds, descendants } from './proc.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -28,7 +29,6 @@ const ONLY = process.env.BENCH_VARIANTS ? new Set(process.env.BENCH_VARIANTS.spl
 const EXTRAS = process.env.BENCH_EXTRAS !== '0';
 // BENCH_CPU_PROF=dir: the node variants write V8 CPU profiles there when stopped.
 const PROF = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : null;
-const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-bench-'));
 
 interface Variant {
@@ -119,31 +119,9 @@ async function waitPort(port: number): Promise<void> {
 
 // ---------- measurement ----------
 
-function descendants(pid: number): number[] {
-  const out = [pid];
-  try {
-    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-      const kids = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-      if (kids) for (const k of kids.split(/\s+/)) out.push(...descendants(Number(k)));
-    }
-  } catch {
-    // exited meanwhile
-  }
-  return out;
-}
-
-function cpuTicks(pids: number[]): number {
-  let t = 0;
-  for (const pid of pids) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      t += Number(f[11]) + Number(f[12]); // utime, stime
-    } catch {
-      // gone
-    }
-  }
-  return t;
+/** CPU seconds used so far by `pids` (a process that has exited counts 0). */
+function cpuOf(pids: number[]): number {
+  return pids.reduce((t, pid) => t + cpuSeconds(pid), 0);
 }
 
 function toMs(v: string): number {
@@ -178,9 +156,9 @@ function measure(v: Variant): Run {
   let warmed = 0;
   for (let i = 0; i < 10 && warmed < WARMUP_REQUESTS; i++) warmed += parseWrk(wrk(v.port, WARMUP, v.headers).out).requests;
   const pids = descendants(v.rootPid());
-  const before = cpuTicks(pids);
+  const before = cpuOf(pids);
   const { out } = wrk(v.port, DURATION, v.headers);
-  const cpuS = (cpuTicks(descendants(v.rootPid())) - before) / TICK;
+  const cpuS = cpuOf(descendants(v.rootPid())) - before;
   const r = parseWrk(out);
   return { ...r, cpuS, perCpuS: cpuS > 0 ? r.requests / cpuS : 0 };
 }
