@@ -33,8 +33,22 @@ export interface PgBinaries {
  */
 const RELOCATION_ROOTS = () => ['/var/lib/gossamer', path.join(os.tmpdir(), 'gossamer-root')];
 
-/** Postgres refuses to run as root: as root, run it as the `postgres` system user (created if missing). */
-export async function postgresIds(): Promise<PgIds> {
+let knownIds: Promise<PgIds> | undefined;
+
+/**
+ * Postgres refuses to run as root: as root, run it as the `postgres` system user (created if
+ * missing). Asked once per process (two `id` runs): gossamer up, the simulator and
+ * startEmbeddedPostgres each need it, and the user does not change meanwhile.
+ */
+export function postgresIds(): Promise<PgIds> {
+  knownIds ??= lookUpPostgresIds().catch((err: Error) => {
+    knownIds = undefined; // a failure is not remembered: the next caller tries again
+    throw err;
+  });
+  return knownIds;
+}
+
+async function lookUpPostgresIds(): Promise<PgIds> {
   if (process.getuid?.() !== 0) return {};
   const ids = async () => {
     const [u, g] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
