@@ -152,10 +152,10 @@ export class Prober {
   }
 
   /**
-   * The connection-monitor's job for live members (connection-watch.ts): direct probes of this
-   * member have missed for three connection ping intervals, as long as libp2p's monitor gave
-   * a connection, whatever the indirect probes said: the connection is hung (a bad link, a
-   * peer that was paused); close it so the next probe dials afresh.
+   * The connection monitor's job for live members (connection-watch.ts): when direct probes of
+   * this member have missed for three connection ping intervals (the longest ping timeout
+   * libp2p's monitor allowed), whatever the indirect probes said, the connection is hung (a bad
+   * link, a peer that was paused): close it so the next probe dials afresh.
    */
   private directMissed(m: Member): void {
     const now = Date.now();
