@@ -11,6 +11,8 @@ import type { CredentialEndpoints, PluginPackage } from './package.ts';
 import { acl } from './acl/index.ts';
 import { basicAuth } from './basic-auth/index.ts';
 import { cors } from './cors/index.ts';
+import { fileLog } from './file-log/index.ts';
+import { httpLog } from './http-log/index.ts';
 import { ipRestriction } from './ip-restriction/index.ts';
 import { keyAuth } from './key-auth/index.ts';
 import { prometheus } from './prometheus/index.ts';
@@ -36,6 +38,8 @@ const PACKAGES: PluginPackage[] = [
   requestTransformer,
   responseTransformer,
   prometheus,
+  fileLog,
+  httpLog,
 ];
 
 /** The bundled plugins by name (Kong 3.x PRIORITY values in each package). */

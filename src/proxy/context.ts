@@ -90,6 +90,8 @@ export class ProxyContext {
   requestHeaderEdits: Map<string, string | string[] | null> | null = null;
   /** Extra headers for the client response, flat [name, value...]. */
   responseHeaders: string[] | null = null;
+  /** The upstream answer's headers as sent to the client, flat [name, value...] (log plugins read them). */
+  sentHeaders: string[] | null = null;
   /** Set by exit(): a short-circuit response produced by a plugin or the proxy. */
   exitStatus = 0;
   exitBody: string | null = null;

@@ -353,6 +353,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       'x-gossamer-proxy-latency', String(Math.round(ctx.proxyLatency)),
       'x-gossamer-request-id', ctx.requestId,
     );
+    ctx.sentHeaders = h;
     let status = statusCode;
     // Only chains with a header_filter handler pay for the head object and the loop.
     const plugins = ctx.plugins;
