@@ -16,6 +16,7 @@ import { httpLog } from './http-log/index.ts';
 import { ipRestriction } from './ip-restriction/index.ts';
 import { keyAuth } from './key-auth/index.ts';
 import { prometheus } from './prometheus/index.ts';
+import { proxyCache } from './proxy-cache/index.ts';
 import { rateLimiting } from './rate-limiting/index.ts';
 import { requestSizeLimiting } from './request-size-limiting/index.ts';
 import { requestTransformer } from './request-transformer/index.ts';
@@ -40,6 +41,7 @@ const PACKAGES: PluginPackage[] = [
   prometheus,
   fileLog,
   httpLog,
+  proxyCache,
 ];
 
 /** The bundled plugins by name (Kong 3.x PRIORITY values in each package). */

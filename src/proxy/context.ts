@@ -95,6 +95,8 @@ export class ProxyContext {
   /** Set by exit(): a short-circuit response produced by a plugin or the proxy. */
   exitStatus = 0;
   exitBody: string | null = null;
+  /** Set by exitRaw(): the answer's body as it is, typed by the plugin's own headers (a cached response...). */
+  exitRawBody: Buffer | null = null;
   status = 0;
   upstreamLatency = -1;
   proxyLatency = -1;
@@ -162,6 +164,17 @@ export class ProxyContext {
 
   addResponseHeader(name: string, value: string): void {
     (this.responseHeaders ??= []).push(name, value);
+  }
+
+  /**
+   * kong.response.exit with a body that is not a JSON message: sent as given, with the
+   * plugin's headers (its content-type included), through the header filters like any exit.
+   */
+  exitRaw(status: number, body: Buffer, headers: string[]): void {
+    this.exitStatus = status;
+    this.exitBody = null;
+    this.exitRawBody = body;
+    (this.responseHeaders ??= []).push(...headers);
   }
 
   /** kong.response.exit: stop the access phase and answer the client with a JSON message. */

@@ -243,6 +243,7 @@ export class RequestPipeline {
     const h: string[] = ctx.responseHeaders ?? [];
     h.push('x-gossamer-request-id', ctx.requestId, 'via', VIA);
     let status = ctx.exitStatus;
+    if (ctx.exitRawBody !== null) return this.sendRawExit(ctx, h);
     let body = ctx.exitBody ?? '';
     // Typed before the header filters, which may look at it (or change it).
     if (body !== '') h.push('content-type', JSON_TYPE);
@@ -260,6 +261,24 @@ export class RequestPipeline {
       ctx.res.writeHead(status, h);
       ctx.res.end();
     } else sendJson(ctx.res, status, body, h, ctx.startedAt, false);
+    this.onDone(ctx);
+  }
+
+  /** An exitRaw() answer: the plugin's body and headers, through the header and body filters. */
+  private sendRawExit(ctx: ProxyContext, h: string[]): void {
+    const head: ResponseHead = { status: ctx.exitStatus, headers: h };
+    let body = ctx.exitRawBody!;
+    const plugins = ctx.plugins;
+    if (plugins !== null) {
+      for (const p of plugins) if (p.headerFilter !== undefined) p.headerFilter(ctx, head);
+      if (ctx.responseBodyTransforms !== null) body = transformBody(ctx.responseBodyTransforms, body, ctx) ?? body;
+    }
+    ctx.status = head.status;
+    ctx.bytesOut = body.length;
+    const out = head.headers;
+    out.push('content-length', String(body.length), 'server', SERVER, 'x-gossamer-response-latency', String(Math.round(performance.now() - ctx.startedAt)));
+    ctx.res.writeHead(head.status, out);
+    ctx.res.end(ctx.method === 'HEAD' ? undefined : body);
     this.onDone(ctx);
   }
 

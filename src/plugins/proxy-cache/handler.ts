@@ -1,0 +1,158 @@
+// Kong's proxy-cache with the memory strategy (kong/plugins/proxy-cache/handler.lua): access
+// answers a fresh cached response (X-Cache-Status: Hit) or marks the request Miss / Refresh /
+// Bypass; header_filter decides whether the upstream's answer may be cached; body_filter
+// collects it and the log phase, once the answer is complete, stores it.
+import type { ProxyContext, ResponseHead } from '../../proxy/context.ts';
+import type { PluginHandler, PluginInstance } from '../types.ts';
+import { parseQuery } from '../log-serializer.ts';
+import { buildCacheKey } from './cache-key.ts';
+import { contentTypeMatches, parseDirectives, resourceTtl, type Directives } from './cache-control.ts';
+import { storeFor, type CachedResponse } from './memory-store.ts';
+import type { ProxyCacheConfig } from './schema.ts';
+
+const CACHE_VERSION = 1;
+
+/** Not stored or replayed (Kong's hop_by_hop_headers, plus what the proxy adds to every answer). */
+const NOT_REPLAYED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers', 'transfer-encoding', 'upgrade', 'content-length', 'age', 'x-cache-status', 'x-cache-key', 'via', 'server']);
+
+function replayable(name: string): boolean {
+  const n = name.toLowerCase();
+  return !NOT_REPLAYED.has(n) && !n.startsWith('x-gossamer-') && !n.includes('ratelimit-remaining');
+}
+
+interface Pending {
+  key: string;
+  ttl: number;
+  chunks: Buffer[] | null;
+  headers: string[];
+  status: number;
+}
+
+const nowS = () => Math.floor(Date.now() / 1000);
+
+function headerOf(flat: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i]!.toLowerCase() === name) return flat[i + 1];
+  return undefined;
+}
+
+function setHeader(flat: string[], name: string, value: string): void {
+  const lower = name.toLowerCase();
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i]!.toLowerCase() === lower) {
+      flat[i + 1] = value;
+      return;
+    }
+  }
+  flat.push(name, value);
+}
+
+function lowerHeaders(ctx: ProxyContext): Record<string, string | string[] | undefined> {
+  return ctx.req.headers;
+}
+
+const handler: PluginHandler<ProxyCacheConfig> = {
+  create(conf, env): PluginInstance {
+    const store = storeFor(conf.memory.dictionary_name);
+    const pending = new WeakMap<ProxyContext, Pending>();
+    const wants = (ctx: ProxyContext, h: 'X-Cache-Status' | 'X-Cache-Key' | 'age') => conf.response_headers[h] || ctx.req.headers['kong-debug'] !== undefined;
+
+    const cacheableRequest = (ctx: ProxyContext, cc: Directives): boolean => {
+      if (!(conf.request_method as string[]).includes(ctx.method)) return false;
+      if (conf.cache_control && (cc['no-store'] || cc['no-cache'] || ctx.req.headers.authorization !== undefined)) return false;
+      return true;
+    };
+
+    const cacheableResponse = (head: ResponseHead, cc: Directives): boolean => {
+      if (!conf.response_code.includes(head.status)) return false;
+      if (!contentTypeMatches(headerOf(head.headers, 'content-type'), conf.content_type)) return false;
+      if (conf.cache_control && (cc['private'] || cc['no-store'] || cc['no-cache'])) return false;
+      if (conf.cache_control && resourceTtl(cc, headerOf(head.headers, 'expires'), nowS()) <= 0) return false;
+      return true;
+    };
+
+    /** A cached answer still fresh for this request, or the status to mark it with. */
+    const freshness = (res: CachedResponse, cc: Directives): 'Hit' | 'Refresh' => {
+      const age = nowS() - res.timestamp;
+      if (!conf.cache_control) return age > conf.cache_ttl ? 'Refresh' : 'Hit';
+      if (typeof cc['max-age'] === 'number' && age > cc['max-age']) return 'Refresh';
+      if (typeof cc['max-stale'] === 'number' && age - res.ttl > cc['max-stale']) return 'Refresh';
+      if (typeof cc['min-fresh'] === 'number' && res.ttl - age < cc['min-fresh']) return 'Refresh';
+      return 'Hit';
+    };
+
+    const replay = (ctx: ProxyContext, res: CachedResponse, key: string): void => {
+      const h: string[] = [];
+      for (let i = 0; i < res.headers.length; i += 2) if (replayable(res.headers[i]!)) h.push(res.headers[i]!, res.headers[i + 1]!);
+      if (wants(ctx, 'age')) h.push('Age', String(nowS() - res.timestamp));
+      if (wants(ctx, 'X-Cache-Status')) h.push('X-Cache-Status', 'Hit');
+      if (wants(ctx, 'X-Cache-Key')) h.push('X-Cache-Key', key);
+      ctx.exitRaw(res.status, res.body, h);
+    };
+
+    return {
+      name: 'proxy-cache',
+      access(ctx) {
+        const cc = parseDirectives(ctx.req.headers['cache-control']);
+        if (!cacheableRequest(ctx, cc)) {
+          if (wants(ctx, 'X-Cache-Status')) ctx.addResponseHeader('X-Cache-Status', 'Bypass');
+          return;
+        }
+        // Kong keys on the request line without its query (`GET /path HTTP/1.1`, or `GET /path`
+        // when a query was cut off), so keys computed for Kong match.
+        let uri = `${ctx.method} ${ctx.req.url ?? '/'} HTTP/${ctx.req.httpVersion}`.replace(/\?.*/, '');
+        if (conf.ignore_uri_case) uri = uri.toLowerCase();
+        const key = buildCacheKey(ctx.consumer?.id ?? null, ctx.route?.id ?? null, ctx.method, uri, parseQuery(ctx.query), lowerHeaders(ctx), conf);
+        const cached = store.get(key);
+        let status: 'Miss' | 'Refresh' = 'Miss';
+        if (cached === undefined) {
+          if (conf.cache_control && cc['only-if-cached']) {
+            ctx.exit(504, '');
+            return;
+          }
+        } else if (cached.version !== CACHE_VERSION) {
+          store.delete(key);
+        } else if (freshness(cached, cc) === 'Hit') {
+          replay(ctx, cached, key);
+          return;
+        } else status = 'Refresh';
+        if (wants(ctx, 'X-Cache-Key')) ctx.addResponseHeader('X-Cache-Key', key);
+        if (wants(ctx, 'X-Cache-Status')) ctx.addResponseHeader('X-Cache-Status', status);
+        pending.set(ctx, { key, ttl: conf.cache_ttl, chunks: null, headers: [], status: 0 });
+      },
+      headerFilter(ctx, head) {
+        const p = pending.get(ctx);
+        if (p === undefined || ctx.exitStatus !== 0) return;
+        const cc = parseDirectives(headerOf(head.headers, 'cache-control'));
+        if (!cacheableResponse(head, cc)) {
+          if (wants(ctx, 'X-Cache-Status')) setHeader(head.headers, 'X-Cache-Status', 'Bypass');
+          pending.delete(ctx);
+          return;
+        }
+        p.ttl = conf.cache_control ? resourceTtl(cc, headerOf(head.headers, 'expires'), nowS()) : conf.cache_ttl;
+        p.status = head.status;
+        for (let i = 0; i < head.headers.length; i += 2) if (replayable(head.headers[i]!)) p.headers.push(head.headers[i]!, head.headers[i + 1]!);
+        p.chunks = [];
+      },
+      bodyFilter(ctx, chunk) {
+        const p = pending.get(ctx);
+        if (p !== undefined && p.chunks !== null) p.chunks.push(chunk);
+        return chunk;
+      },
+      log(ctx) {
+        const p = pending.get(ctx);
+        if (p === undefined || p.chunks === null) return;
+        pending.delete(ctx);
+        const body = Buffer.concat(p.chunks);
+        const declared = headerOf(p.headers, 'content-length');
+        // An answer cut short (upstream or client gone) is not cached.
+        if (declared !== undefined && Number(declared) !== body.length) return;
+        if (ctx.res.destroyed && !ctx.res.writableFinished) return;
+        const entry: CachedResponse = { status: p.status, headers: p.headers, body, body_len: body.length, timestamp: nowS(), ttl: p.ttl, version: CACHE_VERSION, req_body: null };
+        const ttl = conf.storage_ttl ?? (conf.cache_control ? p.ttl : conf.cache_ttl);
+        if (!store.set(p.key, entry, ttl)) env.logger.warn({ plugin: 'proxy-cache', bytes: body.length }, 'proxy-cache: response larger than the cache; not stored');
+      },
+    };
+  },
+};
+
+export default handler;

@@ -1,0 +1,95 @@
+// The memory strategy: Kong keeps entries in an nginx shared dictionary (`kong_db_cache`,
+// sized by mem_cache_size, 128m by default) that evicts the least recently used entry when
+// full. Here each proxy process has one store per dictionary name, bounded by the same size
+// in bytes and evicting least recently used entries first.
+export interface CachedResponse {
+  status: number;
+  /** Flat [name, value...] as the upstream sent them, hop-by-hop headers left out. */
+  headers: string[];
+  body: Buffer;
+  body_len: number;
+  /** Seconds since the epoch when stored (Kong's ngx.time()). */
+  timestamp: number;
+  /** Seconds the entry is fresh (cache_ttl or Cache-Control). */
+  ttl: number;
+  version: number;
+  req_body: string | null;
+}
+
+/** Kong's dictionaries a proxy-cache may name, with their default sizes (Kong's mem_cache_size: 128m). */
+export const DICTIONARIES = new Map<string, number>([
+  ['kong_db_cache', 128 * 1024 * 1024],
+  ['kong_cache', 128 * 1024 * 1024],
+]);
+
+interface Slot {
+  value: CachedResponse;
+  /** ms epoch after which the entry is gone (storage ttl). */
+  expiresAt: number;
+  bytes: number;
+}
+
+const sizeOf = (v: CachedResponse) => v.body.length + v.headers.reduce((n, h) => n + h.length, 0) + 200;
+
+export class MemoryStore {
+  private slots = new Map<string, Slot>();
+  private bytes = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get used(): number {
+    return this.bytes;
+  }
+
+  get(key: string, now = Date.now()): CachedResponse | undefined {
+    const slot = this.slots.get(key);
+    if (!slot) return undefined;
+    this.slots.delete(key);
+    if (slot.expiresAt <= now) {
+      this.bytes -= slot.bytes;
+      return undefined;
+    }
+    this.slots.set(key, slot); // most recently used last
+    return slot.value;
+  }
+
+  set(key: string, value: CachedResponse, ttlSeconds: number, now = Date.now()): boolean {
+    const bytes = sizeOf(value);
+    if (bytes > this.capacity) return false;
+    this.delete(key);
+    while (this.bytes + bytes > this.capacity) {
+      const oldest = this.slots.keys().next().value as string;
+      this.delete(oldest);
+    }
+    this.slots.set(key, { value, expiresAt: ttlSeconds > 0 ? now + ttlSeconds * 1000 : Infinity, bytes });
+    this.bytes += bytes;
+    return true;
+  }
+
+  delete(key: string): boolean {
+    const slot = this.slots.get(key);
+    if (!slot) return false;
+    this.slots.delete(key);
+    this.bytes -= slot.bytes;
+    return true;
+  }
+
+  flush(): void {
+    this.slots.clear();
+    this.bytes = 0;
+  }
+}
+
+const stores = new Map<string, MemoryStore>();
+
+/** This process's store for a dictionary (one per name, shared by every proxy-cache instance). */
+export function storeFor(dictionary: string): MemoryStore {
+  let s = stores.get(dictionary);
+  if (!s) stores.set(dictionary, (s = new MemoryStore(DICTIONARIES.get(dictionary) ?? 128 * 1024 * 1024)));
+  return s;
+}
+
+/** Every store of this process (a purge of all caches). */
+export function allStores(): MemoryStore[] {
+  return [...stores.values()];
+}
