@@ -38,6 +38,7 @@ export async function startControlPlane(node: NodeContext): Promise<StartedRole>
     routes: (router) => serveDataPlanes(node, cluster, events, db.pool, router),
     cluster: () => cluster,
     proxyMetrics: () => '',
+    store: () => events.store,
   });
   log.info({ node_id: node.nodeId, prefix: config.prefix, proxy: config.proxy_listen, admin: config.admin_listen, cluster: cluster.peerId, version: VERSION }, 'gossamer node started');
   return { admin, proxy: null, cluster, sync: events, events };

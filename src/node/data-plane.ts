@@ -66,6 +66,8 @@ export async function startDataPlane(node: NodeContext): Promise<StartedRole> {
           cluster: () => cluster,
           notReady: () => sync.notReady(),
           proxyMetrics: () => (proxy ? proxy.metrics() : ''),
+          store: () => sync.cache.store,
+          proxy: () => proxy,
         })
       : null;
   const c = await startClusterPart(node, {

@@ -40,6 +40,8 @@ export async function startTraditional(node: NodeContext): Promise<StartedRole> 
     routes: (router) => registerClustering(router, null),
     cluster: () => cluster,
     proxyMetrics: () => (proxy ? proxy.metrics() : ''),
+    store: () => events.store,
+    proxy: () => proxy,
   });
   log.info({ node_id: node.nodeId, prefix: config.prefix, proxy: config.proxy_listen, admin: config.admin_listen, cluster: cluster.peerId, version: VERSION }, 'gossamer node started');
   return { admin, proxy, cluster, sync: events, events };

@@ -11,7 +11,8 @@ import type { z } from 'zod';
 import type { IndexDefinition } from '../cache/indexes.ts';
 import type { Migration } from '../db/migration.ts';
 import type { EntityDef } from '../entities/definition.ts';
-import type { EntityName } from '../entities/types.ts';
+import type { EntityName, Plugin } from '../entities/types.ts';
+import type { Handler } from '../admin/router.ts';
 
 /**
  * The endpoint groups Kong generates for a credential of a consumer (kong/api/endpoints.lua
@@ -28,6 +29,27 @@ export interface CredentialEndpoints {
   nestedKey?: string;
   /** How a data plane's read-only Admin API names the parent of a `/<collection>/{id}/...` URL. */
   parentField: string;
+}
+
+/**
+ * What a plugin's own Admin API endpoints (Kong's api.lua endpoints that are not an entity's,
+ * such as /proxy-cache) may use on the node that serves them.
+ */
+export interface PluginNodeTools {
+  /** The node's plugin entities of this plugin (from its cache of the configuration). */
+  entities(): Plugin[];
+  /** Ask every proxy worker of this node (their PluginPackage.worker); the answers that came. */
+  askWorkers(msg: unknown): Promise<unknown[]>;
+  /** Hand `msg` to this plugin on every other node of the cluster (signed gossip); false when this node has no cluster yet. */
+  tellCluster(msg: unknown): Promise<boolean>;
+}
+
+/** A plugin's node-side part, loaded by the Admin API of every role. */
+export interface PluginNodeHooks {
+  /** Endpoints: method, pattern (`/proxy-cache/:cache_key`) and handler, given the node's tools. */
+  routes(tools: PluginNodeTools): { method: string; pattern: string; handler: Handler }[];
+  /** What another node sent with tellCluster: what this node does with it. */
+  onClusterMessage?(msg: unknown, tools: PluginNodeTools): Promise<void> | void;
 }
 
 export interface PluginPackage {
@@ -57,4 +79,8 @@ export interface PluginPackage {
    * migrations created the plugin's tables before they moved here runs them as no-ops.
    */
   migrations?: Migration[];
+  /** Endpoints of the plugin's own (Kong's api.lua beyond its entities) and what it does with cluster messages. */
+  node?: () => Promise<PluginNodeHooks>;
+  /** Loaded in each proxy worker on the first question: answers PluginNodeTools.askWorkers. */
+  worker?: () => Promise<(msg: unknown) => unknown>;
 }

@@ -7,7 +7,7 @@ import type { IndexDefinition } from '../cache/indexes.ts';
 import type { Migration } from '../db/migration.ts';
 import type { EntityDef } from '../entities/definition.ts';
 import type { EntityName } from '../entities/types.ts';
-import type { CredentialEndpoints, PluginPackage } from './package.ts';
+import type { CredentialEndpoints, PluginNodeHooks, PluginPackage } from './package.ts';
 import { acl } from './acl/index.ts';
 import { basicAuth } from './basic-auth/index.ts';
 import { cors } from './cors/index.ts';
@@ -70,6 +70,18 @@ export function pluginIndexes(): IndexDefinition[] {
 /** The plugins' migrations, each named `<plugin>:<name>` in the ledger; they run after core's. */
 export function pluginMigrations(): Migration[] {
   return PACKAGES.flatMap((p) => (p.migrations ?? []).map((m) => ({ name: `${p.name}:${m.name}`, up: m.up })));
+}
+
+/** The node-side parts of the plugins that have one (their own Admin API endpoints), by plugin name. */
+export async function pluginNodeHooks(): Promise<[string, PluginNodeHooks][]> {
+  const withHooks = PACKAGES.filter((p) => p.node !== undefined);
+  return Promise.all(withHooks.map(async (p) => [p.name, await p.node!()] as [string, PluginNodeHooks]));
+}
+
+/** The worker-side answerer of a plugin's questions (PluginPackage.worker), or null. */
+export async function pluginWorkerAnswer(name: string): Promise<((msg: unknown) => unknown) | null> {
+  const p = plugins[name];
+  return p?.worker ? p.worker() : null;
 }
 
 /** Load what plugins ask every proxy worker to load at start (see PluginPackage.preload). */

@@ -34,6 +34,11 @@ export interface PluginEnv {
   store: PluginStore;
   counters: CounterStore;
   logger: Logger;
+  /**
+   * Hand `msg` to the same plugin in the node's other proxy workers (their PluginPackage.worker
+   * gets it; its answer is dropped). Absent when the proxy runs alone in its process.
+   */
+  tellSiblings?: (plugin: string, msg: unknown) => void;
 }
 
 export interface PluginHandler<C = Record<string, unknown>> {

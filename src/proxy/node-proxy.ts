@@ -36,6 +36,8 @@ export interface NodeProxy {
   /** Metrics text (exposition format) of the proxy (merged over workers). */
   metrics(): Promise<string>;
   workers: ProxyWorkers['workers'];
+  /** A plugin's question to every worker (its PluginPackage.worker answers). */
+  ask: ProxyWorkers['ask'];
   stop(): Promise<void>;
 }
 
@@ -96,6 +98,7 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
     settled: () => workers.settled(),
     metrics: () => workers.metrics(),
     workers: () => workers.workers(),
+    ask: (plugin, msg, timeoutMs) => workers.ask(plugin, msg, timeoutMs),
     stop: () => {
       checks.stop();
       return workers.stop();

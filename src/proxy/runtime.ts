@@ -15,6 +15,8 @@ import { traceChanges, tracingChanges } from '../sync/trace.ts';
 export interface RuntimeOptions {
   logger: Logger;
   counters: CounterStore;
+  /** The other proxy workers of the node, for plugins (PluginEnv.tellSiblings). */
+  tellSiblings?: (plugin: string, msg: unknown) => void;
   /** Under a burst of changes, at most one rebuild per this many ms (a lone change is applied at once). */
   debounceMs?: number;
 }
@@ -39,7 +41,7 @@ export class ProxyRuntime {
   }
 
   private env() {
-    return { store: this.store, counters: this.opts.counters, logger: this.opts.logger };
+    return { store: this.store, counters: this.opts.counters, logger: this.opts.logger, tellSiblings: this.opts.tellSiblings };
   }
 
   /** Replace the whole configuration and rebuild now. */

@@ -24,6 +24,8 @@ export interface ProxyServerOptions {
   snapshot?: ConfigSnapshot;
   /** Rate-limit counters; defaults to per-process counters. Workers pass shared ones. */
   counters?: CounterStore;
+  /** Workers: reach the same plugin in the node's other workers (PluginEnv.tellSiblings). */
+  tellSiblings?: (plugin: string, msg: unknown) => void;
   debounceMs?: number;
   /** Slow-client protection (ms): whole headers / whole request must arrive within these. */
   headersTimeout?: number;
@@ -136,7 +138,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   await loadPluginHandlers();
   const logger = opts.logger ?? createLogger('proxy', 'warn');
   const ownCounters = opts.counters ? null : new LocalCounters();
-  const runtime = new ProxyRuntime({ logger, counters: opts.counters ?? ownCounters!, debounceMs: opts.debounceMs });
+  const runtime = new ProxyRuntime({ logger, counters: opts.counters ?? ownCounters!, debounceMs: opts.debounceMs, tellSiblings: opts.tellSiblings });
   if (opts.activeHealthChecks === false) runtime.balancers.runActiveChecks(false);
   if (opts.snapshot) runtime.loadSnapshot(opts.snapshot);
 

@@ -6,7 +6,7 @@ import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import { createLogger } from '../log.ts';
 import { registry as metricsRegistry, enableDefaultMetrics } from './metrics-registry.ts';
-import { preloadPlugins } from '../plugins/registry.ts';
+import { pluginWorkerAnswer, preloadPlugins } from '../plugins/registry.ts';
 import { WorkerCounters } from './counters.ts';
 import { createProxyServer, type ProxyServer } from './server.ts';
 import type { ConfigSnapshot } from '../entities/types.ts';
@@ -17,6 +17,16 @@ if (!cluster.isWorker || !process.send) throw new Error('worker-main.ts must be 
 const send = (m: FromWorker): void => {
   if (process.connected) process.send!(m);
 };
+
+/** A plugin's question from the primary (its Admin API endpoints), answered by the plugin's worker module. */
+async function answerPlugin(plugin: string, msg: unknown): Promise<unknown> {
+  try {
+    const answer = await pluginWorkerAnswer(plugin);
+    return answer ? await answer(msg) : null;
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
 
 // prom-client answers the primary's metrics requests once an AggregatorRegistry exists here.
 AggregatorRegistry.setRegistries([metricsRegistry]);
@@ -87,6 +97,11 @@ function handle(m: ToWorker): void {
     case 'gossamer:health':
       proxy!.runtime.balancers.applyHealth(m.reports);
       break;
+    case 'gossamer:plugin?':
+      void answerPlugin(m.plugin, m.msg).then((result) => {
+        if (m.id !== 0) send({ t: 'gossamer:plugin', id: m.id, result });
+      });
+      break;
     case 'gossamer:stop':
       void proxy!.close().finally(() => process.exit(0));
       setTimeout(() => process.exit(0), 5000).unref();
@@ -99,7 +114,8 @@ async function init(m: Extract<ToWorker, { t: 'gossamer:init' }>): Promise<void>
   try {
     await preloadPlugins();
     counters = new WorkerCounters((msg) => send(msg));
-    proxy = await createProxyServer({ ...m.options, logger, snapshot: await unpack(m.snapshot), counters });
+    const tellSiblings = (plugin: string, msg: unknown) => send({ t: 'gossamer:plugin-tell', plugin, msg });
+    proxy = await createProxyServer({ ...m.options, logger, snapshot: await unpack(m.snapshot), counters, tellSiblings });
     // A passive check's verdict here goes to the primary, which hands it to every worker.
     proxy.runtime.balancers.onHealthChange = (r) => send({ t: 'gossamer:health', reports: [r] });
     let port = 0;

@@ -26,6 +26,7 @@ export type ToWorker =
   | { t: 'gossamer:stats?'; id: number }
   | { t: 'gossamer:settled?'; id: number }
   | { t: 'gossamer:health'; reports: HealthReport[] }
+  | { t: 'gossamer:plugin?'; id: number; plugin: string; msg: unknown }
   | { t: 'gossamer:stop' };
 
 export type FromWorker =
@@ -35,4 +36,7 @@ export type FromWorker =
   | { t: 'gossamer:stats'; id: number; requests: number; pid: number }
   | { t: 'gossamer:settled'; id: number }
   | { t: 'gossamer:health'; reports: HealthReport[] }
+  | { t: 'gossamer:plugin'; id: number; result: unknown }
+  /** For the node's other workers (PluginEnv.tellSiblings); id 0 on the way out: no answer wanted. */
+  | { t: 'gossamer:plugin-tell'; plugin: string; msg: unknown }
   | { t: 'gossamer:fatal'; error: string };

@@ -53,6 +53,8 @@ export interface ProxyWorkers {
   settled(timeoutMs?: number): Promise<void>;
   /** Metrics text (exposition format) merged over all workers. */
   metrics(): Promise<string>;
+  /** A plugin's question to every listening worker (PluginPackage.worker); the answers that came within timeoutMs. */
+  ask(plugin: string, msg: unknown, timeoutMs?: number): Promise<unknown[]>;
   /** Resolves when `n` workers (default: count) are listening. */
   ready(n?: number): Promise<void>;
   stop(): Promise<void>;
@@ -78,6 +80,7 @@ class WorkerPool implements ProxyWorkers {
   private statsSeq = 0;
   private readonly settleWaiters = new Map<number, { left: number; resolve: () => void }>();
   private readonly statsWaiters = new Map<number, { want: number; got: WorkerInfo[]; resolve: (w: WorkerInfo[]) => void }>();
+  private readonly pluginWaiters = new Map<number, { want: number; got: unknown[]; resolve: (r: unknown[]) => void }>();
   // Loaded on the first /metrics, not at start: a data plane restarted from its cache must
   // serve within 2 s, and prom-client is a tenth of a second of module loading.
   private aggregator: Promise<Aggregator> | null = null;
@@ -144,6 +147,20 @@ class WorkerPool implements ProxyWorkers {
       case 'gossamer:stats':
         this.onStats(w, m.id, m.pid, m.requests);
         break;
+      case 'gossamer:plugin-tell':
+        for (const other of this.live.values()) if (other !== w) this.post(other, { t: 'gossamer:plugin?', id: 0, plugin: m.plugin, msg: m.msg });
+        break;
+      case 'gossamer:plugin': {
+        const p = this.pluginWaiters.get(m.id);
+        if (p) {
+          p.got.push(m.result);
+          if (p.got.length >= p.want) {
+            this.pluginWaiters.delete(m.id);
+            p.resolve(p.got);
+          }
+        }
+        break;
+      }
       case 'gossamer:settled': {
         const s = this.settleWaiters.get(m.id);
         if (s && --s.left === 0) {
@@ -215,6 +232,24 @@ class WorkerPool implements ProxyWorkers {
           resolve(s.got);
         }
       }, 2000).unref();
+    });
+  }
+
+  ask(plugin: string, msg: unknown, timeoutMs = 2000): Promise<unknown[]> {
+    const id = ++this.statsSeq;
+    const targets = this.listeningWorkers();
+    if (!targets.length) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      this.pluginWaiters.set(id, { want: targets.length, got: [], resolve });
+      for (const w of targets) this.post(w, { t: 'gossamer:plugin?', id, plugin, msg });
+      // A worker that died meanwhile never answers: the others' answers are what there is.
+      setTimeout(() => {
+        const p = this.pluginWaiters.get(id);
+        if (p) {
+          this.pluginWaiters.delete(id);
+          resolve(p.got);
+        }
+      }, timeoutMs).unref();
     });
   }
 

@@ -8,8 +8,11 @@ import { createAdminServer, type AdminDeps, type AdminServer } from '../../admin
 import { registerClusterMembers } from '../../admin/cluster-members.ts';
 import { registerMetrics } from '../../admin/metrics.ts';
 import type { Router } from '../../admin/router.ts';
+import type { EntityStore } from '../../cache/entity-store.ts';
 import type { Cluster } from '../../cluster/index.ts';
+import type { NodeProxy } from '../../proxy/node-proxy.ts';
 import type { NodeContext } from '../context.ts';
+import { registerPluginEndpoints } from './plugin-endpoints.ts';
 
 export interface AdminPartOptions extends Pick<AdminDeps, 'pool' | 'readOnly' | 'onChanges' | 'statusExtra'> {
   role: string;
@@ -19,6 +22,9 @@ export interface AdminPartOptions extends Pick<AdminDeps, 'pool' | 'readOnly' | 
   /** Why the node is not ready (GET /status/ready answers 503 with it), or null. */
   notReady(): string | null;
   proxyMetrics(): Promise<string> | string;
+  /** The node's cache of the configuration and its proxy, for the plugins' own endpoints (/proxy-cache). */
+  store?: () => EntityStore | null;
+  proxy?: () => NodeProxy | null;
 }
 
 export async function startAdminPart({ config, log, nodeId, stops }: NodeContext, o: AdminPartOptions): Promise<AdminServer> {
@@ -43,6 +49,13 @@ export async function startAdminPart({ config, log, nodeId, stops }: NodeContext
     return reason === null ? { status: 200, body: { message: 'ready' } } : { status: 503, body: { message: reason } };
   });
   registerMetrics(admin.router, o.proxyMetrics);
+  const unsubscribe = await registerPluginEndpoints(admin.router, {
+    store: o.store ?? (() => null),
+    proxy: o.proxy ?? (() => null),
+    cluster: o.cluster,
+    log: log.child({ part: 'admin' }),
+  });
+  stops.push(unsubscribe);
   for (const l of config.admin_listen) await admin.listen(l.host, l.port);
   stops.push(() => admin.close());
   return admin;

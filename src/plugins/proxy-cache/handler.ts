@@ -12,12 +12,19 @@ import type { ProxyCacheConfig } from './schema.ts';
 
 const CACHE_VERSION = 1;
 
-/** Not stored or replayed (Kong's hop_by_hop_headers, plus what the proxy adds to every answer). */
-const NOT_REPLAYED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers', 'transfer-encoding', 'upgrade', 'content-length', 'age', 'x-cache-status', 'x-cache-key', 'via', 'server']);
+/** Not stored (Kong's hop_by_hop_headers, plus what the proxy adds to every answer itself). */
+const NOT_STORED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers', 'transfer-encoding', 'upgrade', 'content-length', 'via', 'server']);
+/** Set afresh on every Hit (Kong's reset_res_header). */
+const RESET_ON_HIT = new Set(['age', 'x-cache-status', 'x-cache-key']);
+
+function storable(name: string): boolean {
+  const n = name.toLowerCase();
+  return !NOT_STORED.has(n) && !n.startsWith('x-gossamer-');
+}
 
 function replayable(name: string): boolean {
   const n = name.toLowerCase();
-  return !NOT_REPLAYED.has(n) && !n.startsWith('x-gossamer-') && !n.includes('ratelimit-remaining');
+  return !RESET_ON_HIT.has(n) && !n.includes('ratelimit-remaining');
 }
 
 interface Pending {
@@ -130,7 +137,7 @@ const handler: PluginHandler<ProxyCacheConfig> = {
         }
         p.ttl = conf.cache_control ? resourceTtl(cc, headerOf(head.headers, 'expires'), nowS()) : conf.cache_ttl;
         p.status = head.status;
-        for (let i = 0; i < head.headers.length; i += 2) if (replayable(head.headers[i]!)) p.headers.push(head.headers[i]!, head.headers[i + 1]!);
+        for (let i = 0; i < head.headers.length; i += 2) if (storable(head.headers[i]!)) p.headers.push(head.headers[i]!, head.headers[i + 1]!);
         p.chunks = [];
       },
       bodyFilter(ctx, chunk) {
@@ -149,7 +156,13 @@ const handler: PluginHandler<ProxyCacheConfig> = {
         if (ctx.res.destroyed && !ctx.res.writableFinished) return;
         const entry: CachedResponse = { status: p.status, headers: p.headers, body, body_len: body.length, timestamp: nowS(), ttl: p.ttl, version: CACHE_VERSION, req_body: null };
         const ttl = conf.storage_ttl ?? (conf.cache_control ? p.ttl : conf.cache_ttl);
-        if (!store.set(p.key, entry, ttl)) env.logger.warn({ plugin: 'proxy-cache', bytes: body.length }, 'proxy-cache: response larger than the cache; not stored');
+        if (!store.set(p.key, entry, ttl)) {
+          env.logger.warn({ plugin: 'proxy-cache', bytes: body.length }, 'proxy-cache: response larger than the cache; not stored');
+          return;
+        }
+        // Kong's dictionary is shared by the node's workers: the others get a copy, so the next
+        // request is a Hit whichever worker its connection landed on.
+        env.tellSiblings?.('proxy-cache', { op: 'store', dictionary: conf.memory.dictionary_name, key: p.key, entry, ttl });
       },
     };
   },

@@ -1,4 +1,5 @@
-// The proxy-cache package: a handler, its config schema and its memory store (no entities).
+// The proxy-cache package: a handler, its config schema, its memory store (in each proxy worker)
+// and Kong's /proxy-cache Admin API (no entities).
 import type { PluginPackage } from '../package.ts';
 import { proxyCacheSchema } from './schema.ts';
 
@@ -7,4 +8,6 @@ export const proxyCache: PluginPackage = {
   priority: 100,
   schema: proxyCacheSchema as unknown as PluginPackage['schema'],
   handler: () => import('./handler.ts').then((m) => m.default),
+  node: () => import('./api.ts').then((m) => m.default),
+  worker: () => import('./worker.ts').then((m) => m.default),
 };

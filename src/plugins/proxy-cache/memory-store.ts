@@ -18,7 +18,9 @@ export interface CachedResponse {
 
 /** Kong's dictionaries a proxy-cache may name, with their default sizes (Kong's mem_cache_size: 128m). */
 export const DICTIONARIES = new Map<string, number>([
+  ['kong', 5 * 1024 * 1024],
   ['kong_db_cache', 128 * 1024 * 1024],
+  ['kong_core_db_cache', 128 * 1024 * 1024],
   ['kong_cache', 128 * 1024 * 1024],
 ]);
 
