@@ -23,6 +23,7 @@ const afterServing = () =>
     import('../hybrid/dp-admin.ts'),
     import('../sync/push/dp-net.ts'),
     import('../hybrid/refusals.ts'),
+    import('./parts/counter-share.ts'),
   ]);
 
 export async function startDataPlane(node: NodeContext): Promise<StartedRole> {
@@ -50,7 +51,7 @@ export async function startDataPlane(node: NodeContext): Promise<StartedRole> {
   }
 
   // 4. Once serving: the Admin API (read-only) and the cluster, through which control planes are reached.
-  const [{ startAdminPart }, { startClusterPart }, { registerClustering }, { READ_ONLY_MESSAGE, registerDataPlaneAdmin }, net, { logRefusedConnections }] = await afterServing();
+  const [{ startAdminPart }, { startClusterPart }, { registerClustering }, { READ_ONLY_MESSAGE, registerDataPlaneAdmin }, net, { logRefusedConnections }, { startCounterSharePart }] = await afterServing();
   let cluster: Cluster | null = null;
   const admin =
     config.admin_listen.length > 0
@@ -78,6 +79,7 @@ export async function startDataPlane(node: NodeContext): Promise<StartedRole> {
     config_hash: sync.cache.loaded ? sync.configHash() : null,
   });
   cluster = c;
+  startCounterSharePart(node, c, proxy);
   logRefusedConnections(c.libp2p, log.child({ part: 'cluster' }));
   sync.attach(c, net);
   node.stops.push(() => sync.stop());

@@ -14,6 +14,7 @@ import { startEventSyncPart, writableAdmin } from './parts/event-sync.ts';
 import { startProxyPart } from './parts/proxy.ts';
 import { startClusterPart } from './parts/cluster.ts';
 import { startAdminPart } from './parts/admin.ts';
+import { startCounterSharePart } from './parts/counter-share.ts';
 
 export async function startTraditional(node: NodeContext): Promise<StartedRole> {
   const { config, log } = node;
@@ -34,6 +35,7 @@ export async function startTraditional(node: NodeContext): Promise<StartedRole> 
     config_hash: events.configHash(),
   });
   events.attachCluster(cluster);
+  startCounterSharePart(node, cluster, proxy);
   const admin = await startAdminPart(node, {
     role: config.cluster_role,
     ...writableAdmin(db.pool, events, () => proxy),

@@ -20,6 +20,7 @@ import { proxyCache } from './proxy-cache/index.ts';
 import { rateLimiting } from './rate-limiting/index.ts';
 import { requestSizeLimiting } from './request-size-limiting/index.ts';
 import { requestTransformer } from './request-transformer/index.ts';
+import { responseRateLimiting } from './response-ratelimiting/index.ts';
 import { responseTransformer } from './response-transformer/index.ts';
 
 export type { PluginPackage } from './package.ts';
@@ -42,6 +43,7 @@ const PACKAGES: PluginPackage[] = [
   fileLog,
   httpLog,
   proxyCache,
+  responseRateLimiting,
 ];
 
 /** The bundled plugins by name (Kong 3.x PRIORITY values in each package). */

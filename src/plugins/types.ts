@@ -7,12 +7,20 @@ import type { PluginInstance } from '../proxy/context.ts';
 
 export type { PluginInstance } from '../proxy/context.ts';
 
+/**
+ * Counter keys that start with this are counted across the whole cluster (rate limiting with
+ * policy = cluster): the node shares its totals of them with the other members by gossip.
+ */
+export const CLUSTER_COUNTER_PREFIX = 'cluster|';
+
 /** Counters shared by a node's workers (rate limiting); see src/proxy/counters.ts. */
 export interface CounterStore {
   /** Current count of `key` in the window ending at `expiresAt` (ms epoch). */
   get(key: string, expiresAt: number): number;
   /** Add `by` and return the new count. */
   incr(key: string, expiresAt: number, by: number): number;
+  /** The store cannot be reached (Redis down): the plugin's fault_tolerant decides what happens. */
+  failing?(): boolean;
 }
 
 /**

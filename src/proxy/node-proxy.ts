@@ -38,6 +38,8 @@ export interface NodeProxy {
   workers: ProxyWorkers['workers'];
   /** A plugin's question to every worker (its PluginPackage.worker answers). */
   ask: ProxyWorkers['ask'];
+  /** Rate-limit counters the node shares with the cluster (policy = cluster). */
+  sharedCounters: ProxyWorkers['shared'];
   stop(): Promise<void>;
 }
 
@@ -99,6 +101,7 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
     metrics: () => workers.metrics(),
     workers: () => workers.workers(),
     ask: (plugin, msg, timeoutMs) => workers.ask(plugin, msg, timeoutMs),
+    sharedCounters: workers.shared,
     stop: () => {
       checks.stop();
       return workers.stop();

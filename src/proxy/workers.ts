@@ -8,7 +8,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { HealthReport } from './balancer/index.ts';
-import { LocalCounters } from './counters.ts';
+import { NodeCounters, type CounterEntry, type SharedCounters } from './node-counters.ts';
 import { adoptEarlyWorker, dropEarlyWorkers, forkProxyWorker } from './fork-worker.ts';
 import type { FromWorker, PackedSnapshot, ToWorker, WorkerServerOptions } from './worker-messages.ts';
 
@@ -53,6 +53,8 @@ export interface ProxyWorkers {
   settled(timeoutMs?: number): Promise<void>;
   /** Metrics text (exposition format) merged over all workers. */
   metrics(): Promise<string>;
+  /** The counters shared with the cluster (policy = cluster). */
+  readonly shared: SharedCounters;
   /** A plugin's question to every listening worker (PluginPackage.worker); the answers that came within timeoutMs. */
   ask(plugin: string, msg: unknown, timeoutMs?: number): Promise<unknown[]>;
   /** Resolves when `n` workers (default: count) are listening. */
@@ -71,7 +73,7 @@ type Aggregator = import('prom-client').AggregatorRegistry<import('prom-client')
 
 /** The primary's view of its workers: who is live and listening, and the requests waiting on their answers. */
 class WorkerPool implements ProxyWorkers {
-  private readonly counters = new LocalCounters();
+  private readonly counters = new NodeCounters();
   private readonly live = new Map<number, Worker>();
   private readonly listening = new Set<number>();
   private readyWaiters: { n: number; resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -234,6 +236,16 @@ class WorkerPool implements ProxyWorkers {
       }, 2000).unref();
     });
   }
+
+  /** The node's counters as the cluster sharing sees them (policy = cluster). */
+  readonly shared: SharedCounters = {
+    takeChanged: () => this.counters.takeChanged(),
+    applyRemote: (node: string, entries: CounterEntry[]) => {
+      const totals = this.counters.applyRemote(node, entries);
+      if (totals.length) for (const w of this.live.values()) this.post(w, { t: 'gossamer:rl-totals', entries: totals, to: 0, acked: [] });
+    },
+    onChange: (cb: () => void) => this.counters.onChange(cb),
+  };
 
   ask(plugin: string, msg: unknown, timeoutMs = 2000): Promise<unknown[]> {
     const id = ++this.statsSeq;

@@ -22,7 +22,7 @@ export interface AdminPartOptions extends Pick<AdminDeps, 'pool' | 'readOnly' | 
   /** Why the node is not ready (GET /status/ready answers 503 with it), or null. */
   notReady(): string | null;
   proxyMetrics(): Promise<string> | string;
-  /** The node's cache of the configuration and its proxy, for the plugins' own endpoints (/proxy-cache). */
+  /** The node's cache of the configuration and its proxy, for the plugins' own endpoints (Kong's api.lua beyond entities). */
   store?: () => EntityStore | null;
   proxy?: () => NodeProxy | null;
 }

@@ -1,5 +1,5 @@
 // The plugins' own Admin API endpoints (PluginPackage.node: Kong's api.lua endpoints that are
-// not an entity's, such as /proxy-cache) and the gossip topic each such plugin uses to reach
+// not an entity's, such as a cache purge) and the gossip topic each such plugin uses to reach
 // the same plugin on the other nodes. Here, in the composition root, because the tools they are
 // given join three parts: the node's cache (entities), its proxy workers and its cluster.
 import type { Logger } from 'pino';

@@ -1,8 +1,10 @@
-// Kong's rate-limiting, policy local: fixed windows per configured period, counters shared by
-// the node's workers through env.counters. The check happens before the increment, as in
-// Kong, so exactly `limit` requests pass per window on one process.
+// Kong's rate-limiting: fixed windows per configured period, counted where the policy says
+// (limit-store.ts: the node's counters, shared cluster-wide for `cluster`, or Redis). The check
+// happens before the increment, as in Kong, so exactly `limit` requests pass per window on one
+// process.
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
+import { limitKey, limitStore } from './limit-store.ts';
 import type { RateLimitingConfig } from './schema.ts';
 import { HEADER_SUFFIX, PERIODS, windowEnd, type Period } from './windows.ts';
 
@@ -30,7 +32,8 @@ const handler: PluginHandler<RateLimitingConfig> = {
           return ctx.clientIp;
       }
     };
-    const prefix = `rl:${entity.id}:`;
+    const store = limitStore(conf, env);
+    const prefix = limitKey(conf.policy, `rl:${entity.id}:`);
     const usage = new Array<number>(limits.length);
     const keys = new Array<string>(limits.length);
     const ends = new Array<number>(limits.length);
@@ -42,6 +45,11 @@ const handler: PluginHandler<RateLimitingConfig> = {
     return {
       name: 'rate-limiting',
       access(ctx) {
+        if (store.failing?.()) {
+          // Kong's fault_tolerant: proxy without limiting while the store is down, or refuse.
+          if (!conf.fault_tolerant) ctx.exit(500, { message: 'An unexpected error occurred', request_id: ctx.requestId });
+          return;
+        }
         const id = identifier(ctx);
         const now = Date.now();
         let stop = -1;
@@ -57,7 +65,7 @@ const handler: PluginHandler<RateLimitingConfig> = {
           }
           keys[i] = key;
           ends[i] = end;
-          const used = env.counters.get(key, end);
+          const used = store.get(key, end);
           usage[i] = used;
           if (l.limit - used <= 0 && stop === -1) stop = i;
         }
@@ -91,7 +99,7 @@ const handler: PluginHandler<RateLimitingConfig> = {
           ctx.exit(conf.error_code, { message: conf.error_message, request_id: ctx.requestId }, ['Retry-After', String(resetS)]);
           return;
         }
-        for (let i = 0; i < limits.length; i++) env.counters.incr(keys[i]!, ends[i]!, 1);
+        for (let i = 0; i < limits.length; i++) store.incr(keys[i]!, ends[i]!, 1);
       },
     };
   },

@@ -1,0 +1,17 @@
+// Where the rate-limiting plugins count, by Kong's `policy`: `local` in the node's counters
+// (shared by its workers), `cluster` in the same counters under keys the node shares with every
+// member by gossip (src/sync/counters/), `redis` in Redis (redis-store.ts).
+import type { Logger } from 'pino';
+import { CLUSTER_COUNTER_PREFIX, type CounterStore, type PluginEnv } from '../types.ts';
+import type { RedisConfig } from '../redis-config.ts';
+import { redisStore } from './redis-store.ts';
+
+export type LimitStore = CounterStore;
+
+export function limitKey(policy: 'local' | 'cluster' | 'redis', key: string): string {
+  return policy === 'cluster' ? CLUSTER_COUNTER_PREFIX + key : key;
+}
+
+export function limitStore(conf: { policy: 'local' | 'cluster' | 'redis'; redis: RedisConfig }, env: PluginEnv): LimitStore {
+  return conf.policy === 'redis' ? redisStore(conf.redis, env.logger as Logger) : env.counters;
+}
