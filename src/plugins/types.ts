@@ -21,6 +21,11 @@ export interface CounterStore {
   incr(key: string, expiresAt: number, by: number): number;
   /** The store cannot be reached (Redis down): the plugin's fault_tolerant decides what happens. */
   failing?(): boolean;
+  /**
+   * A remote store: read the counts of these keys ([key, expiresAt]) that this process does
+   * not hold yet. A promise when it had to ask, null when it knew them all.
+   */
+  load?(keys: [string, number][]): Promise<void> | null;
 }
 
 /**

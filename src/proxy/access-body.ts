@@ -34,7 +34,7 @@ export async function accessWithBody(ctx: ProxyContext, chain: ChainEntry[], buf
     ctx.exit(413, errorBody(MSG.bodyTooLarge, ctx.requestId), ['connection', 'close']);
     return true;
   }
-  runAccess(ctx, chain);
+  await runAccess(ctx, chain);
   const transforms = ctx.requestBodyTransforms;
   if (ctx.exitStatus === 0 && transforms !== null && ctx.requestBody !== null) {
     // The forwarder only rewrites bodies it reads itself; this one is already in memory.

@@ -16,8 +16,12 @@ export const PHASE_LOG = 4;
  */
 export interface PluginInstance {
   readonly name: string;
-  /** access phase: may call ctx.exit() to answer the client without proxying. */
-  access?(ctx: ProxyContext): void;
+  /**
+   * access phase: may call ctx.exit() to answer the client without proxying. It may return a
+   * promise when it must wait for something first (a counter in Redis it has not read yet, as
+   * Kong's access yields on a cosocket); the next plugin's access runs once it settles.
+   */
+  access?(ctx: ProxyContext): void | Promise<void>;
   /**
    * Whether this request's access phase needs the request body (an auth plugin's key in the
    * body when no key is in a header or the query): the proxy then reads it whole into

@@ -208,7 +208,8 @@ export class RequestPipeline {
       const chain = plugins.chainFor(m.route, m.service);
       if (chain.length !== 0) {
         if (hasRequestBody(req) && chainNeedsBody(chain, ctx)) return this.readBodyFirst(ctx, chain);
-        runAccess(ctx, chain);
+        const waiting = runAccess(ctx, chain);
+        if (waiting !== undefined) return waiting.then(() => this.afterAccess(ctx), (err: Error) => this.accessFailed(ctx, err));
       }
     }
     return this.afterAccess(ctx);
@@ -226,6 +227,14 @@ export class RequestPipeline {
       return null;
     }
     return ctx;
+  }
+
+  /** A plugin's waiting access phase failed: Kong's 500, the node keeps serving. */
+  private accessFailed(ctx: ProxyContext, err: Error): null {
+    this.logger.error({ err, route: ctx.route?.id }, 'plugin access phase failed');
+    ctx.exit(500, errorBody(MSG.internal, ctx.requestId));
+    this.sendExit(ctx);
+    return null;
   }
 
   /** A plugin reading its key from the body: the access phase runs once the whole body is in memory. */

@@ -154,25 +154,41 @@ export class PluginIndex {
  * runs, but, as in Kong, every plugin of the chain still takes part in header_filter,
  * body_filter and log for that answer (a response rewrite on an auth plugin's 401...).
  */
-export function runAccess(ctx: ProxyContext, chain: ChainEntry[]): void {
+export function runAccess(ctx: ProxyContext, chain: ChainEntry[]): void | Promise<void> {
   const fixed = (chain as Chain).fixed;
   if (fixed !== undefined) {
     ctx.plugins = fixed;
     ctx.phases = (chain as Chain).fixedPhases!;
-    for (let i = 0; i < fixed.length; i++) {
-      const inst = fixed[i]!;
-      if (inst.access !== undefined && ctx.exitStatus === 0) inst.access(ctx);
-    }
-    return;
+    return accessFrom(ctx, fixed, 0);
   }
   const ran: PluginInstance[] = [];
   ctx.plugins = ran;
-  for (let i = 0; i < chain.length; i++) {
+  return accessChain(ctx, chain, ran, 0);
+}
+
+/** The per-consumer chain from `start`: each entry's instance is chosen once the consumer is known so far. */
+function accessChain(ctx: ProxyContext, chain: ChainEntry[], ran: PluginInstance[], start: number): void | Promise<void> {
+  for (let i = start; i < chain.length; i++) {
     const e = chain[i]!;
     const inst = e.byConsumer !== null && ctx.consumer !== null ? e.byConsumer.get(ctx.consumer.id) ?? e.fallback : e.fallback;
     if (inst === null) continue;
     ran.push(inst);
     ctx.phases |= phasesOf(inst);
-    if (inst.access !== undefined && ctx.exitStatus === 0) inst.access(ctx);
+    if (inst.access !== undefined && ctx.exitStatus === 0) {
+      const waiting = inst.access(ctx);
+      // A plugin that waits: the rest of the chain after it.
+      if (waiting !== undefined) return waiting.then(() => accessChain(ctx, chain, ran, i + 1));
+    }
+  }
+}
+
+/** The access phase of `list` from `start`, continuing after any plugin that waits. */
+function accessFrom(ctx: ProxyContext, list: PluginInstance[], start: number): void | Promise<void> {
+  for (let i = start; i < list.length; i++) {
+    const inst = list[i]!;
+    if (inst.access !== undefined && ctx.exitStatus === 0) {
+      const waiting = inst.access(ctx);
+      if (waiting !== undefined) return waiting.then(() => accessFrom(ctx, list, i + 1));
+    }
   }
 }

@@ -42,15 +42,8 @@ const handler: PluginHandler<RateLimitingConfig> = {
     const lastIds = new Array<string>(limits.length).fill('');
     const lastEnds = new Array<number>(limits.length).fill(0);
     const lastKeys = new Array<string>(limits.length).fill('');
-    return {
-      name: 'rate-limiting',
-      access(ctx) {
-        if (store.failing?.()) {
-          // Kong's fault_tolerant: proxy without limiting while the store is down, or refuse.
-          if (!conf.fault_tolerant) ctx.exit(500, { message: 'An unexpected error occurred', request_id: ctx.requestId });
-          return;
-        }
-        const id = identifier(ctx);
+    /** The check, the client's headers and the count: synchronous, so the arrays above are this request's alone. */
+    const decide = (ctx: ProxyContext, id: string): void => {
         const now = Date.now();
         let stop = -1;
         for (let i = 0; i < limits.length; i++) {
@@ -100,6 +93,26 @@ const handler: PluginHandler<RateLimitingConfig> = {
           return;
         }
         for (let i = 0; i < limits.length; i++) store.incr(keys[i]!, ends[i]!, 1);
+    };
+    return {
+      name: 'rate-limiting',
+      access(ctx) {
+        if (store.failing?.()) {
+          // Kong's fault_tolerant: proxy without limiting while the store is down, or refuse.
+          if (!conf.fault_tolerant) ctx.exit(500, { message: 'An unexpected error occurred', request_id: ctx.requestId });
+          return;
+        }
+        const id = identifier(ctx);
+        if (store.load !== undefined) {
+          // A remote store (Redis) may not hold this client's counts here yet: read them first.
+          const now = Date.now();
+          const wait = store.load(limits.map((l) => {
+            const end = windowEnd(l.period, now);
+            return [prefix + id + ':' + l.period + ':' + end, end] as [string, number];
+          }));
+          if (wait !== null) return wait.then(() => decide(ctx, id));
+        }
+        decide(ctx, id);
       },
     };
   },

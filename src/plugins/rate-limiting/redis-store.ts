@@ -3,9 +3,10 @@
 // handler's access phase does not wait, so each process keeps the last total Redis gave it for
 // a key and the increments it has not seen acknowledged: `get` is that sum, and every increment
 // goes to Redis at once (INCRBY + PEXPIREAT, pipelined per tick) and brings the new total back,
-// which also carries every other node's increments. A key this process has not counted yet is
-// fetched on first sight. What a node can let through beyond the limit is what it admits within
-// one Redis round trip.
+// which also carries every other node's increments. Before a request is decided its keys are read
+// from Redis (load: the plugin's access waits for it, as Kong's does for its GET; requests that
+// arrive while a read of the same key is under way share it). What a node can let through beyond
+// the limit is what it admits within one Redis round trip.
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../redis-config.ts';
@@ -24,10 +25,11 @@ const PREFIX = 'gossamer:ratelimit:';
 export class RedisCounters implements CounterStore {
   private readonly cells = new Map<string, Cell>();
   private readonly dirty = new Set<string>();
-  private readonly fetching = new Set<string>();
+  private readonly loading = new Map<string, Promise<void>>();
   private scheduled = false;
   private readonly sweeper: NodeJS.Timeout;
   private wasDown = false;
+  private readyWaiters: (() => void)[] = [];
 
   constructor(
     private readonly client: Redis,
@@ -42,24 +44,69 @@ export class RedisCounters implements CounterStore {
     client.on('ready', () => {
       if (this.wasDown) this.log.info({ redis: this.where }, 'rate-limiting: Redis reachable again');
       this.wasDown = false;
+      const w = this.readyWaiters;
+      this.readyWaiters = [];
+      for (const r of w) r();
     });
     client.on('error', (err: Error) => {
       // One line per outage, not one per reconnect attempt.
       if (!this.wasDown) this.log.error({ redis: this.where, err: err.message }, 'rate-limiting: Redis unreachable');
       this.wasDown = true;
+      const w = this.readyWaiters;
+      this.readyWaiters = [];
+      for (const r of w) r();
     });
   }
 
+  /** Down once a connection attempt failed; still connecting for the first time is not down. */
   failing(): boolean {
-    return this.client.status !== 'ready';
+    return this.wasDown && this.client.status !== 'ready';
   }
 
-  get(key: string, expiresAt: number): number {
+  /** Resolves once connected (or known down): the first requests wait for the first connection. */
+  private connected(): Promise<void> {
+    if (this.client.status === 'ready' || this.wasDown) return Promise.resolve();
+    return new Promise((r) => this.readyWaiters.push(r));
+  }
+
+  get(key: string, _expiresAt: number): number {
     const c = this.cells.get(key);
-    if (c) return c.base + c.inflight + c.pending;
-    this.cells.set(key, { base: 0, inflight: 0, pending: 0, expiresAt });
-    this.fetch(key);
-    return 0;
+    return c ? c.base + c.inflight + c.pending : 0;
+  }
+
+  load(keys: [string, number][]): Promise<void> | null {
+    if (this.failing()) return null;
+    let missing: [string, number][] | null = null;
+    const waits: Promise<void>[] = [];
+    for (const k of keys) {
+      // Requests arriving while a read of the key is under way share it.
+      const w = this.loading.get(k[0]);
+      if (w) waits.push(w);
+      else (missing ??= []).push(k);
+    }
+    if (missing !== null) waits.push(this.fetch(missing));
+    return waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined);
+  }
+
+  /** MGET the keys; a key Redis does not have is at 0. An error leaves them as they were. */
+  private fetch(keys: [string, number][]): Promise<void> {
+    const p = this.connected().then(() => this.client.mget(keys.map(([k]) => PREFIX + k))).then(
+      (values) => {
+        keys.forEach(([k, expiresAt], i) => {
+          const v = values[i];
+          const c = this.cells.get(k);
+          const total = v === null || v === undefined ? 0 : Number(v);
+          // Increments in flight may or may not be in what Redis answered: counted once, on top.
+          if (!c) this.cells.set(k, { base: total, inflight: 0, pending: 0, expiresAt });
+          else c.base = Math.max(c.base, total - c.inflight);
+        });
+      },
+      () => undefined,
+    ).finally(() => {
+      for (const [k] of keys) this.loading.delete(k);
+    });
+    for (const [k] of keys) this.loading.set(k, p);
+    return p;
   }
 
   incr(key: string, expiresAt: number, by: number): number {
@@ -74,23 +121,15 @@ export class RedisCounters implements CounterStore {
     return c.base + c.inflight + c.pending;
   }
 
-  private fetch(key: string): void {
-    if (this.fetching.has(key) || this.failing()) return;
-    this.fetching.add(key);
-    this.client.get(PREFIX + key).then(
-      (v) => {
-        this.fetching.delete(key);
-        const c = this.cells.get(key);
-        // With increments in flight the GET may or may not count them: keep what the next INCRBY says.
-        if (c && v !== null && c.inflight === 0) c.base = Math.max(c.base, Number(v));
-      },
-      () => this.fetching.delete(key),
-    );
-  }
-
   private flush(): void {
     this.scheduled = false;
-    if (this.failing()) {
+    if (this.client.status !== 'ready' && !this.wasDown) {
+      // The first connection is still being made: send once it is.
+      this.scheduled = true;
+      void this.connected().then(() => this.flush());
+      return;
+    }
+    if (this.client.status !== 'ready') {
       // Redis is down: what was counted meanwhile is dropped, as Kong's failed increments are.
       for (const k of this.dirty) {
         const c = this.cells.get(k);

@@ -1,0 +1,137 @@
+// Rate limiting's three policies on three real `gossamer start` nodes (two proxy workers each)
+// on one Postgres, with a real Redis: `local` counts per node, `cluster` across the nodes by
+// gossip, `redis` in Redis; with Redis down, fault_tolerant proxies without limiting or answers
+// 500. Requests go round-robin over the nodes, one at a time and spaced beyond the sharing
+// interval, so every policy's count is exact (bench:ratelimit measures them under load).
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { freePort } from '../../src/db/embedded.ts';
+import { runCli, startNodeProcess } from '../support/cli.ts';
+import { testDatabase, type TestDatabase } from '../support/pg.ts';
+import { startRedis, type TestRedis } from '../support/redis.ts';
+import { until } from '../support/until.ts';
+
+const LIMIT = 6;
+let db: TestDatabase;
+let redis: TestRedis;
+let dir: string;
+let upstream: http.Server;
+let upstreamPort: number;
+const children: ChildProcess[] = [];
+const nodes: { admin: string; proxy: string; output: () => string }[] = [];
+
+async function startNode(name: string): Promise<void> {
+  const p = { proxy: await freePort(), admin: await freePort(), cluster: await freePort() };
+  const file = path.join(dir, `${name}.conf`);
+  fs.writeFileSync(
+    file,
+    `pg_host = ${db.host}\npg_port = ${db.port}\npg_user = ${db.user}\npg_password = ${db.password}\npg_database = ${db.database}\n` +
+      `prefix = ${path.join(dir, name)}\nnode_name = ${name}\nproxy_listen = 127.0.0.1:${p.proxy}\nadmin_listen = 127.0.0.1:${p.admin}\n` +
+      `cluster_listen = 127.0.0.1:${p.cluster}\nworker_processes = 2\n`,
+  );
+  if (nodes.length === 0) {
+    const boot = await runCli(['migrations', 'bootstrap', '-c', file]);
+    expect(boot.code, boot.stderr).toBe(0);
+  }
+  const n = startNodeProcess(file, children);
+  const admin = `http://127.0.0.1:${p.admin}`;
+  await until(`${name}'s Admin API`, async () => ((await fetch(`${admin}/status`).catch(() => null))?.ok ? true : undefined), 60_000, n.output);
+  nodes.push({ admin, proxy: `http://127.0.0.1:${p.proxy}`, output: n.output });
+}
+
+beforeAll(async () => {
+  db = await testDatabase('ratelimit');
+  redis = await startRedis();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-rl-'));
+  upstream = http.createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  upstreamPort = (upstream.address() as AddressInfo).port;
+  for (const n of ['rl1', 'rl2', 'rl3']) await startNode(n);
+  await until('three members alive everywhere', async () => {
+    for (const n of nodes) {
+      const m = (await (await fetch(`${n.admin}/cluster/members`)).json()) as { data: { status: string }[] };
+      if (m.data.filter((x) => x.status === 'alive').length !== 3) return undefined;
+    }
+    return true;
+  }, 30_000);
+});
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+  await redis?.stop();
+  upstream?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A request on a connection of its own (either worker of the node may take it). */
+function call(base: string, p: string): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    http.get(`${base}${p}`, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
+    }).on('error', reject);
+  });
+}
+
+const post = async (url: string, body: Record<string, unknown>) => {
+  const r = await fetch(`${nodes[0]!.admin}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(r.status, `${url}: ${await r.clone().text()}`).toBe(201);
+};
+
+/** `n` requests round-robin over the nodes, spaced so the counters have been shared; how many passed. */
+async function admitted(p: string, n: number): Promise<number> {
+  let ok = 0;
+  for (let i = 0; i < n; i++) {
+    if ((await call(nodes[i % nodes.length]!.proxy, p)).status === 200) ok++;
+    await new Promise((r) => setTimeout(r, 80));
+  }
+  return ok;
+}
+
+test('local counts per node, cluster and redis count across the cluster', { timeout: 120_000 }, async () => {
+  await post('/services', { name: 'up', url: `http://127.0.0.1:${upstreamPort}` });
+  for (const policy of ['local', 'cluster', 'redis'] as const) {
+    await post('/services/up/routes', { name: policy, paths: [`/${policy}`] });
+    await post(`/routes/${policy}/plugins`, { name: 'rate-limiting', config: { hour: LIMIT, policy, ...(policy === 'redis' ? { redis: { host: '127.0.0.1', port: redis.port } } : {}) } });
+  }
+  for (const n of nodes) {
+    await until('the plugins on every node', async () => ((await call(n.proxy, '/probe-only-404')).status === 404 && (await fetch(`${n.admin}/plugins`).then((r) => r.json()) as { data: unknown[] }).data.length === 3 ? true : undefined), 20_000);
+  }
+  // Every node has its routes once its Admin API lists them and its proxy serves one (the
+  // request counts: spend it on no limited route).
+  await new Promise((r) => setTimeout(r, 500));
+  expect(await admitted('/local', LIMIT * 3 + 6)).toBe(LIMIT * 3);
+  expect(await admitted('/cluster', LIMIT * 3)).toBe(LIMIT);
+  expect(await admitted('/redis', LIMIT * 3)).toBe(LIMIT);
+  const last = await call(nodes[1]!.proxy, '/cluster');
+  expect(last.status).toBe(429);
+  expect(last.headers['x-ratelimit-remaining-hour']).toBe('0');
+});
+
+test('Redis down: fault_tolerant = true proxies without limiting, false answers 500; back when Redis is', { timeout: 60_000 }, async () => {
+  await post('/services/up/routes', { name: 'strict', paths: ['/strict'] });
+  await post('/routes/strict/plugins', { name: 'rate-limiting', config: { hour: 100, policy: 'redis', fault_tolerant: false, redis: { host: '127.0.0.1', port: redis.port } } });
+  await until('the strict route on every node', async () => {
+    for (const n of nodes) if ((await call(n.proxy, '/strict')).status !== 200) return undefined;
+    return true;
+  }, 20_000);
+  const port = redis.port;
+  await redis.stop();
+  await until('Redis seen down on every node', async () => {
+    for (const n of nodes) if ((await call(n.proxy, '/strict')).status !== 500) return undefined;
+    return true;
+  }, 20_000);
+  // /redis used its whole limit above; with Redis down it is not limited.
+  for (const n of nodes) expect((await call(n.proxy, '/redis')).status).toBe(200);
+  redis = await startRedis(port);
+  await until('Redis back on every node', async () => {
+    for (const n of nodes) if ((await call(n.proxy, '/strict')).status !== 200) return undefined;
+    return true;
+  }, 30_000);
+});
