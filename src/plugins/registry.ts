@@ -18,6 +18,11 @@ import { rateLimiting } from './rate-limiting/index.ts';
 import { requestSizeLimiting } from './request-size-limiting/index.ts';
 import { requestTransformer } from './request-transformer/index.ts';
 import { responseTransformer } from './response-transformer/index.ts';
+import { jwt } from './jwt/index.ts';
+import { hmacAuth } from './hmac-auth/index.ts';
+import { correlationId } from './correlation-id/index.ts';
+import { requestTermination } from './request-termination/index.ts';
+import { botDetection } from './bot-detection/index.ts';
 
 export type { PluginPackage } from './package.ts';
 
@@ -36,6 +41,11 @@ const PACKAGES: PluginPackage[] = [
   requestTransformer,
   responseTransformer,
   prometheus,
+  jwt,
+  hmacAuth,
+  correlationId,
+  requestTermination,
+  botDetection,
 ];
 
 /** The bundled plugins by name (Kong 3.x PRIORITY values in each package). */
