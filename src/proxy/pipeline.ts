@@ -257,7 +257,9 @@ export class RequestPipeline {
     }
     ctx.status = status;
     if (body === '') {
-      h.push('content-length', '0', 'server', SERVER, 'x-gossamer-response-latency', String(Math.round(performance.now() - ctx.startedAt)));
+      // A 204 or 304 has no body to measure: nginx sends no Content-Length with it.
+      if (status !== 204 && status !== 304) h.push('content-length', '0');
+      h.push('server', SERVER, 'x-gossamer-response-latency', String(Math.round(performance.now() - ctx.startedAt)));
       ctx.res.writeHead(status, h);
       ctx.res.end();
     } else sendJson(ctx.res, status, body, h, ctx.startedAt, false);

@@ -6,18 +6,21 @@ import { describe, expect, test } from 'vitest';
 import type { JwtAlgorithm } from '../../src/plugins/jwt/daos.ts';
 import { checkMaximumExpiration, decodeJwt, encodeJwt, verifyRegisteredClaims, verifySignature, type DecodedJwt } from '../../src/plugins/jwt/parser.ts';
 
-const pem = (kp: { publicKey: string; privateKey: string }) => kp;
-const opts = { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } } as const;
-const rsa = () => pem(generateKeyPairSync('rsa', { modulusLength: 2048, ...opts }));
+/** A key pair of `type` as PEM text, the way a user gives Kong an rsa_public_key. */
+function pemPair(type: 'rsa' | 'ec' | 'ed25519' | 'ed448', options: { modulusLength?: number; namedCurve?: string } = {}): { publicKey: string; privateKey: string } {
+  const k = generateKeyPairSync(type as 'rsa', options as { modulusLength: number });
+  return { publicKey: k.publicKey.export({ type: 'spki', format: 'pem' }) as string, privateKey: k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+}
+const rsa = () => pemPair('rsa', { modulusLength: 2048 });
 const keys = {
   rs256: rsa(),
   rs384: rsa(),
   rs512: rsa(),
-  es256: pem(generateKeyPairSync('ec', { namedCurve: 'P-256', ...opts })),
-  es384: pem(generateKeyPairSync('ec', { namedCurve: 'P-384', ...opts })),
-  es512: pem(generateKeyPairSync('ec', { namedCurve: 'P-521', ...opts })),
-  ed25519: pem(generateKeyPairSync('ed25519', opts)),
-  ed448: pem(generateKeyPairSync('ed448', opts)),
+  es256: pemPair('ec', { namedCurve: 'P-256' }),
+  es384: pemPair('ec', { namedCurve: 'P-384' }),
+  es512: pemPair('ec', { namedCurve: 'P-521' }),
+  ed25519: pemPair('ed25519'),
+  ed448: pemPair('ed448'),
 };
 
 function parse(token: string): DecodedJwt {

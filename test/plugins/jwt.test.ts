@@ -10,20 +10,24 @@ import { encodeJwt } from '../../src/plugins/jwt/parser.ts';
 import type { JwtAlgorithm } from '../../src/plugins/jwt/daos.ts';
 
 let s: PluginStack;
-const opts = { publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } } as const;
-const rsa = generateKeyPairSync('rsa', { modulusLength: 2048, ...opts });
-const rsa2 = generateKeyPairSync('rsa', { modulusLength: 2048, ...opts });
+/** A key pair of `type` as PEM text, the way a user gives Kong an rsa_public_key. */
+function pemPair(type: 'rsa' | 'ec' | 'ed25519' | 'ed448', options: { modulusLength?: number; namedCurve?: string } = {}): { publicKey: string; privateKey: string } {
+  const k = generateKeyPairSync(type as 'rsa', options as { modulusLength: number });
+  return { publicKey: k.publicKey.export({ type: 'spki', format: 'pem' }) as string, privateKey: k.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+}
+const rsa = pemPair('rsa', { modulusLength: 2048 });
+const rsa2 = pemPair('rsa', { modulusLength: 2048 });
 const asym: Record<string, { publicKey: string; privateKey: string }> = {
   RS256: rsa,
   RS384: rsa2,
   RS512: rsa,
-  ES256: generateKeyPairSync('ec', { namedCurve: 'P-256', ...opts }),
-  ES384: generateKeyPairSync('ec', { namedCurve: 'P-384', ...opts }),
-  ES512: generateKeyPairSync('ec', { namedCurve: 'P-521', ...opts }),
+  ES256: pemPair('ec', { namedCurve: 'P-256' }),
+  ES384: pemPair('ec', { namedCurve: 'P-384' }),
+  ES512: pemPair('ec', { namedCurve: 'P-521' }),
   PS256: rsa2,
   PS384: rsa,
   PS512: rsa2,
-  EdDSA: generateKeyPairSync('ed25519', opts),
+  EdDSA: pemPair('ed25519'),
 };
 
 const now = () => Math.floor(Date.now() / 1000);
