@@ -7,6 +7,7 @@ import { generateKeyPairSync, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import type pg from 'pg';
+import type { ConfigSnapshot } from '../../src/entities/types.ts';
 import { testDatabase } from '../support/pg.ts';
 import { echoServer, get, plugin, route, service, snapshot, type Upstream_ } from '../support/proxy-fixtures.ts';
 import { createPool } from '../../src/db/pool.ts';
@@ -36,7 +37,7 @@ afterAll(async () => {
   await pool?.end();
 });
 
-async function proxyOf(s: Parameters<typeof createProxyServer>[0]['snapshot']): Promise<string> {
+async function proxyOf(s: ConfigSnapshot): Promise<string> {
   const p = await createProxyServer({ snapshot: s });
   proxies.push(p);
   return `http://127.0.0.1:${(await p.listen(0, '127.0.0.1')).port}`;
