@@ -453,18 +453,31 @@ describe('Plugin: hmac-auth (access): multiple auth with key-auth (logical AND /
 });
 
 describe('Plugin: hmac-auth (invalidations) — 04-invalidations_spec.lua', () => {
-  test('invalidates credentials when the credential is updated, deleted, or its consumer deleted', async () => {
-    await s.ok('POST', '/consumers', { username: 'inval' });
-    const c = await s.ok('POST', '/consumers/inval/hmac-auth', { username: 'inval', secret: 'one' });
-    const call = (secret: string) => {
-      const date = httpDate();
-      return proxy('/hmac1/request', { date, authorization: `hmac username="inval",algorithm="hmac-sha1",headers="date",signature="${sig(`date: ${date}`, 'sha1', secret)}"` });
-    };
-    expect((await call('one')).status).toBe(200);
-    await s.ok('PATCH', `/hmac-auths/${c.id}`, { secret: 'two' });
-    expect((await call('one')).json().message).toBe(NOT_SAME);
-    expect((await call('two')).status).toBe(200);
-    expect((await s.call('DELETE', '/consumers/inval')).status).toBe(204);
-    expect((await call('two')).json().message).toBe(SIGNATURE_NOT_VALID);
+  const call = (username: string, secret: string) => {
+    const date = httpDate();
+    return proxy('/hmac1/request', { date, authorization: `hmac username="${username}",algorithm="hmac-sha1",headers="date",signature="${sig(`date: ${date}`, 'sha1', secret)}"` });
+  };
+  test('should invalidate when Hmac Auth Credential entity is deleted', async () => {
+    await s.ok('POST', '/consumers', { username: 'inval-del' });
+    const c = await s.ok('POST', '/consumers/inval-del/hmac-auth', { username: 'inval-del', secret: 'one' });
+    expect((await call('inval-del', 'one')).status).toBe(200);
+    expect((await s.call('DELETE', `/consumers/inval-del/hmac-auth/${c.id}`)).status).toBe(204);
+    expect((await call('inval-del', 'one')).json().message).toBe(SIGNATURE_NOT_VALID);
+  });
+  test('should invalidate when Hmac Auth Credential entity is updated', async () => {
+    await s.ok('POST', '/consumers', { username: 'inval-upd' });
+    const c = await s.ok('POST', '/consumers/inval-upd/hmac-auth', { username: 'inval-upd', secret: 'one' });
+    expect((await call('inval-upd', 'one')).status).toBe(200);
+    await s.ok('PATCH', `/hmac-auths/${c.id}`, { username: 'inval-upd2', secret: 'two' });
+    expect((await call('inval-upd', 'one')).json().message).toBe(SIGNATURE_NOT_VALID);
+    expect((await call('inval-upd2', 'one')).json().message).toBe(NOT_SAME);
+    expect((await call('inval-upd2', 'two')).status).toBe(200);
+  });
+  test('should invalidate when Consumer entity is deleted', async () => {
+    await s.ok('POST', '/consumers', { username: 'inval-consumer' });
+    await s.ok('POST', '/consumers/inval-consumer/hmac-auth', { username: 'inval-consumer', secret: 'one' });
+    expect((await call('inval-consumer', 'one')).status).toBe(200);
+    expect((await s.call('DELETE', '/consumers/inval-consumer')).status).toBe(204);
+    expect((await call('inval-consumer', 'one')).json().message).toBe(SIGNATURE_NOT_VALID);
   });
 });

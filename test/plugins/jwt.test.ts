@@ -452,15 +452,29 @@ describe('Plugin: jwt (access): multiple auth with key-auth (logical AND / OR)',
 });
 
 describe('Plugin: jwt (invalidations) — spec/03-plugins/16-jwt/04-invalidations_spec.lua', () => {
-  test('invalidates when the secret is deleted, updated, or its consumer deleted', async () => {
-    await s.ok('POST', '/consumers', { username: 'inval' });
-    const c = await s.ok('POST', '/consumers/inval/jwt', { key: 'inval-key', secret: 'one' });
-    expect((await proxy('/jwt1', bearer(encodeJwt(payload('inval-key'), 'one')))).status).toBe(200);
-    await s.ok('PATCH', `/jwts/${c.id}`, { secret: 'two' });
-    expect((await proxy('/jwt1', bearer(encodeJwt(payload('inval-key'), 'one')))).status).toBe(401);
-    expect((await proxy('/jwt1', bearer(encodeJwt(payload('inval-key'), 'two')))).status).toBe(200);
-    expect((await s.call('DELETE', '/consumers/inval')).status).toBe(204);
-    const r = await proxy('/jwt1', bearer(encodeJwt(payload('inval-key'), 'two')));
+  const call = (key: string, secret: string) => proxy('/jwt1', bearer(encodeJwt(payload(key), secret)));
+  test('should invalidate when JWT Auth Credential entity is deleted', async () => {
+    await s.ok('POST', '/consumers', { username: 'inval-del' });
+    const c = await s.ok('POST', '/consumers/inval-del/jwt', { key: 'inval-del-key', secret: 'one' });
+    expect((await call('inval-del-key', 'one')).status).toBe(200);
+    expect((await s.call('DELETE', `/consumers/inval-del/jwt/${c.id}`)).status).toBe(204);
+    const r = await call('inval-del-key', 'one');
     expect([r.status, r.json()]).toEqual([401, { message: "No credentials found for given 'iss'" }]);
+  });
+  test('should invalidate when JWT Auth Credential entity is updated', async () => {
+    await s.ok('POST', '/consumers', { username: 'inval-upd' });
+    const c = await s.ok('POST', '/consumers/inval-upd/jwt', { key: 'inval-upd-key', secret: 'one' });
+    expect((await call('inval-upd-key', 'one')).status).toBe(200);
+    await s.ok('PATCH', `/jwts/${c.id}`, { key: 'inval-upd-key2', secret: 'two' });
+    expect((await call('inval-upd-key', 'one')).json()).toEqual({ message: "No credentials found for given 'iss'" });
+    expect((await call('inval-upd-key2', 'one')).json()).toEqual({ message: 'Invalid signature' });
+    expect((await call('inval-upd-key2', 'two')).status).toBe(200);
+  });
+  test('should invalidate when Consumer entity is deleted', async () => {
+    await s.ok('POST', '/consumers', { username: 'inval-consumer' });
+    await s.ok('POST', '/consumers/inval-consumer/jwt', { key: 'inval-consumer-key', secret: 'one' });
+    expect((await call('inval-consumer-key', 'one')).status).toBe(200);
+    expect((await s.call('DELETE', '/consumers/inval-consumer')).status).toBe(204);
+    expect((await call('inval-consumer-key', 'one')).json()).toEqual({ message: "No credentials found for given 'iss'" });
   });
 });
