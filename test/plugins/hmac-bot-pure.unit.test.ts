@@ -4,6 +4,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { bodyDigest, decodeBase64, hmacSign, parseHmacAuthorization, signingString, type SigningRequest } from '../../src/plugins/hmac-auth/signature.ts';
+import { parseHttpDate } from '../../src/plugins/hmac-auth/http-date.ts';
 import { BOT_RULES } from '../../src/plugins/bot-detection/rules.ts';
 import { MATCH_ALLOW, MATCH_BOT, MATCH_DENY, MATCH_EMPTY, botMatcher, isRefused } from '../../src/plugins/bot-detection/matcher.ts';
 
@@ -37,6 +38,19 @@ describe('hmac-auth signature', () => {
     expect(bodyDigest(Buffer.from(''))).toBe('SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=');
     expect(decodeBase64('not really a base64 encoded value!!!')).toBeNull();
     expect(decodeBase64('c2lnbg==')?.toString()).toBe('sign');
+  });
+});
+
+describe('hmac-auth Date parsing (ngx.parse_http_time)', () => {
+  test('the three HTTP date forms', () => {
+    const t = Date.UTC(1994, 10, 6, 8, 49, 37) / 1000;
+    expect(parseHttpDate('Sun, 06 Nov 1994 08:49:37 GMT')).toBe(t);
+    expect(parseHttpDate('Sunday, 06-Nov-94 08:49:37 GMT')).toBe(t);
+    expect(parseHttpDate('Sun Nov  6 08:49:37 1994')).toBe(t);
+    expect(parseHttpDate(new Date(t * 1000 + 5000).toUTCString())).toBe(t + 5);
+  });
+  test('anything else is no date: ISO 8601, words, out-of-range fields', () => {
+    for (const s of ['1994-11-06T08:49:37Z', 'wrong date', '', 'Sun, 06 Foo 1994 08:49:37 GMT', 'Sun, 06 Nov 1994 25:49:37 GMT']) expect(parseHttpDate(s), s).toBeNull();
   });
 });
 

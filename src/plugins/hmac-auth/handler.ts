@@ -8,6 +8,7 @@ import type { PluginHandler, PluginInstance } from '../types.ts';
 import { setConsumerHeaders } from '../consumer-headers.ts';
 import { authenticateAnonymous, findConsumer } from '../anonymous.ts';
 import { firstRequestHeader } from '../request-headers.ts';
+import { parseHttpDate } from './http-date.ts';
 import type { HmacAlgorithm, HmacAuthConfig } from './schema.ts';
 import { USERNAME_INDEX, type HmacAuthCredential } from './daos.ts';
 import { bodyDigest, decodeBase64, hmacSign, parseHmacAuthorization, signingString, type HmacParams } from './signature.ts';
@@ -18,9 +19,8 @@ const NO_DATE = 'HMAC signature cannot be verified, a valid date or x-date heade
 
 /** Kong's validate_clock_skew: the header is an HTTP date within `skew` seconds of now. */
 function withinSkew(value: string | undefined, skew: number): boolean {
-  if (value === undefined) return false;
-  const t = Date.parse(value);
-  return !Number.isNaN(t) && Math.abs(Math.floor(Date.now() / 1000) - Math.floor(t / 1000)) <= skew;
+  const t = value === undefined ? null : parseHttpDate(value);
+  return t !== null && Math.abs(Math.floor(Date.now() / 1000) - t) <= skew;
 }
 
 /** Kong's validate_params: null when the fields are usable, else why (logged at debug). */
