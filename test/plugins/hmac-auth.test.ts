@@ -101,6 +101,12 @@ describe('Plugin: hmac-auth (API) — 02-api_spec.lua', () => {
     expect((await s.call('PATCH', `/consumers/api-user/hmac-auth/${put.body.id}`, { secret: 'p2' })).body.secret).toBe('p2');
     expect((await s.call('PATCH', '/consumers/api-user/hmac-auth/api-put', { username: 'api-put2' })).body.username).toBe('api-put2');
   });
+  test('PATCH [FAILURE] should return proper errors; PUT [FAILURE] should return proper errors', async () => {
+    const patch = await s.call('PATCH', '/consumers/api-user/hmac-auth/api-bob', { username: '' });
+    expect([patch.status, patch.body.fields]).toEqual([400, { username: 'length must be at least 1' }]);
+    const put = await s.call('PUT', '/consumers/api-user/hmac-auth/api-bob', { secret: 123 });
+    expect([put.status, put.body.fields]).toEqual([400, { secret: 'expected a string' }]);
+  });
   test('DELETE deletes a credential; 204 again for a missing one', async () => {
     expect((await s.call('DELETE', '/consumers/api-user/hmac-auth/api-put2')).status).toBe(204);
     expect((await s.call('GET', '/hmac-auths/api-put2')).status).toBe(404);

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { text } from '../config-fields.ts';
 
 /** Kong's is_regex: the pattern must compile. */
-const regex = z.string().refine(
+const regex = text().refine(
   (s) => {
     try {
       new RegExp(s);

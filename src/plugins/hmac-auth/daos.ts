@@ -30,9 +30,10 @@ export const hmacauthSchema = z.strictObject({
   id: uuid().optional(),
   created_at: timestamp().optional(),
   consumer: foreign(),
-  username: str(),
+  // Kong's strings: never empty (len_min 1).
+  username: str().min(1, 'length must be at least 1'),
   // Kong's utils.random_string: 32 hex characters.
-  secret: withDefault(str(), () => randomUUID().replace(/-/g, '')),
+  secret: withDefault(str().min(1, 'length must be at least 1'), () => randomUUID().replace(/-/g, '')),
   tags: tags(),
 });
 

@@ -38,9 +38,10 @@ export const jwtSecretsSchema = z.strictObject({
   id: uuid().optional(),
   created_at: timestamp().optional(),
   consumer: foreign(),
-  key: withDefault(str(), randomString),
-  secret: withDefault(str(), randomString),
-  rsa_public_key: nullable(str()),
+  // Kong's strings: never empty (len_min 1).
+  key: withDefault(str().min(1, 'length must be at least 1'), randomString),
+  secret: withDefault(str().min(1, 'length must be at least 1'), randomString),
+  rsa_public_key: nullable(str().min(1, 'length must be at least 1')),
   algorithm: withDefault(oneOf(ALGORITHMS), () => 'HS256'),
   tags: tags(),
 });

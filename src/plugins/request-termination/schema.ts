@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from '../config-fields.ts';
 
 const present = (v: string | null) => typeof v === 'string' && v.length > 0;
 
@@ -10,11 +11,11 @@ export const requestTerminationSchema = z
       .min(100, 'value should be between 100 and 599')
       .max(599, 'value should be between 100 and 599')
       .default(503),
-    message: z.string().nullable().default(null),
-    content_type: z.string().nullable().default(null),
-    body: z.string().nullable().default(null),
+    message: text().nullable().default(null),
+    content_type: text().nullable().default(null),
+    body: text().nullable().default(null),
     echo: z.boolean().default(false),
-    trigger: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'bad header name').nullable().default(null),
+    trigger: text().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'bad header name').nullable().default(null),
   })
   .superRefine((c, ctx) => {
     const fail = (message: string) => ctx.addIssue({ code: 'custom', message });
