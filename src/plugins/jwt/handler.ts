@@ -55,8 +55,10 @@ const handler: PluginHandler<JwtConfig> = {
       const token = tokens.values().next().value!;
       const jwt = decodeJwt(token);
       if (typeof jwt === 'string') return unauthorized(`Bad token; ${jwt}`);
-      const key = jwt.claims[claimName] ?? jwt.header[claimName];
-      if (key === undefined || key === null || key === false) return unauthorized(`No mandatory '${claimName}' in claims`);
+      // Lua's `claims[name] or header[name]`: false and absent fall through to the header.
+      const absent = (v: unknown) => v === undefined || v === null || v === false;
+      const key = absent(jwt.claims[claimName]) ? jwt.header[claimName] : jwt.claims[claimName];
+      if (absent(key)) return unauthorized(`No mandatory '${claimName}' in claims`);
       if (key === '') return unauthorized(`Invalid '${claimName}' in claims`);
       const secret = typeof key === 'string' ? bySecretKey.get(key) : undefined;
       if (!secret) return unauthorized(`No credentials found for given '${claimName}'`);
