@@ -374,6 +374,19 @@ describe('Plugin: jwt (access): JWT private claims checks', () => {
   });
 });
 
+describe('Plugin: jwt (access): ctx.authenticated_jwt_token', () => {
+  // Kong checks kong.ctx.shared with its ctx-checker test plugin; here request-transformer
+  // (priority 801, after jwt's 1450) reads the same shared table through $(shared.…).
+  test('is added to kong.ctx.shared when authenticated', async () => {
+    await s.ok('POST', '/services/echo/routes', { name: 'jwt-ctx', paths: ['/jwt-ctx'] });
+    await s.ok('POST', '/routes/jwt-ctx/plugins', { name: 'jwt' });
+    await s.ok('POST', '/routes/jwt-ctx/plugins', { name: 'request-transformer', config: { add: { headers: ['x-jwt-token:$(shared.authenticated_jwt_token or "none")'] } } });
+    const jwt = encodeJwt(payload(secrets.jwt_tests_consumer!.key), secrets.jwt_tests_consumer!.secret);
+    const r = await proxy('/jwt-ctx', bearer(jwt));
+    expect([r.status, r.json().headers['x-jwt-token']]).toEqual([200, jwt]);
+  });
+});
+
 describe('Plugin: jwt (access): config.anonymous', () => {
   const hs = () => secrets.jwt_tests_consumer!;
   test('works with right credentials and anonymous', async () => {
