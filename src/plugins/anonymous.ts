@@ -14,10 +14,14 @@ export function findConsumer(store: PluginStore, idOrUsername: string | null): C
   return null;
 }
 
-/** Kong answers 500 when the configured anonymous consumer does not exist. */
-export function authenticateAnonymous(ctx: ProxyContext, consumer: Consumer | null): void {
+/**
+ * Kong answers 500 when the configured anonymous consumer does not exist: jwt and hmac-auth
+ * name it (`configured`), key-auth and basic-auth give the generic message.
+ */
+export function authenticateAnonymous(ctx: ProxyContext, consumer: Consumer | null, configured?: string): void {
   if (!consumer) {
-    ctx.exit(500, { message: 'An unexpected error occurred', request_id: ctx.requestId });
+    const message = configured === undefined ? 'An unexpected error occurred' : `anonymous consumer ${configured} is configured but doesn't exist`;
+    ctx.exit(500, { message, request_id: ctx.requestId });
     return;
   }
   ctx.consumer = consumer;

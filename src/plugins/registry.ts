@@ -10,15 +10,20 @@ import type { EntityName } from '../entities/types.ts';
 import type { CredentialEndpoints, PluginNodeHooks, PluginPackage } from './package.ts';
 import { acl } from './acl/index.ts';
 import { basicAuth } from './basic-auth/index.ts';
+import { botDetection } from './bot-detection/index.ts';
+import { correlationId } from './correlation-id/index.ts';
 import { cors } from './cors/index.ts';
 import { fileLog } from './file-log/index.ts';
+import { hmacAuth } from './hmac-auth/index.ts';
 import { httpLog } from './http-log/index.ts';
 import { ipRestriction } from './ip-restriction/index.ts';
+import { jwt } from './jwt/index.ts';
 import { keyAuth } from './key-auth/index.ts';
 import { prometheus } from './prometheus/index.ts';
 import { proxyCache } from './proxy-cache/index.ts';
 import { rateLimiting } from './rate-limiting/index.ts';
 import { requestSizeLimiting } from './request-size-limiting/index.ts';
+import { requestTermination } from './request-termination/index.ts';
 import { requestTransformer } from './request-transformer/index.ts';
 import { responseRateLimiting } from './response-ratelimiting/index.ts';
 import { responseTransformer } from './response-transformer/index.ts';
@@ -40,6 +45,11 @@ const PACKAGES: PluginPackage[] = [
   requestTransformer,
   responseTransformer,
   prometheus,
+  jwt,
+  hmacAuth,
+  correlationId,
+  requestTermination,
+  botDetection,
   fileLog,
   httpLog,
   proxyCache,

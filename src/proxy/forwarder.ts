@@ -190,6 +190,13 @@ export class Forwarder {
     if (status === 413) extra.push('connection', 'close');
     discardUnsentBody(ctx, status);
     extra.push('x-gossamer-request-id', ctx.requestId, 'via', VIA);
+    // Kong runs header_filter on its own error answers too (a plugin echoing a request id on a 502).
+    const plugins = ctx.plugins;
+    if (plugins !== null && (ctx.phases & PHASE_HEADER_FILTER) !== 0) {
+      const head: ResponseHead = { status, headers: extra };
+      for (const p of plugins) if (p.headerFilter !== undefined) p.headerFilter(ctx, head);
+      ctx.status = status = head.status;
+    }
     sendJson(ctx.res, status, errorBody(message, ctx.requestId), extra, ctx.startedAt);
     this.opts.onDone(ctx);
   }

@@ -254,8 +254,9 @@ export class RequestPipeline {
     let status = ctx.exitStatus;
     if (ctx.exitRawBody !== null) return this.sendRawExit(ctx, h);
     let body = ctx.exitBody ?? '';
-    // Typed before the header filters, which may look at it (or change it).
-    if (body !== '') h.push('content-type', JSON_TYPE);
+    // Typed before the header filters, which may look at it (or change it). A plugin's own
+    // Content-Type (a configured body's media type) wins over JSON.
+    if (body !== '' && !hasContentType(h)) h.push('content-type', JSON_TYPE);
     const plugins = ctx.plugins;
     if (plugins !== null) {
       const head: ResponseHead = { status, headers: h };
@@ -266,7 +267,9 @@ export class RequestPipeline {
     }
     ctx.status = status;
     if (body === '') {
-      h.push('content-length', '0', 'server', SERVER, 'x-gossamer-response-latency', String(Math.round(performance.now() - ctx.startedAt)));
+      // A 204 or 304 has no body to measure: nginx sends no Content-Length with it.
+      if (status !== 204 && status !== 304) h.push('content-length', '0');
+      h.push('server', SERVER, 'x-gossamer-response-latency', String(Math.round(performance.now() - ctx.startedAt)));
       ctx.res.writeHead(status, h);
       ctx.res.end();
     } else sendJson(ctx.res, status, body, h, ctx.startedAt, false);
@@ -306,4 +309,9 @@ export class RequestPipeline {
     }
     forwarder.forward(ctx, service, peer, 0);
   }
+}
+
+function hasContentType(flat: string[]): boolean {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === 'content-type') return true;
+  return false;
 }

@@ -109,6 +109,32 @@ test('every registered endpoint answers its happy path', async () => {
   await call('PATCH', '/basic-auths/b1', 200, { password: 'q' });
   await call('PUT', '/basic-auths/b3', 200, { consumer: { id: ids.consumer }, password: 'p' });
   await call('DELETE', '/basic-auths/b3', 204);
+
+  // jwt, hmac-auth
+  await call('POST', '/consumers/c1/jwt', 201, { key: 'j1' });
+  await call('GET', '/consumers/c1/jwt', 200);
+  await call('GET', '/consumers/c1/jwt/j1', 200);
+  await call('PATCH', '/consumers/c1/jwt/j1', 200, { tags: ['t'] });
+  await call('PUT', '/consumers/c1/jwt/j2', 200, {});
+  await call('DELETE', '/consumers/c1/jwt/j2', 204);
+  await call('GET', '/jwts', 200);
+  await call('GET', '/jwts/j1', 200);
+  await call('GET', '/jwts/j1/consumer', 200);
+  await call('PATCH', '/jwts/j1', 200, { secret: 's' });
+  await call('PUT', '/jwts/j3', 200, { consumer: { id: ids.consumer } });
+  await call('DELETE', '/jwts/j3', 204);
+  await call('POST', '/consumers/c1/hmac-auth', 201, { username: 'h1' });
+  await call('GET', '/consumers/c1/hmac-auth', 200);
+  await call('GET', '/consumers/c1/hmac-auth/h1', 200);
+  await call('PATCH', '/consumers/c1/hmac-auth/h1', 200, { tags: ['t'] });
+  await call('PUT', '/consumers/c1/hmac-auth/h2', 200, {});
+  await call('DELETE', '/consumers/c1/hmac-auth/h2', 204);
+  await call('GET', '/hmac-auths', 200);
+  await call('GET', '/hmac-auths/h1', 200);
+  await call('GET', '/hmac-auths/h1/consumer', 200);
+  await call('PATCH', '/hmac-auths/h1', 200, { secret: 's' });
+  await call('PUT', '/hmac-auths/h3', 200, { consumer: { id: ids.consumer } });
+  await call('DELETE', '/hmac-auths/h3', 204);
   const acl = await call('POST', '/consumers/c1/acls', 201, { group: 'g1' });
   await call('GET', '/consumers/c1/acls', 200);
   await call('GET', '/consumers/c1/acls/g1', 200);
@@ -178,7 +204,7 @@ test('every registered endpoint answers its happy path', async () => {
 
   const registered = admin.router.list().map((r) => `${r.method} ${r.pattern}`);
   expect(registered.filter((r) => !covered.has(r))).toEqual([]);
-  for (const t of ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', 'keyauth_credentials', 'basicauth_credentials', 'acls']) {
+  for (const t of ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', 'keyauth_credentials', 'basicauth_credentials', 'acls', 'jwt_secrets', 'hmacauth_credentials']) {
     expect(Number((await pool.query(`SELECT count(*) AS n FROM ${t}`)).rows[0].n), t).toBe(t === 'services' ? 1 : 0);
   }
 });

@@ -3,10 +3,11 @@
 // Admin API, then bad requests carry them, wrong ones are tried, a database error is provoked and
 // a node is started with a wrong password. Every log line, `GET /` and every error body is then
 // searched for each secret: pg_password, the key-auth key, the basic-auth password and its hash,
+// the jwt and hmac-auth secrets,
 // the two private keys, the cluster secret and the hybrid cluster key derived from the cluster
 // certificate's key (a control plane is started for it).
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -16,6 +17,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
 import { generateClusterCert, loadClusterIdentity } from '../../src/hybrid/cert.ts';
+import { encodeJwt } from '../../src/plugins/jwt/parser.ts';
 import { runCli, startNodeProcess } from '../support/cli.ts';
 import { testDatabase, type TestDatabase } from '../support/pg.ts';
 import { rawRequest } from '../support/raw-client.ts';
@@ -32,11 +34,13 @@ const ROLE = `secret_${tag}`;
 const API_KEY = `ApiKey-${tag}`;
 const BASIC_PASSWORD = `BasicPassword-${tag}`;
 const WRONG_PG_PASSWORD = `WrongPgPassword-${tag}`;
+const JWT_SECRET = `JwtSecret-${tag}`;
+const HMAC_SECRET = `HmacSecret-${tag}`;
 const ssl = generateClusterCert({ commonName: 'localhost' });
 const clusterPair = generateClusterCert();
 
 /** What must never be seen: the name says which secret it is when a test fails. */
-const secrets: Record<string, string> = { pg_password: PG_PASSWORD, wrong_pg_password: WRONG_PG_PASSWORD, key_auth_key: API_KEY, basic_auth_password: BASIC_PASSWORD };
+const secrets: Record<string, string> = { pg_password: PG_PASSWORD, wrong_pg_password: WRONG_PG_PASSWORD, key_auth_key: API_KEY, basic_auth_password: BASIC_PASSWORD, jwt_secret: JWT_SECRET, hmac_secret: HMAC_SECRET };
 
 /** The base64 lines of a PEM private key: any one of them seen is a leak. */
 function pemLines(name: string, pem: string): void {
@@ -128,12 +132,27 @@ test('no secret in any log line, in GET / or in an error body', async () => {
   expect(basic.status).toBe(201);
   secrets.basic_auth_hash = (JSON.parse(basic.text) as { password: string }).password;
   expect(secrets.basic_auth_hash).not.toBe(BASIC_PASSWORD);
+  expect((await call('POST', `${adminUrl}/services/echo/routes`, { name: 'jwt', paths: ['/jwt'] })).status).toBe(201);
+  expect((await call('POST', `${adminUrl}/services/echo/routes`, { name: 'hmac', paths: ['/hmac'] })).status).toBe(201);
+  expect((await call('POST', `${adminUrl}/routes/jwt/plugins`, { name: 'jwt' })).status).toBe(201);
+  expect((await call('POST', `${adminUrl}/routes/hmac/plugins`, { name: 'hmac-auth' })).status).toBe(201);
+  expect((await call('POST', `${adminUrl}/consumers/alice/jwt`, { key: 'alice-iss', secret: JWT_SECRET })).status).toBe(201);
+  expect((await call('POST', `${adminUrl}/consumers/alice/hmac-auth`, { username: 'alice-hmac', secret: HMAC_SECRET })).status).toBe(201);
 
   // The right credentials work (so the wrong ones below are judged by a working node).
   const proxy = `http://127.0.0.1:${p.proxy}`;
   expect((await call('GET', `${proxy}/key`, undefined, { apikey: API_KEY })).status).toBe(200);
   const auth = (u: string, pw: string) => ({ authorization: `Basic ${Buffer.from(`${u}:${pw}`).toString('base64')}` });
   expect((await call('GET', `${proxy}/basic`, undefined, auth('alice', BASIC_PASSWORD))).status).toBe(200);
+  const token = encodeJwt({ iss: 'alice-iss' }, JWT_SECRET);
+  expect((await call('GET', `${proxy}/jwt`, undefined, { authorization: `Bearer ${token}` })).status).toBe(200);
+  const date = new Date().toUTCString();
+  const hmacAuth = (secret: string) => `hmac username="alice-hmac", algorithm="hmac-sha256", headers="date", signature="${createHmac('sha256', secret).update(`date: ${date}`).digest('base64')}"`;
+  expect((await call('GET', `${proxy}/hmac`, undefined, { date, authorization: hmacAuth(HMAC_SECRET) })).status).toBe(200);
+  await call('GET', `${proxy}/jwt`, undefined, { authorization: `Bearer ${encodeJwt({ iss: 'alice-iss' }, `${JWT_SECRET}-wrong`)}` });
+  await call('GET', `${proxy}/hmac`, undefined, { date, authorization: hmacAuth(`${HMAC_SECRET}-wrong`) });
+  await call('POST', `${adminUrl}/consumers/alice/jwt`, { key: 'alice-iss', secret: JWT_SECRET, algorithm: 'RS256' });
+  await call('POST', `${adminUrl}/consumers/alice/hmac-auth`, { username: 'alice-hmac', secret: HMAC_SECRET, extra: 1 });
 
   // Wrong and misplaced credentials, credentials in bad requests, errors of the Admin API.
   await call('GET', `${proxy}/key?apikey=${API_KEY}x`);

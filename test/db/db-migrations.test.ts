@@ -43,6 +43,8 @@ test('bootstrap creates every table, the sequence and a cluster secret; twice ch
       'cluster_nodes',
       'cluster_settings',
       'consumers',
+      'hmacauth_credentials',
+      'jwt_secrets',
       'keyauth_credentials',
       'plugins',
       'routes',

@@ -98,7 +98,7 @@ afterAll(async () => {
 test('a 0.1.0 database has only the plugins migrations pending, and start refuses until up', async () => {
   await bootstrapRelease010(oldPool);
   const plugins = pluginMigrations().map((m) => m.name);
-  expect(plugins).toEqual(['key-auth:000_base', 'basic-auth:000_base', 'acl:000_base']);
+  expect(plugins).toEqual(['key-auth:000_base', 'basic-auth:000_base', 'acl:000_base', 'jwt:000_base', 'hmac-auth:000_base']);
   const s = await status(oldPool);
   expect(s.pending).toEqual(plugins);
   // The old ledger stays as it was, in run order: 004 is history, not an unknown error.
@@ -109,7 +109,8 @@ test('a 0.1.0 database has only the plugins migrations pending, and start refuse
 test('`gossamer migrations up` records the plugins migrations without redoing core work', async () => {
   const r = await runCli(['up'], old.conf);
   expect(r.code).toBe(0);
-  expect(r.out.split('\n')).toEqual(['executed key-auth:000_base', 'executed basic-auth:000_base', 'executed acl:000_base']);
+  // key-auth's, basic-auth's and acl's tables exist already (no-ops); jwt's and hmac-auth's are new.
+  expect(r.out.split('\n')).toEqual(pluginMigrations().map((m) => `executed ${m.name}`));
   await assertBootstrapped(oldPool);
   expect(await up(oldPool)).toEqual([]);
   expect((await runCli(['status'], old.conf)).out).toMatch(/database is up to date/);
@@ -127,7 +128,7 @@ test('the upgraded schema is the schema a new database gets', async () => {
   expect(fresh.executed).toEqual(migrations.map((m) => m.name));
   expect(fresh.executed).not.toContain('004_basicauth_acls');
   const upgraded = (await schemaOf(oldPool)) as { constraints: { conname: string }[]; indexes: { indexname: string }[] };
-  expect(upgraded.constraints.map((c) => c.conname)).toEqual(expect.arrayContaining(['keyauth_credentials_key_unique', 'basicauth_credentials_username_unique', 'acls_consumer_group_unique']));
+  expect(upgraded.constraints.map((c) => c.conname)).toEqual(expect.arrayContaining(['keyauth_credentials_key_unique', 'basicauth_credentials_username_unique', 'acls_consumer_group_unique', 'jwt_secrets_key_unique', 'hmacauth_credentials_username_unique']));
   expect(upgraded.indexes.map((i) => i.indexname)).toEqual(expect.arrayContaining(['keyauth_credentials_consumer_id_idx', 'basicauth_credentials_consumer_id_idx', 'acls_group_idx']));
   expect(upgraded).toEqual(await schemaOf(freshPool));
 });

@@ -78,7 +78,7 @@ afterAll(async () => {
 describe('registry and schemas', () => {
   test('every bundled plugin is registered and fills Kong defaults', () => {
     expect(availablePlugins()).toEqual(
-      ['acl', 'basic-auth', 'cors', 'file-log', 'http-log', 'ip-restriction', 'key-auth', 'prometheus', 'proxy-cache', 'rate-limiting', 'request-size-limiting', 'request-transformer', 'response-ratelimiting', 'response-transformer'],
+      ['acl', 'basic-auth', 'bot-detection', 'correlation-id', 'cors', 'file-log', 'hmac-auth', 'http-log', 'ip-restriction', 'jwt', 'key-auth', 'prometheus', 'proxy-cache', 'rate-limiting', 'request-size-limiting', 'request-termination', 'request-transformer', 'response-ratelimiting', 'response-transformer'],
     );
     const ka = validatePluginConfig('key-auth', {});
     expect(ka.ok && ka.config).toMatchObject({ key_names: ['apikey'], hide_credentials: false, key_in_header: true, key_in_query: true });
