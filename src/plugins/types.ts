@@ -9,7 +9,9 @@ export type { PluginInstance } from '../proxy/context.ts';
 
 /**
  * Counter keys that start with this are counted across the whole cluster (rate limiting with
- * policy = cluster): the node shares its totals of them with the other members by gossip.
+ * policy = cluster): the node shares its totals of them with the other members by gossip. The
+ * limit follows, then `|` (`cluster|100|<key>`): how close a count is to its limit decides how
+ * soon the node shares it (src/proxy/node-counters.ts).
  */
 export const CLUSTER_COUNTER_PREFIX = 'cluster|';
 

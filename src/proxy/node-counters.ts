@@ -3,10 +3,23 @@
 // key is what its workers reported, and each other member's total arrives by gossip
 // (src/sync/counters/share.ts). What a worker is told is the sum, so a limit holds across the
 // cluster: it can be passed only by what the nodes admit before they hear of each other.
+//
+// When to share a count depends on how far it is from its limit (the key carries it): the
+// headroom left is split between the nodes, and a node that has admitted half its part of it
+// since it last shared says so at once ("urgent"); below that, its count waits for the next
+// lazy round. Far from a limit a node sends about one message per round; close to one, every
+// few requests, and at the limit none (what is refused is not counted).
 import { CLUSTER_COUNTER_PREFIX } from '../plugins/types.ts';
 import { LocalCounters } from './counters.ts';
 
 export type CounterEntry = [key: string, expiresAt: number, total: number];
+
+interface Shared {
+  limit: number;
+  /** Own increments since this key was last shared. */
+  unshared: number;
+  expiresAt: number;
+}
 
 interface Remote {
   byNode: Map<string, number>;
@@ -20,14 +33,24 @@ export interface SharedCounters {
   takeChanged(): CounterEntry[];
   /** Another member's totals: workers hear the new cluster-wide sums. */
   applyRemote(node: string, entries: CounterEntry[]): void;
-  /** Called once after the first change following takeChanged(). */
-  onChange(cb: () => void): void;
+  /** Called after a change: `urgent` when a count came close enough to its limit to share now. */
+  onChange(cb: (urgent: boolean) => void): void;
+  /** How many nodes count (this one included): the headroom is split between them. */
+  setNodes(n: number): void;
+}
+
+/** The limit a shared key carries (`cluster|<limit>|...`); Infinity when it has none. */
+function limitOf(key: string): number {
+  const end = key.indexOf('|', CLUSTER_COUNTER_PREFIX.length);
+  const n = end > 0 ? Number(key.slice(CLUSTER_COUNTER_PREFIX.length, end)) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : Infinity;
 }
 
 export class NodeCounters extends LocalCounters {
   private readonly remote = new Map<string, Remote>();
-  private readonly changed = new Map<string, number>();
-  private notify: (() => void) | null = null;
+  private readonly changed = new Map<string, Shared>();
+  private notify: ((urgent: boolean) => void) | null = null;
+  private nodes = 1;
   private readonly remoteSweeper: NodeJS.Timeout;
 
   constructor() {
@@ -39,8 +62,12 @@ export class NodeCounters extends LocalCounters {
     this.remoteSweeper.unref();
   }
 
-  onChange(cb: () => void): void {
+  onChange(cb: (urgent: boolean) => void): void {
     this.notify = cb;
+  }
+
+  setNodes(n: number): void {
+    this.nodes = Math.max(1, n);
   }
 
   private remoteSum(key: string): number {
@@ -49,21 +76,31 @@ export class NodeCounters extends LocalCounters {
 
   override merge(deltas: CounterEntry[]): CounterEntry[] {
     const out: CounterEntry[] = [];
-    const before = this.changed.size;
+    let changed = false;
+    let urgent = false;
     for (const [key, expiresAt, by] of deltas) {
       const own = this.incr(key, expiresAt, by);
-      if (key.startsWith(CLUSTER_COUNTER_PREFIX)) {
-        this.changed.set(key, expiresAt);
-        out.push([key, expiresAt, own + this.remoteSum(key)]);
-      } else out.push([key, expiresAt, own]);
+      if (!key.startsWith(CLUSTER_COUNTER_PREFIX)) {
+        out.push([key, expiresAt, own]);
+        continue;
+      }
+      let sh = this.changed.get(key);
+      if (!sh) this.changed.set(key, (sh = { limit: limitOf(key), unshared: 0, expiresAt }));
+      sh.unshared += by;
+      const total = own + this.remoteSum(key);
+      // Each node's part of what is left; it shares once it has used half of its part.
+      const part = Math.max(0, sh.limit - total) / this.nodes;
+      if (sh.unshared >= Math.max(1, Math.floor(part / 2))) urgent = true;
+      changed = true;
+      out.push([key, expiresAt, total]);
     }
-    if (before === 0 && this.changed.size > 0) this.notify?.();
+    if (changed) this.notify?.(urgent);
     return out;
   }
 
   takeChanged(): CounterEntry[] {
     const out: CounterEntry[] = [];
-    for (const [key, expiresAt] of this.changed) out.push([key, expiresAt, this.get(key, expiresAt)]);
+    for (const [key, sh] of this.changed) out.push([key, sh.expiresAt, this.get(key, sh.expiresAt)]);
     this.changed.clear();
     return out;
   }

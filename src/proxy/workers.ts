@@ -244,7 +244,8 @@ class WorkerPool implements ProxyWorkers {
       const totals = this.counters.applyRemote(node, entries);
       if (totals.length) for (const w of this.live.values()) this.post(w, { t: 'gossamer:rl-totals', entries: totals, to: 0, acked: [] });
     },
-    onChange: (cb: () => void) => this.counters.onChange(cb),
+    onChange: (cb: (urgent: boolean) => void) => this.counters.onChange(cb),
+    setNodes: (n: number) => this.counters.setNodes(n),
   };
 
   ask(plugin: string, msg: unknown, timeoutMs = 2000): Promise<unknown[]> {

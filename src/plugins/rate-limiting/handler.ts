@@ -10,10 +10,16 @@ import { HEADER_SUFFIX, PERIODS, windowEnd, type Period } from './windows.ts';
 
 const handler: PluginHandler<RateLimitingConfig> = {
   create(conf, env, entity): PluginInstance {
-    const limits: { period: Period; limit: number; limitText: string; limitHeader: string; remainingHeader: string }[] = [];
+    const limits: { period: Period; limit: number; limitText: string; limitHeader: string; remainingHeader: string; prefix: string }[] = [];
     for (const p of PERIODS) {
       const l = conf[p];
-      if (l) limits.push({ period: p, limit: l, limitText: String(l), limitHeader: `X-RateLimit-Limit-${HEADER_SUFFIX[p]}`, remainingHeader: `X-RateLimit-Remaining-${HEADER_SUFFIX[p]}` });
+      if (l) {
+        limits.push({
+          period: p, limit: l, limitText: String(l),
+          limitHeader: `X-RateLimit-Limit-${HEADER_SUFFIX[p]}`, remainingHeader: `X-RateLimit-Remaining-${HEADER_SUFFIX[p]}`,
+          prefix: limitKey(conf.policy, `rl:${entity.id}:${p}:`, l),
+        });
+      }
     }
     const headerName = conf.header_name?.toLowerCase() ?? '';
     const identifier = (ctx: ProxyContext): string => {
@@ -33,7 +39,6 @@ const handler: PluginHandler<RateLimitingConfig> = {
       }
     };
     const store = limitStore(conf, env);
-    const prefix = limitKey(conf.policy, `rl:${entity.id}:`);
     const usage = new Array<number>(limits.length);
     const keys = new Array<string>(limits.length);
     const ends = new Array<number>(limits.length);
@@ -51,7 +56,7 @@ const handler: PluginHandler<RateLimitingConfig> = {
           const end = windowEnd(l.period, now);
           let key = lastKeys[i]!;
           if (end !== lastEnds[i] || id !== lastIds[i]) {
-            key = prefix + id + ':' + l.period + ':' + end;
+            key = l.prefix + id + ':' + end;
             lastKeys[i] = key;
             lastEnds[i] = end;
             lastIds[i] = id;
@@ -108,7 +113,7 @@ const handler: PluginHandler<RateLimitingConfig> = {
           const now = Date.now();
           const wait = store.load(limits.map((l) => {
             const end = windowEnd(l.period, now);
-            return [prefix + id + ':' + l.period + ':' + end, end] as [string, number];
+            return [l.prefix + id + ':' + end, end] as [string, number];
           }));
           if (wait !== null) return wait.then(() => decide(ctx, id));
         }

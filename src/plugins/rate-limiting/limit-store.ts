@@ -8,8 +8,9 @@ import { redisStore } from './redis-store.ts';
 
 export type LimitStore = CounterStore;
 
-export function limitKey(policy: 'local' | 'cluster' | 'redis', key: string): string {
-  return policy === 'cluster' ? CLUSTER_COUNTER_PREFIX + key : key;
+/** The counter key of a limit: shared keys carry the limit (`cluster|<limit>|<key>`), which the node's sharing reads. */
+export function limitKey(policy: 'local' | 'cluster' | 'redis', key: string, limit: number): string {
+  return policy === 'cluster' ? `${CLUSTER_COUNTER_PREFIX}${limit}|${key}` : key;
 }
 
 export function limitStore(conf: { policy: 'local' | 'cluster' | 'redis'; redis: RedisConfig }, env: PluginEnv): LimitStore {

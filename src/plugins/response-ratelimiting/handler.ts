@@ -69,7 +69,7 @@ const handler: PluginHandler<ResponseRateLimitingConfig> = {
             const limit = l[period];
             if (limit === null) continue;
             const end = windowEnd(period, now);
-            const key = limitKey(conf.policy, `rrl:${entity.id}:${id}:${name}:${period}:${end}`);
+            const key = limitKey(conf.policy, `rrl:${entity.id}:${id}:${name}:${period}:${end}`, limit);
             const left = limit - store.get(key, end);
             if (conf.block_on_first_violation && left <= 0) {
               ctx.exit(429, { message: `API rate limit exceeded for '${name}'`, request_id: ctx.requestId });

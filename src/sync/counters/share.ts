@@ -1,15 +1,17 @@
 // Rate-limit counters shared across the cluster (policy = cluster) by gossip, without a
-// database round trip per request. Each node publishes its own totals of the keys it counted,
-// at most once per `intervalMs` and only when something changed (an idle node sends nothing);
-// every node adds the others' latest totals to its own (src/proxy/node-counters.ts). Totals, not
-// increments, travel: a message lost or repeated is corrected by the next one.
+// database round trip per request. Each node publishes its own totals of the keys it counted:
+// at once when a count came close to its limit (NodeCounters decides: a node that used half of
+// its share of the headroom left), else at most once per `intervalMs` (an idle node sends
+// nothing); every node adds the others' latest totals to its own (src/proxy/node-counters.ts).
+// Totals, not increments, travel: a message lost or repeated is corrected by the next one.
 //
-// The bound on overshoot: a node learns of the others' requests at most intervalMs plus one
-// gossip hop late. Within a window, once the limit L is reached, each of the N nodes can still
-// admit what reaches it in that time, so the cluster admits at most
-//   L + (N - 1) / N x R x (intervalMs + hop)
-// for a cluster-wide request rate R spread evenly (a node does see its own requests at once).
-// With R = 5 x L per second-window, intervalMs = 20 and N = 5: about 0.08 x L.
+// The bound on overshoot: the headroom H left in a window is split between the N nodes, and a
+// node shares once it admitted half its part, so what the others do not know of stays below
+// H / 2 until the last few requests, which are shared one by one. What remains is what the
+// nodes admit during one gossip hop (milliseconds) once the limit is reached: about
+// (N - 1) / N x R x hop for a cluster-wide rate R. A message lost on the way (it is not
+// retried; the next one carries the total) adds up to one lazy round: R x intervalMs at worst.
+
 import type { Logger } from 'pino';
 import type { CounterEntry, SharedCounters } from '../../proxy/node-counters.ts';
 
@@ -34,15 +36,20 @@ export interface ShareOptions {
 export function shareCounters(o: ShareOptions): () => void {
   const { cluster, log } = o;
   let timer: NodeJS.Timeout | null = null;
+  let soon = false;
   let alone = false;
-  const othersAlive = () => cluster.members().some((m) => m.id !== cluster.nodeId && (m.status === 'alive' || m.status === 'suspect'));
+  const aliveOthers = () => cluster.members().filter((m) => m.id !== cluster.nodeId && (m.status === 'alive' || m.status === 'suspect')).length;
 
   const publish = (): void => {
+    if (timer) clearTimeout(timer);
     timer = null;
+    soon = false;
     const entries = o.counters?.takeChanged() ?? [];
     if (!entries.length) return;
+    const alive = aliveOthers();
+    o.counters?.setNodes(alive + 1);
     // Cut off from every peer, the node keeps counting its own requests: said once per outage.
-    const nowAlone = !othersAlive();
+    const nowAlone = alive === 0;
     if (nowAlone && !alone) log.warn('rate limiting: no other cluster member reachable; policy cluster counts on this node alone until one is');
     if (!nowAlone && alone) log.info('rate limiting: cluster members reachable again; policy cluster counts cluster-wide');
     alone = nowAlone;
@@ -51,9 +58,16 @@ export function shareCounters(o: ShareOptions): () => void {
     });
   };
 
-  o.counters?.onChange(() => {
-    timer ??= setTimeout(publish, o.intervalMs);
+  o.counters?.onChange((urgent) => {
+    if (urgent) {
+      // Once per turn of the event loop: the workers' reports of this turn go in one message.
+      if (!soon) {
+        soon = true;
+        setImmediate(publish);
+      }
+    } else timer ??= setTimeout(publish, o.intervalMs);
   });
+  o.counters?.setNodes(aliveOthers() + 1);
 
   const unsubscribe = cluster.subscribe(COUNTERS_TOPIC, (data, from) => {
     if (!o.counters) return;
