@@ -35,8 +35,8 @@ test('far from the limit a change waits; once a node used half its part of the h
   c.merge([['cluster|100|k', later, 1]]);
   expect(seen.at(-1)).toBe(true);
   c.takeChanged();
-  // near the limit every increment is urgent
-  c.applyRemote('n2', [['cluster|100|k', later, 70]]);
+  // near the limit (headroom under 4 x nodes) every increment is urgent
+  c.applyRemote('n2', [['cluster|100|k', later, 75]]);
   c.merge([['cluster|100|k', later, 1]]);
   expect(seen.at(-1)).toBe(true);
   // a key without a limit is never urgent
