@@ -18,6 +18,7 @@ import { startEventSyncPart, writableAdmin } from './parts/event-sync.ts';
 import { startClusterPart } from './parts/cluster.ts';
 import { startAdminPart } from './parts/admin.ts';
 import { startCounterSharePart } from './parts/counter-share.ts';
+import { startPluginMessagesPart } from './parts/plugin-endpoints.ts';
 
 export async function startControlPlane(node: NodeContext): Promise<StartedRole> {
   const { config, log } = node;
@@ -34,6 +35,7 @@ export async function startControlPlane(node: NodeContext): Promise<StartedRole>
   // Data planes are members, but what they announce is no reason to read Postgres again.
   events.attachCluster(withoutDataPlanes(cluster));
   startCounterSharePart(node, cluster, null);
+  await startPluginMessagesPart(node, cluster, { store: () => events.store, proxy: () => null });
   const admin = await startAdminPart(node, {
     role: config.cluster_role,
     ...writableAdmin(db.pool, events, () => null),

@@ -24,6 +24,7 @@ const afterServing = () =>
     import('../sync/push/dp-net.ts'),
     import('../hybrid/refusals.ts'),
     import('./parts/counter-share.ts'),
+    import('./parts/plugin-endpoints.ts'),
   ]);
 
 export async function startDataPlane(node: NodeContext): Promise<StartedRole> {
@@ -51,7 +52,7 @@ export async function startDataPlane(node: NodeContext): Promise<StartedRole> {
   }
 
   // 4. Once serving: the Admin API (read-only) and the cluster, through which control planes are reached.
-  const [{ startAdminPart }, { startClusterPart }, { registerClustering }, { READ_ONLY_MESSAGE, registerDataPlaneAdmin }, net, { logRefusedConnections }, { startCounterSharePart }] = await afterServing();
+  const [{ startAdminPart }, { startClusterPart }, { registerClustering }, { READ_ONLY_MESSAGE, registerDataPlaneAdmin }, net, { logRefusedConnections }, { startCounterSharePart }, { startPluginMessagesPart }] = await afterServing();
   let cluster: Cluster | null = null;
   const admin =
     config.admin_listen.length > 0
@@ -80,6 +81,7 @@ export async function startDataPlane(node: NodeContext): Promise<StartedRole> {
   });
   cluster = c;
   startCounterSharePart(node, c, proxy);
+  await startPluginMessagesPart(node, c, { store: () => sync.cache.store, proxy: () => proxy });
   logRefusedConnections(c.libp2p, log.child({ part: 'cluster' }));
   sync.attach(c, net);
   node.stops.push(() => sync.stop());

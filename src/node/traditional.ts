@@ -15,6 +15,7 @@ import { startProxyPart } from './parts/proxy.ts';
 import { startClusterPart } from './parts/cluster.ts';
 import { startAdminPart } from './parts/admin.ts';
 import { startCounterSharePart } from './parts/counter-share.ts';
+import { startPluginMessagesPart } from './parts/plugin-endpoints.ts';
 
 export async function startTraditional(node: NodeContext): Promise<StartedRole> {
   const { config, log } = node;
@@ -36,6 +37,7 @@ export async function startTraditional(node: NodeContext): Promise<StartedRole> 
   });
   events.attachCluster(cluster);
   startCounterSharePart(node, cluster, proxy);
+  await startPluginMessagesPart(node, cluster, { store: () => events.store, proxy: () => proxy });
   const admin = await startAdminPart(node, {
     role: config.cluster_role,
     ...writableAdmin(db.pool, events, () => proxy),

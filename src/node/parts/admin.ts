@@ -49,13 +49,12 @@ export async function startAdminPart({ config, log, nodeId, stops }: NodeContext
     return reason === null ? { status: 200, body: { message: 'ready' } } : { status: 503, body: { message: reason } };
   });
   registerMetrics(admin.router, o.proxyMetrics);
-  const unsubscribe = await registerPluginEndpoints(admin.router, {
+  await registerPluginEndpoints(admin.router, {
     store: o.store ?? (() => null),
     proxy: o.proxy ?? (() => null),
     cluster: o.cluster,
     log: log.child({ part: 'admin' }),
   });
-  stops.push(unsubscribe);
   for (const l of config.admin_listen) await admin.listen(l.host, l.port);
   stops.push(() => admin.close());
   return admin;
