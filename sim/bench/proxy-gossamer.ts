@@ -1,6 +1,6 @@
-// Variants (d), (e), (f) of the proxy benchmark: gossamer's proxy built from a snapshot made
+// Variants (d), (e), (f), (g) of the proxy benchmark: gossamer's proxy built from a snapshot made
 // here (the full `gossamer start` is not needed to measure the data path).
-// Usage: proxy-gossamer.ts <listenPort> <upstreamPort> <plain|plugins|workers2>
+// Usage: proxy-gossamer.ts <listenPort> <upstreamPort> <plain|plugins|logging|workers2>
 import '../../src/polyfill.ts';
 import { createLogger } from '../../src/log.ts';
 import { createProxyServer } from '../../src/proxy/server.ts';
@@ -9,7 +9,7 @@ import { benchSnapshot } from './proxy-snapshot.ts';
 
 const [listenS, upstreamS, variant] = process.argv.slice(2);
 const listen = Number(listenS);
-const snap = benchSnapshot(Number(upstreamS), variant === 'plugins');
+const snap = benchSnapshot(Number(upstreamS), variant === 'plugins' ? 'auth' : variant === 'logging' ? 'logging' : 'none');
 const logger = createLogger('bench', 'warn');
 
 if (variant === 'workers2') {

@@ -1,9 +1,10 @@
-// `npm run bench:proxy` (through proxy.sh): the same load against six proxies in front of one
+// `npm run bench:proxy` (through proxy.sh): the same load against seven proxies in front of one
 // nginx upstream, alternating variants round by round, and the cost of each in requests per
 // proxy CPU-second read from /proc. Also times the router with 10 vs 10,000 routes.
 //   (a) nginx reverse proxy, 1 worker        (b) bare undici Pool.stream proxy
 //   (c) bare http-proxy                       (d) gossamer, 1 process, one route, no plugins
 //   (e) gossamer + key-auth, rate-limiting, prometheus   (f) gossamer, worker_processes = 2
+//   (g) gossamer + jwt, correlation-id, http-log (batches to the nginx upstream)
 import '../../src/polyfill.ts';
 import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/db/embedded.ts';
 import { Router } from '../../src/proxy/router.ts';
 import type { Service } from '../../src/entities/types.ts';
-import { BENCH_KEY, benchRoute } from './proxy-snapshot.ts';
+import { BENCH_JWT, BENCH_KEY, benchRoute } from './proxy-snapshot.ts';
 import { cpuSeconds, descendants } from './proc.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -199,7 +200,7 @@ function routerScale(): { n: number; hot: number; nsPerMatch: number }[] {
 async function main(): Promise<void> {
   const upPort = await freePort();
   const upstream = await startNginx('upstream', upPort, `server { listen 127.0.0.1:PORT; location / { return 200 "hello from nginx\\n"; } }`);
-  const ports = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
+  const ports = await Promise.all([1, 2, 3, 4, 5, 6, 7].map(() => freePort()));
   const variants: Variant[] = [];
   const add = async (key: string, label: string, port: number, start: () => Promise<{ pid: () => number; stop: () => Promise<void> }>, headers: string[] = []) => {
     if (ONLY !== null && !ONLY.has(key)) return;
@@ -219,6 +220,7 @@ async function main(): Promise<void> {
   await add('c', 'bare http-proxy', ports[2]!, node('proxy-bare-http-proxy.ts', [String(ports[2]), String(upPort)]));
   await add('d', 'gossamer, 1 process, no plugins', ports[3]!, node('proxy-gossamer.ts', [String(ports[3]), String(upPort), 'plain']));
   await add('e', 'gossamer + key-auth, rate-limiting, prometheus', ports[4]!, node('proxy-gossamer.ts', [String(ports[4]), String(upPort), 'plugins']), [`apikey: ${BENCH_KEY}`]);
+  await add('g', 'gossamer + jwt, correlation-id, http-log', ports[6]!, node('proxy-gossamer.ts', [String(ports[6]), String(upPort), 'logging']), [`authorization: ${BENCH_JWT}`]);
   const fStart = node('proxy-gossamer.ts', [String(ports[5]), String(upPort), 'workers2']);
   let fChild: ChildProcess | undefined;
   await add('f', 'gossamer, worker_processes = 2', ports[5]!, async () => {
@@ -321,11 +323,11 @@ function report(
     return `${x}/${y} = ${r.toFixed(2)}${target ? (r >= target ? ` (target >= ${target}: met)` : ` (target >= ${target}: NOT met)`) : ''}`;
   };
   lines.push('');
-  lines.push(`ratios in requests per proxy CPU-second (best runs): ${pairs([['d', 'b', 0.85], ['e', 'b', 0.75], ['d', 'c', 1.5], ['d', 'a'], ['b', 'a']], ratio)}`);
+  lines.push(`ratios in requests per proxy CPU-second (best runs): ${pairs([['d', 'b', 0.85], ['e', 'b', 0.75], ['g', 'b', 0.7], ['d', 'c', 1.5], ['d', 'a'], ['b', 'a']], ratio)}`);
   // The same ratios paired within each round (the variants of one round run back to back, so
   // a neighbour's burst hits both sides of a pair alike), median over the rounds.
   const paired = (x: string, y: string) => `${x}/${y} = ${median(runs.get(x)!.map((r, i) => r.perCpuS / runs.get(y)![i]!.perCpuS)).toFixed(2)}`;
-  lines.push(`paired per round (median of ${runs.get(variants[0]!.key)!.length} rounds): ${pairs([['d', 'b'], ['e', 'b'], ['d', 'c'], ['d', 'a']], paired)}`);
+  lines.push(`paired per round (median of ${runs.get(variants[0]!.key)!.length} rounds): ${pairs([['d', 'b'], ['e', 'b'], ['g', 'b'], ['d', 'c'], ['d', 'a']], paired)}`);
   const hb = half.b;
   const hd = half.d;
   if (hb && hd) {

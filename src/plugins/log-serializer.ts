@@ -105,16 +105,28 @@ function upstreamUri(ctx: ProxyContext): string {
   return raw.endsWith('?') ? `${ctx.upstreamPath}?` : ctx.upstreamPath;
 }
 
+/** ip and port of an upstream origin (`http://10.0.0.1:8080`), parsed once per origin. */
+const peers = new Map<string, { ip: string; port: number } | null>();
+
+function peerOf(origin: string): { ip: string; port: number } | null {
+  let p = peers.get(origin);
+  if (p !== undefined) return p;
+  try {
+    const u = new URL(origin);
+    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+    p = { ip: host, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)) };
+  } catch {
+    p = null;
+  }
+  if (peers.size > 10_000) peers.clear();
+  peers.set(origin, p);
+  return p;
+}
+
 function tries(ctx: ProxyContext): LogEntry['tries'] {
   const target = ctx.upstreamTarget;
-  if (target === null) return undefined;
-  try {
-    const u = new URL(target);
-    const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-    return [{ ip: host, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)), balancer_latency: 0 }];
-  } catch {
-    return undefined;
-  }
+  const p = target === null ? null : peerOf(target);
+  return p === null ? undefined : [{ ip: p.ip, port: p.port, balancer_latency: 0 }];
 }
 
 function tlsInfo(ctx: ProxyContext): LogEntry['request']['tls'] {
@@ -173,4 +185,28 @@ export function serializeRequest(ctx: ProxyContext): LogEntry {
   const correlation = ctx.shared?.['correlation_id'];
   if (typeof correlation === 'string') entry['correlation_id'] = correlation;
   return entry;
+}
+
+/** JSON of an entity object: entities are replaced, never changed, so one string per object is enough. */
+const entityJson = new WeakMap<object, string>();
+
+function jsonOf(v: unknown): string {
+  if (typeof v !== 'object' || v === null) return JSON.stringify(v);
+  let j = entityJson.get(v);
+  if (j === undefined) entityJson.set(v, (j = JSON.stringify(v)));
+  return j;
+}
+
+/**
+ * JSON.stringify(entry), with the route, service and consumer written from a string kept per
+ * entity object: they are most of an entry's bytes and the same for every request of a route.
+ */
+export function stringifyEntry(entry: LogEntry): string {
+  const { route, service, consumer, ...rest } = entry;
+  const tail: string[] = [];
+  if (route !== undefined) tail.push(`"route":${jsonOf(route)}`);
+  if (service !== undefined) tail.push(`"service":${jsonOf(service)}`);
+  if (consumer !== undefined) tail.push(`"consumer":${jsonOf(consumer)}`);
+  const head = JSON.stringify(rest);
+  return tail.length === 0 ? head : `${head.slice(0, -1)},${tail.join(',')}}`;
 }

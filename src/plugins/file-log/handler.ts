@@ -8,7 +8,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { PluginHandler, PluginInstance } from '../types.ts';
 import { applyCustomFields } from '../custom-fields.ts';
-import { serializeRequest } from '../log-serializer.ts';
+import { serializeRequest, stringifyEntry } from '../log-serializer.ts';
 import type { FileLogConfig } from './schema.ts';
 
 /** strerror(3) texts Kong's message shows for the errors an open can meet. */
@@ -54,7 +54,7 @@ const handler: PluginHandler<FileLogConfig> = {
         fd ??= open();
         if (fd === null) return;
         try {
-          writeSync(fd, JSON.stringify(entry) + '\n');
+          writeSync(fd, stringifyEntry(entry) + '\n');
         } catch (err) {
           env.logger.error({ plugin: 'file-log', path: conf.path, err }, '[file-log] failed to write the log entry');
           close();

@@ -4,7 +4,7 @@
 // make_queue_name), so a configuration change does not lose what is waiting.
 import type { PluginHandler, PluginInstance } from '../types.ts';
 import { applyCustomFields } from '../custom-fields.ts';
-import { serializeRequest } from '../log-serializer.ts';
+import { serializeRequest, stringifyEntry } from '../log-serializer.ts';
 import { droppedEntries } from '../log-metrics.ts';
 import { LogQueue, type QueueParams } from '../log-queue.ts';
 import type { HttpLogConfig } from './schema.ts';
@@ -68,7 +68,7 @@ const handler: PluginHandler<HttpLogConfig> = {
       log(ctx) {
         const entry = serializeRequest(ctx);
         applyCustomFields(entry, conf.custom_fields_by_lua);
-        queue().enqueue(JSON.stringify(entry));
+        queue().enqueue(stringifyEntry(entry));
       },
     };
   },

@@ -39,6 +39,9 @@ interface Failure {
   challenge: string | null;
 }
 
+/** Tokens whose signature an instance remembers having verified (cleared whole when full). */
+const VERIFIED_TOKENS = 1000;
+
 const handler: PluginHandler<JwtConfig> = {
   create(conf, env): PluginInstance {
     const base = conf.realm !== null ? `Bearer realm="${conf.realm}"` : 'Bearer';
@@ -46,6 +49,7 @@ const handler: PluginHandler<JwtConfig> = {
     const bySecretKey = env.store.index<JwtSecret>(KEY_INDEX);
     const claimName = conf.key_claim_name;
     const unauthorized = (message: string, challenge = withError): Failure => ({ status: 401, body: { message }, challenge });
+    const verified = new Map<string, { jwt: Exclude<ReturnType<typeof decodeJwt>, string>; secret: JwtSecret }>();
 
     /** Kong's do_authentication: null once the consumer is set, else the failure. */
     const authenticate = (ctx: ProxyContext): Failure | null => {
@@ -53,7 +57,8 @@ const handler: PluginHandler<JwtConfig> = {
       if (tokens.size === 0) return unauthorized('Unauthorized', base);
       if (tokens.size > 1) return unauthorized('Multiple tokens provided');
       const token = tokens.values().next().value!;
-      const jwt = decodeJwt(token);
+      const known = verified.get(token);
+      const jwt = known?.jwt ?? decodeJwt(token);
       if (typeof jwt === 'string') return unauthorized(`Bad token; ${jwt}`);
       // Lua's `claims[name] or header[name]`: false and absent fall through to the header.
       const absent = (v: unknown) => v === undefined || v === null || v === false;
@@ -64,11 +69,17 @@ const handler: PluginHandler<JwtConfig> = {
       if (!secret) return unauthorized(`No credentials found for given '${claimName}'`);
       const algorithm = secret.algorithm ?? 'HS256';
       if (jwt.header.alg !== algorithm) return unauthorized('Invalid algorithm');
-      let material: Buffer | string | null;
-      if (algorithm.startsWith('HS')) material = conf.secret_is_base64 ? decodeSecret(secret.secret) : Buffer.from(secret.secret ?? '');
-      else material = secret.rsa_public_key;
-      if (material === null) return unauthorized('Invalid key/secret');
-      if (!verifySignature(algorithm, jwt, material)) return unauthorized('Invalid signature');
+      // A token already verified against this very secret (the same row object: a changed secret
+      // is a new one) is not verified again; its claims are, since they depend on the time.
+      if (known?.secret !== secret) {
+        let material: Buffer | string | null;
+        if (algorithm.startsWith('HS')) material = conf.secret_is_base64 ? decodeSecret(secret.secret) : Buffer.from(secret.secret ?? '');
+        else material = secret.rsa_public_key;
+        if (material === null) return unauthorized('Invalid key/secret');
+        if (!verifySignature(algorithm, jwt, material)) return unauthorized('Invalid signature');
+        if (verified.size >= VERIFIED_TOKENS) verified.clear();
+        verified.set(token, { jwt, secret });
+      }
       const claimErrors = verifyRegisteredClaims(jwt.claims, conf.claims_to_verify ?? []);
       if (claimErrors) return { status: 401, body: claimErrors, challenge: withError };
       const expErrors = checkMaximumExpiration(jwt.claims, conf.maximum_expiration);
