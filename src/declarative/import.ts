@@ -14,7 +14,8 @@ import { isUuid } from '../entities/fields.ts';
 import type { ConfigSnapshot, EntityName } from '../entities/types.ts';
 import { loadSnapshot } from '../db/snapshot.ts';
 import { upsertEntity } from '../db/write.ts';
-import { DeclarativeError, type Declarative, type DeclaredEntity } from './parse.ts';
+import type { Declarative, DeclaredEntity } from './parse.ts';
+import { DeclarativeError, fieldProblems, type Problem } from './problems.ts';
 
 export interface ImportResult {
   created: number;
@@ -22,6 +23,17 @@ export interface ImportResult {
 }
 
 type Rec = Record<string, unknown>;
+
+/** One entity of the file, ready to store: its input with ids and foreign keys resolved, and validated. */
+export interface ResolvedEntity {
+  entity: EntityName;
+  where: string;
+  body: Rec;
+  /** The validated entity (Kong's defaults filled), before any on-write transformation. */
+  valid: Rec;
+  /** The entity as the file wrote it (its created_at / updated_at among others). */
+  input: Rec;
+}
 const idOf = (v: unknown): string | null => ((v as { id?: unknown } | null)?.id as string | undefined) ?? null;
 
 /** What makes an entity the same one again when the file gives no id (Kong's unique fields). */
@@ -44,6 +56,29 @@ function naturalKey(entity: EntityName, e: Rec): string | null {
   }
 }
 
+/** A validation error of one entity as problems at its place in the file. */
+function entityProblems(d: DeclaredEntity, err: unknown): Problem[] {
+  const base = { path: d.path, entity: d.entity, record: d.raw };
+  if (err instanceof KongError) {
+    const fields = (err.body as { fields?: unknown }).fields;
+    if (fields && typeof fields === 'object') return fieldProblems(base, fields as Record<string, unknown>);
+  }
+  return [{ ...base, message: (err as Error).message }];
+}
+
+/** Kong's file-wide unique keys (kong/db/schema/others/declarative_config.lua validate_references). */
+function uniqueKeys(name: EntityName, e: Rec): { field: string; value: string }[] {
+  const out: { field: string; value: string }[] = [];
+  for (const fields of Object.values(entities[name].uniques)) {
+    if (fields.length !== 1) continue;
+    const v = e[fields[0]!];
+    if (v !== null && v !== undefined) out.push({ field: fields[0]!, value: String(v) });
+  }
+  const natural = name === 'plugins' ? naturalKey(name, e) : null;
+  if (natural !== null) out.push({ field: 'cache_key', value: `plugins:${natural.replace(/\|/g, ':')}` });
+  return out;
+}
+
 function describe(err: unknown): string {
   if (err instanceof KongError) {
     const fields = (err.body as { fields?: unknown }).fields;
@@ -53,8 +88,9 @@ function describe(err: unknown): string {
 }
 
 /** Ids, references and schemas of every entity, or every problem found. */
-export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): { entity: EntityName; where: string; body: Rec }[] {
-  const problems: string[] = [];
+export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): ResolvedEntity[] {
+  const problems: Problem[] = [];
+  const seen = new Map<string, true>();
   const ids = new Map<DeclaredEntity, string>();
   const fileIds = new Map<EntityName, Set<string>>();
   const fileByKey = new Map<EntityName, Map<string, string>>();
@@ -73,8 +109,9 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): { ent
 
   const reference = (d: DeclaredEntity, field: string, parent: EntityName, v: unknown): string | null => {
     const text = typeof v === 'string' ? v : (idOf(v) ?? ((v as { name?: unknown } | null)?.name as string | undefined));
+    const at = { path: d.path, entity: d.entity, record: d.raw, field };
     if (typeof text !== 'string' || text === '') {
-      problems.push(`${d.where}: ${field} must be an id, a name, or {id: ...}`);
+      problems.push({ ...at, message: 'expected an id, a name, or {id: ...}' });
       return null;
     }
     if (isUuid(text)) {
@@ -84,11 +121,11 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): { ent
       const id = fileByKey.get(parent)!.get(text) ?? dbByEndpoint.get(parent)!.get(text);
       if (id) return id;
     }
-    problems.push(`${d.where}: ${field} '${text}' is not in this file nor in the database`);
+    problems.push({ ...at, message: `'${text}' is not in this file${dbIds.get(parent)!.size ? ' nor in the database' : ''}` });
     return null;
   };
 
-  const out: { entity: EntityName; where: string; body: Rec }[] = [];
+  const out: ResolvedEntity[] = [];
   for (const name of ENTITY_ORDER) {
     const def = entities[name];
     for (const d of decl.entities.filter((x) => x.entity === name)) {
@@ -112,13 +149,14 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): { ent
       try {
         valid = validateEntity(def, body);
       } catch (err) {
-        problems.push(`${d.where} (${name}): ${describe(err)}`);
+        problems.push(...entityProblems(d, err));
         continue;
       }
+      const at = { path: d.path, entity: name, record: d.raw };
       let id: string;
       if (body.id !== undefined) {
         if (!isUuid(body.id)) {
-          problems.push(`${d.where} (${name}): id must be a UUID`);
+          problems.push({ ...at, field: 'id', message: 'expected a valid UUID' });
           continue;
         }
         id = body.id.toLowerCase();
@@ -127,13 +165,19 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): { ent
         id = (key !== null ? dbByNatural.get(name)!.get(key) : undefined) ?? randomUUID();
       }
       if (fileIds.get(name)!.has(id)) {
-        problems.push(`${d.where} (${name}): the same ${name.replace(/s$/, '')} appears twice in the file (id ${id})`);
+        problems.push({ ...at, message: `uniqueness violation: '${name}' entity with primary key set to '${id}' already declared` });
         continue;
       }
+      const dup = uniqueKeys(name, { ...valid, ...(d.parent ? { [d.parent.field]: body[d.parent.field] } : {}) }).find((u) => seen.has(`${name}|${u.field}|${u.value}`));
+      if (dup) {
+        problems.push({ ...at, message: `uniqueness violation: '${name}' entity with ${dup.field} set to '${dup.value}' already declared` });
+        continue;
+      }
+      for (const u of uniqueKeys(name, { ...valid, ...(d.parent ? { [d.parent.field]: body[d.parent.field] } : {}) })) seen.set(`${name}|${u.field}|${u.value}`, true);
       fileIds.get(name)!.add(id);
       if (def.endpointKey && valid[def.endpointKey]) fileByKey.get(name)!.set(String(valid[def.endpointKey]), id);
       ids.set(d, id);
-      out.push({ entity: name, where: d.where, body: { ...body, id } });
+      out.push({ entity: name, where: d.where, body: { ...body, id }, valid: { ...valid, id }, input: d.record });
     }
   }
   if (problems.length) throw new DeclarativeError(problems);
