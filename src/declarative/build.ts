@@ -31,7 +31,7 @@ function stored(def: EntityDef, e: Rec, now: number): Rec {
 
 /** Every entity of the file as a configuration snapshot, or a DeclarativeError listing every problem. */
 export function buildSnapshot(decl: Declarative, configVersion = 0): ConfigSnapshot {
-  const plan = resolveDeclarative(decl, emptySnapshot());
+  const plan = resolveDeclarative(decl, emptySnapshot(), { stableIds: true });
   const snap = emptySnapshot() as unknown as Record<EntityName, Rec[]> & { config_version: number };
   snap.config_version = configVersion;
   const now = Math.floor(Date.now() / 1000);

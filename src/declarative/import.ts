@@ -16,6 +16,7 @@ import { loadSnapshot } from '../db/snapshot.ts';
 import { upsertEntity } from '../db/write.ts';
 import type { Declarative, DeclaredEntity } from './parse.ts';
 import { DeclarativeError, fieldProblems, type Problem } from './problems.ts';
+import { declarativeId } from './ids.ts';
 
 export interface ImportResult {
   created: number;
@@ -88,7 +89,19 @@ function describe(err: unknown): string {
 }
 
 /** Ids, references and schemas of every entity, or every problem found. */
-export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): ResolvedEntity[] {
+/** The id of an entity the file gives none and the database does not hold: Kong's DB-less ids (ids.ts). */
+function fileId(name: EntityName, valid: Rec, where: string): string {
+  const endpointKey = entities[name].endpointKey;
+  const ek = endpointKey ? valid[endpointKey] : undefined;
+  if (ek !== undefined && ek !== null && ek !== '') return declarativeId(name, name === 'targets' ? `${String(ek)}:${idOf(valid.upstream) ?? ''}` : String(ek));
+  return declarativeId(name, naturalKey(name, valid) ?? `@${where}`);
+}
+
+/**
+ * Ids, references and schemas of every entity, or every problem found. `stableIds` (DB-less):
+ * an entity without an id gets the one every node computes alike, not a random one.
+ */
+export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: { stableIds?: boolean } = {}): ResolvedEntity[] {
   const problems: Problem[] = [];
   const seen = new Map<string, true>();
   const ids = new Map<DeclaredEntity, string>();
@@ -121,7 +134,7 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): Resol
       const id = fileByKey.get(parent)!.get(text) ?? dbByEndpoint.get(parent)!.get(text);
       if (id) return id;
     }
-    problems.push({ ...at, message: `'${text}' is not in this file${dbIds.get(parent)!.size ? ' nor in the database' : ''}` });
+    problems.push({ ...at, message: `'${text}' is not in this file${opts.stableIds ? '' : ' nor in the database'}` });
     return null;
   };
 
@@ -162,15 +175,15 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): Resol
         id = body.id.toLowerCase();
       } else {
         const key = naturalKey(name, valid);
-        id = (key !== null ? dbByNatural.get(name)!.get(key) : undefined) ?? randomUUID();
-      }
-      if (fileIds.get(name)!.has(id)) {
-        problems.push({ ...at, message: `uniqueness violation: '${name}' entity with primary key set to '${id}' already declared` });
-        continue;
+        id = (key !== null ? dbByNatural.get(name)!.get(key) : undefined) ?? (opts.stableIds ? fileId(name, valid, d.where) : randomUUID());
       }
       const dup = uniqueKeys(name, { ...valid, ...(d.parent ? { [d.parent.field]: body[d.parent.field] } : {}) }).find((u) => seen.has(`${name}|${u.field}|${u.value}`));
       if (dup) {
         problems.push({ ...at, message: `uniqueness violation: '${name}' entity with ${dup.field} set to '${dup.value}' already declared` });
+        continue;
+      }
+      if (fileIds.get(name)!.has(id)) {
+        problems.push({ ...at, message: `uniqueness violation: '${name}' entity with primary key set to '${id}' already declared` });
         continue;
       }
       for (const u of uniqueKeys(name, { ...valid, ...(d.parent ? { [d.parent.field]: body[d.parent.field] } : {}) })) seen.set(`${name}|${u.field}|${u.value}`, true);

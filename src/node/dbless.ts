@@ -1,0 +1,127 @@
+// A DB-less node (database = off, cluster_role = traditional; Kong's DB-less mode): a data plane
+// whose configuration comes from a declarative file (declarative_config) or POST /config instead
+// of a control plane. No Postgres, ever. Order: the file read and checked (a file with any problem
+// stops the start before anything listens) → proxy workers → Admin API (entity reads, /config,
+// Kong's 405 for entity writes) → cluster, where it is a member announcing its config_hash.
+import fs from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { VERSION } from '../version.ts';
+import { StartError } from '../errors.ts';
+import type { Config } from '../config/index.ts';
+import type { ConfigSnapshot } from '../entities/types.ts';
+import type { NodeProxy } from '../proxy/node-proxy.ts';
+import { PINO_LEVEL } from '../log.ts';
+import { pskFromSecret } from '../cluster/index.ts';
+import { loadClusterIdentity } from '../hybrid/cert.ts';
+import { registerDataPlaneAdmin } from '../hybrid/dp-admin.ts';
+import { registerClustering } from '../hybrid/clustering-routes.ts';
+import { DblessConfig, type ConfigOrigin } from '../sync/dbless/dbless-config.ts';
+import { snapshotFromDocument, snapshotFromText } from '../declarative/build.ts';
+import { DeclarativeError, declarativeErrorBody } from '../declarative/problems.ts';
+import { exportDeclarative } from '../declarative/export.ts';
+import { KongError } from '../entities/errors.ts';
+import { registerConfigRoutes } from '../admin/config-routes.ts';
+import { dblessWriteRefusal } from '../admin/dbless-writes.ts';
+import type { NodeContext } from './context.ts';
+import type { StartedRole } from './role.ts';
+import { startProxyPart } from './parts/proxy.ts';
+import { startClusterPart } from './parts/cluster.ts';
+import { startAdminPart } from './parts/admin.ts';
+
+/** POST /config bodies may be large (10,000 routes is a few MB of YAML). */
+const CONFIG_BODY_LIMIT = 256 * 1024 * 1024;
+
+const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+
+/** declarative_config (or _string) read and checked; null when neither is set. Throws StartError with every problem. */
+export function readDeclarativeSource(config: Pick<Config, 'declarative_config' | 'declarative_config_string'>): { snapshot: ConfigSnapshot; origin: ConfigOrigin } | null {
+  const file = config.declarative_config;
+  let text: string;
+  let source: string;
+  if (file) {
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new StartError(`declarative_config ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    source = file;
+  } else if (config.declarative_config_string) {
+    text = config.declarative_config_string;
+    source = 'declarative_config_string';
+  } else return null;
+  try {
+    return { snapshot: snapshotFromText(text), origin: { textHash: md5(text), source } };
+  } catch (err) {
+    if (!(err instanceof DeclarativeError)) throw err;
+    throw new StartError(`${source} is not a valid declarative configuration (nothing was started):\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+export async function startDbless(node: NodeContext): Promise<StartedRole> {
+  const { config, log } = node;
+  const fromFile = readDeclarativeSource(config);
+  const empty = snapshotFromText('_format_version: "3.0"');
+  const holder = new DblessConfig({ prefix: config.prefix, log: log.child({ part: 'dbless' }), reload: async () => readDeclarativeSource(config) }, empty);
+  node.stops.push(() => holder.stop());
+  // Kong: a declarative_config file wins over what was last applied; without one, the last applied is served.
+  const last = fromFile ? null : await holder.readLast();
+  if (fromFile) holder.adopt(fromFile.snapshot, fromFile.origin, Date.now());
+  else if (last) holder.adopt(last.snapshot, last.origin, last.version);
+
+  let proxy: NodeProxy | null = null;
+  if (config.proxy_listen.length > 0) {
+    proxy = await startProxyPart(node, { snapshot: () => holder.snapshot(), logLevel: PINO_LEVEL[config.log_level] });
+    holder.proxy = proxy;
+  }
+  const cluster = await startClusterPart(node, {
+    role: 'dbless',
+    peers: config.cluster_cert ? config.cluster_peers : [],
+    psk: dblessPsk(config, log),
+    config_version: holder.configVersion(),
+    config_hash: holder.configHash(),
+  });
+  const admin = await startAdminPart(node, {
+    role: 'traditional',
+    pool: null,
+    statusExtra: () => holder.status(),
+    routes: (router) => {
+      registerConfigRoutes(router, {
+        bodyLimit: CONFIG_BODY_LIMIT,
+        textHash: () => holder.textHash(),
+        exportYaml: async () => exportDeclarative(holder.snapshot(), { full: true }),
+        apply: async (doc, textHash, flatten) => {
+          let snapshot: ConfigSnapshot;
+          try {
+            snapshot = typeof doc === 'string' ? snapshotFromText(doc) : snapshotFromDocument(doc);
+          } catch (err) {
+            if (err instanceof DeclarativeError) throw new KongError(400, declarativeErrorBody(err.details, { flatten }));
+            throw err;
+          }
+          const r = await holder.replace(snapshot, { textHash, source: 'POST /config' });
+          cluster.setLocalState({ config_version: r.config_version, config_hash: r.config_hash });
+          return { snapshot: holder.snapshot() };
+        },
+      });
+      registerDataPlaneAdmin(router, () => holder.store, dblessWriteRefusal(() => holder.store));
+      registerClustering(router, null);
+    },
+    cluster: () => cluster,
+    notReady: () => null,
+    proxyMetrics: () => (proxy ? proxy.metrics() : ''),
+  });
+  log.info({ node_id: node.nodeId, prefix: config.prefix, proxy: config.proxy_listen, admin: config.admin_listen, declarative_config: config.declarative_config || null, config_hash: holder.configHash(), version: VERSION }, 'gossamer node started (DB-less)');
+  return { admin, proxy, cluster, sync: holder, events: null };
+}
+
+/** The cluster certificate's key, shared with the other DB-less nodes; without a pair, a key of its own: it serves alone. */
+function dblessPsk(config: Config, log: NodeContext['log']): Uint8Array {
+  if (!config.cluster_cert || !config.cluster_cert_key) {
+    log.info('DB-less node without cluster_cert / cluster_cert_key: it serves alone (its /cluster/members lists only itself)');
+    return pskFromSecret(randomBytes(32).toString('hex'));
+  }
+  try {
+    return loadClusterIdentity(config.cluster_cert, config.cluster_cert_key).psk;
+  } catch (err) {
+    throw new StartError((err as Error).message);
+  }
+}
