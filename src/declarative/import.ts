@@ -146,10 +146,12 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
       delete body.created_at;
       delete body.updated_at;
       let ok = true;
+      let orphan = false;
       if (d.parent) {
         const pid = ids.get(d.parent.of);
-        if (pid) body[d.parent.field] = { id: pid };
-        else ok = false; // the parent's own problem is reported
+        // A parent with problems of its own has no id: its children are still checked, not kept.
+        body[d.parent.field] = { id: pid ?? '00000000-0000-0000-0000-000000000000' };
+        if (!pid) orphan = true;
       }
       for (const [field, parent] of Object.entries(def.foreign)) {
         if (d.parent?.field === field || body[field] === undefined || body[field] === null) continue;
@@ -165,6 +167,7 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
         problems.push(...entityProblems(d, err));
         continue;
       }
+      if (orphan) continue;
       const at = { path: d.path, entity: name, record: d.raw };
       let id: string;
       if (body.id !== undefined) {

@@ -1,0 +1,143 @@
+// Kong's 400 bodies for an invalid declarative configuration, as spec/02-integration/
+// 04-admin_api/15-off_spec.lua (POST /config) expects them, built without a database.
+import { describe, expect, test } from 'vitest';
+import { snapshotFromText } from '../../src/declarative/build.ts';
+import { DeclarativeError, declarativeErrorBody } from '../../src/declarative/problems.ts';
+
+function bodyOf(text: string, flatten = false): Record<string, unknown> {
+  try {
+    snapshotFromText(text);
+  } catch (err) {
+    if (err instanceof DeclarativeError) return declarativeErrorBody(err.details, { flatten });
+    throw err;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('15-off_spec.lua /config POST', () => {
+  test('returns 400 on an invalid config string', () => {
+    expect(bodyOf('bobby tables')).toEqual({
+      code: 14,
+      fields: { error: 'failed parsing declarative configuration: expected an object' },
+      message: 'declarative config is invalid: {error="failed parsing declarative configuration: expected an object"}',
+      name: 'invalid declarative configuration',
+    });
+  });
+
+  test('returns 400 on a validation error', () => {
+    expect(bodyOf('_format_version: "1.1"\nservices:\n- port: -12\n')).toEqual({
+      code: 14,
+      fields: { services: [{ host: 'required field missing', port: 'value should be between 0 and 65535' }] },
+      message: 'declarative config is invalid: {services={{host="required field missing",port="value should be between 0 and 65535"}}}',
+      name: 'invalid declarative configuration',
+    });
+  });
+
+  test('returns 400 on an primary key uniqueness error', () => {
+    const id = '0855b320-0dd2-547d-891d-601e9b38647f';
+    const msg = `uniqueness violation: 'services' entity with primary key set to '${id}' already declared`;
+    const body = bodyOf(`_format_version: "1.1"
+services:
+- id: ${id}
+  name: foo
+  host: example.com
+  protocol: https
+  routes:
+  - name: foo
+    methods: ["GET"]
+    plugins:
+      - name: key-auth
+- id: ${id}
+  name: bar
+  host: example.test
+  port: 3000
+  routes:
+  - name: bar
+    paths:
+    - /
+    plugins:
+    - name: basic-auth
+`);
+    expect(body.fields).toEqual({ services: [null, msg] });
+    expect(body.message).toBe(`declarative config is invalid: {services={[2]="${msg}"}}`);
+  });
+
+  test('returns 400 on an endpoint key uniqueness error', () => {
+    const msg = "uniqueness violation: 'services' entity with name set to 'foo' already declared";
+    const body = bodyOf('_format_version: "1.1"\nservices:\n- name: foo\n  host: example.com\n- name: foo\n  host: example.test\n');
+    expect(body.fields).toEqual({ services: [null, msg] });
+  });
+
+  test('every problem is listed, each at its place, nested ones included', () => {
+    const body = bodyOf(`_format_version: "3.0"
+unknown: 1
+services:
+- name: a
+  host: example.test
+  retries: many
+  routes:
+  - name: r
+    paths: [no-slash]
+consumers:
+- username: bob
+  keyauth_credentials:
+  - key: 5
+`);
+    expect(body.fields).toMatchObject({
+      unknown: 'unknown field',
+      services: [{ retries: expect.any(String), routes: [{ paths: expect.anything() }] }],
+      consumers: [{ keyauth_credentials: [{ key: expect.any(String) }] }],
+    });
+  });
+
+  test('flatten_errors: one item per entity, with its type, the entity and its errors', () => {
+    const body = bodyOf('_format_version: "3.0"\nservices:\n- name: s1\n  tags: [t1]\n  port: -1\n', true);
+    expect(body.fields).toEqual({});
+    expect(body.flattened_errors).toEqual([
+      {
+        entity_name: 's1',
+        entity_tags: ['t1'],
+        entity_type: 'service',
+        entity: { name: 's1', tags: ['t1'], port: -1 },
+        errors: [
+          { type: 'field', field: 'host', message: 'required field missing' },
+          { type: 'field', field: 'port', message: 'value should be between 0 and 65535' },
+        ],
+      },
+    ]);
+  });
+});
+
+describe('_comment, _ignore and _format_version', () => {
+  test('_comment and _ignore are accepted at the top and on every entity, and dropped', () => {
+    const s = snapshotFromText(`_format_version: "3.0"
+_comment: top
+_ignore: [anything]
+services:
+- name: a
+  host: example.test
+  _comment: on a service
+  _ignore: [x, {y: 1}]
+  routes:
+  - name: r
+    _comment: on a nested route
+    paths: [/r]
+`);
+    expect(s.services[0]).not.toHaveProperty('_comment');
+    expect(s.routes[0]).not.toHaveProperty('_comment');
+    expect(s.routes[0]!.service!.id).toBe(s.services[0]!.id);
+  });
+
+  test('a missing or unknown _format_version is refused', () => {
+    expect(bodyOf('services: []\n').fields).toEqual({ _format_version: 'required field missing' });
+    expect(bodyOf('_format_version: "4.0"\n').fields).toEqual({ _format_version: 'expected one of: 1.1, 2.1, 3.0' });
+  });
+
+  test('the same file gives the same ids and config on every build', () => {
+    const text = '_format_version: "3.0"\nservices:\n- name: a\n  host: example.test\n  routes:\n  - paths: [/x]\n';
+    const a = snapshotFromText(text);
+    const b = snapshotFromText(text);
+    expect(a.services[0]!.id).toBe(b.services[0]!.id);
+    expect(a.routes[0]!.id).toBe(b.routes[0]!.id);
+  });
+});
