@@ -30,11 +30,10 @@ function stored(def: EntityDef, e: Rec, now: number): Rec {
 }
 
 /** Every entity of the file as a configuration snapshot, or a DeclarativeError listing every problem. */
-export function buildSnapshot(decl: Declarative, configVersion = 0): ConfigSnapshot {
+export function buildSnapshot(decl: Declarative, configVersion = 0, now = Math.floor(Date.now() / 1000)): ConfigSnapshot {
   const plan = resolveDeclarative(decl, emptySnapshot(), { stableIds: true });
   const snap = emptySnapshot() as unknown as Record<EntityName, Rec[]> & { config_version: number };
   snap.config_version = configVersion;
-  const now = Math.floor(Date.now() / 1000);
   for (const step of plan) {
     const def = entities[step.entity];
     const e: Rec = { ...step.valid };
@@ -49,16 +48,17 @@ export function buildSnapshot(decl: Declarative, configVersion = 0): ConfigSnaps
   return snap as unknown as ConfigSnapshot;
 }
 
-export function snapshotFromText(text: string, configVersion = 0): ConfigSnapshot {
-  return snapshotFromDocument(unserialize(text), configVersion);
+/** `now`: the created_at / updated_at of entities the file gives none (seconds; the time of the build by default). */
+export function snapshotFromText(text: string, configVersion = 0, now?: number): ConfigSnapshot {
+  return snapshotFromDocument(unserialize(text), configVersion, now);
 }
 
 /** The shape's problems and the entities' problems together, in one DeclarativeError. */
-export function snapshotFromDocument(doc: Rec, configVersion = 0): ConfigSnapshot {
+export function snapshotFromDocument(doc: Rec, configVersion = 0, now?: number): ConfigSnapshot {
   const { decl, problems } = readDocument(doc);
   let entityProblems: Problem[] = [];
   try {
-    const snap = buildSnapshot(decl, configVersion);
+    const snap = buildSnapshot(decl, configVersion, now);
     if (problems.length === 0) return snap;
   } catch (err) {
     if (!(err instanceof DeclarativeError)) throw err;

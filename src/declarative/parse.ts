@@ -63,10 +63,21 @@ const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typ
 /** YAML or JSON text into the document, or Kong's "failed parsing declarative configuration" problem. */
 export function unserialize(text: string): Record<string, unknown> {
   let doc: unknown;
-  try {
-    doc = parse(text, { maxAliasCount: 1000, uniqueKeys: false });
-  } catch (err) {
-    throw new DeclarativeError([{ path: [], field: 'error', message: `failed parsing declarative configuration: ${(err as Error).message.split('\n')[0]}` }]);
+  // JSON first when it looks like JSON: JSON.parse is many times faster than a YAML parser on a
+  // large configuration, and JSON is what tools (decK, scripts) mostly send to POST /config.
+  if (/^\s*\{/.test(text)) {
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      doc = undefined;
+    }
+  }
+  if (doc === undefined) {
+    try {
+      doc = parse(text, { maxAliasCount: 1000, uniqueKeys: false });
+    } catch (err) {
+      throw new DeclarativeError([{ path: [], field: 'error', message: `failed parsing declarative configuration: ${(err as Error).message.split('\n')[0]}` }]);
+    }
   }
   if (!isRecord(doc)) throw new DeclarativeError([{ path: [], field: 'error', message: 'failed parsing declarative configuration: expected an object' }]);
   return doc;
