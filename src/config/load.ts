@@ -128,9 +128,6 @@ function crossChecks(c: Config): string[] {
   if (c.cluster_role === 'control_plane' && c.database === 'off') {
     errs.push("cluster_role = 'control_plane' requires a database: set database = postgres");
   }
-  if ((c.declarative_config || c.declarative_config_string) && (c.database !== 'off' || c.cluster_role !== 'traditional')) {
-    errs.push('declarative_config is only used in DB-less mode (database = off, cluster_role = traditional); use `gossamer config db_import` to load a file into a database');
-  }
   if (c.cluster_role !== 'traditional' && c.cluster_listen.length === 0 && c.cluster_role === 'control_plane') {
     errs.push("cluster_role = 'control_plane' requires cluster_listen");
   }
