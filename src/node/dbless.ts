@@ -70,7 +70,7 @@ export async function startDbless(node: NodeContext): Promise<StartedRole> {
 
   let proxy: NodeProxy | null = null;
   if (config.proxy_listen.length > 0) {
-    proxy = await startProxyPart(node, { snapshot: () => holder.snapshot(), logLevel: PINO_LEVEL[config.log_level] });
+    proxy = await startProxyPart(node, { snapshot: () => holder.proxySnapshot(), logLevel: PINO_LEVEL[config.log_level] });
     holder.proxy = proxy;
   }
   const cluster = await startClusterPart(node, {

@@ -15,8 +15,15 @@ import { DpCacheStore } from '../push/level-store.ts';
 
 export interface DblessProxy {
   loadSnapshot(snapshot: ConfigSnapshot): void;
-  settled(): Promise<void>;
+  settled(timeoutMs?: number): Promise<void>;
 }
+
+/**
+ * How long a replacement waits for the workers to serve it before answering anyway: a worker
+ * builds its router from 10,000 routes in about a second; one that is stuck must not hold the
+ * Admin API for ever (it is restarted by the primary and gets the configuration at its hello).
+ */
+const SETTLE_MS = 30_000;
 
 /** What a configuration came with: the hash POST /config?check_hash=1 compares, and where it came from. */
 export interface ConfigOrigin {
@@ -28,6 +35,7 @@ export interface ConfigOrigin {
 export class DblessConfig implements ConfigSync {
   readonly store = new EntityStore();
   private snap: ConfigSnapshot;
+  private pending: ConfigSnapshot | null = null;
   private hash: string;
   private version = 0;
   private origin: ConfigOrigin = { textHash: null, source: 'empty' };
@@ -76,8 +84,10 @@ export class DblessConfig implements ConfigSync {
     const run = async () => {
       if (version <= this.version) return { applied: false, config_version: this.version, config_hash: this.hash };
       const snap = { ...snapshot, config_version: version };
+      this.pending = snap;
       this.proxy?.loadSnapshot(snap);
-      await this.proxy?.settled();
+      await this.proxy?.settled(SETTLE_MS);
+      this.pending = null;
       this.snap = snap;
       this.hash = configHash(snap);
       this.version = version;
@@ -101,6 +111,11 @@ export class DblessConfig implements ConfigSync {
 
   snapshot(): ConfigSnapshot {
     return this.snap;
+  }
+
+  /** What a proxy worker starting now is given: the configuration being swapped in, if any. */
+  proxySnapshot(): ConfigSnapshot {
+    return this.pending ?? this.snap;
   }
 
   textHash(): string | null {
