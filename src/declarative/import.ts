@@ -139,9 +139,15 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
   };
 
   const out: ResolvedEntity[] = [];
+  const byKind = new Map<EntityName, DeclaredEntity[]>();
+  for (const d of decl.entities) {
+    const list = byKind.get(d.entity);
+    if (list) list.push(d);
+    else byKind.set(d.entity, [d]);
+  }
   for (const name of ENTITY_ORDER) {
     const def = entities[name];
-    for (const d of decl.entities.filter((x) => x.entity === name)) {
+    for (const d of byKind.get(name) ?? []) {
       const body: Rec = { ...d.record };
       delete body.created_at;
       delete body.updated_at;
@@ -180,7 +186,8 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
         const key = naturalKey(name, valid);
         id = (key !== null ? dbByNatural.get(name)!.get(key) : undefined) ?? (opts.stableIds ? fileId(name, valid, d.where) : randomUUID());
       }
-      const dup = uniqueKeys(name, { ...valid, ...(d.parent ? { [d.parent.field]: body[d.parent.field] } : {}) }).find((u) => seen.has(`${name}|${u.field}|${u.value}`));
+      const unique = uniqueKeys(name, valid);
+      const dup = unique.find((u) => seen.has(`${name}|${u.field}|${u.value}`));
       if (dup) {
         problems.push({ ...at, message: `uniqueness violation: '${name}' entity with ${dup.field} set to '${dup.value}' already declared` });
         continue;
@@ -189,7 +196,7 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
         problems.push({ ...at, message: `uniqueness violation: '${name}' entity with primary key set to '${id}' already declared` });
         continue;
       }
-      for (const u of uniqueKeys(name, { ...valid, ...(d.parent ? { [d.parent.field]: body[d.parent.field] } : {}) })) seen.set(`${name}|${u.field}|${u.value}`, true);
+      for (const u of unique) seen.set(`${name}|${u.field}|${u.value}`, true);
       fileIds.get(name)!.add(id);
       if (def.endpointKey && valid[def.endpointKey]) fileByKey.get(name)!.set(String(valid[def.endpointKey]), id);
       ids.set(d, id);
