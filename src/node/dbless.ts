@@ -16,6 +16,7 @@ import { loadClusterIdentity } from '../hybrid/cert.ts';
 import { registerDataPlaneAdmin } from '../hybrid/dp-admin.ts';
 import { registerClustering } from '../hybrid/clustering-routes.ts';
 import { DblessConfig, type ConfigOrigin } from '../sync/dbless/dbless-config.ts';
+import { DBLESS_ROLE, DblessFleet } from '../sync/dbless/fleet.ts';
 import { snapshotFromDocument, snapshotFromText } from '../declarative/build.ts';
 import { DeclarativeError, declarativeErrorBody } from '../declarative/problems.ts';
 import { exportDeclarative } from '../declarative/export.ts';
@@ -33,14 +34,21 @@ const CONFIG_BODY_LIMIT = 256 * 1024 * 1024;
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
-/** declarative_config (or _string) read and checked; null when neither is set. Throws StartError with every problem. */
-export function readDeclarativeSource(config: Pick<Config, 'declarative_config' | 'declarative_config_string'>): { snapshot: ConfigSnapshot; origin: ConfigOrigin } | null {
+/**
+ * declarative_config (or _string) read and checked; null when neither is set. Throws StartError
+ * with every problem. Its version (which configuration is newest among DB-less members,
+ * src/sync/dbless/fleet.ts) is the file's modification time; a declarative_config_string's is 1,
+ * older than any file or POST /config.
+ */
+export function readDeclarativeSource(config: Pick<Config, 'declarative_config' | 'declarative_config_string'>): { snapshot: ConfigSnapshot; origin: ConfigOrigin; version: number } | null {
   const file = config.declarative_config;
   let text: string;
   let source: string;
+  let version = 1;
   if (file) {
     try {
       text = fs.readFileSync(file, 'utf8');
+      version = Math.floor(fs.statSync(file).mtimeMs);
     } catch (err) {
       throw new StartError(`declarative_config ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
@@ -50,7 +58,7 @@ export function readDeclarativeSource(config: Pick<Config, 'declarative_config' 
     source = 'declarative_config_string';
   } else return null;
   try {
-    return { snapshot: snapshotFromText(text), origin: { textHash: md5(text), source } };
+    return { snapshot: snapshotFromText(text), origin: { textHash: md5(text), source }, version };
   } catch (err) {
     if (!(err instanceof DeclarativeError)) throw err;
     throw new StartError(`${source} is not a valid declarative configuration (nothing was started):\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
@@ -65,7 +73,7 @@ export async function startDbless(node: NodeContext): Promise<StartedRole> {
   node.stops.push(() => holder.stop());
   // Kong: a declarative_config file wins over what was last applied; without one, the last applied is served.
   const last = fromFile ? null : await holder.readLast();
-  if (fromFile) holder.adopt(fromFile.snapshot, fromFile.origin, Date.now());
+  if (fromFile) holder.adopt(fromFile.snapshot, fromFile.origin, fromFile.version);
   else if (last) holder.adopt(last.snapshot, last.origin, last.version);
 
   let proxy: NodeProxy | null = null;
@@ -73,13 +81,21 @@ export async function startDbless(node: NodeContext): Promise<StartedRole> {
     proxy = await startProxyPart(node, { snapshot: () => holder.proxySnapshot(), logLevel: PINO_LEVEL[config.log_level] });
     holder.proxy = proxy;
   }
+  const psk = dblessPsk(config, log);
   const cluster = await startClusterPart(node, {
-    role: 'dbless',
-    peers: config.cluster_cert ? config.cluster_peers : [],
-    psk: dblessPsk(config, log),
+    role: DBLESS_ROLE,
+    peers: psk.shared ? config.cluster_peers : [],
+    psk: psk.key,
     config_version: holder.configVersion(),
     config_hash: holder.configHash(),
   });
+  holder.onReplaced = (r) => cluster.setLocalState(r);
+  if (psk.shared) {
+    // With the cluster certificate: the DB-less members converge on the newest configuration.
+    const fleet = new DblessFleet({ cluster, holder, psk: psk.key, log: log.child({ part: 'dbless' }) });
+    await fleet.start();
+    node.stops.push(() => fleet.stop());
+  }
   const admin = await startAdminPart(node, {
     role: 'traditional',
     pool: null,
@@ -97,8 +113,7 @@ export async function startDbless(node: NodeContext): Promise<StartedRole> {
             if (err instanceof DeclarativeError) throw new KongError(400, declarativeErrorBody(err.details, { flatten }));
             throw err;
           }
-          const r = await holder.replace(snapshot, { textHash, source: 'POST /config' });
-          cluster.setLocalState({ config_version: r.config_version, config_hash: r.config_hash });
+          await holder.replace(snapshot, { textHash, source: 'POST /config' });
           return { snapshot: holder.snapshot() };
         },
       });
@@ -114,13 +129,13 @@ export async function startDbless(node: NodeContext): Promise<StartedRole> {
 }
 
 /** The cluster certificate's key, shared with the other DB-less nodes; without a pair, a key of its own: it serves alone. */
-function dblessPsk(config: Config, log: NodeContext['log']): Uint8Array {
+function dblessPsk(config: Config, log: NodeContext['log']): { key: Uint8Array; shared: boolean } {
   if (!config.cluster_cert || !config.cluster_cert_key) {
     log.info('DB-less node without cluster_cert / cluster_cert_key: it serves alone (its /cluster/members lists only itself)');
-    return pskFromSecret(randomBytes(32).toString('hex'));
+    return { key: pskFromSecret(randomBytes(32).toString('hex')), shared: false };
   }
   try {
-    return loadClusterIdentity(config.cluster_cert, config.cluster_cert_key).psk;
+    return { key: loadClusterIdentity(config.cluster_cert, config.cluster_cert_key).psk, shared: true };
   } catch (err) {
     throw new StartError((err as Error).message);
   }

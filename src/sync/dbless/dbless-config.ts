@@ -41,10 +41,14 @@ export class DblessConfig implements ConfigSync {
   private origin: ConfigOrigin = { textHash: null, source: 'empty' };
   private applying: Promise<unknown> = Promise.resolve();
   private readonly disk: DpCacheStore;
+  /** The running configuration encoded (what is stored and what other DB-less nodes fetch). */
+  private packedCache: { version: number; bytes: Promise<Uint8Array> } | null = null;
   proxy: DblessProxy | null = null;
+  /** Called after each replacement (the cluster announces the new config_version / config_hash). */
+  onReplaced: ((r: { config_version: number; config_hash: string }) => void) | null = null;
 
   constructor(
-    private readonly o: { prefix: string; log: Logger; reload?: () => Promise<{ snapshot: ConfigSnapshot; origin: ConfigOrigin } | null> },
+    private readonly o: { prefix: string; log: Logger; reload?: () => Promise<{ snapshot: ConfigSnapshot; origin: ConfigOrigin; version: number } | null> },
     initial: ConfigSnapshot,
   ) {
     this.snap = initial;
@@ -82,7 +86,8 @@ export class DblessConfig implements ConfigSync {
    */
   replace(snapshot: ConfigSnapshot, origin: ConfigOrigin, version = Math.max(Date.now(), this.version + 1)): Promise<{ applied: boolean; config_version: number; config_hash: string }> {
     const run = async () => {
-      if (version <= this.version) return { applied: false, config_version: this.version, config_hash: this.hash };
+      // Newest wins (fleet.ts): a higher version, or the same version with a higher config_hash.
+      if (version < this.version || (version === this.version && configHash(snapshot) <= this.hash)) return { applied: false, config_version: this.version, config_hash: this.hash };
       const snap = { ...snapshot, config_version: version };
       this.pending = snap;
       this.proxy?.loadSnapshot(snap);
@@ -95,6 +100,7 @@ export class DblessConfig implements ConfigSync {
       this.store.load(snap);
       this.o.log.info({ config_version: version, config_hash: this.hash, source: origin.source }, 'DB-less configuration replaced');
       void this.persist();
+      this.onReplaced?.({ config_version: version, config_hash: this.hash });
       return { applied: true, config_version: version, config_hash: this.hash };
     };
     const p = this.applying.then(run, run);
@@ -102,9 +108,15 @@ export class DblessConfig implements ConfigSync {
     return p;
   }
 
+  /** The running configuration, encoded once per version. */
+  packed(): { version: number; hash: string; origin: ConfigOrigin; bytes: Promise<Uint8Array> } {
+    if (this.packedCache?.version !== this.version) this.packedCache = { version: this.version, bytes: encodeSnapshot(this.snap) };
+    return { version: this.version, hash: this.hash, origin: this.origin, bytes: this.packedCache.bytes };
+  }
+
   private async persist(): Promise<void> {
     const snap = this.snap;
-    const bytes = await encodeSnapshot(snap);
+    const bytes = await this.packed().bytes;
     if (snap !== this.snap) return; // replaced meanwhile: the newer one is written by its own persist
     await this.disk.write(bytes, { config_version: this.version, config_hash: this.hash, source: JSON.stringify(this.origin) });
   }
@@ -150,7 +162,7 @@ export class DblessConfig implements ConfigSync {
     const from = 'declarative_config';
     try {
       const next = await this.o.reload?.();
-      if (next) await this.replace(next.snapshot, next.origin);
+      if (next) await this.replace(next.snapshot, next.origin, Math.max(next.version, this.version + 1));
       return { ok: true, config_version: this.version, config_hash: this.hash, from };
     } catch (err) {
       this.o.log.error({ err: (err as Error).message }, 'reload: declarative_config has problems; keeping the running configuration');
