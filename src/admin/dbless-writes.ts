@@ -17,7 +17,7 @@ export function dblessWriteRefusal(store: () => EntityStore) {
     const last = segs[segs.length - 1]!;
     const op = OPERATION[method] ?? method.toLowerCase();
     if (!last.startsWith(':')) {
-      // A collection (`POST /services`, `POST /consumers/{c}/key-auth`) or a parent's one entity (`PUT /routes/{r}/service`).
+      // A collection (`POST /services`, a consumer's credentials) or a parent's one entity (`PUT /routes/{r}/service`).
       const seg = SEGMENTS[last];
       if (!seg) return { status: 405, body: { message: 'Method not allowed' } };
       return unsupported(`cannot ${op} '${seg.entity}' entities when not using a database`);

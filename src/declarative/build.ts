@@ -37,7 +37,7 @@ export function buildSnapshot(decl: Declarative, configVersion = 0, now = Math.f
   for (const step of plan) {
     const def = entities[step.entity];
     const e: Rec = { ...step.valid };
-    // Kong's on-write transformations (a basic-auth password hashed) unless the file says
+    // Kong's on-write transformations (a credential's password hashed) unless the file says
     // `_transform: false`, as db_export writes it.
     if (decl.transform) def.onWrite?.(e, step.body);
     // A file's timestamps are kept (Kong's GET /config gives them back); others are now.
