@@ -1,8 +1,10 @@
 // A DB-less node (database = off, cluster_role = traditional; Kong's DB-less mode): a data plane
 // whose configuration comes from a declarative file (declarative_config) or POST /config instead
 // of a control plane. No Postgres, ever. Order: the file read and checked (a file with any problem
-// stops the start before anything listens) → proxy workers → Admin API (entity reads, /config,
-// Kong's 405 for entity writes) → cluster, where it is a member announcing its config_hash.
+// stops the start before anything listens) → proxy workers → cluster, where it is a member
+// announcing its config_hash (and, with the cluster certificate, converges with the other
+// DB-less members: src/sync/dbless/fleet.ts) → Admin API (entity reads, /config, Kong's 405 for
+// entity writes), last: once it answers, the node is ready. docs/dbless.md has the details.
 import fs from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { VERSION } from '../version.ts';
