@@ -101,7 +101,8 @@ export async function startDbless(node: NodeContext): Promise<StartedRole> {
   const admin = await startAdminPart(node, {
     role: 'traditional',
     pool: null,
-    statusExtra: () => holder.status(),
+    // Kong's /status in DB-less mode: the configuration_hash, and no `database` entry.
+    statusExtra: () => ({ database: undefined, ...holder.status() }),
     routes: (router) => {
       registerConfigRoutes(router, {
         bodyLimit: CONFIG_BODY_LIMIT,
@@ -123,7 +124,7 @@ export async function startDbless(node: NodeContext): Promise<StartedRole> {
       registerClustering(router, null);
     },
     cluster: () => cluster,
-    notReady: () => null,
+    notReady: () => holder.notReady(),
     proxyMetrics: () => (proxy ? proxy.metrics() : ''),
   });
   log.info({ node_id: node.nodeId, prefix: config.prefix, proxy: config.proxy_listen, admin: config.admin_listen, declarative_config: config.declarative_config || null, config_hash: holder.configHash(), version: VERSION }, 'gossamer node started (DB-less)');

@@ -56,6 +56,8 @@ describe('declarative_config at start', () => {
     expect(root.configuration.database).toBe('off');
     const status = (await admin('GET', '/status')).body;
     expect(status.configuration_hash).toMatch(/^[0-9a-f]{32}$/);
+    expect(status).not.toHaveProperty('database');
+    expect(await admin('GET', '/status/ready')).toEqual({ status: 200, body: { message: 'ready' } });
     const members = (await admin('GET', '/cluster/members')).body.data as { name: string; config_hash: string }[];
     expect(members.map((m) => m.name)).toEqual(['dbless-a']);
     expect(members[0]!.config_hash).toBe(status.configuration_hash);
@@ -190,6 +192,8 @@ describe('persistence across restarts (03-config_persistence_spec.lua)', () => {
   test('"loads the lmdb config on restarts"; "doesn\'t load the persisted lmdb config if a declarative config is set on restart"', async () => {
     const n = await fx.node('dbless-persist');
     await n.start();
+    // kong/status/ready.lua: a DB-less node without configuration is not ready.
+    expect(await adminRequest(n, 'GET', '/status/ready')).toEqual({ status: 503, body: { message: 'no configuration available (empty configuration present)' } });
     const conf = { _format_version: '3.0', services: [{ name: 's', url: `http://127.0.0.1:${fx.echo.port}/`, routes: [{ name: 'posted', paths: ['/posted'] }] }] };
     expect((await postConfig(n, JSON.stringify(conf), 'application/json')).status).toBe(201);
     await n.stop();

@@ -153,8 +153,10 @@ export class DblessConfig implements ConfigSync {
     return { configuration_hash: this.hash, config_version: this.version };
   }
 
+  /** Kong's DB-less readiness (kong/status/ready.lua): not ready while the configuration is empty. */
   notReady(): string | null {
-    return null;
+    const empty = Object.values(this.snap).every((v) => !Array.isArray(v) || v.length === 0);
+    return empty ? 'no configuration available (empty configuration present)' : null;
   }
 
   /** `gossamer reload`: the declarative_config file read again (a file with problems changes nothing). */
