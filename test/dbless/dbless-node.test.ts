@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import type { SimNode } from '../../sim/harness/node-process.ts';
 import { adminRequest, proxiedStatus } from '../../sim/harness/admin-call.ts';
 import { runCli } from '../support/cli.ts';
+import { until } from '../support/until.ts';
 import { dblessFixture, postConfig, type DblessFixture } from './dbless-support.ts';
 
 let fx: DblessFixture;
@@ -205,6 +206,27 @@ describe('persistence across restarts (03-config_persistence_spec.lua)', () => {
     await n.start();
     expect(await proxiedStatus(n, '/posted')).toBe(404);
     expect(await proxiedStatus(n, '/plain')).toBe(200);
+    await n.stop();
+  }, 120_000);
+});
+
+describe('gossamer reload', () => {
+  test('reads declarative_config again; a file with problems changes nothing', async () => {
+    const f = path.join(fx.tmp, 'reloaded.yml');
+    fs.writeFileSync(f, fileText(fx.echo.port));
+    const n = await fx.node('dbless-reload', { declarative_config: f, worker_processes: 1 });
+    await n.start();
+    expect(await proxiedStatus(n, '/added')).toBe(404);
+    fs.writeFileSync(f, fileText(fx.echo.port).replace('  - name: plain\n', '  - name: added\n    paths: [/added]\n  - name: plain\n'));
+    const r = await runCli(['reload', '-p', n.prefix]);
+    expect(r.code, r.stderr).toBe(0);
+    await until('the reloaded file served', async () => ((await proxiedStatus(n, '/added')) === 200 ? true : undefined), 30_000);
+    const hash = (await adminRequest(n, 'GET', '/status')).body.configuration_hash;
+    fs.writeFileSync(f, '_format_version: "3.0"\nservices:\n- port: -1\n');
+    expect((await runCli(['reload', '-p', n.prefix])).code).toBe(0);
+    await until('the reload logged as refused', async () => (fs.readFileSync(n.logFile, 'utf8').includes('declarative_config has problems') ? true : undefined), 30_000);
+    expect((await adminRequest(n, 'GET', '/status')).body.configuration_hash).toBe(hash);
+    expect(await proxiedStatus(n, '/added')).toBe(200);
     await n.stop();
   }, 120_000);
 });
