@@ -113,7 +113,7 @@ async function main(): Promise<void> {
         admin_listen: `127.0.0.1:${ports.admin}`,
         cluster_listen: `127.0.0.1:${ports.cluster}`,
         worker_processes: WORKERS,
-        log_level: 'warn',
+        log_level: process.env.BENCH_LOG_LEVEL ?? 'warn',
       },
     });
     await node.start();

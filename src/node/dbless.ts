@@ -110,12 +110,14 @@ export async function startDbless(node: NodeContext): Promise<StartedRole> {
         exportYaml: async () => exportDeclarative(holder.snapshot(), { full: true }),
         apply: async (doc, textHash, flatten) => {
           let snapshot: ConfigSnapshot;
+          const t0 = performance.now();
           try {
             snapshot = typeof doc === 'string' ? snapshotFromText(doc) : snapshotFromDocument(doc);
           } catch (err) {
             if (err instanceof DeclarativeError) throw new KongError(400, declarativeErrorBody(err.details, { flatten }));
             throw err;
           }
+          log.debug({ check_ms: Math.round(performance.now() - t0) }, 'POST /config: configuration checked');
           await holder.replace(snapshot, { textHash, source: 'POST /config' });
           return { snapshot: holder.snapshot() };
         },

@@ -90,15 +90,17 @@ export class DblessConfig implements ConfigSync {
       if (version < this.version || (version === this.version && configHash(snapshot) <= this.hash)) return { applied: false, config_version: this.version, config_hash: this.hash };
       const snap = { ...snapshot, config_version: version };
       this.pending = snap;
+      const t0 = performance.now();
       this.proxy?.loadSnapshot(snap);
       await this.proxy?.settled(SETTLE_MS);
+      const workersMs = Math.round(performance.now() - t0);
       this.pending = null;
       this.snap = snap;
       this.hash = configHash(snap);
       this.version = version;
       this.origin = origin;
       this.store.load(snap);
-      this.o.log.info({ config_version: version, config_hash: this.hash, source: origin.source }, 'DB-less configuration replaced');
+      this.o.log.info({ config_version: version, config_hash: this.hash, source: origin.source, workers_ms: workersMs }, 'DB-less configuration replaced');
       void this.persist();
       this.onReplaced?.({ config_version: version, config_hash: this.hash });
       return { applied: true, config_version: version, config_hash: this.hash };
