@@ -95,3 +95,10 @@ function entitiesById(snapshot: ConfigSnapshot): Record<string, Record<string, u
   }
   return out;
 }
+
+/** A node with a database: Kong's answer to /config there (kong/api/routes/config.lua). */
+export function registerConfigUnavailable(router: Router): void {
+  const answer = (): AdminResponse => ({ status: 400, body: { message: 'this endpoint is only available when Kong is configured to not use a database' } });
+  router.add('GET', '/config', answer);
+  router.add('POST', '/config', answer);
+}

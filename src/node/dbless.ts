@@ -23,7 +23,7 @@ import { snapshotFromDocument, snapshotFromText } from '../declarative/build.ts'
 import { DeclarativeError, declarativeErrorBody } from '../declarative/problems.ts';
 import { exportDeclarative } from '../declarative/export.ts';
 import { KongError } from '../entities/errors.ts';
-import { registerConfigRoutes } from '../admin/config-routes.ts';
+import { registerConfigRoutes, type ConfigRoutesDeps } from '../admin/config-routes.ts';
 import { dblessWriteRefusal } from '../admin/dbless-writes.ts';
 import type { NodeContext } from './context.ts';
 import type { StartedRole } from './role.ts';
@@ -104,24 +104,7 @@ export async function startDbless(node: NodeContext): Promise<StartedRole> {
     // Kong's /status in DB-less mode: the configuration_hash, and no `database` entry.
     statusExtra: () => ({ database: undefined, ...holder.status() }),
     routes: (router) => {
-      registerConfigRoutes(router, {
-        bodyLimit: CONFIG_BODY_LIMIT,
-        textHash: () => holder.textHash(),
-        exportYaml: async () => exportDeclarative(holder.snapshot(), { full: true }),
-        apply: async (doc, textHash, flatten) => {
-          let snapshot: ConfigSnapshot;
-          const t0 = performance.now();
-          try {
-            snapshot = typeof doc === 'string' ? snapshotFromText(doc) : snapshotFromDocument(doc);
-          } catch (err) {
-            if (err instanceof DeclarativeError) throw new KongError(400, declarativeErrorBody(err.details, { flatten }));
-            throw err;
-          }
-          log.debug({ check_ms: Math.round(performance.now() - t0) }, 'POST /config: configuration checked');
-          await holder.replace(snapshot, { textHash, source: 'POST /config' });
-          return { snapshot: holder.snapshot() };
-        },
-      });
+      registerConfigRoutes(router, configRoutes(holder, log));
       registerDataPlaneAdmin(router, () => holder.store, dblessWriteRefusal(() => holder.store));
       registerClustering(router, null);
     },
@@ -131,6 +114,28 @@ export async function startDbless(node: NodeContext): Promise<StartedRole> {
   });
   log.info({ node_id: node.nodeId, prefix: config.prefix, proxy: config.proxy_listen, admin: config.admin_listen, declarative_config: config.declarative_config || null, config_hash: holder.configHash(), version: VERSION }, 'gossamer node started (DB-less)');
   return { admin, proxy, cluster, sync: holder, events: null };
+}
+
+/** POST /config and GET /config over the running configuration: checked as a file is, then swapped in. */
+function configRoutes(holder: DblessConfig, log: NodeContext['log']): ConfigRoutesDeps {
+  return {
+    bodyLimit: CONFIG_BODY_LIMIT,
+    textHash: () => holder.textHash(),
+    exportYaml: async () => exportDeclarative(holder.snapshot(), { full: true }),
+    apply: async (doc, textHash, flatten) => {
+      let snapshot: ConfigSnapshot;
+      const t0 = performance.now();
+      try {
+        snapshot = typeof doc === 'string' ? snapshotFromText(doc) : snapshotFromDocument(doc);
+      } catch (err) {
+        if (err instanceof DeclarativeError) throw new KongError(400, declarativeErrorBody(err.details, { flatten }));
+        throw err;
+      }
+      log.debug({ check_ms: Math.round(performance.now() - t0) }, 'POST /config: configuration checked');
+      await holder.replace(snapshot, { textHash, source: 'POST /config' });
+      return { snapshot: holder.snapshot() };
+    },
+  };
 }
 
 /** The cluster certificate's key, shared with the other DB-less nodes; without a pair, a key of its own: it serves alone. */
