@@ -61,7 +61,7 @@ export function readDeclarativeSource(config: Pick<Config, 'declarative_config' 
   } else return null;
   try {
     // Entities the file gives no timestamps get the file's: nodes loading one file agree on its config_hash.
-    return { snapshot: snapshotFromText(text, 0, Math.floor(version / 1000)), origin: { textHash: md5(text), source }, version };
+    return { snapshot: snapshotFromText(text, 0, file ? Math.floor(version / 1000) : undefined), origin: { textHash: md5(text), source }, version };
   } catch (err) {
     if (!(err instanceof DeclarativeError)) throw err;
     throw new StartError(`${source} is not a valid declarative configuration (nothing was started):\n${err.problems.map((p) => `  ${p}`).join('\n')}`);
