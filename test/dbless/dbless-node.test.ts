@@ -230,3 +230,11 @@ describe('gossamer reload', () => {
     await n.stop();
   }, 120_000);
 });
+
+test('declarative_config_string (Kong\'s KONG_DECLARATIVE_CONFIG_STRING) is loaded at start', async () => {
+  const text = JSON.stringify({ _format_version: '3.0', services: [{ name: 's', url: `http://127.0.0.1:${fx.echo.port}/`, routes: [{ name: 'from-string', paths: ['/from-string'] }] }] });
+  const n = await fx.node('dbless-string', { declarative_config_string: text, worker_processes: 1 });
+  await n.start();
+  expect(await proxiedStatus(n, '/from-string')).toBe(200);
+  await n.stop();
+}, 60_000);
