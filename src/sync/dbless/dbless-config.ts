@@ -33,7 +33,8 @@ export interface ConfigOrigin {
 }
 
 export class DblessConfig implements ConfigSync {
-  readonly store = new EntityStore();
+  /** What the Admin API reads: replaced whole, once the workers serve the same configuration. */
+  store = new EntityStore();
   private snap: ConfigSnapshot;
   private pending: ConfigSnapshot | null = null;
   private hash: string;
@@ -92,14 +93,18 @@ export class DblessConfig implements ConfigSync {
       this.pending = snap;
       const t0 = performance.now();
       this.proxy?.loadSnapshot(snap);
+      // The primary's own work while the workers build theirs (each process on its own core).
+      const hash = configHash(snap);
+      const store = new EntityStore();
+      store.load(snap);
       await this.proxy?.settled(SETTLE_MS);
       const workersMs = Math.round(performance.now() - t0);
       this.pending = null;
       this.snap = snap;
-      this.hash = configHash(snap);
+      this.hash = hash;
       this.version = version;
       this.origin = origin;
-      this.store.load(snap);
+      this.store = store;
       this.o.log.info({ config_version: version, config_hash: this.hash, source: origin.source, workers_ms: workersMs }, 'DB-less configuration replaced');
       void this.persist();
       this.onReplaced?.({ config_version: version, config_hash: this.hash });
