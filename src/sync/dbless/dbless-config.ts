@@ -66,7 +66,7 @@ export class DblessConfig implements ConfigSync {
     try {
       origin = JSON.parse(cached.meta.source) as ConfigOrigin;
     } catch {
-      // an older meta: its source is a plain name
+      // not written by this class: its source is kept as a name
     }
     return { snapshot: cached.snapshot, origin, version: cached.meta.config_version };
   }
