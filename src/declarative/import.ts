@@ -174,7 +174,8 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
         continue;
       }
       if (orphan) continue;
-      const at = { path: d.path, entity: name, record: d.raw };
+      // Kong shows a nested entity of a uniqueness error with its parent's id, as it flattened it.
+      const at = { path: d.path, entity: name, record: d.parent ? { ...d.raw, [d.parent.field]: body[d.parent.field] } : d.raw };
       let id: string;
       if (body.id !== undefined) {
         if (!isUuid(body.id)) {

@@ -130,7 +130,7 @@ function flattened(problems: Problem[]): Record<string, unknown>[] {
   return [...byEntity.values()].map((list) => {
     const { entity, record = {} } = list[0]!;
     const out: Record<string, unknown> = {};
-    if (typeof record.name === 'string') out.entity_name = record.name;
+    if (typeof record.name === 'string' && record.name !== '') out.entity_name = record.name;
     if (typeof record.id === 'string') out.entity_id = record.id;
     if (Array.isArray(record.tags) && record.tags.every((t) => typeof t === 'string')) out.entity_tags = record.tags;
     out.entity_type = singular(entity!);

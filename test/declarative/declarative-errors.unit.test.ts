@@ -141,3 +141,52 @@ services:
     expect(a.routes[0]!.id).toBe(b.routes[0]!.id);
   });
 });
+
+// spec/02-integration/04-admin_api/15-off_spec.lua, flatten_errors
+describe('15-off_spec.lua flattened errors', () => {
+  test('"correctly handles nested entity errors"', () => {
+    const cred = (id: string, username: string, tag: string) => `      - id: ${id}\n        username: ${username}\n        password: pwd\n        tags: [${tag}]\n`;
+    const text =
+      '_format_version: "3.0"\nconsumers:\n' +
+      '  - id: cdac30ee-cd7e-465c-99b6-84f3e4e17015\n    username: consumer-01\n    tags: [consumer-01]\n    basicauth_credentials:\n' +
+      cred('089091f4-cb8b-48f5-8463-8319097be716', 'user-01', 'consumer-01-credential-01') +
+      cred('b1443d61-ccd9-4359-b82a-f37515442295', 'user-11', 'consumer-01-credential-02') +
+      cred('2603d010-edbe-4713-94ef-145e281cbf4c', 'user-02', 'consumer-01-credential-03') +
+      cred('760cf441-613c-48a2-b377-36aebc9f9ed0', 'user-11', 'consumer-01-credential-04') +
+      '  - id: c0c021f5-dae1-4031-bcf6-42e3c4d9ced9\n    username: consumer-02\n    tags: [consumer-02]\n    basicauth_credentials:\n' +
+      cred('d0cd1919-bb07-4c85-b407-f33feb74f6e2', 'user-99', 'consumer-02-credential-01') +
+      '  - id: 9acb0270-73aa-4968-b9e4-a4924e4aced5\n    username: consumer-03\n    tags: [consumer-03]\n    basicauth_credentials:\n' +
+      cred('7e8bcd10-cdcd-41f1-8c4d-9790d34aa67d', 'user-01', 'consumer-03-credential-01') +
+      cred('7fe186bd-44e5-4b97-854d-85a24929889d', 'user-33', 'consumer-03-credential-02') +
+      cred('6547c325-5332-41fc-a954-d4972926cdb5', 'user-02', 'consumer-03-credential-03') +
+      cred('e091a955-9ee1-4403-8d0a-a7f1f8bafaca', 'user-33', 'consumer-03-credential-04');
+    const expected = (consumer: string, id: string, username: string, tag: string) => ({
+      entity: { consumer: { id: consumer }, id, tags: [tag], password: 'pwd', username },
+      entity_id: id,
+      entity_tags: [tag],
+      entity_type: 'basicauth_credential',
+      errors: [{ message: `uniqueness violation: 'basicauth_credentials' entity with username set to '${username}' already declared`, type: 'entity' }],
+    });
+    expect(bodyOf(text, true).flattened_errors).toEqual([
+      expected('cdac30ee-cd7e-465c-99b6-84f3e4e17015', '760cf441-613c-48a2-b377-36aebc9f9ed0', 'user-11', 'consumer-01-credential-04'),
+      expected('9acb0270-73aa-4968-b9e4-a4924e4aced5', '7e8bcd10-cdcd-41f1-8c4d-9790d34aa67d', 'user-01', 'consumer-03-credential-01'),
+      expected('9acb0270-73aa-4968-b9e4-a4924e4aced5', '6547c325-5332-41fc-a954-d4972926cdb5', 'user-02', 'consumer-03-credential-03'),
+      expected('9acb0270-73aa-4968-b9e4-a4924e4aced5', 'e091a955-9ee1-4403-8d0a-a7f1f8bafaca', 'user-33', 'consumer-03-credential-04'),
+    ]);
+  });
+
+  test('"omits top-level entity_* fields if they are invalid"', () => {
+    const body = bodyOf('_format_version: "3.0"\nservices:\n- id: 1234\n  name: false\n  tags: [service-01, [1.5]]\n  url: http://localhost:1234\n', true);
+    const got = (body.flattened_errors as Record<string, unknown>[])[0]!;
+    expect(got).not.toHaveProperty('entity_id');
+    expect(got).not.toHaveProperty('entity_name');
+    expect(got).not.toHaveProperty('entity_tags');
+    expect(got.entity).toMatchObject({ id: 1234, name: false, tags: ['service-01', [1.5]] });
+  });
+
+  test('an empty name is no entity_name either', () => {
+    const got = (bodyOf('_format_version: "3.0"\nservices:\n- name: ""\n  url: https://localhost:1234\n', true).flattened_errors as Record<string, unknown>[])[0]!;
+    expect(got).not.toHaveProperty('entity_name');
+    expect(got.errors).toEqual([{ type: 'field', field: 'name', message: expect.any(String) }]);
+  });
+});
