@@ -1,7 +1,7 @@
 // Kong's 400 bodies for an invalid declarative configuration, as spec/02-integration/
 // 04-admin_api/15-off_spec.lua (POST /config) expects them, built without a database.
 import { describe, expect, test } from 'vitest';
-import { snapshotFromText } from '../../src/declarative/build.ts';
+import { snapshotFromDocument, snapshotFromText } from '../../src/declarative/build.ts';
 import { DeclarativeError, declarativeErrorBody } from '../../src/declarative/problems.ts';
 
 function bodyOf(text: string, flatten = false): Record<string, unknown> {
@@ -9,6 +9,16 @@ function bodyOf(text: string, flatten = false): Record<string, unknown> {
     snapshotFromText(text);
   } catch (err) {
     if (err instanceof DeclarativeError) return declarativeErrorBody(err.details, { flatten });
+    throw err;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+function flattenedOf(doc: Record<string, unknown>): unknown {
+  try {
+    snapshotFromDocument(doc);
+  } catch (err) {
+    if (err instanceof DeclarativeError) return declarativeErrorBody(err.details, { flatten: true }).flattened_errors;
     throw err;
   }
   throw new Error('expected the configuration to be refused');
@@ -182,6 +192,42 @@ describe('15-off_spec.lua flattened errors', () => {
     expect(got).not.toHaveProperty('entity_name');
     expect(got).not.toHaveProperty('entity_tags');
     expect(got.entity).toMatchObject({ id: 1234, name: false, tags: ['service-01', [1.5]] });
+  });
+
+  test('"flattens nested, non-entity field errors"', () => {
+    const upstream = {
+      name: 'bad',
+      tags: ['upstream-01'],
+      hash_on: 'ip',
+      healthchecks: { active: { type: 'http', http_path: '/', https_verify_certificate: true, https_sni: 'example.com', timeout: 1, concurrency: -1, healthy: { interval: 0, successes: 0 }, unhealthy: { interval: 0, http_failures: 0 } } },
+      host_header: 123,
+    };
+    expect(flattenedOf({ _format_version: '3.0', upstreams: [upstream] })).toEqual([
+      {
+        entity_type: 'upstream',
+        entity_name: 'bad',
+        entity_tags: ['upstream-01'],
+        entity: upstream,
+        errors: [
+          { field: 'healthchecks.active.concurrency', message: 'value should be between 1 and 2147483648', type: 'field' },
+          { field: 'host_header', message: 'expected a string', type: 'field' },
+        ],
+      },
+    ]);
+  });
+
+  test('"flattens nested, entity field errors": a plugin that is not enabled, nested in a service', () => {
+    const plugin = { name: 'i-do-not-exist', config: {}, tags: ['service_plugin-01'] };
+    const got = flattenedOf({ _format_version: '3.0', services: [{ name: 'svc', url: 'https://localhost:1234', tags: ['service-01'], plugins: [plugin] }] });
+    expect(got).toEqual([
+      {
+        entity: plugin,
+        entity_name: 'i-do-not-exist',
+        entity_tags: ['service_plugin-01'],
+        entity_type: 'plugin',
+        errors: [{ field: 'name', message: "plugin 'i-do-not-exist' not enabled; add it to the 'plugins' configuration property", type: 'field' }],
+      },
+    ]);
   });
 
   test('an empty name is no entity_name either', () => {
