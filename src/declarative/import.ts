@@ -58,8 +58,17 @@ function naturalKey(entity: EntityName, e: Rec): string | null {
 }
 
 /** A validation error of one entity as problems at its place in the file. */
+/**
+ * The entity as Kong's flattened errors show it: as written, with its parent's id when it is
+ * nested in a parent the file gives an id (Kong flattens nested entities with that foreign key).
+ */
+function shown(d: DeclaredEntity): Rec {
+  const parentId = d.parent?.of.raw.id;
+  return d.parent && typeof parentId === 'string' ? { ...d.raw, [d.parent.field]: { id: parentId } } : d.raw;
+}
+
 function entityProblems(d: DeclaredEntity, err: unknown): Problem[] {
-  const base = { path: d.path, entity: d.entity, record: d.raw };
+  const base = { path: d.path, entity: d.entity, record: shown(d) };
   if (err instanceof KongError) {
     const fields = (err.body as { fields?: unknown }).fields;
     if (fields && typeof fields === 'object') return fieldProblems(base, fields as Record<string, unknown>);
@@ -122,7 +131,7 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
 
   const reference = (d: DeclaredEntity, field: string, parent: EntityName, v: unknown): string | null => {
     const text = typeof v === 'string' ? v : (idOf(v) ?? ((v as { name?: unknown } | null)?.name as string | undefined));
-    const at = { path: d.path, entity: d.entity, record: d.raw, field };
+    const at = { path: d.path, entity: d.entity, record: shown(d), field };
     if (typeof text !== 'string' || text === '') {
       problems.push({ ...at, message: 'expected an id, a name, or {id: ...}' });
       return null;
@@ -174,8 +183,7 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
         continue;
       }
       if (orphan) continue;
-      // Kong shows a nested entity of a uniqueness error with its parent's id, as it flattened it.
-      const at = { path: d.path, entity: name, record: d.parent ? { ...d.raw, [d.parent.field]: body[d.parent.field] } : d.raw };
+      const at = { path: d.path, entity: name, record: shown(d) };
       let id: string;
       if (body.id !== undefined) {
         if (!isUuid(body.id)) {

@@ -230,6 +230,20 @@ describe('15-off_spec.lua flattened errors', () => {
     ]);
   });
 
+  test('"preserves IDs from the input"', () => {
+    const id = '0175e0e8-3de9-56b4-96f1-b12dcb4b6691';
+    const [got] = flattenedOf({ _format_version: '3.0', services: [{ id, name: 'nope', host: 'localhost', port: 1234, protocol: 'nope', tags: ['service-01'] }] }) as Record<string, any>[];
+    expect(got!.entity_id).toBe(id);
+    expect(got!.entity.id).toBe(id);
+  });
+
+  test('"preserves foreign keys from nested entity collections"', () => {
+    const id = 'cb019421-62c2-47a8-b714-d7567b114037';
+    const service = { id, name: 'test', host: 'localhost', port: 1234, protocol: 'nope', tags: ['service-01'], routes: [{ super_duper_invalid: true, tags: ['route-01'] }] };
+    const got = (flattenedOf({ _format_version: '3.0', services: [service] }) as Record<string, any>[]).find((e) => e.entity_tags?.[0] === 'route-01');
+    expect(got!.entity.service).toEqual({ id });
+  });
+
   test('an empty name is no entity_name either', () => {
     const got = (bodyOf('_format_version: "3.0"\nservices:\n- name: ""\n  url: https://localhost:1234\n', true).flattened_errors as Record<string, unknown>[])[0]!;
     expect(got).not.toHaveProperty('entity_name');
