@@ -202,7 +202,8 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
         continue;
       }
       if (fileIds.get(name)!.has(id)) {
-        problems.push({ ...at, message: `uniqueness violation: '${name}' entity with primary key set to '${id}' already declared` });
+        // With the id it was given, as Kong's generated ids are part of the entity it shows.
+        problems.push({ ...at, record: { ...at.record, id: at.record.id ?? id }, message: `uniqueness violation: '${name}' entity with primary key set to '${id}' already declared` });
         continue;
       }
       for (const u of unique) seen.set(`${name}|${u.field}|${u.value}`, true);

@@ -244,6 +244,23 @@ describe('15-off_spec.lua flattened errors', () => {
     expect(got!.entity.service).toEqual({ id });
   });
 
+  test('"correctly handles duplicate upstream target errors"', () => {
+    const target = { target: '10.244.0.12:80', weight: 1, tags: ['target-1'] };
+    const dupe = { ...target, tags: ['target-2'] };
+    const upstream = (name: string, id: string, targets: unknown[]) => ({ algorithm: 'round-robin', name, id, tags: ['k8s-name:httproute-testing'], targets });
+    const got = flattenedOf({
+      _format_version: '3.0',
+      upstreams: [
+        upstream('httproute.default.httproute-testing.0', 'e9792964-6797-482c-bfdf-08220a4f6832', [{ target: '10.244.0.11:80', weight: 1 }, { target: '10.244.0.12:80', weight: 1 }]),
+        upstream('httproute.default.httproute-testing.1', 'f9792964-6797-482c-bfdf-08220a4f6839', [target, dupe]),
+      ],
+    }) as Record<string, any>[];
+    const entry = got.find((e) => e.entity_tags?.[0] === 'target-2')!;
+    expect(entry.errors).toEqual([{ type: 'entity', message: `uniqueness violation: 'targets' entity with primary key set to '${entry.entity_id}' already declared` }]);
+    expect(entry.entity_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(got).toHaveLength(1);
+  });
+
   test('an empty name is no entity_name either', () => {
     const got = (bodyOf('_format_version: "3.0"\nservices:\n- name: ""\n  url: https://localhost:1234\n', true).flattened_errors as Record<string, unknown>[])[0]!;
     expect(got).not.toHaveProperty('entity_name');
