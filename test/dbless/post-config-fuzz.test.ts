@@ -1,4 +1,4 @@
-// 300 malformed POST /config bodies (fuzz-cases.ts, from a seed) on a running DB-less node:
+// 500 malformed POST /config bodies (fuzz-cases.ts, from a seed) on a running DB-less node:
 // each is answered 400 with Kong's code 14 body locating its problems, never a 5xx, and after
 // each the node still runs the same configuration and still proxies with it.
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -20,12 +20,12 @@ afterAll(async () => {
   await fx?.close();
 });
 
-test(`300 malformed POST /config bodies (seed ${FUZZ_SEED}): 400 with locations, never 5xx, configuration unchanged`, async () => {
+test(`500 malformed POST /config bodies (seed ${FUZZ_SEED}): 400 with locations, never 5xx, configuration unchanged`, async () => {
   const good = await postConfig(node, JSON.stringify(validDoc(fx.echo.port)), 'application/json');
   expect(good.status).toBe(201);
   const hash = (await adminRequest(node, 'GET', '/status')).body.configuration_hash as string;
   const exported = (await adminRequest(node, 'GET', '/config')).body.config as string;
-  for (const c of fuzzCases(FUZZ_SEED, 300, fx.echo.port)) {
+  for (const c of fuzzCases(FUZZ_SEED, 500, fx.echo.port)) {
     const r = await postConfig(node, c.body, c.contentType);
     const why = `${c.what.join('; ')} → ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`;
     expect(r.status, why).toBe(400);
