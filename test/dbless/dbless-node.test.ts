@@ -154,6 +154,12 @@ describe('POST /config (15-off_spec.lua)', () => {
     expect((await admin('GET', '/status')).body.configuration_hash).toBe(before);
   });
 
+  test('"can load large declarative config (regression test)": spec/fixtures/burst.yml under `config`', async () => {
+    const burst = fs.readFileSync(path.join(import.meta.dirname, '..', 'declarative', 'fixtures', 'kong-spec-burst.yml'), 'utf8');
+    expect((await postConfig(node, JSON.stringify({ config: burst }), 'application/json')).status).toBe(201);
+    expect((await admin('GET', '/services?size=1000')).body.data).toHaveLength(236);
+  }, 60_000);
+
   test('GET /config "returns back the configuration"', async () => {
     const id = 'd885e256-1abe-5e24-80b6-8f68fe59ea8e';
     const r = await postConfig(node, JSON.stringify({ _format_version: '1.1', consumers: [{ username: 'bobo', id, created_at: 1566863706 }] }), 'application/json');
