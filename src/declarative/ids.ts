@@ -1,9 +1,10 @@
 // Ids Kong 3 gives entities a declarative file leaves without one (kong/db/schema/others/
 // declarative_config.lua generate_uuid): a UUID v5 in a namespace per entity kind, itself a v5
 // of the kind's name in Kong's fixed namespace. Named by their unique endpoint key (a service's
-// name, a consumer's username) they get Kong's own ids; the others are named by what makes them
-// unique here (a plugin's name and scope) or by their place in the file. Either way, every node
-// loading the same file gets the same ids, so the same config_hash.
+// name, a consumer's username), as Kong names them; Kong names the others by their cache key,
+// which holds its workspace id, and here they are named by what makes them unique (a plugin's
+// name and scope) or by their place in the file. Either way, every node loading the same file
+// gets the same ids, so the same config_hash.
 import { createHash } from 'node:crypto';
 
 const KONG_ENTITIES_NAMESPACE = 'fd02801f-0957-4a15-a55a-c8d9606f30b5';
