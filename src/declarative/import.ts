@@ -57,7 +57,6 @@ function naturalKey(entity: EntityName, e: Rec): string | null {
   }
 }
 
-/** A validation error of one entity as problems at its place in the file. */
 /**
  * The entity as Kong's flattened errors show it: as written, with its parent's id when it is
  * nested in a parent the file gives an id (Kong flattens nested entities with that foreign key).
@@ -67,6 +66,7 @@ function shown(d: DeclaredEntity): Rec {
   return d.parent && typeof parentId === 'string' ? { ...d.raw, [d.parent.field]: { id: parentId } } : d.raw;
 }
 
+/** A validation error of one entity as problems at its place in the file. */
 function entityProblems(d: DeclaredEntity, err: unknown): Problem[] {
   const base = { path: d.path, entity: d.entity, record: shown(d) };
   if (err instanceof KongError) {
@@ -97,7 +97,6 @@ function describe(err: unknown): string {
   return (err as Error).message;
 }
 
-/** Ids, references and schemas of every entity, or every problem found. */
 /** The id of an entity the file gives none and the database does not hold: Kong's DB-less ids (ids.ts). */
 function fileId(name: EntityName, valid: Rec, where: string): string {
   const endpointKey = entities[name].endpointKey;
