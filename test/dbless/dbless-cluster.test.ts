@@ -11,6 +11,7 @@ import { dblessFixture, postConfig, type DblessFixture } from './dbless-support.
 
 let fx: DblessFixture;
 let nodes: SimNode[];
+let cert: Record<string, string | number>;
 
 const members = async (n: SimNode) => (await adminRequest(n, 'GET', '/cluster/members')).body.data as { name: string; role: string; config_hash: string; config_version: number }[];
 const hashOf = async (n: SimNode) => (await adminRequest(n, 'GET', '/status')).body.configuration_hash as string;
@@ -34,7 +35,7 @@ beforeAll(async () => {
   const certs = path.join(fx.tmp, 'certs');
   const r = await runCli(['cluster', 'gen-cert', '--out', certs]);
   expect(r.code, r.stderr).toBe(0);
-  const cert = { cluster_cert: path.join(certs, 'cluster.crt'), cluster_cert_key: path.join(certs, 'cluster.key'), worker_processes: 1 };
+  cert = { cluster_cert: path.join(certs, 'cluster.crt'), cluster_cert_key: path.join(certs, 'cluster.key'), worker_processes: 1 };
   const a = await fx.node('dbless-1', cert);
   await a.start();
   const seed = `127.0.0.1:${a.ports.cluster}`;
@@ -73,4 +74,13 @@ test('concurrent POSTs to two members: every member ends on the same one of the 
   const versions = (await members(nodes[0]!)).map((m) => m.config_version);
   expect(new Set(versions).size).toBe(1);
   expect(hash).toMatch(/^[0-9a-f]{32}$/);
+}, 90_000);
+
+test('a DB-less member started later, without a file, takes the fleet\'s configuration', async () => {
+  const late = await fx.node('dbless-4', { ...cert, cluster_peers: `127.0.0.1:${nodes[0]!.ports.cluster}` });
+  await late.start();
+  nodes.push(late);
+  const hash = await converged();
+  expect(await hashOf(late)).toBe(hash);
+  expect((await adminRequest(late, 'GET', '/status/ready')).status).toBe(200);
 }, 90_000);
