@@ -62,5 +62,29 @@ export function configCommand(loadConfig: LoadConfig): Command {
       console.log(`exported to ${file}`);
     }
   });
+  cmd
+    .command('parse')
+    .argument('<file>', 'declarative configuration, YAML or JSON')
+    .description("check a declarative configuration file without a database, as DB-less mode and POST /config check it (Kong's `kong config parse`)")
+    .option('-c, --config <file>', 'configuration file (accepted for Kong compatibility; not needed)')
+    .action(async (file: string) => {
+      const [{ snapshotFromText }, { DeclarativeError }] = await Promise.all([import('../declarative/build.ts'), import('../declarative/problems.ts')]);
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch (err) {
+        process.stderr.write(`Error: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      try {
+        snapshotFromText(text);
+        console.log('parse successful');
+      } catch (err) {
+        if (!(err instanceof DeclarativeError)) throw err;
+        process.stderr.write(`Error: Failed parsing:\n${err.problems.map((p) => `${file}: ${p}`).join('\n')}\n`);
+        process.exitCode = 1;
+      }
+    });
   return cmd;
 }

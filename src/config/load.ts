@@ -128,9 +128,6 @@ function crossChecks(c: Config): string[] {
   if (c.cluster_role === 'control_plane' && c.database === 'off') {
     errs.push("cluster_role = 'control_plane' requires a database: set database = postgres");
   }
-  if (c.cluster_role === 'traditional' && c.database === 'off') {
-    errs.push("database = off is only supported with cluster_role = 'data_plane' (DB-less traditional mode is not implemented yet)");
-  }
   if (c.cluster_role !== 'traditional' && c.cluster_listen.length === 0 && c.cluster_role === 'control_plane') {
     errs.push("cluster_role = 'control_plane' requires cluster_listen");
   }

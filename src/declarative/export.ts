@@ -7,7 +7,11 @@ import { ENTITY_ORDER, entities } from '../entities/index.ts';
 import type { ConfigSnapshot } from '../entities/types.ts';
 import { FORMAT_VERSION } from './parse.ts';
 
-export function exportDeclarative(snapshot: ConfigSnapshot): string {
+/**
+ * `full` (Kong's GET /config on a DB-less node): every field, nulls and timestamps included,
+ * as Kong's export writes them; without it, db_export's shorter file.
+ */
+export function exportDeclarative(snapshot: ConfigSnapshot, opts: { full?: boolean } = {}): string {
   const doc: Record<string, unknown> = { _format_version: FORMAT_VERSION, _transform: false };
   for (const name of ENTITY_ORDER) {
     const list = (snapshot[name] ?? []) as unknown as Record<string, unknown>[];
@@ -19,8 +23,9 @@ export function exportDeclarative(snapshot: ConfigSnapshot): string {
         const out: Record<string, unknown> = {};
         for (const k of Object.keys(e).sort()) {
           const v = e[k];
-          if (v === null || v === undefined || k === 'created_at' || k === 'updated_at') continue;
-          out[k] = k in foreign ? (v as { id: string }).id : v;
+          if (v === undefined) continue;
+          if (!opts.full && (v === null || k === 'created_at' || k === 'updated_at')) continue;
+          out[k] = k in foreign && v !== null ? (v as { id: string }).id : v;
         }
         return out;
       });

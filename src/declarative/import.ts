@@ -14,7 +14,9 @@ import { isUuid } from '../entities/fields.ts';
 import type { ConfigSnapshot, EntityName } from '../entities/types.ts';
 import { loadSnapshot } from '../db/snapshot.ts';
 import { upsertEntity } from '../db/write.ts';
-import { DeclarativeError, type Declarative, type DeclaredEntity } from './parse.ts';
+import type { Declarative, DeclaredEntity } from './parse.ts';
+import { DeclarativeError, fieldProblems, type Problem } from './problems.ts';
+import { declarativeId } from './ids.ts';
 
 export interface ImportResult {
   created: number;
@@ -22,6 +24,17 @@ export interface ImportResult {
 }
 
 type Rec = Record<string, unknown>;
+
+/** One entity of the file, ready to store: its input with ids and foreign keys resolved, and validated. */
+export interface ResolvedEntity {
+  entity: EntityName;
+  where: string;
+  body: Rec;
+  /** The validated entity (Kong's defaults filled), before any on-write transformation. */
+  valid: Rec;
+  /** The entity as the file wrote it (its created_at / updated_at among others). */
+  input: Rec;
+}
 const idOf = (v: unknown): string | null => ((v as { id?: unknown } | null)?.id as string | undefined) ?? null;
 
 /** What makes an entity the same one again when the file gives no id (Kong's unique fields). */
@@ -44,6 +57,38 @@ function naturalKey(entity: EntityName, e: Rec): string | null {
   }
 }
 
+/**
+ * The entity as Kong's flattened errors show it: as written, with its parent's id when it is
+ * nested in a parent the file gives an id (Kong flattens nested entities with that foreign key).
+ */
+function shown(d: DeclaredEntity): Rec {
+  const parentId = d.parent?.of.raw.id;
+  return d.parent && typeof parentId === 'string' ? { ...d.raw, [d.parent.field]: { id: parentId } } : d.raw;
+}
+
+/** A validation error of one entity as problems at its place in the file. */
+function entityProblems(d: DeclaredEntity, err: unknown): Problem[] {
+  const base = { path: d.path, entity: d.entity, record: shown(d) };
+  if (err instanceof KongError) {
+    const fields = (err.body as { fields?: unknown }).fields;
+    if (fields && typeof fields === 'object') return fieldProblems(base, fields as Record<string, unknown>);
+  }
+  return [{ ...base, message: (err as Error).message }];
+}
+
+/** Kong's file-wide unique keys (kong/db/schema/others/declarative_config.lua validate_references). */
+function uniqueKeys(name: EntityName, e: Rec): { field: string; value: string }[] {
+  const out: { field: string; value: string }[] = [];
+  for (const fields of Object.values(entities[name].uniques)) {
+    if (fields.length !== 1) continue;
+    const v = e[fields[0]!];
+    if (v !== null && v !== undefined) out.push({ field: fields[0]!, value: String(v) });
+  }
+  const natural = name === 'plugins' ? naturalKey(name, e) : null;
+  if (natural !== null) out.push({ field: 'cache_key', value: `plugins:${natural.replace(/\|/g, ':')}` });
+  return out;
+}
+
 function describe(err: unknown): string {
   if (err instanceof KongError) {
     const fields = (err.body as { fields?: unknown }).fields;
@@ -52,9 +97,21 @@ function describe(err: unknown): string {
   return (err as Error).message;
 }
 
-/** Ids, references and schemas of every entity, or every problem found. */
-export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): { entity: EntityName; where: string; body: Rec }[] {
-  const problems: string[] = [];
+/** The id of an entity the file gives none and the database does not hold: Kong's DB-less ids (ids.ts). */
+function fileId(name: EntityName, valid: Rec, where: string): string {
+  const endpointKey = entities[name].endpointKey;
+  const ek = endpointKey ? valid[endpointKey] : undefined;
+  if (ek !== undefined && ek !== null && ek !== '') return declarativeId(name, name === 'targets' ? `${String(ek)}:${idOf(valid.upstream) ?? ''}` : String(ek));
+  return declarativeId(name, naturalKey(name, valid) ?? `@${where}`);
+}
+
+/**
+ * Ids, references and schemas of every entity, or every problem found. `stableIds` (DB-less):
+ * an entity without an id gets the one every node computes alike, not a random one.
+ */
+export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: { stableIds?: boolean } = {}): ResolvedEntity[] {
+  const problems: Problem[] = [];
+  const seen = new Map<string, true>();
   const ids = new Map<DeclaredEntity, string>();
   const fileIds = new Map<EntityName, Set<string>>();
   const fileByKey = new Map<EntityName, Map<string, string>>();
@@ -73,8 +130,9 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): { ent
 
   const reference = (d: DeclaredEntity, field: string, parent: EntityName, v: unknown): string | null => {
     const text = typeof v === 'string' ? v : (idOf(v) ?? ((v as { name?: unknown } | null)?.name as string | undefined));
+    const at = { path: d.path, entity: d.entity, record: shown(d), field };
     if (typeof text !== 'string' || text === '') {
-      problems.push(`${d.where}: ${field} must be an id, a name, or {id: ...}`);
+      problems.push({ ...at, message: 'expected an id, a name, or {id: ...}' });
       return null;
     }
     if (isUuid(text)) {
@@ -84,22 +142,30 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): { ent
       const id = fileByKey.get(parent)!.get(text) ?? dbByEndpoint.get(parent)!.get(text);
       if (id) return id;
     }
-    problems.push(`${d.where}: ${field} '${text}' is not in this file nor in the database`);
+    problems.push({ ...at, message: `'${text}' is not in this file${opts.stableIds ? '' : ' nor in the database'}` });
     return null;
   };
 
-  const out: { entity: EntityName; where: string; body: Rec }[] = [];
+  const out: ResolvedEntity[] = [];
+  const byKind = new Map<EntityName, DeclaredEntity[]>();
+  for (const d of decl.entities) {
+    const list = byKind.get(d.entity);
+    if (list) list.push(d);
+    else byKind.set(d.entity, [d]);
+  }
   for (const name of ENTITY_ORDER) {
     const def = entities[name];
-    for (const d of decl.entities.filter((x) => x.entity === name)) {
+    for (const d of byKind.get(name) ?? []) {
       const body: Rec = { ...d.record };
       delete body.created_at;
       delete body.updated_at;
       let ok = true;
+      let orphan = false;
       if (d.parent) {
         const pid = ids.get(d.parent.of);
-        if (pid) body[d.parent.field] = { id: pid };
-        else ok = false; // the parent's own problem is reported
+        // A parent with problems of its own has no id: its children are still checked, not kept.
+        body[d.parent.field] = { id: pid ?? '00000000-0000-0000-0000-000000000000' };
+        if (!pid) orphan = true;
       }
       for (const [field, parent] of Object.entries(def.foreign)) {
         if (d.parent?.field === field || body[field] === undefined || body[field] === null) continue;
@@ -112,28 +178,38 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot): { ent
       try {
         valid = validateEntity(def, body);
       } catch (err) {
-        problems.push(`${d.where} (${name}): ${describe(err)}`);
+        problems.push(...entityProblems(d, err));
         continue;
       }
+      if (orphan) continue;
+      const at = { path: d.path, entity: name, record: shown(d) };
       let id: string;
       if (body.id !== undefined) {
         if (!isUuid(body.id)) {
-          problems.push(`${d.where} (${name}): id must be a UUID`);
+          problems.push({ ...at, field: 'id', message: 'expected a valid UUID' });
           continue;
         }
         id = body.id.toLowerCase();
       } else {
         const key = naturalKey(name, valid);
-        id = (key !== null ? dbByNatural.get(name)!.get(key) : undefined) ?? randomUUID();
+        id = (key !== null ? dbByNatural.get(name)!.get(key) : undefined) ?? (opts.stableIds ? fileId(name, valid, d.where) : randomUUID());
       }
-      if (fileIds.get(name)!.has(id)) {
-        problems.push(`${d.where} (${name}): the same ${name.replace(/s$/, '')} appears twice in the file (id ${id})`);
+      const unique = uniqueKeys(name, valid);
+      const dup = unique.find((u) => seen.has(`${name}|${u.field}|${u.value}`));
+      if (dup) {
+        problems.push({ ...at, message: `uniqueness violation: '${name}' entity with ${dup.field} set to '${dup.value}' already declared` });
         continue;
       }
+      if (fileIds.get(name)!.has(id)) {
+        // With the id it was given, as Kong's generated ids are part of the entity it shows.
+        problems.push({ ...at, record: { ...at.record, id: at.record.id ?? id }, message: `uniqueness violation: '${name}' entity with primary key set to '${id}' already declared` });
+        continue;
+      }
+      for (const u of unique) seen.set(`${name}|${u.field}|${u.value}`, true);
       fileIds.get(name)!.add(id);
       if (def.endpointKey && valid[def.endpointKey]) fileByKey.get(name)!.set(String(valid[def.endpointKey]), id);
       ids.set(d, id);
-      out.push({ entity: name, where: d.where, body: { ...body, id } });
+      out.push({ entity: name, where: d.where, body: { ...body, id }, valid: { ...valid, id }, input: d.record });
     }
   }
   if (problems.length) throw new DeclarativeError(problems);

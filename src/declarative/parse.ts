@@ -1,18 +1,28 @@
-// Kong's declarative configuration (`_format_version: "3.0"`), read into a flat list of
-// entities: children written inside their parent (a service's routes and plugins, a
-// consumer's credentials...) are lifted out with a link to that parent, which the import
-// turns into a foreign key once the parent's id is known.
+// Kong's declarative configuration (`_format_version` "3.0", and "1.1" / "2.1" migrated on the
+// fly as Kong 3 does: route-path.ts), read into a flat list of entities: children written
+// inside their parent (a service's routes and plugins, a consumer's credentials...) are
+// lifted out with a link to that parent, which the import turns into a foreign key once the
+// parent's id is known. Kong's `_comment` and `_ignore` are accepted at the top and on every
+// entity, and dropped.
 import { parse } from 'yaml';
 import { ENTITY_ORDER, PLUGIN_ENTITY_NAMES, entities } from '../entities/index.ts';
 import type { EntityName } from '../entities/types.ts';
+import { DeclarativeError, where, type Path, type Problem } from './problems.ts';
+import { migrateFormat } from './route-path.ts';
+
+export { DeclarativeError } from './problems.ts';
 
 export const FORMAT_VERSION = '3.0';
+export const FORMAT_VERSIONS = ['1.1', '2.1', '3.0'];
 
 /** An entity of the file, where it was written ("services[0].routes[1]") and its nested parent. */
 export interface DeclaredEntity {
   entity: EntityName;
   record: Record<string, unknown>;
   where: string;
+  path: Path;
+  /** The item as the file wrote it, nested children included (Kong's flattened errors show it). */
+  raw: Record<string, unknown>;
   /** Foreign field → the entity of the file it is nested in. */
   parent: { field: string; of: DeclaredEntity } | null;
 }
@@ -20,15 +30,9 @@ export interface DeclaredEntity {
 export interface Declarative {
   /** false (Kong's db_export writes it): values are stored as given, e.g. passwords already hashed. */
   transform: boolean;
+  /** The `_format_version` the file declared (before migration). */
+  formatVersion: string;
   entities: DeclaredEntity[];
-}
-
-/** A file that cannot be imported: every problem, one per line, nothing written. */
-export class DeclarativeError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join('\n'));
-    this.name = 'DeclarativeError';
-  }
 }
 
 type Nested = Partial<Record<EntityName, Record<string, { entity: EntityName; field: string }>>>;
@@ -56,56 +60,106 @@ const NESTED = nestedLists();
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-export function parseDeclarative(text: string, source: string): Declarative {
+/** YAML or JSON text into the document, or Kong's "failed parsing declarative configuration" problem. */
+export function unserialize(text: string): Record<string, unknown> {
   let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch (err) {
-    throw new DeclarativeError([`${source}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`]);
+  // JSON first when it looks like JSON: JSON.parse is many times faster than a YAML parser on a
+  // large configuration, and JSON is what tools (decK, scripts) mostly send to POST /config.
+  if (/^\s*\{/.test(text)) {
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      doc = undefined;
+    }
   }
-  if (!isRecord(doc)) throw new DeclarativeError([`${source}: expected a mapping with _format_version and entity lists`]);
-  const problems: string[] = [];
+  if (doc === undefined) {
+    try {
+      doc = parse(text, { maxAliasCount: 1000, uniqueKeys: false });
+    } catch (err) {
+      throw new DeclarativeError([{ path: [], field: 'error', message: `failed parsing declarative configuration: ${(err as Error).message.split('\n')[0]}` }]);
+    }
+  }
+  if (!isRecord(doc)) throw new DeclarativeError([{ path: [], field: 'error', message: 'failed parsing declarative configuration: expected an object' }]);
+  return doc;
+}
+
+/** Kong's `_comment` (a string) and `_ignore` (an array): accepted, checked, dropped. */
+function extraAttribute(k: string, v: unknown, at: Omit<Problem, 'field' | 'message'>, problems: Problem[]): boolean {
+  if (k === '_comment') {
+    if (typeof v !== 'string') problems.push({ ...at, field: k, message: 'expected a string' });
+    return true;
+  }
+  if (k === '_ignore') {
+    if (!Array.isArray(v)) problems.push({ ...at, field: k, message: 'expected an array' });
+    return true;
+  }
+  return false;
+}
+
+export function parseDeclarative(text: string, _source?: string): Declarative {
+  return parseDocument(unserialize(text));
+}
+
+/** An already-decoded document (a JSON body); it is not modified. */
+export function parseDocument(input: Record<string, unknown>): Declarative {
+  const { decl, problems } = readDocument(input);
+  if (problems.length) throw new DeclarativeError(problems);
+  return decl;
+}
+
+/**
+ * The entities of a document and the problems of its shape, without stopping at them: the
+ * entities found are still worth checking, so that one answer lists every problem.
+ */
+export function readDocument(input: Record<string, unknown>): { decl: Declarative; problems: Problem[] } {
+  const doc = structuredClone(input);
+  const problems: Problem[] = [];
   const version = doc._format_version;
-  if (version !== FORMAT_VERSION) {
-    problems.push(`${source}: _format_version is ${version === undefined ? 'missing' : JSON.stringify(version)}; expected "${FORMAT_VERSION}" (Kong 3's format)`);
-  }
-  const transform = doc._transform === undefined ? true : doc._transform;
-  if (typeof transform !== 'boolean') problems.push(`${source}: _transform must be true or false`);
-  const entities: DeclaredEntity[] = [];
-  const walk = (entity: EntityName, list: unknown, where: string, parent: DeclaredEntity['parent']) => {
+  if (version === undefined || version === null) problems.push({ path: [], field: '_format_version', message: 'required field missing' });
+  else if (typeof version !== 'string') problems.push({ path: [], field: '_format_version', message: 'expected a string' });
+  else if (!FORMAT_VERSIONS.includes(version)) problems.push({ path: [], field: '_format_version', message: `expected one of: ${FORMAT_VERSIONS.join(', ')}` });
+  if (problems.length === 0) migrateFormat(doc);
+  const transform = doc._transform === undefined || doc._transform === null ? true : doc._transform;
+  if (typeof transform !== 'boolean') problems.push({ path: [], field: '_transform', message: 'expected a boolean' });
+  const found: DeclaredEntity[] = [];
+  const walk = (entity: EntityName, list: unknown, path: Path, parent: DeclaredEntity['parent']) => {
     if (!Array.isArray(list)) {
-      problems.push(`${where}: expected a list of ${entity}`);
+      problems.push({ path, message: 'expected an array' });
       return;
     }
     list.forEach((item, i) => {
-      const at = `${where}[${i}]`;
+      const at: Path = [...path, i];
       if (!isRecord(item)) {
-        problems.push(`${at}: expected a mapping`);
+        problems.push({ path: at, message: 'expected a record' });
         return;
       }
       const record: Record<string, unknown> = {};
       const children: [string, unknown][] = [];
+      const declared: DeclaredEntity = { entity, record, where: where(at), path: at, raw: item, parent };
+      const base = { path: at, entity, record: item };
       for (const [k, v] of Object.entries(item)) {
         if (NESTED[entity]?.[k]) children.push([k, v]);
-        else record[k] = v;
+        else if (!extraAttribute(k, v, base, problems)) record[k] = v;
       }
-      const declared: DeclaredEntity = { entity, record, where: at, parent };
-      if (parent && record[parent.field] !== undefined) problems.push(`${at}: ${parent.field} is given by nesting; remove the ${parent.field} field`);
-      entities.push(declared);
+      if (parent && record[parent.field] !== undefined && record[parent.field] !== null) {
+        problems.push({ ...base, field: parent.field, message: `value must be null (${parent.field} is given by nesting)` });
+      }
+      delete record[parent?.field ?? ''];
+      found.push(declared);
       for (const [k, v] of children) {
         const n = NESTED[entity]![k]!;
-        walk(n.entity, v, `${at}.${k}`, { field: n.field, of: declared });
+        if (v !== null) walk(n.entity, v, [...at, k], { field: n.field, of: declared });
       }
     });
   };
   for (const [k, v] of Object.entries(doc)) {
-    if (k === '_format_version' || k === '_transform' || k === '_comment') continue;
+    if (k === '_format_version' || k === '_transform') continue;
+    if (extraAttribute(k, v, { path: [] }, problems)) continue;
     if (!(ENTITY_ORDER as string[]).includes(k)) {
-      problems.push(`${source}: unknown key '${k}' (expected _format_version, _transform, ${ENTITY_ORDER.join(', ')})`);
+      problems.push({ path: [], field: k, message: 'unknown field' });
       continue;
     }
-    if (v !== null) walk(k as EntityName, v, k, null);
+    if (v !== null) walk(k as EntityName, v, [k], null);
   }
-  if (problems.length) throw new DeclarativeError(problems);
-  return { transform: transform as boolean, entities };
+  return { decl: { transform: transform === false ? false : true, formatVersion: String(version), entities: found }, problems };
 }

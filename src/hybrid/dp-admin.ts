@@ -17,7 +17,7 @@ export const READ_ONLY_MESSAGE =
  * URL segment → entity, and the field a child entity names its parent by; `nestedKey` names a
  * child only under its parent (a group is unique per consumer).
  */
-const SEGMENTS: Record<string, { entity: EntityName; key?: string; nestedKey?: string; parentField: string }> = {
+export const SEGMENTS: Record<string, { entity: EntityName; key?: string; nestedKey?: string; parentField: string }> = {
   services: { entity: 'services', key: 'name', parentField: 'service' },
   routes: { entity: 'routes', key: 'name', parentField: 'route' },
   consumers: { entity: 'consumers', key: 'username', parentField: 'consumer' },
@@ -33,7 +33,7 @@ const notFound: AdminResponse = { status: 404, body: { message: 'Not found' } };
 
 type Row = { id: string } & Record<string, unknown>;
 
-function find(store: EntityStore, seg: string, ref: string): Row | undefined {
+export function find(store: EntityStore, seg: string, ref: string): Row | undefined {
   const s = SEGMENTS[seg];
   if (!s) return undefined;
   const table = store.tables[s.entity] as unknown as Map<string, Row>;
@@ -100,7 +100,10 @@ function read(store: EntityStore, pattern: string, req: AdminRequest): AdminResp
   return null;
 }
 
-export function registerDataPlaneAdmin(router: Router, store: () => EntityStore): void {
+/** How a write is answered: a data plane's 400, or a DB-less node's 405 (src/admin/dbless-writes.ts). */
+export type RefuseWrite = (method: string, pattern: string, req: AdminRequest) => AdminResponse;
+
+export function registerDataPlaneAdmin(router: Router, store: () => EntityStore, refuseWrite?: RefuseWrite): void {
   // The traditional node's patterns, taken from the real Admin API so none is forgotten. Its
   // handlers are never called: this server is never listened on and holds no pool.
   const reference = createAdminServer({
@@ -113,7 +116,7 @@ export function registerDataPlaneAdmin(router: Router, store: () => EntityStore)
   for (const { method, pattern } of reference.list()) {
     if (taken.has(`${method} ${pattern}`)) continue;
     if (method !== 'GET') {
-      router.add(method, pattern, () => refuse);
+      router.add(method, pattern, refuseWrite ? (req) => refuseWrite(method, pattern, req) : () => refuse);
       continue;
     }
     router.add(method, pattern, (req) => read(store(), pattern, req) ?? { status: 400, body: { message: `${pattern} is not available on a data plane` } });

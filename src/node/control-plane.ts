@@ -7,6 +7,7 @@ import { createClusterNodesStore } from '../db/cluster-nodes.ts';
 import { attachControlPlane, withoutDataPlanes } from '../sync/push/control-plane.ts';
 import { clusterPsk } from '../hybrid/psk.ts';
 import { registerClustering } from '../hybrid/clustering-routes.ts';
+import { registerConfigUnavailable } from '../admin/config-routes.ts';
 import { logRefusedConnections } from '../hybrid/refusals.ts';
 import type { Router } from '../admin/router.ts';
 import type { Cluster } from '../cluster/index.ts';
@@ -54,6 +55,7 @@ async function serveDataPlanes(node: NodeContext, cluster: Cluster, events: Even
   const cp = await attachControlPlane({ cluster, events, pool, log });
   node.stops.push(cp.stop);
   logRefusedConnections(cluster.libp2p, log);
+  registerConfigUnavailable(router);
   registerClustering(router, {
     cluster: () => cluster,
     dataPlanes: () => cp.dataPlanes,

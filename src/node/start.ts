@@ -3,6 +3,7 @@
 //   traditional.ts    database, gossip sync, proxy, cluster, Admin API
 //   control-plane.ts  database, gossip sync, cluster, Admin API serving data planes
 //   data-plane.ts     proxy, on-disk cache + push sync, Admin API (read-only), cluster
+//   dbless.ts         declarative_config / POST /config, proxy, Admin API (/config), cluster
 // Parts are in parts/; the node stops them in reverse order of their start.
 import fs from 'node:fs';
 import type { Config } from '../config/index.ts';
@@ -41,6 +42,8 @@ export interface RunningNode {
 // cluster stack are imported by the recipes, which are imported here only when chosen.
 function startRole(node: NodeContext): Promise<StartedRole> {
   const { config } = node;
+  // DB-less (Kong's database = off without hybrid mode): configuration from a file or POST /config.
+  if (config.database !== 'postgres' && config.cluster_role === 'traditional') return import('./dbless.ts').then((r) => r.startDbless(node));
   // Data plane: no database; configuration from a control plane.
   if (config.database !== 'postgres') return import('./data-plane.ts').then((r) => r.startDataPlane(node));
   if (config.cluster_role === 'control_plane') return import('./control-plane.ts').then((r) => r.startControlPlane(node));

@@ -7,6 +7,7 @@ import { PINO_LEVEL } from '../log.ts';
 import { createClusterNodesStore } from '../db/cluster-nodes.ts';
 import { pskFromSecret } from '../cluster/index.ts';
 import { registerClustering } from '../hybrid/clustering-routes.ts';
+import { registerConfigUnavailable } from '../admin/config-routes.ts';
 import type { NodeContext } from './context.ts';
 import type { StartedRole } from './role.ts';
 import { startDatabasePart } from './parts/database.ts';
@@ -41,7 +42,10 @@ export async function startTraditional(node: NodeContext): Promise<StartedRole> 
   const admin = await startAdminPart(node, {
     role: config.cluster_role,
     ...writableAdmin(db.pool, events, () => proxy),
-    routes: (router) => registerClustering(router, null),
+    routes: (router) => {
+      registerClustering(router, null);
+      registerConfigUnavailable(router);
+    },
     cluster: () => cluster,
     proxyMetrics: () => (proxy ? proxy.metrics() : ''),
     store: () => events.store,

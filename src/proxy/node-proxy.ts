@@ -31,8 +31,8 @@ export interface NodeProxy {
   applyChanges(events: ChangeEvent[]): void;
   /** `packed`, the same snapshot as stored bytes, goes to the workers instead when given. */
   loadSnapshot(snapshot: ConfigSnapshot, packed?: PackedSnapshot): void;
-  /** Resolves when every worker serves every change handed over so far (bounded wait). */
-  settled(): Promise<void>;
+  /** Resolves when every worker serves every change handed over so far (bounded wait: `timeoutMs`, 2 s by default). */
+  settled(timeoutMs?: number): Promise<void>;
   /** Metrics text (exposition format) of the proxy (merged over workers). */
   metrics(): Promise<string>;
   workers: ProxyWorkers['workers'];
@@ -97,7 +97,7 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
       workers.loadSnapshot(packed ?? snapshot);
       checks.reload(snapshot);
     },
-    settled: () => workers.settled(),
+    settled: (timeoutMs?: number) => workers.settled(timeoutMs),
     metrics: () => workers.metrics(),
     workers: () => workers.workers(),
     ask: (plugin, msg, timeoutMs) => workers.ask(plugin, msg, timeoutMs),

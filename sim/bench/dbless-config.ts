@@ -1,0 +1,149 @@
+// `npm run bench:dbless [-- --routes N --consumers N --workers N --keep]`: POST /config on a
+// DB-less node serving traffic. One real node process (database = off), an echo upstream, and
+// client loops proxying a route that every configuration keeps, while whole configurations are
+// posted: a reference one a tenth of the size, then the full one (default 10,000 routes and
+// 10,000 consumers with a key-auth credential each), then the full one again with every id
+// new (a replacement of equal size). Printed: time to apply (POST sent → 201, which comes once
+// every worker serves it), the node's peak RSS (primary + workers) during each apply, failed
+// proxied requests during the swaps, and each apply's time as a ratio of the reference's.
+// Goal (issue 14): 0 failed requests, full apply < 3 s (Kong/kong#6811: ~10 s for 5,000 routes).
+import '../../src/polyfill.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { freePort } from '../../src/db/embedded.ts';
+import { startEchoServer, type EchoServer } from '../../src/up/echo.ts';
+import { SimNode } from '../harness/node-process.ts';
+import { proxiedStatus } from '../harness/admin-call.ts';
+import { descendants, rssMb } from './proc.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : dflt);
+const ROUTES = opt('routes', 10_000);
+const CONSUMERS = opt('consumers', ROUTES);
+const WORKERS = opt('workers', 2);
+const CLIENTS = opt('clients', 4);
+const KEEP = args.includes('--keep');
+const say = (s: string) => process.stdout.write(s + '\n');
+
+/** A whole configuration: 10 routes per service, one consumer per route with its key; `/stay` in every one. */
+function configuration(routes: number, consumers: number, echoPort: number, salt: string): string {
+  const services = [];
+  for (let s = 0; s * 10 < routes; s++) {
+    services.push({
+      name: `svc-${salt}-${s}`,
+      url: `http://127.0.0.1:${echoPort}/`,
+      routes: Array.from({ length: Math.min(10, routes - s * 10) }, (_, i) => ({ name: `r-${salt}-${s * 10 + i}`, paths: [`/r${s * 10 + i}`] })),
+    });
+  }
+  services.push({ name: `stay-${salt}`, url: `http://127.0.0.1:${echoPort}/`, routes: [{ name: `stay-${salt}`, paths: ['/stay'] }] });
+  const consumerList = Array.from({ length: consumers }, (_, i) => ({ username: `u-${salt}-${i}`, keyauth_credentials: [{ key: `key-${salt}-${i}` }] }));
+  return JSON.stringify({ _format_version: '3.0', services, consumers: consumerList });
+}
+
+interface Apply {
+  label: string;
+  routes: number;
+  consumers: number;
+  bytes: number;
+  ms: number;
+  status: number;
+  peakRssMb: number;
+  failed: number;
+  requests: number;
+}
+
+async function apply(node: SimNode, label: string, routes: number, consumers: number, body: string, traffic: Traffic): Promise<Apply> {
+  const before = traffic.snapshot();
+  let peak = 0;
+  const sample = () => (peak = Math.max(peak, descendants(node.pid!).reduce((n, pid) => n + rssMb(pid), 0)));
+  const sampler = setInterval(sample, 50);
+  const t0 = performance.now();
+  const r = await fetch(`${node.adminUrl}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(120_000) });
+  await r.arrayBuffer();
+  const ms = performance.now() - t0;
+  clearInterval(sampler);
+  sample();
+  const after = traffic.snapshot();
+  return { label, routes, consumers, bytes: body.length, ms, status: r.status, peakRssMb: peak, failed: after.failed - before.failed, requests: after.requests - before.requests };
+}
+
+interface Traffic {
+  snapshot(): { requests: number; failed: number };
+  stop(): Promise<void>;
+}
+
+/** CLIENTS loops proxying /stay back to back; any answer but 200 (or none within 5 s) is a failure. */
+function startTraffic(node: SimNode): Traffic {
+  let requests = 0;
+  let failed = 0;
+  let running = true;
+  const loops = Array.from({ length: CLIENTS }, async () => {
+    while (running) {
+      const s = await proxiedStatus(node, '/stay', 5000);
+      requests++;
+      if (s !== 200) failed++;
+    }
+  });
+  return {
+    snapshot: () => ({ requests, failed }),
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-bench-dbless-'));
+  let echo: EchoServer | undefined;
+  let node: SimNode | undefined;
+  try {
+    echo = await startEchoServer({ port: await freePort() });
+    const ports = { proxy: await freePort(), admin: await freePort(), cluster: await freePort() };
+    node = new SimNode({
+      name: 'dbless-bench',
+      dir: path.join(tmp, 'node'),
+      ports,
+      onState: () => {},
+      config: {
+        database: 'off',
+        proxy_listen: `127.0.0.1:${ports.proxy}`,
+        admin_listen: `127.0.0.1:${ports.admin}`,
+        cluster_listen: `127.0.0.1:${ports.cluster}`,
+        worker_processes: WORKERS,
+        log_level: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      },
+    });
+    await node.start();
+    const small = [Math.max(1, Math.round(ROUTES / 10)), Math.max(0, Math.round(CONSUMERS / 10))] as const;
+    // The node serves /stay before the measured applies, so every failure counted is the swap's.
+    const first = await fetch(`${node.adminUrl}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: configuration(0, 0, echo.port, 'warm') });
+    if (first.status !== 201) throw new Error(`warm-up POST /config answered ${first.status}: ${await first.text()}`);
+    const traffic = startTraffic(node);
+    const results: Apply[] = [];
+    results.push(await apply(node, 'reference (a tenth)', small[0], small[1], configuration(small[0], small[1], echo.port, 'ref'), traffic));
+    results.push(await apply(node, 'full', ROUTES, CONSUMERS, configuration(ROUTES, CONSUMERS, echo.port, 'full'), traffic));
+    results.push(await apply(node, 'full, every id new', ROUTES, CONSUMERS, configuration(ROUTES, CONSUMERS, echo.port, randomUUID().slice(0, 8)), traffic));
+    await traffic.stop();
+    const ref = results[0]!.ms;
+    say(`\nPOST /config on a DB-less node serving traffic (${WORKERS} workers, ${CLIENTS} client loops on a route every configuration keeps)\n`);
+    say('| apply | routes | consumers | body | status | time to apply | × reference | peak RSS (primary + workers) | proxied requests during it | failed |');
+    say('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of results) {
+      say(`| ${r.label} | ${r.routes} | ${r.consumers} | ${(r.bytes / 1e6).toFixed(1)} MB | ${r.status} | ${r.ms.toFixed(0)} ms | ${(r.ms / ref).toFixed(1)} | ${r.peakRssMb.toFixed(0)} MB | ${r.requests} | ${r.failed} |`);
+    }
+    const total = traffic.snapshot();
+    say(`\nfailed proxied requests over the whole run: ${total.failed} of ${total.requests}`);
+    if (results.some((r) => r.status !== 201)) process.exitCode = 1;
+  } finally {
+    await node?.stop(10_000).catch(() => {});
+    node?.reap();
+    await echo?.close();
+    if (!KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+    else say(`kept ${tmp}`);
+  }
+}
+
+await main();
