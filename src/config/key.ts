@@ -103,6 +103,20 @@ export const size = (min = 0) =>
     return bytes;
   });
 
+const TIME_UNITS: Record<string, number> = { ms: 1, '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** An nginx time (`60s`, `1m`, `500ms`, `60` = seconds), in milliseconds: Kong passes its nginx_* keys to nginx. */
+export const duration = (min = 0) =>
+  z.string().trim().transform((v, ctx) => {
+    const m = /^(\d+)(ms|s|m|h|d|w)?$/.exec(v);
+    const ms = m ? Number(m[1]) * TIME_UNITS[m[2] ?? '']! : NaN;
+    if (!Number.isSafeInteger(ms) || ms < min) {
+      ctx.addIssue({ code: 'custom', message: `expected a time: a number with ms, s, m, h, d or w (seconds without)${min > 0 ? `, at least ${min} ms` : ''}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 /** Comma-separated list, Kong's array syntax. */
 export const list = () =>
   z

@@ -13,7 +13,9 @@
 // - 494 when the headers do not fit: Kong 3.6's template (OpenResty 1.25) has
 //   `error_page 494 =494`, so it keeps nginx's 494 with the body "Request header or cookie too
 //   large" (earlier templates listed 494 with the 4xx and the client saw 400; node says 431);
-// - 408 when the head does not arrive within client_header_timeout;
+// - nothing when the head does not arrive within client_header_timeout: nginx logs a 408 and
+//   closes the connection without an answer (ngx_http_finalize_request terminates a timed-out
+//   request), so does Gossamer;
 // - 405 for CONNECT (nginx refuses the method before routing: "client sent CONNECT method");
 // - 505 for a request line naming HTTP/2 or later (nginx: "client sent invalid version").
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -136,6 +138,10 @@ export function onClientError(err: NodeJS.ErrnoException & { reason?: string; ra
     return;
   }
   if (refused.has(socket)) return; // the refusal is on its way and closes the connection
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'HPE_HEADERS_TIMEOUT') {
+    socket.destroy(); // client_header_timeout: closed without an answer, as nginx does
+    return;
+  }
   const raw = err.rawPacket ? err.rawPacket.toString('latin1', 0, err.bytesParsed ?? err.rawPacket.length) : '';
   const answer = clientErrorResponse(statusOfParseError(err.code, err.reason ?? '', raw));
   const send = (): void => {

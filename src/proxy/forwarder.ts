@@ -13,6 +13,7 @@ import { PHASE_BODY_FILTER, PHASE_HEADER_FILTER, type ProxyContext, type Respons
 import { bodyWithHead, discardUnsentBody, readBodyUpTo, transformBody } from './body-buffer.ts';
 import { MSG, errorBody, sendJson } from './errors.ts';
 import { SMALL_BODY, unwatchWrites, watchWrites, type WriteWatch } from './write-timeout.ts';
+import { armClientTimeout, disarmClientTimeout } from './client-timeouts.ts';
 import { VIA } from './version.ts';
 
 const HOP = Object.assign(Object.create(null) as Record<string, boolean>, {
@@ -54,6 +55,8 @@ export interface ForwarderOptions {
   bodyBufferSize: number;
   /** nginx_http_client_max_body_size (0: none): a body cut off at it gets Kong's nginx 413. */
   maxBodySize: number;
+  /** nginx's send_timeout (ms): a client that leaves a blocked answer unread this long is dropped. */
+  sendTimeout?: number;
 }
 
 /** requestBodyLimit for bodies without Content-Length: counts what passes. */
@@ -72,10 +75,15 @@ class BodyLimit extends Transform {
 export class Forwarder {
   private readonly pools = new Map<string, Pool>();
 
+  /** nginx's send_timeout in ms (60 s by default). */
+  readonly sendTimeout: number;
+
   constructor(
     private readonly balancers: Balancers,
     private readonly opts: ForwarderOptions,
-  ) {}
+  ) {
+    this.sendTimeout = opts.sendTimeout ?? 60_000;
+  }
 
   pool(origin: string, connectTimeout: number, servername: string | null = null): Pool {
     const key = servername === null ? origin + '|' + connectTimeout : origin + '|' + connectTimeout + '|' + servername;
@@ -321,6 +329,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   drained(): void {
+    disarmClientTimeout(this.ctx.res.socket);
     if (this.resume !== null) this.resume();
   }
 
@@ -408,8 +417,10 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       }
     }
     if (ctx.res.write(chunk)) return true;
-    // Client slower than upstream: pause undici until the socket drains.
+    // Client slower than upstream: pause undici until the socket drains. A client that reads
+    // nothing for send_timeout is dropped (client-timeouts.ts), cleared again on drain.
     ctx.res.once('drain', onDrain);
+    armClientTimeout(ctx.res.socket, this.fwd.sendTimeout);
     return false;
   }
 

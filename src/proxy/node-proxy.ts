@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Listen } from '../config/index.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { NodeHealthChecks } from './balancer/node-health.ts';
-import type { ListenAddress } from './server.ts';
+import type { ListenAddress, ProxyServerOptions } from './server.ts';
 import type { PackedSnapshot } from './worker-messages.ts';
 import { loadProxyTls, type ProxyTlsSettings, type TlsMaterial } from './tls-certs.ts';
 import { startProxyWorkers, workerCount, type ProxyWorkers } from './workers.ts';
@@ -24,6 +24,8 @@ export interface NodeProxyOptions {
   ssl?: ProxyTlsSettings;
   /** nginx_http_client_max_body_size / nginx_http_client_body_buffer_size, in bytes. */
   bodies?: { maxBodySize: number; bodyBufferSize: number };
+  /** nginx's client timeouts and keep-alive settings (nginx_http_* keys). */
+  clients?: Pick<ProxyServerOptions, 'headersTimeout' | 'clientBodyTimeout' | 'sendTimeout' | 'keepAliveTimeout' | 'maxRequestsPerSocket'>;
 }
 
 export interface NodeProxy {
@@ -66,7 +68,7 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
   const workers = await startProxyWorkers({
     count: o.workerProcesses,
     listen: { host: listeners[0]!.host, port: listeners[0]!.port },
-    server: { listeners, tls, activeHealthChecks: false, ...o.bodies },
+    server: { listeners, tls, activeHealthChecks: false, ...o.bodies, ...o.clients },
     health: () => health?.reports() ?? [],
     onHealth: (reports) => {
       health?.apply(reports);

@@ -8,6 +8,7 @@ import { accessWithBody, chainNeedsBody, hasRequestBody } from './access-body.ts
 import { discardUnsentBody, transformBody } from './body-buffer.ts';
 import { PHASE_LOG, ProxyContext, type ResponseHead } from './context.ts';
 import { nginxPage, refuseLaterRequests } from './client-errors.ts';
+import { armClientTimeout, disarmClientTimeout } from './client-timeouts.ts';
 import { JSON_TYPE, MSG, errorBody, sendJson } from './errors.ts';
 import type { Forwarder } from './forwarder.ts';
 import { normalizePath } from './normalize-path.ts';
@@ -16,6 +17,11 @@ import { nextRequestId } from './request-id.ts';
 import type { RequestFacts } from './router.ts';
 import type { ProxyRuntime } from './runtime.ts';
 import { SERVER, VIA } from './version.ts';
+
+/** The request body is in: no client timeout while the upstream answers (shared listener: no closure per request). */
+function bodyReceived(this: IncomingMessage): void {
+  disarmClientTimeout(this.socket);
+}
 
 /** What a request knows of the listener it arrived on. */
 export interface Listener {
@@ -103,10 +109,17 @@ export class RequestPipeline {
     private readonly maxBodySize: number,
     /** nginx_http_client_body_buffer_size in bytes. */
     private readonly bodyBufferSize: number,
+    /** nginx's client_body_timeout in ms: the longest pause between two reads of a body. */
+    private readonly clientBodyTimeout = 60_000,
   ) {}
 
   onRequest(req: IncomingMessage, res: ServerResponse, l: Listener): void {
     this.stats.requests++;
+    if (hasRequestBody(req)) {
+      // client_body_timeout: the socket's idle timeout while the body comes in.
+      armClientTimeout(req.socket, this.clientBodyTimeout);
+      req.once('end', bodyReceived);
+    }
     let ctx: Prepared;
     try {
       ctx = this.prepare(req, res, l);

@@ -27,11 +27,18 @@ export interface ProxyServerOptions {
   /** Workers: reach the same plugin in the node's other workers (PluginEnv.tellSiblings). */
   tellSiblings?: (plugin: string, msg: unknown) => void;
   debounceMs?: number;
-  /** Slow-client protection (ms): whole headers / whole request must arrive within these. */
+  /** nginx's client_header_timeout (ms): the whole head must arrive within it (default 60 s). */
   headersTimeout?: number;
+  /** A cap on a whole request (ms); 0 (the default) for none, as nginx has none. */
   requestTimeout?: number;
-  /** Client keep-alive idle time (ms). */
+  /** nginx's client_body_timeout (ms): the longest pause between two reads of a request body. */
+  clientBodyTimeout?: number;
+  /** nginx's send_timeout (ms): the longest a client may leave a blocked answer unread. */
+  sendTimeout?: number;
+  /** nginx's keepalive_timeout (ms): client keep-alive idle time (default 75 s). */
   keepAliveTimeout?: number;
+  /** Kong's nginx_http_keepalive_requests: requests per client connection (default 10000; 0: no limit). */
+  maxRequestsPerSocket?: number;
   /** Largest request head accepted (bytes); larger gets nginx's 414 or Kong's 494 (client-errors.ts). */
   maxHeaderSize?: number;
   /** Certificates for listeners opened with `ssl` (tls-certs.ts loads them). */
@@ -75,11 +82,14 @@ export interface ProxyServer {
   close(): Promise<void>;
 }
 
-function serverOptionsOf(opts: ProxyServerOptions): http.ServerOptions {
+function serverOptionsOf(opts: ProxyServerOptions): http.ServerOptions & { maxRequestsPerSocket: number } {
   return {
     headersTimeout: opts.headersTimeout ?? 60_000,
-    requestTimeout: opts.requestTimeout ?? 300_000,
-    keepAliveTimeout: opts.keepAliveTimeout ?? 60_000,
+    // nginx bounds a slow client by its pauses (client_body_timeout, send_timeout), not by a
+    // total: a large upload at a steady pace is not cut off.
+    requestTimeout: opts.requestTimeout ?? 0,
+    keepAliveTimeout: opts.keepAliveTimeout ?? 75_000,
+    maxRequestsPerSocket: opts.maxRequestsPerSocket ?? 10_000,
     maxHeaderSize: opts.maxHeaderSize ?? 32 * 1024,
     connectionsCheckingInterval: 1000,
     // The pipeline answers an HTTP/1.1 request without Host with Kong's 400 body (node's own
@@ -94,7 +104,7 @@ interface ListenerServer {
 }
 
 /** A server for one listener; its port is filled in once it listens. */
-function makeServer(ssl: boolean, serverOptions: http.ServerOptions, tls: TlsMaterial | undefined, pipeline: RequestPipeline, upgrades: UpgradeHandler): ListenerServer {
+function makeServer(ssl: boolean, serverOptions: http.ServerOptions & { maxRequestsPerSocket: number }, tls: TlsMaterial | undefined, pipeline: RequestPipeline, upgrades: UpgradeHandler): ListenerServer {
   const l: Listener = { port: 0, tls: ssl };
   const handler = (req: IncomingMessage, res: ServerResponse): void => pipeline.onRequest(req, res, l);
   let server: http.Server;
@@ -104,6 +114,8 @@ function makeServer(ssl: boolean, serverOptions: http.ServerOptions, tls: TlsMat
     // A client that fails the handshake (plain HTTP on the TLS port, a bad hello) only loses its socket.
     server.on('tlsClientError', (_err: Error, socket: Duplex) => socket.destroy());
   } else server = http.createServer(serverOptions, handler);
+  // A property, not a constructor option, in node 20's http.Server.
+  server.maxRequestsPerSocket = serverOptions.maxRequestsPerSocket;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrades.onUpgrade(req, socket, head, l));
   // Requests the parser refuses and CONNECT: Kong's status and body, then close (client-errors.ts).
   server.on('clientError', onClientError);
@@ -145,8 +157,8 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   const onDone = logPhaseRunner(logger);
   const maxBodySize = opts.maxBodySize ?? 0;
   const bodyBufferSize = opts.bodyBufferSize ?? DEFAULT_BODY_BUFFER_SIZE;
-  const forwarder = new Forwarder(runtime.balancers, { onDone, maxBodySize, bodyBufferSize });
-  const pipeline = new RequestPipeline(runtime, forwarder, onDone, logger, maxBodySize, bodyBufferSize);
+  const forwarder = new Forwarder(runtime.balancers, { onDone, maxBodySize, bodyBufferSize, sendTimeout: opts.sendTimeout });
+  const pipeline = new RequestPipeline(runtime, forwarder, onDone, logger, maxBodySize, bodyBufferSize, opts.clientBodyTimeout);
   const upgrades = new UpgradeHandler(pipeline, runtime, forwarder);
 
   const serverOptions = serverOptionsOf(opts);

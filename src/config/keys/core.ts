@@ -1,4 +1,4 @@
-import { choice, count, hostPort, key, list, listen, millis, num, onOff, peerList, size, str } from '../key.ts';
+import { choice, count, duration, hostPort, key, list, listen, millis, num, onOff, peerList, size, str } from '../key.ts';
 import { z } from 'zod';
 
 // Kong's names and meanings (kong.conf.default); where a default differs, the key's reason says why.
@@ -18,6 +18,11 @@ export const coreKeys = {
   }), 'auto', 'auto (one per CPU core) or 1-256', 'Proxy worker processes (Kong\'s nginx_worker_processes).'),
   nginx_http_client_max_body_size: key(size(), '0', 'a size: bytes, or with k, m or g (8k, 10m); 0 for no limit', 'Largest request body the proxy accepts, as Kong\'s: a Content-Length above it is answered 413 "Payload too large" before routing, and a chunked body that crosses it is cut off with 413. 0: no limit.'),
   nginx_http_client_body_buffer_size: key(size(1), '8k', 'a size: bytes, or with k, m or g (8k, 1m); at least 1', 'Largest request body held in memory for the plugins that read it (an API key read from the body, request body rewrites). A larger body streams to the upstream unchanged and those plugins do not see it, as Kong\'s plugins may not see a body nginx buffered to disk; raise it (up to nginx_http_client_max_body_size) when they must see every body. Bounds the memory one request can take.'),
+  nginx_http_client_header_timeout: key(duration(1), '60s', 'a time: 60s, 1m, 500ms (seconds without a unit)', "nginx's client_header_timeout: a client must send its whole request head within this, or the connection is closed without an answer (slowloris)."),
+  nginx_http_client_body_timeout: key(duration(1), '60s', 'a time: 60s, 1m, 500ms (seconds without a unit)', "nginx's client_body_timeout: the longest pause between two reads of a request body; past it the connection is closed (a body trickled to hold a connection)."),
+  nginx_http_send_timeout: key(duration(1), '60s', 'a time: 60s, 1m, 500ms (seconds without a unit)', "nginx's send_timeout: the longest a client may leave the answer unread (between two writes that could not go through); past it the connection is closed."),
+  nginx_http_keepalive_timeout: key(duration(0), '75s', 'a time: 60s, 1m, 500ms (seconds without a unit); 0 disables keep-alive', "nginx's keepalive_timeout: how long an idle client connection is kept open for its next request."),
+  nginx_http_keepalive_requests: count(10000, 0, 100000000, "Kong's nginx_http_keepalive_requests: requests served on one client connection before it is closed (0: no limit)."),
   database: choice(['postgres', 'off'], 'postgres', 'postgres for traditional nodes and control planes; off for data planes, and for DB-less nodes (cluster_role = traditional: the configuration comes from declarative_config or POST /config).'),
   declarative_config: key(str(), '', 'a file path, or empty', 'DB-less mode (database = off, cluster_role = traditional): the declarative configuration (Kong\'s kong.yml, YAML or JSON) loaded at start. A file with any problem stops the start with every problem listed. Empty: the node starts with what it last applied (POST /config), or empty. Ignored in other modes, as Kong ignores it (use gossamer config db_import to load a file into a database).'),
   declarative_config_string: key(z.string(), '', 'declarative configuration text (YAML or JSON), or empty', 'DB-less mode: the declarative configuration itself instead of a file (Kong\'s KONG_DECLARATIVE_CONFIG_STRING); declarative_config wins when both are set.'),

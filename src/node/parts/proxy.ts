@@ -17,6 +17,13 @@ export function startProxyPart({ config, log, stops }: NodeContext, o: ProxyPart
     logLevel: o.logLevel,
     ssl: { cert: config.ssl_cert, key: config.ssl_cert_key, prefix: config.prefix },
     bodies: { maxBodySize: config.nginx_http_client_max_body_size, bodyBufferSize: config.nginx_http_client_body_buffer_size },
+    clients: {
+      headersTimeout: config.nginx_http_client_header_timeout,
+      clientBodyTimeout: config.nginx_http_client_body_timeout,
+      sendTimeout: config.nginx_http_send_timeout,
+      keepAliveTimeout: config.nginx_http_keepalive_timeout,
+      maxRequestsPerSocket: config.nginx_http_keepalive_requests,
+    },
   }).then(
     (p) => {
       stops.push(() => p.stop());
