@@ -12,6 +12,7 @@ import { coerceToSchema } from './form.ts';
 import { keyFromParam, pageEntities, selectEntity, type EntityKey, type Scope } from '../db/read.ts';
 import { deleteEntity, insertEntity, updateEntity, upsertEntity, type WriteResult } from '../db/write.ts';
 import { traceChanges } from '../sync/trace.ts';
+import { resolveForeign } from './foreign.ts';
 
 export interface AdminContext {
   pool: pg.Pool;
@@ -87,13 +88,14 @@ async function resolveParent(ctx: AdminContext, parent: ParentSpec, req: AdminRe
   return { field: parent.field, id: found.id as string, raw };
 }
 
-async function entityBody(req: AdminRequest, spec: ResourceSpec): Promise<Record<string, unknown>> {
+async function entityBody(ctx: AdminContext, req: AdminRequest, spec: ResourceSpec, full: boolean): Promise<Record<string, unknown>> {
   let body = await req.body();
-  if (req.bodyKind() === 'form') {
+  const form = req.bodyKind() === 'form';
+  if (form) {
     body = coerceToSchema(entities[spec.entity].schema as z.ZodType, body);
     if (spec.coerceForm) body = spec.coerceForm(body);
   }
-  return body;
+  return resolveForeign(ctx.pool, spec.entity, body, { form, full });
 }
 
 async function committed(ctx: AdminContext, result: WriteResult): Promise<void> {
@@ -149,7 +151,7 @@ export function registerResource(router: Router, ctx: AdminContext, spec: Resour
     router.add('POST', spec.collection, async (req) => {
       refuseIfReadOnly(ctx);
       const scope = await scopeOf(req);
-      const body = await entityBody(req, spec);
+      const body = await entityBody(ctx, req, spec, true);
       if (scope) body[scope.field] = { id: scope.id };
       const result = await insertEntity(ctx.pool, spec.entity, body, { nodeId: ctx.nodeId });
       await committed(ctx, result);
@@ -170,7 +172,7 @@ export function registerResource(router: Router, ctx: AdminContext, spec: Resour
     router.add('PUT', entityPath, async (req) => {
       refuseIfReadOnly(ctx);
       const scope = await scopeOf(req);
-      const body = await entityBody(req, spec);
+      const body = await entityBody(ctx, req, spec, true);
       if (scope) body[scope.field] = { id: scope.id };
       const result = await upsertEntity(ctx.pool, spec.entity, key(req), body, { nodeId: ctx.nodeId, scope });
       await committed(ctx, result);
@@ -182,7 +184,7 @@ export function registerResource(router: Router, ctx: AdminContext, spec: Resour
     router.add('PATCH', entityPath, async (req) => {
       refuseIfReadOnly(ctx);
       const scope = await scopeOf(req);
-      const body = await entityBody(req, spec);
+      const body = await entityBody(ctx, req, spec, false);
       const result = await updateEntity(ctx.pool, spec.entity, key(req), body, { nodeId: ctx.nodeId, scope });
       if (!result.entity) throw notFound();
       await committed(ctx, result);
@@ -204,17 +206,26 @@ export function registerResource(router: Router, ctx: AdminContext, spec: Resour
   }
 }
 
-/** `/routes/{id}/service`-style endpoints: the parent an entity points at. */
+/** `/routes/{id}/service`-style endpoints: the parent an entity points at (Kong's foreign-entity endpoints). */
 export function registerForeignEntity(
   router: Router,
   ctx: AdminContext,
-  spec: { entity: EntityName; path: string; param: string; field: string; parent: EntityName; methods: ('get' | 'patch')[] },
+  spec: { entity: EntityName; path: string; param: string; field: string; parent: EntityName; methods: ('get' | 'patch' | 'put' | 'delete')[] },
 ): void {
+  const child = async (req: AdminRequest) => {
+    const found = await selectEntity(ctx.pool, spec.entity, keyOrNotFound(spec.entity, req.params[spec.param]!));
+    if (!found) throw notFound();
+    return found;
+  };
   const resolve = async (req: AdminRequest) => {
-    const child = await selectEntity(ctx.pool, spec.entity, keyOrNotFound(spec.entity, req.params[spec.param]!));
-    const ref = child?.[spec.field] as { id?: string } | null | undefined;
+    const ref = (await child(req))[spec.field] as { id?: string } | null | undefined;
     if (!ref?.id) throw notFound();
     return { id: ref.id };
+  };
+  const parentBody = async (req: AdminRequest) => {
+    let body = await req.body();
+    if (req.bodyKind() === 'form') body = coerceToSchema(entities[spec.parent].schema as z.ZodType, body);
+    return body;
   };
   if (spec.methods.includes('get')) {
     router.add('GET', spec.path, async (req) => {
@@ -227,12 +238,27 @@ export function registerForeignEntity(
     router.add('PATCH', spec.path, async (req) => {
       refuseIfReadOnly(ctx);
       const k = await resolve(req);
-      let body = await req.body();
-      if (req.bodyKind() === 'form') body = coerceToSchema(entities[spec.parent].schema as z.ZodType, body);
-      const result = await updateEntity(ctx.pool, spec.parent, k, body, { nodeId: ctx.nodeId });
+      const result = await updateEntity(ctx.pool, spec.parent, k, await parentBody(req), { nodeId: ctx.nodeId });
       if (!result.entity) throw notFound();
       await committed(ctx, result);
       return { status: 200, body: result.entity };
+    });
+  }
+  if (spec.methods.includes('put')) {
+    // Replaces the parent the entity points at; Kong answers 404 when it points at none.
+    router.add('PUT', spec.path, async (req) => {
+      refuseIfReadOnly(ctx);
+      const k = await resolve(req);
+      const result = await upsertEntity(ctx.pool, spec.parent, k, await parentBody(req), { nodeId: ctx.nodeId });
+      await committed(ctx, result);
+      return { status: 200, body: result.entity };
+    });
+  }
+  if (spec.methods.includes('delete')) {
+    // Kong refuses to delete a parent through its child: 405 once the child is found.
+    router.add('DELETE', spec.path, async (req) => {
+      await child(req);
+      throw new KongError(405, { message: 'Method not allowed' });
     });
   }
 }

@@ -45,12 +45,22 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/** Kong's answer to OPTIONS (kong/api/init.lua): the methods sorted, HEAD with GET, and CORS headers. */
+function optionsHeaders(allowed: string[]): Record<string, string> {
+  const methods = new Set([...allowed, 'OPTIONS']);
+  if (methods.has('GET')) methods.add('HEAD');
+  const list = [...methods].sort().join(', ');
+  return { Allow: list, 'Access-Control-Allow-Methods': list, 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Allow-Origin': '*' };
+}
+
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function send(res: http.ServerResponse, r: AdminResponse, started: number, version: string) {
   if (res.headersSent) return;
   const headers: Record<string, string> = {
     'X-Gossamer-Admin-Latency': String(Math.round(performance.now() - started)),
+    // Kong's name for the same figure: scripts written for Kong look for it.
+    'X-Kong-Admin-Latency': String(Math.round(performance.now() - started)),
     Server: `gossamer/${version}`,
     ...r.headers,
   };
@@ -136,7 +146,7 @@ function requestHandler(router: Router, counters: ServerCounters, deps: AdminDep
       if (match.kind === 'none') throw notFound();
       if (match.kind === 'method') {
         if (method === 'OPTIONS') {
-          response = { status: 204, headers: { Allow: [...match.allowed, 'OPTIONS'].join(', ') } };
+          response = { status: 204, headers: optionsHeaders(match.allowed) };
           send(res, response, started, deps.nodeInfo.version);
           return;
         }

@@ -80,7 +80,8 @@ export function encodeOffset(id: string): string {
 }
 
 export function decodeOffset(token: string): string {
-  if (!/^[A-Za-z0-9+/_-]+=*$/.test(token)) throw invalidOffset(token, 'bad base64 encoding');
+  // A lone trailing base64 character encodes no byte: Kong's decoder refuses it.
+  if (!/^[A-Za-z0-9+/_-]+=*$/.test(token) || token.replace(/=+$/, '').length % 4 === 1) throw invalidOffset(token, 'bad base64 encoding');
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));

@@ -163,4 +163,5 @@ export const urlPath = () =>
       if (message) ctx.addIssue({ code: 'custom', message });
     });
 
-export const PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp', 'ws', 'wss'] as const;
+// Kong's open-source gateway: ws/wss are Enterprise protocols and are refused with this list.
+export const PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'] as const;

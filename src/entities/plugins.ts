@@ -2,7 +2,7 @@
 // scope; `config` is validated by the plugin's own schema from src/plugins/registry.ts.
 import { z } from 'zod';
 import type { EntityDef } from './definition.ts';
-import { arr, bool, foreign, issuesToFields, kongMessage, name, nullable, oneOf, str, tags, timestamp, uuid, withDefault } from './fields.ts';
+import { arr, bool, foreign, issuesToFields, kongMessage, name, nullable, oneOf, str, tags, timestamp, uuid, withDefault, PROTOCOLS } from './fields.ts';
 import { plugins as registry, validatePluginConfig } from '../plugins/registry.ts';
 
 export const pluginSchema = z.strictObject({
@@ -14,7 +14,7 @@ export const pluginSchema = z.strictObject({
   config: withDefault(z.record(z.string(), z.unknown(), { error: (iss) => (iss.input == null ? 'required field missing' : 'expected a record') }), () => ({})),
   enabled: withDefault(bool(), () => true),
   protocols: withDefault(
-    arr(oneOf(['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp', 'ws', 'wss'])).min(1, 'length must be at least 1').max(10, 'length must be at most 10'),
+    arr(oneOf(PROTOCOLS)).min(1, 'length must be at least 1').max(10, 'length must be at most 10'),
     () => ['grpc', 'grpcs', 'http', 'https'],
   ),
   service: nullable(foreign()),

@@ -94,6 +94,7 @@ export function checkRoute(e: Record<string, unknown>): Record<string, unknown> 
     return atLeastOne(e, ['methods', 'hosts', 'headers', 'paths'], "must set one of %s when 'protocols' is 'http'");
   }
   if (grpc) {
+    if (e.strip_path === true) return { strip_path: "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'" };
     if (nonEmpty(e.methods)) return { methods: "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'" };
     if (has('grpcs')) return atLeastOne(e, ['hosts', 'headers', 'paths', 'snis'], "must set one of %s when 'protocols' is 'grpcs'");
     return atLeastOne(e, ['hosts', 'headers', 'paths'], "must set one of %s when 'protocols' is 'grpc'");
@@ -104,10 +105,22 @@ export function checkRoute(e: Record<string, unknown>): Record<string, unknown> 
   return atLeastOne(e, ['sources', 'destinations', 'snis'], "must set one of %s when 'protocols' is 'tcp', 'tls' or 'udp'");
 }
 
+const GRPC = new Set(['grpc', 'grpcs']);
+
+/** Kong's grpc route defaults: strip_path is false unless set (and then refused by the check). */
+function grpcDefaults(input: Record<string, unknown>): null {
+  const protocols = input.protocols;
+  if (Array.isArray(protocols) && protocols.some((p) => GRPC.has(p as string)) && (input.strip_path === undefined || input.strip_path === null)) {
+    input.strip_path = false;
+  }
+  return null;
+}
+
 export const routes: EntityDef = {
   name: 'routes',
   endpointKey: 'name',
   schema: routeSchema as unknown as EntityDef['schema'],
+  prepare: grpcDefaults,
   check: checkRoute,
   columns: {
     id: 'uuid',

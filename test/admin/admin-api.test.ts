@@ -196,11 +196,11 @@ describe('services', () => {
     expect(many.status).toBe(400);
     expect(many.body.fields).toEqual({
       port: 'expected an integer',
-      protocol: 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss',
+      protocol: 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp',
       bogus: 'unknown field',
     });
     expect(many.body.message).toBe(
-      '3 schema violations (bogus: unknown field; port: expected an integer; protocol: expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss)',
+      '3 schema violations (bogus: unknown field; port: expected an integer; protocol: expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp)',
     );
     const range = await call('POST', '/services', { host: 'x.test', port: 70000, retries: -1 });
     expect(range.body.fields).toEqual({ port: 'value should be between 0 and 65535', retries: 'value should be between 0 and 32767' });
@@ -334,11 +334,11 @@ describe('routes', () => {
     expect(r.status).toBe(400);
     expect(r.body.fields).toEqual({
       paths: ['should start with: / (fixed path) or ~/ (regex path)'],
-      protocols: [null, 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss'],
+      protocols: [null, 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp'],
       service: { id: 'expected a valid UUID' },
     });
     expect(r.body.message).toBe(
-      '3 schema violations (paths.1: should start with: / (fixed path) or ~/ (regex path); protocols.2: expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss; service.id: expected a valid UUID)',
+      '3 schema violations (paths.1: should start with: / (fixed path) or ~/ (regex path); protocols.2: expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp; service.id: expected a valid UUID)',
     );
   });
 

@@ -75,6 +75,9 @@ test('every registered endpoint answers its happy path', async () => {
   await call('PUT', '/routes/r4', 200, { paths: ['/r4'] });
   await call('GET', '/routes/r3/service', 200);
   await call('PATCH', '/routes/r3/service', 200, { retries: 3 });
+  await call('PUT', '/routes/r3/service', 200, { name: 'svc', url: 'http://svc.test' });
+  // Kong never deletes a service through its route: 405 is the answer it gives.
+  await call('DELETE', '/routes/r3/service', 405);
   await call('DELETE', '/routes/r4', 204);
 
   // consumers, key-auth
