@@ -40,7 +40,12 @@ function applyUrl(input: Record<string, unknown>): Record<string, unknown> | nul
   if (url === null || url === undefined) return null;
   if (typeof url !== 'string') return { url: 'expected a string' };
   const m = URL_RE.exec(url);
-  if (!m || !m[2]) return { url: `missing host in url` };
+  if (!m) {
+    // No scheme: Kong's URL parser reads it all as a path, so host and path answer for it.
+    input.path = url;
+    return null;
+  }
+  if (!m[2]) return { url: `missing host in url` };
   const protocol = m[1]!.toLowerCase();
   input.protocol = protocol;
   input.host = m[2];

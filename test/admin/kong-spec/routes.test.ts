@@ -2,7 +2,7 @@
 // (Kong's `it_content_types` runs each case form-encoded and as JSON; its multipart case is empty).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { CONTENT_TYPES, FORM, startKongSpecAdmin, type KongSpecAdmin } from './harness.ts';
+import { FORM, MULTIPART, contentTypes, startKongSpecAdmin, type KongSpecAdmin } from './harness.ts';
 
 const SPEC = '09-routes_routes_spec.lua';
 let k: KongSpecAdmin;
@@ -13,9 +13,7 @@ afterAll(async () => {
   await k?.close();
 });
 
-function itContentTypes(title: string, fn: (type: string) => () => Promise<void>) {
-  for (const [label, type] of CONTENT_TYPES) it(`${SPEC}: ${title} with ${label}`, fn(type));
-}
+const itContentTypes = contentTypes(SPEC, it);
 const PROTOCOL_LIST = 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp';
 const MUST_SET_HTTPS = "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'";
 
@@ -349,7 +347,7 @@ describe('/routes/{route}', () => {
     itContentTypes('handles same parameter in url and params gracefully', (type) => async () => {
       const res = await k.put('/routes/my-put-route', { type, body: { routes: { test: [{ test: 'test' }] }, tags: 'test' } });
       expect(res.status).toBe(400);
-    });
+    }, { multipart: true });
 
     describe('errors', () => {
       it(`${SPEC}: handles malformed JSON body (PUT)`, async () => {
@@ -422,7 +420,7 @@ describe('/routes/{route}', () => {
       expect(res.body.strip_path).toBe(true);
       expect(res.body.id).toBe(route.id);
       expect(await k.select('routes', route.id)).toEqual(res.body);
-    });
+    }, { multipart: true });
 
     itContentTypes('updates multiple fields at once', (type) => async () => {
       const route = await k.bp.routes({ paths: ['/my-route'] });
@@ -475,7 +473,7 @@ describe('/routes/{route}', () => {
       const res = await k.patch(`/routes/${route.id}`, { type, body: { regex_priority: 'foobar' } });
       expect(res.status).toBe(400);
       expect(res.body).toEqual({ code: 2, name: 'schema violation', message: 'schema violation (regex_priority: expected an integer)', fields: { regex_priority: 'expected an integer' } });
-    });
+    }, { multipart: true });
   });
 
   describe('DELETE', () => {
@@ -567,12 +565,12 @@ describe('/routes/{route}/service', () => {
         expect(res.body.port).toBe(1234);
         expect(res.body.path).toBe('/foo');
         expect(await k.select('services', service.id)).toEqual(res.body);
-      });
+      }, { multipart: true });
 
       itContentTypes(`returns 404 if not found (${method} /service)`, (type) => async () => {
         const res = await k.send(method, `/routes/${randomUUID()}/service`, { type, body: { name: 'edited', host: 'edited.test', path: null } });
         expect(res.status).toBe(404);
-      });
+      }, { multipart: true });
 
       itContentTypes(`handles invalid input (${method} /service)`, (type) => async () => {
         const service = await k.bp.services({ host: 'example.com', path: '/' });
@@ -589,7 +587,7 @@ describe('/routes/{route}/service', () => {
             fields: { connect_timeout: 'expected an integer', host: 'required field missing' },
           });
         }
-      });
+      }, { multipart: true });
     });
   }
 
@@ -632,10 +630,10 @@ describe('/routes/{route}/plugins', () => {
   itContentTypes('handles invalid input (plugins)', (type) => async () => {
     const route = await k.bp.routes({ paths: ['/my-route'] });
     // Kong's client sends `{}` as an empty body in either type.
-    const res = await k.post(`/routes/${route.id}/plugins`, { type, body: type === FORM ? '' : '{}' });
+    const res = await k.post(`/routes/${route.id}/plugins`, { type, body: type === FORM ? '' : type === MULTIPART ? {} : '{}' });
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ code: 2, fields: { name: 'required field missing' }, message: 'schema violation (name: required field missing)', name: 'schema violation' });
-  });
+  }, { multipart: true });
 
   itContentTypes('returns 409 on conflict (same plugin name)', (type) => async () => {
     const route = await k.bp.routes({ paths: ['/my-route'] });
@@ -649,7 +647,7 @@ describe('/routes/{route}/plugins', () => {
       message: `UNIQUE violation detected on '{consumer=null,name="basic-auth",route={id="${route.id}"},service=null}'`,
       name: 'unique constraint violation',
     });
-  });
+  }, { multipart: true });
 
   it(`${SPEC}: retrieves the first page (plugins)`, async () => {
     const route = await k.bp.routes({ paths: ['/my-route'] });
