@@ -56,6 +56,9 @@ const TAGS_OR = /^([\x20-\x2B\x2D\x2E\x30-\x7E\u0080-\u{10FFFF}]+(?:\/|$))+$/u;
 
 function parseTags(raw: string | null): { tags?: string[]; tagsCond?: 'and' | 'or' } {
   if (raw === null) return {};
+  if (raw === '') {
+    throw new KongError(400, { code: 11, name: 'invalid options', message: 'invalid option (tags: cannot be null)', options: { tags: 'cannot be null' } });
+  }
   if (TAGS_AND.test(raw)) return { tags: raw.split(',').filter(Boolean), tagsCond: 'and' };
   if (TAGS_OR.test(raw)) return { tags: raw.split('/').filter(Boolean), tagsCond: 'or' };
   throw new KongError(400, {
@@ -128,6 +131,8 @@ export function registerResource(router: Router, ctx: AdminContext, spec: Resour
       const filters: Record<string, string> = {};
       for (const f of spec.queryFilters ?? []) {
         const v = req.query.get(f);
+        // Kong's GET /consumers?custom_id= (kong/api/routes/consumers.lua).
+        if (v === '') throw badRequest(`${f} must be an unempty string`);
         if (v !== null) filters[f] = v;
       }
       const page = await pageEntities(ctx.pool, spec.entity, { size, offset, scope, ...tagsOpt, filters });
@@ -197,14 +202,18 @@ export function registerResource(router: Router, ctx: AdminContext, spec: Resour
       refuseIfReadOnly(ctx);
       const scope = await scopeOf(req);
       const k = keyFromParam(spec.entity, req.params[spec.param]!, spec.endpointKey ?? entities[spec.entity].endpointKey);
-      if (!k) return { status: 204 };
+      // Kong: a missing entity is 204 at the top level, 404 under a parent (endpoints.lua).
+      if (!k) return scope ? notFoundResponse() : { status: 204 };
       if ('field' in k && spec.normaliseKey) k.value = spec.normaliseKey(k.value);
       const result = await deleteEntity(ctx.pool, spec.entity, k, { nodeId: ctx.nodeId, scope });
+      if (!result.entity && scope) return notFoundResponse();
       await committed(ctx, result);
       return { status: 204 };
     });
   }
 }
+
+const notFoundResponse = (): AdminResponse => ({ status: 404, body: { message: 'Not found' } });
 
 /** `/routes/{id}/service`-style endpoints: the parent an entity points at (Kong's foreign-entity endpoints). */
 export function registerForeignEntity(
@@ -257,7 +266,7 @@ export function registerForeignEntity(
   if (spec.methods.includes('delete')) {
     // Kong refuses to delete a parent through its child: 405 once the child is found.
     router.add('DELETE', spec.path, async (req) => {
-      await child(req);
+      await resolve(req);
       throw new KongError(405, { message: 'Method not allowed' });
     });
   }

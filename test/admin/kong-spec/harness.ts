@@ -69,6 +69,8 @@ export interface SendOpts {
   type?: string;
   query?: Record<string, string | number>;
   headers?: Record<string, string>;
+  /** Send the body without a Content-Type (Kong's `client:request` with no header). */
+  rawType?: boolean;
 }
 
 export interface KongSpecAdmin {
@@ -148,7 +150,11 @@ export async function startKongSpecAdmin(prefix: string): Promise<KongSpecAdmin>
   const send = async (method: string, path: string, opts: SendOpts = {}): Promise<Res> => {
     const headers: Record<string, string> = { ...opts.headers };
     let payload: string | undefined;
-    if (opts.body !== undefined) {
+    if (opts.rawType) {
+      if (typeof opts.body === 'string') payload = opts.body;
+    } else if (opts.body === undefined && opts.type) {
+      headers['content-type'] = opts.type;
+    } else if (opts.body !== undefined) {
       const type = opts.type ?? JSON_CT;
       headers['content-type'] = type === MULTIPART ? `${MULTIPART}; boundary=${BOUNDARY}` : type;
       if (typeof opts.body === 'string') payload = opts.body;
