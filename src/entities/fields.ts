@@ -107,8 +107,14 @@ export const timestamp = () => int().min(0, 'expected a valid timestamp');
 /** Optional in input, null in output when absent (Kong returns every field). */
 export const nullable = <T extends z.ZodType>(s: T) => s.nullable().default(null);
 /** Defaulted; null means "use the default" as for an absent key. */
-export const withDefault = <T extends z.ZodType>(s: T, def: () => unknown) =>
-  z.preprocess((v) => (v === undefined || v === null ? def() : v), s);
+export const withDefault = <T extends z.ZodType>(s: T, def: () => unknown) => {
+  const schema = z.preprocess((v) => (v === undefined || v === null ? def() : v), s);
+  KONG_DEFAULTS.set(schema, def);
+  return schema;
+};
+
+/** The defaults withDefault hides in a preprocess step, for GET /schemas (Kong's `default`). */
+export const KONG_DEFAULTS = new WeakMap<object, () => unknown>();
 
 // Kong's typedefs.tag: printable ASCII except ',' and '/', or UTF-8.
 const TAG_RE = /^[\x20-\x2B\x2D\x2E\x30-\x7E\u0080-\u{10FFFF}]+$/u;
