@@ -83,6 +83,13 @@ export function keyOrNotFound(entity: EntityName, raw: string, normalise?: (raw:
   return key;
 }
 
+/** Kong answers a PUT whose URL names an invalid endpoint key with the field's own message. */
+function checkKeyValue(entity: EntityName, k: { field: string; value: string }) {
+  const shape = (entities[entity].schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  const parsed = shape?.[k.field]?.safeParse(k.value);
+  if (parsed && !parsed.success) throw badRequest(parsed.error.issues[0]?.message ?? `invalid ${k.field}`);
+}
+
 /** Resolve the parent named in the URL to its id, or 404. */
 async function resolveParent(ctx: AdminContext, parent: ParentSpec, req: AdminRequest): Promise<Scope & { raw: string }> {
   const raw = req.params[parent.param]!;
@@ -179,7 +186,9 @@ export function registerResource(router: Router, ctx: AdminContext, spec: Resour
       const scope = await scopeOf(req);
       const body = await entityBody(ctx, req, spec, true);
       if (scope) body[scope.field] = { id: scope.id };
-      const result = await upsertEntity(ctx.pool, spec.entity, key(req), body, { nodeId: ctx.nodeId, scope });
+      const k = key(req);
+      if ('field' in k && !spec.normaliseKey) checkKeyValue(spec.entity, k);
+      const result = await upsertEntity(ctx.pool, spec.entity, k, body, { nodeId: ctx.nodeId, scope });
       await committed(ctx, result);
       return { status: 200, body: result.entity };
     });
