@@ -47,6 +47,8 @@ export interface ResourceSpec {
   coerceForm?: (body: Record<string, unknown>) => Record<string, unknown>;
   /** GET collection filters from the query string (consumers ?custom_id=). */
   queryFilters?: string[];
+  /** PUT updates like PATCH and answers 404 for what is not there (Kong's targets). */
+  putIsPatch?: boolean;
   /** The field a non-UUID URL value names, when not the entity's endpoint key (a group, unique only under its consumer). */
   endpointKey?: string;
 }
@@ -195,7 +197,7 @@ export function registerResource(router: Router, ctx: AdminContext, spec: Resour
   }
 
   if (m.has('patch')) {
-    router.add('PATCH', entityPath, async (req) => {
+    const patch = async (req: AdminRequest): Promise<AdminResponse> => {
       refuseIfReadOnly(ctx);
       const scope = await scopeOf(req);
       const body = await entityBody(ctx, req, spec, false);
@@ -203,7 +205,9 @@ export function registerResource(router: Router, ctx: AdminContext, spec: Resour
       if (!result.entity) throw notFound();
       await committed(ctx, result);
       return { status: 200, body: result.entity };
-    });
+    };
+    router.add('PATCH', entityPath, patch);
+    if (spec.putIsPatch) router.add('PUT', entityPath, patch);
   }
 
   if (m.has('delete')) {

@@ -5,7 +5,8 @@ import type { EntityName } from './types.ts';
 import { schemaViolation } from './errors.ts';
 import { issuesToFields, kongMessage } from './fields.ts';
 
-export type ColType = 'uuid' | 'text' | 'int' | 'bool' | 'text[]' | 'uuid[]' | 'jsonb' | 'ts' | 'fk';
+export type ColType = 'uuid' | 'text' | 'int' | 'bool' | 'text[]' | 'uuid[]' | 'jsonb' | 'ts' | 'ts_ms' | 'fk';
+// 'ts_ms': seconds with milliseconds, as Kong's auto_timestamp_ms (targets).
 
 export interface Relation {
   /** Child entity, e.g. 'routes'. */

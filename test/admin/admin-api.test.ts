@@ -486,7 +486,7 @@ describe('upstreams and targets', () => {
     expect(t2.body).toMatchObject({ target: 'b.test:9000', weight: 5 });
     expect((await call('POST', '/upstreams/backend.internal/targets', { target: 'b.test:9000' })).status).toBe(409);
     expect((await call('POST', '/upstreams/backend.internal/targets', { target: 'a b', weight: 70000 })).body.fields).toEqual({
-      target: "Invalid target ('a b'); not a valid hostname or ip address",
+      target: 'Invalid target; not a valid hostname or ip address',
       weight: 'value should be between 0 and 65535',
     });
     expect((await call('GET', '/upstreams/backend.internal/targets/b.test:9000')).body.id).toBe(t2.body.id);

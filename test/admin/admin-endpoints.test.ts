@@ -158,7 +158,10 @@ test('every registered endpoint answers its happy path', async () => {
   await call('GET', '/upstreams/up.test/targets', 200);
   await call('GET', '/upstreams/up.test/targets/t1.test:80', 200);
   await call('PATCH', '/upstreams/up.test/targets/t1.test:80', 200, { weight: 5 });
-  await call('PUT', '/upstreams/up.test/targets/t2.test:81', 200, {});
+  // Kong's PUT on a target updates it (404 when there is none).
+  await call('POST', '/upstreams/up.test/targets', 201, { target: 't2.test:81' });
+  await call('PUT', '/upstreams/up.test/targets/t2.test:81', 200, { weight: 7 });
+  await call('GET', '/upstreams/up.test/targets/all', 200);
   await call('DELETE', '/upstreams/up.test/targets/t2.test:81', 204);
   await call('DELETE', '/upstreams/up2.test', 204);
 
