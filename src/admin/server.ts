@@ -58,8 +58,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 function send(res: http.ServerResponse, r: AdminResponse, started: number, version: string) {
   if (res.headersSent) return;
   const headers: Record<string, string> = {
-    'X-Gossamer-Admin-Latency': String(Math.round(performance.now() - started)),
-    // Kong's name for the same figure: scripts written for Kong look for it.
+    // Kong's name: scripts written for Kong look for it.
     'X-Kong-Admin-Latency': String(Math.round(performance.now() - started)),
     Server: `gossamer/${version}`,
     ...r.headers,
@@ -217,7 +216,13 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       socket.once('close', () => counters.connections_active--);
     });
     // Requests the HTTP parser rejects (bad method, broken headers) get a 400 and a closed socket.
-    srv.on('clientError', (_err, socket) => {
+    srv.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      // A method node's parser does not know (`GEEEET /`): Kong routes it and answers 405.
+      const notAllowed = '{"message":"Method not allowed"}';
+      if (err.code === 'HPE_INVALID_METHOD' && socket.writable) {
+        socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${notAllowed.length}\r\n\r\n${notAllowed}`);
+        return;
+      }
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 25\r\n\r\n{"message":"Bad request"}');
       else socket.destroy();
     });

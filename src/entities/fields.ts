@@ -171,3 +171,38 @@ export const urlPath = () =>
 
 // Kong's open-source gateway: ws/wss are Enterprise protocols and are refused with this list.
 export const PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'] as const;
+
+type ZDef = { type: string; [k: string]: unknown };
+const zdef = (s: unknown): ZDef | undefined => (s as { def?: ZDef } | undefined)?.def;
+
+/** The object schema under optional / default / preprocess wrappers, if any. */
+function objectShape(s: unknown): Record<string, unknown> | null {
+  let cur = s;
+  for (let i = 0; i < 20; i++) {
+    const d = zdef(cur);
+    if (!d) return null;
+    if (d.type === 'object') return (d.shape ?? {}) as Record<string, unknown>;
+    if (['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(d.type)) cur = d.innerType;
+    else if (d.type === 'pipe') cur = zdef(d.in)?.type === 'transform' ? d.out : d.in;
+    else return null;
+  }
+  return null;
+}
+
+/**
+ * Kong refuses fields a record does not declare ("unknown field"), at any depth; plugin
+ * config schemas written with z.object would drop them silently. Null when there are none.
+ */
+export function unknownFields(schema: unknown, value: unknown, depth = 0): Record<string, unknown> | null {
+  const shape = objectShape(schema);
+  if (!shape || depth > 16 || value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (!Object.hasOwn(shape, k)) out[k] = 'unknown field';
+    else {
+      const nested = unknownFields(shape[k], v, depth + 1);
+      if (nested) out[k] = nested;
+    }
+  }
+  return Object.keys(out).length ? out : null;
+}

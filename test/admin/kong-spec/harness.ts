@@ -75,6 +75,9 @@ export interface SendOpts {
 
 export interface KongSpecAdmin {
   pool: pg.Pool;
+  /** http://127.0.0.1:port of the Admin API. */
+  base: string;
+  nodeId: string;
   send(method: string, path: string, opts?: SendOpts): Promise<Res>;
   get(path: string, opts?: SendOpts): Promise<Res>;
   post(path: string, opts?: SendOpts): Promise<Res>;
@@ -138,10 +141,11 @@ export async function startKongSpecAdmin(prefix: string): Promise<KongSpecAdmin>
   const db = await testDatabase(prefix);
   const pool = createPool(db.conf);
   await bootstrap(pool);
+  const nodeId = randomUUID();
   const admin: AdminServer = createAdminServer({
     pool,
-    nodeInfo: { id: randomUUID(), name: 'node-a', hostname: 'host-a', version: '0.1.0', role: 'traditional' },
-    configSummary: { pg_host: db.host, admin_listen: '127.0.0.1:8001' },
+    nodeInfo: { id: nodeId, name: 'node-a', hostname: 'host-a', version: '0.1.0', role: 'traditional' },
+    configSummary: { pg_host: db.host, pg_password: 'hide_me', admin_listen: '127.0.0.1:8001' },
     onChanges: () => {},
   });
   const addr = await admin.listen('127.0.0.1', await freePort());
@@ -190,6 +194,8 @@ export async function startKongSpecAdmin(prefix: string): Promise<KongSpecAdmin>
 
   return {
     pool,
+    base,
+    nodeId,
     send,
     get: (p, o) => send('GET', p, o),
     post: (p, o) => send('POST', p, o),
