@@ -61,9 +61,15 @@ function parseTags(raw: string | null): { tags?: string[]; tagsCond?: 'and' | 'o
   if (raw === '') {
     throw new KongError(400, { code: 11, name: 'invalid options', message: 'invalid option (tags: cannot be null)', options: { tags: 'cannot be null' } });
   }
+  // A byte that is no UTF-8 (decoded to U+FFFD) fails Kong's utf-8 check like a bad separator.
+  if (raw.includes('\uFFFD')) throw invalidTagsFilter();
   if (TAGS_AND.test(raw)) return { tags: raw.split(',').filter(Boolean), tagsCond: 'and' };
   if (TAGS_OR.test(raw)) return { tags: raw.split('/').filter(Boolean), tagsCond: 'or' };
-  throw new KongError(400, {
+  throw invalidTagsFilter();
+}
+
+function invalidTagsFilter(): KongError {
+  return new KongError(400, {
     code: 11,
     name: 'invalid options',
     message: 'invalid option (tags: invalid filter syntax)',
@@ -136,7 +142,8 @@ export function registerResource(router: Router, ctx: AdminContext, spec: Resour
       const scope = await scopeOf(req);
       const size = parseSize(req.query.get('size'));
       const offset = req.query.get('offset') ?? undefined;
-      const tagsOpt = parseTags(req.query.get('tags'));
+      // Kong ignores ?tags= on a list scoped to a parent (Kong/kong#6779).
+      const tagsOpt = scope ? {} : parseTags(req.query.get('tags'));
       const filters: Record<string, string> = {};
       for (const f of spec.queryFilters ?? []) {
         const v = req.query.get(f);

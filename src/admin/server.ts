@@ -45,6 +45,20 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/**
+ * Node hands a request line's raw bytes over as latin1 characters; a client that sends UTF-8
+ * unescaped (`/consumers?tags=🦍`, as Kong's own test client does) means those bytes.
+ */
+function rawBytesEscaped(url: string): string {
+  if (!/[^\x00-\x7f]/.test(url)) return url;
+  let out = '';
+  for (const ch of url) {
+    const c = ch.charCodeAt(0);
+    out += c > 0x7f && c <= 0xff ? `%${c.toString(16).toUpperCase().padStart(2, '0')}` : ch;
+  }
+  return out;
+}
+
 /** Kong's answer to OPTIONS (kong/api/init.lua): the methods sorted, HEAD with GET, and CORS headers. */
 function optionsHeaders(allowed: string[]): Record<string, string> {
   const methods = new Set([...allowed, 'OPTIONS']);
@@ -136,7 +150,7 @@ function requestHandler(router: Router, counters: ServerCounters, deps: AdminDep
     try {
       let url: URL;
       try {
-        url = new URL(req.url ?? '/', 'http://admin.invalid');
+        url = new URL(rawBytesEscaped(req.url ?? '/'), 'http://admin.invalid');
       } catch {
         throw notFound();
       }
