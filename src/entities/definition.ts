@@ -51,6 +51,11 @@ export interface EntityDef {
   naturalKey?(entity: Record<string, unknown>): string | null;
   /** Children that forbid deleting this entity while they exist. */
   restrict: Relation[];
+  /**
+   * Rows whose `ttl` (seconds after created_at) has run out are gone for reads, as Kong's
+   * DAO `ttl` option makes them (key-auth credentials).
+   */
+  expiresByTtl?: boolean;
   /** Extra cache keys besides `<name>:<id>` (Kong's cache_key fields). */
   cacheKeys?(entity: Record<string, unknown>): string[];
 }

@@ -98,6 +98,7 @@ test('every registered endpoint answers its happy path', async () => {
   await call('PATCH', '/key-auths/k1', 200, { ttl: 100 });
   await call('PUT', '/key-auths/k3', 200, { consumer: { id: ids.consumer } });
   await call('DELETE', '/key-auths/k3', 204);
+  await call('POST', '/key-auths', 201, { key: 'k4', consumer: { id: ids.consumer } });
 
   // basic-auth, acls
   await call('POST', '/consumers/c1/basic-auth', 201, { username: 'b1', password: 'p' });
@@ -112,6 +113,7 @@ test('every registered endpoint answers its happy path', async () => {
   await call('PATCH', '/basic-auths/b1', 200, { password: 'q' });
   await call('PUT', '/basic-auths/b3', 200, { consumer: { id: ids.consumer }, password: 'p' });
   await call('DELETE', '/basic-auths/b3', 204);
+  await call('POST', '/basic-auths', 201, { username: 'b4', password: 'p', consumer: { id: ids.consumer } });
   const acl = await call('POST', '/consumers/c1/acls', 201, { group: 'g1' });
   await call('GET', '/consumers/c1/acls', 200);
   await call('GET', '/consumers/c1/acls/g1', 200);
@@ -124,6 +126,7 @@ test('every registered endpoint answers its happy path', async () => {
   await call('PATCH', `/acls/${acl.id}`, 200, { group: 'g3' });
   await call('PUT', '/acls/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b', 200, { consumer: { id: ids.consumer }, group: 'g4' });
   await call('DELETE', '/acls/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b', 204);
+  await call('POST', '/acls', 201, { group: 'g5', consumer: { id: ids.consumer } });
 
   // plugins, global and scoped
   const g = await call('POST', '/plugins', 201, { name: 'gossamer-endpoints-test', instance_name: 'global-one' });
