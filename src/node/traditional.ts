@@ -14,6 +14,7 @@ import { startEventSyncPart, writableAdmin } from './parts/event-sync.ts';
 import { startProxyPart } from './parts/proxy.ts';
 import { startClusterPart } from './parts/cluster.ts';
 import { startAdminPart } from './parts/admin.ts';
+import { registerUpstreamHealth } from '../admin/upstream-health.ts';
 
 export async function startTraditional(node: NodeContext): Promise<StartedRole> {
   const { config, log } = node;
@@ -37,7 +38,10 @@ export async function startTraditional(node: NodeContext): Promise<StartedRole> 
   const admin = await startAdminPart(node, {
     role: config.cluster_role,
     ...writableAdmin(db.pool, events, () => proxy),
-    routes: (router) => registerClustering(router, null),
+    routes: (router) => {
+      registerClustering(router, null);
+      registerUpstreamHealth(router, { pool: db.pool, nodeId: node.nodeId, health: () => proxy?.health ?? null });
+    },
     cluster: () => cluster,
     proxyMetrics: () => (proxy ? proxy.metrics() : ''),
   });

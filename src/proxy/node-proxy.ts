@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Listen } from '../config/index.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { NodeHealthChecks } from './balancer/node-health.ts';
+import type { HealthReport } from './balancer/index.ts';
 import type { ListenAddress } from './server.ts';
 import type { PackedSnapshot } from './worker-messages.ts';
 import { loadProxyTls, type ProxyTlsSettings, type TlsMaterial } from './tls-certs.ts';
@@ -36,6 +37,8 @@ export interface NodeProxy {
   /** Metrics text (exposition format) of the proxy (merged over workers). */
   metrics(): Promise<string>;
   workers: ProxyWorkers['workers'];
+  /** The node's target verdicts, and a verdict set by hand (Kong's /targets/{t}/healthy). */
+  health: { reports(): HealthReport[]; set(report: HealthReport): void };
   stop(): Promise<void>;
 }
 
@@ -96,6 +99,13 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
     settled: () => workers.settled(),
     metrics: () => workers.metrics(),
     workers: () => workers.workers(),
+    health: {
+      reports: () => checks.reports(),
+      set: (report) => {
+        checks.apply([report]);
+        workers.broadcastHealth([report]);
+      },
+    },
     stop: () => {
       checks.stop();
       return workers.stop();

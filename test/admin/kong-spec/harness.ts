@@ -137,7 +137,14 @@ function blueprints(pool: pg.Pool): Blueprints {
   return bp;
 }
 
-export async function startKongSpecAdmin(prefix: string): Promise<KongSpecAdmin> {
+export interface StartOptions {
+  /** Routes a node adds beside the generic ones (the balancer health endpoints). */
+  routes?(router: AdminServer['router'], pool: pg.Pool, nodeId: string): void;
+  /** Called after each committed write, before the answer (a node applies it here). */
+  onChanges?(): Promise<void> | void;
+}
+
+export async function startKongSpecAdmin(prefix: string, opts: StartOptions = {}): Promise<KongSpecAdmin> {
   const db = await testDatabase(prefix);
   const pool = createPool(db.conf);
   await bootstrap(pool);
@@ -146,8 +153,9 @@ export async function startKongSpecAdmin(prefix: string): Promise<KongSpecAdmin>
     pool,
     nodeInfo: { id: nodeId, name: 'node-a', hostname: 'host-a', version: '0.1.0', role: 'traditional' },
     configSummary: { pg_host: db.host, pg_password: 'hide_me', admin_listen: '127.0.0.1:8001' },
-    onChanges: () => {},
+    onChanges: () => opts.onChanges?.(),
   });
+  opts.routes?.(admin.router, pool, nodeId);
   const addr = await admin.listen('127.0.0.1', await freePort());
   const base = `http://127.0.0.1:${addr.port}`;
 

@@ -253,3 +253,15 @@ describe('/upstreams/{upstream}/targets/{target}', () => {
     });
   }
 });
+
+describe('/upstreams/{upstream}/targets/{target}/(un)healthy not available in hybrid mode', () => {
+  it(`${SPEC}: healthcheck endpoints not included in /endpoints`, async () => {
+    // A control plane's Admin API is built without the proxy's health routes
+    // (src/node/control-plane.ts registers none), as this one is.
+    const res = await k.get('/endpoints');
+    expect(res.status).toBe(200);
+    for (const p of ['/upstreams/{upstreams}/targets/{targets}/healthy', '/upstreams/{upstreams}/targets/{targets}/unhealthy']) {
+      expect(res.body.data).not.toContain(p);
+    }
+  });
+});
