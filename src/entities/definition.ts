@@ -53,7 +53,7 @@ export interface EntityDef {
   restrict: Relation[];
   /**
    * Rows whose `ttl` (seconds after created_at) has run out are gone for reads, as Kong's
-   * DAO `ttl` option makes them (key-auth credentials).
+   * DAO `ttl` option makes them (a plugin's credentials).
    */
   expiresByTtl?: boolean;
   /** Extra cache keys besides `<name>:<id>` (Kong's cache_key fields). */
