@@ -19,6 +19,10 @@ const HOP = Object.assign(Object.create(null) as Record<string, boolean>, {
   connection: true,
   'keep-alive': true,
   'proxy-connection': true,
+  // httpoxy: a client's `Proxy` header must never reach an upstream's CGI as HTTP_PROXY.
+  proxy: true,
+  // Re-added below with this proxy's own entry appended (one Via, not the client's twice).
+  via: true,
   'proxy-authenticate': true,
   'proxy-authorization': false,
   te: true,
@@ -111,7 +115,7 @@ export class Forwarder {
       const src = ctx.requestBodyHead === null ? req : bodyWithHead(ctx.requestBodyHead, req);
       body = ctx.requestBodyLimit > 0 ? src.pipe(new BodyLimit(ctx.requestBodyLimit)) : src;
     }
-    const path = ctx.query ? ctx.upstreamPath + '?' + ctx.query : ctx.upstreamPath;
+    const path = ctx.query || ctx.queryMark ? ctx.upstreamPath + '?' + ctx.query : ctx.upstreamPath;
     const handler = new ResponseRelay(ctx, service, peer, attempt, streamed, this);
     if (streamed && service.write_timeout > 0) {
       const len = req.headers['content-length'];
@@ -253,12 +257,16 @@ function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): s
     'x-forwarded-proto', ctx.https ? 'https' : 'http',
     'x-forwarded-host', fwdHost,
     'x-forwarded-port', String(ctx.listenPort),
-    'x-forwarded-path', ctx.path,
+    'x-forwarded-path', ctx.rawPath,
     'x-real-ip', ctx.clientIp,
     'x-gossamer-request-id', ctx.requestId,
     'via', src.via ? src.via + ', ' + VIA : VIA,
   );
-  if (ctx.strippedPrefix !== null) out.push('x-forwarded-prefix', ctx.strippedPrefix);
+  // Kong: no prefix header when the prefix stripped was the root itself.
+  if (ctx.strippedPrefix !== null && ctx.strippedPrefix !== '/') out.push('x-forwarded-prefix', ctx.strippedPrefix);
+  // TE is hop-by-hop, but Kong keeps its `trailers` (the client can take trailers).
+  const te = src.te;
+  if (te !== undefined && /(^|,)\s*trailers\s*(;|,|$)/i.test(String(te))) out.push('te', 'trailers');
   return out;
 }
 
@@ -331,15 +339,22 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     if (b !== null && this.peer.health !== null) b.reportStatus(this.peer.health, statusCode);
     const h: string[] = [];
     let length = -1;
+    let upstreamVia: string | null = null;
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const nameBuf = rawHeaders[i]! as LatinBuffer;
       const name = nameBuf.latin1Slice(0, nameBuf.length);
       const n = name.length;
-      // Only names as long as a hop-by-hop one or Content-Length need a closer look.
-      if (n === 2 || n === 7 || n === 10 || n === 14 || n === 16 || n === 17) {
+      // Only names as long as Via, a hop-by-hop one or Content-Length need a closer look.
+      if (n === 2 || n === 3 || n === 7 || n === 10 || n === 14 || n === 16 || n === 17) {
         const lower = name.toLowerCase();
         if (RESPONSE_HOP.has(lower)) continue;
         if (lower === 'content-length') length = Number(rawHeaders[i + 1]!.toString('latin1'));
+        else if (lower === 'via') {
+          // One Via, the upstream's entries first and this proxy's last (Kong's answer).
+          const v = rawHeaders[i + 1]!.toString('latin1');
+          upstreamVia = upstreamVia === null ? v : upstreamVia + ', ' + v;
+          continue;
+        }
       }
       const valueBuf = rawHeaders[i + 1]! as LatinBuffer;
       h.push(name, valueBuf.latin1Slice(0, valueBuf.length));
@@ -348,7 +363,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     const extra = ctx.responseHeaders;
     if (extra !== null) for (let i = 0; i < extra.length; i++) h.push(extra[i]!);
     h.push(
-      'via', VIA,
+      'via', upstreamVia === null ? VIA : upstreamVia + ', ' + VIA,
       'x-gossamer-upstream-latency', String(Math.round(ctx.upstreamLatency)),
       'x-gossamer-proxy-latency', String(Math.round(ctx.proxyLatency)),
       'x-gossamer-request-id', ctx.requestId,

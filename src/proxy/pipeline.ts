@@ -92,7 +92,7 @@ export class RequestPipeline {
   /** Requests received by this process (the benchmark checks every worker served). */
   readonly stats = { requests: 0 };
   /** Reused for every request: the router reads it synchronously. */
-  private readonly facts: RequestFacts = { method: '', host: '', port: 0, path: '', headers: {} };
+  private readonly facts: RequestFacts = { method: '', host: '', port: 0, path: '', headers: {}, message: null };
 
   constructor(
     private readonly runtime: ProxyRuntime,
@@ -170,8 +170,11 @@ export class RequestPipeline {
     facts.port = port;
     facts.path = path;
     facts.headers = req.headers;
+    facts.message = req;
     const m = this.runtime.router.match(facts);
     const ctx = new ProxyContext(req, res, nextRequestId(), start, path, q === -1 ? '' : url.slice(q + 1), hostHeader);
+    ctx.queryMark = q !== -1;
+    ctx.rawPath = rawPath;
     ctx.https = l.tls;
     ctx.listenPort = l.port;
     const maxBodySize = this.maxBodySize;

@@ -24,6 +24,11 @@ export interface RequestFacts {
   port: number; // Host header port, or the listener's
   path: string; // normalized, no query
   headers: Record<string, string | string[] | undefined>;
+  /**
+   * The request itself when there is one: a header sent twice is matched value by value
+   * (headersDistinct), where node's joined or first-only `headers` would hide one.
+   */
+  message?: { headersDistinct: Record<string, string[] | undefined> } | null;
 }
 
 // Scratch for the matcher that just matched: avoids returning a tuple per candidate.
@@ -46,7 +51,7 @@ function matchHeaders(m: CompiledMatcher, f: RequestFacts): boolean {
   if (!rules) return true;
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!;
-    const raw = f.headers[r.name];
+    const raw = f.message ? f.message.headersDistinct[r.name] : f.headers[r.name];
     if (raw === undefined) return false;
     const vals = Array.isArray(raw) ? raw : [raw];
     let ok = false;
