@@ -148,12 +148,24 @@ function scanIndex(idx: PathIndex | undefined, seg: string, f: RequestFacts): vo
   }
 }
 
+/**
+ * kong/router/utils.lua sanitize_uri_postfix: what is left after a stripped prefix does not
+ * start with a dot segment (`/route./req` stripped of `/route` goes on as `req`).
+ */
+function sanitizePostfix(p: string): string {
+  if (p.length === 0 || p.charCodeAt(0) !== 46 /* . */) return p;
+  if (p === '.' || p === '..') return '';
+  if (p.startsWith('./')) return p.slice(2);
+  if (p.startsWith('../')) return p.slice(3);
+  return p;
+}
+
 function buildMatch(m: CompiledMatcher, path: string, prefix: string | null, regex: RegExpExecArray | null): RouteMatch {
   const route = m.route;
   const service = m.service;
   const matched = prefix ?? (regex ? regex[0] : null);
   const strip = route.strip_path !== false && matched !== null;
-  const postfix = strip ? path.slice(matched!.length) : '';
+  const postfix = strip ? sanitizePostfix(path.slice(matched!.length)) : '';
   const base = service?.path || '/';
   const upstreamPath =
     route.path_handling === 'v1' ? upstreamPathV1(strip, postfix, path, base) : upstreamPathV0(strip, postfix, path, base);
