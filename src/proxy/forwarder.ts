@@ -212,6 +212,12 @@ export class Forwarder {
 
 function noop(): void {}
 
+const TE_TRAILERS = /(^|,)\s*trailers\s*(;|,|$)/i;
+function clientTakesTrailers(ctx: ProxyContext): boolean {
+  const te = ctx.req.headers.te;
+  return te !== undefined && TE_TRAILERS.test(String(te));
+}
+
 /** Whether a response to `method` with `status` carries a body (RFC 9110 §6.4.1). */
 function hasBody(method: string, status: number): boolean {
   return method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
@@ -265,8 +271,7 @@ function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): s
   // Kong: no prefix header when the prefix stripped was the root itself.
   if (ctx.strippedPrefix !== null && ctx.strippedPrefix !== '/') out.push('x-forwarded-prefix', ctx.strippedPrefix);
   // TE is hop-by-hop, but Kong keeps its `trailers` (the client can take trailers).
-  const te = src.te;
-  if (te !== undefined && /(^|,)\s*trailers\s*(;|,|$)/i.test(String(te))) out.push('te', 'trailers');
+  if (clientTakesTrailers(ctx)) out.push('te', 'trailers');
   return out;
 }
 
@@ -347,7 +352,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       // Only names as long as Via, a hop-by-hop one or Content-Length need a closer look.
       if (n === 2 || n === 3 || n === 7 || n === 10 || n === 14 || n === 16 || n === 17) {
         const lower = name.toLowerCase();
-        if (RESPONSE_HOP.has(lower)) continue;
+        // Trailer stays when the client said it takes trailers (TE: trailers), as in Kong.
+        if (RESPONSE_HOP.has(lower) && !(lower === 'trailer' && clientTakesTrailers(ctx))) continue;
         if (lower === 'content-length') length = Number(rawHeaders[i + 1]!.toString('latin1'));
         else if (lower === 'via') {
           // One Via, the upstream's entries first and this proxy's last (Kong's answer).
@@ -368,6 +374,9 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       'x-gossamer-proxy-latency', String(Math.round(ctx.proxyLatency)),
       'x-gossamer-request-id', ctx.requestId,
     );
+    // Naming the connection ourselves keeps node from adding `Keep-Alive: timeout=N`, which
+    // nginx (keepalive_timeout without a header value) does not send.
+    if (ctx.res.shouldKeepAlive) h.push('connection', 'keep-alive');
     let status = statusCode;
     // Only chains with a header_filter handler pay for the head object and the loop.
     const plugins = ctx.plugins;

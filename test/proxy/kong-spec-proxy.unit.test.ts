@@ -14,6 +14,7 @@ let proxy: ProxyServer;
 let port: number;
 let up: Upstream_;
 let via: Upstream_;
+let hop: Upstream_;
 const ids: Record<string, string> = {};
 
 type Answer = { status: number; headers: http.IncomingHttpHeaders; body: string; echo: () => Echo };
@@ -36,9 +37,24 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'application/json', via: '2 nginx, HTTP/1.1 http_mock' });
     res.end(JSON.stringify({ via: String(req.headers.via) }));
   });
+  // Kong's fixture location /hop-by-hop (spec/fixtures/template_inject/nginx_kong_test_custom_inject_http.lua).
+  hop = await echoServer((_req, res) => {
+    res.writeHead(200, {
+      'Keep-Alive': 'timeout=5, max=1000',
+      Proxy: 'Remove-Me',
+      'Proxy-Connection': 'close',
+      'Proxy-Authenticate': 'Basic',
+      'Proxy-Authorization': 'Basic YWxhZGRpbjpvcGVuc2VzYW1l',
+      TE: 'trailers, deflate;q=0.5',
+      Trailer: 'Expires',
+      Upgrade: 'example/1, foo/2',
+    });
+    res.end('hello\r\n\r\nExpires: Wed, 21 Oct 2015 07:28:00 GMT\r\n\r\n');
+  });
   const s = () => service({ port: up.port });
   const services = Array.from({ length: 12 }, s);
   const viaService = service({ port: via.port, path: '/via' });
+  const hopService = service({ port: hop.port });
   const routes = [
     route(services[0]!, { name: 'mock', hosts: ['mock_upstream'] }),
     route(services[1]!, { name: 'foobar', paths: ['/foo/bar'] }),
@@ -48,11 +64,13 @@ beforeAll(async () => {
     route(services[5]!, { name: 'foo', protocols: ['http'], paths: ['/foo'] }),
     route(services[6]!, { name: 'status', protocols: ['http'], paths: ['/status/200'], strip_path: false }),
     route(services[7]!, { name: 'root', protocols: ['http'], paths: ['/'] }),
+    route(services[9]!, { name: 'preserved', protocols: ['http'], hosts: ['preserved.test'], preserve_host: true }),
     route(services[8]!, { name: 'location', hosts: ['twice.test'], headers: { location: ['my-location-2'] } }),
     route(viaService, { name: 'via', hosts: ['test.via'] }),
+    route(hopService, { name: 'hop', hosts: ['hop.test'] }),
   ];
   for (const r of routes) ids[r.name!] = r.id;
-  proxy = await createProxyServer({ snapshot: snapshot({ services: [...services, viaService], routes }) });
+  proxy = await createProxyServer({ snapshot: snapshot({ services: [...services, viaService, hopService], routes }) });
   port = (await proxy.listen(0, '127.0.0.1')).port;
 });
 
@@ -60,6 +78,7 @@ afterAll(async () => {
   await proxy?.close();
   await up?.close();
   await via?.close();
+  await hop?.close();
 });
 
 describe('02-router_spec: URI arguments', () => {
@@ -125,6 +144,22 @@ describe('03-upstream_headers_spec', () => {
     expect(h.close).toBe('Keep-Me');
   });
 
+  it(`${HEADERS}: are removed from response`, async () => {
+    // Kong's client keeps its connection open: the proxy must not answer with a Keep-Alive header.
+    const r = await send('/hop-by-hop', { host: 'hop.test', Connection: 'keep-alive' });
+    expect(r.status).toBe(200);
+    expect(r.headers['keep-alive']).toBeUndefined();
+    expect(r.headers.trailer).toBeUndefined();
+    expect(r.headers.upgrade).toBeUndefined();
+    expect(r.headers['transfer-encoding']).toBe('chunked');
+  });
+
+  it(`${HEADERS}: keeps trailer when requested`, async () => {
+    const r = await send('/hop-by-hop', { host: 'hop.test', TE: 'trailers' });
+    expect(r.status).toBe(200);
+    expect(r.headers.trailer).toBe('Expires');
+  });
+
   it(`${HEADERS}: X-Forwarded-Path should be added if not present in request`, async () => {
     expect((await send('/', { host: 'headers-inspect.test' })).echo().headers['x-forwarded-path']).toBe('/');
   });
@@ -148,6 +183,47 @@ describe('03-upstream_headers_spec', () => {
   it(`${HEADERS}: X-Forwarded-Prefix should not be added if / was stripped`, async () => {
     expect((await send('/')).echo().headers['x-forwarded-prefix']).toBeUndefined();
   });
+});
+
+describe('03-upstream_headers_spec (using the default configuration values)', () => {
+  const inspect = async (extra: Record<string, string> = {}, host = 'headers-inspect.test') => (await send('/', { Host: host, ...extra })).echo().headers;
+  const cases: [string, Record<string, string>, string, string | (() => string)][] = [
+    ['X-Real-IP should be added if not present in request', {}, 'x-real-ip', '127.0.0.1'],
+    ['X-Real-IP should be replaced if present in request', { 'X-Real-IP': '10.0.0.1' }, 'x-real-ip', '127.0.0.1'],
+    ['X-Forwarded-For should be added if not present in request', {}, 'x-forwarded-for', '127.0.0.1'],
+    ['X-Forwarded-For should be appended if present in request', { 'X-Forwarded-For': '10.0.0.1' }, 'x-forwarded-for', '10.0.0.1, 127.0.0.1'],
+    ['X-Forwarded-Proto should be added if not present in request', {}, 'x-forwarded-proto', 'http'],
+    ['X-Forwarded-Proto should be replaced if present in request', { 'X-Forwarded-Proto': 'https' }, 'x-forwarded-proto', 'http'],
+    ['X-Forwarded-Host should be added if not present in request', {}, 'x-forwarded-host', 'headers-inspect.test'],
+    ['X-Forwarded-Host should be replaced if present in request', { 'X-Forwarded-Host': 'example.test' }, 'x-forwarded-host', 'headers-inspect.test'],
+    ['X-Forwarded-Port should be added if not present in request', {}, 'x-forwarded-port', () => String(port)],
+    ['X-Forwarded-Port should be replaced if present in request', { 'X-Forwarded-Port': '80' }, 'x-forwarded-port', () => String(port)],
+  ];
+  for (const [title, extra, header, want] of cases) {
+    it(`${HEADERS}: ${title}`, async () => {
+      expect((await inspect(extra))[header]).toBe(typeof want === 'function' ? want() : want);
+    });
+  }
+
+  const sent = { 'X-Real-IP': '10.0.0.1', 'X-Forwarded-For': '10.0.0.1', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'example.test', 'X-Forwarded-Port': '80' };
+  for (const [title, extra, xff] of [
+    ['should be added if not present in request while preserving the downstream host', {}, '127.0.0.1'],
+    ['should be added if present in request while preserving the downstream host', sent, '10.0.0.1, 127.0.0.1'],
+  ] as const) {
+    it(`${HEADERS}: ${title}`, async () => {
+      const h = await inspect(extra, 'preserved.test');
+      expect(h).toMatchObject({ host: 'preserved.test', 'x-real-ip': '127.0.0.1', 'x-forwarded-for': xff, 'x-forwarded-proto': 'http', 'x-forwarded-host': 'preserved.test', 'x-forwarded-path': '/', 'x-forwarded-port': String(port) });
+    });
+  }
+  for (const [title, extra, xff] of [
+    ['should be added if not present in request while discarding the downstream host', {}, '127.0.0.1'],
+    ['if present in request while discarding the downstream host', sent, '10.0.0.1, 127.0.0.1'],
+  ] as const) {
+    it(`${HEADERS}: ${title}`, async () => {
+      const h = await inspect(extra);
+      expect(h).toMatchObject({ host: `127.0.0.1:${up.port}`, 'x-real-ip': '127.0.0.1', 'x-forwarded-for': xff, 'x-forwarded-proto': 'http', 'x-forwarded-host': 'headers-inspect.test', 'x-forwarded-path': '/', 'x-forwarded-port': String(port) });
+    });
+  }
 });
 
 describe('35-via_spec', () => {
