@@ -1,6 +1,7 @@
 // Kong's generic entity endpoints (kong/api/endpoints.lua), written once and instantiated
 // per resource group: collection GET/POST, entity GET/PUT/PATCH/DELETE, and the nested
 // forms scoped to a parent (`/services/{id|name}/routes`).
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -277,9 +278,16 @@ export function registerForeignEntity(
     // Replaces the parent the entity points at; Kong answers 404 when it points at none.
     router.add('PUT', spec.path, async (req) => {
       refuseIfReadOnly(ctx);
-      const k = await resolve(req);
+      const found = await child(req);
+      const ref = found[spec.field] as { id?: string } | null | undefined;
+      // Kong: an entity that points at nothing gets a new parent, and is pointed at it.
+      const k = ref?.id ? { id: ref.id } : { id: randomUUID() };
       const result = await upsertEntity(ctx.pool, spec.parent, k, await parentBody(req), { nodeId: ctx.nodeId });
       await committed(ctx, result);
+      if (!ref?.id) {
+        const linked = await updateEntity(ctx.pool, spec.entity, { id: found.id as string }, { [spec.field]: { id: k.id } }, { nodeId: ctx.nodeId });
+        await committed(ctx, linked);
+      }
       return { status: 200, body: result.entity };
     });
   }

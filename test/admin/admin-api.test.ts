@@ -273,6 +273,17 @@ describe('services', () => {
 });
 
 describe('routes', () => {
+  test('PUT /routes/{id}/service on a route without a service creates one and points the route at it (Kong)', async () => {
+    const r = await call('POST', '/routes', { name: 'lonely', paths: ['/lonely'] });
+    expect(r.status).toBe(201);
+    const put = await call('PUT', '/routes/lonely/service', { name: 'adopted', url: 'http://adopted.test' });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ name: 'adopted', host: 'adopted.test' });
+    expect((await call('GET', '/routes/lonely')).body.service).toEqual({ id: put.body.id });
+    expect((await call('DELETE', '/routes/lonely')).status).toBe(204);
+    expect((await call('DELETE', '/services/adopted')).status).toBe(204);
+  });
+
   let svc: { id: string };
   beforeAll(async () => {
     svc = (await call('POST', '/services', { name: 'route-home', host: 'r.test' })).body;
