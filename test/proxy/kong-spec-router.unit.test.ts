@@ -290,3 +290,85 @@ describe('edge-cases', () => {
     expect(served(r)).toBe('service-2');
   });
 });
+
+describe('[#headers]', () => {
+  const cases: [string, RouteSpec[], [Record<string, string>, string][]][] = [
+    [
+      'matches by header',
+      [{ headers: { version: ['v1', 'v2'] } }, { headers: { version: ['v3'] } }],
+      [
+        [{ version: 'v1' }, 'service-1'],
+        [{ version: 'v3' }, 'service-2'],
+      ],
+    ],
+    [
+      'matches headers in a case-insensitive way',
+      [{ headers: { Version: ['v1', 'v2'] } }, { headers: { version: ['V3'] } }],
+      [
+        [{ version: 'v1' }, 'service-1'],
+        [{ Version: 'v3' }, 'service-2'],
+      ],
+    ],
+    [
+      'prioritizes Routes with more headers',
+      [{ headers: { version: ['v1', 'v2'] } }, { headers: { version: ['v3'], location: ['us-east'] } }, { headers: { version: ['v3'] } }],
+      [
+        [{ version: 'v3', location: 'us-east' }, 'service-2'],
+        [{ version: 'v3' }, 'service-3'],
+      ],
+    ],
+  ];
+  for (const [title, specs, requests] of cases) {
+    it(`${SPEC}: ${title}`, async () => {
+      const f = await fixture(specs);
+      try {
+        for (const [headers, want] of requests) {
+          const r = await send(f.port, 'GET', '/', { host: 'domain.test', ...headers });
+          expect(r.status).toBe(200);
+          expect(served(r)).toBe(want);
+        }
+      } finally {
+        await f.close();
+      }
+    });
+  }
+
+  it(`${SPEC}: caching do not ignore headers (regression)`, async () => {
+    const f = await fixture([
+      { service: { name: 'first' }, hosts: ['example.test'], paths: ['/test'], headers: { headertest: ['itsatest'] } },
+      { service: { name: 'second' }, hosts: ['example.test'], paths: ['/test'] },
+    ]);
+    try {
+      // Kong's mock upstream answers /test 404 after the strip too; the route taken is what counts.
+      expect(served(await send(f.port, 'GET', '/test', { host: 'example.test', headertest: 'itsatest' }))).toBe('first');
+      expect(served(await send(f.port, 'GET', '/test', { host: 'example.test' }))).toBe('second');
+      expect(served(await send(f.port, 'GET', '/test', { host: 'example.test', headertest: 'itsatest' }))).toBe('first');
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe('[paths] + [#headers]', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await fixture([
+      { strip_path: true, headers: { version: ['v1', 'v2'] }, paths: ['/root'] },
+      { strip_path: true, headers: { version: ['v1', 'v2'] }, paths: ['/root/fixture'] },
+      { strip_path: true, headers: { version: ['v1', 'v2'], location: ['us-east'] }, paths: ['/root'] },
+    ]);
+  });
+  afterAll(() => f?.close());
+
+  it(`${SPEC}: prioritizes Routes with more headers (paths)`, async () => {
+    const r = await send(f.port, 'GET', '/root/fixture/get', { version: 'v2', location: 'us-east' });
+    expect(r.status).toBe(404);
+    expect(served(r)).toBe('service-3');
+  });
+
+  it(`${SPEC}: prioritizes longer paths if same number of headers`, async () => {
+    const r = await send(f.port, 'GET', '/root/fixture/get', { version: 'v2' });
+    expect(r.status).toBe(200);
+    expect(served(r)).toBe('service-2');
+  });
+});
