@@ -372,3 +372,23 @@ describe('[paths] + [#headers]', () => {
     expect(served(r)).toBe('service-2');
   });
 });
+
+describe('URI regexes order of evaluation with regex_priority', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await fixture([
+      { strip_path: true, paths: ['~/status/(?P<foo>re)'], service: { name: 'regex_1', path: '/status/200' }, regex_priority: 0 },
+      { strip_path: true, paths: ['~/status/(re)'], service: { name: 'regex_2', path: '/status/200' }, regex_priority: 4 },
+      { created_at: 1234567890, strip_path: true, paths: ['~/status/(ab)'], service: { name: 'regex_3', path: '/status/200' }, regex_priority: 0 },
+      { created_at: 1234567891, strip_path: true, paths: ['~/status/(ab)c?'], service: { name: 'regex_4', path: '/status/200' }, regex_priority: 0 },
+    ]);
+  });
+  afterAll(() => f?.close());
+
+  it(`${SPEC}: depends on the regex_priority field`, async () => {
+    const r = await send(f.port, 'GET', '/status/re');
+    expect(r.status).toBe(200);
+    // regex_priority 4 shadows the route created before it.
+    expect(served(r)).toBe('regex_2');
+  });
+});
