@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { createProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
-import { echoServer, route, service, snapshot, type Echo, type Upstream_ } from '../support/proxy-fixtures.ts';
+import { echoServer, plugin, route, service, snapshot, type Echo, type Upstream_ } from '../support/proxy-fixtures.ts';
 import { rawRequest } from '../support/raw-client.ts';
 
 const ROUTER = '02-router_spec.lua';
@@ -68,9 +68,18 @@ beforeAll(async () => {
     route(services[8]!, { name: 'location', hosts: ['twice.test'], headers: { location: ['my-location-2'] } }),
     route(viaService, { name: 'via', hosts: ['test.via'] }),
     route(hopService, { name: 'hop', hosts: ['hop.test'] }),
+    route(services[10]!, { name: 'proxy-authorization', protocols: ['http'], paths: ['/proxy-authorization'] }),
+  ];
+  const pa = routes.at(-1)!;
+  const plugins = [
+    plugin(
+      'request-transformer',
+      { add: { headers: ['Proxy-Authorization:Basic ZGVtbzp0ZXN0'] }, replace: { headers: ['Proxy-Authorization:Basic ZGVtbzp0ZXN0'] } },
+      { route: { id: pa.id } },
+    ),
   ];
   for (const r of routes) ids[r.name!] = r.id;
-  proxy = await createProxyServer({ snapshot: snapshot({ services: [...services, viaService, hopService], routes }) });
+  proxy = await createProxyServer({ snapshot: snapshot({ services: [...services, viaService, hopService], routes, plugins }) });
   port = (await proxy.listen(0, '127.0.0.1')).port;
 });
 
@@ -158,6 +167,18 @@ describe('03-upstream_headers_spec', () => {
     const r = await send('/hop-by-hop', { host: 'hop.test', TE: 'trailers' });
     expect(r.status).toBe(200);
     expect(r.headers.trailer).toBe('Expires');
+  });
+
+  it(`${HEADERS}: keeps proxy-authorization header when a plugin specifies it`, async () => {
+    let h = (await send('/proxy-authorization', { 'Proxy-Authorization': 'Basic YWxhZGRpbjpvcGVuc2VzYW1l' })).echo().headers;
+    expect(h['proxy-authorization']).toBe('Basic ZGVtbzp0ZXN0');
+    h = (await send('/proxy-authorization')).echo().headers;
+    expect(h['proxy-authorization']).toBe('Basic ZGVtbzp0ZXN0');
+  });
+
+  it(`${HEADERS}: keeps proxy-authorization header if plugin specifies same value as in requests`, async () => {
+    const h = (await send('/proxy-authorization', { 'Proxy-Authorization': 'Basic ZGVtbzp0ZXN0' })).echo().headers;
+    expect(h['proxy-authorization']).toBe('Basic ZGVtbzp0ZXN0');
   });
 
   it(`${HEADERS}: X-Forwarded-Path should be added if not present in request`, async () => {
