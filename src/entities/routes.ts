@@ -1,6 +1,7 @@
 // Kong 3 routes (traditional router): defaults and the http/https/grpc/stream entity checks.
 import { z } from 'zod';
 import type { EntityDef } from './definition.ts';
+import { normalizePath, regexPathSource } from './uri-normalize.ts';
 import { arr, between, bool, foreign, int, intOneOf, name, nullable, oneOf, PROTOCOLS, str, tags, timestamp, uuid, withDefault, isHostname } from './fields.ts';
 
 const METHOD_RE = /^[A-Z]+$/;
@@ -11,6 +12,23 @@ const endpoint = () =>
     ip: str().max(64, 'length must be at most 64').optional(),
     port: between(0, 65535).optional(),
   });
+
+/** Kong's typedefs.router_path: a fixed path in normalized form, or a regex that compiles. */
+function routePathError(p: string): string | null {
+  if (!p.startsWith('/') && !p.startsWith('~/')) return 'should start with: / (fixed path) or ~/ (regex path)';
+  const bad = /%(?![0-9A-Fa-f]{2}).{0,2}/.exec(p);
+  if (bad) return `invalid url-encoded value: '${bad[0]}'`;
+  if (!p.startsWith('~')) {
+    const normalized = normalizePath(p);
+    return normalized === p ? null : `non-normalized path, consider use '${normalized}' instead`;
+  }
+  try {
+    new RegExp(regexPathSource(p));
+    return null;
+  } catch (err) {
+    return `invalid regex: '${p.slice(1)}' (${(err as Error).message})`;
+  }
+}
 
 export const routeSchema = z.strictObject({
   id: uuid().optional(),
@@ -38,7 +56,10 @@ export const routeSchema = z.strictObject({
     arr(
       str()
         .max(4096, 'length must be at most 4096')
-        .refine((p) => p.startsWith('/') || p.startsWith('~/'), { message: 'should start with: / (fixed path) or ~/ (regex path)' }),
+        .superRefine((p, ctx) => {
+          const message = routePathError(p);
+          if (message) ctx.addIssue({ code: 'custom', message });
+        }),
     ).max(1000, 'length must be at most 1000'),
   ),
   headers: nullable(

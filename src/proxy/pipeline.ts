@@ -10,7 +10,7 @@ import { PHASE_LOG, ProxyContext, type ResponseHead } from './context.ts';
 import { nginxPage, refuseLaterRequests } from './client-errors.ts';
 import { JSON_TYPE, MSG, errorBody, sendJson } from './errors.ts';
 import type { Forwarder } from './forwarder.ts';
-import { normalizePath } from './normalize-path.ts';
+import { normalizePath } from '../entities/uri-normalize.ts';
 import { runAccess, type ChainEntry } from './plugin-chain.ts';
 import { nextRequestId } from './request-id.ts';
 import type { RequestFacts } from './router.ts';

@@ -273,6 +273,24 @@ describe('services', () => {
 });
 
 describe('routes', () => {
+  test("route paths as Kong's typedefs.router_path: normalized fixed paths, regexes that compile, valid %-encoding", async () => {
+    const bad = async (path: string) => {
+      const r = await call('POST', '/routes', { paths: [path] });
+      expect(r.status, path).toBe(400);
+      return r.body.fields.paths[0];
+    };
+    expect(await bad('/foo//bar')).toBe("non-normalized path, consider use '/foo/bar' instead");
+    expect(await bad('/foo/./bar')).toBe("non-normalized path, consider use '/foo/bar' instead");
+    expect(await bad('/h%65llo')).toBe("non-normalized path, consider use '/hello' instead");
+    expect(await bad('/foo%zz')).toBe("invalid url-encoded value: '%zz'");
+    expect(await bad('~/status/(')).toMatch(/^invalid regex: '\/status\/\(' \(/);
+    for (const good of ['/foo/bar', '/cat%20dog', '~/status/\\d+', '~/users/(?P<id>\\d+)']) {
+      const r = await call('POST', '/routes', { paths: [good] });
+      expect(r.status, good).toBe(201);
+      expect((await call('DELETE', `/routes/${r.body.id}`)).status).toBe(204);
+    }
+  });
+
   test('PUT /routes/{id}/service on a route without a service creates one and points the route at it (Kong)', async () => {
     const r = await call('POST', '/routes', { name: 'lonely', paths: ['/lonely'] });
     expect(r.status).toBe(201);

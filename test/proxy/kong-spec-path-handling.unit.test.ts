@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Route, Service } from '../../src/entities/types.ts';
 import { Router } from '../../src/proxy/router.ts';
-import { normalizePath } from '../../src/proxy/normalize-path.ts';
+import { normalizePath } from '../../src/entities/uri-normalize.ts';
 import { route, service } from '../support/proxy-fixtures.ts';
 
 const SPEC = '01-unit/08-router_spec.lua';

@@ -1,7 +1,8 @@
 // Kong matches routes against a normalized path (kong/tools/uri.lua normalize): percent-
 // encoded unreserved characters decoded, dot segments removed, and (nginx merge_slashes)
-// runs of '/' merged. Most paths have none of these, so the common case returns the input
-// untouched.
+// runs of '/' merged; and it refuses a route path not in that form (typedefs.router_path).
+// Shared by the route schema and the proxy. Most paths need none of it, so the common case
+// returns the input untouched.
 const UNRESERVED = /%(2[DdEe]|3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa]|5[Ff]|7[Ee])/g;
 
 export function normalizePath(p: string): string {
@@ -29,4 +30,10 @@ function removeDotSegments(p: string): string {
     out.push(s);
   }
   return '/' + out.join('/');
+}
+
+/** A Kong regex path (`~/...`, PCRE) as a JavaScript RegExp source, anchored at the start. */
+export function regexPathSource(p: string): string {
+  const src = p.slice(1).replace(/\(\?P</g, '(?<');
+  return src.startsWith('^') ? src : '^' + src;
 }
