@@ -57,7 +57,13 @@ export type BodyKind = 'json' | 'form' | 'none';
 export function parseBody(raw: Buffer, contentType: string | undefined): { kind: BodyKind; body: Record<string, unknown> } {
   const ct = (contentType ?? '').toLowerCase();
   const text = raw.toString('utf8');
-  if (raw.length === 0 || text.trim() === '') return { kind: 'none', body: {} };
+  const json = ct.startsWith('application/json') || ct.includes('+json');
+  // Kong: a JSON request must carry a JSON document; a body must say what it is.
+  if (raw.length === 0 || text.trim() === '') {
+    if (json) throw cannotParseJson();
+    return { kind: 'none', body: {} };
+  }
+  if (!ct) throw new KongError(415, { message: 'Unsupported Content-Type: none; use application/json or application/x-www-form-urlencoded' });
   if (ct.startsWith('application/x-www-form-urlencoded')) return { kind: 'form', body: decodeForm(text) };
   if (ct.startsWith('multipart/form-data')) {
     const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType ?? '');
@@ -65,7 +71,7 @@ export function parseBody(raw: Buffer, contentType: string | undefined): { kind:
     if (!boundary) throw new KongError(400, { message: 'multipart body without a boundary' });
     return { kind: 'form', body: decodeMultipart(raw, boundary.trim()) };
   }
-  if (ct && !ct.startsWith('application/json') && !ct.includes('+json')) {
+  if (!json) {
     throw new KongError(415, { message: `Unsupported Content-Type: ${ct.split(';')[0]}; use application/json or application/x-www-form-urlencoded` });
   }
   let parsed: unknown;

@@ -1,7 +1,6 @@
 // The three endpoint groups Kong generates for a consumer's credentials (kong/api/endpoints.lua
 // with admin_api_name / admin_api_nested_name): nested under the consumer, the top-level
-// collection (no POST: a credential is created under its consumer), and the credential's
-// consumer. Plugins declare theirs (PluginPackage.api); the Admin API server registers them.
+// collection (a POST there names its consumer in the body), and the credential's consumer. Plugins declare theirs (PluginPackage.api); the Admin API server registers them.
 import type { Router } from './router.ts';
 import type { CredentialEndpoints } from '../plugins/package.ts';
 import { pluginEndpoints } from '../plugins/registry.ts';
@@ -23,7 +22,6 @@ export function registerConsumerCredential(router: Router, ctx: AdminContext, sp
     entity: spec.entity,
     collection: spec.collection,
     param: spec.entity,
-    methods: ['list', 'get', 'put', 'patch', 'delete'],
   });
   registerForeignEntity(router, ctx, {
     entity: spec.entity,

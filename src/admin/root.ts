@@ -2,6 +2,7 @@
 // reachability, memory, server connection counters).
 import type pg from 'pg';
 import type { Router } from './router.ts';
+import { badRequest } from '../entities/errors.ts';
 import { plugins as registry, availablePlugins } from '../plugins/registry.ts';
 
 export interface NodeInfo {
@@ -35,7 +36,18 @@ export function redactConfig(config: Record<string, unknown>): Record<string, un
   return out;
 }
 
-const mib = (n: number) => `${(n / 1024 / 1024).toFixed(2)} MiB`;
+const UNITS: Record<string, [number, string]> = { k: [1024, 'KiB'], m: [1024 ** 2, 'MiB'], g: [1024 ** 3, 'GiB'] };
+
+/** Kong's memory figures (kong/api/routes/kong.lua): `?unit=b|k|m|g` (MiB by default) and `?scale=` decimals. */
+function memoryFormat(query: URLSearchParams): (bytes: number) => number | string {
+  const unit = query.get('unit') ?? 'm';
+  const scale = Number(query.get('scale') ?? 2);
+  if (unit === 'b' || unit === 'B') return (n) => n;
+  const u = UNITS[unit.toLowerCase()];
+  if (!u) throw badRequest(`invalid unit '${unit}' (expected 'k/K', 'm/M', or 'g/G')`);
+  const digits = Number.isInteger(scale) && scale >= 0 && scale <= 20 ? scale : 2;
+  return (n) => `${(n / u[0]).toFixed(digits)} ${u[1]}`;
+}
 
 async function reachable(pool: pg.Pool | null, timeoutMs = 2000): Promise<boolean> {
   if (!pool) return false;
@@ -85,14 +97,17 @@ export function registerRoot(
         hostname: deps.nodeInfo.hostname,
         role: deps.nodeInfo.role,
         tagline: 'Welcome to gossamer',
+        edition: 'community',
         plugins: { available_on_server: available, enabled_in_cluster: enabled },
         configuration: redactConfig(deps.configSummary),
-        pids: { master: process.pid },
+        // Proxy workers are this node's child processes; the Admin API runs in the primary.
+        pids: { master: process.pid, workers: [] },
       },
     };
   });
 
-  router.add('GET', '/status', async () => {
+  router.add('GET', '/status', async (req) => {
+    const mib = memoryFormat(req.query);
     const mem = process.memoryUsage();
     const extra = (await deps.statusExtra?.()) ?? {};
     return {

@@ -42,6 +42,14 @@ export type Match =
 
 const split = (p: string) => p.split('/').filter((s) => s.length > 0);
 
+function percentDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return Buffer.from(segment.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  }
+}
+
 export class Router {
   private routes: Route[] = [];
 
@@ -58,12 +66,9 @@ export class Router {
   }
 
   match(method: string, path: string): Match {
-    let parts: string[];
-    try {
-      parts = split(path).map((s) => decodeURIComponent(s));
-    } catch {
-      return { kind: 'none' };
-    }
+    // Bytes that are no UTF-8 decode to U+FFFD: the handler decides (Kong's /tags/{tag}
+    // answers 400, a name lookup finds nothing).
+    const parts = split(path).map(percentDecode);
     const candidates: { route: Route; params: Record<string, string> }[] = [];
     for (const route of this.routes) {
       if (route.segments.length !== parts.length) continue;

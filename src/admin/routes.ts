@@ -10,6 +10,6 @@ export function registerRoutes(router: Router, ctx: AdminContext): void {
     param: 'routes',
     field: 'service',
     parent: 'services',
-    methods: ['get', 'patch'],
+    methods: ['get', 'patch', 'put', 'delete'],
   });
 }

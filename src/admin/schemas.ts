@@ -5,7 +5,8 @@ import { z } from 'zod';
 import type { Router } from './router.ts';
 import { entities, validateEntity, type EntityDef } from '../entities/index.ts';
 import type { EntityName } from '../entities/types.ts';
-import { notFound } from '../entities/errors.ts';
+import { KongError, notFound } from '../entities/errors.ts';
+import { entitySchema, pluginSchema } from './kong-schema.ts';
 import { plugins as registry } from '../plugins/registry.ts';
 import { coerceToSchema } from './form.ts';
 
@@ -14,19 +15,11 @@ function entityOf(name: string): EntityDef | undefined {
   return Object.hasOwn(entities, name) ? entities[name as EntityName] : undefined;
 }
 
-function jsonSchema(schema: z.ZodType): unknown {
-  try {
-    return z.toJSONSchema(schema, { unrepresentable: 'any', io: 'input' });
-  } catch {
-    return null;
-  }
-}
-
 export function registerSchemas(router: Router): void {
   router.add('GET', '/schemas/:entity', (req) => {
     const def = entityOf(req.params.entity!);
-    if (!def) throw notFound();
-    return { status: 200, body: { name: def.name, endpoint_key: def.endpointKey ?? null, json_schema: jsonSchema(def.schema) } };
+    if (!def) throw new KongError(404, { message: `No entity named '${req.params.entity}'` });
+    return { status: 200, body: { ...entitySchema(def) } };
   });
 
   router.add('POST', '/schemas/:entity/validate', async (req) => {
@@ -41,8 +34,8 @@ export function registerSchemas(router: Router): void {
   router.add('GET', '/schemas/plugins/:name', (req) => {
     const name = req.params.name!;
     const def = Object.hasOwn(registry, name) ? registry[name] : undefined;
-    if (!def) throw notFound();
-    return { status: 200, body: { name, priority: def.priority, json_schema: jsonSchema(def.schema as z.ZodType) } };
+    if (!def) throw new KongError(404, { message: `No plugin named '${name}'` });
+    return { status: 200, body: { ...pluginSchema(name, def.schema as z.ZodType, { noConsumer: def.noConsumer }), priority: def.priority } };
   });
 
   router.add('POST', '/schemas/plugins/validate', async (req) => {

@@ -45,12 +45,35 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/**
+ * Node hands a request line's raw bytes over as latin1 characters; a client that sends UTF-8
+ * unescaped (`/consumers?tags=🦍`, as Kong's own test client does) means those bytes.
+ */
+function rawBytesEscaped(url: string): string {
+  if (!/[^\x00-\x7f]/.test(url)) return url;
+  let out = '';
+  for (const ch of url) {
+    const c = ch.charCodeAt(0);
+    out += c > 0x7f && c <= 0xff ? `%${c.toString(16).toUpperCase().padStart(2, '0')}` : ch;
+  }
+  return out;
+}
+
+/** Kong's answer to OPTIONS (kong/api/init.lua): the methods sorted, HEAD with GET, and CORS headers. */
+function optionsHeaders(allowed: string[]): Record<string, string> {
+  const methods = new Set([...allowed, 'OPTIONS']);
+  if (methods.has('GET')) methods.add('HEAD');
+  const list = [...methods].sort().join(', ');
+  return { Allow: list, 'Access-Control-Allow-Methods': list, 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Allow-Origin': '*' };
+}
+
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function send(res: http.ServerResponse, r: AdminResponse, started: number, version: string) {
   if (res.headersSent) return;
   const headers: Record<string, string> = {
-    'X-Gossamer-Admin-Latency': String(Math.round(performance.now() - started)),
+    // Kong's name: scripts written for Kong look for it.
+    'X-Kong-Admin-Latency': String(Math.round(performance.now() - started)),
     Server: `gossamer/${version}`,
     ...r.headers,
   };
@@ -127,7 +150,7 @@ function requestHandler(router: Router, counters: ServerCounters, deps: AdminDep
     try {
       let url: URL;
       try {
-        url = new URL(req.url ?? '/', 'http://admin.invalid');
+        url = new URL(rawBytesEscaped(req.url ?? '/'), 'http://admin.invalid');
       } catch {
         throw notFound();
       }
@@ -136,7 +159,7 @@ function requestHandler(router: Router, counters: ServerCounters, deps: AdminDep
       if (match.kind === 'none') throw notFound();
       if (match.kind === 'method') {
         if (method === 'OPTIONS') {
-          response = { status: 204, headers: { Allow: [...match.allowed, 'OPTIONS'].join(', ') } };
+          response = { status: 204, headers: optionsHeaders(match.allowed) };
           send(res, response, started, deps.nodeInfo.version);
           return;
         }
@@ -207,7 +230,13 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       socket.once('close', () => counters.connections_active--);
     });
     // Requests the HTTP parser rejects (bad method, broken headers) get a 400 and a closed socket.
-    srv.on('clientError', (_err, socket) => {
+    srv.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      // A method node's parser does not know (`GEEEET /`): Kong routes it and answers 405.
+      const notAllowed = '{"message":"Method not allowed"}';
+      if (err.code === 'HPE_INVALID_METHOD' && socket.writable) {
+        socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${notAllowed.length}\r\n\r\n${notAllowed}`);
+        return;
+      }
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 25\r\n\r\n{"message":"Bad request"}');
       else socket.destroy();
     });

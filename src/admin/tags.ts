@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import type { Router } from './router.ts';
 import { ENTITY_ORDER } from '../entities/index.ts';
-import { invalidOffset, invalidSize } from '../entities/errors.ts';
+import { badRequest, invalidOffset, invalidSize } from '../entities/errors.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../db/read.ts';
 
 const UNION = ENTITY_ORDER.map((t) => `SELECT '${t}'::text AS entity_name, id::text AS entity_id, unnest(tags) AS tag FROM ${t}`).join(' UNION ALL ');
@@ -53,5 +53,8 @@ export function registerTags(router: Router, pool: pg.Pool): void {
     return { status: 200, body };
   };
   router.add('GET', '/tags', (req) => respond('/tags', null, req.query));
-  router.add('GET', '/tags/:tag', (req) => respond(`/tags/${encodeURIComponent(req.params.tag!)}`, req.params.tag!, req.query));
+  router.add('GET', '/tags/:tag', (req) => {
+    if (req.params.tag!.includes('\uFFFD')) throw badRequest('invalid value: invalid utf-8 in tag');
+    return respond(`/tags/${encodeURIComponent(req.params.tag!)}`, req.params.tag!, req.query);
+  });
 }

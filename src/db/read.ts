@@ -26,6 +26,8 @@ export function keyFromParam(entity: EntityName, raw: string, endpointKey = enti
   return ek ? { field: ek, value: raw } : null;
 }
 
+const NOT_EXPIRED = `(ttl IS NULL OR ttl = 0 OR created_at + make_interval(secs => ttl) > now())`;
+
 function whereKey(entity: EntityName, key: EntityKey, scope: Scope | undefined, params: unknown[]): string {
   const parts: string[] = [];
   if ('id' in key) {
@@ -42,6 +44,7 @@ function whereKey(entity: EntityName, key: EntityKey, scope: Scope | undefined, 
     params.push(scope.id);
     parts.push(`${scope.field}_id = $${params.length}::uuid`);
   }
+  if (entities[entity].expiresByTtl) parts.push(NOT_EXPIRED);
   return parts.join(' AND ');
 }
 
@@ -80,7 +83,8 @@ export function encodeOffset(id: string): string {
 }
 
 export function decodeOffset(token: string): string {
-  if (!/^[A-Za-z0-9+/_-]+=*$/.test(token)) throw invalidOffset(token, 'bad base64 encoding');
+  // A lone trailing base64 character encodes no byte: Kong's decoder refuses it.
+  if (!/^[A-Za-z0-9+/_-]+=*$/.test(token) || token.replace(/=+$/, '').length % 4 === 1) throw invalidOffset(token, 'bad base64 encoding');
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));
@@ -109,6 +113,7 @@ export async function pageEntities(q: pg.Pool | pg.PoolClient, entity: EntityNam
     params.push(value);
     where.push(`${quoteIdent(field)} = $${params.length}`);
   }
+  if (entities[entity].expiresByTtl) where.push(NOT_EXPIRED);
   if (opts.tags && opts.tags.length > 0) {
     params.push(opts.tags);
     where.push(opts.tagsCond === 'or' ? `tags && $${params.length}::text[]` : `tags @> $${params.length}::text[]`);

@@ -8,6 +8,12 @@ const toSeconds = (v: unknown): number | null => {
   return Math.floor(d.getTime() / 1000);
 };
 
+const toMillis = (v: unknown): number | null => {
+  if (v === null || v === undefined) return null;
+  const d = v instanceof Date ? v : new Date(String(v));
+  return d.getTime() / 1000;
+};
+
 export function rowToEntity(def: EntityDef, row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [field, type] of Object.entries(def.columns)) {
@@ -15,6 +21,9 @@ export function rowToEntity(def: EntityDef, row: Record<string, unknown>): Recor
     switch (type) {
       case 'ts':
         out[field] = toSeconds(v);
+        break;
+      case 'ts_ms':
+        out[field] = toMillis(v);
         break;
       case 'fk':
         out[field] = v ? { id: v } : null;
@@ -30,6 +39,7 @@ export function rowToEntity(def: EntityDef, row: Record<string, unknown>): Recor
 export function fieldParam(type: ColType, value: unknown, n: number): { sql: string; param: unknown } {
   switch (type) {
     case 'ts':
+    case 'ts_ms':
       return { sql: `to_timestamp($${n})`, param: value ?? null };
     case 'fk':
       return { sql: `$${n}::uuid`, param: value && typeof value === 'object' ? ((value as { id?: string }).id ?? null) : null };

@@ -118,7 +118,7 @@ async function updateRow(client: pg.PoolClient, def: EntityDef, e: Record<string
 }
 
 function stamp(def: EntityDef, e: Record<string, unknown>, createdAt: unknown) {
-  const t = now();
+  const t = def.columns.created_at === 'ts_ms' ? Date.now() / 1000 : now();
   e.created_at = typeof createdAt === 'number' ? createdAt : t;
   if ('updated_at' in def.columns) e.updated_at = t;
   else delete e.updated_at;

@@ -5,7 +5,8 @@ import type { EntityName } from './types.ts';
 import { schemaViolation } from './errors.ts';
 import { issuesToFields, kongMessage } from './fields.ts';
 
-export type ColType = 'uuid' | 'text' | 'int' | 'bool' | 'text[]' | 'uuid[]' | 'jsonb' | 'ts' | 'fk';
+export type ColType = 'uuid' | 'text' | 'int' | 'bool' | 'text[]' | 'uuid[]' | 'jsonb' | 'ts' | 'ts_ms' | 'fk';
+// 'ts_ms': seconds with milliseconds, as Kong's auto_timestamp_ms (targets).
 
 export interface Relation {
   /** Child entity, e.g. 'routes'. */
@@ -50,6 +51,11 @@ export interface EntityDef {
   naturalKey?(entity: Record<string, unknown>): string | null;
   /** Children that forbid deleting this entity while they exist. */
   restrict: Relation[];
+  /**
+   * Rows whose `ttl` (seconds after created_at) has run out are gone for reads, as Kong's
+   * DAO `ttl` option makes them (a plugin's credentials).
+   */
+  expiresByTtl?: boolean;
   /** Extra cache keys besides `<name>:<id>` (Kong's cache_key fields). */
   cacheKeys?(entity: Record<string, unknown>): string[];
 }

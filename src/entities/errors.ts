@@ -22,6 +22,7 @@ export const CODES = {
   NOT_FOUND: 6,
   INVALID_OFFSET: 7,
   INVALID_SIZE: 9,
+  FOREIGN_KEYS_UNRESOLVED: 13,
 } as const;
 
 /** Lua's pl.pretty.write(t, "") as Kong prints keys in messages: {name="x"}, {id="..."}. */
@@ -109,6 +110,16 @@ export function referencedBy(parent: string, child: string): KongError {
     message: `an existing '${child}' entity references this '${parent}' entity`,
     fields: { '@referenced_by': child },
   });
+}
+
+/** 400, code 13: references by endpoint key that name nothing, e.g. {service: {name: "x"}}. */
+export function foreignKeysUnresolved(errors: Record<string, Record<string, string>>): KongError {
+  const buf: string[] = [];
+  for (const field of Object.keys(errors).sort()) {
+    for (const sub of Object.keys(errors[field]!).sort()) buf.push(`${field}.${sub}: ${errors[field]![sub]}`);
+  }
+  const message = buf.length === 1 ? `foreign key unresolved (${buf[0]})` : `${buf.length} foreign keys unresolved (${buf.join('; ')})`;
+  return new KongError(400, { code: CODES.FOREIGN_KEYS_UNRESOLVED, name: 'foreign keys unresolved', message, fields: errors });
 }
 
 export function invalidSize(message: string): KongError {

@@ -107,8 +107,14 @@ export const timestamp = () => int().min(0, 'expected a valid timestamp');
 /** Optional in input, null in output when absent (Kong returns every field). */
 export const nullable = <T extends z.ZodType>(s: T) => s.nullable().default(null);
 /** Defaulted; null means "use the default" as for an absent key. */
-export const withDefault = <T extends z.ZodType>(s: T, def: () => unknown) =>
-  z.preprocess((v) => (v === undefined || v === null ? def() : v), s);
+export const withDefault = <T extends z.ZodType>(s: T, def: () => unknown) => {
+  const schema = z.preprocess((v) => (v === undefined || v === null ? def() : v), s);
+  KONG_DEFAULTS.set(schema, def);
+  return schema;
+};
+
+/** The defaults withDefault hides in a preprocess step, for GET /schemas (Kong's `default`). */
+export const KONG_DEFAULTS = new WeakMap<object, () => unknown>();
 
 // Kong's typedefs.tag: printable ASCII except ',' and '/', or UTF-8.
 const TAG_RE = /^[\x20-\x2B\x2D\x2E\x30-\x7E\u0080-\u{10FFFF}]+$/u;
@@ -163,4 +169,40 @@ export const urlPath = () =>
       if (message) ctx.addIssue({ code: 'custom', message });
     });
 
-export const PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp', 'ws', 'wss'] as const;
+// Kong's open-source gateway: ws/wss are Enterprise protocols and are refused with this list.
+export const PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'] as const;
+
+type ZDef = { type: string; [k: string]: unknown };
+const zdef = (s: unknown): ZDef | undefined => (s as { def?: ZDef } | undefined)?.def;
+
+/** The object schema under optional / default / preprocess wrappers, if any. */
+function objectShape(s: unknown): Record<string, unknown> | null {
+  let cur = s;
+  for (let i = 0; i < 20; i++) {
+    const d = zdef(cur);
+    if (!d) return null;
+    if (d.type === 'object') return (d.shape ?? {}) as Record<string, unknown>;
+    if (['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(d.type)) cur = d.innerType;
+    else if (d.type === 'pipe') cur = zdef(d.in)?.type === 'transform' ? d.out : d.in;
+    else return null;
+  }
+  return null;
+}
+
+/**
+ * Kong refuses fields a record does not declare ("unknown field"), at any depth; plugin
+ * config schemas written with z.object would drop them silently. Null when there are none.
+ */
+export function unknownFields(schema: unknown, value: unknown, depth = 0): Record<string, unknown> | null {
+  const shape = objectShape(schema);
+  if (!shape || depth > 16 || value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (!Object.hasOwn(shape, k)) out[k] = 'unknown field';
+    else {
+      const nested = unknownFields(shape[k], v, depth + 1);
+      if (nested) out[k] = nested;
+    }
+  }
+  return Object.keys(out).length ? out : null;
+}

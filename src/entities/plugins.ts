@@ -2,7 +2,7 @@
 // scope; `config` is validated by the plugin's own schema from src/plugins/registry.ts.
 import { z } from 'zod';
 import type { EntityDef } from './definition.ts';
-import { arr, bool, foreign, issuesToFields, kongMessage, name, nullable, oneOf, str, tags, timestamp, uuid, withDefault } from './fields.ts';
+import { arr, bool, foreign, issuesToFields, kongMessage, name, nullable, oneOf, str, tags, timestamp, unknownFields, uuid, withDefault, PROTOCOLS } from './fields.ts';
 import { plugins as registry, validatePluginConfig } from '../plugins/registry.ts';
 
 export const pluginSchema = z.strictObject({
@@ -14,7 +14,7 @@ export const pluginSchema = z.strictObject({
   config: withDefault(z.record(z.string(), z.unknown(), { error: (iss) => (iss.input == null ? 'required field missing' : 'expected a record') }), () => ({})),
   enabled: withDefault(bool(), () => true),
   protocols: withDefault(
-    arr(oneOf(['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp', 'ws', 'wss'])).min(1, 'length must be at least 1').max(10, 'length must be at most 10'),
+    arr(oneOf(PROTOCOLS)).min(1, 'length must be at least 1').max(10, 'length must be at most 10'),
     () => ['grpc', 'grpcs', 'http', 'https'],
   ),
   service: nullable(foreign()),
@@ -39,13 +39,15 @@ export const plugins: EntityDef = {
       return { name: `plugin '${pluginName}' not enabled; add it to the 'plugins' configuration property` };
     }
     if (registry[pluginName]!.noConsumer && e.consumer) return { consumer: 'value must be null' };
+    const unknown = unknownFields(registry[pluginName]!.schema, e.config) ?? {};
     const res = validatePluginConfig(pluginName, e.config);
     if (!res.ok) {
       // Same schema again, with Kong's wording for the messages the plugin did not set
       // ("expected a number" rather than zod's "Invalid input: expected number...").
       const again = registry[pluginName]!.schema.safeParse(e.config ?? {}, { error: kongMessage });
-      return { config: again.success ? res.fields : issuesToFields(again.error.issues) };
+      return { config: { ...(again.success ? res.fields : issuesToFields(again.error.issues)), ...unknown } };
     }
+    if (Object.keys(unknown).length) return { config: unknown };
     e.config = res.config;
     return null;
   },

@@ -1,6 +1,7 @@
 // Kong 3 routes (traditional router): defaults and the http/https/grpc/stream entity checks.
 import { z } from 'zod';
 import type { EntityDef } from './definition.ts';
+import { normalizePath, regexPathSource } from './uri-normalize.ts';
 import { arr, between, bool, foreign, int, intOneOf, name, nullable, oneOf, PROTOCOLS, str, tags, timestamp, uuid, withDefault, isHostname } from './fields.ts';
 
 const METHOD_RE = /^[A-Z]+$/;
@@ -11,6 +12,23 @@ const endpoint = () =>
     ip: str().max(64, 'length must be at most 64').optional(),
     port: between(0, 65535).optional(),
   });
+
+/** Kong's typedefs.router_path: a fixed path in normalized form, or a regex that compiles. */
+function routePathError(p: string): string | null {
+  if (!p.startsWith('/') && !p.startsWith('~/')) return 'should start with: / (fixed path) or ~/ (regex path)';
+  const bad = /%(?![0-9A-Fa-f]{2}).{0,2}/.exec(p);
+  if (bad) return `invalid url-encoded value: '${bad[0]}'`;
+  if (!p.startsWith('~')) {
+    const normalized = normalizePath(p);
+    return normalized === p ? null : `non-normalized path, consider use '${normalized}' instead`;
+  }
+  try {
+    new RegExp(regexPathSource(p));
+    return null;
+  } catch (err) {
+    return `invalid regex: '${p.slice(1)}' (${(err as Error).message})`;
+  }
+}
 
 export const routeSchema = z.strictObject({
   id: uuid().optional(),
@@ -38,7 +56,10 @@ export const routeSchema = z.strictObject({
     arr(
       str()
         .max(4096, 'length must be at most 4096')
-        .refine((p) => p.startsWith('/') || p.startsWith('~/'), { message: 'should start with: / (fixed path) or ~/ (regex path)' }),
+        .superRefine((p, ctx) => {
+          const message = routePathError(p);
+          if (message) ctx.addIssue({ code: 'custom', message });
+        }),
     ).max(1000, 'length must be at most 1000'),
   ),
   headers: nullable(
@@ -94,6 +115,7 @@ export function checkRoute(e: Record<string, unknown>): Record<string, unknown> 
     return atLeastOne(e, ['methods', 'hosts', 'headers', 'paths'], "must set one of %s when 'protocols' is 'http'");
   }
   if (grpc) {
+    if (e.strip_path === true) return { strip_path: "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'" };
     if (nonEmpty(e.methods)) return { methods: "cannot set 'methods' when 'protocols' is 'grpc' or 'grpcs'" };
     if (has('grpcs')) return atLeastOne(e, ['hosts', 'headers', 'paths', 'snis'], "must set one of %s when 'protocols' is 'grpcs'");
     return atLeastOne(e, ['hosts', 'headers', 'paths'], "must set one of %s when 'protocols' is 'grpc'");
@@ -104,10 +126,22 @@ export function checkRoute(e: Record<string, unknown>): Record<string, unknown> 
   return atLeastOne(e, ['sources', 'destinations', 'snis'], "must set one of %s when 'protocols' is 'tcp', 'tls' or 'udp'");
 }
 
+const GRPC = new Set(['grpc', 'grpcs']);
+
+/** Kong's grpc route defaults: strip_path is false unless set (and then refused by the check). */
+function grpcDefaults(input: Record<string, unknown>): null {
+  const protocols = input.protocols;
+  if (Array.isArray(protocols) && protocols.some((p) => GRPC.has(p as string)) && (input.strip_path === undefined || input.strip_path === null)) {
+    input.strip_path = false;
+  }
+  return null;
+}
+
 export const routes: EntityDef = {
   name: 'routes',
   endpointKey: 'name',
   schema: routeSchema as unknown as EntityDef['schema'],
+  prepare: grpcDefaults,
   check: checkRoute,
   columns: {
     id: 'uuid',

@@ -1,9 +1,9 @@
 // Kong 3 services: defaults, the `url` shorthand, and port defaults by protocol.
 import { z } from 'zod';
 import type { EntityDef } from './definition.ts';
-import { between, bool, host, name, urlPath, nullable, oneOf, str, tags, timestamp, uuid, withDefault, arr, foreign } from './fields.ts';
+import { between, bool, host, name, urlPath, nullable, oneOf, str, tags, timestamp, uuid, withDefault, arr, foreign, PROTOCOLS } from './fields.ts';
 
-const SERVICE_PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp', 'ws', 'wss'] as const;
+const SERVICE_PROTOCOLS = PROTOCOLS;
 const TLS_PROTOCOLS = new Set(['https', 'grpcs', 'tls', 'wss', 'tls_passthrough']);
 export const defaultPort = (protocol: unknown) => (TLS_PROTOCOLS.has(String(protocol)) ? 443 : 80);
 
@@ -40,7 +40,12 @@ function applyUrl(input: Record<string, unknown>): Record<string, unknown> | nul
   if (url === null || url === undefined) return null;
   if (typeof url !== 'string') return { url: 'expected a string' };
   const m = URL_RE.exec(url);
-  if (!m || !m[2]) return { url: `missing host in url` };
+  if (!m) {
+    // No scheme: Kong's URL parser reads it all as a path, so host and path answer for it.
+    input.path = url;
+    return null;
+  }
+  if (!m[2]) return { url: `missing host in url` };
   const protocol = m[1]!.toLowerCase();
   input.protocol = protocol;
   input.host = m[2];

@@ -1,7 +1,7 @@
 // Kong 3 targets: `host[:port]` (default port 8000), weight 0..65535, unique per upstream.
 import { z } from 'zod';
 import type { EntityDef } from './definition.ts';
-import { between, foreign, isHostname, str, tags, timestamp, uuid, withDefault } from './fields.ts';
+import { between, foreign, isHostname, num, str, tags, uuid, withDefault } from './fields.ts';
 
 /** Normalise `host[:port]` the way Kong stores it; null when it is not a host or IP. */
 export function normaliseTarget(t: string): string | null {
@@ -17,12 +17,14 @@ export function normaliseTarget(t: string): string | null {
 
 export const targetSchema = z.strictObject({
   id: uuid().optional(),
-  created_at: timestamp().optional(),
-  updated_at: timestamp().optional(),
+  // Kong's auto_timestamp_ms: seconds with a fractional part.
+  created_at: num().min(0, 'expected a valid timestamp').optional(),
+  updated_at: num().min(0, 'expected a valid timestamp').optional(),
   upstream: foreign(),
   target: str()
     .max(1024, 'length must be at most 1024')
-    .refine((t) => normaliseTarget(t) !== null, { error: (iss) => `Invalid target ('${String(iss.input)}'); not a valid hostname or ip address` })
+    // The DAO's message (kong/db/dao/targets.lua), which every Admin API write meets first.
+    .refine((t) => normaliseTarget(t) !== null, { message: 'Invalid target; not a valid hostname or ip address' })
     .transform((t) => normaliseTarget(t)!),
   weight: withDefault(between(0, 65535), () => 100),
   tags: tags(),
@@ -32,7 +34,7 @@ export const targets: EntityDef = {
   name: 'targets',
   endpointKey: 'target',
   schema: targetSchema as unknown as EntityDef['schema'],
-  columns: { id: 'uuid', created_at: 'ts', updated_at: 'ts', upstream: 'fk', target: 'text', weight: 'int', tags: 'text[]' },
+  columns: { id: 'uuid', created_at: 'ts_ms', updated_at: 'ts_ms', upstream: 'fk', target: 'text', weight: 'int', tags: 'text[]' },
   foreign: { upstream: 'upstreams' },
   uniques: { targets_upstream_target_unique: ['upstream', 'target'] },
   cascade: [],

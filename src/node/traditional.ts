@@ -17,6 +17,7 @@ import { startClusterPart } from './parts/cluster.ts';
 import { startAdminPart } from './parts/admin.ts';
 import { startCounterSharePart } from './parts/counter-share.ts';
 import { startPluginMessagesPart } from './parts/plugin-endpoints.ts';
+import { registerUpstreamHealth } from '../admin/upstream-health.ts';
 
 export async function startTraditional(node: NodeContext): Promise<StartedRole> {
   const { config, log } = node;
@@ -45,6 +46,7 @@ export async function startTraditional(node: NodeContext): Promise<StartedRole> 
     routes: (router) => {
       registerClustering(router, null);
       registerConfigUnavailable(router);
+      registerUpstreamHealth(router, { pool: db.pool, nodeId: node.nodeId, health: () => proxy?.health ?? null });
     },
     cluster: () => cluster,
     proxyMetrics: () => (proxy ? proxy.metrics() : ''),

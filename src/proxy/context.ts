@@ -76,6 +76,10 @@ export class ProxyContext {
   listenPort = 0;
   /** Raw query without '?', '' when absent; plugins may replace it. */
   query: string;
+  /** The request had a '?' (Kong sends `/request?` on with its '?', args or not). */
+  queryMark = false;
+  /** The path as the client wrote it (X-Forwarded-Path), before normalization. */
+  rawPath = '/';
   route: Route | null = null;
   service: Service | null = null;
   consumer: Consumer | null = null;

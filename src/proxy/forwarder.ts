@@ -20,6 +20,10 @@ const HOP = Object.assign(Object.create(null) as Record<string, boolean>, {
   connection: true,
   'keep-alive': true,
   'proxy-connection': true,
+  // httpoxy: a client's `Proxy` header must never reach an upstream's CGI as HTTP_PROXY.
+  proxy: true,
+  // Re-added below with this proxy's own entry appended (one Via, not the client's twice).
+  via: true,
   'proxy-authenticate': true,
   'proxy-authorization': false,
   te: true,
@@ -119,7 +123,7 @@ export class Forwarder {
       const src = ctx.requestBodyHead === null ? req : bodyWithHead(ctx.requestBodyHead, req);
       body = ctx.requestBodyLimit > 0 ? src.pipe(new BodyLimit(ctx.requestBodyLimit)) : src;
     }
-    const path = ctx.query ? ctx.upstreamPath + '?' + ctx.query : ctx.upstreamPath;
+    const path = ctx.query || ctx.queryMark ? ctx.upstreamPath + '?' + ctx.query : ctx.upstreamPath;
     const handler = new ResponseRelay(ctx, service, peer, attempt, streamed, this);
     if (streamed && service.write_timeout > 0) {
       const len = req.headers['content-length'];
@@ -223,6 +227,12 @@ export class Forwarder {
 
 function noop(): void {}
 
+const TE_TRAILERS = /(^|,)\s*trailers\s*(;|,|$)/i;
+function clientTakesTrailers(ctx: ProxyContext): boolean {
+  const te = ctx.req.headers.te;
+  return te !== undefined && TE_TRAILERS.test(String(te));
+}
+
 /** Whether a response to `method` with `status` carries a body (RFC 9110 §6.4.1). */
 function hasBody(method: string, status: number): boolean {
   return method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
@@ -268,12 +278,15 @@ function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): s
     'x-forwarded-proto', ctx.https ? 'https' : 'http',
     'x-forwarded-host', fwdHost,
     'x-forwarded-port', String(ctx.listenPort),
-    'x-forwarded-path', ctx.path,
+    'x-forwarded-path', ctx.rawPath,
     'x-real-ip', ctx.clientIp,
     'x-gossamer-request-id', ctx.requestId,
     'via', src.via ? src.via + ', ' + VIA : VIA,
   );
-  if (ctx.strippedPrefix !== null) out.push('x-forwarded-prefix', ctx.strippedPrefix);
+  // Kong: no prefix header when the prefix stripped was the root itself.
+  if (ctx.strippedPrefix !== null && ctx.strippedPrefix !== '/') out.push('x-forwarded-prefix', ctx.strippedPrefix);
+  // TE is hop-by-hop, but Kong keeps its `trailers` (the client can take trailers).
+  if (clientTakesTrailers(ctx)) out.push('te', 'trailers');
   return out;
 }
 
@@ -347,15 +360,23 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     if (b !== null && this.peer.health !== null) b.reportStatus(this.peer.health, statusCode);
     const h: string[] = [];
     let length = -1;
+    let upstreamVia: string | null = null;
     for (let i = 0; i < rawHeaders.length; i += 2) {
       const nameBuf = rawHeaders[i]! as LatinBuffer;
       const name = nameBuf.latin1Slice(0, nameBuf.length);
       const n = name.length;
-      // Only names as long as a hop-by-hop one or Content-Length need a closer look.
-      if (n === 2 || n === 7 || n === 10 || n === 14 || n === 16 || n === 17) {
+      // Only names as long as Via, a hop-by-hop one or Content-Length need a closer look.
+      if (n === 2 || n === 3 || n === 7 || n === 10 || n === 14 || n === 16 || n === 17) {
         const lower = name.toLowerCase();
-        if (RESPONSE_HOP.has(lower)) continue;
+        // Trailer stays when the client said it takes trailers (TE: trailers), as in Kong.
+        if (RESPONSE_HOP.has(lower) && !(lower === 'trailer' && clientTakesTrailers(ctx))) continue;
         if (lower === 'content-length') length = Number(rawHeaders[i + 1]!.toString('latin1'));
+        else if (lower === 'via') {
+          // One Via, the upstream's entries first and this proxy's last (Kong's answer).
+          const v = rawHeaders[i + 1]!.toString('latin1');
+          upstreamVia = upstreamVia === null ? v : upstreamVia + ', ' + v;
+          continue;
+        }
       }
       const valueBuf = rawHeaders[i + 1]! as LatinBuffer;
       h.push(name, valueBuf.latin1Slice(0, valueBuf.length));
@@ -364,12 +385,15 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     const extra = ctx.responseHeaders;
     if (extra !== null) for (let i = 0; i < extra.length; i++) h.push(extra[i]!);
     h.push(
-      'via', VIA,
+      'via', upstreamVia === null ? VIA : upstreamVia + ', ' + VIA,
       'x-gossamer-upstream-latency', String(Math.round(ctx.upstreamLatency)),
       'x-gossamer-proxy-latency', String(Math.round(ctx.proxyLatency)),
       'x-gossamer-request-id', ctx.requestId,
     );
     ctx.sentHeaders = h;
+    // Naming the connection ourselves keeps node from adding `Keep-Alive: timeout=N`, which
+    // nginx (keepalive_timeout without a header value) does not send.
+    if (ctx.res.shouldKeepAlive) h.push('connection', 'keep-alive');
     let status = statusCode;
     // Only chains with a header_filter handler pay for the head object and the loop.
     const plugins = ctx.plugins;

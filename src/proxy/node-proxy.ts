@@ -7,6 +7,7 @@ import type { Listen } from '../config/index.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { NodeHealthChecks } from './balancer/node-health.ts';
 import type { ListenAddress, ProxyServerOptions } from './server.ts';
+import type { HealthReport } from './balancer/index.ts';
 import type { PackedSnapshot } from './worker-messages.ts';
 import { loadProxyTls, type ProxyTlsSettings, type TlsMaterial } from './tls-certs.ts';
 import { startProxyWorkers, workerCount, type ProxyWorkers } from './workers.ts';
@@ -42,6 +43,8 @@ export interface NodeProxy {
   ask: ProxyWorkers['ask'];
   /** Rate-limit counters the node shares with the cluster (policy = cluster). */
   sharedCounters: ProxyWorkers['shared'];
+  /** The node's target verdicts, and a verdict set by hand (Kong's /targets/{t}/healthy). */
+  health: { reports(): HealthReport[]; set(report: HealthReport): void };
   stop(): Promise<void>;
 }
 
@@ -104,6 +107,13 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
     workers: () => workers.workers(),
     ask: (plugin, msg, timeoutMs) => workers.ask(plugin, msg, timeoutMs),
     sharedCounters: workers.shared,
+    health: {
+      reports: () => checks.reports(),
+      set: (report) => {
+        checks.apply([report]);
+        workers.broadcastHealth([report]);
+      },
+    },
     stop: () => {
       checks.stop();
       return workers.stop();

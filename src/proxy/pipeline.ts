@@ -11,7 +11,7 @@ import { nginxPage, refuseLaterRequests } from './client-errors.ts';
 import { armClientTimeout, disarmClientTimeout } from './client-timeouts.ts';
 import { JSON_TYPE, MSG, errorBody, sendJson } from './errors.ts';
 import type { Forwarder } from './forwarder.ts';
-import { normalizePath } from './normalize-path.ts';
+import { normalizePath } from '../entities/uri-normalize.ts';
 import { runAccess, type ChainEntry } from './plugin-chain.ts';
 import { nextRequestId } from './request-id.ts';
 import type { RequestFacts } from './router.ts';
@@ -98,7 +98,7 @@ export class RequestPipeline {
   /** Requests received by this process (the benchmark checks every worker served). */
   readonly stats = { requests: 0 };
   /** Reused for every request: the router reads it synchronously. */
-  private readonly facts: RequestFacts = { method: '', host: '', port: 0, path: '', headers: {} };
+  private readonly facts: RequestFacts = { method: '', host: '', port: 0, path: '', headers: {}, message: null };
 
   constructor(
     private readonly runtime: ProxyRuntime,
@@ -183,8 +183,11 @@ export class RequestPipeline {
     facts.port = port;
     facts.path = path;
     facts.headers = req.headers;
+    facts.message = req;
     const m = this.runtime.router.match(facts);
     const ctx = new ProxyContext(req, res, nextRequestId(), start, path, q === -1 ? '' : url.slice(q + 1), hostHeader);
+    ctx.queryMark = q !== -1;
+    ctx.rawPath = rawPath;
     ctx.https = l.tls;
     ctx.listenPort = l.port;
     const maxBodySize = this.maxBodySize;

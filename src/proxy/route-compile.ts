@@ -3,6 +3,7 @@
 // group of paths of the same kind (all regex, or prefixes of one length), each with its own
 // 64-bit priority, so a route's regex and prefix paths rank independently.
 import type { Route, Service } from '../entities/types.ts';
+import { regexPathSource } from '../entities/uri-normalize.ts';
 
 export interface HostRule {
   host: string; // lower-case, no port
@@ -42,9 +43,7 @@ export function isRegexPath(p: string): boolean {
 
 /** Kong regex paths are PCRE anchored at the start of the path; `(?P<n>` is PCRE's named group. */
 export function compileRegexPath(p: string): RegExp {
-  let src = p.slice(1).replace(/\(\?P</g, '(?<');
-  if (!src.startsWith('^')) src = '^' + src;
-  return new RegExp(src);
+  return new RegExp(regexPathSource(p));
 }
 
 function parseHost(h: string): HostRule {

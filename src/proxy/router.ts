@@ -24,6 +24,11 @@ export interface RequestFacts {
   port: number; // Host header port, or the listener's
   path: string; // normalized, no query
   headers: Record<string, string | string[] | undefined>;
+  /**
+   * The request itself when there is one: a header sent twice is matched value by value
+   * (headersDistinct), where node's joined or first-only `headers` would hide one.
+   */
+  message?: { headersDistinct: Record<string, string[] | undefined> } | null;
 }
 
 // Scratch for the matcher that just matched: avoids returning a tuple per candidate.
@@ -46,7 +51,7 @@ function matchHeaders(m: CompiledMatcher, f: RequestFacts): boolean {
   if (!rules) return true;
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!;
-    const raw = f.headers[r.name];
+    const raw = f.message ? f.message.headersDistinct[r.name] : f.headers[r.name];
     if (raw === undefined) return false;
     const vals = Array.isArray(raw) ? raw : [raw];
     let ok = false;
@@ -143,12 +148,24 @@ function scanIndex(idx: PathIndex | undefined, seg: string, f: RequestFacts): vo
   }
 }
 
+/**
+ * kong/router/utils.lua sanitize_uri_postfix: what is left after a stripped prefix does not
+ * start with a dot segment (`/route./req` stripped of `/route` goes on as `req`).
+ */
+function sanitizePostfix(p: string): string {
+  if (p.length === 0 || p.charCodeAt(0) !== 46 /* . */) return p;
+  if (p === '.' || p === '..') return '';
+  if (p.startsWith('./')) return p.slice(2);
+  if (p.startsWith('../')) return p.slice(3);
+  return p;
+}
+
 function buildMatch(m: CompiledMatcher, path: string, prefix: string | null, regex: RegExpExecArray | null): RouteMatch {
   const route = m.route;
   const service = m.service;
   const matched = prefix ?? (regex ? regex[0] : null);
   const strip = route.strip_path !== false && matched !== null;
-  const postfix = strip ? path.slice(matched!.length) : '';
+  const postfix = strip ? sanitizePostfix(path.slice(matched!.length)) : '';
   const base = service?.path || '/';
   const upstreamPath =
     route.path_handling === 'v1' ? upstreamPathV1(strip, postfix, path, base) : upstreamPathV0(strip, postfix, path, base);

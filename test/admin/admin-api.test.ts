@@ -196,11 +196,11 @@ describe('services', () => {
     expect(many.status).toBe(400);
     expect(many.body.fields).toEqual({
       port: 'expected an integer',
-      protocol: 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss',
+      protocol: 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp',
       bogus: 'unknown field',
     });
     expect(many.body.message).toBe(
-      '3 schema violations (bogus: unknown field; port: expected an integer; protocol: expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss)',
+      '3 schema violations (bogus: unknown field; port: expected an integer; protocol: expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp)',
     );
     const range = await call('POST', '/services', { host: 'x.test', port: 70000, retries: -1 });
     expect(range.body.fields).toEqual({ port: 'value should be between 0 and 65535', retries: 'value should be between 0 and 32767' });
@@ -273,6 +273,35 @@ describe('services', () => {
 });
 
 describe('routes', () => {
+  test("route paths as Kong's typedefs.router_path: normalized fixed paths, regexes that compile, valid %-encoding", async () => {
+    const bad = async (path: string) => {
+      const r = await call('POST', '/routes', { paths: [path] });
+      expect(r.status, path).toBe(400);
+      return r.body.fields.paths[0];
+    };
+    expect(await bad('/foo//bar')).toBe("non-normalized path, consider use '/foo/bar' instead");
+    expect(await bad('/foo/./bar')).toBe("non-normalized path, consider use '/foo/bar' instead");
+    expect(await bad('/h%65llo')).toBe("non-normalized path, consider use '/hello' instead");
+    expect(await bad('/foo%zz')).toBe("invalid url-encoded value: '%zz'");
+    expect(await bad('~/status/(')).toMatch(/^invalid regex: '\/status\/\(' \(/);
+    for (const good of ['/foo/bar', '/cat%20dog', '~/status/\\d+', '~/users/(?P<id>\\d+)']) {
+      const r = await call('POST', '/routes', { paths: [good] });
+      expect(r.status, good).toBe(201);
+      expect((await call('DELETE', `/routes/${r.body.id}`)).status).toBe(204);
+    }
+  });
+
+  test('PUT /routes/{id}/service on a route without a service creates one and points the route at it (Kong)', async () => {
+    const r = await call('POST', '/routes', { name: 'lonely', paths: ['/lonely'] });
+    expect(r.status).toBe(201);
+    const put = await call('PUT', '/routes/lonely/service', { name: 'adopted', url: 'http://adopted.test' });
+    expect(put.status).toBe(200);
+    expect(put.body).toMatchObject({ name: 'adopted', host: 'adopted.test' });
+    expect((await call('GET', '/routes/lonely')).body.service).toEqual({ id: put.body.id });
+    expect((await call('DELETE', '/routes/lonely')).status).toBe(204);
+    expect((await call('DELETE', '/services/adopted')).status).toBe(204);
+  });
+
   let svc: { id: string };
   beforeAll(async () => {
     svc = (await call('POST', '/services', { name: 'route-home', host: 'r.test' })).body;
@@ -334,11 +363,11 @@ describe('routes', () => {
     expect(r.status).toBe(400);
     expect(r.body.fields).toEqual({
       paths: ['should start with: / (fixed path) or ~/ (regex path)'],
-      protocols: [null, 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss'],
+      protocols: [null, 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp'],
       service: { id: 'expected a valid UUID' },
     });
     expect(r.body.message).toBe(
-      '3 schema violations (paths.1: should start with: / (fixed path) or ~/ (regex path); protocols.2: expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss; service.id: expected a valid UUID)',
+      '3 schema violations (paths.1: should start with: / (fixed path) or ~/ (regex path); protocols.2: expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp; service.id: expected a valid UUID)',
     );
   });
 
@@ -486,7 +515,7 @@ describe('upstreams and targets', () => {
     expect(t2.body).toMatchObject({ target: 'b.test:9000', weight: 5 });
     expect((await call('POST', '/upstreams/backend.internal/targets', { target: 'b.test:9000' })).status).toBe(409);
     expect((await call('POST', '/upstreams/backend.internal/targets', { target: 'a b', weight: 70000 })).body.fields).toEqual({
-      target: "Invalid target ('a b'); not a valid hostname or ip address",
+      target: 'Invalid target; not a valid hostname or ip address',
       weight: 'value should be between 0 and 65535',
     });
     expect((await call('GET', '/upstreams/backend.internal/targets/b.test:9000')).body.id).toBe(t2.body.id);

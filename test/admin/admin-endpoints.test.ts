@@ -75,6 +75,9 @@ test('every registered endpoint answers its happy path', async () => {
   await call('PUT', '/routes/r4', 200, { paths: ['/r4'] });
   await call('GET', '/routes/r3/service', 200);
   await call('PATCH', '/routes/r3/service', 200, { retries: 3 });
+  await call('PUT', '/routes/r3/service', 200, { name: 'svc', url: 'http://svc.test' });
+  // Kong never deletes a service through its route: 405 is the answer it gives.
+  await call('DELETE', '/routes/r3/service', 405);
   await call('DELETE', '/routes/r4', 204);
 
   // consumers, key-auth
@@ -95,6 +98,7 @@ test('every registered endpoint answers its happy path', async () => {
   await call('PATCH', '/key-auths/k1', 200, { ttl: 100 });
   await call('PUT', '/key-auths/k3', 200, { consumer: { id: ids.consumer } });
   await call('DELETE', '/key-auths/k3', 204);
+  await call('POST', '/key-auths', 201, { key: 'k4', consumer: { id: ids.consumer } });
 
   // basic-auth, acls
   await call('POST', '/consumers/c1/basic-auth', 201, { username: 'b1', password: 'p' });
@@ -135,6 +139,7 @@ test('every registered endpoint answers its happy path', async () => {
   await call('PATCH', '/hmac-auths/h1', 200, { secret: 's' });
   await call('PUT', '/hmac-auths/h3', 200, { consumer: { id: ids.consumer } });
   await call('DELETE', '/hmac-auths/h3', 204);
+  await call('POST', '/basic-auths', 201, { username: 'b4', password: 'p', consumer: { id: ids.consumer } });
   const acl = await call('POST', '/consumers/c1/acls', 201, { group: 'g1' });
   await call('GET', '/consumers/c1/acls', 200);
   await call('GET', '/consumers/c1/acls/g1', 200);
@@ -147,6 +152,7 @@ test('every registered endpoint answers its happy path', async () => {
   await call('PATCH', `/acls/${acl.id}`, 200, { group: 'g3' });
   await call('PUT', '/acls/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b', 200, { consumer: { id: ids.consumer }, group: 'g4' });
   await call('DELETE', '/acls/6f1d2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b', 204);
+  await call('POST', '/acls', 201, { group: 'g5', consumer: { id: ids.consumer } });
 
   // plugins, global and scoped
   const g = await call('POST', '/plugins', 201, { name: 'gossamer-endpoints-test', instance_name: 'global-one' });
@@ -181,7 +187,10 @@ test('every registered endpoint answers its happy path', async () => {
   await call('GET', '/upstreams/up.test/targets', 200);
   await call('GET', '/upstreams/up.test/targets/t1.test:80', 200);
   await call('PATCH', '/upstreams/up.test/targets/t1.test:80', 200, { weight: 5 });
-  await call('PUT', '/upstreams/up.test/targets/t2.test:81', 200, {});
+  // Kong's PUT on a target updates it (404 when there is none).
+  await call('POST', '/upstreams/up.test/targets', 201, { target: 't2.test:81' });
+  await call('PUT', '/upstreams/up.test/targets/t2.test:81', 200, { weight: 7 });
+  await call('GET', '/upstreams/up.test/targets/all', 200);
   await call('DELETE', '/upstreams/up.test/targets/t2.test:81', 204);
   await call('DELETE', '/upstreams/up2.test', 204);
 

@@ -40,6 +40,7 @@ let b: Target;
 let node: NodeProxy;
 let port: number;
 const INTERVAL_S = 0.2;
+let activeId: string;
 
 /** One request on a fresh connection, so node:cluster spreads them over the workers. */
 function fresh(path = '/h'): Promise<string> {
@@ -72,6 +73,7 @@ beforeAll(async () => {
       active: { http_path: '/health', timeout: 1, healthy: { interval: INTERVAL_S, successes: 1 }, unhealthy: { interval: INTERVAL_S, http_failures: 1 } },
     },
   });
+  activeId = u.id;
   const s = service({ host: 'shared-health', retries: 0 });
   // Passive checks only: one refused connection makes a target unhealthy; nothing probes it back.
   const up2 = upstream('passive-shared', { healthchecks: { passive: { unhealthy: { tcp_failures: 1 } } } });
@@ -131,4 +133,19 @@ test("a passive verdict reached in one worker is every worker's: the dead target
   // Without sharing, each of the two workers would send its own first request to the dead target.
   expect(got.filter((g) => g === '502')).toHaveLength(1);
   expect(got.filter((g) => g === 'a')).toHaveLength(19);
+});
+
+test("a verdict set by hand (Kong's PUT /upstreams/{u}/targets/{t}/unhealthy) reaches every worker, and the node reports it", async () => {
+  // The passive-only upstream: no prober turns the verdict back behind the test's back.
+  const target = `127.0.0.1:${a.port}`;
+  const mine = (r: { target: string; upstream: string }) => r.target === target && r.upstream === passiveId;
+  const passiveId = node.health.reports().filter((r) => r.target === target).map((r) => r.upstream).find((id) => id !== activeId)!;
+  node.health.set({ upstream: passiveId, target, healthy: false });
+  expect(node.health.reports().find(mine)?.healthy).toBe(false);
+  const got: string[] = [];
+  for (let i = 0; i < 8; i++) got.push(await fresh('/p'));
+  expect(got).not.toContain('a');
+  node.health.set({ upstream: passiveId, target, healthy: true });
+  expect(node.health.reports().find(mine)?.healthy).toBe(true);
+  expect(await eventually(async () => (await fresh('/p')) === 'a')).toBe(true);
 });

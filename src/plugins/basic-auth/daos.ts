@@ -7,6 +7,7 @@ import type { EntityDef } from '../../entities/definition.ts';
 import { foreign, str, tags, timestamp, uuid } from '../../entities/fields.ts';
 import type { Ref, Uuid } from '../../entities/types.ts';
 import { hashBasicAuthPassword } from './crypto.ts';
+import { schemaViolation } from '../../entities/errors.ts';
 
 /** `password` is Kong's hash: sha1(password .. consumer id), hex. */
 export interface BasicAuthCredential {
@@ -42,9 +43,22 @@ export const basicauth_credentials: EntityDef = {
   name: 'basicauth_credentials',
   endpointKey: 'username',
   schema: basicauthSchema as unknown as EntityDef['schema'],
+  // Kong's password transformation needs the consumer id: without one, Kong reports the
+  // password missing too (its Admin API spec pins that answer).
+  prepare(input) {
+    const noConsumer = input.consumer === undefined || input.consumer === null;
+    if (noConsumer && input.password !== undefined && input.password !== null) {
+      return { consumer: 'required field missing', password: 'required field missing' };
+    }
+    return null;
+  },
   // Kong's transformation runs when the write carries a password: a PATCH of the tags alone
   // must not hash the stored hash again.
   onWrite(entity, input) {
+    // The hash is salted with the consumer id: moving a credential needs its password again.
+    if (input.password === undefined && input.consumer !== undefined) {
+      throw schemaViolation({ '@entity': ["all or none of these fields must be set: 'password', 'consumer.id'"] });
+    }
     if (input.password === undefined) return;
     const consumer = entity.consumer as { id: string };
     entity.password = hashBasicAuthPassword(consumer.id, entity.password as string);

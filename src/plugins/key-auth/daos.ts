@@ -44,6 +44,7 @@ export const keyauth_credentials: EntityDef = {
   cascade: [],
   restrict: [],
   cascadeWith: ['consumer'],
+  expiresByTtl: true,
   naturalKey: (e) => String(e.key ?? ''),
   cacheKeys: (e) => [`keyauth_credentials:${e.key}`],
 };

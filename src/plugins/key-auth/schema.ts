@@ -2,7 +2,14 @@ import { z } from 'zod';
 
 // Kong 3.x key-auth config with its defaults.
 export const keyAuthSchema = z.object({
-  key_names: z.array(z.string().regex(/^[A-Za-z0-9_-]+$/, 'bad header name')).min(1).default(['apikey']),
+  key_names: z
+    .array(
+      z.string().refine((h) => /^[A-Za-z0-9_-]+$/.test(h), {
+        error: (iss) => `bad header name '${String(iss.input)}', allowed characters are A-Z, a-z, 0-9, '_', and '-'`,
+      }),
+    )
+    .min(1)
+    .default(['apikey']),
   hide_credentials: z.boolean().default(false),
   anonymous: z.string().nullable().default(null),
   key_in_header: z.boolean().default(true),
