@@ -127,6 +127,7 @@ test('every registered endpoint answers its happy path', async () => {
   await call('PATCH', '/jwts/j1', 200, { secret: 's' });
   await call('PUT', '/jwts/j3', 200, { consumer: { id: ids.consumer } });
   await call('DELETE', '/jwts/j3', 204);
+  await call('POST', '/jwts', 201, { key: 'j4', consumer: { id: ids.consumer } });
   await call('POST', '/consumers/c1/hmac-auth', 201, { username: 'h1' });
   await call('GET', '/consumers/c1/hmac-auth', 200);
   await call('GET', '/consumers/c1/hmac-auth/h1', 200);
@@ -139,6 +140,7 @@ test('every registered endpoint answers its happy path', async () => {
   await call('PATCH', '/hmac-auths/h1', 200, { secret: 's' });
   await call('PUT', '/hmac-auths/h3', 200, { consumer: { id: ids.consumer } });
   await call('DELETE', '/hmac-auths/h3', 204);
+  await call('POST', '/hmac-auths', 201, { username: 'h4', consumer: { id: ids.consumer } });
   await call('POST', '/basic-auths', 201, { username: 'b4', password: 'p', consumer: { id: ids.consumer } });
   const acl = await call('POST', '/consumers/c1/acls', 201, { group: 'g1' });
   await call('GET', '/consumers/c1/acls', 200);

@@ -107,10 +107,11 @@ describe('Plugin: hmac-auth (API) — 02-api_spec.lua', () => {
     const put = await s.call('PUT', '/consumers/api-user/hmac-auth/api-bob', { secret: 123 });
     expect([put.status, put.body.fields]).toEqual([400, { secret: 'expected a string' }]);
   });
-  test('DELETE deletes a credential; 204 again for a missing one', async () => {
+  test('DELETE deletes a credential; [FAILURE] should return proper errors (404 for a missing one)', async () => {
     expect((await s.call('DELETE', '/consumers/api-user/hmac-auth/api-put2')).status).toBe(204);
     expect((await s.call('GET', '/hmac-auths/api-put2')).status).toBe(404);
-    expect((await s.call('DELETE', '/consumers/api-user/hmac-auth/api-put2')).status).toBe(204);
+    expect((await s.call('DELETE', '/consumers/api-user/hmac-auth/api-put2')).status).toBe(404);
+    expect((await s.call('DELETE', '/consumers/api-user/hmac-auth/00000000-0000-0000-0000-000000000000')).status).toBe(404);
   });
   test('/hmac-auths: retrieves all, paginates; /hmac-auths/:id/consumer by id and username; 404s', async () => {
     const all = await s.call('GET', '/hmac-auths');
