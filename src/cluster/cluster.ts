@@ -9,7 +9,9 @@ import { Discovery } from './discovery.ts';
 import { createHost, type ClusterLibp2p, type HostPort } from './host.ts';
 import { loadOrCreateIdentity } from './identity.ts';
 import { Membership, type MembershipEvents } from './membership.ts';
-import { decode, encode, isMemberInfo, MEMBERSHIP_TOPIC, type GossipMessage } from './messages.ts';
+import { countGossipRefusals } from './gossip-refusals.ts';
+import { decode, encode, isMemberInfo, MAX_MEMBERSHIP_MESSAGE_BYTES, MEMBERSHIP_TOPIC, type GossipMessage } from './messages.ts';
+import { countRefusal, type RefusalReason } from './metrics.ts';
 import { Blocklist } from './partition.ts';
 import { createProbeTransport } from './probe.ts';
 import { defaultSettings, type MembershipSettings } from './settings.ts';
@@ -113,9 +115,9 @@ export class Cluster {
       this.handlers.set(topic, set);
       const pubsub = this.libp2p.services.pubsub;
       pubsub.topicValidators.set(topic, (_src, msg) => {
-        if (msg.type !== 'signed') return TopicValidatorResult.Reject;
+        if (msg.type !== 'signed') return refuse('signature', TopicValidatorResult.Reject);
         const m = this.membership.table.byPeerId(msg.from.toString());
-        return m && (m.status === 'alive' || m.status === 'suspect') ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore;
+        return m && (m.status === 'alive' || m.status === 'suspect') ? TopicValidatorResult.Accept : refuse('not_member', TopicValidatorResult.Ignore);
       });
       pubsub.subscribe(topic);
     }
@@ -172,6 +174,12 @@ export class Cluster {
     await this.discovery.stop(leave);
     await this.libp2p.stop();
   }
+}
+
+/** Counts a refused gossip message (metrics.ts lists the reasons) and passes on the validator's verdict. */
+function refuse(reason: RefusalReason, result: TopicValidatorResult): TopicValidatorResult {
+  countRefusal(reason);
+  return result;
 }
 
 function isLiveMember(peerId: string, membership: Membership): boolean {
@@ -287,14 +295,17 @@ function createDiscovery(o: StartClusterOptions, libp2p: ClusterLibp2p, membersh
 function routeGossip(libp2p: ClusterLibp2p, membership: Membership, cluster: Cluster, log: Logger): void {
   const pubsub = libp2p.services.pubsub;
   pubsub.topicValidators.set(MEMBERSHIP_TOPIC, (_src, msg) => {
-    if (msg.type !== 'signed') return TopicValidatorResult.Reject;
+    if (msg.type !== 'signed') return refuse('signature', TopicValidatorResult.Reject);
+    if (msg.data.length > MAX_MEMBERSHIP_MESSAGE_BYTES) return refuse('oversized', TopicValidatorResult.Reject);
+    let m: GossipMessage;
     try {
-      const m = decode<GossipMessage>(msg.data);
-      return validGossip(m, msg.from.toString(), membership) ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore;
+      m = decode<GossipMessage>(msg.data);
     } catch {
-      return TopicValidatorResult.Reject;
+      return refuse('malformed', TopicValidatorResult.Reject);
     }
+    return validGossip(m, msg.from.toString(), membership) ? TopicValidatorResult.Accept : refuse('forged', TopicValidatorResult.Ignore);
   });
+  countGossipRefusals(pubsub, (peerId) => isLiveMember(peerId, membership));
   pubsub.addEventListener('message', (evt) => {
     const msg = evt.detail;
     if (msg.type !== 'signed') return;

@@ -10,6 +10,7 @@ import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
+import { HandshakeRefusals } from './handshake-refusals.ts';
 import type { Blocklist } from './partition.ts';
 
 export interface HostPort {
@@ -102,13 +103,15 @@ export async function createHost(opts: HostOptions) {
   const ephemeral = !mem && advertise.port === 0;
   const announce = mem ? [`/memory/${mem}`] : ephemeral ? [] : [hostPortToMultiaddr(advertise).toString()];
   const bl = opts.blocklist;
+  const refusals = new HandshakeRefusals();
   const libp2p = await createLibp2p({
     privateKey: opts.privateKey,
     addresses: { listen: listenAddrs, announce },
     transports: mem ? [memory()] : [tcp()],
-    connectionEncrypters: [opts.plaintext ? (await import('@libp2p/plaintext')).plaintext() : noise()],
+    connectionEncrypters: [opts.plaintext ? (await import('@libp2p/plaintext')).plaintext() : refusals.encrypter(noise())],
     streamMuxers: [yamux()],
-    connectionProtector: opts.plaintext ? undefined : preSharedKey({ psk: opts.psk }),
+    // Both wrapped to count what the cluster port refuses (handshake-refusals.ts).
+    connectionProtector: opts.plaintext ? undefined : refusals.protector(preSharedKey({ psk: opts.psk })),
     connectionManager: {
       allow: mem ? [] : PRIVATE_NETS,
       dialTimeout: opts.dialTimeoutMs,
@@ -121,6 +124,7 @@ export async function createHost(opts: HostOptions) {
     // it fails; connection-watch.ts pings only the rest.
     connectionMonitor: { enabled: false },
     connectionGater: {
+      denyInboundConnection: refusals.markInbound,
       denyDialPeer: (peerId) => bl.has(peerId.toString()),
       denyDialMultiaddr: (ma) => bl.size > 0 && !mem && bl.hasAddress(remoteHostPort(ma)),
       denyInboundEncryptedConnection: (peerId) => bl.has(peerId.toString()),

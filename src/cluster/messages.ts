@@ -5,6 +5,12 @@ import type { MemberInfo, WireMember } from './state.ts';
 // the push-pull protocol carries whole tables; ping-req asks a member to probe another.
 
 export const MEMBERSHIP_TOPIC = 'gossamer/membership/1';
+/**
+ * A membership message carries one member record (well under 2 KiB with a few addresses);
+ * anything larger is refused before it is decoded. Application topics (configuration events,
+ * counters) are bounded by gossipsub's own limit on an RPC (4 MiB).
+ */
+export const MAX_MEMBERSHIP_MESSAGE_BYTES = 64 * 1024;
 export const PING_REQ_PROTOCOL = '/gossamer/membership/ping-req/1.0.0';
 export const PUSH_PULL_PROTOCOL = '/gossamer/membership/push-pull/1.0.0';
 

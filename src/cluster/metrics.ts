@@ -46,3 +46,33 @@ export function registerMemberSource(src: () => Iterable<MemberStatus>): () => v
   sources.add(src);
   return () => sources.delete(src);
 }
+
+/**
+ * Why the cluster port refused something (docs/security.md, "Cluster port"):
+ * - cluster_key: the first bytes after the private-network layer are not multistream-select's
+ *   header: the peer holds another cluster key (a data plane with another certificate) or sent noise;
+ * - handshake: an inbound connection that did not complete the private-network nonce exchange
+ *   or the noise handshake (a key holder sending garbage, a port scan that closes at once);
+ * - signature: a gossip message whose signature (or signed envelope) does not verify;
+ * - malformed: a membership message that does not decode;
+ * - oversized: a membership message over MAX_MEMBERSHIP_MESSAGE_BYTES;
+ * - replay: a gossip message already seen, sent again by a peer that is no live member
+ *   (members' duplicates are the mesh's ordinary redundancy and are not counted);
+ * - forged: a membership message that speaks for another member, or an accusation whose
+ *   accuser did not sign it;
+ * - not_member: a message on an application topic signed by a peer that is no live member.
+ */
+export const REFUSAL_REASONS = ['cluster_key', 'handshake', 'signature', 'malformed', 'oversized', 'replay', 'forged', 'not_member'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+export const refusedTotal = once('gossamer_cluster_refused_total', () => {
+  const c = new client.Counter({ name: 'gossamer_cluster_refused_total', help: 'Connections and gossip messages the cluster port refused, by reason', labelNames: ['reason'] });
+  // Every reason is listed from the start (at 0), so a rate() over it needs no first refusal.
+  for (const reason of REFUSAL_REASONS) c.inc({ reason }, 0);
+  return c;
+});
+
+/** Refusals are rare: the label object is made when one happens, never on the happy path. */
+export function countRefusal(reason: RefusalReason): void {
+  refusedTotal.inc({ reason });
+}

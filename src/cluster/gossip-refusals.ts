@@ -1,0 +1,28 @@
+// Counting the gossip messages gossipsub itself refuses before any topic validator runs (the
+// validators in cluster.ts count the rest). gossipsub reports both to its peer score, a public
+// member of the service; its two hooks are wrapped here, on one host, once.
+//  - rejectInvalidMessage: a message whose signature, signer or sequence number does not verify
+//    under StrictSign (a forged announcement carrying a wrong signature);
+//  - duplicateMessage: a message already seen. Every message reaches a node from up to D mesh
+//    peers, so members' duplicates are the happy path and cost one map lookup here; a duplicate
+//    from a connected peer that is no live member is a replay.
+// Replays after gossipsub's seen window (2 minutes) are new messages to it: their signature
+// holds, and the membership ignores the older incarnation they carry (state.ts).
+import type { GossipSub } from '@chainsafe/libp2p-gossipsub';
+import type { PubSub } from '@libp2p/interface';
+import { countRefusal } from './metrics.ts';
+
+/** `pubsub` is the host's gossipsub service (libp2p types it as the PubSub interface). */
+export function countGossipRefusals(pubsub: PubSub, isLiveMember: (peerId: string) => boolean): void {
+  const score = (pubsub as GossipSub).score;
+  const rejectInvalid = score.rejectInvalidMessage.bind(score);
+  score.rejectInvalidMessage = (from, topic) => {
+    countRefusal('signature');
+    rejectInvalid(from, topic);
+  };
+  const duplicate = score.duplicateMessage.bind(score);
+  score.duplicateMessage = (from, msgIdStr, topic) => {
+    if (!isLiveMember(from)) countRefusal('replay');
+    duplicate(from, msgIdStr, topic);
+  };
+}
