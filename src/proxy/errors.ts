@@ -29,7 +29,7 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
   }
   if (typed) headers.push('content-type', JSON_TYPE);
   headers.push('content-length', String(Buffer.byteLength(body)), 'server', SERVER);
-  if (startedAt >= 0) headers.push('x-gossamer-response-latency', String(Math.round(performance.now() - startedAt)));
+  if (startedAt >= 0) headers.push('x-kong-response-latency', String(Math.round(performance.now() - startedAt)));
   res.writeHead(status, headers);
   res.end(body);
 }

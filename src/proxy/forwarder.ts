@@ -201,7 +201,7 @@ export class Forwarder {
     // A body over a limit is not read on: nginx closes such a connection after its 413.
     if (status === 413) extra.push('connection', 'close');
     discardUnsentBody(ctx, status);
-    extra.push('x-gossamer-request-id', ctx.requestId, 'via', VIA);
+    extra.push('x-kong-request-id', ctx.requestId, 'via', VIA);
     // Kong runs header_filter on its own error answers too (a plugin echoing a request id on a 502).
     const plugins = ctx.plugins;
     if (plugins !== null && (ctx.phases & PHASE_HEADER_FILTER) !== 0) {
@@ -280,7 +280,7 @@ function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): s
     'x-forwarded-port', String(ctx.listenPort),
     'x-forwarded-path', ctx.rawPath,
     'x-real-ip', ctx.clientIp,
-    'x-gossamer-request-id', ctx.requestId,
+    'x-kong-request-id', ctx.requestId,
     'via', src.via ? src.via + ', ' + VIA : VIA,
   );
   // Kong: no prefix header when the prefix stripped was the root itself.
@@ -386,9 +386,9 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     if (extra !== null) for (let i = 0; i < extra.length; i++) h.push(extra[i]!);
     h.push(
       'via', upstreamVia === null ? VIA : upstreamVia + ', ' + VIA,
-      'x-gossamer-upstream-latency', String(Math.round(ctx.upstreamLatency)),
-      'x-gossamer-proxy-latency', String(Math.round(ctx.proxyLatency)),
-      'x-gossamer-request-id', ctx.requestId,
+      'x-kong-upstream-latency', String(Math.round(ctx.upstreamLatency)),
+      'x-kong-proxy-latency', String(Math.round(ctx.proxyLatency)),
+      'x-kong-request-id', ctx.requestId,
     );
     ctx.sentHeaders = h;
     // Naming the connection ourselves keeps node from adding `Keep-Alive: timeout=N`, which

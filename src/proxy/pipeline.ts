@@ -56,7 +56,7 @@ function answerHttpsOnly(ctx: ProxyContext, res: ServerResponse, code: number, h
   if (code === 426) {
     sendJson(res, 426, errorBody('Please use HTTPS protocol', ctx.requestId), ['connection', 'Upgrade', 'upgrade', 'TLS/1.2, HTTP/1.1'], start);
   } else {
-    const h = ['location', `https://${host}${url}`, 'content-length', '0', 'x-gossamer-request-id', ctx.requestId];
+    const h = ['location', `https://${host}${url}`, 'content-length', '0', 'x-kong-request-id', ctx.requestId];
     res.writeHead(code, h);
     res.end();
   }
@@ -197,14 +197,14 @@ export class RequestPipeline {
       if (cl !== undefined && Number(cl) > maxBodySize) {
         ctx.status = 413;
         refuseLaterRequests(res.socket);
-        sendJson(res, 413, errorBody(MSG.bodyTooLarge, ctx.requestId), ['x-gossamer-request-id', ctx.requestId, 'connection', 'close'], start);
+        sendJson(res, 413, errorBody(MSG.bodyTooLarge, ctx.requestId), ['x-kong-request-id', ctx.requestId, 'connection', 'close'], start);
         return null;
       }
       ctx.requestBodyLimit = maxBodySize;
     }
     if (m === null) {
       ctx.status = 404;
-      sendJson(res, 404, errorBody(MSG.noRoute, ctx.requestId), ['x-gossamer-request-id', ctx.requestId], start);
+      sendJson(res, 404, errorBody(MSG.noRoute, ctx.requestId), ['x-kong-request-id', ctx.requestId], start);
       return null;
     }
     ctx.route = m.route;
@@ -266,7 +266,7 @@ export class RequestPipeline {
   private sendExit(ctx: ProxyContext): void {
     discardUnsentBody(ctx, ctx.exitStatus);
     const h: string[] = ctx.responseHeaders ?? [];
-    h.push('x-gossamer-request-id', ctx.requestId, 'via', VIA);
+    h.push('x-kong-request-id', ctx.requestId, 'via', VIA);
     let status = ctx.exitStatus;
     if (ctx.exitRawBody !== null) return this.sendRawExit(ctx, h);
     let body = ctx.exitBody ?? '';
@@ -285,7 +285,7 @@ export class RequestPipeline {
     if (body === '') {
       // A 204 or 304 has no body to measure: nginx sends no Content-Length with it.
       if (status !== 204 && status !== 304) h.push('content-length', '0');
-      h.push('server', SERVER, 'x-gossamer-response-latency', String(Math.round(performance.now() - ctx.startedAt)));
+      h.push('server', SERVER, 'x-kong-response-latency', String(Math.round(performance.now() - ctx.startedAt)));
       ctx.res.writeHead(status, h);
       ctx.res.end();
     } else sendJson(ctx.res, status, body, h, ctx.startedAt, false);
@@ -304,7 +304,7 @@ export class RequestPipeline {
     ctx.status = head.status;
     ctx.bytesOut = body.length;
     const out = head.headers;
-    out.push('content-length', String(body.length), 'server', SERVER, 'x-gossamer-response-latency', String(Math.round(performance.now() - ctx.startedAt)));
+    out.push('content-length', String(body.length), 'server', SERVER, 'x-kong-response-latency', String(Math.round(performance.now() - ctx.startedAt)));
     ctx.res.writeHead(head.status, out);
     ctx.res.end(ctx.method === 'HEAD' ? undefined : body);
     this.onDone(ctx);

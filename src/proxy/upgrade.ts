@@ -74,7 +74,7 @@ export class UpgradeHandler {
       'x-forwarded-port': String(l.port),
       'x-forwarded-path': c.path,
       'x-real-ip': c.clientIp,
-      'x-gossamer-request-id': c.requestId,
+      'x-kong-request-id': c.requestId,
     };
     if (c.requestHeaderEdits) for (const [k, v] of c.requestHeaderEdits) if (v !== null) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     this.ws.relay(req, socket, head, p.origin, headers);

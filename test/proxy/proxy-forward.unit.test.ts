@@ -63,11 +63,11 @@ describe('forwarding', () => {
     expect(e.headers['x-forwarded-port']).toBe(base.split(':')[2]);
     expect(e.headers['x-forwarded-path']).toBe('/echo/users');
     expect(e.headers['x-forwarded-prefix']).toBe('/echo');
-    expect(e.headers['x-gossamer-request-id']).toMatch(/^[0-9a-f]{32}$/);
-    expect(r.headers['x-gossamer-request-id']).toBe(e.headers['x-gossamer-request-id']);
+    expect(e.headers['x-kong-request-id']).toMatch(/^[0-9a-f]{32}$/);
+    expect(r.headers['x-kong-request-id']).toBe(e.headers['x-kong-request-id']);
     expect(r.headers.via).toMatch(/^1\.1 gossamer\//);
-    expect(r.headers['x-gossamer-upstream-latency']).toMatch(/^\d+$/);
-    expect(r.headers['x-gossamer-proxy-latency']).toMatch(/^\d+$/);
+    expect(r.headers['x-kong-upstream-latency']).toMatch(/^\d+$/);
+    expect(r.headers['x-kong-proxy-latency']).toMatch(/^\d+$/);
     expect(r.headers['x-upstream']).toBe('yes');
   });
 
@@ -87,7 +87,7 @@ describe('forwarding', () => {
     const r = await get(`${base}/nothing-here`);
     expect(r.status).toBe(404);
     expect(r.json().message).toBe('no Route matched with those values');
-    expect(r.json().request_id).toBe(r.headers['x-gossamer-request-id']);
+    expect(r.json().request_id).toBe(r.headers['x-kong-request-id']);
   });
 
   test('https-only routes over plain HTTP: 426 or the configured redirect, as Kong', async () => {

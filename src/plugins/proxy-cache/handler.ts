@@ -14,12 +14,14 @@ const CACHE_VERSION = 1;
 
 /** Not stored (Kong's hop_by_hop_headers, plus what the proxy adds to every answer itself). */
 const NOT_STORED = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers', 'transfer-encoding', 'upgrade', 'content-length', 'via', 'server']);
+/** What the proxy sets on every answer itself (Kong's latency and request-id headers). */
+const KONG_OWN = new Set(['x-kong-request-id', 'x-kong-upstream-latency', 'x-kong-proxy-latency', 'x-kong-response-latency']);
 /** Set afresh on every Hit (Kong's reset_res_header). */
 const RESET_ON_HIT = new Set(['age', 'x-cache-status', 'x-cache-key']);
 
 function storable(name: string): boolean {
   const n = name.toLowerCase();
-  return !NOT_STORED.has(n) && !n.startsWith('x-gossamer-');
+  return !NOT_STORED.has(n) && !KONG_OWN.has(n);
 }
 
 function replayable(name: string): boolean {
