@@ -130,5 +130,28 @@ export function registerCertificates(router: Router, ctx: AdminContext): void {
   registerCertificateRoutes(router, ctx, inner);
   registerNestedSnis(router, ctx, inner);
   registerResource(router, ctx, { entity: 'snis', collection: '/snis', param: 'snis' });
-  registerResource(router, ctx, { entity: 'ca_certificates', collection: '/ca_certificates', param: 'ca_certificates' });
+  registerResource(router, ctx, {
+    entity: 'ca_certificates',
+    collection: '/ca_certificates',
+    param: 'ca_certificates',
+    methods: ['list', 'create', 'get', 'put', 'patch'],
+  });
+  router.add('DELETE', '/ca_certificates/:ca_certificates', async (req) => {
+    if (ctx.readOnly) throw badRequest(ctx.readOnly);
+    const raw = req.params.ca_certificates!;
+    if (!isUuid(raw)) return { status: 204 };
+    const id = raw.toLowerCase();
+    await refuseIfCaReferenced(ctx, id);
+    const result = await deleteEntity(ctx.pool, 'ca_certificates', { id }, { nodeId: ctx.nodeId });
+    await propagate(ctx, result.events);
+    return { status: 204 };
+  });
+}
+
+/** Kong's check_ca_reference: a CA a service still trusts is not deleted (code 19). */
+async function refuseIfCaReferenced(ctx: AdminContext, id: string): Promise<void> {
+  const { rows } = await ctx.pool.query<{ id: string }>('SELECT id FROM services WHERE $1::uuid = ANY(ca_certificates) ORDER BY id LIMIT 1', [id]);
+  if (rows[0]) {
+    throw new KongError(400, { code: 19, name: 'referenced by others', message: `ca certificate ${id} is still referenced by services (id = ${rows[0].id})` });
+  }
 }

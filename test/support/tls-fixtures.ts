@@ -1,6 +1,6 @@
 // PEM fixtures for TLS tests, as Kong's spec/fixtures/ssl.lua names them: RSA pairs `cert`/`key`
 // and `cert_alt`/`key_alt`, ECDSA pairs `cert_ecdsa`/`key_ecdsa` and `cert_alt_ecdsa`/
-// `key_alt_ecdsa`, CA certificates (a valid one, a second one, an expired one, a non-CA), and
+// `key_alt_ecdsa`, CA certificates (a valid one, a second one, an expired one); the leaf pairs are not CAs, and
 // fresh self-signed pairs for a given name made with the openssl CLI.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,7 +22,6 @@ export const ssl = {
   cert_ca: read('ca.crt'),
   cert_ca2: read('ca2.crt'),
   cert_ca_expired: read('ca-expired.crt'),
-  cert_not_ca: read('noca.crt'),
 };
 
 /** A new self-signed pair whose CN and SAN are `name` ('rsa' or 'ec' key). */
@@ -30,7 +29,7 @@ export function selfSigned(name: string, type: 'rsa' | 'ec' = 'rsa'): { cert: st
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-tls-'));
   try {
     const keyArgs = type === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
-    execFileSync('openssl', ['req', '-x509', ...keyArgs, '-nodes', '-keyout', path.join(tmp, 'k'), '-out', path.join(tmp, 'c'), '-days', '30', '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', ...keyArgs, '-nodes', '-keyout', path.join(tmp, 'k'), '-out', path.join(tmp, 'c'), '-days', '30', '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`, '-addext', 'basicConstraints=critical,CA:FALSE'], { stdio: 'ignore' });
     return { cert: fs.readFileSync(path.join(tmp, 'c'), 'utf8'), key: fs.readFileSync(path.join(tmp, 'k'), 'utf8') };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -17,7 +17,7 @@ export interface KongAdmin {
   close(): Promise<void>;
 }
 
-function encode(body: Record<string, unknown>, type: ContentType): BodyInit {
+function encode(body: Record<string, unknown>, type: ContentType): string {
   if (type === 'application/json') return JSON.stringify(body);
   const pairs: [string, string][] = [];
   for (const [k, v] of Object.entries(body)) {
@@ -46,7 +46,7 @@ export async function startKongAdmin(prefix: string): Promise<KongAdmin> {
     pool,
     async call(method, path, body, type = 'application/json') {
       const headers: Record<string, string> = {};
-      let payload: BodyInit | undefined;
+      let payload: string | undefined;
       if (body !== undefined) {
         payload = encode(body, type);
         headers['content-type'] = type === 'multipart/form-data' ? `${type}; boundary=${BOUNDARY}` : type;
