@@ -44,6 +44,7 @@ function nestedLists(): Nested {
     routes: { plugins: { entity: 'plugins', field: 'route' } },
     consumers: { plugins: { entity: 'plugins', field: 'consumer' } },
     upstreams: { targets: { entity: 'targets', field: 'upstream' } },
+    certificates: { snis: { entity: 'snis', field: 'certificate' } },
   };
   for (const name of PLUGIN_ENTITY_NAMES) {
     const def = entities[name];
@@ -77,8 +78,10 @@ export function parseDeclarative(text: string, source: string): Declarative {
       problems.push(`${where}: expected a list of ${entity}`);
       return;
     }
-    list.forEach((item, i) => {
+    list.forEach((given, i) => {
       const at = `${where}[${i}]`;
+      // A certificate's SNIs may be written as names only, as its Admin API `snis` shorthand.
+      const item = entity === 'snis' && parent && typeof given === 'string' ? { name: given } : given;
       if (!isRecord(item)) {
         problems.push(`${at}: expected a mapping`);
         return;
