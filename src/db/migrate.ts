@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { migration as m001 } from './migrations/001_core_entities.ts';
 import { migration as m002 } from './migrations/002_cluster.ts';
 import { migration as m003 } from './migrations/003_cluster_events_txid.ts';
-// 004 was gossamer 0.1.0's basic-auth/acl tables (now the plugins'): its number stays taken.
+// 004 is taken by an older release's migration (see the comment above).
 import { migration as m005 } from './migrations/005_tls_entities.ts';
 import type { Migration } from './migration.ts';
 import { pluginEntities, pluginMigrations } from '../plugins/registry.ts';
