@@ -19,7 +19,7 @@ export interface TlsTermination {
   contextFor(servername: string | undefined): SecureContext;
   /** Wire-format ALPN list (length-prefixed names). */
   alpn: Buffer;
-  /** A client that sends no complete ClientHello in this time loses its connection (ms). */
+  /** A client that does not complete its ClientHello, then its handshake, each in this time loses its connection (ms). */
   helloTimeout: number;
 }
 
@@ -37,7 +37,17 @@ export function terminateTls(server: http.Server, t: TlsTermination): void {
   (server as unknown as { allowHalfOpen: boolean }).allowHalfOpen = false;
   const httpListeners = server.listeners('connection') as ConnectionListener[];
   server.removeAllListeners('connection');
+  // Connections still in their hello or handshake are not node:http's yet: closing the
+  // server's connections closes them too.
+  const pending = new Set<net.Socket>();
+  const closeAll = server.closeAllConnections.bind(server);
+  server.closeAllConnections = () => {
+    for (const socket of pending) socket.destroy();
+    closeAll();
+  };
   server.on('connection', (raw: net.Socket) => {
+    pending.add(raw);
+    raw.once('close', () => pending.delete(raw));
     const chunks: Buffer[] = [];
     let size = 0;
     const fail = () => raw.destroy();
@@ -59,8 +69,13 @@ export function terminateTls(server: http.Server, t: TlsTermination): void {
       raw.off('error', fail);
       // A failed handshake (a bad hello, an unknown protocol version) only loses its socket.
       socket.on('error', () => socket.destroy());
-      // As node's https server does: HTTP starts once the handshake is done.
+      // As node's https server does: HTTP starts once the handshake is done, and a handshake
+      // that does not finish in time (a hello spread over records that never come) is dropped.
+      const handshake = setTimeout(() => socket.destroy(), t.helloTimeout);
+      socket.once('close', () => clearTimeout(handshake));
       socket.once('secure', () => {
+        clearTimeout(handshake);
+        pending.delete(raw);
         for (const listener of httpListeners) listener.call(server, socket);
       });
     };
