@@ -51,5 +51,9 @@ export const certificates: EntityDef = {
   foreign: {},
   uniques: {},
   cascade: [{ entity: 'snis', field: 'certificate' }],
-  restrict: [],
+  // A certificate a service or upstream presents to its upstream (client_certificate) stays.
+  restrict: [
+    { entity: 'services', field: 'client_certificate' },
+    { entity: 'upstreams', field: 'client_certificate' },
+  ],
 };

@@ -81,7 +81,7 @@ export const services: EntityDef = {
     ca_certificates: 'uuid[]',
     enabled: 'bool',
   },
-  foreign: {},
+  foreign: { client_certificate: 'certificates' },
   uniques: { services_name_unique: ['name'] },
   cascade: [{ entity: 'plugins', field: 'service' }],
   restrict: [{ entity: 'routes', field: 'service' }],

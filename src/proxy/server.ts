@@ -151,7 +151,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   const onDone = logPhaseRunner(logger);
   const maxBodySize = opts.maxBodySize ?? 0;
   const bodyBufferSize = opts.bodyBufferSize ?? DEFAULT_BODY_BUFFER_SIZE;
-  const forwarder = new Forwarder(runtime.balancers, { onDone, maxBodySize, bodyBufferSize });
+  const forwarder = new Forwarder(runtime.balancers, { onDone, maxBodySize, bodyBufferSize, store: runtime.store });
   const pipeline = new RequestPipeline(runtime, forwarder, onDone, logger, maxBodySize, bodyBufferSize);
   const upgrades = new UpgradeHandler(pipeline, runtime, forwarder);
 
