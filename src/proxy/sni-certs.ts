@@ -49,7 +49,8 @@ export class SniCertificates {
   private nameMap(): Map<string, string> {
     if (this.names) return this.names;
     const names = new Map<string, string>();
-    for (const sni of this.store.all('snis')) names.set(sni.name, sni.certificate.id);
+    // Server names are case-insensitive: the ClientHello's is lowercased too (client-hello.ts).
+    for (const sni of this.store.all('snis')) names.set(sni.name.toLowerCase(), sni.certificate.id);
     for (const id of this.contexts.keys()) if (!this.store.get('certificates', id)) this.contexts.delete(id);
     this.names = names;
     return names;

@@ -76,6 +76,11 @@ describe('lookup order', () => {
     expect(sel.certificateFor(undefined)).toBeNull();
   });
 
+  test('an SNI written in capitals matches (server names are case-insensitive)', () => {
+    store.apply({ id: 'e0', config_version: 2, channel: 'invalidations', entity: 'snis', op: 'create', entity_id: 'sni-upper', cache_keys: [], data: sni('Upper.Example.NET', 'exact'), node_id: null, at: 0 });
+    expect(sel.certificateFor('upper.example.net')).toBe('exact');
+  });
+
   test('a change of the SNIs is seen by the next lookup', () => {
     store.apply({ id: 'e1', config_version: 2, channel: 'invalidations', entity: 'snis', op: 'delete', entity_id: 'sni-*', cache_keys: [], data: null, node_id: null, at: 0 });
     expect(sel.certificateFor('other.test')).toBeNull();
