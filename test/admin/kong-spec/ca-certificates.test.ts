@@ -160,3 +160,25 @@ describe('field errors name the field and never repeat the PEM (beyond Kong spec
     expect(res.text).not.toContain(broken.split('\n')[2]);
   });
 });
+
+describe("services' upstream TLS fields (Kong's services entity_checks, beyond the spec files)", () => {
+  test('client_certificate, tls_verify, tls_verify_depth and ca_certificates must be null unless the protocol is https or tls', async () => {
+    const res = await api.call('POST', '/services', { url: 'http://127.0.0.1:15555', tls_verify: true, tls_verify_depth: 2 });
+    expect(res.status).toBe(400);
+    expect(res.body.fields).toEqual({ tls_verify: 'value must be null', tls_verify_depth: 'value must be null' });
+  });
+
+  test('a client_certificate naming no certificate is a foreign key violation; one in use is not deleted', async () => {
+    const missing = await api.call('POST', '/services', { url: 'https://127.0.0.1:15555', client_certificate: { id: '4e2b7c1a-8d3f-4b6a-9c0e-1f2a3b4c5d6e' } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.name).toBe('foreign key violation');
+    const cert = (await api.call('POST', '/certificates', { cert: ssl.cert, key: ssl.key })).body;
+    const svc = await api.call('POST', '/services', { url: 'https://127.0.0.1:15555', client_certificate: { id: cert.id } });
+    expect(svc.status).toBe(201);
+    const del = await api.call('DELETE', `/certificates/${cert.id}`);
+    expect(del.status).toBe(400);
+    expect(del.body.message).toBe("an existing 'services' entity references this 'certificates' entity");
+    expect((await api.call('DELETE', `/services/${svc.body.id}`)).status).toBe(204);
+    expect((await api.call('DELETE', `/certificates/${cert.id}`)).status).toBe(204);
+  });
+});
