@@ -15,6 +15,7 @@ import { registerRoutes } from './routes.ts';
 import { registerConsumers } from './consumers.ts';
 import { registerPlugins } from './plugins.ts';
 import { registerUpstreams } from './upstreams.ts';
+import { registerCertificates } from './certificates.ts';
 import { registerConsumerCredential } from './credentials.ts';
 import { pluginEndpoints } from '../plugins/registry.ts';
 import { registerSchemas } from './schemas.ts';
@@ -133,6 +134,7 @@ function registerResources(router: Router, deps: AdminDeps): void {
   registerConsumers(router, ctx);
   registerPlugins(router, ctx);
   registerUpstreams(router, ctx);
+  registerCertificates(router, ctx);
   for (const spec of pluginEndpoints()) registerConsumerCredential(router, ctx, spec);
   registerTags(router, deps.pool);
 }

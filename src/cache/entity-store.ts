@@ -8,7 +8,7 @@ import { pluginEntityNames, pluginIndexes } from '../plugins/registry.ts';
 import { EntityIndex } from './indexes.ts';
 
 /** Every entity the store holds: core's, then the plugins' (registry order). */
-export const ENTITY_NAMES: readonly EntityName[] = ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', ...pluginEntityNames()];
+export const ENTITY_NAMES: readonly EntityName[] = ['services', 'routes', 'consumers', 'plugins', 'upstreams', 'targets', 'certificates', 'snis', 'ca_certificates', ...pluginEntityNames()];
 
 type Tables = { [K in EntityName]: Map<string, EntityMap[K]> };
 

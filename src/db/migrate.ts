@@ -10,12 +10,14 @@ import type pg from 'pg';
 import { migration as m001 } from './migrations/001_core_entities.ts';
 import { migration as m002 } from './migrations/002_cluster.ts';
 import { migration as m003 } from './migrations/003_cluster_events_txid.ts';
+// 004 is taken by an older release's migration (see the comment above).
+import { migration as m005 } from './migrations/005_tls_entities.ts';
 import type { Migration } from './migration.ts';
 import { pluginEntities, pluginMigrations } from '../plugins/registry.ts';
 
 export type { Migration } from './migration.ts';
 
-export const migrations: Migration[] = [m001, m002, m003, ...pluginMigrations()];
+export const migrations: Migration[] = [m001, m002, m003, m005, ...pluginMigrations()];
 
 export interface MigrationStatus {
   bootstrapped: boolean;
@@ -43,6 +45,9 @@ const TABLES = [
   'services',
   'consumers',
   'upstreams',
+  'snis',
+  'certificates',
+  'ca_certificates',
   'cluster_events',
   'cluster_nodes',
   'cluster_settings',

@@ -48,6 +48,7 @@ function nestedLists(): Nested {
     routes: { plugins: { entity: 'plugins', field: 'route' } },
     consumers: { plugins: { entity: 'plugins', field: 'consumer' } },
     upstreams: { targets: { entity: 'targets', field: 'upstream' } },
+    certificates: { snis: { entity: 'snis', field: 'certificate' } },
   };
   for (const name of PLUGIN_ENTITY_NAMES) {
     const def = entities[name];
@@ -127,8 +128,10 @@ export function readDocument(input: Record<string, unknown>): { decl: Declarativ
       problems.push({ path, message: 'expected an array' });
       return;
     }
-    list.forEach((item, i) => {
+    list.forEach((given, i) => {
       const at: Path = [...path, i];
+      // A certificate's SNIs may be written as names only, as its Admin API `snis` shorthand.
+      const item = entity === 'snis' && parent && typeof given === 'string' ? { name: given } : given;
       if (!isRecord(item)) {
         problems.push({ path: at, message: 'expected a record' });
         return;

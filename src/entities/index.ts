@@ -9,9 +9,12 @@ import { consumers } from './consumers.ts';
 import { plugins } from './plugins.ts';
 import { upstreams } from './upstreams.ts';
 import { targets } from './targets.ts';
+import { certificates } from './certificates.ts';
+import { snis } from './snis.ts';
+import { ca_certificates } from './ca-certificates.ts';
 import { pluginEntities, pluginEntityNames } from '../plugins/registry.ts';
 
-const core: Record<CoreEntityName, EntityDef> = { services, routes, consumers, plugins, upstreams, targets };
+const core: Record<CoreEntityName, EntityDef> = { services, routes, consumers, plugins, upstreams, targets, certificates, snis, ca_certificates };
 
 function withPluginEntities(): Record<EntityName, EntityDef> {
   const all: Record<string, EntityDef> = {};
@@ -29,7 +32,7 @@ export const entities: Record<EntityName, EntityDef> = withPluginEntities();
 export const PLUGIN_ENTITY_NAMES: EntityName[] = pluginEntityNames();
 
 /** Order in which a snapshot lists (and a loader should insert) entities: parents first. */
-export const ENTITY_ORDER: EntityName[] = ['services', 'routes', 'consumers', 'upstreams', 'targets', 'plugins', ...PLUGIN_ENTITY_NAMES];
+export const ENTITY_ORDER: EntityName[] = ['certificates', 'snis', 'ca_certificates', 'services', 'routes', 'consumers', 'upstreams', 'targets', 'plugins', ...PLUGIN_ENTITY_NAMES];
 
 export type { EntityDef } from './definition.ts';
 export { validateEntity } from './definition.ts';

@@ -61,10 +61,15 @@ export const services: EntityDef = {
   prepare: applyUrl,
   check(e) {
     if (e.port === undefined || e.port === null) e.port = defaultPort(e.protocol);
+    const errs: Record<string, string> = {};
     if (e.path !== null && ['tcp', 'tls', 'tls_passthrough', 'udp', 'grpc', 'grpcs'].includes(String(e.protocol))) {
-      return { path: `value must be null` };
+      errs.path = `value must be null`;
     }
-    return null;
+    // Kong's entity_checks: the upstream TLS fields belong to https and tls services only.
+    if (!['https', 'tls'].includes(String(e.protocol))) {
+      for (const f of ['client_certificate', 'tls_verify', 'tls_verify_depth', 'ca_certificates']) if (e[f] !== null && e[f] !== undefined) errs[f] = 'value must be null';
+    }
+    return Object.keys(errs).length ? errs : null;
   },
   columns: {
     id: 'uuid',
@@ -86,7 +91,7 @@ export const services: EntityDef = {
     ca_certificates: 'uuid[]',
     enabled: 'bool',
   },
-  foreign: {},
+  foreign: { client_certificate: 'certificates' },
   uniques: { services_name_unique: ['name'] },
   cascade: [{ entity: 'plugins', field: 'service' }],
   restrict: [{ entity: 'routes', field: 'service' }],

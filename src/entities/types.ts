@@ -111,8 +111,40 @@ export interface Target {
   updated_at: number;
 }
 
+/** Kong 3 certificates: a key pair, and optionally one of the other key type (`_alt`). */
+export interface Certificate {
+  id: Uuid;
+  cert: string;
+  key: string;
+  cert_alt: string | null;
+  key_alt: string | null;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Kong 3 SNIs: an exact or wildcard (`*.example.com`, `example.*`) server name → certificate. */
+export interface Sni {
+  id: Uuid;
+  name: string;
+  certificate: Ref;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Kong 3 CA certificates: trusted CAs a service may verify its upstream against. */
+export interface CaCertificate {
+  id: Uuid;
+  cert: string;
+  cert_digest: string;
+  tags: string[] | null;
+  created_at: number;
+  updated_at: number;
+}
+
 /** Core's entity names; a plugin's own entities come on top (see EntityMap). */
-export type CoreEntityName = 'services' | 'routes' | 'consumers' | 'plugins' | 'upstreams' | 'targets';
+export type CoreEntityName = 'services' | 'routes' | 'consumers' | 'plugins' | 'upstreams' | 'targets' | 'certificates' | 'snis' | 'ca_certificates';
 
 /**
  * Entity shapes by name. Core lists its own; a plugin adds the entities it owns from its own
@@ -127,6 +159,9 @@ export interface EntityMap {
   plugins: Plugin;
   upstreams: Upstream;
   targets: Target;
+  certificates: Certificate;
+  snis: Sni;
+  ca_certificates: CaCertificate;
 }
 
 /** Entity names as used in URLs, cluster_events rows and cache keys. */
@@ -146,6 +181,10 @@ export interface ConfigSnapshot {
   plugins: Plugin[];
   upstreams: Upstream[];
   targets: Target[];
+  // Optional: snapshots written before TLS entities existed lack them (read as empty).
+  certificates?: Certificate[];
+  snis?: Sni[];
+  ca_certificates?: CaCertificate[];
 }
 
 /**

@@ -177,7 +177,7 @@ export const upstreams: EntityDef = {
     client_certificate: 'fk',
     use_srv_name: 'bool',
   },
-  foreign: {},
+  foreign: { client_certificate: 'certificates' },
   uniques: { upstreams_name_unique: ['name'] },
   mergeable: ['healthchecks'],
   cascade: [{ entity: 'targets', field: 'upstream' }],

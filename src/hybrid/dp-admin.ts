@@ -24,6 +24,10 @@ export const SEGMENTS: Record<string, { entity: EntityName; key?: string; nested
   plugins: { entity: 'plugins', parentField: 'plugin' },
   upstreams: { entity: 'upstreams', key: 'name', parentField: 'upstream' },
   targets: { entity: 'targets', key: 'target', parentField: 'target' },
+  // A certificate is named by its id or one of its SNIs (certificateBySni below).
+  certificates: { entity: 'certificates', parentField: 'certificate' },
+  snis: { entity: 'snis', key: 'name', parentField: 'sni' },
+  ca_certificates: { entity: 'ca_certificates', parentField: 'ca_certificate' },
   ...credentialSegments(),
   service: { entity: 'services', parentField: 'service' },
   consumer: { entity: 'consumers', parentField: 'consumer' },
@@ -38,9 +42,22 @@ export function find(store: EntityStore, seg: string, ref: string): Row | undefi
   if (!s) return undefined;
   const table = store.tables[s.entity] as unknown as Map<string, Row>;
   if (isUuid(ref)) return table.get(ref.toLowerCase());
+  if (s.entity === 'certificates') return certificateBySni(store, ref);
   if (!s.key) return undefined;
   for (const row of table.values()) if (row[s.key] === ref) return row;
   return undefined;
+}
+
+/** Kong's /certificates/{SNI name}: the certificate the SNI names. */
+function certificateBySni(store: EntityStore, name: string): Row | undefined {
+  for (const sni of store.tables.snis.values()) if (sni.name === name) return store.tables.certificates.get(sni.certificate.id) as unknown as Row | undefined;
+  return undefined;
+}
+
+/** A certificate as the Admin API answers it: with the sorted names of its SNIs. */
+function withSnis(store: EntityStore, row: Row): Row {
+  const snis = [...store.tables.snis.values()].filter((s) => s.certificate.id === row.id).map((s) => s.name);
+  return { ...row, snis: snis.sort() };
 }
 
 function refId(row: Row, field: string): string | undefined {
@@ -71,10 +88,11 @@ function read(store: EntityStore, pattern: string, req: AdminRequest): AdminResp
   const values = segs.map((s) => (s.startsWith(':') ? req.params[s.slice(1)]! : s));
   const lit = segs.map((s) => !s.startsWith(':'));
   const rowsOf = (seg: string) => [...(store.tables[SEGMENTS[seg]!.entity] as unknown as Map<string, Row>).values()];
-  if (segs.length === 1 && SEGMENTS[segs[0]!]) return page(rowsOf(segs[0]!), req.query);
+  const shown = (seg: string, row: Row) => (SEGMENTS[seg]!.entity === 'certificates' ? withSnis(store, row) : row);
+  if (segs.length === 1 && SEGMENTS[segs[0]!]) return page(rowsOf(segs[0]!).map((r) => shown(segs[0]!, r)), req.query);
   if (segs.length === 2 && lit[0] && !lit[1] && SEGMENTS[segs[0]!]) {
     const row = find(store, segs[0]!, values[1]!);
-    return row ? { status: 200, body: row } : notFound;
+    return row ? { status: 200, body: shown(segs[0]!, row) } : notFound;
   }
   if (segs.length >= 3 && lit[0] && !lit[1] && lit[2] && SEGMENTS[segs[0]!] && SEGMENTS[segs[2]!]) {
     const parent = find(store, segs[0]!, values[1]!);

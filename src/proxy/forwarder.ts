@@ -15,6 +15,8 @@ import { MSG, errorBody, sendJson } from './errors.ts';
 import { SMALL_BODY, unwatchWrites, watchWrites, type WriteWatch } from './write-timeout.ts';
 import { armClientTimeout, disarmClientTimeout } from './client-timeouts.ts';
 import { VIA } from './version.ts';
+import { upstreamTls, type UpstreamTlsSettings } from './upstream-tls.ts';
+import type { EntityStore } from '../cache/entity-store.ts';
 
 const HOP = Object.assign(Object.create(null) as Record<string, boolean>, {
   connection: true,
@@ -61,6 +63,8 @@ export interface ForwarderOptions {
   maxBodySize: number;
   /** nginx's send_timeout (ms): a client that leaves a blocked answer unread this long is dropped. */
   sendTimeout?: number;
+  /** The worker's entities: the certificates and CAs a service's upstream TLS names. */
+  store?: EntityStore;
 }
 
 /** requestBodyLimit for bodies without Content-Length: counts what passes. */
@@ -89,16 +93,20 @@ export class Forwarder {
     this.sendTimeout = opts.sendTimeout ?? 60_000;
   }
 
-  pool(origin: string, connectTimeout: number, servername: string | null = null): Pool {
-    const key = servername === null ? origin + '|' + connectTimeout : origin + '|' + connectTimeout + '|' + servername;
+  pool(origin: string, connectTimeout: number, servername: string | null = null, secure: UpstreamTlsSettings | null = null): Pool {
+    let key = servername === null ? origin + '|' + connectTimeout : origin + '|' + connectTimeout + '|' + servername;
+    if (secure !== null) key += '|' + secure.key;
     let p = this.pools.get(key);
     if (!p) {
       p = new Pool(origin, {
         pipelining: 1,
         keepAliveTimeout: this.opts.keepAliveTimeout ?? 60_000,
         keepAliveMaxTimeout: 600_000,
-        // Kong does not verify upstream certificates unless tls_verify is set (not supported yet).
-        connect: servername === null ? { timeout: connectTimeout } : { timeout: connectTimeout, servername, rejectUnauthorized: false },
+        // Kong verifies upstream certificates only when the service sets tls_verify (upstream-tls.ts).
+        connect:
+          servername === null
+            ? { timeout: connectTimeout }
+            : { timeout: connectTimeout, servername, rejectUnauthorized: false, ...secure?.connect },
         // Per-request timeouts come from the service (read_timeout) on each dispatch.
         headersTimeout: 0,
         bodyTimeout: 0,
@@ -133,8 +141,11 @@ export class Forwarder {
     ctx.upstreamStartedAt = performance.now();
     if (attempt === 0) ctx.proxyLatency = ctx.upstreamStartedAt - ctx.startedAt;
     ctx.upstreamTarget = peer.origin;
+    // A service with tls_verify or a client certificate: its own pool, by its TLS settings.
+    const secure = peer.tls && (service.tls_verify === true || service.client_certificate) ? upstreamTls(service, this.opts.store) : null;
     let pool = peer.pool;
-    if (pool === null || peer.poolConnectTimeout !== service.connect_timeout) {
+    if (secure !== null) pool = this.pool(peer.origin, service.connect_timeout, peer.balancer ? peer.host : service.host, secure);
+    else if (pool === null || peer.poolConnectTimeout !== service.connect_timeout) {
       pool = this.pool(peer.origin, service.connect_timeout, peer.tls ? (peer.balancer ? peer.host : service.host) : null);
       peer.pool = pool;
       peer.poolConnectTimeout = service.connect_timeout;

@@ -3,7 +3,6 @@
 // and whose upgrades go to the WebSocket relay (upgrade.ts). Used in-process by tests and the
 // benchmark, and by each worker (worker-main.ts).
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -16,6 +15,9 @@ import { logPhaseRunner, RequestPipeline, type Listener } from './pipeline.ts';
 import { loadPluginHandlers } from './plugin-chain.ts';
 import { ProxyRuntime } from './runtime.ts';
 import type { TlsMaterial } from './tls-certs.ts';
+import { SniCertificates } from './sni-certs.ts';
+import { alpnWire, terminateTls } from './tls-listener.ts';
+import { createSecureContext } from 'node:tls';
 import { UpgradeHandler } from './upgrade.ts';
 import { onClientError, onConnect } from './client-errors.ts';
 
@@ -104,16 +106,20 @@ interface ListenerServer {
 }
 
 /** A server for one listener; its port is filled in once it listens. */
-function makeServer(ssl: boolean, serverOptions: http.ServerOptions & { maxRequestsPerSocket: number }, tls: TlsMaterial | undefined, pipeline: RequestPipeline, upgrades: UpgradeHandler): ListenerServer {
+function makeServer(ssl: boolean, serverOptions: http.ServerOptions & { maxRequestsPerSocket: number }, tls: TlsMaterial | undefined, sni: SniCertificates, pipeline: RequestPipeline, upgrades: UpgradeHandler): ListenerServer {
   const l: Listener = { port: 0, tls: ssl };
   const handler = (req: IncomingMessage, res: ServerResponse): void => pipeline.onRequest(req, res, l);
-  let server: http.Server;
+  const server = http.createServer(serverOptions, handler);
   if (ssl) {
     if (!tls) throw new Error("proxy_listen: an 'ssl' listener needs certificates (ssl_cert / ssl_cert_key, or the default under the prefix)");
-    server = https.createServer({ ...serverOptions, cert: tls.cert, key: tls.key, ALPNProtocols: ['http/1.1'] }, handler) as unknown as http.Server;
-    // A client that fails the handshake (plain HTTP on the TLS port, a bad hello) only loses its socket.
-    server.on('tlsClientError', (_err: Error, socket: Duplex) => socket.destroy());
-  } else server = http.createServer(serverOptions, handler);
+    // The configured pairs are the default; a certificates entity is chosen by server name.
+    const fallback = createSecureContext({ cert: tls.cert, key: tls.key });
+    terminateTls(server, {
+      contextFor: (name) => sni.contextOr(name, fallback),
+      alpn: alpnWire(['http/1.1']),
+      helloTimeout: serverOptions.headersTimeout ?? 60_000,
+    });
+  }
   // A property, not a constructor option, in node 20's http.Server.
   server.maxRequestsPerSocket = serverOptions.maxRequestsPerSocket;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrades.onUpgrade(req, socket, head, l));
@@ -157,12 +163,13 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   const onDone = logPhaseRunner(logger);
   const maxBodySize = opts.maxBodySize ?? 0;
   const bodyBufferSize = opts.bodyBufferSize ?? DEFAULT_BODY_BUFFER_SIZE;
-  const forwarder = new Forwarder(runtime.balancers, { onDone, maxBodySize, bodyBufferSize, sendTimeout: opts.sendTimeout });
+  const forwarder = new Forwarder(runtime.balancers, { onDone, maxBodySize, bodyBufferSize, sendTimeout: opts.sendTimeout, store: runtime.store });
   const pipeline = new RequestPipeline(runtime, forwarder, onDone, logger, maxBodySize, bodyBufferSize, opts.clientBodyTimeout);
   const upgrades = new UpgradeHandler(pipeline, runtime, forwarder);
 
   const serverOptions = serverOptionsOf(opts);
-  const newServer = (ssl: boolean) => makeServer(ssl, serverOptions, opts.tls, pipeline, upgrades);
+  const sni = new SniCertificates(runtime.store, logger);
+  const newServer = (ssl: boolean) => makeServer(ssl, serverOptions, opts.tls, sni, pipeline, upgrades);
   const first = newServer(false);
   const servers: ListenerServer[] = [];
 

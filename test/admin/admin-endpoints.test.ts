@@ -9,6 +9,7 @@ import { bootstrap } from '../../src/db/migrate.ts';
 import { freePort } from '../../src/db/embedded.ts';
 import { createAdminServer, type AdminServer } from '../../src/admin/index.ts';
 import { plugins } from '../../src/plugins/registry.ts';
+import { ssl } from '../support/tls-fixtures.ts';
 
 plugins['gossamer-endpoints-test'] = {
   name: 'gossamer-endpoints-test',
@@ -195,6 +196,34 @@ test('every registered endpoint answers its happy path', async () => {
   await call('GET', '/upstreams/up.test/targets/all', 200);
   await call('DELETE', '/upstreams/up.test/targets/t2.test:81', 204);
   await call('DELETE', '/upstreams/up2.test', 204);
+
+  // certificates (by id or SNI name), nested snis, snis, ca_certificates
+  const pem = { cert: ssl.cert, key: ssl.key };
+  ids.cert = (await call('POST', '/certificates', 201, { ...pem, snis: ['a.cert.test'] })).id;
+  await call('GET', '/certificates', 200);
+  await call('GET', '/certificates/a.cert.test', 200);
+  await call('PATCH', '/certificates/a.cert.test', 200, { tags: ['t'] });
+  await call('PUT', '/certificates/b.cert.test', 200, { ...pem, snis: ['b.cert.test'] });
+  await call('POST', '/certificates/a.cert.test/snis', 201, { name: 'c.cert.test' });
+  await call('GET', '/certificates/a.cert.test/snis', 200);
+  await call('GET', '/certificates/a.cert.test/snis/c.cert.test', 200);
+  await call('PATCH', '/certificates/a.cert.test/snis/c.cert.test', 200, { tags: ['t'] });
+  await call('PUT', '/certificates/a.cert.test/snis/d.cert.test', 200, {});
+  await call('DELETE', '/certificates/a.cert.test/snis/d.cert.test', 204);
+  await call('POST', '/snis', 201, { name: '*.e.cert.test', certificate: { id: ids.cert } });
+  await call('GET', '/snis', 200);
+  await call('GET', '/snis/*.e.cert.test', 200);
+  await call('PATCH', '/snis/*.e.cert.test', 200, { tags: ['t'] });
+  await call('PUT', '/snis/f.cert.test', 200, { certificate: { id: ids.cert } });
+  await call('DELETE', '/snis/f.cert.test', 204);
+  await call('DELETE', '/certificates/b.cert.test', 204);
+  ids.ca = (await call('POST', '/ca_certificates', 201, { cert: ssl.cert_ca })).id;
+  await call('GET', '/ca_certificates', 200);
+  await call('GET', `/ca_certificates/${ids.ca}`, 200);
+  await call('PATCH', `/ca_certificates/${ids.ca}`, 200, { tags: ['t'] });
+  await call('PUT', `/ca_certificates/${ids.ca}`, 200, { cert: ssl.cert_ca2 });
+  await call('DELETE', `/ca_certificates/${ids.ca}`, 204);
+  await call('DELETE', `/certificates/${ids.cert}`, 204);
 
   // schemas, tags
   await call('GET', '/schemas/services', 200);

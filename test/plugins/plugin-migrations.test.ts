@@ -84,6 +84,9 @@ async function call(method: string, path: string, body?: unknown): Promise<Res> 
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
+/** Core migrations newer than 0.1.0. */
+const LATER_CORE = ['005_tls_entities'];
+
 beforeAll(async () => {
   old = await testDatabase('plugmig');
   oldPool = createPool(old.conf);
@@ -95,12 +98,13 @@ afterAll(async () => {
   await freshPool.end();
 });
 
-test('a 0.1.0 database has only the plugins migrations pending, and start refuses until up', async () => {
+test('a 0.1.0 database has the plugins migrations (and core migrations added since) pending, and start refuses until up', async () => {
   await bootstrapRelease010(oldPool);
   const plugins = pluginMigrations().map((m) => m.name);
   expect(plugins).toEqual(['key-auth:000_base', 'basic-auth:000_base', 'acl:000_base', 'jwt:000_base', 'hmac-auth:000_base']);
   const s = await status(oldPool);
-  expect(s.pending).toEqual(plugins);
+  // Core's migrations added after 0.1.0 (the TLS entities) run first, then the plugins'.
+  expect(s.pending).toEqual([...LATER_CORE, ...plugins]);
   // The old ledger stays as it was, in run order: 004 is history, not an unknown error.
   expect(s.executed).toEqual(['001_core_entities', '002_cluster', '003_cluster_events_txid', '004_basicauth_acls']);
   await expect(assertBootstrapped(oldPool)).rejects.toThrow("run 'gossamer migrations up'");
@@ -110,12 +114,12 @@ test('`gossamer migrations up` records the plugins migrations without redoing co
   const r = await runCli(['up'], old.conf);
   expect(r.code).toBe(0);
   // key-auth's, basic-auth's and acl's tables exist already (no-ops); jwt's and hmac-auth's are new.
-  expect(r.out.split('\n')).toEqual(pluginMigrations().map((m) => `executed ${m.name}`));
+  expect(r.out.split('\n')).toEqual([...LATER_CORE, ...pluginMigrations().map((m) => m.name)].map((n) => `executed ${n}`));
   await assertBootstrapped(oldPool);
   expect(await up(oldPool)).toEqual([]);
   expect((await runCli(['status'], old.conf)).out).toMatch(/database is up to date/);
   const s = await status(oldPool);
-  expect(s.executed).toEqual(['001_core_entities', '002_cluster', '003_cluster_events_txid', '004_basicauth_acls', ...pluginMigrations().map((m) => m.name)]);
+  expect(s.executed).toEqual(['001_core_entities', '002_cluster', '003_cluster_events_txid', '004_basicauth_acls', ...LATER_CORE, ...pluginMigrations().map((m) => m.name)]);
   // The rows written before the upgrade are untouched.
   const snap = await loadSnapshot(oldPool);
   expect(snap.keyauth_credentials.map((k) => k.key)).toEqual(['old-key']);
