@@ -39,6 +39,8 @@ test('bootstrap creates every table, the sequence and a cluster secret; twice ch
     [
       'acls',
       'basicauth_credentials',
+      'ca_certificates',
+      'certificates',
       'cluster_events',
       'cluster_nodes',
       'cluster_settings',
@@ -50,6 +52,7 @@ test('bootstrap creates every table, the sequence and a cluster secret; twice ch
       'routes',
       'schema_migrations',
       'services',
+      'snis',
       'targets',
       'upstreams',
     ].sort(),

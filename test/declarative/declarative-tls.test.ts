@@ -84,8 +84,8 @@ test('a certificate whose key does not match, and an SNI naming no certificate, 
   fs.writeFileSync(src, JSON.stringify({ _format_version: '3.0', certificates: [{ cert: ssl.cert, key: ssl.key_alt }], snis: [{ name: 'x.test', certificate: 'nope.test' }] }));
   const imp = await runCli(['config', 'db_import', src, '-c', a.conf]);
   expect(imp.code).not.toBe(0);
-  expect(imp.stderr).toContain('certificates[0] (certificates): schema violation (certificate does not match key)');
-  expect(imp.stderr).toContain("snis[0]: certificate 'nope.test' is not in this file nor in the database");
+  expect(imp.stderr).toContain('certificates[0]: certificate does not match key');
+  expect(imp.stderr).toContain("snis[0].certificate: 'nope.test' is not in this file nor in the database");
   expect(imp.stderr).not.toContain('PRIVATE KEY');
   expect((await loadSnapshot(a.pool)).certificates ?? []).toHaveLength(0);
 });
