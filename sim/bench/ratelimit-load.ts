@@ -22,7 +22,9 @@ const EDGE_GUARD_MS = 30;
  * With `windowMs`, the schedule skips the EDGE_GUARD_MS either side of each window boundary
  * (the rate within the rest of the window is unchanged).
  */
-export async function openLoop(url: string, rate: number, ms: number, windowMs = 0): Promise<Shot[]> {
+export async function openLoop(url: string | string[], rate: number, ms: number, windowMs = 0): Promise<Shot[]> {
+  // Several URLs (one per node): taken in turn, as a round-robin load balancer would.
+  const urls = Array.isArray(url) ? url : [url];
   const shots: Promise<Shot>[] = [];
   const start = Date.now();
   const total = Math.round((rate * ms) / 1000);
@@ -36,7 +38,7 @@ export async function openLoop(url: string, rate: number, ms: number, windowMs =
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const at = Date.now();
     shots.push(
-      request(url, { dispatcher: agent, headersTimeout: 5000, bodyTimeout: 5000 }).then(
+      request(urls[i % urls.length]!, { dispatcher: agent, headersTimeout: 5000, bodyTimeout: 5000 }).then(
         async (r) => {
           await r.body.dump();
           return { at, status: r.statusCode };

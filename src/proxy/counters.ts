@@ -3,7 +3,7 @@
 // changed totals back, so it never waits on the primary. A worker's view is at most about two
 // sync intervals old; the over-admission bound per window is therefore
 // (workers - 1) x (that worker's request rate for the key) x 2 x SYNC_MS.
-import type { CounterStore } from '../plugins/types.ts';
+import { CLUSTER_COUNTER_PREFIX, type CounterStore } from '../plugins/types.ts';
 
 export const SYNC_MS = 10;
 
@@ -62,6 +62,11 @@ export class WorkerCounters implements CounterStore {
   private readonly dirty = new Set<string>();
   /** Armed by the first increment after a flush: an idle worker does not wake 100 times a second. */
   private timer: NodeJS.Timeout | null = null;
+  private soon = false;
+  private readonly flushSoon = (): void => {
+    this.soon = false;
+    this.flush();
+  };
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly send: (m: CounterMessage) => void) {
@@ -79,6 +84,15 @@ export class WorkerCounters implements CounterStore {
     if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, expiresAt }));
     c.pending += by;
     this.dirty.add(key);
+    // A count shared with the cluster (policy = cluster) goes to the primary this turn of the
+    // event loop: the other nodes can only hold the limit with what they have heard.
+    if (key.startsWith(CLUSTER_COUNTER_PREFIX)) {
+      if (!this.soon) {
+        this.soon = true;
+        setImmediate(this.flushSoon);
+      }
+      return c.base + c.inflight + c.pending;
+    }
     // Sent within SYNC_MS of the first pending increment, as a SYNC_MS interval would.
     if (!this.timer) {
       this.timer = setTimeout(() => {
