@@ -92,7 +92,13 @@ async function main(): Promise<void> {
     col = await collector(port);
     await openLoop(url, RATE, 5000);
     await new Promise((r) => setTimeout(r, 2000));
-    const failed = (shots: { status: number }[]) => shots.filter((s) => s.status !== 200).length;
+    /** Requests that did not get a 200, with their statuses (0: no answer from the node). */
+    const failed = (shots: { status: number }[]) => {
+      const bad = shots.filter((s) => s.status !== 200);
+      const by = new Map<number, number>();
+      for (const b of bad) by.set(b.status, (by.get(b.status) ?? 0) + 1);
+      return bad.length === 0 ? '0' : `${bad.length} (${[...by].map(([st, n]) => `${n} x ${st}`).join(', ')})`;
+    };
     console.log(`\nbench:http-log-outage  ${RATE} req/s open loop, one node (1 worker); loadavg ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     console.log(`reference (collector up, ${REFERENCE_S} s): ${ref.length} requests, ${failed(ref)} failed, peak RSS ${refPeak.toFixed(0)} MB`);
     console.log(`outage (collector down, ${OUTAGE_S} s): ${out.length} requests, ${failed(out)} failed (goal 0), peak RSS ${outPeak.toFixed(0)} MB = ${(outPeak / refPeak).toFixed(2)} x the reference, ${droppedDuring} entries dropped and counted in /metrics`);
