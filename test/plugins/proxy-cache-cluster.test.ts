@@ -11,9 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
-import { runCli, startNodeProcess } from '../support/cli.ts';
 import { testDatabase, type TestDatabase } from '../support/pg.ts';
 import { until } from '../support/until.ts';
+import { startDbNode, type DbNode } from '../support/db-nodes.ts';
 
 let db: TestDatabase;
 let dir: string;
@@ -21,26 +21,9 @@ let upstream: http.Server;
 let upstreamPort: number;
 let served = 0;
 const children: ChildProcess[] = [];
-const nodes: { admin: string; proxy: string; child: ChildProcess; output: () => string }[] = [];
+const nodes: DbNode[] = [];
 
-async function startNode(name: string): Promise<void> {
-  const p = { proxy: await freePort(), admin: await freePort(), cluster: await freePort() };
-  const file = path.join(dir, `${name}.conf`);
-  fs.writeFileSync(
-    file,
-    `pg_host = ${db.host}\npg_port = ${db.port}\npg_user = ${db.user}\npg_password = ${db.password}\npg_database = ${db.database}\n` +
-      `prefix = ${path.join(dir, name)}\nnode_name = ${name}\nproxy_listen = 127.0.0.1:${p.proxy}\nadmin_listen = 127.0.0.1:${p.admin}\n` +
-      `cluster_listen = 127.0.0.1:${p.cluster}\nworker_processes = 2\n`,
-  );
-  if (nodes.length === 0) {
-    const boot = await runCli(['migrations', 'bootstrap', '-c', file]);
-    expect(boot.code, boot.stderr).toBe(0);
-  }
-  const n = startNodeProcess(file, children);
-  const admin = `http://127.0.0.1:${p.admin}`;
-  await until(`${name}'s Admin API`, async () => ((await fetch(`${admin}/status`).catch(() => null))?.ok ? true : undefined), 60_000, n.output);
-  nodes.push({ admin, proxy: `http://127.0.0.1:${p.proxy}`, child: n.child, output: n.output });
-}
+const startNode = (name: string) => startDbNode(name, db, dir, nodes, children);
 
 beforeAll(async () => {
   db = await testDatabase('proxycache');
