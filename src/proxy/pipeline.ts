@@ -18,6 +18,9 @@ import type { RequestFacts } from './router.ts';
 import type { ProxyRuntime } from './runtime.ts';
 import { SERVER, VIA } from './version.ts';
 
+const kServed = Symbol('gossamer.requestsServed');
+type CountedSocket = IncomingMessage['socket'] & { [kServed]?: number };
+
 /** The request body is in: no client timeout while the upstream answers (shared listener: no closure per request). */
 function bodyReceived(this: IncomingMessage): void {
   disarmClientTimeout(this.socket);
@@ -111,10 +114,22 @@ export class RequestPipeline {
     private readonly bodyBufferSize: number,
     /** nginx's client_body_timeout in ms: the longest pause between two reads of a body. */
     private readonly clientBodyTimeout = 60_000,
+    /**
+     * Kong's nginx_http_keepalive_requests (0: no limit). Counted here rather than by node's
+     * server.maxRequestsPerSocket, which answers 503 to a request sent after the limit; nginx
+     * answers the last one with Connection: close and closes, as this does.
+     */
+    private readonly keepaliveRequests = 10_000,
   ) {}
 
   onRequest(req: IncomingMessage, res: ServerResponse, l: Listener): void {
     this.stats.requests++;
+    if (this.keepaliveRequests > 0) {
+      const s = req.socket as CountedSocket;
+      const served = (s[kServed] ?? 0) + 1;
+      s[kServed] = served;
+      if (served >= this.keepaliveRequests) res.shouldKeepAlive = false;
+    }
     if (hasRequestBody(req)) {
       // client_body_timeout: the socket's idle timeout while the body comes in.
       armClientTimeout(req.socket, this.clientBodyTimeout);

@@ -84,14 +84,13 @@ export interface ProxyServer {
   close(): Promise<void>;
 }
 
-function serverOptionsOf(opts: ProxyServerOptions): http.ServerOptions & { maxRequestsPerSocket: number } {
+function serverOptionsOf(opts: ProxyServerOptions): http.ServerOptions {
   return {
     headersTimeout: opts.headersTimeout ?? 60_000,
     // nginx bounds a slow client by its pauses (client_body_timeout, send_timeout), not by a
     // total: a large upload at a steady pace is not cut off.
     requestTimeout: opts.requestTimeout ?? 0,
     keepAliveTimeout: opts.keepAliveTimeout ?? 75_000,
-    maxRequestsPerSocket: opts.maxRequestsPerSocket ?? 10_000,
     maxHeaderSize: opts.maxHeaderSize ?? 32 * 1024,
     connectionsCheckingInterval: 1000,
     // The pipeline answers an HTTP/1.1 request without Host with Kong's 400 body (node's own
@@ -106,7 +105,7 @@ interface ListenerServer {
 }
 
 /** A server for one listener; its port is filled in once it listens. */
-function makeServer(ssl: boolean, serverOptions: http.ServerOptions & { maxRequestsPerSocket: number }, tls: TlsMaterial | undefined, sni: SniCertificates, pipeline: RequestPipeline, upgrades: UpgradeHandler): ListenerServer {
+function makeServer(ssl: boolean, serverOptions: http.ServerOptions, tls: TlsMaterial | undefined, sni: SniCertificates, pipeline: RequestPipeline, upgrades: UpgradeHandler): ListenerServer {
   const l: Listener = { port: 0, tls: ssl };
   const handler = (req: IncomingMessage, res: ServerResponse): void => pipeline.onRequest(req, res, l);
   const server = http.createServer(serverOptions, handler);
@@ -120,8 +119,6 @@ function makeServer(ssl: boolean, serverOptions: http.ServerOptions & { maxReque
       helloTimeout: serverOptions.headersTimeout ?? 60_000,
     });
   }
-  // A property, not a constructor option, in node 20's http.Server.
-  server.maxRequestsPerSocket = serverOptions.maxRequestsPerSocket;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrades.onUpgrade(req, socket, head, l));
   // Requests the parser refuses and CONNECT: Kong's status and body, then close (client-errors.ts).
   server.on('clientError', onClientError);
@@ -164,7 +161,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   const maxBodySize = opts.maxBodySize ?? 0;
   const bodyBufferSize = opts.bodyBufferSize ?? DEFAULT_BODY_BUFFER_SIZE;
   const forwarder = new Forwarder(runtime.balancers, { onDone, maxBodySize, bodyBufferSize, sendTimeout: opts.sendTimeout, store: runtime.store });
-  const pipeline = new RequestPipeline(runtime, forwarder, onDone, logger, maxBodySize, bodyBufferSize, opts.clientBodyTimeout);
+  const pipeline = new RequestPipeline(runtime, forwarder, onDone, logger, maxBodySize, bodyBufferSize, opts.clientBodyTimeout, opts.maxRequestsPerSocket);
   const upgrades = new UpgradeHandler(pipeline, runtime, forwarder);
 
   const serverOptions = serverOptionsOf(opts);
