@@ -24,9 +24,12 @@ function answers(port: number): Promise<boolean> {
 export async function startRedis(port?: number): Promise<TestRedis> {
   const p = port ?? (await freePort());
   const child: ChildProcess = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  let missing = false;
+  child.on('error', (err: NodeJS.ErrnoException) => (missing = err.code === 'ENOENT'));
   const deadline = Date.now() + 10_000;
   while (!(await answers(p))) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} (is redis-server installed? .ci/run installs it)`);
+    if (missing) throw new Error('redis-server is not installed: install it with `apt-get install -y redis-server` (Debian package; .ci/run installs it)');
+    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
     if (Date.now() > deadline) throw new Error('redis-server did not answer within 10 s');
     await new Promise((r) => setTimeout(r, 50));
   }
