@@ -4,13 +4,7 @@ import type { ProxyContext, ResponseHead } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
 import type { CorrelationIdConfig } from './schema.ts';
 import { generators } from './generators.ts';
-
-/** Replace (or add) a response header in a flat [name, value...] list. */
-function setHeader(head: ResponseHead, name: string, value: string): void {
-  const h = head.headers;
-  for (let i = h.length - 2; i >= 0; i -= 2) if (h[i] === name) h.splice(i, 2);
-  h.push(name, value);
-}
+import { setHeader } from '../flat-headers.ts';
 
 const handler: PluginHandler<CorrelationIdConfig> = {
   create(conf): PluginInstance {
@@ -34,7 +28,7 @@ const handler: PluginHandler<CorrelationIdConfig> = {
         ? (ctx: ProxyContext, head: ResponseHead) => {
             // A request answered before this plugin's access ran has no id yet: one is made here.
             const id = ids.get(ctx) || ctx.getRequestHeader(name) || generate(ctx);
-            setHeader(head, name, id);
+            setHeader(head.headers, name, id);
           }
         : undefined,
     };

@@ -7,6 +7,7 @@ import type { PluginHandler, PluginInstance } from '../types.ts';
 import { parseQuery } from '../log-serializer.ts';
 import { buildCacheKey } from './cache-key.ts';
 import { contentTypeMatches, parseDirectives, resourceTtl, type Directives } from './cache-control.ts';
+import { headerValue, setHeader } from '../flat-headers.ts';
 import { storeFor, type CachedResponse } from './memory-store.ts';
 import type { ProxyCacheConfig } from './schema.ts';
 
@@ -39,26 +40,6 @@ interface Pending {
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
-function headerOf(flat: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i]!.toLowerCase() === name) return flat[i + 1];
-  return undefined;
-}
-
-function setHeader(flat: string[], name: string, value: string): void {
-  const lower = name.toLowerCase();
-  for (let i = 0; i < flat.length; i += 2) {
-    if (flat[i]!.toLowerCase() === lower) {
-      flat[i + 1] = value;
-      return;
-    }
-  }
-  flat.push(name, value);
-}
-
-function lowerHeaders(ctx: ProxyContext): Record<string, string | string[] | undefined> {
-  return ctx.req.headers;
-}
-
 const handler: PluginHandler<ProxyCacheConfig> = {
   create(conf, env): PluginInstance {
     const store = storeFor(conf.memory.dictionary_name);
@@ -73,9 +54,9 @@ const handler: PluginHandler<ProxyCacheConfig> = {
 
     const cacheableResponse = (head: ResponseHead, cc: Directives): boolean => {
       if (!conf.response_code.includes(head.status)) return false;
-      if (!contentTypeMatches(headerOf(head.headers, 'content-type'), conf.content_type)) return false;
+      if (!contentTypeMatches(headerValue(head.headers, 'content-type'), conf.content_type)) return false;
       if (conf.cache_control && (cc['private'] || cc['no-store'] || cc['no-cache'])) return false;
-      if (conf.cache_control && resourceTtl(cc, headerOf(head.headers, 'expires'), nowS()) <= 0) return false;
+      if (conf.cache_control && resourceTtl(cc, headerValue(head.headers, 'expires'), nowS()) <= 0) return false;
       return true;
     };
 
@@ -110,7 +91,7 @@ const handler: PluginHandler<ProxyCacheConfig> = {
         // when a query was cut off), so keys computed for Kong match.
         let uri = `${ctx.method} ${ctx.req.url ?? '/'} HTTP/${ctx.req.httpVersion}`.replace(/\?.*/, '');
         if (conf.ignore_uri_case) uri = uri.toLowerCase();
-        const key = buildCacheKey(ctx.consumer?.id ?? null, ctx.route?.id ?? null, ctx.method, uri, parseQuery(ctx.query), lowerHeaders(ctx), conf);
+        const key = buildCacheKey(ctx.consumer?.id ?? null, ctx.route?.id ?? null, ctx.method, uri, parseQuery(ctx.query), ctx.req.headers, conf);
         const cached = store.get(key);
         let status: 'Miss' | 'Refresh' = 'Miss';
         if (cached === undefined) {
@@ -131,13 +112,13 @@ const handler: PluginHandler<ProxyCacheConfig> = {
       headerFilter(ctx, head) {
         const p = pending.get(ctx);
         if (p === undefined || ctx.exitStatus !== 0) return;
-        const cc = parseDirectives(headerOf(head.headers, 'cache-control'));
+        const cc = parseDirectives(headerValue(head.headers, 'cache-control'));
         if (!cacheableResponse(head, cc)) {
           if (wants(ctx, 'X-Cache-Status')) setHeader(head.headers, 'X-Cache-Status', 'Bypass');
           pending.delete(ctx);
           return;
         }
-        p.ttl = conf.cache_control ? resourceTtl(cc, headerOf(head.headers, 'expires'), nowS()) : conf.cache_ttl;
+        p.ttl = conf.cache_control ? resourceTtl(cc, headerValue(head.headers, 'expires'), nowS()) : conf.cache_ttl;
         p.status = head.status;
         for (let i = 0; i < head.headers.length; i += 2) if (storable(head.headers[i]!)) p.headers.push(head.headers[i]!, head.headers[i + 1]!);
         p.chunks = [];
@@ -152,7 +133,7 @@ const handler: PluginHandler<ProxyCacheConfig> = {
         if (p === undefined || p.chunks === null) return;
         pending.delete(ctx);
         const body = Buffer.concat(p.chunks);
-        const declared = headerOf(p.headers, 'content-length');
+        const declared = headerValue(p.headers, 'content-length');
         // An answer cut short (upstream or client gone) is not cached.
         if (declared !== undefined && Number(declared) !== body.length) return;
         if (ctx.res.destroyed && !ctx.res.writableFinished) return;

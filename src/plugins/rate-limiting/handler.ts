@@ -4,7 +4,7 @@
 // process.
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
-import { limitKey, limitStore } from './limit-store.ts';
+import { limitKey, limitStore, storeDown } from './limit-store.ts';
 import type { RateLimitingConfig } from './schema.ts';
 import { HEADER_SUFFIX, PERIODS, windowEnd, type Period } from './windows.ts';
 
@@ -102,11 +102,7 @@ const handler: PluginHandler<RateLimitingConfig> = {
     return {
       name: 'rate-limiting',
       access(ctx) {
-        if (store.failing?.()) {
-          // Kong's fault_tolerant: proxy without limiting while the store is down, or refuse.
-          if (!conf.fault_tolerant) ctx.exit(500, { message: 'An unexpected error occurred', request_id: ctx.requestId });
-          return;
-        }
+        if (storeDown(ctx, store, conf.fault_tolerant)) return;
         const id = identifier(ctx);
         if (store.load !== undefined) {
           // A remote store (Redis) may not hold this client's counts here yet: read them first.

@@ -5,8 +5,9 @@
 // when a limit was already used up; log: add the costs.
 import type { ProxyContext } from '../../proxy/context.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
-import { limitKey, limitStore } from '../rate-limiting/limit-store.ts';
+import { limitKey, limitStore, storeDown } from '../rate-limiting/limit-store.ts';
 import { PERIODS, windowEnd, type Period } from '../rate-limiting/windows.ts';
+import { removeHeader } from '../flat-headers.ts';
 import type { ResponseRateLimitingConfig } from './schema.ts';
 
 interface Usage {
@@ -33,16 +34,6 @@ export function parseIncrements(header: string | string[] | undefined, limits: R
   return out;
 }
 
-function headerOf(flat: string[], name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < flat.length; i += 2) if (flat[i]!.toLowerCase() === name) out.push(flat[i + 1]!);
-  return out;
-}
-
-function removeHeader(flat: string[], name: string): void {
-  for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i]!.toLowerCase() === name) flat.splice(i, 2);
-}
-
 const handler: PluginHandler<ResponseRateLimitingConfig> = {
   create(conf, env, entity): PluginInstance {
     const store = limitStore(conf, env);
@@ -56,10 +47,7 @@ const handler: PluginHandler<ResponseRateLimitingConfig> = {
     return {
       name: 'response-ratelimiting',
       access(ctx) {
-        if (store.failing?.()) {
-          if (!conf.fault_tolerant) ctx.exit(500, { message: 'An unexpected error occurred', request_id: ctx.requestId });
-          return;
-        }
+        if (storeDown(ctx, store, conf.fault_tolerant)) return;
         const id = identifier(ctx);
         const now = Date.now();
         const usage: Usage[] = [];
@@ -84,8 +72,7 @@ const handler: PluginHandler<ResponseRateLimitingConfig> = {
       },
       headerFilter(ctx, head) {
         const usage = usages.get(ctx);
-        const increments = parseIncrements(headerOf(head.headers, headerName), conf.limits);
-        removeHeader(head.headers, headerName);
+        const increments = parseIncrements(removeHeader(head.headers, headerName), conf.limits);
         if (usage === undefined) return;
         (ctx.shared ??= {})['rrl-increments'] = increments;
         let stop = false;

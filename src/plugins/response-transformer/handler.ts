@@ -4,29 +4,9 @@
 import type { ResponseHead } from '../../proxy/context.ts';
 import { splitPair } from '../request-transformer/pairs.ts';
 import type { PluginHandler, PluginInstance } from '../types.ts';
+import { headerValue, indexOfHeader, removeHeader } from '../flat-headers.ts';
 import { isJsonContentType, jsonBodyTransform } from './json-body.ts';
 import type { ResponseTransformerConfig } from './schema.ts';
-
-function indexOfHeader(h: string[], name: string): number {
-  for (let i = 0; i < h.length; i += 2) if (h[i]!.toLowerCase() === name) return i;
-  return -1;
-}
-
-function headerValue(h: string[], name: string): string | undefined {
-  const i = indexOfHeader(h, name);
-  return i === -1 ? undefined : h[i + 1];
-}
-
-function removeHeader(h: string[], name: string): string[] {
-  const vals: string[] = [];
-  for (let i = h.length - 2; i >= 0; i -= 2) {
-    if (h[i]!.toLowerCase() === name) {
-      vals.unshift(h[i + 1]!);
-      h.splice(i, 2);
-    }
-  }
-  return vals;
-}
 
 const handler: PluginHandler<ResponseTransformerConfig> = {
   create(conf): PluginInstance {
