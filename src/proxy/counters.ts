@@ -21,8 +21,13 @@ export class LocalCounters implements CounterStore {
   private readonly timer: NodeJS.Timeout;
 
   constructor() {
-    this.timer = setInterval(() => sweep(this.cells, Date.now()), 1000);
+    this.timer = setInterval(() => this.sweep(Date.now()), 1000);
     this.timer.unref();
+  }
+
+  /** Drops the windows that have ended (every second). */
+  protected sweep(now: number): void {
+    sweep(this.cells, now);
   }
 
   get(key: string, _expiresAt: number): number {

@@ -51,15 +51,11 @@ export class NodeCounters extends LocalCounters {
   private readonly changed = new Map<string, Shared>();
   private notify: ((urgent: boolean) => void) | null = null;
   private nodes = 1;
-  private readonly remoteSweeper: NodeJS.Timeout;
 
-  constructor() {
-    super();
-    this.remoteSweeper = setInterval(() => {
-      const now = Date.now();
-      for (const [k, r] of this.remote) if (r.expiresAt <= now) this.remote.delete(k);
-    }, 1000);
-    this.remoteSweeper.unref();
+  /** The other nodes' totals of ended windows go with this node's (one timer for both). */
+  protected override sweep(now: number): void {
+    super.sweep(now);
+    for (const [k, r] of this.remote) if (r.expiresAt <= now) this.remote.delete(k);
   }
 
   onChange(cb: (urgent: boolean) => void): void {
@@ -120,10 +116,5 @@ export class NodeCounters extends LocalCounters {
       out.push([key, expiresAt, this.get(key, expiresAt) + r.sum]);
     }
     return out;
-  }
-
-  override close(): void {
-    super.close();
-    clearInterval(this.remoteSweeper);
   }
 }
