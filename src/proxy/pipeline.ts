@@ -285,9 +285,9 @@ export class RequestPipeline {
     let status = ctx.exitStatus;
     if (ctx.exitRawBody !== null) return this.sendRawExit(ctx, h);
     let body = ctx.exitBody ?? '';
-    // Typed before the header filters, which may look at it (or change it). A plugin's own
-    // Content-Type (a configured body's media type) wins over JSON.
-    if (body !== '' && !hasContentType(h)) h.push('content-type', JSON_TYPE);
+    // Typed before the header filters, which may look at it (or change it). A body of another
+    // media type comes through exitRaw (sendRawExit).
+    if (body !== '') h.push('content-type', JSON_TYPE);
     const plugins = ctx.plugins;
     if (plugins !== null) {
       const head: ResponseHead = { status, headers: h };
@@ -340,9 +340,4 @@ export class RequestPipeline {
     }
     forwarder.forward(ctx, service, peer, 0);
   }
-}
-
-function hasContentType(flat: string[]): boolean {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i] === 'content-type') return true;
-  return false;
 }

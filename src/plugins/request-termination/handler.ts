@@ -28,7 +28,11 @@ const handler: PluginHandler<RequestTerminationConfig> = {
       access(ctx: ProxyContext) {
         if (!triggered(ctx)) return;
         if (conf.echo) return ctx.exit(status, echoBody(ctx, message));
-        if (conf.body !== null) return ctx.exit(status, conf.body, conf.content_type ? ['content-type', conf.content_type] : undefined);
+        if (conf.body !== null) {
+          // A configured body with its media type goes as it is; without one, typed as JSON.
+          if (conf.content_type) return ctx.exitRaw(status, Buffer.from(conf.body), ['content-type', conf.content_type]);
+          return ctx.exit(status, conf.body);
+        }
         ctx.exit(status, message !== undefined ? { message } : '');
       },
     };
