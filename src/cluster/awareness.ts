@@ -1,4 +1,3 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 // Lifeguard's local health awareness (memberlist awareness.go): a node that is itself slow
 // (missed nacks, having to refute suspicions of itself, a stalled event loop) stretches its
@@ -32,12 +31,10 @@ class LoopWatch {
   private users = 0;
   private last = 0;
   private readonly period = 50;
-  readonly histogram = monitorEventLoopDelay({ resolution: 20 });
 
   acquire(): void {
     if (this.users++ > 0) return;
     this.last = performance.now();
-    this.histogram.enable();
     this.timer = setInterval(() => {
       const now = performance.now();
       const lag = Math.max(0, now - this.last - this.period);
@@ -52,7 +49,6 @@ class LoopWatch {
     if (--this.users > 0) return;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.histogram.disable();
   }
 
   /** Largest loop stall (ms) observed since `sinceMs` (epoch ms), including one in progress now. */
