@@ -75,6 +75,11 @@ export class Cluster {
     return this.membership.views();
   }
 
+  /** Whether a member's cluster_nodes row is fresh (Discovery.registered). */
+  registered(nodeId: string): boolean | undefined {
+    return this.discovery.registered(nodeId);
+  }
+
   member(ref: string): MemberView | undefined {
     return this.membership.view(ref);
   }

@@ -48,6 +48,8 @@ export class Discovery {
   /** Node id → when it was forced out (DELETE /cluster/members): its row is not dialled until refreshed. */
   private forgotten = new Map<string, number>();
   private readonly seeds: { entry: string; addr: Multiaddr }[] = [];
+  /** Node ids whose cluster_nodes row was fresh at the last read; null before one succeeded. */
+  private liveRows: Set<string> | null = null;
 
   constructor(private readonly o: DiscoveryOptions) {
     for (const entry of o.seeds) {
@@ -94,6 +96,15 @@ export class Discovery {
     await this.o.store?.remove(nodeId).catch((err) => this.o.logger.warn({ node_id: nodeId, err: (err as Error).message }, 'cluster: could not remove a forced-out node from cluster_nodes'));
   }
 
+  /**
+   * Whether a node still refreshes its cluster_nodes row (undefined: no database, or not read
+   * yet). A member failed by the probes whose row is still fresh is alive somewhere this node
+   * cannot reach (a partition) and may write to Postgres; one whose row aged out is dead.
+   */
+  registered(nodeId: string): boolean | undefined {
+    return this.liveRows?.has(nodeId);
+  }
+
   async register(): Promise<void> {
     await this.o.store?.upsert(this.o.registration());
   }
@@ -104,6 +115,7 @@ export class Discovery {
       try {
         await this.register();
         const rows = await this.o.store.listLive(this.o.settings.node_live_window_ms);
+        this.liveRows = new Set(rows.map((r) => r.id));
         this.dbDownLogged = 0;
         for (const row of rows) {
           const t = this.rowTarget(row);

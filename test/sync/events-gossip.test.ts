@@ -119,3 +119,26 @@ test("with cluster_gossip_events = off a node neither publishes nor listens: onl
     await quiet.stop();
   }
 });
+
+test('a failed member polls Postgres twice a second only while its cluster_nodes row is fresh (partitioned, may write); not once it aged out (dead)', async () => {
+  let registered: boolean | undefined = false;
+  const s = createEventSync({ pool, log, gossip: true, dbUpdateFrequency: 3600 });
+  await s.start();
+  s.attachCluster({ ...busOf(hosts[0]!), members: () => [{ id: 'up', name: 'u', status: 'alive' }, { id: 'dead-or-cut', name: 'x', status: 'failed' }], registered: () => registered });
+  try {
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(s.status().degraded).toBe(false);
+    const readsDead = s.status().reads;
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(s.status().reads).toBe(readsDead);
+    registered = true;
+    await until('degraded with a registered failed member', () => s.status().degraded, 5000);
+    const before = s.status().reads;
+    await until('the degraded poll to read Postgres', () => s.status().reads >= before + 2, 5000);
+    registered = undefined; // no database view at all: stay on the safe side
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(s.status().degraded).toBe(true);
+  } finally {
+    await s.stop();
+  }
+});

@@ -50,6 +50,8 @@ export interface EventsCluster {
   subscribe(topic: string, handler: (data: Uint8Array, from?: unknown) => void): unknown;
   setLocalState(state: { config_version: number; config_hash: string }): unknown;
   members(): EventsMember[];
+  /** Whether a member still refreshes its cluster_nodes row (undefined when not known). */
+  registered?(nodeId: string): boolean | undefined;
   on?(event: string, listener: (...args: any[]) => void): unknown;
   off?(event: string, listener: (...args: any[]) => void): unknown;
   /** The libp2p node: a new connection (a healed partition) is a reason to repair at once. */
@@ -352,6 +354,17 @@ export class EventSync implements ConfigSync {
     this.announcer.schedule();
   }
 
+  /**
+   * A member whose writes our gossip may miss: suspect, or failed while its cluster_nodes row is
+   * still fresh (partitioned from us, not dead). A dead member writes nothing: polling for it
+   * until it is reaped (an hour) cost every node two queries a second for nothing.
+   */
+  private unreachableButAlive(m: EventsMember): boolean {
+    if (m.status === 'suspect') return true;
+    if (m.status !== 'failed') return false;
+    return m.id === undefined || this.cluster?.registered?.(m.id) !== false;
+  }
+
   private allPeers(): EventsMember[] {
     if (!this.cluster) return [];
     try {
@@ -380,7 +393,7 @@ export class EventSync implements ConfigSync {
   private watchPeers(): void {
     if (this.stopped || !this.cluster) return;
     const joining = Date.now() - this.attachedAt < JOINING_POLL_MS && this.peers().length === 0;
-    this.degraded = joining || this.allPeers().some((m) => m.status === 'suspect' || m.status === 'failed');
+    this.degraded = joining || this.allPeers().some((m) => this.unreachableButAlive(m));
     if (!this.cache.loaded) return;
     this.checkPeersAhead();
     const version = this.cache.configVersion;

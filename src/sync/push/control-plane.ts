@@ -83,6 +83,7 @@ export function withoutDataPlanes(cluster: Cluster): EventsCluster {
       }),
     setLocalState: (state) => cluster.setLocalState(state),
     members: () => cluster.members().filter((m) => !isDp(m)),
+    registered: (nodeId) => cluster.registered(nodeId),
     on: (event, listener) => {
       const w = (...args: any[]) => {
         if (!isDp(args[0])) listener(...args);
