@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { EmbeddedPg } from '../../src/db/embedded.ts';
 import type { SimNode } from '../harness/node-process.ts';
 import { sleep } from '../harness/node-process.ts';
-import { childPids, cpuSeconds, postmasterPid, rssMb, tcpSockets, type TcpSocket } from './proc.ts';
+import { childPids, cpuSeconds, inOtherNetns, postmasterPid, rssMb, tcpSockets, type TcpSocket } from './proc.ts';
 
 export interface IdleFigures {
   n: number;
@@ -57,18 +57,29 @@ async function pgCounters(db: EmbeddedPg): Promise<{ xacts: number; conns: numbe
 }
 
 /** Follows every cluster and Postgres socket of the nodes across samples, adding what each sent since it was last seen. */
+/** A node that exited mid-window has no namespace left to look into. */
+function tcpSocketsOrNone(pid: number): TcpSocket[] {
+  try {
+    return tcpSockets(pid);
+  } catch {
+    return [];
+  }
+}
+
 class SocketWatch {
   readonly tally = new Map<number, Tally>();
   readonly pgSegs = { n: 0 };
   private last = new Map<string, TcpSocket>();
   private first = true;
+  readonly namespaced: boolean;
 
   constructor(
     private readonly primaries: Set<number>,
     private readonly clusterPorts: Set<number>,
     private readonly nodePids: Set<number>,
-    private readonly pgPort: number,
+    private readonly pgPorts: Set<number>,
   ) {
+    this.namespaced = [...primaries].some(inOtherNetns);
     for (const p of primaries) this.tally.set(p, { segs: 0, bytes: 0, opens: 0 });
   }
 
@@ -77,7 +88,8 @@ class SocketWatch {
   }
 
   sample(): TcpSocket[] {
-    const socks = tcpSockets();
+    // Nodes in network namespaces (--net zones): each namespace's sockets, read from inside it.
+    const socks = this.namespaced ? [...this.primaries].flatMap((p) => tcpSocketsOrNone(p)) : tcpSockets();
     const next = new Map<string, TcpSocket>();
     for (const s of socks) {
       const prev = this.last.get(s.key);
@@ -90,7 +102,7 @@ class SocketWatch {
           t.bytes += s.bytesSent - (prev?.bytesSent ?? 0);
           if (!prev) t.opens++;
         }
-      } else if (this.nodePids.has(s.pid) && s.remotePort === this.pgPort) {
+      } else if (this.nodePids.has(s.pid) && this.pgPorts.has(s.remotePort)) {
         next.set(s.key, s);
         if (!this.first) this.pgSegs.n += s.dataSegsOut - (prev?.dataSegsOut ?? 0);
       }
@@ -118,7 +130,9 @@ export async function measureIdle(o: MeasureOptions): Promise<IdleFigures> {
   const workers = primaries.map((p) => childPids(p));
   const pgMaster = postmasterPid(o.pg.dir);
   const pgPids = () => [pgMaster, ...childPids(pgMaster)];
-  const watch = new SocketWatch(new Set(primaries), new Set(o.nodes.map((n) => n.ports.cluster)), new Set([...primaries, ...workers.flat()]), o.pg.port);
+  // The nodes reach Postgres directly or through the harness's fault proxy (its own port per node).
+  const pgPorts = new Set([o.pg.port, ...o.nodes.map((n) => n.pgPort).filter((p): p is number => p !== undefined)]);
+  const watch = new SocketWatch(new Set(primaries), new Set(o.nodes.map((n) => n.ports.cluster)), new Set([...primaries, ...workers.flat()]), pgPorts);
 
   const pg0 = await pgCounters(o.pg);
   const cpuP0 = primaries.map((p) => cpuSeconds(p));
@@ -129,7 +143,8 @@ export async function measureIdle(o: MeasureOptions): Promise<IdleFigures> {
   const t0 = performance.now();
   let socks: TcpSocket[] = [];
   while (performance.now() - t0 < o.windowMs) {
-    await sleep(Math.min(o.sampleMs ?? 1000, o.windowMs - (performance.now() - t0)));
+    // One `ss` per namespace per sample: sample less often when there are many.
+    await sleep(Math.min(o.sampleMs ?? (watch.namespaced ? 5000 : 1000), o.windowMs - (performance.now() - t0)));
     socks = watch.sample();
   }
   const s = (performance.now() - t0) / 1000;
@@ -139,7 +154,7 @@ export async function measureIdle(o: MeasureOptions): Promise<IdleFigures> {
   const cpuWorkers = workers.map((w, i) => pct(cpuOf(w) - cpuW0[i]!));
   const cpuPostgres = pct(pgPids().reduce((sum, p) => sum + cpuSeconds(p) - (pgProcs0.get(p) ?? 0), 0));
   const pg1 = await pgCounters(o.pg);
-  const pgPerNode = primaries.map((p, i) => socks.filter((k) => (k.pid === p || workers[i]!.includes(k.pid)) && k.remotePort === o.pg.port).length);
+  const pgPerNode = primaries.map((p, i) => socks.filter((k) => (k.pid === p || workers[i]!.includes(k.pid)) && pgPorts.has(k.remotePort)).length);
   return {
     n: o.nodes.length,
     windowS: s,
@@ -164,14 +179,9 @@ export async function measureIdle(o: MeasureOptions): Promise<IdleFigures> {
 const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 const one = (x: number) => x.toFixed(1);
 
-/**
- * The figures as short lines for a table cell (bench:scale). `socketsVisible` is false when the
- * nodes run in network namespaces: `ss` in the bench's namespace does not see their sockets.
- */
-export function idleSummary(f: IdleFigures, socketsVisible: boolean): string[] {
-  const cluster = socketsVisible
-    ? `cluster ${one(meanOf(f.clusterSegsPerS))} segments/s, ${one(meanOf(f.clusterBytesPerS) / 1024)} KiB/s, ${one(meanOf(f.clusterConns))} connections per node`
-    : 'cluster sockets: not visible from the root namespace';
+/** The figures as short lines for a table cell (bench:scale). */
+export function idleSummary(f: IdleFigures): string[] {
+  const cluster = `cluster ${one(meanOf(f.clusterSegsPerS))} segments/s, ${one(meanOf(f.clusterBytesPerS) / 1024)} KiB/s, ${one(meanOf(f.clusterConns))} connections per node`;
   return [
     `CPU ${one(meanOf(f.cpuNode))} % of a core per node (max ${one(Math.max(...f.cpuNode))})`,
     `RSS primary ${one(meanOf(f.rssPrimaryMb))} MB + worker ${one(meanOf(f.rssWorkerMb))} MB`,

@@ -69,9 +69,11 @@ export interface TcpSocket {
 const num = (info: string, name: string) => Number(new RegExp(`\\b${name}:(\\d+)`).exec(info)?.[1] ?? 0);
 const port = (addr: string) => Number(addr.slice(addr.lastIndexOf(':') + 1));
 
-/** Every established TCP socket of the machine's loopback with its owner and tcp_info counters. */
-export function tcpSockets(): TcpSocket[] {
-  const out = execFileSync('ss', ['-tinpH', 'state', 'established'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+/** Every established TCP socket of the machine's loopback (or of the network namespace `netnsOfPid` is in) with its owner and tcp_info counters. */
+export function tcpSockets(netnsOfPid?: number): TcpSocket[] {
+  // A node in its own network namespace (--net netns / zones): `ss` must run in that namespace.
+  const [cmd, pre] = netnsOfPid === undefined ? ['ss', []] : ['nsenter', [`--net=/proc/${netnsOfPid}/ns/net`, 'ss']];
+  const out = execFileSync(cmd, [...pre, '-tinpH', 'state', 'established'], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const lines = out.split('\n');
   const socks: TcpSocket[] = [];
   for (let i = 0; i < lines.length; i++) {
@@ -82,7 +84,7 @@ export function tcpSockets(): TcpSocket[] {
     const pid = Number(/pid=(\d+)/.exec(head)?.[1] ?? 0);
     const [local, remote] = [cols[2] ?? '', cols[3] ?? ''];
     socks.push({
-      key: `${local}>${remote}`,
+      key: `${netnsOfPid ?? ''}/${local}>${remote}`,
       pid,
       localPort: port(local),
       remotePort: port(remote),
@@ -93,4 +95,13 @@ export function tcpSockets(): TcpSocket[] {
     });
   }
   return socks;
+}
+
+/** Whether a process runs in another network namespace than this one. */
+export function inOtherNetns(pid: number): boolean {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/net`) !== fs.readlinkSync('/proc/self/ns/net');
+  } catch {
+    return false;
+  }
 }

@@ -158,7 +158,7 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     // converged and before any fault or write.
     if (Number.isFinite(convergeMs)) {
       const f = await measureIdle({ nodes: cl.nodes, pg: cl.pg, windowMs: IDLE_WINDOW_S * 1000 });
-      res.idle = idleSummary(f, !cl.zones);
+      res.idle = idleSummary(f);
       say(`   idle: ${res.idle.join('; ')}`);
     }
 

@@ -67,6 +67,11 @@ export class SimNode {
   get proxyUrl(): string {
     return `http://${this.host}:${this.ports.proxy}`;
   }
+  /** The Postgres port this node is configured with (the harness's fault proxy, or Postgres itself). */
+  get pgPort(): number | undefined {
+    const p = this.opts.config.pg_port;
+    return p === undefined ? undefined : Number(p);
+  }
   get pid(): number | undefined {
     return this.proc?.pid;
   }
