@@ -1,9 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // Entry point of the `gossamer` command. The sources are TypeScript; `npm install` is the only
 // set-up step. What runs is a bundle of them (src/boot/): checked against the sources at every
 // start (a stat per file, a few ms) and rebuilt when any changed, so there is no build to
 // forget or to go stale. Node loads it natively, which starts a node about a second sooner than
 // running the sources through tsx — the fallback, and what GOSSAMER_NO_BUNDLE=1 asks for.
+// The shebang's flag is PRIMARY_NODE_FLAGS (src/up/nodes.ts): a smaller young generation for a
+// node's primary; proxy workers are forked with their own flags.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dropBundle, ensureBundle } from '../src/boot/bundle.mjs';

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeState } from '../history.ts';
 import { trackGroup } from './reaper.ts';
+import { PRIMARY_NODE_FLAGS } from '../../src/up/nodes.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/gossamer.js', import.meta.url));
 
@@ -86,7 +87,7 @@ export class SimNode {
     if (this.proc) throw new Error(`${this.name}: already running (pid ${this.proc.pid})`);
     this.setState('starting');
     const log = fs.openSync(this.logFile, 'a');
-    const [cmd, ...args] = [...(this.opts.wrap ?? []), process.execPath, BIN, 'start', '-c', this.confFile, '-p', this.prefix];
+    const [cmd, ...args] = [...(this.opts.wrap ?? []), process.execPath, ...PRIMARY_NODE_FLAGS, BIN, 'start', '-c', this.confFile, '-p', this.prefix];
     const proc = spawn(cmd!, args, {
       detached: true,
       stdio: ['ignore', log, log],
