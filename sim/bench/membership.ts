@@ -27,7 +27,13 @@ const KEEP = args.includes('--keep');
 const arg = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : def);
 const TRIALS = arg('--trials', QUICK ? 3 : 20);
 const LAN_TRIALS = arg('--lan-trials', QUICK ? 0 : 5);
-const SIZES = args.includes('--sizes') ? args[args.indexOf('--sizes') + 1]!.split(',').map(Number) : QUICK ? [10, 30] : [10, 50, 100];
+/**
+ * `--production`: the in-process members use the production timings (defaultSettings: probes
+ * every 250 ms) instead of INPROC_SETTINGS, at 50, 100, 200 and 500 members by default, and the
+ * run says at which size one shared event loop stops keeping up, and why (issue #17 item 4).
+ */
+const PRODUCTION = args.includes('--production');
+const SIZES = args.includes('--sizes') ? args[args.indexOf('--sizes') + 1]!.split(',').map(Number) : PRODUCTION ? [50, 100, 200, 500] : QUICK ? [10, 30] : [10, 50, 100];
 const SKIP_PROC = args.includes('--no-processes');
 const SKIP_INPROC = args.includes('--no-inproc');
 const CONCURRENCY = arg('--concurrency', 16);
@@ -290,9 +296,19 @@ async function main(): Promise<void> {
   }
   const inproc: InprocResult[] = [];
   if (!SKIP_INPROC && SOAK_S === 0) {
+    const settings = PRODUCTION ? { ...defaultSettings } : undefined;
     for (const n of SIZES) {
-      say(`\n== ${n} members in one process (${INPROC_NOTE}; ${JSON.stringify(INPROC_SETTINGS)})`);
-      inproc.push(await runInproc(n, { rateWindowMs: QUICK ? 5000 : 10_000, log: say }));
+      say(`\n== ${n} members in one process (${INPROC_NOTE}; ${PRODUCTION ? `production timings: probe ${defaultSettings.probe_interval_ms} ms, probe timeout ${defaultSettings.probe_timeout_ms} ms` : JSON.stringify(INPROC_SETTINGS)})`);
+      const r = await runInproc(n, { rateWindowMs: QUICK ? 5000 : 10_000, log: say, settings });
+      inproc.push(r);
+      const why = PRODUCTION ? notScaling(r) : [];
+      if (why.length) {
+        const rest = SIZES.filter((x) => x > n);
+        say(`\n   stops scaling at ${n} members in one process: ${why.join('; ')}.`);
+        say(`   One event loop on one core pays every member's probes (${n} x ${(1000 / defaultSettings.probe_interval_ms).toFixed(0)} a second, each end); a real node pays only its own: ${(r.cpu_pct / n).toFixed(2)} % of a core per member here.`);
+        if (rest.length) say(`   not run: ${rest.join(', ')} members (larger than where it stopped)`);
+        break;
+      }
     }
   }
 
@@ -312,6 +328,16 @@ async function main(): Promise<void> {
     }
   }
   process.exit(0);
+}
+
+/** Why an in-process run with production timings no longer measures the protocol (empty: it still does). */
+function notScaling(r: InprocResult): string[] {
+  const why: string[] = [];
+  if (!Number.isFinite(r.converge_ms)) why.push('members did not converge within 60 s');
+  if (r.false_failures > 0) why.push(`${r.false_failures} false failures at rest`);
+  if (r.cpu_pct >= 90) why.push(`the process used ${r.cpu_pct} % of its one core`);
+  if (r.max_stall_ms > defaultSettings.probe_timeout_ms) why.push(`its event loop stalled ${fmt(r.max_stall_ms)}, longer than the ${defaultSettings.probe_timeout_ms} ms probe timeout`);
+  return why;
 }
 
 main().catch((err) => {
