@@ -17,6 +17,9 @@ import { nextRequestId } from './request-id.ts';
 import type { RequestFacts } from './router.ts';
 import type { ProxyRuntime } from './runtime.ts';
 import { SERVER, VIA } from './version.ts';
+import { RealIp } from './real-ip.ts';
+import { forwardedHost, forwardedProto } from './forwarded.ts';
+import { proxiedAddress } from './proxy-protocol.ts';
 
 const kServed = Symbol('gossamer.requestsServed');
 type CountedSocket = IncomingMessage['socket'] & { [kServed]?: number };
@@ -120,6 +123,8 @@ export class RequestPipeline {
      * answers the last one with Connection: close and closes, as this does.
      */
     private readonly keepaliveRequests = 10_000,
+    /** trusted_ips, real_ip_header, real_ip_recursive, port_maps. */
+    private readonly realIp: RealIp = RealIp.none,
   ) {}
 
   onRequest(req: IncomingMessage, res: ServerResponse, l: Listener): void {
@@ -204,7 +209,12 @@ export class RequestPipeline {
     ctx.queryMark = q !== -1;
     ctx.rawPath = rawPath;
     ctx.https = l.tls;
-    ctx.listenPort = l.port;
+    const realIp = this.realIp;
+    ctx.listenPort = realIp.portMaps[l.port] ?? l.port;
+    if (realIp.isTrusted(ctx.peerIp)) {
+      ctx.trustedPeer = true;
+      ctx.clientIp = realIp.clientOf(ctx.peerIp, req, proxiedAddress(req.socket));
+    }
     const maxBodySize = this.maxBodySize;
     if (maxBodySize > 0) {
       // nginx refuses a declared length before any route or plugin runs (Kong's one location).
@@ -225,10 +235,10 @@ export class RequestPipeline {
     ctx.route = m.route;
     ctx.service = m.service;
     const protocols = m.route.protocols;
-    if (!l.tls && protocols && protocols.length !== 0 && !protocols.includes('http') && !protocols.includes('ws')) {
+    if (protocols && protocols.length !== 0 && !protocols.includes('http') && !protocols.includes('ws') && forwardedProto(ctx) !== 'https') {
       // An https-only route reached over plain HTTP: Kong's answer. (Over TLS Kong serves
       // http-only routes too: its router treats http and https alike for matching.)
-      answerHttpsOnly(ctx, res, m.route.https_redirect_status_code || 426, host, url, start);
+      answerHttpsOnly(ctx, res, m.route.https_redirect_status_code || 426, forwardedHost(ctx), url, start);
       return null;
     }
     ctx.upstreamPath = m.upstreamPath;
