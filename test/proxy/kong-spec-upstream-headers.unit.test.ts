@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { createProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import type { RealIpOptions } from '../../src/proxy/real-ip.ts';
-import { echoServer, plugin, route, service, snapshot, type Upstream_ } from '../support/proxy-fixtures.ts';
+import { echoServer, plugin, route, service, snapshot, target, upstream, type Upstream_ } from '../support/proxy-fixtures.ts';
 import { rawRequest } from '../support/raw-client.ts';
 
 const SPEC = '03-upstream_headers_spec.lua';
@@ -270,5 +270,101 @@ describe('(using port maps configuration)', () => {
   });
   it(`${SPEC}: X-Forwarded-Port should be replaced if present in request`, async () => {
     expect((await requestHeaders(s.port, { ...inspect, 'X-Forwarded-Port': '81' }))['x-forwarded-port']).toBe('80');
+  });
+});
+
+describe('hop-by-hop headers (an Upgrade the upstream does not take)', () => {
+  const s = section({ trustedIps: [], header: 'x-real-ip', recursive: false });
+
+  it(`${SPEC}: keeps upgrade when upgrading`, async () => {
+    // Kong's mock upstream answers /get with 200 and the headers it got: the request went on
+    // with its Connection and Upgrade, and the answer came back as an ordinary response.
+    const got = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: s.port, path: '/get', agent: false, headers: { Host: 'headers-inspect.test', Connection: 'keep-alive, Upgrade', Upgrade: 'websocket' } });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('upgrade', () => reject(new Error('the upstream did not switch protocols')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(got.status).toBe(200);
+    const h = (JSON.parse(got.body) as { headers: Headers }).headers;
+    expect(h.connection).toBe('keep-alive, Upgrade');
+    expect(h.upgrade).toBe('websocket');
+  });
+});
+
+describe('(response from upstream) Content-Type', () => {
+  // Kong's section starts Kong with nginx_http_charset = off; Gossamer never adds a charset.
+  let typed: Upstream_;
+  let proxy: ProxyServer;
+  let port = 0;
+  beforeAll(async () => {
+    typed = await echoServer((req, res) => {
+      res.writeHead(200, { 'content-type': req.url === '/charset' ? 'text/plain; charset=utf-8' : 'text/plain' });
+      res.end('Hello World!\n');
+    });
+    const svc = service({ port: typed.port });
+    proxy = await createProxyServer({ snapshot: snapshot({ services: [svc], routes: [route(svc, { hosts: ['headers-charset.test'] })] }) });
+    port = (await proxy.listen(0, '127.0.0.1')).port;
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await typed?.close();
+  });
+  const contentType = (path: string) =>
+    new Promise<string | undefined>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path, agent: false, headers: { Host: 'headers-charset.test' } }, (res) => {
+        expect(res.statusCode).toBe(200);
+        res.resume();
+        res.on('end', () => resolve(res.headers['content-type']));
+      }).on('error', reject);
+    });
+
+  it(`${SPEC}: does not add charset if the response from upstream contains no charset when charset is turned off`, async () => {
+    expect(await contentType('/nocharset')).toBe('text/plain');
+  });
+  it(`${SPEC}: charset remain unchanged if the response from upstream contains charset when charset is turned off`, async () => {
+    expect(await contentType('/charset')).toBe('text/plain; charset=utf-8');
+  });
+});
+
+describe('host_header should be set correctly', () => {
+  let flaky: Upstream_;
+  let proxy: ProxyServer;
+  let port = 0;
+  beforeAll(async () => {
+    // Kong's fixture server: every odd request has its connection closed, every even one gets
+    // the Host it was sent.
+    let count = 0;
+    flaky = await echoServer((req, res) => {
+      if (++count % 2 !== 0) return void req.socket.destroy();
+      res.end(req.headers.host);
+    });
+    const u = upstream('foo', { host_header: 'foo.com' });
+    const svc = service({ name: 'retry_service', host: 'foo', port: 80, retries: 5 });
+    proxy = await createProxyServer({
+      snapshot: snapshot({ services: [svc], routes: [route(svc, { paths: ['/hello'], strip_path: false })], upstreams: [u], targets: [target(u, `127.0.0.1:${flaky.port}`, 50)] }),
+    });
+    port = (await proxy.listen(0, '127.0.0.1')).port;
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await flaky?.close();
+  });
+
+  it(`${SPEC}: when retries to upstream happen`, async () => {
+    const body = await new Promise<string>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/hello', agent: false }, (res) => {
+        let b = '';
+        expect(res.statusCode).toBe(200);
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve(b));
+      }).on('error', reject);
+    });
+    expect(body).toBe('foo.com');
   });
 });
