@@ -3,7 +3,7 @@ import type { KeyDef, Values } from './key.ts';
 import { aliases as coreAliases, coreKeys } from './keys/core.ts';
 import { membershipKeys } from './keys/membership.ts';
 import { eventsKeys } from './keys/events.ts';
-import { clientAddressKeys } from './keys/client-address.ts';
+import { proxyHeaderKeys } from './keys/proxy-headers.ts';
 
 // Every configuration key the node knows, by concern. A new group of keys is a file under
 // keys/ and one spread here; the README's configuration reference is generated from this.
@@ -11,7 +11,7 @@ export const keys = {
   ...coreKeys,
   ...membershipKeys,
   ...eventsKeys,
-  ...clientAddressKeys,
+  ...proxyHeaderKeys,
 };
 
 // Kong's older names (nginx_proxy_* injected directives) for the realip keys.

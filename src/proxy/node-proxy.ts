@@ -28,6 +28,8 @@ export interface NodeProxyOptions {
   bodies?: { maxBodySize: number; bodyBufferSize: number };
   /** trusted_ips, real_ip_header, real_ip_recursive, port_maps. */
   realIp?: RealIpOptions;
+  /** allow_debug_header. */
+  allowDebugHeader?: boolean;
   /** nginx's client timeouts and keep-alive settings (nginx_http_* keys). */
   clients?: Pick<ProxyServerOptions, 'headersTimeout' | 'clientBodyTimeout' | 'sendTimeout' | 'keepAliveTimeout' | 'maxRequestsPerSocket'>;
 }
@@ -75,7 +77,7 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
   const workers = await startProxyWorkers({
     count: o.workerProcesses,
     listen: { host: listeners[0]!.host, port: listeners[0]!.port },
-    server: { listeners, tls, activeHealthChecks: false, realIp: o.realIp, ...o.bodies, ...o.clients },
+    server: { listeners, tls, activeHealthChecks: false, realIp: o.realIp, allowDebugHeader: o.allowDebugHeader, ...o.bodies, ...o.clients },
     health: () => health?.reports() ?? [],
     onHealth: (reports) => {
       health?.apply(reports);

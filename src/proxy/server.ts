@@ -55,6 +55,8 @@ export interface ProxyServerOptions {
   bodyBufferSize?: number;
   /** trusted_ips, real_ip_header, real_ip_recursive and port_maps (default: no peer trusted). */
   realIp?: RealIpOptions;
+  /** allow_debug_header: Kong-Debug requests get the matched route's and service's ids and names. */
+  allowDebugHeader?: boolean;
 }
 
 /**
@@ -168,7 +170,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   const bodyBufferSize = opts.bodyBufferSize ?? DEFAULT_BODY_BUFFER_SIZE;
   const forwarder = new Forwarder(runtime.balancers, { onDone, maxBodySize, bodyBufferSize, sendTimeout: opts.sendTimeout, store: runtime.store });
   const realIp = opts.realIp ? new RealIp(opts.realIp) : RealIp.none;
-  const pipeline = new RequestPipeline(runtime, forwarder, onDone, logger, maxBodySize, bodyBufferSize, opts.clientBodyTimeout, opts.maxRequestsPerSocket, realIp);
+  const pipeline = new RequestPipeline(runtime, forwarder, onDone, logger, maxBodySize, bodyBufferSize, opts.clientBodyTimeout, opts.maxRequestsPerSocket, realIp, opts.allowDebugHeader ?? false);
   const upgrades = new UpgradeHandler(pipeline, runtime, forwarder);
 
   const serverOptions = serverOptionsOf(opts);

@@ -1,10 +1,11 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { bool, key } from '../key.ts';
+import { bool, key, onOff } from '../key.ts';
 
-// Who the client is when it came through a load balancer or another proxy: nginx's realip
-// module as Kong configures it (set_real_ip_from per trusted_ips entry, real_ip_header,
-// real_ip_recursive), and which X-Forwarded-* headers a trusted peer may set.
+// What the proxy believes about a request and tells others: who the client is when it came
+// through a load balancer (nginx's realip module as Kong configures it: set_real_ip_from per
+// trusted_ips entry, real_ip_header, real_ip_recursive), which X-Forwarded-* headers a trusted
+// peer may set, the port clients reached (port_maps), and Kong's debug response headers.
 
 /** An IPv4/IPv6 address or CIDR block, as Kong's is_valid_ip_or_cidr takes it. */
 export function isIpOrCidr(text: string): boolean {
@@ -52,7 +53,11 @@ const portMaps = () =>
     return out;
   });
 
-export const clientAddressKeys = {
+export const proxyHeaderKeys = {
+  allow_debug_header: onOff(
+    'off',
+    "Kong's allow_debug_header: a request with a Kong-Debug header gets Kong-Route-Id, Kong-Route-Name, Kong-Service-Id and Kong-Service-Name response headers naming what it matched. Leave off where clients should not learn the configuration.",
+  ),
   trusted_ips: key(
     trustedIps(),
     '',
