@@ -10,6 +10,9 @@ import { createProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import { RealIp, entryAddress } from '../../src/proxy/real-ip.ts';
 import { echoServer, eventually, plugin, route, service, snapshot, type Upstream_ } from '../support/proxy-fixtures.ts';
 import { rawRequest } from '../support/raw-client.ts';
+import { ssl } from '../support/tls-fixtures.ts';
+import net from 'node:net';
+import tls from 'node:tls';
 
 const req = (headers: Record<string, string>) => ({ headers, rawHeaders: Object.entries(headers).flat() }) as unknown as http.IncomingMessage;
 
@@ -136,5 +139,31 @@ describe('through the proxy', () => {
     const a = await rawRequest(pp, 'GET / HTTP/1.1\r\nHost: open.test\r\n\r\n');
     expect(a.closed).toBe(true);
     expect(a.data).toBe('');
+  });
+
+  it('an ssl listener with proxy_protocol reads the header before the TLS handshake', async () => {
+    const svc = service({ port: up.port });
+    const p = await createProxyServer({
+      snapshot: snapshot({ services: [svc], routes: [route(svc, { paths: ['/'] })] }),
+      tls: { cert: [ssl.cert], key: [ssl.key] },
+      realIp: { trustedIps: ['127.0.0.1'], header: 'proxy_protocol', recursive: false },
+    });
+    try {
+      const port = (await p.listen(0, '127.0.0.1', true, true)).port;
+      const answer = await new Promise<string>((resolve, reject) => {
+        const raw = net.connect(port, '127.0.0.1', () => {
+          raw.write(`PROXY TCP4 192.0.2.7 127.0.0.1 5555 ${port}\r\n`);
+          const t = tls.connect({ socket: raw, servername: 'x.test', rejectUnauthorized: false }, () => t.write('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'));
+          let d = '';
+          t.on('data', (c) => (d += c));
+          t.on('close', () => resolve(d));
+          t.on('error', reject);
+        });
+        raw.on('error', reject);
+      });
+      expect(JSON.parse(/\{.*\}/s.exec(answer)![0]).headers['x-real-ip']).toBe('192.0.2.7');
+    } finally {
+      await p.close();
+    }
   });
 });
