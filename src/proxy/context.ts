@@ -64,7 +64,15 @@ export class ProxyContext {
   readonly requestId: string;
   /** process.hrtime.bigint()-free clock: performance.now() ms at arrival. */
   readonly startedAt: number;
-  readonly clientIp: string;
+  /**
+   * The client's address (nginx's $remote_addr): the peer's, or the one a trusted peer names
+   * in real_ip_header (real-ip.ts). Plugins and logs see this one.
+   */
+  clientIp: string;
+  /** The address that connected (nginx's $realip_remote_addr): X-Forwarded-For appends it. */
+  readonly peerIp: string;
+  /** The peer is in trusted_ips (kong.ip.is_trusted): its X-Forwarded-* headers are kept. */
+  trustedPeer = false;
   readonly method: string;
   /** Host header as received (with port). */
   readonly hostHeader: string;
@@ -144,7 +152,8 @@ export class ProxyContext {
     this.res = res;
     this.requestId = requestId;
     this.startedAt = startedAt;
-    this.clientIp = req.socket.remoteAddress ?? '';
+    this.peerIp = req.socket.remoteAddress ?? '';
+    this.clientIp = this.peerIp;
     this.method = req.method ?? 'GET';
     this.path = path;
     this.query = query;

@@ -15,6 +15,7 @@ import { MSG, errorBody, sendJson } from './errors.ts';
 import { SMALL_BODY, unwatchWrites, watchWrites, type WriteWatch } from './write-timeout.ts';
 import { armClientTimeout, disarmClientTimeout } from './client-timeouts.ts';
 import { VIA } from './version.ts';
+import { pushForwarded } from './forwarded.ts';
 import { upstreamTls, type UpstreamTlsSettings } from './upstream-tls.ts';
 import type { EntityStore } from '../cache/entity-store.ts';
 
@@ -279,23 +280,10 @@ function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): s
     const hh = peer.balancer.upstream.host_header;
     host = hh ? hh : peer.port === 80 || peer.port === 443 ? peer.host : peer.host + ':' + peer.port;
   } else host = service.port === 80 || service.port === 443 ? service.host : service.host + ':' + service.port;
-  const xff = src['x-forwarded-for'];
-  const colon = ctx.hostHeader.lastIndexOf(':');
-  const fwdHost = colon > 0 && ctx.hostHeader.charCodeAt(ctx.hostHeader.length - 1) !== 93 ? ctx.hostHeader.slice(0, colon) : ctx.hostHeader;
   // undici sends its origin's host itself: naming it again would only cost a header check.
   if (host !== peer.authority) out.push('host', host);
-  out.push(
-    'x-forwarded-for', xff ? xff + ', ' + ctx.clientIp : ctx.clientIp,
-    'x-forwarded-proto', ctx.https ? 'https' : 'http',
-    'x-forwarded-host', fwdHost,
-    'x-forwarded-port', String(ctx.listenPort),
-    'x-forwarded-path', ctx.rawPath,
-    'x-real-ip', ctx.clientIp,
-    'x-kong-request-id', ctx.requestId,
-    'via', src.via ? src.via + ', ' + VIA : VIA,
-  );
-  // Kong: no prefix header when the prefix stripped was the root itself.
-  if (ctx.strippedPrefix !== null && ctx.strippedPrefix !== '/') out.push('x-forwarded-prefix', ctx.strippedPrefix);
+  pushForwarded(ctx, out);
+  out.push('x-kong-request-id', ctx.requestId, 'via', src.via ? src.via + ', ' + VIA : VIA);
   // TE is hop-by-hop, but Kong keeps its `trailers` (the client can take trailers).
   if (clientTakesTrailers(ctx)) out.push('te', 'trailers');
   return out;

@@ -7,6 +7,7 @@ import type { Listen } from '../config/index.ts';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { NodeHealthChecks } from './balancer/node-health.ts';
 import type { ListenAddress, ProxyServerOptions } from './server.ts';
+import type { RealIpOptions } from './real-ip.ts';
 import type { HealthReport } from './balancer/index.ts';
 import type { PackedSnapshot } from './worker-messages.ts';
 import { loadProxyTls, type ProxyTlsSettings, type TlsMaterial } from './tls-certs.ts';
@@ -25,6 +26,10 @@ export interface NodeProxyOptions {
   ssl?: ProxyTlsSettings;
   /** nginx_http_client_max_body_size / nginx_http_client_body_buffer_size, in bytes. */
   bodies?: { maxBodySize: number; bodyBufferSize: number };
+  /** trusted_ips, real_ip_header, real_ip_recursive, port_maps. */
+  realIp?: RealIpOptions;
+  /** allow_debug_header. */
+  allowDebugHeader?: boolean;
   /** nginx's client timeouts and keep-alive settings (nginx_http_* keys). */
   clients?: Pick<ProxyServerOptions, 'headersTimeout' | 'clientBodyTimeout' | 'sendTimeout' | 'keepAliveTimeout' | 'maxRequestsPerSocket'>;
 }
@@ -51,8 +56,9 @@ export interface NodeProxy {
 export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
   // Every worker listens on every proxy_listen entry; node:cluster shares each socket.
   if (o.listen.length === 0) throw new Error('proxy_listen is off');
-  const listeners: ListenAddress[] = o.listen.map((l) => ({ host: l.host, port: l.port, ssl: l.flags.includes('ssl') }));
-  const ignored = [...new Set(o.listen.flatMap((l) => l.flags.filter((f) => f !== 'ssl' && f !== 'reuseport' && !f.startsWith('backlog='))))];
+  const listeners: ListenAddress[] = o.listen.map((l) => ({ host: l.host, port: l.port, ssl: l.flags.includes('ssl'), proxyProtocol: l.flags.includes('proxy_protocol') }));
+  const known = new Set(['ssl', 'reuseport', 'proxy_protocol']);
+  const ignored = [...new Set(o.listen.flatMap((l) => l.flags.filter((f) => !known.has(f) && !f.startsWith('backlog='))))];
   if (ignored.length) o.logger.warn({ flags: ignored }, 'proxy_listen: flags not supported here are ignored');
   let tls: TlsMaterial | undefined;
   if (listeners.some((l) => l.ssl)) {
@@ -71,7 +77,7 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
   const workers = await startProxyWorkers({
     count: o.workerProcesses,
     listen: { host: listeners[0]!.host, port: listeners[0]!.port },
-    server: { listeners, tls, activeHealthChecks: false, ...o.bodies, ...o.clients },
+    server: { listeners, tls, activeHealthChecks: false, realIp: o.realIp, allowDebugHeader: o.allowDebugHeader, ...o.bodies, ...o.clients },
     health: () => health?.reports() ?? [],
     onHealth: (reports) => {
       health?.apply(reports);

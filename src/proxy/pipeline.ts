@@ -3,6 +3,7 @@
 // This is the hot path: one instance per proxy server, called directly by the listeners, and
 // nothing here awaits anything but a body read for access or a first-ever DNS answer.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { accessWithBody, chainNeedsBody, hasRequestBody } from './access-body.ts';
 import { discardUnsentBody, transformBody } from './body-buffer.ts';
@@ -17,6 +18,9 @@ import { nextRequestId } from './request-id.ts';
 import type { RequestFacts } from './router.ts';
 import type { ProxyRuntime } from './runtime.ts';
 import { SERVER, VIA } from './version.ts';
+import { RealIp } from './real-ip.ts';
+import { forwardedHost, forwardedProto } from './forwarded.ts';
+import { proxiedAddress } from './proxy-protocol.ts';
 
 const kServed = Symbol('gossamer.requestsServed');
 type CountedSocket = IncomingMessage['socket'] & { [kServed]?: number };
@@ -63,6 +67,23 @@ function answerHttpsOnly(ctx: ProxyContext, res: ServerResponse, code: number, h
     res.writeHead(code, h);
     res.end();
   }
+}
+
+/** The TLS server name the client asked for, lower-case without a final dot ('' when none). */
+function serverName(req: IncomingMessage): string {
+  const name = (req.socket as TLSSocket).servername;
+  if (typeof name !== 'string') return '';
+  const lower = name.toLowerCase();
+  return lower.length > 1 && lower.endsWith('.') ? lower.slice(0, -1) : lower;
+}
+
+/** Kong's add_debug_headers (kong/router/utils.lua): what the request matched, on every answer. */
+function addDebugHeaders(ctx: ProxyContext): void {
+  const { route, service } = ctx;
+  if (route?.id) ctx.addResponseHeader('kong-route-id', route.id);
+  if (route?.name) ctx.addResponseHeader('kong-route-name', route.name);
+  if (service?.id) ctx.addResponseHeader('kong-service-id', service.id);
+  if (service?.name) ctx.addResponseHeader('kong-service-name', service.name);
 }
 
 /** nginx's 400 for a request it parsed but refuses (Kong's body), closing the connection. */
@@ -120,6 +141,10 @@ export class RequestPipeline {
      * answers the last one with Connection: close and closes, as this does.
      */
     private readonly keepaliveRequests = 10_000,
+    /** trusted_ips, real_ip_header, real_ip_recursive, port_maps. */
+    private readonly realIp: RealIp = RealIp.none,
+    /** allow_debug_header. */
+    private readonly allowDebugHeader = false,
   ) {}
 
   onRequest(req: IncomingMessage, res: ServerResponse, l: Listener): void {
@@ -199,12 +224,18 @@ export class RequestPipeline {
     facts.path = path;
     facts.headers = req.headers;
     facts.message = req;
+    facts.sni = l.tls ? serverName(req) : null;
     const m = this.runtime.router.match(facts);
     const ctx = new ProxyContext(req, res, nextRequestId(), start, path, q === -1 ? '' : url.slice(q + 1), hostHeader);
     ctx.queryMark = q !== -1;
     ctx.rawPath = rawPath;
     ctx.https = l.tls;
-    ctx.listenPort = l.port;
+    const realIp = this.realIp;
+    ctx.listenPort = realIp.portMaps[l.port] ?? l.port;
+    if (realIp.isTrusted(ctx.peerIp)) {
+      ctx.trustedPeer = true;
+      ctx.clientIp = realIp.clientOf(ctx.peerIp, req, proxiedAddress(req.socket));
+    }
     const maxBodySize = this.maxBodySize;
     if (maxBodySize > 0) {
       // nginx refuses a declared length before any route or plugin runs (Kong's one location).
@@ -224,11 +255,12 @@ export class RequestPipeline {
     }
     ctx.route = m.route;
     ctx.service = m.service;
+    if (this.allowDebugHeader && req.headers['kong-debug'] !== undefined) addDebugHeaders(ctx);
     const protocols = m.route.protocols;
-    if (!l.tls && protocols && protocols.length !== 0 && !protocols.includes('http') && !protocols.includes('ws')) {
+    if (protocols && protocols.length !== 0 && !protocols.includes('http') && !protocols.includes('ws') && forwardedProto(ctx) !== 'https') {
       // An https-only route reached over plain HTTP: Kong's answer. (Over TLS Kong serves
       // http-only routes too: its router treats http and https alike for matching.)
-      answerHttpsOnly(ctx, res, m.route.https_redirect_status_code || 426, host, url, start);
+      answerHttpsOnly(ctx, res, m.route.https_redirect_status_code || 426, forwardedHost(ctx), url, start);
       return null;
     }
     ctx.upstreamPath = m.upstreamPath;

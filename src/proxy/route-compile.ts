@@ -29,6 +29,8 @@ export interface CompiledMatcher {
   methods: Set<string> | null;
   headers: HeaderRule[] | null;
   paths: PathRule[] | null;
+  /** Kong's tls.sni rules: checked for https requests only (a plain-HTTP request ignores snis). */
+  snis: SniRule[] | null;
   /** Kong's priority fields, most significant first (compat.lua get_priority). */
   priority: [number, number, number, number, number, number];
   /** Position in the global order; lower is tried first. */
@@ -36,6 +38,21 @@ export interface CompiledMatcher {
 }
 
 const MAX_HEADER_COUNT = 255;
+
+/** `*.x` matches names ending `.x`, `x.*` names starting `x.`, anything else the name itself. */
+export interface SniRule {
+  op: 'exact' | 'suffix' | 'prefix';
+  value: string;
+}
+
+/** Kong's sni_op_transform / sni_val_transform (kong/router/transform.lua). */
+export function parseSni(sni: string): SniRule {
+  const s = sni.toLowerCase();
+  if (s.endsWith('*') && !s.startsWith('*')) return { op: 'prefix', value: s.slice(0, -1) };
+  // The last dot of a fully qualified name is not used for routing.
+  const name = s.length > 1 && s.endsWith('.') ? s.slice(0, -1) : s;
+  return name.startsWith('*') ? { op: 'suffix', value: name.slice(1) } : { op: 'exact', value: name };
+}
 
 export function isRegexPath(p: string): boolean {
   return p.charCodeAt(0) === 126; // "~"
@@ -99,7 +116,8 @@ export function compileRoute(route: Route, service: Service | null): Omit<Compil
   if (headers) weight++;
   if (nonEmpty(route.snis)) weight++;
   const plainHostOnly = hosts !== null && hosts.every((h) => h.kind === 'exact') ? 1 : 0;
-  const base = { route, service, hosts, methods, headers };
+  const snis = nonEmpty(route.snis) ? route.snis.map(parseSni) : null;
+  const base = { route, service, hosts, methods, headers, snis };
   if (!nonEmpty(route.paths)) {
     return [{ ...base, paths: null, priority: [weight, plainHostOnly, Math.min(headerCount, MAX_HEADER_COUNT), 0, 0, 0] }];
   }

@@ -29,6 +29,8 @@ export interface RequestFacts {
    * (headersDistinct), where node's joined or first-only `headers` would hide one.
    */
   message?: { headersDistinct: Record<string, string[] | undefined> } | null;
+  /** An https request's TLS server name ('' when the client sent none); null or absent for plain HTTP. */
+  sni?: string | null;
 }
 
 // Scratch for the matcher that just matched: avoids returning a tuple per candidate.
@@ -89,9 +91,19 @@ function matchPath(m: CompiledMatcher, path: string): boolean {
   return false;
 }
 
+/** Kong: `(net.protocol != "https" || tls.sni == ...)`, so snis only narrow https requests. */
+function matchSni(m: CompiledMatcher, f: RequestFacts): boolean {
+  const sni = f.sni;
+  if (m.snis === null || sni === null || sni === undefined) return true;
+  for (const r of m.snis) {
+    if (r.op === 'exact' ? sni === r.value : r.op === 'suffix' ? sni.endsWith(r.value) : sni.startsWith(r.value)) return true;
+  }
+  return false;
+}
+
 function fullMatch(m: CompiledMatcher, f: RequestFacts): boolean {
   return (
-    (m.methods === null || m.methods.has(f.method)) && matchHost(m, f) && matchHeaders(m, f) && matchPath(m, f.path)
+    (m.methods === null || m.methods.has(f.method)) && matchHost(m, f) && matchHeaders(m, f) && matchPath(m, f.path) && matchSni(m, f)
   );
 }
 

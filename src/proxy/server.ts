@@ -19,6 +19,8 @@ import { SniCertificates } from './sni-certs.ts';
 import { alpnWire, terminateTls } from './tls-listener.ts';
 import { createSecureContext } from 'node:tls';
 import { UpgradeHandler } from './upgrade.ts';
+import { RealIp, type RealIpOptions } from './real-ip.ts';
+import { acceptProxyProtocol } from './proxy-protocol.ts';
 import { onClientError, onConnect } from './client-errors.ts';
 
 export interface ProxyServerOptions {
@@ -51,6 +53,10 @@ export interface ProxyServerOptions {
   maxBodySize?: number;
   /** nginx_http_client_body_buffer_size in bytes (default 8k, Kong's). */
   bodyBufferSize?: number;
+  /** trusted_ips, real_ip_header, real_ip_recursive and port_maps (default: no peer trusted). */
+  realIp?: RealIpOptions;
+  /** allow_debug_header: Kong-Debug requests get the matched route's and service's ids and names. */
+  allowDebugHeader?: boolean;
 }
 
 /**
@@ -66,6 +72,8 @@ export interface ListenAddress {
   host: string;
   port: number;
   ssl: boolean;
+  /** The `proxy_protocol` flag: each connection starts with a PROXY protocol header. */
+  proxyProtocol?: boolean;
 }
 
 export interface ProxyServer {
@@ -76,7 +84,7 @@ export interface ProxyServer {
   readonly stats: { requests: number };
   readonly runtime: ProxyRuntime;
   /** Opens one more listener; `ssl` needs the `tls` option. */
-  listen(port: number, host?: string, ssl?: boolean): Promise<{ host: string; port: number }>;
+  listen(port: number, host?: string, ssl?: boolean, proxyProtocol?: boolean): Promise<{ host: string; port: number }>;
   loadSnapshot(snapshot: ConfigSnapshot): void;
   applyChanges(events: ChangeEvent[]): void;
   /** Resolves once changes applied so far are live. */
@@ -161,7 +169,8 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   const maxBodySize = opts.maxBodySize ?? 0;
   const bodyBufferSize = opts.bodyBufferSize ?? DEFAULT_BODY_BUFFER_SIZE;
   const forwarder = new Forwarder(runtime.balancers, { onDone, maxBodySize, bodyBufferSize, sendTimeout: opts.sendTimeout, store: runtime.store });
-  const pipeline = new RequestPipeline(runtime, forwarder, onDone, logger, maxBodySize, bodyBufferSize, opts.clientBodyTimeout, opts.maxRequestsPerSocket);
+  const realIp = opts.realIp ? new RealIp(opts.realIp) : RealIp.none;
+  const pipeline = new RequestPipeline(runtime, forwarder, onDone, logger, maxBodySize, bodyBufferSize, opts.clientBodyTimeout, opts.maxRequestsPerSocket, realIp, opts.allowDebugHeader ?? false);
   const upgrades = new UpgradeHandler(pipeline, runtime, forwarder);
 
   const serverOptions = serverOptionsOf(opts);
@@ -177,8 +186,9 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     },
     stats: pipeline.stats,
     runtime,
-    listen(port, host = '0.0.0.0', ssl = false) {
-      const e = !ssl && !servers.includes(first) ? first : newServer(ssl);
+    listen(port, host = '0.0.0.0', ssl = false, proxyProtocol = false) {
+      const e = !ssl && !proxyProtocol && !servers.includes(first) ? first : newServer(ssl);
+      if (proxyProtocol) acceptProxyProtocol(e.server, serverOptions.headersTimeout ?? 60_000);
       servers.push(e);
       return listenOn(e, port, host);
     },

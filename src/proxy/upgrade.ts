@@ -4,6 +4,7 @@ import http, { type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Peer } from './balancer/index.ts';
 import type { ProxyContext } from './context.ts';
+import { pushForwarded } from './forwarded.ts';
 import { MSG } from './errors.ts';
 import type { Forwarder } from './forwarder.ts';
 import type { Listener, Prepared, RequestPipeline } from './pipeline.ts';
@@ -51,7 +52,7 @@ export class UpgradeHandler {
     const c = ctx;
     const go = (p: Peer | null): void => {
       if (p === null) return this.forwarder.fail(c, 503, MSG.noPeer);
-      this.relay(c, req, res, socket, head, l, p);
+      this.relay(c, req, res, socket, head, p);
     };
     const peer = this.runtime.balancers.pick(c, c.service!, null);
     if (peer instanceof Promise) peer.then(go, () => this.forwarder.fail(c, 503, MSG.unavailable));
@@ -59,23 +60,17 @@ export class UpgradeHandler {
   }
 
   /** The handshake goes to the picked peer with the forwarding headers an HTTP request gets. */
-  private relay(c: ProxyContext, req: IncomingMessage, res: http.ServerResponse, socket: Duplex, head: Buffer, l: Listener, p: Peer): void {
+  private relay(c: ProxyContext, req: IncomingMessage, res: http.ServerResponse, socket: Duplex, head: Buffer, p: Peer): void {
     const service = c.service!;
     this.upgradedNow.add(socket);
     res.detachSocket(socket as never);
     const route = c.route!;
     const hostH = route.preserve_host && c.hostHeader ? c.hostHeader : p.balancer ? (p.balancer.upstream.host_header ?? `${p.host}:${p.port}`) : `${service.host}:${service.port}`;
     req.url = c.query ? c.upstreamPath + '?' + c.query : c.upstreamPath;
-    const headers: Record<string, string> = {
-      host: hostH,
-      'x-forwarded-for': c.clientIp,
-      'x-forwarded-proto': l.tls ? 'https' : 'http',
-      'x-forwarded-host': c.hostHeader,
-      'x-forwarded-port': String(l.port),
-      'x-forwarded-path': c.path,
-      'x-real-ip': c.clientIp,
-      'x-kong-request-id': c.requestId,
-    };
+    const flat: string[] = ['host', hostH, 'x-kong-request-id', c.requestId];
+    pushForwarded(c, flat);
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < flat.length; i += 2) headers[flat[i]!] = flat[i + 1]!;
     if (c.requestHeaderEdits) for (const [k, v] of c.requestHeaderEdits) if (v !== null) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     this.ws.relay(req, socket, head, p.origin, headers);
   }

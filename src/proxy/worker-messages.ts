@@ -4,7 +4,7 @@ import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { HealthReport } from './balancer/index.ts';
 import type { ListenAddress, ProxyServerOptions } from './server.ts';
 
-export type WorkerServerOptions = Pick<ProxyServerOptions, 'debounceMs' | 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout' | 'maxHeaderSize' | 'tls' | 'activeHealthChecks' | 'clientBodyTimeout' | 'sendTimeout' | 'maxRequestsPerSocket'> & {
+export type WorkerServerOptions = Pick<ProxyServerOptions, 'debounceMs' | 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout' | 'maxHeaderSize' | 'tls' | 'activeHealthChecks' | 'clientBodyTimeout' | 'sendTimeout' | 'maxRequestsPerSocket' | 'realIp' | 'allowDebugHeader'> & {
   /** Every proxy_listen entry, when there is more than one or one is `ssl` (else `listen`). */
   listeners?: ListenAddress[];
 };

@@ -10,6 +10,8 @@ import type { Route, Service } from '../../src/entities/types.ts';
 import { createProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import { echoServer, route, service, snapshot, type Echo, type Upstream_ } from '../support/proxy-fixtures.ts';
 import { rawRequest } from '../support/raw-client.ts';
+import { ssl } from '../support/tls-fixtures.ts';
+import https from 'node:https';
 
 const SPEC = '02-router_spec.lua';
 
@@ -37,13 +39,18 @@ function mockUpstream(name: string): Promise<Upstream_> {
 type RouteSpec = Omit<Partial<Route>, 'service'> & { service?: Partial<Service> | null };
 interface Fixture {
   port: number;
+  /** The `ssl` listener's port (0 without one). */
+  sslPort: number;
   routes: Route[];
   services: (Service | null)[];
   close(): Promise<void>;
 }
 
-/** Kong's insert_routes: each route with its own service (or none), then a proxy over them. */
-async function fixture(specs: RouteSpec[]): Promise<Fixture> {
+/**
+ * Kong's insert_routes: each route with its own service (or none), then a proxy over them.
+ * `debug`: allow_debug_header = on (Kong's spec starts Kong so); `tls`: an `ssl` listener too.
+ */
+async function fixture(specs: RouteSpec[], o: { debug?: boolean; tls?: boolean } = {}): Promise<Fixture> {
   const ups: Upstream_[] = [];
   const services: (Service | null)[] = [];
   const routes: Route[] = [];
@@ -59,10 +66,16 @@ async function fixture(specs: RouteSpec[]): Promise<Fixture> {
     services.push(svc);
     routes.push(route(svc, r));
   }
-  const proxy: ProxyServer = await createProxyServer({ snapshot: snapshot({ services: services.filter((s): s is Service => s !== null), routes }) });
+  const proxy: ProxyServer = await createProxyServer({
+    snapshot: snapshot({ services: services.filter((s): s is Service => s !== null), routes }),
+    allowDebugHeader: o.debug ?? false,
+    tls: o.tls ? { cert: [ssl.cert], key: [ssl.key] } : undefined,
+  });
   const port = (await proxy.listen(0, '127.0.0.1')).port;
+  const sslPort = o.tls ? (await proxy.listen(0, '127.0.0.1', true)).port : 0;
   return {
     port,
+    sslPort,
     routes,
     services,
     close: async () => {
@@ -390,5 +403,137 @@ describe('URI regexes order of evaluation with regex_priority', () => {
     expect(r.status).toBe(200);
     // regex_priority 4 shadows the route created before it.
     expect(served(r)).toBe('regex_2');
+  });
+});
+
+describe('URI arguments (querystring)', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await fixture([{ hosts: ['mock_upstream'] }]);
+  });
+  afterAll(() => f?.close());
+
+  it(`${SPEC}: preserves URI arguments`, async () => {
+    const r = await send(f.port, 'GET', '/get?foo=bar&hello=world', { host: 'mock_upstream' });
+    expect(r.status).toBe(200);
+    const args = new URL(r.json().url, 'http://x').searchParams;
+    expect([args.get('foo'), args.get('hello')]).toEqual(['bar', 'world']);
+  });
+});
+
+describe('[paths] + [methods]', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    // Kong's routes 1-4 (10-14 only serve its it_trad_only cases).
+    f = await fixture(
+      [
+        { strip_path: true, methods: ['GET'], paths: ['/unrelated/longer/uri/that/should/not/match', '/root/fixture'], hosts: ['ahost.test'], service: { path: '/status/201' } },
+        { strip_path: true, methods: ['GET'], paths: ['/root/fixture/get'], hosts: ['ahost.test'], service: { path: '/status/202' } },
+        { strip_path: true, methods: ['GET'], paths: ['/root/fixture/get'], hosts: ['anotherhost.test'], service: { path: '/status/203' } },
+        { strip_path: true, methods: ['GET'], paths: ['/root/fixture/get'], hosts: ['onemorehost.test'], service: { path: '/status/204' } },
+      ],
+      { debug: true },
+    );
+  });
+  afterAll(() => f?.close());
+
+  it(`${SPEC}: prioritizes host over longer URIs`, async () => {
+    const r = await send(f.port, 'GET', '/root/fixture/get', { 'kong-debug': '1', host: 'anotherhost.test' });
+    expect(r.status).toBe(203);
+    expect(r.headers['kong-route-id']).toBe(f.routes[2]!.id);
+    expect(r.headers['kong-service-id']).toBe(f.services[2]!.id);
+    expect(r.headers['kong-service-name']).toBe(f.services[2]!.name);
+  });
+
+  it(`${SPEC}: do not match incomplete URIs`, async () => {
+    expect((await send(f.port, 'GET', '/', { 'kong-debug': '1', host: 'ahost.test' })).status).toBe(404);
+  });
+});
+
+describe('router rebuilds', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await fixture([
+      { methods: ['GET'], regex_priority: 1 },
+      { methods: ['POST', 'PUT'], regex_priority: null as unknown as number },
+    ]);
+  });
+  afterAll(() => f?.close());
+
+  it(`${SPEC}: when Routes have 'regex_priority = nil'`, async () => {
+    expect((await send(f.port, 'GET', '/')).status).toBe(200);
+  });
+});
+
+/** helpers.proxy_ssl_client(nil, sni): GET over TLS with that server name. */
+function sendTls(port: number, servername: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path, headers, servername, rejectUnauthorized: false, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('[snis] for HTTPs connections', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await fixture(
+      [
+        { protocols: ['https'], snis: ['www.example.org'], service: { name: 'service_behind_www.example.org' } },
+        { protocols: ['https'], snis: ['example.org'], service: { name: 'service_behind_example.org' } },
+        { protocols: ['https'], snis: ['*.foo.test'], service: { name: 'service_behind_wild.foo.test' } },
+        { protocols: ['https'], snis: ['bar.*'], service: { name: 'service_behind_bar.wild' } },
+      ],
+      { debug: true, tls: true },
+    );
+  });
+  afterAll(() => f?.close());
+
+  it(`${SPEC}: matches a route based on its 'snis' attribute`, async () => {
+    for (const name of ['www.example.org', 'example.org']) {
+      for (const status of [200, 201]) {
+        const r = await sendTls(f.sslPort, name, `/status/${status}`, { 'kong-debug': '1' });
+        expect(r.status).toBe(status);
+        expect(r.headers['kong-service-name']).toBe(`service_behind_${name}`);
+      }
+    }
+  });
+
+  it(`${SPEC}: matches a route based on its leftmost wildcard sni`, async () => {
+    for (const name of ['a.foo.test', 'a.b.foo.test']) {
+      const r = await sendTls(f.sslPort, name, '/status/200', { 'kong-debug': '1' });
+      expect(r.status).toBe(200);
+      expect(r.headers['kong-service-name']).toBe('service_behind_wild.foo.test');
+    }
+  });
+
+  it(`${SPEC}: matches a route based on its rightmost wildcard sni`, async () => {
+    for (const name of ['bar.x', 'bar.y.z']) {
+      const r = await sendTls(f.sslPort, name, '/status/200', { 'kong-debug': '1' });
+      expect(r.status).toBe(200);
+      expect(r.headers['kong-service-name']).toBe('service_behind_bar.wild');
+    }
+  });
+});
+
+describe('disable allow_debug_header config', () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await fixture([{ methods: ['GET'], protocols: ['http'], strip_path: false }]);
+  });
+  afterAll(() => f?.close());
+
+  it(`${SPEC}: disable allow_debug_header config`, async () => {
+    // Kong sends 1000 requests to reach each of its 4 workers; one process serves here.
+    for (let i = 0; i < 20; i++) {
+      const r = await send(f.port, 'GET', '/get', { 'kong-debug': '1' });
+      expect(r.status).toBe(200);
+      expect(r.headers['kong-service-name']).toBeUndefined();
+      expect(r.headers['kong-route-name']).toBeUndefined();
+    }
   });
 });

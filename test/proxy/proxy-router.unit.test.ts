@@ -177,3 +177,23 @@ describe('scale', () => {
     expect(r.match(req('/anything', { host: 'h7.example.com' }))?.route.name).toBe('h7');
   });
 });
+
+describe('snis', () => {
+  // Kong's traditional_compatible expression: `(net.protocol != "https" || tls.sni == ...)`.
+  const named = route(svc, { name: 'named', protocols: ['https'], snis: ['api.example.com.'], paths: ['/api'] });
+  const wild = route(svc, { name: 'wild', protocols: ['https'], snis: ['*.example.org', 'edge.*'], paths: ['/api'] });
+  const r = build([named, wild], [svc]);
+
+  test('an https request matches a route only through one of its snis (a final dot is not used)', () => {
+    expect(r.match(req('/api', { sni: 'api.example.com' }))?.route.name).toBe('named');
+    expect(r.match(req('/api', { sni: 'a.b.example.org' }))?.route.name).toBe('wild');
+    expect(r.match(req('/api', { sni: 'edge.eu' }))?.route.name).toBe('wild');
+    expect(r.match(req('/api', { sni: 'other.test' }))).toBeNull();
+    expect(r.match(req('/api', { sni: '' }))).toBeNull();
+  });
+
+  test('a plain-HTTP request ignores snis', () => {
+    expect(r.match(req('/api', { sni: null }))?.route.name).toBeDefined();
+    expect(r.match(req('/api'))?.route.name).toBeDefined();
+  });
+});

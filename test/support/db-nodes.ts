@@ -16,15 +16,18 @@ export interface DbNode {
   output: () => string;
 }
 
-/** Starts node `name` under `dir` and waits for its Admin API; the first of `nodes` bootstraps the database. */
-export async function startDbNode(name: string, db: TestDatabase, dir: string, nodes: DbNode[], children: ChildProcess[]): Promise<DbNode> {
+/**
+ * Starts node `name` under `dir` and waits for its Admin API; the first of `nodes` bootstraps the
+ * database. `extra`: more kong.conf lines (a key set again there wins).
+ */
+export async function startDbNode(name: string, db: TestDatabase, dir: string, nodes: DbNode[], children: ChildProcess[], extra = ''): Promise<DbNode> {
   const p = { proxy: await freePort(), admin: await freePort(), cluster: await freePort() };
   const file = path.join(dir, `${name}.conf`);
   fs.writeFileSync(
     file,
     `pg_host = ${db.host}\npg_port = ${db.port}\npg_user = ${db.user}\npg_password = ${db.password}\npg_database = ${db.database}\n` +
       `prefix = ${path.join(dir, name)}\nnode_name = ${name}\nproxy_listen = 127.0.0.1:${p.proxy}\nadmin_listen = 127.0.0.1:${p.admin}\n` +
-      `cluster_listen = 127.0.0.1:${p.cluster}\nworker_processes = 2\n`,
+      `cluster_listen = 127.0.0.1:${p.cluster}\nworker_processes = 2\n${extra}`,
   );
   if (nodes.length === 0) {
     const boot = await runCli(['migrations', 'bootstrap', '-c', file]);

@@ -16,6 +16,8 @@ export function startProxyPart({ config, log, stops }: NodeContext, o: ProxyPart
     nodeName: config.node_name,
     logLevel: o.logLevel,
     ssl: { cert: config.ssl_cert, key: config.ssl_cert_key, prefix: config.prefix },
+    realIp: { trustedIps: config.trusted_ips, header: config.real_ip_header, recursive: config.real_ip_recursive, portMaps: config.port_maps },
+    allowDebugHeader: config.allow_debug_header,
     bodies: { maxBodySize: config.nginx_http_client_max_body_size, bodyBufferSize: config.nginx_http_client_body_buffer_size },
     clients: {
       headersTimeout: config.nginx_http_client_header_timeout,
