@@ -16,6 +16,8 @@ export interface IdleCluster {
   nodes: SimNode[];
   /** Milliseconds from the last node's start (its /status answering) until every node saw every node alive; null if never. */
   convergedMs: number | null;
+  /** Epoch ms when every node saw every node alive (NaN if never). */
+  convergedAt: number;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,8 @@ export interface IdleClusterOptions {
   convergeTimeoutMs?: number;
   /** Command prefix for the first node only (bench:idle --profile runs it under a --cpu-prof wrapper). */
   wrapFirst?: string[];
+  /** Every node at the same moment, the first one included (a fleet restarted together). */
+  atOnce?: boolean;
   log?: (line: string) => void;
 }
 
@@ -65,7 +69,7 @@ async function makeNodes(o: IdleClusterOptions, pg: EmbeddedPg): Promise<SimNode
   });
 }
 
-/** Postgres, then the first node (it bootstraps nothing, but its row is there for the others), then all others at once. */
+/** Postgres, then the first node (it bootstraps nothing, but its row is there for the others), then all others at once (or all of them at once). */
 export async function startIdleCluster(o: IdleClusterOptions): Promise<IdleCluster> {
   const log = o.log ?? (() => {});
   const { pg, untrack } = await startPg(o.dir);
@@ -78,11 +82,14 @@ export async function startIdleCluster(o: IdleClusterOptions): Promise<IdleClust
   };
   try {
     log(`starting ${o.n} node(s)`);
-    await nodes[0]!.start();
-    await Promise.all(nodes.slice(1).map((n) => n.start()));
+    if (o.atOnce) await Promise.all(nodes.map((n) => n.start()));
+    else {
+      await nodes[0]!.start();
+      await Promise.all(nodes.slice(1).map((n) => n.start()));
+    }
     const lastStart = Date.now();
     const at = await waitConverged(nodes, nodes.length, o.convergeTimeoutMs ?? 120_000);
-    return { pg, nodes, convergedMs: Number.isFinite(at) ? at - lastStart : null, stop };
+    return { pg, nodes, convergedMs: Number.isFinite(at) ? at - lastStart : null, convergedAt: at, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,4 +1,4 @@
-// `npm run bench:idle [-- --sizes 1,4,10,16 --window 20 --keep]`: what an idle cluster costs
+// `npm run bench:idle [-- --sizes 1,4,10,16 --window 20 --at-once --keep]`: what an idle cluster costs
 // per node as it grows. For each N: N real `gossamer start` processes (worker_processes = 1)
 // on one embedded Postgres, loopback, no traffic; once every node sees N alive, one window of
 // CPU (/proc), RSS, cluster traffic and connections (tcp_info) and Postgres figures.
@@ -7,7 +7,8 @@ import '../../src/polyfill.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startIdleCluster } from './idle-cluster.ts';
+import { startIdleCluster, type IdleCluster } from './idle-cluster.ts';
+import { membersOf, readEvents } from './member-events.ts';
 import { measureIdle, type IdleFigures } from './idle-figures.ts';
 
 const args = process.argv.slice(2);
@@ -17,6 +18,14 @@ const WINDOW_S = Number(opt('--window') ?? 20);
 /** Seconds between convergence and the window: start-up work (first repair, JIT) is not idling. */
 const SETTLE_S = Number(opt('--settle') ?? 10);
 const KEEP = args.includes('--keep');
+/**
+ * `--at-once`: all N nodes start at the same moment (none first), and the run holds them to the
+ * issue's goal: every node sees N alive within 10 s of the last start, and no member is marked
+ * failed or suspected afterwards (through settling and the window).
+ */
+const AT_ONCE = args.includes('--at-once');
+const AT_ONCE_GOAL_S = 10;
+const CONVERGE_TIMEOUT_S = Number(opt('--converge-timeout') ?? 120);
 /**
  * `--profile DIR`: node n1 runs under `node --cpu-prof --cpu-prof-dir=DIR` from the TypeScript
  * sources (GOSSAMER_NO_BUNDLE=1, so the profile names source files) and stops gracefully after
@@ -41,6 +50,34 @@ function print(f: IdleFigures, convergedMs: number | null, loadBefore: string): 
   say(`  Postgres: ${f.pgConnsTotal} connections (${f1(mean(f.pgConnsPerNode))} per node, max ${max(f.pgConnsPerNode)}), ${f1(f.pgXactsPerS)} transactions/s, ${f1(f.pgSegsPerS)} requests/s from the nodes`);
 }
 
+/** What the nodes see when they did not converge: statuses over all views, and how many nodes see each count of alive members. */
+async function sayViews(c: IdleCluster): Promise<void> {
+  const views = await Promise.all(c.nodes.map(membersOf));
+  const statuses: Record<string, number> = {};
+  const alive = new Map<number, number>();
+  for (const v of views) {
+    if (!v) {
+      statuses['(no answer)'] = (statuses['(no answer)'] ?? 0) + 1;
+      continue;
+    }
+    for (const m of v) statuses[m.status] = (statuses[m.status] ?? 0) + 1;
+    const a = v.filter((m) => m.status === 'alive').length;
+    alive.set(a, (alive.get(a) ?? 0) + 1);
+  }
+  say(`  statuses over all views: ${JSON.stringify(statuses)}; alive members seen (count: nodes): ${[...alive].sort((x, y) => x[0] - y[0]).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+}
+
+/** The --at-once goal: converged within AT_ONCE_GOAL_S of the last start, and no failure or suspicion since. */
+function atOnceVerdict(c: IdleCluster): boolean {
+  const since = readEvents(c.nodes).filter((e) => !Number.isFinite(c.convergedAt) || e.time > c.convergedAt);
+  const failedMarks = since.filter((e) => e.msg === 'cluster: member failed').length;
+  const suspicions = since.filter((e) => e.msg === 'cluster: member suspected').length;
+  const fast = c.convergedMs !== null && c.convergedMs <= AT_ONCE_GOAL_S * 1000;
+  const ok = fast && failedMarks === 0;
+  say(`  started at once: every node saw ${c.nodes.length} alive ${c.convergedMs === null ? 'NEVER' : `${f1(c.convergedMs / 1000)} s`} after the last start (goal ≤ ${AT_ONCE_GOAL_S} s ${fast ? '✓' : '✗'}); since then ${failedMarks} failed marks, ${suspicions} suspicions (goal 0 failed ${failedMarks === 0 ? '✓' : '✗'})`);
+  return ok;
+}
+
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-idle-'));
 fs.chmodSync(base, 0o755); // the postgres user must reach the data directory below
 const perNodeCpu = new Map<number, number>();
@@ -56,17 +93,19 @@ say(`bench:idle: sizes ${SIZES.join(', ')}, window ${WINDOW_S} s after ${SETTLE_
 let failed = false;
 for (const n of SIZES) {
   const dir = path.join(base, `n${n}`);
-  const c = await startIdleCluster({ n, dir, config: EXTRA, ...(PROFILE ? { wrapFirst: profileWrapper(path.join(PROFILE, `n${n}`)) } : {}), log: (l) => say(`  ${l}`) });
+  const c = await startIdleCluster({ n, dir, config: EXTRA, atOnce: AT_ONCE, convergeTimeoutMs: CONVERGE_TIMEOUT_S * 1000, ...(PROFILE ? { wrapFirst: profileWrapper(path.join(PROFILE, `n${n}`)) } : {}), log: (l) => say(`  ${l}`) });
   try {
     if (c.convergedMs === null) {
       failed = true;
       say(`N = ${n}: the nodes never all saw ${n} alive; measuring anyway`);
+      await sayViews(c);
     }
     await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
     const loadBefore = load();
     const f = await measureIdle({ nodes: c.nodes, pg: c.pg, windowMs: WINDOW_S * 1000 });
     perNodeCpu.set(n, mean(f.cpuNode));
     print(f, c.convergedMs, loadBefore);
+    if (AT_ONCE) failed = !atOnceVerdict(c) || failed;
   } finally {
     if (PROFILE) await c.nodes[0]!.stop();
     await c.stop();

@@ -120,12 +120,18 @@ test("with cluster_gossip_events = off a node neither publishes nor listens: onl
   }
 });
 
-test('a failed member polls Postgres twice a second only while its cluster_nodes row is fresh (partitioned, may write); not once it aged out (dead)', async () => {
+test('a failed member polls Postgres twice a second only while its cluster_nodes row is fresh (partitioned, may write); not once it aged out (dead), nor for a suspect', async () => {
   let registered: boolean | undefined = false;
+  let status = 'suspect';
   const s = createEventSync({ pool, log, gossip: true, dbUpdateFrequency: 3600 });
   await s.start();
-  s.attachCluster({ ...busOf(hosts[0]!), members: () => [{ id: 'up', name: 'u', status: 'alive' }, { id: 'dead-or-cut', name: 'x', status: 'failed' }], registered: () => registered });
+  s.attachCluster({ ...busOf(hosts[0]!), members: () => [{ id: 'up', name: 'u', status: 'alive' }, { id: 'dead-or-cut', name: 'x', status }], registered: () => registered });
   try {
+    registered = true;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(s.status().degraded).toBe(false);
+    status = 'failed';
+    registered = false;
     await new Promise((r) => setTimeout(r, 1500));
     expect(s.status().degraded).toBe(false);
     const readsDead = s.status().reads;

@@ -355,12 +355,13 @@ export class EventSync implements ConfigSync {
   }
 
   /**
-   * A member whose writes our gossip may miss: suspect, or failed while its cluster_nodes row is
-   * still fresh (partitioned from us, not dead). A dead member writes nothing: polling for it
-   * until it is reaped (an hour) cost every node two queries a second for nothing.
+   * A member whose writes our gossip may miss: failed while its cluster_nodes row is still fresh
+   * (partitioned from us, not dead). A dead member writes nothing: polling for it until it is
+   * reaped (an hour) cost every node two queries a second for nothing. A suspect is not enough:
+   * it is failed or refuted within the suspicion timeout (seconds), and while a loaded cluster's
+   * members flap between alive and suspect, polling for each suspicion only added load.
    */
   private unreachableButAlive(m: EventsMember): boolean {
-    if (m.status === 'suspect') return true;
     if (m.status !== 'failed') return false;
     return m.id === undefined || this.cluster?.registered?.(m.id) !== false;
   }
