@@ -15,6 +15,8 @@ export interface PgOptions {
   pg_timeout?: number;
   /** Client-side query timeout in ms: a hung server (SIGSTOP, partition) fails the query instead of hanging it. */
   pg_query_timeout?: number;
+  /** Shown in pg_stat_activity: which node (and which of its pools) holds a connection. */
+  application_name?: string;
 }
 
 export type Pool = pg.Pool;
@@ -36,6 +38,7 @@ export function createPool(opts: PgOptions): pg.Pool {
     connectionTimeoutMillis: opts.pg_timeout ?? 5000,
     query_timeout: opts.pg_query_timeout ?? 15_000,
     idleTimeoutMillis: 10_000,
+    application_name: opts.application_name,
   });
   // An idle client losing its server (Postgres restart) emits 'error' on the pool; without a
   // listener that would crash the node, and the next query reconnects anyway.

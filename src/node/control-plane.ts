@@ -24,12 +24,12 @@ import { startPluginMessagesPart } from './parts/plugin-endpoints.ts';
 export async function startControlPlane(node: NodeContext): Promise<StartedRole> {
   const { config, log } = node;
   const db = await startDatabasePart(node);
-  const events = await startEventSyncPart(node, db.pool, () => null);
+  const events = await startEventSyncPart(node, db.background, () => null);
   const cluster = await startClusterPart(node, {
     role: config.cluster_role,
     peers: config.cluster_peers,
     psk: clusterPsk(config, db.secret, log),
-    store: createClusterNodesStore(db.pool),
+    store: createClusterNodesStore(db.background),
     config_version: events.configVersion(),
     config_hash: events.configHash(),
   });

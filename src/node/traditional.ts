@@ -23,7 +23,7 @@ export async function startTraditional(node: NodeContext): Promise<StartedRole> 
   const { config, log } = node;
   const db = await startDatabasePart(node);
   let proxy: NodeProxy | null = null;
-  const events = await startEventSyncPart(node, db.pool, () => proxy);
+  const events = await startEventSyncPart(node, db.background, () => proxy);
   if (config.proxy_listen.length > 0) {
     proxy = await startProxyPart(node, { snapshot: () => events.store.snapshot(), logLevel: PINO_LEVEL[config.log_level] });
     // Changes applied while the workers were forking reached no proxy: hand over the cache as it is now.
@@ -33,7 +33,7 @@ export async function startTraditional(node: NodeContext): Promise<StartedRole> 
     role: config.cluster_role,
     peers: config.cluster_peers,
     psk: pskFromSecret(db.secret),
-    store: createClusterNodesStore(db.pool),
+    store: createClusterNodesStore(db.background),
     config_version: events.configVersion(),
     config_hash: events.configHash(),
   });

@@ -6,17 +6,30 @@ import { assertBootstrapped, clusterSecret, createPool, describePgError, isConne
 import type { NodeContext } from '../context.ts';
 
 export interface DatabasePart {
+  /** The Admin API's connections: pg_pool_size − 1 (closed after 10 s idle). */
   pool: pg.Pool;
+  /**
+   * One connection for the node's own work: the safety-net poll, repairs and its cluster_nodes
+   * row, one query at a time. An idle node holds only this one, and however many nodes poll or
+   * repair at the same moment, each holds one: 50 nodes stay at 50 connections plus those of the
+   * Admin API calls in flight (Postgres' default max_connections is 100, 97 for ordinary users).
+   * With pg_pool_size = 1 both share the one connection.
+   */
+  background: pg.Pool;
   /** The cluster secret kept in the database (the private-network key of DB-mode nodes). */
   secret: string;
 }
 
 export async function startDatabasePart({ config, stops }: NodeContext): Promise<DatabasePart> {
-  const pool = createPool(config);
+  const shared = config.pg_pool_size <= 1;
+  const name = `gossamer ${config.node_name ?? ''}`.trim();
+  const pool = createPool({ ...config, pg_pool_size: shared ? 1 : config.pg_pool_size - 1, application_name: shared ? name : `${name} admin` });
+  const background = shared ? pool : createPool({ ...config, pg_pool_size: 1, application_name: `${name} sync` });
   stops.push(() => pool.end());
+  if (!shared) stops.push(() => background.end());
   try {
-    await assertBootstrapped(pool);
-    return { pool, secret: await clusterSecret(pool) };
+    await assertBootstrapped(background);
+    return { pool, background, secret: await clusterSecret(background) };
   } catch (err) {
     if (isConnectionError(err)) throw new StartError(describePgError(err, { host: config.pg_host, port: config.pg_port }));
     throw new StartError((err as Error).message);
