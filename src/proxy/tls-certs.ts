@@ -5,6 +5,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { generateClusterCert } from '../hybrid/cert.ts';
+import { defaultTlsContextSettings, type TlsContextSettings } from './tls-settings.ts';
 
 export interface ProxyTlsSettings {
   /** ssl_cert entries: file paths or PEM text. */
@@ -13,12 +14,15 @@ export interface ProxyTlsSettings {
   key: string[];
   /** Where the default certificate lives when none is configured. */
   prefix: string;
+  /** The ssl_* keys' protocols, ciphers and session settings (Kong's defaults when absent). */
+  settings?: TlsContextSettings;
 }
 
 /** PEM texts for node:tls (several pairs: RSA and ECDSA, the client's ciphers choose). */
 export interface TlsMaterial {
   cert: string[];
   key: string[];
+  settings: TlsContextSettings;
 }
 
 export const DEFAULT_CERT = 'gossamer-default.crt';
@@ -53,7 +57,7 @@ function checkPair(certPem: string, keyPem: string, where: string): void {
 }
 
 /** The self-signed default, generated on first use (readable by the owner only for the key). */
-export function defaultCertificate(prefix: string): TlsMaterial {
+export function defaultCertificate(prefix: string): Omit<TlsMaterial, 'settings'> {
   const dir = path.join(prefix, 'ssl');
   const certFile = path.join(dir, DEFAULT_CERT);
   const keyFile = path.join(dir, DEFAULT_KEY);
@@ -77,8 +81,9 @@ export function loadProxyTls(s: ProxyTlsSettings): TlsMaterial {
   if (s.cert.length !== s.key.length) {
     throw new Error(`ssl_cert and ssl_cert_key must list as many entries (ssl_cert has ${s.cert.length}, ssl_cert_key ${s.key.length})`);
   }
-  if (s.cert.length === 0) return defaultCertificate(s.prefix);
-  const out: TlsMaterial = { cert: [], key: [] };
+  const settings = s.settings ?? defaultTlsContextSettings();
+  if (s.cert.length === 0) return { ...defaultCertificate(s.prefix), settings };
+  const out: TlsMaterial = { cert: [], key: [], settings };
   s.cert.forEach((entry, i) => {
     const cert = readPem(entry, 'ssl_cert', i);
     const key = readPem(s.key[i]!, 'ssl_cert_key', i);
