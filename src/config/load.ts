@@ -137,6 +137,9 @@ function crossChecks(c: Config): string[] {
     if (!c.cluster_cert) errs.push("cluster_role = 'data_plane' requires cluster_cert (generate a pair with: gossamer cluster gen-cert)");
     if (!c.cluster_cert_key) errs.push("cluster_role = 'data_plane' requires cluster_cert_key (generate a pair with: gossamer cluster gen-cert)");
   }
+  if (c.cluster_role !== 'traditional' && c.cluster_mtls === 'pki' && !c.cluster_ca_cert) {
+    errs.push('cluster_ca_cert must be specified when cluster_mtls = "pki"');
+  }
   return errs;
 }
 

@@ -76,6 +76,7 @@ export async function startDataPlane(node: NodeContext): Promise<StartedRole> {
     role: 'data_plane',
     peers: config.cluster_control_plane,
     psk: identity.psk,
+    tls: config.cluster_mtls === 'pki' ? await (await import('../hybrid/pki.ts')).clusterTlsOf(config, log.child({ part: 'cluster' })) : undefined,
     config_version: sync.configVersion(),
     config_hash: sync.cache.loaded ? sync.configHash() : null,
   });
