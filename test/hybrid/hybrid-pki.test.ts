@@ -2,10 +2,13 @@
 // real processes: a CA signs the control plane's and a data plane's certificates; the data
 // plane connects (checking the control plane's name, cluster_server_name) and serves what the
 // control plane is given; a data plane whose certificate another CA signed is refused, logged
-// and counted as gossamer_cluster_refused_total{reason="certificate"}, and never a member.
+// and counted as gossamer_cluster_refused_total{reason="certificate"}, and never a member. The
+// data plane's on-disk cache is encrypted: a certificate's key is not in its files in clear.
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { freePort } from '../../src/db/embedded.ts';
+import { generateClusterCert } from '../../src/hybrid/cert.ts';
 import type { SimNode } from '../../sim/harness/node-process.ts';
 import { clusterCa } from '../support/cluster-pki.ts';
 import { admin, hybridFixture, nodeLog as log, proxied as get, untilNodes as until, type HybridFixture } from '../support/hybrid.ts';
@@ -55,6 +58,18 @@ test('a data plane whose certificate the CA signed syncs and serves what the con
   expect(members.filter((m) => m.role === 'data_plane').map((m) => m.name)).toEqual(['dp1']);
   expect(log(cp)).toMatch(/mutual TLS with cluster_ca_cert/);
   expect(await refused('certificate')).toBe(0);
+});
+
+test("the data plane's on-disk cache holds no private key in clear (encrypted with a key derived from its cluster_cert_key)", async () => {
+  const pair = generateClusterCert({ commonName: 'secret.example' });
+  const created = await admin(cp, 'POST', '/certificates', { cert: pair.cert, key: pair.key, snis: ['secret.example'] });
+  expect(created.status).toBe(201);
+  await until('the data plane has the certificate', async () => (await admin(dp, 'GET', `/certificates/${created.body.id}`)).status === 200, 15_000, [cp, dp]);
+  const dir = path.join(dp.prefix, 'dp-cache');
+  const bytes = Buffer.concat(fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f))));
+  const ownKey = fs.readFileSync(path.join(fx.tmp, 'dp-cert', 'cluster.key'), 'utf8');
+  const markers = ['PRIVATE KEY', ...[pair.key, ownKey].flatMap((pem) => pem.split('\n').filter((l) => l && !l.startsWith('-----')))];
+  expect(markers.filter((m) => bytes.includes(Buffer.from(m)))).toEqual([]);
 });
 
 test('a data plane with a certificate from another CA is refused, logged and counted; it never becomes a member', async () => {
