@@ -144,6 +144,14 @@ describe('session resumption', () => {
     }
   });
 
+  test('ssl_session_timeout: a session older than it is not resumed', async () => {
+    const port = await listener({ ssl_session_timeout: '1s' });
+    const first = await handshake(port, { maxVersion: 'TLSv1.2' });
+    expect(await handshake(port, { maxVersion: 'TLSv1.2', session: first.session })).toMatchObject({ reused: true });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await handshake(port, { maxVersion: 'TLSv1.2', session: first.session })).toMatchObject({ reused: false, status: 'HTTP/1.1 200 OK' });
+  });
+
   test('ssl_session_tickets = off: no session is resumed', async () => {
     const port = await listener({ ssl_session_tickets: 'off' });
     const first = await handshake(port, { maxVersion: 'TLSv1.2' });
