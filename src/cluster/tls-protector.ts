@@ -172,6 +172,22 @@ async function secure(conn: MultiaddrConnection, t: ClusterTls, inbound: boolean
   return socket;
 }
 
+/** Resolves once `socket` takes writes again; rejects if it closes first (no wait without end). */
+function drained(socket: TLSSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      socket.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      socket.off('drain', onDrain);
+      reject(new Error('cluster connection closed while writing'));
+    };
+    socket.once('drain', onDrain);
+    socket.once('close', onClose);
+  });
+}
+
 /** A refusal by either side's TLS (a certificate, an alert); not a connection that just closed or timed out. */
 function isTlsFailure(err: unknown): boolean {
   if (err instanceof ClusterCertificateError) return true;
@@ -195,7 +211,7 @@ export function tlsProtector(t: ClusterTls, isInbound: (conn: MultiaddrConnectio
         throw isTlsFailure(err) ? new ClusterCertificateError(`TLS handshake with ${host}:${port} failed: ${why}`) : err;
       }
       const sink = async (source: AsyncIterable<Chunk>) => {
-        for await (const chunk of source) if (!socket.write(bytesOf(chunk))) await once(socket, 'drain');
+        for await (const chunk of source) if (!socket.write(bytesOf(chunk))) await drained(socket);
         socket.end();
       };
       return { ...conn, source: socket as unknown as MultiaddrConnection['source'], sink: sink as MultiaddrConnection['sink'] };
