@@ -9,7 +9,9 @@ export const coreKeys = {
   proxy_listen: key(listen(), '0.0.0.0:8000', 'host:port [flags], comma-separated, or off', 'Where the proxy accepts client traffic.'),
   ssl_cert: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', "Certificates for proxy_listen entries with the ssl flag, one per ssl_cert_key entry (an RSA and an ECDSA pair may be given together). Empty: a self-signed certificate is generated once under <prefix>/ssl/."),
   ssl_cert_key: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', 'Private keys of ssl_cert, in the same order.', true),
-  admin_listen: key(listen(), '127.0.0.1:8001', 'host:port [flags], comma-separated, or off', 'Where the Admin API listens. Keep it on loopback or a private network.'),
+  admin_listen: key(listen(), '127.0.0.1:8001', 'host:port [flags], comma-separated, or off', 'Where the Admin API listens (an entry with the ssl flag serves HTTPS). Keep it on loopback or a private network.'),
+  admin_ssl_cert: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', 'Certificates for admin_listen entries with the ssl flag, one per admin_ssl_cert_key entry. Empty: a self-signed certificate is generated once under <prefix>/ssl/ (admin-gossamer-default.crt).'),
+  admin_ssl_cert_key: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', 'Private keys of admin_ssl_cert, in the same order.', true),
   worker_processes: key(z.string().trim().transform((v, ctx) => {
     if (v === 'auto') return 'auto' as const;
     if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 256) return Number(v);
