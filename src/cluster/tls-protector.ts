@@ -163,8 +163,9 @@ async function secure(conn: MultiaddrConnection, t: ClusterTls, inbound: boolean
   });
   socket.on('error', () => {});
   await handshake(socket, 'secureConnect');
-  if (!socket.authorized) {
-    const why = String(socket.authorizationError ?? 'not verified');
+  const tooDeep = socket.authorized && chainDepth(socket.getPeerCertificate(true)) > VERIFY_DEPTH;
+  if (!socket.authorized || tooDeep) {
+    const why = tooDeep ? `chain deeper than ${VERIFY_DEPTH}` : String(socket.authorizationError ?? 'not verified');
     socket.end();
     await Promise.race([once(socket, 'close'), new Promise((r) => setTimeout(r, 1000))]).catch(() => {});
     throw new ClusterCertificateError(`server certificate not accepted: ${why}${name ? ` (expected name ${name})` : ''}`);
