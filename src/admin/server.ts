@@ -1,6 +1,9 @@
 // The Admin API server: node:http, the router, Kong's error bodies, and the rule that no
 // request — however malformed — gets a stack trace or takes the node down.
 import http from 'node:http';
+import https from 'node:https';
+import type { TlsMaterial } from '../proxy/tls-certs.ts';
+import { secureContextOptions } from '../proxy/tls-settings.ts';
 import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -42,7 +45,8 @@ export interface AdminDeps {
 export interface AdminServer {
   server: http.Server;
   router: Router;
-  listen(host: string, port: number): Promise<{ host: string; port: number }>;
+  /** One more address; with `tls`, HTTPS (admin_listen's ssl flag). */
+  listen(host: string, port: number, tls?: TlsMaterial): Promise<{ host: string; port: number }>;
   close(): Promise<void>;
 }
 
@@ -223,8 +227,9 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       res.end('{"message":"An unexpected error occurred"}');
     });
   };
-  const makeServer = () => {
-    const srv = http.createServer(onRequest);
+  const makeServer = (tls?: TlsMaterial) => {
+    // The ssl_* keys apply as on the proxy's ssl listeners (protocols, ciphers, tickets).
+    const srv = tls ? https.createServer({ cert: tls.cert, key: tls.key, ...secureContextOptions(tls.settings) }, onRequest) : http.createServer(onRequest);
     srv.on('connection', (socket) => {
       counters.connections_accepted++;
       counters.connections_handled++;
@@ -254,8 +259,8 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
   return {
     server,
     router,
-    listen(host: string, port: number) {
-      const srv = servers.length === 0 ? server : makeServer();
+    listen(host: string, port: number, tls?: TlsMaterial) {
+      const srv = servers.length === 0 && !tls ? server : makeServer(tls);
       servers.push(srv);
       return new Promise((resolve, reject) => {
         srv.once('error', reject);

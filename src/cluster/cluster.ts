@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import { ConnectionWatch } from './connection-watch.ts';
 import { Discovery } from './discovery.ts';
 import { createHost, type ClusterLibp2p, type HostPort } from './host.ts';
+import type { ClusterTls } from './tls-protector.ts';
 import { loadOrCreateIdentity } from './identity.ts';
 import { Membership, type MembershipEvents } from './membership.ts';
 import { countGossipRefusals } from './gossip-refusals.ts';
@@ -30,6 +31,8 @@ export interface StartClusterOptions {
   peers: string[];
   /** The private-network key file bytes (see pskFromSecret). */
   psk: Uint8Array;
+  /** Mutual TLS with a CA instead of the private-network key (hybrid mode's cluster_mtls = pki). */
+  tls?: ClusterTls;
   /** DB modes: the cluster_nodes registry. Absent for data planes. */
   store?: ClusterNodesStore;
   settings?: Partial<MembershipSettings>;
@@ -355,6 +358,7 @@ export async function startCluster(o: StartClusterOptions): Promise<Cluster> {
     listen: o.listen,
     advertise: o.advertise,
     psk: o.psk,
+    ...(o.tls ? { tls: o.tls } : {}),
     blocklist,
     dialTimeoutMs: settings.dial_timeout_ms,
     gossipHeartbeatMs: settings.gossip_interval_ms,

@@ -1,5 +1,6 @@
 // Why a cluster dial failed, in the words an operator needs. libp2p reports a peer holding a
-// different private-network key only as an encryption (noise handshake) failure.
+// different private-network key only as an encryption (noise handshake) failure. With
+// cluster_mtls = pki, a certificate either side refuses is a TLS error or alert.
 
 export function describeDialError(err: unknown): string {
   const seen = new Set<unknown>();
@@ -10,7 +11,8 @@ export function describeDialError(err: unknown): string {
     const x = e as { name?: string; code?: string; message?: string; errors?: unknown[]; cause?: unknown };
     const name = x.name ?? '';
     const msg = x.message ?? '';
-    if (/Encryption|InvalidCryptoExchange|UnexpectedEOF|pnet|psk/i.test(name) || /encrypt|decrypt|psk|nonce/i.test(msg)) found.push('peer does not share the cluster key');
+    if (x.code === 'ERR_CLUSTER_CERTIFICATE' || /alert (bad certificate|unknown ca|certificate)|certificate required/i.test(msg)) found.push(`TLS certificate refused (cluster_mtls = pki): ${msg.split('\n')[0]}`);
+    else if (/Encryption|InvalidCryptoExchange|UnexpectedEOF|pnet|psk/i.test(name) || /encrypt|decrypt|psk|nonce/i.test(msg)) found.push('peer does not share the cluster key');
     else if (x.code === 'ECONNREFUSED' || /ECONNREFUSED/.test(msg)) found.push('connection refused');
     else if (x.code === 'EHOSTUNREACH' || x.code === 'ENETUNREACH') found.push('host unreachable');
     else if (x.code === 'ENOTFOUND' || x.code === 'EAI_AGAIN') found.push('host not found');
@@ -22,6 +24,8 @@ export function describeDialError(err: unknown): string {
   };
   walk(err);
   // The most telling cause first: a key mismatch explains a timeout, not the other way round.
+  const certificate = found.find((f) => f.startsWith('TLS certificate refused'));
+  if (certificate) return certificate;
   for (const pref of ['peer does not share the cluster key', 'connection refused', 'host unreachable', 'host not found', 'blocked by this node (test partition)', 'timed out']) {
     if (found.includes(pref)) return pref;
   }

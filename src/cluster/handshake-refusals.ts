@@ -57,6 +57,9 @@ export class HandshakeRefusals {
     return false;
   };
 
+  /** Whether the gater saw `maConn` arrive (the TLS protector's server side). */
+  readonly isInbound = (maConn: MultiaddrConnection): boolean => this.inbound.has(maConn);
+
   /** The protector `make` builds, counting a peer with another key (either direction) and an inbound nonce exchange that fails. */
   protector(make: ProtectorFactory): ProtectorFactory {
     return (components) => {
@@ -67,7 +70,8 @@ export class HandshakeRefusals {
           try {
             out = await inner.protect(conn, opts);
           } catch (err) {
-            if (this.inbound.has(conn)) countRefusal('handshake');
+            if ((err as { code?: string }).code === 'ERR_CLUSTER_CERTIFICATE') countRefusal('certificate');
+            else if (this.inbound.has(conn)) countRefusal('handshake');
             throw err;
           }
           out.source = watchFirstChunk(out.source as AsyncIterable<Chunk>, (chunk) => {

@@ -12,6 +12,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { HandshakeRefusals } from './handshake-refusals.ts';
 import type { Blocklist } from './partition.ts';
+import { tlsProtector, type ClusterTls } from './tls-protector.ts';
 
 export interface HostPort {
   host: string;
@@ -25,6 +26,8 @@ export interface HostOptions {
   advertise: HostPort | null;
   /** The private-network key file bytes (`/key/swarm/psk/1.0.0/...`). */
   psk: Uint8Array;
+  /** Mutual TLS with a CA instead of the private-network key (hybrid mode's cluster_mtls = pki). */
+  tls?: ClusterTls;
   blocklist: Blocklist;
   dialTimeoutMs: number;
   gossipHeartbeatMs: number;
@@ -111,7 +114,7 @@ export async function createHost(opts: HostOptions) {
     connectionEncrypters: [opts.plaintext ? (await import('@libp2p/plaintext')).plaintext() : refusals.encrypter(noise())],
     streamMuxers: [yamux()],
     // Both wrapped to count what the cluster port refuses (handshake-refusals.ts).
-    connectionProtector: opts.plaintext ? undefined : refusals.protector(preSharedKey({ psk: opts.psk })),
+    connectionProtector: opts.plaintext ? undefined : refusals.protector(opts.tls ? tlsProtector(opts.tls, refusals.isInbound) : preSharedKey({ psk: opts.psk })),
     connectionManager: {
       allow: mem ? [] : PRIVATE_NETS,
       dialTimeout: opts.dialTimeoutMs,

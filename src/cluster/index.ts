@@ -6,3 +6,4 @@ export { loadOrCreateIdentity, loadOrCreateNodeId, pskFromSecret } from './ident
 export { deriveAdvertise, firstNonLoopbackIPv4, type HostPort } from './host.ts';
 export { defaultSettings, memberlistLanSettings, settingsFromConfig, type MembershipSettings } from './settings.ts';
 export type { MemberView, MemberStatus } from './state.ts';
+export { ClusterCertificateError, type ClusterTls } from './tls-protector.ts';

@@ -53,6 +53,9 @@ export function registerMemberSource(src: () => Iterable<MemberStatus>): () => v
  *   header: the peer holds another cluster key (a data plane with another certificate) or sent noise;
  * - handshake: an inbound connection that did not complete the private-network nonce exchange
  *   or the noise handshake (a key holder sending garbage, a port scan that closes at once);
+ * - certificate: with cluster_mtls = pki, a connection whose TLS handshake failed: the peer's
+ *   certificate does not chain up to cluster_ca_cert, names another server, or was not sent
+ *   (counted in both directions, as cluster_key);
  * - signature: a gossip message whose signature (or signed envelope) does not verify;
  * - malformed: a membership message that does not decode;
  * - oversized: a membership message over MAX_MEMBERSHIP_MESSAGE_BYTES;
@@ -62,7 +65,7 @@ export function registerMemberSource(src: () => Iterable<MemberStatus>): () => v
  *   accuser did not sign it;
  * - not_member: a message on an application topic signed by a peer that is no live member.
  */
-export const REFUSAL_REASONS = ['cluster_key', 'handshake', 'signature', 'malformed', 'oversized', 'replay', 'forged', 'not_member'] as const;
+export const REFUSAL_REASONS = ['cluster_key', 'certificate', 'handshake', 'signature', 'malformed', 'oversized', 'replay', 'forged', 'not_member'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 export const refusedTotal = once('gossamer_cluster_refused_total', () => {

@@ -107,6 +107,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   const result = config as Config;
   if (errors.length === 0) {
     errors.push(...crossChecks(result));
+    warnings.push(...ignoredTlsKeys(result, sources));
     if (!result.node_name) result.node_name = `${os.hostname()}-${result.cluster_listen[0]?.port ?? 0}`;
     result.prefix = path.resolve(result.prefix);
   }
@@ -136,7 +137,18 @@ function crossChecks(c: Config): string[] {
     if (!c.cluster_cert) errs.push("cluster_role = 'data_plane' requires cluster_cert (generate a pair with: gossamer cluster gen-cert)");
     if (!c.cluster_cert_key) errs.push("cluster_role = 'data_plane' requires cluster_cert_key (generate a pair with: gossamer cluster gen-cert)");
   }
+  if (c.cluster_role !== 'traditional' && c.cluster_mtls === 'pki' && !c.cluster_ca_cert) {
+    errs.push('cluster_ca_cert must be specified when cluster_mtls = "pki"');
+  }
   return errs;
+}
+
+/** Kong ignores these three unless ssl_cipher_suite = custom; so do we, but say so. */
+function ignoredTlsKeys(c: Config, sources: LoadResult['sources']): string[] {
+  if (c.ssl_cipher_suite === 'custom') return [];
+  return (['ssl_protocols', 'ssl_ciphers', 'ssl_prefer_server_ciphers'] as const)
+    .filter((k) => sources[k] !== 'default')
+    .map((k) => `${k} is ignored with ssl_cipher_suite = ${c.ssl_cipher_suite} (the suite sets it); set ssl_cipher_suite = custom to use it`);
 }
 
 /** The configuration as GET / shows it: secrets replaced, parsed values as they are. */

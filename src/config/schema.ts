@@ -4,11 +4,13 @@ import { aliases as coreAliases, coreKeys } from './keys/core.ts';
 import { membershipKeys } from './keys/membership.ts';
 import { eventsKeys } from './keys/events.ts';
 import { proxyHeaderKeys } from './keys/proxy-headers.ts';
+import { tlsKeys } from './keys/tls.ts';
 
 // Every configuration key the node knows, by concern. A new group of keys is a file under
 // keys/ and one spread here; the README's configuration reference is generated from this.
 export const keys = {
   ...coreKeys,
+  ...tlsKeys,
   ...membershipKeys,
   ...eventsKeys,
   ...proxyHeaderKeys,

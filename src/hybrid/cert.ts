@@ -5,6 +5,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, hkd
 import fs from 'node:fs';
 import path from 'node:path';
 import { pskFromSecret } from '../cluster/identity.ts';
+import { cacheKeyFrom } from '../sync/push/cache-seal.ts';
 import { bitString, bool, explicit, integer, octetString, oid, seq, set, time, utf8 } from './der.ts';
 
 const ECDSA_SHA384 = '1.2.840.10045.4.3.3';
@@ -63,6 +64,8 @@ export interface ClusterIdentity {
   psk: Uint8Array;
   /** sha256 of the certificate, for logs: an operator compares it across nodes. */
   fingerprint: string;
+  /** The key that encrypts a data plane's on-disk configuration cache (cache-seal.ts). */
+  cacheKey: Buffer;
 }
 
 /**
@@ -93,7 +96,7 @@ export function loadClusterIdentity(certFile: string, keyFile: string): ClusterI
     throw new Error(`cluster_cert_key ${keyFile} is not a PEM private key: ${(err as Error).message}`);
   }
   if (!cert.checkPrivateKey(key)) throw new Error(`cluster_cert ${certFile} and cluster_cert_key ${keyFile} are not a pair (the certificate's public key is not the key's)`);
-  return { psk: pskFromClusterKey(key), fingerprint: cert.fingerprint256 };
+  return { psk: pskFromClusterKey(key), fingerprint: cert.fingerprint256, cacheKey: cacheKeyFrom(key) };
 }
 
 export function pskFromClusterKey(key: KeyObject): Uint8Array {

@@ -10,7 +10,8 @@ import { StartError } from '../errors.ts';
 import { loadClusterIdentity } from './cert.ts';
 
 export function clusterPsk(config: Config, dbSecret: string, log: Logger): Uint8Array {
-  if (config.cluster_role !== 'control_plane') return pskFromSecret(dbSecret);
+  // With cluster_mtls = pki, connections are mutual TLS (pki.ts) and no private-network key is used.
+  if (config.cluster_role !== 'control_plane' || config.cluster_mtls === 'pki') return pskFromSecret(dbSecret);
   if (!config.cluster_cert_key || !config.cluster_cert) {
     log.warn("cluster_role = 'control_plane' without cluster_cert and cluster_cert_key: data planes cannot connect (generate a pair with: gossamer cluster gen-cert)");
     return pskFromSecret(dbSecret);

@@ -6,6 +6,7 @@ import { VERSION } from '../version.ts';
 import { createClusterNodesStore } from '../db/cluster-nodes.ts';
 import { attachControlPlane, withoutDataPlanes } from '../sync/push/control-plane.ts';
 import { clusterPsk } from '../hybrid/psk.ts';
+import { clusterTlsOf } from '../hybrid/pki.ts';
 import { registerClustering } from '../hybrid/clustering-routes.ts';
 import { registerConfigUnavailable } from '../admin/config-routes.ts';
 import { logRefusedConnections } from '../hybrid/refusals.ts';
@@ -29,6 +30,7 @@ export async function startControlPlane(node: NodeContext): Promise<StartedRole>
     role: config.cluster_role,
     peers: config.cluster_peers,
     psk: clusterPsk(config, db.secret, log),
+    tls: await clusterTlsOf(config, log.child({ part: 'cluster' })),
     store: createClusterNodesStore(db.background),
     config_version: events.configVersion(),
     config_hash: events.configHash(),

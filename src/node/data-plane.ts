@@ -42,7 +42,7 @@ export async function startDataPlane(node: NodeContext): Promise<StartedRole> {
 
   // 2. The on-disk cache, read while they boot, and the sync that keeps it current.
   let proxy: NodeProxy | null = null;
-  const { sync, identity, cached } = await startPushSyncPart(node, handover, proxyStart, () => proxy);
+  const { sync, identity, cached, tls } = await startPushSyncPart(node, handover, proxyStart, () => proxy);
 
   // 3. Serving the cached configuration. The proxy runs in worker_processes workers, as on a
   // traditional node: decoding a large snapshot in the primary never holds up a request.
@@ -76,6 +76,7 @@ export async function startDataPlane(node: NodeContext): Promise<StartedRole> {
     role: 'data_plane',
     peers: config.cluster_control_plane,
     psk: identity.psk,
+    tls,
     config_version: sync.configVersion(),
     config_hash: sync.cache.loaded ? sync.configHash() : null,
   });

@@ -17,6 +17,7 @@ import { ProxyRuntime } from './runtime.ts';
 import type { TlsMaterial } from './tls-certs.ts';
 import { SniCertificates } from './sni-certs.ts';
 import { alpnWire, terminateTls } from './tls-listener.ts';
+import { secureContextOptions } from './tls-settings.ts';
 import { createSecureContext } from 'node:tls';
 import { UpgradeHandler } from './upgrade.ts';
 import { RealIp, type RealIpOptions } from './real-ip.ts';
@@ -120,7 +121,7 @@ function makeServer(ssl: boolean, serverOptions: http.ServerOptions, tls: TlsMat
   if (ssl) {
     if (!tls) throw new Error("proxy_listen: an 'ssl' listener needs certificates (ssl_cert / ssl_cert_key, or the default under the prefix)");
     // The configured pairs are the default; a certificates entity is chosen by server name.
-    const fallback = createSecureContext({ cert: tls.cert, key: tls.key });
+    const fallback = createSecureContext({ cert: tls.cert, key: tls.key, ...secureContextOptions(tls.settings) });
     terminateTls(server, {
       contextFor: (name) => sni.contextOr(name, fallback),
       alpn: alpnWire(['http/1.1']),
@@ -174,7 +175,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
   const upgrades = new UpgradeHandler(pipeline, runtime, forwarder);
 
   const serverOptions = serverOptionsOf(opts);
-  const sni = new SniCertificates(runtime.store, logger);
+  const sni = new SniCertificates(runtime.store, logger, opts.tls ? secureContextOptions(opts.tls.settings) : {});
   const newServer = (ssl: boolean) => makeServer(ssl, serverOptions, opts.tls, sni, pipeline, upgrades);
   const first = newServer(false);
   const servers: ListenerServer[] = [];

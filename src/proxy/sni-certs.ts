@@ -40,6 +40,8 @@ export class SniCertificates {
   constructor(
     private readonly store: EntityStore,
     private readonly logger?: Logger,
+    /** The ssl_* settings every context shares (tls-settings.ts): protocols, ciphers, tickets. */
+    private readonly options: tls.SecureContextOptions = {},
   ) {
     store.on('change', (c: StoreChange) => {
       if (c.full || c.entities.has('snis') || c.entities.has('certificates')) this.names = null;
@@ -85,7 +87,7 @@ export class SniCertificates {
     try {
       const cert = c.cert_alt ? [c.cert, c.cert_alt] : [c.cert];
       const key = c.key_alt ? [c.key, c.key_alt] : [c.key];
-      return tls.createSecureContext({ cert, key });
+      return tls.createSecureContext({ cert, key, ...this.options });
     } catch (err) {
       // The message is OpenSSL's reason, never the PEM: keys stay out of the logs.
       this.logger?.error({ certificate: c.id, err: String((err as Error).message).split('\n')[0] }, 'certificate unusable, serving the default certificate');

@@ -14,6 +14,8 @@ import type { ChangeEvent, ConfigSnapshot } from '../../src/entities/types.ts';
 import { encodeSnapshot } from '../../src/sync/codec.ts';
 import { DataPlaneSync } from '../../src/sync/push/data-plane-sync.ts';
 import { DpCacheStore } from '../../src/sync/push/level-store.ts';
+import { CacheSeal } from '../../src/sync/push/cache-seal.ts';
+import { loadClusterIdentity } from '../../src/hybrid/cert.ts';
 import { startEchoServer, type EchoServer } from '../../src/up/echo.ts';
 import { BIN, cleanEnv, runCli } from '../support/cli.ts';
 import { writeDataPlaneConf } from '../support/dp-conf.ts';
@@ -48,7 +50,10 @@ function event(v: number, op: ChangeEvent['op'], i: number, data: unknown): Chan
 async function seedCache(prefix: string, snap: ConfigSnapshot, hash: string, events: ChangeEvent[]): Promise<void> {
   const dir = path.join(prefix, 'dp-cache');
   const { log } = captureLog();
-  const store = new DpCacheStore(dir, log);
+  // Encrypted with the key the data plane derives from its cluster_cert_key.
+  const certs = path.join(tmp, 'certs');
+  const seal = new CacheSeal(loadClusterIdentity(path.join(certs, 'cluster.crt'), path.join(certs, 'cluster.key')).cacheKey);
+  const store = new DpCacheStore(dir, log, seal);
   await store.write(await encodeSnapshot(snap), { config_version: snap.config_version, config_hash: hash, source: 'test' });
   if (events.length) {
     const sync = new DataPlaneSync({ log, store, hello: { node_id: 'x', name: 'x', hostname: 'h', version: '0' }, controlPlanes: [], onSnapshot: () => {}, onEvents: () => {} });
@@ -87,6 +92,7 @@ test('restarted from a cache with a journal, the workers serve the snapshot with
   await until('the journaled route is served and the deleted one is not', async () => ((await status(dp.proxy, '/r2')) === 200 && (await status(dp.proxy, '/r1')) === 404 ? true : undefined), 60_000, dp.log);
   expect(await status(dp.proxy, '/r0')).toBe(200);
   expect(dp.log()).toMatch(/loaded the cached configuration \(version 6/);
+  expect(dp.log()).not.toMatch(/written unencrypted|cannot be decrypted/);
 });
 
 test('a cached snapshot whose config_hash does not match is withdrawn from the workers and ignored', async () => {

@@ -12,6 +12,7 @@ import { echoServer, route, service, snapshot, type Echo, type Upstream_ } from 
 import { rawRequest } from '../support/raw-client.ts';
 import { ssl } from '../support/tls-fixtures.ts';
 import https from 'node:https';
+import { defaultTlsContextSettings } from '../../src/proxy/tls-settings.ts';
 
 const SPEC = '02-router_spec.lua';
 
@@ -69,7 +70,7 @@ async function fixture(specs: RouteSpec[], o: { debug?: boolean; tls?: boolean }
   const proxy: ProxyServer = await createProxyServer({
     snapshot: snapshot({ services: services.filter((s): s is Service => s !== null), routes }),
     allowDebugHeader: o.debug ?? false,
-    tls: o.tls ? { cert: [ssl.cert], key: [ssl.key] } : undefined,
+    tls: o.tls ? { cert: [ssl.cert], key: [ssl.key], settings: defaultTlsContextSettings() } : undefined,
   });
   const port = (await proxy.listen(0, '127.0.0.1')).port;
   const sslPort = o.tls ? (await proxy.listen(0, '127.0.0.1', true)).port : 0;

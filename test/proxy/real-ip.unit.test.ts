@@ -13,6 +13,7 @@ import { rawRequest } from '../support/raw-client.ts';
 import { ssl } from '../support/tls-fixtures.ts';
 import net from 'node:net';
 import tls from 'node:tls';
+import { defaultTlsContextSettings } from '../../src/proxy/tls-settings.ts';
 
 const req = (headers: Record<string, string>) => ({ headers, rawHeaders: Object.entries(headers).flat() }) as unknown as http.IncomingMessage;
 
@@ -145,7 +146,7 @@ describe('through the proxy', () => {
     const svc = service({ port: up.port });
     const p = await createProxyServer({
       snapshot: snapshot({ services: [svc], routes: [route(svc, { paths: ['/'] })] }),
-      tls: { cert: [ssl.cert], key: [ssl.key] },
+      tls: { cert: [ssl.cert], key: [ssl.key], settings: defaultTlsContextSettings() },
       realIp: { trustedIps: ['127.0.0.1'], header: 'proxy_protocol', recursive: false },
     });
     try {

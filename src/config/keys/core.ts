@@ -9,7 +9,9 @@ export const coreKeys = {
   proxy_listen: key(listen(), '0.0.0.0:8000', 'host:port [flags], comma-separated, or off', 'Where the proxy accepts client traffic.'),
   ssl_cert: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', "Certificates for proxy_listen entries with the ssl flag, one per ssl_cert_key entry (an RSA and an ECDSA pair may be given together). Empty: a self-signed certificate is generated once under <prefix>/ssl/."),
   ssl_cert_key: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', 'Private keys of ssl_cert, in the same order.', true),
-  admin_listen: key(listen(), '127.0.0.1:8001', 'host:port [flags], comma-separated, or off', 'Where the Admin API listens. Keep it on loopback or a private network.'),
+  admin_listen: key(listen(), '127.0.0.1:8001', 'host:port [flags], comma-separated, or off', 'Where the Admin API listens (an entry with the ssl flag serves HTTPS). Keep it on loopback or a private network.'),
+  admin_ssl_cert: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', 'Certificates for admin_listen entries with the ssl flag, one per admin_ssl_cert_key entry. Empty: a self-signed certificate is generated once under <prefix>/ssl/ (admin-gossamer-default.crt).'),
+  admin_ssl_cert_key: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', 'Private keys of admin_ssl_cert, in the same order.', true),
   worker_processes: key(z.string().trim().transform((v, ctx) => {
     if (v === 'auto') return 'auto' as const;
     if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 256) return Number(v);
@@ -39,8 +41,11 @@ export const coreKeys = {
   cluster_peers: key(peerList(), '', 'comma-separated host:port or multiaddr list', 'Seed peers to dial besides those found in the database.'),
   cluster_role: choice(['traditional', 'control_plane', 'data_plane'], 'traditional', 'traditional: database + proxy + Admin API; control_plane: database + Admin API, no proxy traffic; data_plane: proxy only, config from a control plane.'),
   cluster_control_plane: key(peerList(), '127.0.0.1:8005', 'comma-separated host:port list', 'Control plane(s) a data plane dials.'),
-  cluster_cert: key(str(), '', 'a file path', 'Shared cluster certificate (gossamer cluster gen-cert).'),
-  cluster_cert_key: key(str(), '', 'a file path', 'Key of the shared cluster certificate; data planes derive the cluster key from it.', true),
+  cluster_cert: key(str(), '', 'a file path', 'Cluster certificate: with cluster_mtls = shared the one pair every control plane and data plane holds (gossamer cluster gen-cert); with pki this node\'s own certificate, signed by cluster_ca_cert.'),
+  cluster_cert_key: key(str(), '', 'a file path', 'Key of cluster_cert. With shared, the private-network key of the cluster is derived from it; a data plane also derives the key that encrypts its on-disk configuration cache from it.', true),
+  cluster_mtls: choice(['shared', 'pki'], 'shared', "How hybrid-mode nodes authenticate each other (Kong's key). shared: every node holds the same cluster_cert pair, and only holders of its key can open a cluster connection. pki: every node has its own certificate signed by cluster_ca_cert; each cluster connection is mutual TLS, both sides verifying the other's chain up to that CA."),
+  cluster_ca_cert: key(str(), '', 'a file path or PEM text, or empty', 'With cluster_mtls = pki (required then): the CA that signs every control plane\'s and data plane\'s cluster_cert.'),
+  cluster_server_name: key(str(), '', 'a host name, or empty', "With cluster_mtls = pki: the name a data plane sends (SNI) and expects in the control plane's certificate when it connects to a cluster_control_plane address. Empty: the host part of that cluster_control_plane entry, as in Kong."),
   db_update_frequency: key(num(0.001, 86400), '5', 'seconds, > 0', 'Safety-net poll of cluster_events, in seconds. Gossip makes changes arrive in milliseconds; the poll only repairs what gossip missed.'),
   db_update_propagation: key(num(0, 86400), '0', 'seconds, >= 0', 'As in Kong, cluster_events rows are kept for max(10 × this, 1 hour). Gossamer reads events in commit order and needs no propagation delay otherwise.'),
   db_cache_ttl: key(num(0, 31536000), '0', 'seconds, >= 0 (0 = never expire)', 'Time an entity stays in the node cache (0: until invalidated).'),

@@ -13,6 +13,9 @@ import type { Cluster } from '../../cluster/index.ts';
 import type { NodeProxy } from '../../proxy/node-proxy.ts';
 import type { NodeContext } from '../context.ts';
 import { registerPluginEndpoints } from './plugin-endpoints.ts';
+import { StartError } from '../../errors.ts';
+import { ADMIN_KEYS, loadProxyTls, type TlsMaterial } from '../../proxy/tls-certs.ts';
+import { tlsContextSettings } from '../../proxy/tls-settings.ts';
 
 export interface AdminPartOptions extends Pick<AdminDeps, 'pool' | 'readOnly' | 'onChanges' | 'statusExtra'> {
   role: string;
@@ -25,6 +28,15 @@ export interface AdminPartOptions extends Pick<AdminDeps, 'pool' | 'readOnly' | 
   /** The node's cache of the configuration and its proxy, for the plugins' own endpoints (Kong's api.lua beyond entities). */
   store?: () => EntityStore | null;
   proxy?: () => NodeProxy | null;
+}
+
+/** admin_ssl_cert / admin_ssl_cert_key (or the generated default), with the ssl_* settings. */
+function adminTls(config: NodeContext['config']): TlsMaterial {
+  try {
+    return loadProxyTls({ cert: config.admin_ssl_cert, key: config.admin_ssl_cert_key, prefix: config.prefix, settings: tlsContextSettings(config) }, ADMIN_KEYS);
+  } catch (err) {
+    throw new StartError((err as Error).message);
+  }
 }
 
 export async function startAdminPart({ config, log, nodeId, stops }: NodeContext, o: AdminPartOptions): Promise<AdminServer> {
@@ -55,7 +67,8 @@ export async function startAdminPart({ config, log, nodeId, stops }: NodeContext
     cluster: o.cluster,
     log: log.child({ part: 'admin' }),
   });
-  for (const l of config.admin_listen) await admin.listen(l.host, l.port);
+  const tls = config.admin_listen.some((l) => l.flags.includes('ssl')) ? adminTls(config) : undefined;
+  for (const l of config.admin_listen) await admin.listen(l.host, l.port, l.flags.includes('ssl') ? tls : undefined);
   stops.push(() => admin.close());
   return admin;
 }

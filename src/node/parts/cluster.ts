@@ -4,7 +4,7 @@ import { VERSION } from '../../version.ts';
 import { settingsFromConfig, startCluster, type Cluster, type StartClusterOptions } from '../../cluster/index.ts';
 import type { NodeContext } from '../context.ts';
 
-export type ClusterPartOptions = Pick<StartClusterOptions, 'role' | 'peers' | 'psk' | 'store' | 'config_version' | 'config_hash'>;
+export type ClusterPartOptions = Pick<StartClusterOptions, 'role' | 'peers' | 'psk' | 'tls' | 'store' | 'config_version' | 'config_hash'>;
 
 export async function startClusterPart({ config, log, nodeId, stops }: NodeContext, o: ClusterPartOptions): Promise<Cluster> {
   const cluster = await startCluster({
@@ -17,6 +17,7 @@ export async function startClusterPart({ config, log, nodeId, stops }: NodeConte
     advertise: config.cluster_advertise || null,
     peers: o.peers,
     psk: o.psk,
+    ...(o.tls ? { tls: o.tls } : {}),
     ...(o.store ? { store: o.store } : {}),
     settings: settingsFromConfig(config),
     logger: log.child({ part: 'cluster' }),

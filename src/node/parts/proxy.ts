@@ -3,6 +3,7 @@
 import { StartError } from '../../errors.ts';
 import { startNodeProxy, type NodeProxy, type NodeProxyOptions } from '../../proxy/node-proxy.ts';
 import type { NodeContext } from '../context.ts';
+import { tlsContextSettings } from '../../proxy/tls-settings.ts';
 
 export type ProxyPartOptions = Pick<NodeProxyOptions, 'snapshot' | 'workerSnapshot' | 'logLevel'>;
 
@@ -15,7 +16,8 @@ export function startProxyPart({ config, log, stops }: NodeContext, o: ProxyPart
     logger: log.child({ part: 'proxy' }),
     nodeName: config.node_name,
     logLevel: o.logLevel,
-    ssl: { cert: config.ssl_cert, key: config.ssl_cert_key, prefix: config.prefix },
+    // Made once here, in the primary: the ticket keys it holds are the same in every worker.
+    ssl: { cert: config.ssl_cert, key: config.ssl_cert_key, prefix: config.prefix, settings: tlsContextSettings(config) },
     realIp: { trustedIps: config.trusted_ips, header: config.real_ip_header, recursive: config.real_ip_recursive, portMaps: config.port_maps },
     allowDebugHeader: config.allow_debug_header,
     bodies: { maxBodySize: config.nginx_http_client_max_body_size, bodyBufferSize: config.nginx_http_client_body_buffer_size },

@@ -10,12 +10,16 @@
 // snapshot is served). The journal is appended, not rewritten: each write adds a part record
 // (journal/0, journal/1, ...) and updates the small head record in the same batch, so a
 // write costs what it adds, not every event since the snapshot.
+// With a CacheSeal (a data plane: the key comes from cluster_cert_key, cache-seal.ts), every
+// value is encrypted; a store an earlier version wrote in clear is read once, then replaced by a
+// sealed copy.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Level } from 'level';
 import type { ChangeEvent, ConfigSnapshot } from '../../entities/types.ts';
 import type { Logger } from '../../log.ts';
 import { decodeSnapshot, packMessage, sha256, SNAPSHOT_ENCODING, unpackMessage } from '../codec.ts';
+import { CacheSeal, CacheSealError } from './cache-seal.ts';
 
 export interface CacheMeta {
   format: 1;
@@ -82,10 +86,63 @@ export class DpCacheStore {
    */
   onVerified: ((snapshot: ConfigSnapshot, journal: Journal | null, bytes: Uint8Array) => Promise<void> | void) | null = null;
 
+  /** The store being read was written in clear (before encryption at rest): its parts are too. */
+  private clearStore = false;
+
   constructor(
     readonly dir: string,
     private readonly log: Logger,
+    /** Encrypts every value (data planes); null keeps them in clear (DB-less nodes). */
+    private readonly seal: CacheSeal | null = null,
   ) {}
+
+  private sealed(record: string, value: Uint8Array): Uint8Array {
+    return this.seal ? this.seal.seal(record, value) : value;
+  }
+
+  /**
+   * The plain values of records read together: all sealed, or (an earlier version's store)
+   * none; a mix, or a value that does not open, is an error to report.
+   */
+  private unseal(records: [string, Uint8Array | undefined][]): { values: (Uint8Array | undefined)[]; clear: boolean } | { error: string; wrongKey: boolean } {
+    const seal = this.seal;
+    if (!seal) return { values: records.map(([, v]) => v), clear: false };
+    const present = records.filter(([, v]) => v !== undefined) as [string, Uint8Array][];
+    const sealedCount = present.filter(([, v]) => CacheSeal.isSealed(v)).length;
+    if (sealedCount === 0) return { values: records.map(([, v]) => v), clear: present.length > 0 };
+    if (sealedCount < present.length) return { error: 'some records are encrypted and others are not', wrongKey: false };
+    try {
+      return { values: records.map(([k, v]) => (v === undefined ? undefined : seal.open(k, v))), clear: false };
+    } catch (err) {
+      if (err instanceof CacheSealError) return { error: err.message, wrongKey: true };
+      throw err;
+    }
+  }
+
+  /**
+   * Rewrite a store an earlier version wrote in clear as a new, sealed one, and swap it in.
+   * Sealing in place would leave the clear values in LevelDB's log and tables until a
+   * compaction; a new store holds no byte of them.
+   */
+  private async resealAsNewStore(): Promise<void> {
+    const seal = this.seal;
+    const db = this.db;
+    if (!seal || !db) return;
+    const ops: { type: 'put'; key: string; value: Uint8Array }[] = [];
+    for await (const [key, value] of db.iterator()) ops.push({ type: 'put', key, value: CacheSeal.isSealed(value) ? value : seal.seal(key, value) });
+    this.db = null;
+    await db.close();
+    const fresh = `${this.dir}.sealing`;
+    fs.rmSync(fresh, { recursive: true, force: true });
+    const next = new Level<string, Uint8Array>(fresh, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    await next.open();
+    await next.batch(ops, { sync: true });
+    await next.close();
+    const old = `${this.dir}.clear-${Date.now()}`;
+    fs.renameSync(this.dir, old);
+    fs.renameSync(fresh, this.dir);
+    fs.rmSync(old, { recursive: true, force: true });
+  }
 
   private async open(): Promise<Level<string, Uint8Array>> {
     if (this.db) return this.db;
@@ -106,11 +163,9 @@ export class DpCacheStore {
       await this.setAside(`LevelDB cannot open it: ${describe(err)}`);
       return null;
     }
-    let metaRaw: Uint8Array | undefined;
-    let bytes: Uint8Array | undefined;
-    let journalRaw: Uint8Array | undefined;
+    let raw: (Uint8Array | undefined)[];
     try {
-      [metaRaw, bytes, journalRaw] = await db.getMany([META, SNAPSHOT, JOURNAL]);
+      raw = await db.getMany([META, SNAPSHOT, JOURNAL]);
     } catch (err) {
       await this.setAside(`reading it failed: ${describe(err)}`);
       return null;
@@ -119,6 +174,18 @@ export class DpCacheStore {
       this.log.warn({ dir: this.dir }, `data-plane cache ${this.dir} is corrupt or half-written (${why}); ignoring it, waiting for a control plane`);
       return null;
     };
+    const opened = this.unseal([
+      [META, raw[0]],
+      [SNAPSHOT, raw[1]],
+      [JOURNAL, raw[2]],
+    ]);
+    if ('error' in opened) {
+      if (!opened.wrongKey) return reject(opened.error);
+      this.log.warn({ dir: this.dir }, `data-plane cache ${this.dir} cannot be decrypted (${opened.error}); ignoring it, waiting for a control plane (the next configuration replaces it)`);
+      return null;
+    }
+    this.clearStore = opened.clear;
+    const [metaRaw, bytes, journalRaw] = opened.values;
     // The store is only ever created by a write of both records: an empty one lost them.
     if (!metaRaw && !bytes) return reject('both records are missing');
     if (!metaRaw || !bytes) return reject(`the ${metaRaw ? 'snapshot' : 'meta'} record is missing`);
@@ -140,6 +207,11 @@ export class DpCacheStore {
     // The config_hash itself is checked by the caller once the snapshot is loaded (loading
     // computes it anyway; hashing 20,000 entities twice would slow a restart down).
     const journal = journalRaw ? await this.readJournal(db, journalRaw, meta) : null;
+    if (this.clearStore) {
+      await this.resealAsNewStore();
+      this.clearStore = false;
+      this.log.warn({ dir: this.dir }, `data-plane cache ${this.dir} was written unencrypted (by an earlier version); read this once and now encrypted with the key derived from cluster_cert_key`);
+    }
     await this.onVerified?.(snapshot, journal, bytes);
     return { snapshot, bytes, meta, journal };
   }
@@ -164,10 +236,11 @@ export class DpCacheStore {
     if (parts === undefined) return { base, config_version, config_hash, events: head.events! };
     const events: ChangeEvent[] = [];
     const raws = parts > 0 ? await db.getMany(Array.from({ length: parts }, (_, i) => partKey(i))) : [];
-    for (const [i, r] of raws.entries()) {
-      if (!r) return unusable(`its part ${i} of ${parts} is missing`);
+    for (const [i, sealedPart] of raws.entries()) {
+      if (!sealedPart) return unusable(`its part ${i} of ${parts} is missing`);
       let part: unknown;
       try {
+        const r = this.seal && !this.clearStore ? this.seal.open(partKey(i), sealedPart) : sealedPart;
         part = unpackMessage<unknown>(r);
       } catch {
         part = null;
@@ -183,8 +256,8 @@ export class DpCacheStore {
    * and point the head at it: one synced batch, after any pending write.
    */
   appendJournal(head: Omit<Journal, 'events'>, index: number, events: ChangeEvent[]): Promise<void> {
-    const part = packMessage(events);
-    const value = packMessage({ ...head, parts: index + 1 } satisfies JournalHead);
+    const part = this.sealed(partKey(index), packMessage(events));
+    const value = this.sealed(JOURNAL, packMessage({ ...head, parts: index + 1 } satisfies JournalHead));
     return this.enqueue(async () => {
       const db = await this.open();
       await db.batch(
@@ -204,8 +277,8 @@ export class DpCacheStore {
       const db = await this.open();
       await db.batch(
         [
-          { type: 'put', key: SNAPSHOT, value: bytes },
-          { type: 'put', key: META, value: Buffer.from(JSON.stringify(meta)) },
+          { type: 'put', key: SNAPSHOT, value: this.sealed(SNAPSHOT, bytes) },
+          { type: 'put', key: META, value: this.sealed(META, Buffer.from(JSON.stringify(meta))) },
           { type: 'del', key: JOURNAL },
         ],
         { sync: true },
