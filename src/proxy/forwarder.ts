@@ -15,6 +15,8 @@ import { MSG, errorBody, sendJson } from './errors.ts';
 import { SMALL_BODY, unwatchWrites, watchWrites, type WriteWatch } from './write-timeout.ts';
 import { armClientTimeout, disarmClientTimeout } from './client-timeouts.ts';
 import { VIA } from './version.ts';
+import { sendGrpcAnswer } from './grpc-answers.ts';
+import { GrpcForwarder } from './grpc-forwarder.ts';
 import { upstreamTls, type UpstreamTlsSettings } from './upstream-tls.ts';
 import type { EntityStore } from '../cache/entity-store.ts';
 
@@ -82,6 +84,8 @@ class BodyLimit extends Transform {
 
 export class Forwarder {
   private readonly pools = new Map<string, Pool>();
+  /** Services with protocol grpc / grpcs: HTTP/2 to the upstream. */
+  private readonly grpc = new GrpcForwarder(this);
 
   /** nginx's send_timeout in ms (60 s by default). */
   readonly sendTimeout: number;
@@ -121,6 +125,7 @@ export class Forwarder {
     if (ctx.requestBodyTransforms !== null && ctx.requestBody === null && ctx.requestBodyHead === null) return this.bufferThenForward(ctx, service, peer);
     const buffered = ctx.requestBody;
     const headers = buildRequestHeaders(ctx, service, peer);
+    if (service.protocol === 'grpc' || service.protocol === 'grpcs') return this.grpc.forward(ctx, service, peer, attempt, headers);
     let streamed = false;
     let body: Dispatcher.DispatchOptions['body'] = null;
     if (buffered !== null) {
@@ -220,7 +225,9 @@ export class Forwarder {
       for (const p of plugins) if (p.headerFilter !== undefined) p.headerFilter(ctx, head);
       ctx.status = status = head.status;
     }
-    sendJson(ctx.res, status, errorBody(message, ctx.requestId), extra, ctx.startedAt);
+    // kong/error_handlers.lua: a gRPC client gets the message as grpc-message.
+    if (ctx.grpc) sendGrpcAnswer(ctx.res, status, message, extra, ctx.startedAt);
+    else sendJson(ctx.res, status, errorBody(message, ctx.requestId), extra, ctx.startedAt);
     this.opts.onDone(ctx);
   }
 
@@ -230,6 +237,7 @@ export class Forwarder {
 
   async close(): Promise<void> {
     this.balancers.forgetPools();
+    this.grpc.close();
     const all = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(all.map((p) => p.destroy().catch(noop)));

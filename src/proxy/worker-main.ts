@@ -120,7 +120,7 @@ async function init(m: Extract<ToWorker, { t: 'gossamer:init' }>): Promise<void>
     proxy.runtime.balancers.onHealthChange = (r) => send({ t: 'gossamer:health', reports: [r] });
     let port = 0;
     for (const l of m.options.listeners ?? [{ ...m.listen, ssl: false }]) {
-      const addr = await proxy.listen(l.port, l.host, l.ssl);
+      const addr = await proxy.listen(l.port, l.host, l.ssl, l.http2);
       port ||= addr.port;
     }
     drain();
