@@ -85,7 +85,7 @@ class BodyLimit extends Transform {
 export class Forwarder {
   private readonly pools = new Map<string, Pool>();
   /** Services with protocol grpc / grpcs: HTTP/2 to the upstream. */
-  private readonly grpc = new GrpcForwarder(this);
+  private readonly grpc: GrpcForwarder;
 
   /** nginx's send_timeout in ms (60 s by default). */
   readonly sendTimeout: number;
@@ -95,6 +95,7 @@ export class Forwarder {
     private readonly opts: ForwarderOptions,
   ) {
     this.sendTimeout = opts.sendTimeout ?? 60_000;
+    this.grpc = new GrpcForwarder(this, opts.store);
   }
 
   pool(origin: string, connectTimeout: number, servername: string | null = null, secure: UpstreamTlsSettings | null = null): Pool {

@@ -11,6 +11,8 @@ import type { Peer } from './balancer/index.ts';
 import { PHASE_HEADER_FILTER, type ProxyContext, type ResponseHead } from './context.ts';
 import { MSG } from './errors.ts';
 import { VIA } from './version.ts';
+import { upstreamTls } from './upstream-tls.ts';
+import type { EntityStore } from '../cache/entity-store.ts';
 
 /** What the forwarder does for a gRPC request that did not get an answer through. */
 export interface GrpcOutcomes {
@@ -42,7 +44,11 @@ function passBack(headers: http2.IncomingHttpHeaders, out: string[]): void {
 export class GrpcForwarder {
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
 
-  constructor(private readonly out: GrpcOutcomes) {}
+  constructor(
+    private readonly out: GrpcOutcomes,
+    /** The worker's entities: the CAs and client certificate a grpcs service names. */
+    private readonly store?: EntityStore,
+  ) {}
 
   /** The session to a peer, connecting one when there is none (or it is closing). */
   private session(service: Service, peer: Peer): http2.ClientHttp2Session {
@@ -50,11 +56,13 @@ export class GrpcForwarder {
     const host = peer.host.includes(':') ? `[${peer.host}]` : peer.host;
     const origin = `${secure ? 'https' : 'http'}://${host}:${peer.port}`;
     const servername = peer.balancer ? peer.host : service.host;
-    const key = secure ? origin + '|' + servername : origin;
+    // tls_verify, ca_certificates, tls_verify_depth, client_certificate as for https services.
+    const settings = secure ? upstreamTls(service, this.store) : null;
+    const key = secure ? origin + '|' + servername + '|' + (settings?.key ?? '') : origin;
     const known = this.sessions.get(key);
     if (known !== undefined && !known.closed && !known.destroyed) return known;
-    // As Kong (grpc_ssl_verify off unless the service sets tls_verify): the name is sent, not checked.
-    const s = http2.connect(origin, secure ? { servername: isIP(servername) ? '' : servername, rejectUnauthorized: false, ALPNProtocols: ['h2'] } : {});
+    // As Kong (grpc_ssl_verify off unless the service sets tls_verify): the name is sent, checked only then.
+    const s = http2.connect(origin, secure ? { servername: isIP(servername) ? '' : servername, rejectUnauthorized: false, ALPNProtocols: ['h2'], ...settings?.connect } : {});
     const timer = setTimeout(() => s.destroy(timeoutError('connect')), service.connect_timeout);
     s.once('connect', () => clearTimeout(timer));
     const forget = () => {

@@ -6,6 +6,7 @@
 // refusal, an unreachable upstream, Kong's route checks).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import http2 from 'node:http2';
+import { randomUUID } from 'node:crypto';
 import { freePort } from '../../src/db/embedded.ts';
 import { createProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import { consumer, get, keyauth, plugin, route, service } from '../support/proxy-fixtures.ts';
@@ -23,6 +24,9 @@ let plainPort: number;
 const grpcSvc = service({ protocol: 'grpc' });
 const grpcsSvc = service({ protocol: 'grpcs' });
 const deadSvc = service({ protocol: 'grpc', retries: 0 });
+const caId = randomUUID();
+const verifiedSvc = service({ protocol: 'grpcs', tls_verify: true, ca_certificates: [caId] });
+const unverifiableSvc = service({ protocol: 'grpcs', tls_verify: true, retries: 0 });
 const closed = route(grpcSvc, { protocols: ['grpc', 'grpcs'], hosts: ['closed.grpc'], strip_path: false });
 const alice = consumer('alice');
 
@@ -33,15 +37,20 @@ beforeAll(async () => {
   grpcSvc.port = plainUp.port;
   grpcsSvc.port = tlsUp.port;
   deadSvc.port = await freePort();
+  verifiedSvc.port = tlsUp.port;
+  unverifiableSvc.port = tlsUp.port;
   proxy = await createProxyServer({
     tls: { cert: [pki.direct.cert], key: [pki.direct.key] },
     snapshot: snapshot({
-      services: [grpcSvc, grpcsSvc, deadSvc],
+      services: [grpcSvc, grpcsSvc, deadSvc, verifiedSvc, unverifiableSvc],
+      ca_certificates: [{ id: caId, cert: pki.root, cert_digest: 'x', tags: null, created_at: 1, updated_at: 1 }],
       routes: [
         route(grpcSvc, { protocols: ['grpc', 'grpcs'], hosts: ['plain.grpc'], strip_path: false }),
         route(grpcsSvc, { protocols: ['grpc', 'grpcs'], hosts: ['tls.grpc'], strip_path: false }),
         route(grpcSvc, { protocols: ['grpcs'], hosts: ['only-tls.grpc'], strip_path: false }),
         route(deadSvc, { protocols: ['grpc'], hosts: ['dead.grpc'], strip_path: false }),
+        route(verifiedSvc, { protocols: ['grpc'], hosts: ['verified.grpc'], strip_path: false }),
+        route(unverifiableSvc, { protocols: ['grpc'], hosts: ['unverifiable.grpc'], strip_path: false }),
         closed,
       ],
       plugins: [plugin('key-auth', { key_names: ['apikey'] }, { route: { id: closed.id }, protocols: ['grpc', 'grpcs'] })],
@@ -96,6 +105,13 @@ describe('proxies gRPC (19-grpc_proxy_spec.lua)', () => {
       expect(r.error?.details).toBe('no such greeting');
       expect(r.error?.metadata.get('x-detail')).toEqual(['from-upstream']);
     }
+  });
+
+  test('grpcs with tls_verify: the service\'s ca_certificates accept the upstream; without them it is refused (13)', async () => {
+    expect((await unary<HelloReply>(h2c('verified.grpc'), 'SayHello', { name: 'v' })).value?.message).toBe('hello v');
+    const r = await unary(h2c('unverifiable.grpc'), 'SayHello', { name: 'v' });
+    expect(r.error?.code).toBe(grpc.status.INTERNAL);
+    expect(r.error?.details).toBe('An invalid response was received from the upstream server');
   });
 
   test('grpc on grpcs route: Code Canceled, "gRPC request matched gRPCs route"', async () => {
