@@ -48,6 +48,7 @@ beforeAll(async () => {
         route(grpcSvc, { protocols: ['grpc', 'grpcs'], hosts: ['plain.grpc'], strip_path: false }),
         route(grpcsSvc, { protocols: ['grpc', 'grpcs'], hosts: ['tls.grpc'], strip_path: false }),
         route(grpcSvc, { protocols: ['grpcs'], hosts: ['only-tls.grpc'], strip_path: false }),
+        route(grpcSvc, { protocols: ['grpc'], hosts: ['grpc_authority_1.example'], strip_path: false, preserve_host: true }),
         route(deadSvc, { protocols: ['grpc'], hosts: ['dead.grpc'], strip_path: false }),
         route(verifiedSvc, { protocols: ['grpc'], hosts: ['verified.grpc'], strip_path: false }),
         route(unverifiableSvc, { protocols: ['grpc'], hosts: ['unverifiable.grpc'], strip_path: false }),
@@ -86,6 +87,35 @@ describe('proxies gRPC (19-grpc_proxy_spec.lua)', () => {
     const r = await serverStream<HelloReply>(h2c('plain.grpc'), 'SayHellos', { name: 'kong', count: 3 });
     expect(r.status.code).toBe(grpc.status.OK);
     expect(r.messages.map((m) => m.message)).toEqual(['hello kong #1', 'hello kong #2', 'hello kong #3']);
+  });
+
+  test('proxies grpc, streaming request', async () => {
+    const r = await new Promise<{ error: grpc.ServiceError | null; value?: HelloReply }>((resolve) => {
+      const call = h2c('plain.grpc').SayHelloToAll!({ deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null, value: HelloReply) => resolve({ error, value })) as grpc.ClientWritableStream<object>;
+      for (const name of ['a', 'b', 'c']) call.write({ name });
+      call.end();
+    });
+    expect(r.error).toBeNull();
+    expect(r.value!.message).toBe('hello a, b, c');
+  });
+
+  test('proxies grpc, streaming request/response: each answer arrives before the next request is sent', async () => {
+    const call = h2c('plain.grpc').Chat!({ deadline: Date.now() + 10_000 }) as grpc.ClientDuplexStream<object, HelloReply>;
+    const got: string[] = [];
+    for (const name of ['x', 'y']) {
+      const next = new Promise<HelloReply>((resolve) => call.once('data', resolve));
+      call.write({ name });
+      got.push((await next).message);
+    }
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    call.end();
+    expect(got).toEqual(['hello x', 'hello y']);
+    expect((await status).code).toBe(grpc.status.OK);
+  });
+
+  test('proxies :authority header if `preserve_host` is set', async () => {
+    const r = await unary<HelloReply>(h2c('grpc_authority_1.example'), 'SayHello', { name: 'x' });
+    expect(r.value?.authority).toBe('grpc_authority_1.example');
   });
 
   test('proxies grpcs: TLS from the client, TLS to a grpcs upstream', async () => {

@@ -28,6 +28,15 @@ const handlers: grpc.UntypedServiceImplementation = {
     for (let i = 1; i <= call.request.count; i++) call.write({ message: `hello ${call.request.name} #${i}`, ...seen(call) });
     call.end();
   },
+  SayHelloToAll(call: grpc.ServerReadableStream<{ name: string }, HelloReply>, cb: grpc.sendUnaryData<HelloReply>) {
+    const names: string[] = [];
+    call.on('data', (r: { name: string }) => names.push(r.name));
+    call.on('end', () => cb(null, { message: `hello ${names.join(', ')}`, ...seen(call) }));
+  },
+  Chat(call: grpc.ServerDuplexStream<{ name: string }, HelloReply>) {
+    call.on('data', (r: { name: string }) => call.write({ message: `hello ${r.name}`, ...seen(call) }));
+    call.on('end', () => call.end());
+  },
   Fail(call: Call, cb: grpc.sendUnaryData<HelloReply>) {
     const metadata = new grpc.Metadata();
     metadata.set('x-detail', 'from-upstream');
