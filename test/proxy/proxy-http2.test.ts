@@ -10,6 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { createProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
+import { startNodeProxy, type NodeProxy } from '../../src/proxy/node-proxy.ts';
+import { freePort } from '../../src/db/embedded.ts';
+import { createLogger } from '../../src/log.ts';
 import { loadProxyTls } from '../../src/proxy/tls-certs.ts';
 import { VIA } from '../../src/proxy/version.ts';
 import { consumer, echoServer, get, keyauth, plugin, route, service, snapshot, type Echo, type Upstream_ } from '../support/proxy-fixtures.ts';
@@ -23,6 +26,7 @@ let h2cPort: number;
 let tlsH1OnlyPort: number;
 const s = service({ port: 0 });
 const closed = route(s, { paths: ['/closed'] });
+const terminated = route(s, { paths: ['/terminated'] });
 const alice = consumer('alice');
 
 interface H2Res {
@@ -85,8 +89,11 @@ beforeAll(async () => {
     tls: loadProxyTls({ cert: [], key: [], prefix }),
     snapshot: snapshot({
       services: [s],
-      routes: [route(s, { paths: ['/echo'] }), closed, route(s, { paths: ['/blocked'], protocols: ['https'] })],
-      plugins: [plugin('key-auth', { key_names: ['apikey'] }, { route: { id: closed.id } })],
+      routes: [route(s, { paths: ['/echo'] }), closed, terminated, route(s, { paths: ['/blocked'], protocols: ['https'] })],
+      plugins: [
+        plugin('key-auth', { key_names: ['apikey'] }, { route: { id: closed.id } }),
+        plugin('request-termination', { status_code: 403, message: 'So long and thanks for all the fish!' }, { route: { id: terminated.id } }),
+      ],
       consumers: [alice],
       keyauth_credentials: [keyauth(alice, 'secret')],
     }),
@@ -158,6 +165,15 @@ describe('requests over h2', () => {
   });
 });
 
+test('request-termination answers h2 clients with the same status and body', async () => {
+  const h2 = await h2request(`https://127.0.0.1:${tlsH2Port}`, '/terminated');
+  const h1 = await get(`http://127.0.0.1:${plainPort}/terminated`);
+  expect(h2.status).toBe(403);
+  expect(h2.headers['content-type']).toBe(h1.headers['content-type']);
+  expect(sameShape(h2.body)).toBe(sameShape(h1.text));
+  expect(JSON.parse(h2.body).message).toBe('So long and thanks for all the fish!');
+});
+
 describe('h2c with prior knowledge on a plain `http2` listener', () => {
   test('HTTP/2 and HTTP/1.1 on the same port', async () => {
     const r = await h2request(`http://127.0.0.1:${h2cPort}`, '/echo/c');
@@ -172,4 +188,33 @@ describe('h2c with prior knowledge on a plain `http2` listener', () => {
     expect(r.status).toBe(426);
     expect(JSON.parse(r.body).message).toBe('Please use HTTPS protocol');
   });
+});
+
+describe('proxy workers', () => {
+  let node: NodeProxy | null = null;
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  test("proxy_listen entries with the http2 flag: h2 by ALPN on `ssl http2`, h2c on `http2`, in real workers", async () => {
+    const [p1, p2] = [await freePort(), await freePort()];
+    node = await startNodeProxy({
+      workerProcesses: 1,
+      listen: [
+        { host: '127.0.0.1', port: p1, flags: ['ssl', 'http2'] },
+        { host: '127.0.0.1', port: p2, flags: ['http2'] },
+      ],
+      snapshot: () => snapshot({ services: [s], routes: [route(s, { paths: ['/echo'] })] }),
+      logger: createLogger('test-h2', 'silent'),
+      nodeName: 'h2-test',
+      logLevel: 'silent',
+      ssl: { cert: [], key: [], prefix },
+    });
+    const viaTls = await h2request(`https://127.0.0.1:${p1}`, '/echo/w');
+    expect(viaTls.alpn).toBe('h2');
+    expect(viaTls.status).toBe(200);
+    expect((JSON.parse(viaTls.body) as Echo).url).toBe('/w');
+    expect((await h2request(`http://127.0.0.1:${p2}`, '/echo/w')).status).toBe(200);
+    expect((await get(`http://127.0.0.1:${p2}/echo/w`)).status).toBe(200);
+  }, 60_000);
 });
