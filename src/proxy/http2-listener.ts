@@ -66,7 +66,33 @@ export interface H2Server {
   closeAll(): void;
 }
 
-export function createH2Server(handler: H2Handler, maxHeaderSize: number): H2Server {
+/**
+ * nginx's keepalive_timeout for HTTP/2: a session without a stream for `ms` is closed (GOAWAY,
+ * then the connection). Its own timer rather than the session's inactivity timeout, which the
+ * client body and send timeouts set through the request's socket.
+ */
+function closeWhenIdle(s: http2.ServerHttp2Session, ms: number): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | null = null;
+  const arm = () => {
+    timer = setTimeout(() => s.close(), ms);
+    timer.unref();
+  };
+  s.on('stream', (stream: http2.ServerHttp2Stream) => {
+    open++;
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    stream.once('close', () => {
+      if (--open === 0 && !s.closed && !s.destroyed) arm();
+    });
+  });
+  s.once('close', () => {
+    if (timer !== null) clearTimeout(timer);
+  });
+  arm();
+}
+
+export function createH2Server(handler: H2Handler, maxHeaderSize: number, keepAliveTimeout: number): H2Server {
   const server = http2.createServer(
     {
       Http2ServerRequest: H2Request,
@@ -80,13 +106,22 @@ export function createH2Server(handler: H2Handler, maxHeaderSize: number): H2Ser
   server.on('session', (s: http2.ServerHttp2Session) => {
     sessions.add(s);
     s.once('close', () => sessions.delete(s));
+    if (keepAliveTimeout > 0) closeWhenIdle(s, keepAliveTimeout);
     // A protocol error from one client only ends its own session.
     s.on('error', () => s.destroy());
   });
+  // The connections too: a session that has closed may leave its socket open (a client that
+  // sent GOAWAY and keeps the connection), which would hold the listener's close.
+  const sockets = new Set<net.Socket>();
   return {
-    take: (socket) => server.emit('connection', socket),
+    take: (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      server.emit('connection', socket);
+    },
     closeAll: () => {
       for (const s of sessions) s.destroy();
+      for (const s of sockets) s.destroy();
     },
   };
 }
@@ -100,25 +135,33 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 export function sniffH2c(server: http.Server, h2: H2Server, firstBytesTimeout: number): void {
   const httpListeners = server.listeners('connection') as ((s: net.Socket) => void)[];
   server.removeAllListeners('connection');
+  // Connections that have sent nothing yet are no server's: closing the listener closes them too.
+  const pending = new Set<net.Socket>();
   const closeAll = server.closeAllConnections.bind(server);
   server.closeAllConnections = () => {
+    for (const socket of pending) socket.destroy();
     h2.closeAll();
     closeAll();
   };
   server.on('connection', (socket: net.Socket) => {
+    pending.add(socket);
     let seen: Buffer = Buffer.alloc(0);
     // Until a first request line or the preface is in, the socket is no server's: it gets
     // the head timeout here, and an error only loses it.
     const fail = () => socket.destroy();
     const timer = setTimeout(fail, firstBytesTimeout);
     socket.on('error', fail);
-    socket.once('close', () => clearTimeout(timer));
+    socket.once('close', () => {
+      clearTimeout(timer);
+      pending.delete(socket);
+    });
     const onData = (chunk: Buffer) => {
       seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
       const n = Math.min(seen.length, PREFACE.length);
       const isH2 = seen.subarray(0, n).equals(PREFACE.subarray(0, n));
       if (isH2 && n < PREFACE.length) return; // a preface still coming in
       clearTimeout(timer);
+      pending.delete(socket);
       socket.off('data', onData);
       socket.off('error', fail);
       socket.pause();

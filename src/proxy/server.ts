@@ -118,7 +118,7 @@ function makeServer(ssl: boolean, h2: boolean, serverOptions: http.ServerOptions
   if (h2) {
     const l2: Listener = { port: 0, tls: ssl, h2: true };
     ls.push(l2);
-    h2server = createH2Server((req, res) => pipeline.onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, l2), serverOptions.maxHeaderSize ?? 32 * 1024);
+    h2server = createH2Server((req, res) => pipeline.onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, l2), serverOptions.maxHeaderSize ?? 32 * 1024, serverOptions.keepAliveTimeout ?? 75_000);
     if (!ssl) sniffH2c(server, h2server, serverOptions.headersTimeout ?? 60_000);
   }
   if (ssl) {

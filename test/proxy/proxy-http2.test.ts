@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import fs from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -188,6 +189,63 @@ describe('h2c with prior knowledge on a plain `http2` listener', () => {
     expect(r.status).toBe(426);
     expect(JSON.parse(r.body).message).toBe('Please use HTTPS protocol');
   });
+});
+
+/** Writes `bytes` on a new TCP connection and resolves once the proxy closes it. */
+function sendRaw(port: number, bytes: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
+    socket.on('data', () => {});
+    socket.on('error', () => resolve());
+    socket.on('close', () => resolve());
+  });
+}
+
+test('garbage after the HTTP/2 preface, and a stream reset mid-body, lose only their own connection or stream', async () => {
+  const preface = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+  await sendRaw(h2cPort, Buffer.concat([preface, Buffer.from('this is not a frame at all, not even close')]));
+  const session = http2.connect(`https://127.0.0.1:${tlsH2Port}`, { rejectUnauthorized: false });
+  const req = session.request({ ':path': '/echo/reset', ':method': 'POST' });
+  req.on('error', () => {});
+  req.write('partial body');
+  req.close(http2.constants.NGHTTP2_CANCEL);
+  // The same session still carries requests, and new connections are served.
+  const again = await new Promise<number>((resolve, reject) => {
+    const r = session.request({ ':path': '/echo/after' });
+    r.on('response', (h) => resolve(Number(h[':status'])));
+    r.on('error', reject);
+    r.end();
+  });
+  session.close();
+  expect(again).toBe(200);
+  expect((await h2request(`http://127.0.0.1:${h2cPort}`, '/echo/after')).status).toBe(200);
+});
+
+test('an HTTP/2 connection without streams for keepalive_timeout is closed, one with a stream open is not', async () => {
+  const slow = await echoServer((_req, res) => setTimeout(() => res.end('late'), 600));
+  const svc = service({ port: slow.port });
+  const short = await createProxyServer({ keepAliveTimeout: 300, snapshot: snapshot({ services: [s, svc], routes: [route(s, { paths: ['/echo'] }), route(svc, { paths: ['/slow'] })] }) });
+  try {
+    const port = (await short.listen(0, '127.0.0.1', false, true)).port;
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+    // A stream open longer than the idle time keeps the session...
+    const body = await new Promise<string>((resolve, reject) => {
+      let data = '';
+      const r = session.request({ ':path': '/slow' });
+      r.on('data', (c: Buffer) => (data += c));
+      r.on('end', () => resolve(data));
+      r.on('error', reject);
+      r.end();
+    });
+    expect(body).toBe('late');
+    // ...and once idle, the proxy closes it.
+    await closed;
+    expect(session.closed || session.destroyed).toBe(true);
+  } finally {
+    await short.close();
+    await slow.close();
+  }
 });
 
 describe('proxy workers', () => {
