@@ -9,7 +9,8 @@ import http2 from 'node:http2';
 import { randomUUID } from 'node:crypto';
 import { freePort } from '../../src/db/embedded.ts';
 import { createProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
-import { consumer, get, keyauth, plugin, route, service } from '../support/proxy-fixtures.ts';
+import https from 'node:https';
+import { consumer, get, keyauth, plugin, route, service, target, upstream } from '../support/proxy-fixtures.ts';
 import { snapshot } from '../support/proxy-fixtures.ts';
 import { caChain, type CaChain } from '../support/tls-fixtures.ts';
 import { greeterClient, greeterServer, grpc, serverStream, unary, type GreeterServer, type HelloReply } from '../support/grpc-greeter.ts';
@@ -25,6 +26,8 @@ const grpcSvc = service({ protocol: 'grpc' });
 const grpcsSvc = service({ protocol: 'grpcs' });
 const deadSvc = service({ protocol: 'grpc', retries: 0 });
 const caId = randomUUID();
+const retryUp = upstream('grpc-retry');
+const retrySvc = service({ protocol: 'grpc', host: 'grpc-retry', port: 80 });
 const verifiedSvc = service({ protocol: 'grpcs', tls_verify: true, ca_certificates: [caId] });
 const unverifiableSvc = service({ protocol: 'grpcs', tls_verify: true, retries: 0 });
 const closed = route(grpcSvc, { protocols: ['grpc', 'grpcs'], hosts: ['closed.grpc'], strip_path: false });
@@ -37,12 +40,17 @@ beforeAll(async () => {
   grpcSvc.port = plainUp.port;
   grpcsSvc.port = tlsUp.port;
   deadSvc.port = await freePort();
+  const refused = await freePort();
   verifiedSvc.port = tlsUp.port;
   unverifiableSvc.port = tlsUp.port;
   proxy = await createProxyServer({
     tls: { cert: [pki.direct.cert], key: [pki.direct.key] },
     snapshot: snapshot({
-      services: [grpcSvc, grpcsSvc, deadSvc, verifiedSvc, unverifiableSvc],
+      services: [grpcSvc, grpcsSvc, deadSvc, verifiedSvc, unverifiableSvc, retrySvc],
+      // Round-robin over a refused target and a live one: of four calls, some pick the
+      // refused one first and are answered only through a retry.
+      upstreams: [retryUp],
+      targets: [target(retryUp, `127.0.0.1:${refused}`), target(retryUp, `127.0.0.1:${plainUp.port}`)],
       ca_certificates: [{ id: caId, cert: pki.root, cert_digest: 'x', tags: null, created_at: 1, updated_at: 1 }],
       routes: [
         route(grpcSvc, { protocols: ['grpc', 'grpcs'], hosts: ['plain.grpc'], strip_path: false }),
@@ -50,6 +58,7 @@ beforeAll(async () => {
         route(grpcSvc, { protocols: ['grpcs'], hosts: ['only-tls.grpc'], strip_path: false }),
         route(grpcSvc, { protocols: ['grpc'], hosts: ['grpc_authority_1.example'], strip_path: false, preserve_host: true }),
         route(deadSvc, { protocols: ['grpc'], hosts: ['dead.grpc'], strip_path: false }),
+        route(retrySvc, { protocols: ['grpc'], hosts: ['retry.grpc'], strip_path: false }),
         route(verifiedSvc, { protocols: ['grpc'], hosts: ['verified.grpc'], strip_path: false }),
         route(unverifiableSvc, { protocols: ['grpc'], hosts: ['unverifiable.grpc'], strip_path: false }),
         closed,
@@ -118,6 +127,15 @@ describe('proxies gRPC (19-grpc_proxy_spec.lua)', () => {
     expect(r.value?.authority).toBe('grpc_authority_1.example');
   });
 
+  test('proxies :authority header on balancer retry: a refused target, then the next one', async () => {
+    for (let i = 0; i < 4; i++) {
+      const r = await unary<HelloReply>(h2c('retry.grpc'), 'SayHello', { name: 'again' });
+      expect(r.error).toBeUndefined();
+      expect(r.value!.message).toBe('hello again');
+      expect(r.value!.authority).toBe(`127.0.0.1:${plainUp.port}`);
+    }
+  });
+
   test('proxies grpcs: TLS from the client, TLS to a grpcs upstream', async () => {
     const r = await unary<HelloReply>(overTls('tls.grpc'), 'SayHello', { name: 'tls' });
     expect(r.error).toBeUndefined();
@@ -171,7 +189,7 @@ describe("Kong's gRPC answers", () => {
     expect(r.error?.code).toBe(grpc.status.NOT_FOUND);
   });
 
-  test('a plugin refusing a gRPC request: grpc-status 16 with its message (21-grpc_plugins_triggering_spec.lua)', async () => {
+  test('a plugin refusing a gRPC request: grpc-status 16 with its message (kong.response.exit for a gRPC client)', async () => {
     const r = await unary(h2c('closed.grpc'), 'SayHello', { name: 'x' });
     expect(r.error?.code).toBe(grpc.status.UNAUTHENTICATED);
     expect(r.error?.details).toBe('No API key found in request');
@@ -187,27 +205,47 @@ describe("Kong's gRPC answers", () => {
     expect(r.error?.details).toBe('An invalid response was received from the upstream server');
   });
 
-  test('non-grpc request on grpc route: 415 "Non-gRPC request matched gRPC route"', async () => {
-    const session = http2.connect(`http://127.0.0.1:${h2cPort}`);
-    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = session.request({ ':method': 'POST', ':path': '/', ':authority': 'plain.grpc' });
-      let body = '';
-      let status = 0;
-      req.on('response', (h) => (status = Number(h[':status'])));
-      req.on('data', (c: Buffer) => (body += c));
-      req.on('end', () => resolve({ status, body }));
-      req.on('error', reject);
-      req.end();
-    });
-    session.close();
-    expect(res.status).toBe(415);
-    expect(JSON.parse(res.body).message).toBe('Non-gRPC request matched gRPC route');
+  test('non-grpc request on grpc and grpcs routes (no content-type, non-grpc content-type): 415 "Non-gRPC request matched gRPC route"', async () => {
+    const cases: [string, string, http2.OutgoingHttpHeaders][] = [
+      [`http://127.0.0.1:${h2cPort}`, 'plain.grpc', {}],
+      [`https://127.0.0.1:${tlsPort}`, 'only-tls.grpc', {}],
+      [`http://127.0.0.1:${h2cPort}`, 'plain.grpc', { 'content-type': 'application/json' }],
+      [`https://127.0.0.1:${tlsPort}`, 'only-tls.grpc', { 'content-type': 'application/json' }],
+    ];
+    for (const [origin, authority, extra] of cases) {
+      const session = http2.connect(origin, { rejectUnauthorized: false });
+      const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = session.request({ ':method': 'POST', ':path': '/', ':authority': authority, ...extra });
+        let body = '';
+        let status = 0;
+        req.on('response', (h) => (status = Number(h[':status'])));
+        req.on('data', (c: Buffer) => (body += c));
+        req.on('end', () => resolve({ status, body }));
+        req.on('error', reject);
+        req.end('{}');
+      });
+      session.close();
+      expect(res.status).toBe(415);
+      expect(JSON.parse(res.body).message).toBe('Non-gRPC request matched gRPC route');
+    }
   });
 
-  test('non-http2 request on grpc route: 426 "Please use HTTP2 protocol"', async () => {
+  test('non-http2 request on grpc and grpcs routes: 426 "Please use HTTP2 protocol"', async () => {
     const r = await get(`http://127.0.0.1:${plainPort}/`, { method: 'POST', headers: { host: 'plain.grpc', 'content-type': 'application/grpc' } });
     expect(r.status).toBe(426);
     expect(r.json().message).toBe('Please use HTTP2 protocol');
     expect(r.headers.upgrade).toBe('HTTP/2');
+    // HTTP/1.1 over TLS (ALPN http/1.1) to a grpcs route.
+    const overTls = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: tlsPort, method: 'POST', path: '/', headers: { host: 'only-tls.grpc', 'content-type': 'application/grpc' }, rejectUnauthorized: false, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(overTls.status).toBe(426);
+    expect(JSON.parse(overTls.body).message).toBe('Please use HTTP2 protocol');
   });
 });
