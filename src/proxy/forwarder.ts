@@ -14,7 +14,7 @@ import { bodyWithHead, discardUnsentBody, readBodyUpTo, transformBody } from './
 import { MSG, errorBody, sendJson } from './errors.ts';
 import { SMALL_BODY, unwatchWrites, watchWrites, type WriteWatch } from './write-timeout.ts';
 import { armClientTimeout, disarmClientTimeout } from './client-timeouts.ts';
-import { VIA } from './version.ts';
+import { VIA, VIA_H2 } from './version.ts';
 import { sendGrpcAnswer } from './grpc-answers.ts';
 import { GrpcForwarder } from './grpc-forwarder.ts';
 import { upstreamTls, type UpstreamTlsSettings } from './upstream-tls.ts';
@@ -265,6 +265,11 @@ function pushEdit(this: string[], v: string | string[] | null, k: string): void 
   else for (let i = 0; i < v.length; i++) this.push(k, v[i]!);
 }
 
+/** Kong's inbound Via names the client's protocol version: `2 kong` for HTTP/2 clients. */
+function viaOf(ctx: ProxyContext): string {
+  return ctx.req.httpVersionMajor === 2 ? VIA_H2 : VIA;
+}
+
 function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): string[] {
   const src: IncomingHttpHeaders = ctx.req.headers;
   const edits = ctx.requestHeaderEdits;
@@ -301,7 +306,7 @@ function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): s
     'x-forwarded-path', ctx.rawPath,
     'x-real-ip', ctx.clientIp,
     'x-kong-request-id', ctx.requestId,
-    'via', src.via ? src.via + ', ' + VIA : VIA,
+    'via', src.via ? src.via + ', ' + viaOf(ctx) : viaOf(ctx),
   );
   // Kong: no prefix header when the prefix stripped was the root itself.
   if (ctx.strippedPrefix !== null && ctx.strippedPrefix !== '/') out.push('x-forwarded-prefix', ctx.strippedPrefix);

@@ -10,7 +10,7 @@ import type { Service } from '../entities/types.ts';
 import type { Peer } from './balancer/index.ts';
 import { PHASE_HEADER_FILTER, type ProxyContext, type ResponseHead } from './context.ts';
 import { MSG } from './errors.ts';
-import { VIA } from './version.ts';
+import { VIA_H2 } from './version.ts';
 import { upstreamTls } from './upstream-tls.ts';
 import type { EntityStore } from '../cache/entity-store.ts';
 
@@ -23,6 +23,8 @@ export interface GrpcOutcomes {
 
 /** Not sent on an HTTP/2 hop (RFC 9113 8.2.2), nor passed back from one. */
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'content-length']);
+/** Passed back on a path of its own (one Via with this proxy's entry last). */
+const RESPONSE_SKIP = new Set([...HOP, 'via']);
 
 type TimedOut = Error & { code?: string };
 
@@ -33,7 +35,7 @@ function timeoutError(what: string): TimedOut {
 /** Upstream headers for the client: no pseudo-headers, no connection-specific ones. */
 function passBack(headers: http2.IncomingHttpHeaders, out: string[]): void {
   for (const k in headers) {
-    if (k.charCodeAt(0) === 58 || HOP.has(k)) continue;
+    if (k.charCodeAt(0) === 58 || RESPONSE_SKIP.has(k)) continue;
     const v = headers[k];
     if (typeof v === 'string') out.push(k, v);
     else if (Array.isArray(v)) for (const x of v) out.push(k, x);
@@ -197,7 +199,9 @@ class GrpcRelay {
     const h: string[] = [];
     passBack(headers, h);
     if (ctx.responseHeaders !== null) h.push(...ctx.responseHeaders);
-    h.push('via', VIA, 'x-kong-upstream-latency', String(Math.round(ctx.upstreamLatency)), 'x-kong-proxy-latency', String(Math.round(ctx.proxyLatency)), 'x-kong-request-id', ctx.requestId);
+    // One Via: the upstream's entries, then this proxy's HTTP/2 hop (35-via_spec.lua's gRPC cases).
+    const upstreamVia = headers.via;
+    h.push('via', upstreamVia ? `${String(upstreamVia)}, ${VIA_H2}` : VIA_H2, 'x-kong-upstream-latency', String(Math.round(ctx.upstreamLatency)), 'x-kong-proxy-latency', String(Math.round(ctx.proxyLatency)), 'x-kong-request-id', ctx.requestId);
     const plugins = ctx.plugins;
     if (plugins !== null && (ctx.phases & PHASE_HEADER_FILTER) !== 0) {
       const head: ResponseHead = { status, headers: h };

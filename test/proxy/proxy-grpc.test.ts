@@ -12,6 +12,7 @@ import { createProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import https from 'node:https';
 import { consumer, get, keyauth, plugin, route, service, target, upstream } from '../support/proxy-fixtures.ts';
 import { snapshot } from '../support/proxy-fixtures.ts';
+import { VIA_H2 } from '../../src/proxy/version.ts';
 import { caChain, type CaChain } from '../support/tls-fixtures.ts';
 import { greeterClient, greeterServer, grpc, serverStream, unary, type GreeterServer, type HelloReply } from '../support/grpc-greeter.ts';
 
@@ -88,6 +89,8 @@ describe('proxies gRPC (19-grpc_proxy_spec.lua)', () => {
     expect(r.error).toBeUndefined();
     expect(r.value!.message).toBe('hello kong');
     expect(r.value!.forwarded_proto).toBe('http');
+    // 35-via_spec.lua, "gRPC without SSL in both the inbound and outbound directions".
+    expect(r.value!.via).toBe(VIA_H2);
     // "sets default :authority header if `preserve_host` isn't set": the upstream's address.
     expect(r.value!.authority).toBe(`127.0.0.1:${plainUp.port}`);
   });
@@ -152,6 +155,8 @@ describe('proxies gRPC (19-grpc_proxy_spec.lua)', () => {
       expect(r.error?.code).toBe(grpc.status.NOT_FOUND);
       expect(r.error?.details).toBe('no such greeting');
       expect(r.error?.metadata.get('x-detail')).toEqual(['from-upstream']);
+      // 35-via_spec.lua's gRPC cases: the client's Via is this proxy's HTTP/2 hop.
+      expect(r.error?.metadata.get('via')).toEqual([VIA_H2]);
     }
   });
 

@@ -15,7 +15,7 @@ import { startNodeProxy, type NodeProxy } from '../../src/proxy/node-proxy.ts';
 import { freePort } from '../../src/db/embedded.ts';
 import { createLogger } from '../../src/log.ts';
 import { loadProxyTls } from '../../src/proxy/tls-certs.ts';
-import { VIA } from '../../src/proxy/version.ts';
+import { VIA, VIA_H2 } from '../../src/proxy/version.ts';
 import { consumer, echoServer, get, keyauth, plugin, route, service, snapshot, type Echo, type Upstream_ } from '../support/proxy-fixtures.ts';
 
 let prefix: string;
@@ -131,9 +131,12 @@ describe('requests over h2', () => {
     expect(r.alpn).toBe('h2');
     expect(r.status).toBe(200);
     expect(r.headers['x-upstream']).toBe('yes');
+    // 35-via_spec.lua, "HTTP/2 in both the inbound and outbound directions": the upstream
+    // gets `2 ...` (the client's hop), the client `1.1 ...` (the upstream's).
     expect(r.headers.via).toBe(VIA);
     const echo = JSON.parse(r.body) as Echo;
     expect(echo.url).toBe('/a?x=1');
+    expect(echo.headers.via).toBe(VIA_H2);
     expect(echo.headers['x-forwarded-proto']).toBe('https');
     expect(echo.headers['x-forwarded-host']).toBe('api.example');
     expect(Object.keys(echo.headers).some((k) => k.startsWith(':'))).toBe(false);

@@ -12,12 +12,13 @@ export interface HelloReply {
   message: string;
   authority: string;
   forwarded_proto: string;
+  via: string;
 }
 
 type Call = grpc.ServerUnaryCall<{ name: string; count: number; code: number; message: string }, HelloReply>;
 
-function seen(call: { metadata: grpc.Metadata; getHost(): string }): Pick<HelloReply, 'authority' | 'forwarded_proto'> {
-  return { authority: call.getHost(), forwarded_proto: String(call.metadata.get('x-forwarded-proto')[0] ?? '') };
+function seen(call: { metadata: grpc.Metadata; getHost(): string }): Pick<HelloReply, 'authority' | 'forwarded_proto' | 'via'> {
+  return { authority: call.getHost(), forwarded_proto: String(call.metadata.get('x-forwarded-proto')[0] ?? ''), via: String(call.metadata.get('via')[0] ?? '') };
 }
 
 const handlers: grpc.UntypedServiceImplementation = {
