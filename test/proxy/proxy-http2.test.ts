@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { selfSigned } from '../support/tls-fixtures.ts';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -29,6 +31,8 @@ const s = service({ port: 0 });
 const closed = route(s, { paths: ['/closed'] });
 const terminated = route(s, { paths: ['/terminated'] });
 const alice = consumer('alice');
+const h2cert = selfSigned('h2.example.test');
+const h2certificate = { id: randomUUID(), cert: h2cert.cert, key: h2cert.key, cert_alt: null, key_alt: null, tags: null, created_at: 1, updated_at: 1 };
 
 interface H2Res {
   status: number;
@@ -97,6 +101,8 @@ beforeAll(async () => {
       ],
       consumers: [alice],
       keyauth_credentials: [keyauth(alice, 'secret')],
+      certificates: [h2certificate],
+      snis: [{ id: randomUUID(), name: 'h2.example.test', certificate: { id: h2certificate.id }, tags: null, created_at: 1, updated_at: 1 }],
     }),
   });
   plainPort = (await proxy.listen(0, '127.0.0.1')).port;
@@ -118,6 +124,19 @@ describe('ALPN on ssl listeners', () => {
     const viaH1 = await httpsGet(tlsH2Port, '/echo/h1');
     expect(viaH1.status).toBe(200);
     expect((JSON.parse(viaH1.body) as Echo).url).toBe('/h1');
+  });
+
+  test("SNI still chooses the certificate: an snis entity's name gets its certificate over h2", async () => {
+    const cn = await new Promise<string>((resolve, reject) => {
+      const session = http2.connect(`https://127.0.0.1:${tlsH2Port}`, { rejectUnauthorized: false, servername: 'h2.example.test' });
+      session.on('error', reject);
+      session.on('connect', () => {
+        const socket = session.socket as tls.TLSSocket;
+        resolve(`${socket.alpnProtocol} ${String(socket.getPeerCertificate().subject.CN)}`);
+        session.close();
+      });
+    });
+    expect(cn).toBe('h2 h2.example.test');
   });
 
   test('an `ssl` listener without http2 does not offer h2', async () => {
