@@ -150,6 +150,8 @@ export class GrpcForwarder {
 class GrpcRelay {
   private answered = false;
   private finished = false;
+  /** The answer went out as one HEADERS frame that ended the client's stream. */
+  private headersOnly = false;
   /** The client's body is being read into this stream: no other peer can be tried. */
   piped = false;
 
@@ -211,15 +213,26 @@ class GrpcRelay {
     ctx.status = status;
     ctx.sentHeaders = h;
     const res = ctx.res;
-    if ((flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0) {
+    // An HTTP/1.1 client (a route that is not grpc-only) has no stream of its own.
+    const clientStream = (res as unknown as Partial<http2.Http2ServerResponse>).stream;
+    if ((flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0 && clientStream !== undefined) {
       // Trailers-only (a status without messages): one HEADERS frame that ends the stream.
+      this.headersOnly = true;
       const out: http2.OutgoingHttpHeaders = { ':status': status };
-      for (let i = 0; i < h.length; i += 2) out[h[i]!] = h[i + 1]!;
-      const clientStream = (res as unknown as http2.Http2ServerResponse).stream;
+      for (let i = 0; i < h.length; i += 2) {
+        const prev = out[h[i]!];
+        out[h[i]!] = prev === undefined ? h[i + 1]! : ([] as string[]).concat(prev as string | string[], h[i + 1]!);
+      }
       if (!clientStream.destroyed) clientStream.respond(out, { endStream: true });
       return;
     }
-    res.writeHead(status, h);
+    try {
+      res.writeHead(status, h);
+    } catch (err) {
+      // A header node refuses to send (invalid characters): Kong answers 502 too.
+      this.answered = false;
+      this.error(err as Error);
+    }
   }
 
   private end(): void {
@@ -227,7 +240,7 @@ class GrpcRelay {
     this.finished = true;
     const res = this.ctx.res;
     if (!res.headersSent && !this.answered) return this.fwd.failed(this.ctx, this.service, this.peer, this.attempt, new Error('upstream ended without an answer'), this.piped);
-    if (!res.writableEnded && !(res as unknown as http2.Http2ServerResponse).stream.destroyed) res.end();
+    if (!this.headersOnly && !res.writableEnded && !res.destroyed) res.end();
     this.fwd.done(this.ctx, this.peer);
   }
 
