@@ -97,7 +97,6 @@ export function createH2Server(handler: H2Handler, maxHeaderSize: number, keepAl
     {
       Http2ServerRequest: H2Request,
       Http2ServerResponse: H2Response as unknown as typeof http2.Http2ServerResponse,
-      maxSessionMemory: 64,
       settings: { maxHeaderListSize: maxHeaderSize },
     },
     handler,
