@@ -80,6 +80,8 @@ export class ProxyContext {
   readonly path: string;
   /** The client came over TLS (an `ssl` proxy_listen entry): X-Forwarded-Proto https. */
   https = false;
+  /** A gRPC request (HTTP/2, Content-Type application/grpc...): Kong's answers carry grpc-status. */
+  grpc = false;
   /** Port of the listener the request arrived on (X-Forwarded-Port). */
   listenPort = 0;
   /** Raw query without '?', '' when absent; plugins may replace it. */

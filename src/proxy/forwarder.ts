@@ -14,8 +14,10 @@ import { bodyWithHead, discardUnsentBody, readBodyUpTo, transformBody } from './
 import { MSG, errorBody, sendJson } from './errors.ts';
 import { SMALL_BODY, unwatchWrites, watchWrites, type WriteWatch } from './write-timeout.ts';
 import { armClientTimeout, disarmClientTimeout } from './client-timeouts.ts';
-import { VIA } from './version.ts';
+import { VIA, VIA_H2 } from './version.ts';
 import { pushForwarded } from './forwarded.ts';
+import { sendGrpcAnswer } from './grpc-answers.ts';
+import { GrpcForwarder } from './grpc-forwarder.ts';
 import { upstreamTls, type UpstreamTlsSettings } from './upstream-tls.ts';
 import type { EntityStore } from '../cache/entity-store.ts';
 
@@ -83,6 +85,8 @@ class BodyLimit extends Transform {
 
 export class Forwarder {
   private readonly pools = new Map<string, Pool>();
+  /** Services with protocol grpc / grpcs: HTTP/2 to the upstream. */
+  private readonly grpc: GrpcForwarder;
 
   /** nginx's send_timeout in ms (60 s by default). */
   readonly sendTimeout: number;
@@ -92,6 +96,7 @@ export class Forwarder {
     private readonly opts: ForwarderOptions,
   ) {
     this.sendTimeout = opts.sendTimeout ?? 60_000;
+    this.grpc = new GrpcForwarder(this, opts.store);
   }
 
   pool(origin: string, connectTimeout: number, servername: string | null = null, secure: UpstreamTlsSettings | null = null): Pool {
@@ -122,6 +127,7 @@ export class Forwarder {
     if (ctx.requestBodyTransforms !== null && ctx.requestBody === null && ctx.requestBodyHead === null) return this.bufferThenForward(ctx, service, peer);
     const buffered = ctx.requestBody;
     const headers = buildRequestHeaders(ctx, service, peer);
+    if (service.protocol === 'grpc' || service.protocol === 'grpcs') return this.grpc.forward(ctx, service, peer, attempt, headers);
     let streamed = false;
     let body: Dispatcher.DispatchOptions['body'] = null;
     if (buffered !== null) {
@@ -221,7 +227,9 @@ export class Forwarder {
       for (const p of plugins) if (p.headerFilter !== undefined) p.headerFilter(ctx, head);
       ctx.status = status = head.status;
     }
-    sendJson(ctx.res, status, errorBody(message, ctx.requestId), extra, ctx.startedAt);
+    // kong/error_handlers.lua: a gRPC client gets the message as grpc-message.
+    if (ctx.grpc) sendGrpcAnswer(ctx.res, status, message, extra, ctx.startedAt);
+    else sendJson(ctx.res, status, errorBody(message, ctx.requestId), extra, ctx.startedAt);
     this.opts.onDone(ctx);
   }
 
@@ -231,6 +239,7 @@ export class Forwarder {
 
   async close(): Promise<void> {
     this.balancers.forgetPools();
+    this.grpc.close();
     const all = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(all.map((p) => p.destroy().catch(noop)));
@@ -255,6 +264,11 @@ function pushEdit(this: string[], v: string | string[] | null, k: string): void 
   if (v === null) return;
   if (typeof v === 'string') this.push(k, v);
   else for (let i = 0; i < v.length; i++) this.push(k, v[i]!);
+}
+
+/** Kong's inbound Via names the client's protocol version: `2 kong` for HTTP/2 clients. */
+function viaOf(ctx: ProxyContext): string {
+  return ctx.req.httpVersionMajor === 2 ? VIA_H2 : VIA;
 }
 
 function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): string[] {
@@ -283,7 +297,7 @@ function buildRequestHeaders(ctx: ProxyContext, service: Service, peer: Peer): s
   // undici sends its origin's host itself: naming it again would only cost a header check.
   if (host !== peer.authority) out.push('host', host);
   pushForwarded(ctx, out);
-  out.push('x-kong-request-id', ctx.requestId, 'via', src.via ? src.via + ', ' + VIA : VIA);
+  out.push('x-kong-request-id', ctx.requestId, 'via', src.via ? src.via + ', ' + viaOf(ctx) : viaOf(ctx));
   // TE is hop-by-hop, but Kong keeps its `trailers` (the client can take trailers).
   if (clientTakesTrailers(ctx)) out.push('te', 'trailers');
   return out;

@@ -56,8 +56,8 @@ export interface NodeProxy {
 export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
   // Every worker listens on every proxy_listen entry; node:cluster shares each socket.
   if (o.listen.length === 0) throw new Error('proxy_listen is off');
-  const listeners: ListenAddress[] = o.listen.map((l) => ({ host: l.host, port: l.port, ssl: l.flags.includes('ssl'), proxyProtocol: l.flags.includes('proxy_protocol') }));
-  const known = new Set(['ssl', 'reuseport', 'proxy_protocol']);
+  const listeners: ListenAddress[] = o.listen.map((l) => ({ host: l.host, port: l.port, ssl: l.flags.includes('ssl'), http2: l.flags.includes('http2'), proxyProtocol: l.flags.includes('proxy_protocol') }));
+  const known = new Set(['ssl', 'http2', 'reuseport', 'proxy_protocol']);
   const ignored = [...new Set(o.listen.flatMap((l) => l.flags.filter((f) => !known.has(f) && !f.startsWith('backlog='))))];
   if (ignored.length) o.logger.warn({ flags: ignored }, 'proxy_listen: flags not supported here are ignored');
   let tls: TlsMaterial | undefined;
@@ -67,7 +67,7 @@ export async function startNodeProxy(o: NodeProxyOptions): Promise<NodeProxy> {
   }
   // A busy port would only show as workers dying and being restarted; say it plainly instead.
   for (const l of listeners) await assertBindable(l.host, l.port);
-  const where = listeners.map((l) => `${l.host}:${l.port}${l.ssl ? ' ssl' : ''}`).join(', ');
+  const where = listeners.map((l) => `${l.host}:${l.port}${l.ssl ? ' ssl' : ''}${l.http2 ? ' http2' : ''}`).join(', ');
   // Active health checks run here, once for the node, and every verdict (these, and the
   // workers' passive ones) reaches every worker: Kong's workers share one health table.
   // They start once the workers listen: their module (undici, the balancers) would delay the

@@ -21,6 +21,7 @@ import { SERVER, VIA } from './version.ts';
 import { RealIp } from './real-ip.ts';
 import { forwardedHost, forwardedProto } from './forwarded.ts';
 import { proxiedAddress } from './proxy-protocol.ts';
+import { GRPC_TYPE, grpcMessageOf, isGrpcRequest, refuseOnGrpcRoute, sendGrpcAnswer } from './grpc-answers.ts';
 
 const kServed = Symbol('gossamer.requestsServed');
 type CountedSocket = IncomingMessage['socket'] & { [kServed]?: number };
@@ -34,6 +35,8 @@ function bodyReceived(this: IncomingMessage): void {
 export interface Listener {
   port: number;
   tls: boolean;
+  /** Requests that came over HTTP/2 (an `http2` listener's h2 connections). */
+  h2?: boolean;
 }
 
 /** What `prepare` hands on: a context to forward, null when already answered, or a body read still under way. */
@@ -191,7 +194,7 @@ export class RequestPipeline {
     const q = url.indexOf('?');
     let rawPath = q === -1 ? url : url.slice(0, q);
     // One compare for every request: HTTP/1.0, 0.9 and a spelled-out 2.0 have nginx's refusals.
-    if (req.httpVersionMinor !== 1 && refuseOtherVersion(req, res)) return null;
+    if (req.httpVersionMinor !== 1 && l.h2 !== true && refuseOtherVersion(req, res)) return null;
     let hostHeader = req.headers.host;
     if (hostHeader === undefined) {
       if (req.httpVersionMinor === 1) return refuseBadRequest(res); // nginx: HTTP/1.1 without Host
@@ -248,20 +251,26 @@ export class RequestPipeline {
       }
       ctx.requestBodyLimit = maxBodySize;
     }
+    ctx.grpc = l.h2 === true && isGrpcRequest(req);
     if (m === null) {
       ctx.status = 404;
-      sendJson(res, 404, errorBody(MSG.noRoute, ctx.requestId), ['x-kong-request-id', ctx.requestId], start);
+      if (ctx.grpc) sendGrpcAnswer(res, 404, null, ['content-type', GRPC_TYPE, 'x-kong-request-id', ctx.requestId], start);
+      else sendJson(res, 404, errorBody(MSG.noRoute, ctx.requestId), ['x-kong-request-id', ctx.requestId], start);
       return null;
     }
     ctx.route = m.route;
     ctx.service = m.service;
     if (this.allowDebugHeader && req.headers['kong-debug'] !== undefined) addDebugHeaders(ctx);
     const protocols = m.route.protocols;
-    if (protocols && protocols.length !== 0 && !protocols.includes('http') && !protocols.includes('ws') && forwardedProto(ctx) !== 'https') {
-      // An https-only route reached over plain HTTP: Kong's answer. (Over TLS Kong serves
-      // http-only routes too: its router treats http and https alike for matching.)
-      answerHttpsOnly(ctx, res, m.route.https_redirect_status_code || 426, forwardedHost(ctx), url, start);
-      return null;
+    if (protocols && protocols.length !== 0 && !protocols.includes('http') && !protocols.includes('ws')) {
+      if (protocols.includes('grpc') || protocols.includes('grpcs')) {
+        if (refuseOnGrpcRoute(ctx, protocols, l, start)) return null;
+      } else if (forwardedProto(ctx) !== 'https') {
+        // An https-only route reached over plain HTTP: Kong's answer. (Over TLS Kong serves
+        // http-only routes too: its router treats http and https alike for matching.)
+        answerHttpsOnly(ctx, res, m.route.https_redirect_status_code || 426, forwardedHost(ctx), url, start);
+        return null;
+      }
     }
     ctx.upstreamPath = m.upstreamPath;
     ctx.strippedPrefix = m.strippedPrefix;
@@ -329,6 +338,11 @@ export class RequestPipeline {
       if (ctx.responseBodyTransforms !== null && body !== '') body = (transformBody(ctx.responseBodyTransforms, Buffer.from(body), ctx) ?? body).toString();
     }
     ctx.status = status;
+    if (ctx.grpc) {
+      sendGrpcAnswer(ctx.res, status, grpcMessageOf(body), h, ctx.startedAt);
+      this.onDone(ctx);
+      return;
+    }
     if (body === '') {
       // A 204 or 304 has no body to measure: nginx sends no Content-Length with it.
       if (status !== 204 && status !== 304) h.push('content-length', '0');

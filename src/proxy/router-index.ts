@@ -39,6 +39,9 @@ function removeByRank(list: CompiledMatcher[], m: CompiledMatcher): void {
 }
 
 /** Matchers of one host bucket, by first path segment; every list is in rank order. */
+const HTTP_PROTOCOLS = new Set(['http', 'https', 'grpc', 'grpcs']);
+const isHttpProtocol = (p: string): boolean => HTTP_PROTOCOLS.has(p);
+
 export class PathIndex {
   readonly complete = new Map<string, CompiledMatcher[]>();
   readonly partial = new Map<string, CompiledMatcher[]>();
@@ -161,7 +164,8 @@ export class RouteIndex {
     const svc = serviceId ? serviceOf(r) ?? null : null;
     if (serviceId && !svc) return entry.matchers; // dangling reference: Kong would never have stored it
     if (svc && svc.enabled === false) return entry.matchers; // Kong drops routes of disabled services
-    if (r.protocols && r.protocols.length && !r.protocols.some((p) => p === 'http' || p === 'https')) return entry.matchers;
+    // Stream routes (tcp, tls, udp) are not the HTTP router's; grpc(s) routes are (Kong's http subsystem).
+    if (r.protocols && r.protocols.length && !r.protocols.some(isHttpProtocol)) return entry.matchers;
     let cached = compiled.get(r);
     if (!cached || cached.service !== svc) {
       try {

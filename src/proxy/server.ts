@@ -18,6 +18,7 @@ import type { TlsMaterial } from './tls-certs.ts';
 import { SniCertificates } from './sni-certs.ts';
 import { alpnWire, terminateTls } from './tls-listener.ts';
 import { secureContextOptions } from './tls-settings.ts';
+import { createH2Server, sniffH2c, type H2Server } from './http2-listener.ts';
 import { createSecureContext } from 'node:tls';
 import { UpgradeHandler } from './upgrade.ts';
 import { RealIp, type RealIpOptions } from './real-ip.ts';
@@ -75,6 +76,14 @@ export interface ListenAddress {
   ssl: boolean;
   /** The `proxy_protocol` flag: each connection starts with a PROXY protocol header. */
   proxyProtocol?: boolean;
+  /** Kong's `http2` flag: h2 by ALPN on an ssl listener, h2c with prior knowledge on a plain one. */
+  http2?: boolean;
+}
+
+/** The proxy_listen flags a listener takes beside `ssl`. */
+export interface ListenFlags {
+  http2?: boolean;
+  proxyProtocol?: boolean;
 }
 
 export interface ProxyServer {
@@ -84,8 +93,11 @@ export interface ProxyServer {
   /** Requests received by this process (the benchmark checks every worker served). */
   readonly stats: { requests: number };
   readonly runtime: ProxyRuntime;
-  /** Opens one more listener; `ssl` needs the `tls` option. */
-  listen(port: number, host?: string, ssl?: boolean, proxyProtocol?: boolean): Promise<{ host: string; port: number }>;
+  /**
+   * Opens one more listener; `ssl` needs the `tls` option. Flags: `http2` adds HTTP/2 beside
+   * HTTP/1.1, `proxyProtocol` reads a PROXY protocol header first on each connection.
+   */
+  listen(port: number, host?: string, ssl?: boolean, flags?: ListenFlags): Promise<{ host: string; port: number }>;
   loadSnapshot(snapshot: ConfigSnapshot): void;
   applyChanges(events: ChangeEvent[]): void;
   /** Resolves once changes applied so far are live. */
@@ -110,23 +122,40 @@ function serverOptionsOf(opts: ProxyServerOptions): http.ServerOptions {
 
 interface ListenerServer {
   server: http.Server;
-  l: Listener;
+  /** The listener as its requests see it (HTTP/1.1, and HTTP/2 with h2 set); ports filled in on listen. */
+  ls: Listener[];
 }
 
 /** A server for one listener; its port is filled in once it listens. */
-function makeServer(ssl: boolean, serverOptions: http.ServerOptions, tls: TlsMaterial | undefined, sni: SniCertificates, pipeline: RequestPipeline, upgrades: UpgradeHandler): ListenerServer {
+function makeServer(ssl: boolean, h2: boolean, serverOptions: http.ServerOptions, tls: TlsMaterial | undefined, sni: SniCertificates, pipeline: RequestPipeline, upgrades: UpgradeHandler): ListenerServer {
   const l: Listener = { port: 0, tls: ssl };
   const handler = (req: IncomingMessage, res: ServerResponse): void => pipeline.onRequest(req, res, l);
   const server = http.createServer(serverOptions, handler);
+  const ls = [l];
+  let h2server: H2Server | undefined;
+  if (h2) {
+    const l2: Listener = { port: 0, tls: ssl, h2: true };
+    ls.push(l2);
+    h2server = createH2Server((req, res) => pipeline.onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, l2), serverOptions.maxHeaderSize ?? 32 * 1024, serverOptions.keepAliveTimeout ?? 75_000);
+    if (!ssl) sniffH2c(server, h2server, serverOptions.headersTimeout ?? 60_000);
+  }
   if (ssl) {
     if (!tls) throw new Error("proxy_listen: an 'ssl' listener needs certificates (ssl_cert / ssl_cert_key, or the default under the prefix)");
     // The configured pairs are the default; a certificates entity is chosen by server name.
     const fallback = createSecureContext({ cert: tls.cert, key: tls.key, ...secureContextOptions(tls.settings) });
     terminateTls(server, {
       contextFor: (name) => sni.contextOr(name, fallback),
-      alpn: alpnWire(['http/1.1']),
+      alpn: alpnWire(h2server ? ['h2', 'http/1.1'] : ['http/1.1']),
       helloTimeout: serverOptions.headersTimeout ?? 60_000,
+      onH2: h2server?.take,
     });
+    if (h2server) {
+      const closeAll = server.closeAllConnections.bind(server);
+      server.closeAllConnections = () => {
+        h2server.closeAll();
+        closeAll();
+      };
+    }
   }
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => upgrades.onUpgrade(req, socket, head, l));
   // Requests the parser refuses and CONNECT: Kong's status and body, then close (client-errors.ts).
@@ -135,16 +164,16 @@ function makeServer(ssl: boolean, serverOptions: http.ServerOptions, tls: TlsMat
   // An Expect other than 100-continue: nginx ignores it and proxies the request (node would
   // answer 417 itself). The forwarder drops Expect, as nginx's proxy module does.
   server.on('checkExpectation', handler);
-  return { server, l };
+  return { server, ls };
 }
 
-function listenOn({ server, l }: ListenerServer, port: number, host: string): Promise<{ host: string; port: number }> {
+function listenOn({ server, ls }: ListenerServer, port: number, host: string): Promise<{ host: string; port: number }> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       const a = server.address() as AddressInfo;
-      l.port = a.port;
+      for (const l of ls) l.port = a.port;
       resolve({ host: a.address, port: a.port });
     });
   });
@@ -176,7 +205,7 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
 
   const serverOptions = serverOptionsOf(opts);
   const sni = new SniCertificates(runtime.store, logger, opts.tls ? secureContextOptions(opts.tls.settings) : {});
-  const newServer = (ssl: boolean) => makeServer(ssl, serverOptions, opts.tls, sni, pipeline, upgrades);
+  const newServer = (ssl: boolean, h2 = false) => makeServer(ssl, h2, serverOptions, opts.tls, sni, pipeline, upgrades);
   const first = newServer(false);
   const servers: ListenerServer[] = [];
 
@@ -187,8 +216,8 @@ export async function createProxyServer(opts: ProxyServerOptions = {}): Promise<
     },
     stats: pipeline.stats,
     runtime,
-    listen(port, host = '0.0.0.0', ssl = false, proxyProtocol = false) {
-      const e = !ssl && !proxyProtocol && !servers.includes(first) ? first : newServer(ssl);
+    listen(port, host = '0.0.0.0', ssl = false, { http2 = false, proxyProtocol = false } = {}) {
+      const e = !ssl && !http2 && !proxyProtocol && !servers.includes(first) ? first : newServer(ssl, http2);
       if (proxyProtocol) acceptProxyProtocol(e.server, serverOptions.headersTimeout ?? 60_000);
       servers.push(e);
       return listenOn(e, port, host);

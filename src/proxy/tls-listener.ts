@@ -21,6 +21,8 @@ export interface TlsTermination {
   alpn: Buffer;
   /** A client that does not complete its ClientHello, then its handshake, each in this time loses its connection (ms). */
   helloTimeout: number;
+  /** `http2` listeners: a connection whose ALPN chose h2 goes here instead of the HTTP/1.1 server. */
+  onH2?: (socket: tls.TLSSocket) => void;
 }
 
 /** ALPN protocol names in the wire format OpenSSL takes. */
@@ -76,6 +78,12 @@ export function terminateTls(server: http.Server, t: TlsTermination): void {
       socket.once('secure', () => {
         clearTimeout(handshake);
         pending.delete(raw);
+        if (t.onH2 !== undefined && socket.alpnProtocol === 'h2') {
+          // node's TLS server clears this on its own sockets; node:http2 waits for a
+          // 'secureConnect' (a client's event) while it is set.
+          (socket as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+          return t.onH2(socket);
+        }
         for (const listener of httpListeners) listener.call(server, socket);
       });
     };

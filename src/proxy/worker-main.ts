@@ -120,7 +120,7 @@ async function init(m: Extract<ToWorker, { t: 'gossamer:init' }>): Promise<void>
     proxy.runtime.balancers.onHealthChange = (r) => send({ t: 'gossamer:health', reports: [r] });
     let port = 0;
     for (const l of m.options.listeners ?? [{ ...m.listen, ssl: false }]) {
-      const addr = await proxy.listen(l.port, l.host, l.ssl, l.proxyProtocol);
+      const addr = await proxy.listen(l.port, l.host, l.ssl, { http2: l.http2, proxyProtocol: l.proxyProtocol });
       port ||= addr.port;
     }
     drain();

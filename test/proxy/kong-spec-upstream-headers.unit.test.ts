@@ -46,7 +46,7 @@ function section(realIp: RealIpOptions, proxyProtocol = false) {
   const s = { proxy: null as ProxyServer | null, port: 0 };
   beforeAll(async () => {
     s.proxy = await createProxyServer({ snapshot: kongSnapshot(), realIp });
-    s.port = (await s.proxy.listen(0, '127.0.0.1', false, proxyProtocol)).port;
+    s.port = (await s.proxy.listen(0, '127.0.0.1', false, { proxyProtocol })).port;
   });
   afterAll(async () => {
     await s.proxy?.close();

@@ -72,9 +72,9 @@ describe('through the proxy', () => {
       realIp: { trustedIps: ['127.0.0.1'], header: 'x-forwarded-for', recursive: false },
     });
     plain = (await proxy.listen(0, '127.0.0.1')).port;
-    pp = (await proxy.listen(0, '127.0.0.1', false, true)).port;
+    pp = (await proxy.listen(0, '127.0.0.1', false, { proxyProtocol: true })).port;
     ppProxy = await createProxyServer({ snapshot: snapshot({ services: [services[0]!], routes: [open] }), realIp: { trustedIps: ['127.0.0.1'], header: 'proxy_protocol', recursive: false } });
-    ppReal = (await ppProxy.listen(0, '127.0.0.1', false, true)).port;
+    ppReal = (await ppProxy.listen(0, '127.0.0.1', false, { proxyProtocol: true })).port;
   });
   afterAll(async () => {
     await proxy?.close();
@@ -150,7 +150,7 @@ describe('through the proxy', () => {
       realIp: { trustedIps: ['127.0.0.1'], header: 'proxy_protocol', recursive: false },
     });
     try {
-      const port = (await p.listen(0, '127.0.0.1', true, true)).port;
+      const port = (await p.listen(0, '127.0.0.1', true, { proxyProtocol: true })).port;
       const answer = await new Promise<string>((resolve, reject) => {
         const raw = net.connect(port, '127.0.0.1', () => {
           raw.write(`PROXY TCP4 192.0.2.7 127.0.0.1 5555 ${port}\r\n`);

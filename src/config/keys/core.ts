@@ -6,7 +6,7 @@ export const coreKeys = {
   prefix: key(str(), '/usr/local/gossamer', 'a directory path', 'Working directory of the node: pid file, libp2p identity, node id, the data-plane config cache. Use one prefix per node on a machine.'),
   log_level: choice(['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'], 'info', 'Log level (Kong\'s nginx levels; notice maps to info, crit/alert/emerg to fatal).'),
   node_name: key(str(), '', 'any text; empty derives <hostname>-<cluster port>', 'Name shown in /cluster/members and on every log line. Must be unique in the cluster.'),
-  proxy_listen: key(listen(), '0.0.0.0:8000', 'host:port [flags], comma-separated, or off', 'Where the proxy accepts client traffic.'),
+  proxy_listen: key(listen(), '0.0.0.0:8000', 'host:port [flags], comma-separated, or off', 'Where the proxy accepts client traffic. Flags: `ssl` (TLS, certificates chosen by SNI), `http2` (HTTP/2 beside HTTP/1.1: chosen by ALPN with `ssl`, h2c with prior knowledge without; needed for gRPC), `reuseport` and `backlog=N` (accepted, no effect).'),
   ssl_cert: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', "Certificates for proxy_listen entries with the ssl flag, one per ssl_cert_key entry (an RSA and an ECDSA pair may be given together). Empty: a self-signed certificate is generated once under <prefix>/ssl/."),
   ssl_cert_key: key(list(), '', 'comma-separated PEM file paths (or PEM text), or empty', 'Private keys of ssl_cert, in the same order.', true),
   admin_listen: key(listen(), '127.0.0.1:8001', 'host:port [flags], comma-separated, or off', 'Where the Admin API listens (an entry with the ssl flag serves HTTPS). Keep it on loopback or a private network.'),
