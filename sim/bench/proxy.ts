@@ -6,7 +6,8 @@
 //   (e) gossamer + key-auth, rate-limiting, prometheus   (f) gossamer, worker_processes = 2
 //   (g) gossamer + jwt, correlation-id, http-log (batches to the nginx upstream)
 import '../../src/polyfill.ts';
-import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { parseWrk, startNginx, startNode, stopChild, type Run } from './bench-procs.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,81 +43,6 @@ interface Variant {
   child?: ChildProcess;
 }
 
-interface Run {
-  rps: number;
-  requests: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  cpuS: number;
-  perCpuS: number;
-}
-
-// ---------- processes ----------
-
-function nginxConf(name: string, port: number, body: string): string {
-  const dir = path.join(tmp, name);
-  fs.mkdirSync(dir, { recursive: true });
-  const conf = `
-worker_processes 1;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  keepalive_requests 1000000;
-  ${body.replace(/PORT/g, String(port))}
-}`;
-  const file = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(file, conf);
-  return file;
-}
-
-async function startNginx(name: string, port: number, body: string): Promise<{ pid: () => number; stop: () => Promise<void> }> {
-  const conf = nginxConf(name, port, body);
-  const child = spawn('nginx', ['-c', conf, '-p', path.dirname(conf), '-e', path.join(path.dirname(conf), 'error.log')], { stdio: 'ignore' });
-  await waitPort(port);
-  return {
-    pid: () => child.pid!,
-    stop: () => stopChild(child),
-  };
-}
-
-async function startNode(file: string, args: string[]): Promise<ChildProcess> {
-  const child = fork(path.join(here, file), args, { execArgv: ['--import', 'tsx', ...(PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));
-  });
-  return child;
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    if (child.connected) child.send('stop');
-    else child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-  });
-}
-
-async function waitPort(port: number): Promise<void> {
-  const net = await import('node:net');
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), r(true)));
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listening on ${port}`);
-}
 
 // ---------- measurement ----------
 
@@ -125,30 +51,12 @@ function cpuOf(pids: number[]): number {
   return pids.reduce((t, pid) => t + cpuSeconds(pid), 0);
 }
 
-function toMs(v: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
-}
-
 function wrk(port: number, seconds: number, headers: string[], script?: string, conns = CONNS): { out: string } {
   const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', '--timeout', '10s'];
   for (const h of headers) args.push('-H', h);
   if (script) args.push('-s', script);
   args.push(`http://127.0.0.1:${port}/`);
   return { out: execFileSync('wrk', args, { timeout: (seconds + 30) * 1000 }).toString() };
-}
-
-function parseWrk(out: string): Omit<Run, 'cpuS' | 'perCpuS'> {
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const errors = non2xx + (sock ? sock.slice(1).reduce((s, x) => s + Number(x), 0) : 0);
-  return { requests, rps, p50, p99, errors };
 }
 
 function measure(v: Variant): Run {
@@ -199,7 +107,7 @@ function routerScale(): { n: number; hot: number; nsPerMatch: number }[] {
 
 async function main(): Promise<void> {
   const upPort = await freePort();
-  const upstream = await startNginx('upstream', upPort, `server { listen 127.0.0.1:PORT; location / { return 200 "hello from nginx\\n"; } }`);
+  const upstream = await startNginx(tmp, 'upstream', upPort, `server { listen 127.0.0.1:PORT; location / { return 200 "hello from nginx\\n"; } }`);
   const ports = await Promise.all([1, 2, 3, 4, 5, 6, 7].map(() => freePort()));
   const variants: Variant[] = [];
   const add = async (key: string, label: string, port: number, start: () => Promise<{ pid: () => number; stop: () => Promise<void> }>, headers: string[] = []) => {
@@ -208,12 +116,12 @@ async function main(): Promise<void> {
     variants.push({ key, label, port, rootPid: s.pid, stop: s.stop, headers });
   };
   const node = (file: string, args: string[]) => async () => {
-    const c = await startNode(file, args);
+    const c = await startNode(here, file, args, PROF);
     return { pid: () => c.pid!, stop: () => stopChild(c), child: c };
   };
   console.log(`proxy bench: ${ROUNDS} rounds x ${DURATION}s (+${WARMUP}s warm-up), ${CONNS} connections, wrk -t1; upstream nginx on :${upPort}`);
   await add('a', 'nginx proxy, 1 worker', ports[0]!, () =>
-    startNginx('proxy', ports[0]!, `upstream up { server 127.0.0.1:${upPort}; keepalive 128; }
+    startNginx(tmp, 'proxy', ports[0]!, `upstream up { server 127.0.0.1:${upPort}; keepalive 128; }
     server { listen 127.0.0.1:PORT; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }`),
   );
   await add('b', 'bare undici proxy', ports[1]!, node('proxy-bare-undici.ts', [String(ports[1]), String(upPort)]));

@@ -1,7 +1,8 @@
 // bench:tls's gossamer side: the proxy with an `ssl` listener, built from a snapshot made here
 // (as proxy-gossamer.ts does for bench:proxy): one route to the upstream, and a certificate
 // with `snis` SNI names (sni-0.bench.test … sni-<n-1>.bench.test) beside the listener's own
-// default certificate. Session tickets off: every handshake the client makes is a full one.
+// default certificate, HTTP/2 offered by ALPN beside HTTP/1.1. Session tickets off: every
+// handshake the client makes is a full one.
 // Usage: tls-gossamer.ts <listenPort> <upstreamPort> <certFile> <keyFile> <snis>
 import '../../src/polyfill.ts';
 import fs from 'node:fs';
@@ -30,7 +31,7 @@ const snap = {
 };
 const settings = tlsContextSettings({ ...defaultsOf(tlsKeys), ssl_session_tickets: false });
 const proxy = await createProxyServer({ snapshot: snap, logger: createLogger('bench', 'warn'), tls: { cert: [cert], key: [key], settings } });
-await proxy.listen(Number(listenS), '127.0.0.1', true);
+await proxy.listen(Number(listenS), '127.0.0.1', true, { http2: true });
 process.on('message', async (m) => {
   if (m === 'stop') {
     await proxy.close();
