@@ -6,6 +6,8 @@
 // new (a replacement of equal size). Printed: time to apply (POST sent → 201, which comes once
 // every worker serves it), the node's peak RSS (primary + workers) during each apply, failed
 // proxied requests during the swaps, and each apply's time as a ratio of the reference's.
+// `--profile DIR`: the node runs its sources (GOSSAMER_NO_BUNDLE=1) under --cpu-prof, primary and
+// workers, profiles written to DIR (read them with sim/bench/cpu-profile-summary.ts).
 // Goal (issue 14): 0 failed requests, full apply < 3 s (Kong/kong#6811: ~10 s for 5,000 routes).
 import '../../src/polyfill.ts';
 import fs from 'node:fs';
@@ -17,6 +19,7 @@ import { startEchoServer, type EchoServer } from '../../src/up/echo.ts';
 import { SimNode } from '../harness/node-process.ts';
 import { proxiedStatus } from '../harness/admin-call.ts';
 import { descendants, rssMb } from './proc.ts';
+import { dblessConfiguration } from './dbless-body.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : dflt);
@@ -25,25 +28,23 @@ const CONSUMERS = opt('consumers', ROUTES);
 const WORKERS = opt('workers', 2);
 const CLIENTS = opt('clients', 4);
 const KEEP = args.includes('--keep');
+const PROFILE = args.includes('--profile') ? path.resolve(args[args.indexOf('--profile') + 1]!) : null;
 const say = (s: string) => process.stdout.write(s + '\n');
 
-/** A whole configuration: 10 routes per service, one consumer per route with its key; `/stay` in every one. */
-function configuration(routes: number, consumers: number, echoPort: number, salt: string): string {
-  const services = [];
-  for (let s = 0; s * 10 < routes; s++) {
-    services.push({
-      name: `svc-${salt}-${s}`,
-      url: `http://127.0.0.1:${echoPort}/`,
-      routes: Array.from({ length: Math.min(10, routes - s * 10) }, (_, i) => ({ name: `r-${salt}-${s * 10 + i}`, paths: [`/r${s * 10 + i}`] })),
-    });
-  }
-  services.push({ name: `stay-${salt}`, url: `http://127.0.0.1:${echoPort}/`, routes: [{ name: `stay-${salt}`, paths: ['/stay'] }] });
-  const consumerList = Array.from({ length: consumers }, (_, i) => ({ username: `u-${salt}-${i}`, keyauth_credentials: [{ key: `key-${salt}-${i}` }] }));
-  return JSON.stringify({ _format_version: '3.0', services, consumers: consumerList });
+/** A wrapper that puts --cpu-prof between node and the script SimNode runs (as bench:idle does). */
+function profileWrapper(tmp: string, dir: string): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const script = path.join(tmp, 'cpu-prof.sh');
+  fs.writeFileSync(script, `#!/bin/sh\nnode="$1"; shift\nGOSSAMER_NO_BUNDLE=1 exec "$node" --cpu-prof --cpu-prof-dir=${JSON.stringify(dir)} "$@"\n`, { mode: 0o755 });
+  return [script];
 }
+
+const configuration = dblessConfiguration;
 
 interface Apply {
   label: string;
+  /** performance.now() when the POST was sent. */
+  t0: number;
   routes: number;
   consumers: number;
   bytes: number;
@@ -66,7 +67,7 @@ async function apply(node: SimNode, label: string, routes: number, consumers: nu
   clearInterval(sampler);
   sample();
   const after = traffic.snapshot();
-  return { label, routes, consumers, bytes: body.length, ms, status: r.status, peakRssMb: peak, failed: after.failed - before.failed, requests: after.requests - before.requests };
+  return { label, t0, routes, consumers, bytes: body.length, ms, status: r.status, peakRssMb: peak, failed: after.failed - before.failed, requests: after.requests - before.requests };
 }
 
 interface Traffic {
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
       dir: path.join(tmp, 'node'),
       ports,
       onState: () => {},
+      ...(PROFILE ? { wrap: profileWrapper(tmp, PROFILE) } : {}),
       config: {
         database: 'off',
         proxy_listen: `127.0.0.1:${ports.proxy}`,
@@ -137,6 +139,12 @@ async function main(): Promise<void> {
     const total = traffic.snapshot();
     say(`\nfailed proxied requests over the whole run: ${total.failed} of ${total.requests}`);
     if (results.some((r) => r.status !== 201)) process.exitCode = 1;
+    if (PROFILE) {
+      // The profiles end when the node stops, right after this: each apply as --from/--to for cpu-profile-summary.ts.
+      const end = performance.now();
+      for (const r of results) say(`profile window of "${r.label}": --from ${((r.t0 - end) / 1000).toFixed(1)} --to ${((r.t0 + r.ms - end) / 1000).toFixed(1)}`);
+      say(`profiles in ${PROFILE}`);
+    }
   } finally {
     await node?.stop(10_000).catch(() => {});
     node?.reap();

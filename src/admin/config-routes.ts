@@ -81,13 +81,13 @@ export function registerConfigRoutes(router: Router, deps: ConfigRoutesDeps): vo
     const hash = sent.text !== null ? md5(sent.text) : null;
     if (params.get('check_hash') === '1' && hash !== null && hash === deps.textHash()) return { status: 304 };
     const { snapshot } = await deps.apply(sent.doc, hash, truthy(params.get('flatten_errors')));
-    return { status: 201, body: entitiesById(snapshot) };
+    return { status: 201, body: createdBody(snapshot) };
   });
   router.add('GET', '/config', async () => ({ status: 200, body: { config: await deps.exportYaml() } }));
 }
 
 /** Kong's 201 body: every entity by kind, then by id. */
-function entitiesById(snapshot: ConfigSnapshot): Record<string, Record<string, unknown>> {
+export function createdBody(snapshot: ConfigSnapshot): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [k, v] of Object.entries(snapshot)) {
     if (!Array.isArray(v) || v.length === 0) continue;
