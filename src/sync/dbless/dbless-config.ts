@@ -86,8 +86,15 @@ export class DblessConfig implements ConfigSync {
    * Replace the whole configuration. Replacements run one at a time, in arrival order; each
    * resolves once every proxy worker serves it. `version` orders configurations across the
    * cluster (newest wins); a local one takes the next after what this node holds.
+   * `whileWorkersLoad` runs once the workers have it, while the primary waits for them (work
+   * for the answer that need not wait: POST /config's body).
    */
-  replace(snapshot: ConfigSnapshot, origin: ConfigOrigin, version = Math.max(Date.now(), this.version + 1)): Promise<{ applied: boolean; config_version: number; config_hash: string }> {
+  replace(
+    snapshot: ConfigSnapshot,
+    origin: ConfigOrigin,
+    version = Math.max(Date.now(), this.version + 1),
+    whileWorkersLoad?: () => void,
+  ): Promise<{ applied: boolean; config_version: number; config_hash: string }> {
     const run = async () => {
       // Newest wins (fleet.ts): a higher version, or the same version with a higher config_hash.
       if (version < this.version || (version === this.version && configHash(snapshot) <= this.hash)) return { applied: false, config_version: this.version, config_hash: this.hash };
@@ -99,6 +106,7 @@ export class DblessConfig implements ConfigSync {
       const hash = configHash(snap);
       const store = new EntityStore();
       store.load(snap);
+      whileWorkersLoad?.();
       await this.proxy?.settled(SETTLE_MS);
       const workersMs = Math.round(performance.now() - t0);
       this.pending = null;
