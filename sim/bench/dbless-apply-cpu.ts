@@ -3,7 +3,7 @@
 // a key-auth key each), run in this one process, so the figures hold on a busy machine where
 // bench:dbless's wall-clock times do not. Steps, in the order the node runs them: the body read
 // as JSON, the declarative check and build (src/declarative/), the message to each proxy worker
-// (v8 serialization, as the node's 'advanced' IPC does, once per worker), config_hash, the
+// (v8 serialization once, then a message per worker holding the bytes, as src/proxy/workers.ts does), config_hash, the
 // primary's entity store, the 201 body; then a worker's part: the message read back and the
 // proxy runtime loaded (store, router, plugins). Printed: CPU ms per step (median of the
 // rounds, this process's user + system time, GC included). Run it with the node's primary flags
@@ -49,17 +49,19 @@ for (let round = 0; round < ROUNDS; round++) {
   const doc = step('body JSON.parse', () => JSON.parse(text) as Record<string, unknown>);
   const snap = step('declarative check + build', () => snapshotFromDocument(doc));
   const msg = { t: 'gossamer:snapshot', snapshot: { ...snap, config_version: round + 1 } };
-  const wire = step(`to the workers (v8 serialize × ${WORKERS})`, () => {
+  // As src/proxy/workers.ts sends it: serialized once, then one message per worker holding the bytes.
+  const wire = step(`to the workers (serialized once, ${WORKERS} messages)`, () => {
+    const bytes = v8.serialize(msg.snapshot);
     let b: Buffer | null = null;
-    for (let i = 0; i < WORKERS; i++) b = v8.serialize(msg);
+    for (let i = 0; i < WORKERS; i++) b = v8.serialize({ t: msg.t, snapshot: { v8: bytes } });
     return b!;
   });
   step('config_hash', () => configHash(msg.snapshot));
   step('primary entity store', () => new EntityStore().load(msg.snapshot));
   step('201 body (JSON)', () => JSON.stringify(createdBody(msg.snapshot)).length);
-  const got = step('worker: v8 deserialize', () => v8.deserialize(wire) as typeof msg);
+  const got = step('worker: v8 deserialize', () => v8.deserialize((v8.deserialize(wire) as { snapshot: { v8: Buffer } }).snapshot.v8) as typeof msg.snapshot);
   const rt = new ProxyRuntime({ logger: pino({ level: 'silent' }), counters });
-  step('worker: runtime load (store, router, plugins)', () => rt.loadSnapshot(got.snapshot));
+  step('worker: runtime load (store, router, plugins)', () => rt.loadSnapshot(got));
 }
 counters.close();
 
