@@ -4,7 +4,8 @@
 // posted: a reference one a tenth of the size, then the full one (default 10,000 routes and
 // 10,000 consumers with a key-auth credential each), then the full one again with every id
 // new (a replacement of equal size). Printed: time to apply (POST sent → 201, which comes once
-// every worker serves it), the node's peak RSS (primary + workers) during each apply, failed
+// every worker serves it), the CPU time the primary and the workers used meanwhile (a figure
+// that holds on a busy machine, where the time to apply does not), the node's peak RSS (primary + workers) during each apply, failed
 // proxied requests during the swaps, and each apply's time as a ratio of the reference's.
 // `--profile DIR`: the node runs its sources (GOSSAMER_NO_BUNDLE=1) under --cpu-prof, primary and
 // workers, profiles written to DIR (read them with sim/bench/cpu-profile-summary.ts).
@@ -18,7 +19,7 @@ import { freePort } from '../../src/db/embedded.ts';
 import { startEchoServer, type EchoServer } from '../../src/up/echo.ts';
 import { SimNode } from '../harness/node-process.ts';
 import { proxiedStatus } from '../harness/admin-call.ts';
-import { descendants, rssMb } from './proc.ts';
+import { cpuSeconds, descendants, rssMb } from './proc.ts';
 import { dblessConfiguration } from './dbless-body.ts';
 
 const args = process.argv.slice(2);
@@ -49,6 +50,9 @@ interface Apply {
   consumers: number;
   bytes: number;
   ms: number;
+  /** CPU time (user + system) the primary and the workers (together, serving traffic too) used from POST to 201. */
+  cpuPrimaryMs: number;
+  cpuWorkersMs: number;
   status: number;
   peakRssMb: number;
   failed: number;
@@ -60,18 +64,25 @@ async function apply(node: SimNode, label: string, routes: number, consumers: nu
   let peak = 0;
   const sample = () => (peak = Math.max(peak, descendants(node.pid!).reduce((n, pid) => n + rssMb(pid), 0)));
   const sampler = setInterval(sample, 50);
+  const cpu = () => {
+    const [primary, ...workers] = descendants(node.pid!);
+    return { primary: cpuSeconds(primary!), workers: workers.reduce((n, pid) => n + cpuSeconds(pid), 0) };
+  };
+  const cpu0 = cpu();
   const t0 = performance.now();
   const r = await fetch(`${node.adminUrl}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(120_000) });
   await r.arrayBuffer();
   const ms = performance.now() - t0;
+  const cpu1 = cpu();
   clearInterval(sampler);
   sample();
   const after = traffic.snapshot();
-  return { label, t0, routes, consumers, bytes: body.length, ms, status: r.status, peakRssMb: peak, failed: after.failed - before.failed, requests: after.requests - before.requests };
+  return { label, t0, routes, consumers, bytes: body.length, ms, cpuPrimaryMs: (cpu1.primary - cpu0.primary) * 1000, cpuWorkersMs: (cpu1.workers - cpu0.workers) * 1000, status: r.status, peakRssMb: peak, failed: after.failed - before.failed, requests: after.requests - before.requests };
 }
 
 interface Traffic {
   snapshot(): { requests: number; failed: number };
+  failures(): Map<number, number>;
   stop(): Promise<void>;
 }
 
@@ -80,15 +91,21 @@ function startTraffic(node: SimNode): Traffic {
   let requests = 0;
   let failed = 0;
   let running = true;
+  /** Failed requests by status (0: no answer within 5 s, or the connection failed). */
+  const failures = new Map<number, number>();
   const loops = Array.from({ length: CLIENTS }, async () => {
     while (running) {
       const s = await proxiedStatus(node, '/stay', 5000);
       requests++;
-      if (s !== 200) failed++;
+      if (s !== 200) {
+        failed++;
+        failures.set(s, (failures.get(s) ?? 0) + 1);
+      }
     }
   });
   return {
     snapshot: () => ({ requests, failed }),
+    failures: () => failures,
     async stop() {
       running = false;
       await Promise.all(loops);
@@ -131,13 +148,13 @@ async function main(): Promise<void> {
     await traffic.stop();
     const ref = results[0]!.ms;
     say(`\nPOST /config on a DB-less node serving traffic (${WORKERS} workers, ${CLIENTS} client loops on a route every configuration keeps)\n`);
-    say('| apply | routes | consumers | body | status | time to apply | × reference | peak RSS (primary + workers) | proxied requests during it | failed |');
-    say('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    say('| apply | routes | consumers | body | status | time to apply | × reference | CPU primary | CPU workers (all, serving too) | peak RSS (primary + workers) | proxied requests during it | failed |');
+    say('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of results) {
-      say(`| ${r.label} | ${r.routes} | ${r.consumers} | ${(r.bytes / 1e6).toFixed(1)} MB | ${r.status} | ${r.ms.toFixed(0)} ms | ${(r.ms / ref).toFixed(1)} | ${r.peakRssMb.toFixed(0)} MB | ${r.requests} | ${r.failed} |`);
+      say(`| ${r.label} | ${r.routes} | ${r.consumers} | ${(r.bytes / 1e6).toFixed(1)} MB | ${r.status} | ${r.ms.toFixed(0)} ms | ${(r.ms / ref).toFixed(1)} | ${r.cpuPrimaryMs.toFixed(0)} ms | ${r.cpuWorkersMs.toFixed(0)} ms | ${r.peakRssMb.toFixed(0)} MB | ${r.requests} | ${r.failed} |`);
     }
     const total = traffic.snapshot();
-    say(`\nfailed proxied requests over the whole run: ${total.failed} of ${total.requests}`);
+    say(`\nfailed proxied requests over the whole run: ${total.failed} of ${total.requests}${total.failed ? ` (by status, 0 = no answer: ${[...traffic.failures()].map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}`);
     if (results.some((r) => r.status !== 201)) process.exitCode = 1;
     if (PROFILE) {
       // The profiles end when the node stops, right after this: each apply as --from/--to for cpu-profile-summary.ts.
