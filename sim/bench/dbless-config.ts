@@ -4,8 +4,11 @@
 // posted: a reference one a tenth of the size, then the full one (default 10,000 routes and
 // 10,000 consumers with a key-auth credential each), then the full one again with every id
 // new (a replacement of equal size). Printed: time to apply (POST sent → 201, which comes once
-// every worker serves it), the node's peak RSS (primary + workers) during each apply, failed
+// every worker serves it), the CPU time the primary and the workers used meanwhile (a figure
+// that holds on a busy machine, where the time to apply does not), the node's peak RSS (primary + workers) during each apply, failed
 // proxied requests during the swaps, and each apply's time as a ratio of the reference's.
+// `--profile DIR`: the node runs its sources (GOSSAMER_NO_BUNDLE=1) under --cpu-prof, primary and
+// workers, profiles written to DIR (read them with sim/bench/cpu-profile-summary.ts).
 // Goal (issue 14): 0 failed requests, full apply < 3 s (Kong/kong#6811: ~10 s for 5,000 routes).
 import '../../src/polyfill.ts';
 import fs from 'node:fs';
@@ -16,7 +19,8 @@ import { freePort } from '../../src/db/embedded.ts';
 import { startEchoServer, type EchoServer } from '../../src/up/echo.ts';
 import { SimNode } from '../harness/node-process.ts';
 import { proxiedStatus } from '../harness/admin-call.ts';
-import { descendants, rssMb } from './proc.ts';
+import { cpuSeconds, descendants, rssMb } from './proc.ts';
+import { dblessConfiguration } from './dbless-body.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : dflt);
@@ -25,29 +29,30 @@ const CONSUMERS = opt('consumers', ROUTES);
 const WORKERS = opt('workers', 2);
 const CLIENTS = opt('clients', 4);
 const KEEP = args.includes('--keep');
+const PROFILE = args.includes('--profile') ? path.resolve(args[args.indexOf('--profile') + 1]!) : null;
 const say = (s: string) => process.stdout.write(s + '\n');
 
-/** A whole configuration: 10 routes per service, one consumer per route with its key; `/stay` in every one. */
-function configuration(routes: number, consumers: number, echoPort: number, salt: string): string {
-  const services = [];
-  for (let s = 0; s * 10 < routes; s++) {
-    services.push({
-      name: `svc-${salt}-${s}`,
-      url: `http://127.0.0.1:${echoPort}/`,
-      routes: Array.from({ length: Math.min(10, routes - s * 10) }, (_, i) => ({ name: `r-${salt}-${s * 10 + i}`, paths: [`/r${s * 10 + i}`] })),
-    });
-  }
-  services.push({ name: `stay-${salt}`, url: `http://127.0.0.1:${echoPort}/`, routes: [{ name: `stay-${salt}`, paths: ['/stay'] }] });
-  const consumerList = Array.from({ length: consumers }, (_, i) => ({ username: `u-${salt}-${i}`, keyauth_credentials: [{ key: `key-${salt}-${i}` }] }));
-  return JSON.stringify({ _format_version: '3.0', services, consumers: consumerList });
+/** A wrapper that puts --cpu-prof between node and the script SimNode runs (as bench:idle does). */
+function profileWrapper(tmp: string, dir: string): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const script = path.join(tmp, 'cpu-prof.sh');
+  fs.writeFileSync(script, `#!/bin/sh\nnode="$1"; shift\nGOSSAMER_NO_BUNDLE=1 exec "$node" --cpu-prof --cpu-prof-dir=${JSON.stringify(dir)} "$@"\n`, { mode: 0o755 });
+  return [script];
 }
+
+const configuration = dblessConfiguration;
 
 interface Apply {
   label: string;
+  /** performance.now() when the POST was sent. */
+  t0: number;
   routes: number;
   consumers: number;
   bytes: number;
   ms: number;
+  /** CPU time (user + system) the primary and the workers (together, serving traffic too) used from POST to 201. */
+  cpuPrimaryMs: number;
+  cpuWorkersMs: number;
   status: number;
   peakRssMb: number;
   failed: number;
@@ -59,18 +64,25 @@ async function apply(node: SimNode, label: string, routes: number, consumers: nu
   let peak = 0;
   const sample = () => (peak = Math.max(peak, descendants(node.pid!).reduce((n, pid) => n + rssMb(pid), 0)));
   const sampler = setInterval(sample, 50);
+  const cpu = () => {
+    const [primary, ...workers] = descendants(node.pid!);
+    return { primary: cpuSeconds(primary!), workers: workers.reduce((n, pid) => n + cpuSeconds(pid), 0) };
+  };
+  const cpu0 = cpu();
   const t0 = performance.now();
   const r = await fetch(`${node.adminUrl}/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(120_000) });
   await r.arrayBuffer();
   const ms = performance.now() - t0;
+  const cpu1 = cpu();
   clearInterval(sampler);
   sample();
   const after = traffic.snapshot();
-  return { label, routes, consumers, bytes: body.length, ms, status: r.status, peakRssMb: peak, failed: after.failed - before.failed, requests: after.requests - before.requests };
+  return { label, t0, routes, consumers, bytes: body.length, ms, cpuPrimaryMs: (cpu1.primary - cpu0.primary) * 1000, cpuWorkersMs: (cpu1.workers - cpu0.workers) * 1000, status: r.status, peakRssMb: peak, failed: after.failed - before.failed, requests: after.requests - before.requests };
 }
 
 interface Traffic {
   snapshot(): { requests: number; failed: number };
+  failures(): Map<number, number>;
   stop(): Promise<void>;
 }
 
@@ -79,15 +91,21 @@ function startTraffic(node: SimNode): Traffic {
   let requests = 0;
   let failed = 0;
   let running = true;
+  /** Failed requests by status (0: no answer within 5 s, or the connection failed). */
+  const failures = new Map<number, number>();
   const loops = Array.from({ length: CLIENTS }, async () => {
     while (running) {
       const s = await proxiedStatus(node, '/stay', 5000);
       requests++;
-      if (s !== 200) failed++;
+      if (s !== 200) {
+        failed++;
+        failures.set(s, (failures.get(s) ?? 0) + 1);
+      }
     }
   });
   return {
     snapshot: () => ({ requests, failed }),
+    failures: () => failures,
     async stop() {
       running = false;
       await Promise.all(loops);
@@ -107,6 +125,7 @@ async function main(): Promise<void> {
       dir: path.join(tmp, 'node'),
       ports,
       onState: () => {},
+      ...(PROFILE ? { wrap: profileWrapper(tmp, PROFILE) } : {}),
       config: {
         database: 'off',
         proxy_listen: `127.0.0.1:${ports.proxy}`,
@@ -129,14 +148,20 @@ async function main(): Promise<void> {
     await traffic.stop();
     const ref = results[0]!.ms;
     say(`\nPOST /config on a DB-less node serving traffic (${WORKERS} workers, ${CLIENTS} client loops on a route every configuration keeps)\n`);
-    say('| apply | routes | consumers | body | status | time to apply | × reference | peak RSS (primary + workers) | proxied requests during it | failed |');
-    say('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    say('| apply | routes | consumers | body | status | time to apply | × reference | CPU primary | CPU workers (all, serving too) | peak RSS (primary + workers) | proxied requests during it | failed |');
+    say('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of results) {
-      say(`| ${r.label} | ${r.routes} | ${r.consumers} | ${(r.bytes / 1e6).toFixed(1)} MB | ${r.status} | ${r.ms.toFixed(0)} ms | ${(r.ms / ref).toFixed(1)} | ${r.peakRssMb.toFixed(0)} MB | ${r.requests} | ${r.failed} |`);
+      say(`| ${r.label} | ${r.routes} | ${r.consumers} | ${(r.bytes / 1e6).toFixed(1)} MB | ${r.status} | ${r.ms.toFixed(0)} ms | ${(r.ms / ref).toFixed(1)} | ${r.cpuPrimaryMs.toFixed(0)} ms | ${r.cpuWorkersMs.toFixed(0)} ms | ${r.peakRssMb.toFixed(0)} MB | ${r.requests} | ${r.failed} |`);
     }
     const total = traffic.snapshot();
-    say(`\nfailed proxied requests over the whole run: ${total.failed} of ${total.requests}`);
+    say(`\nfailed proxied requests over the whole run: ${total.failed} of ${total.requests}${total.failed ? ` (by status, 0 = no answer: ${[...traffic.failures()].map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}`);
     if (results.some((r) => r.status !== 201)) process.exitCode = 1;
+    if (PROFILE) {
+      // The profiles end when the node stops, right after this: each apply as --from/--to for cpu-profile-summary.ts.
+      const end = performance.now();
+      for (const r of results) say(`profile window of "${r.label}": --from ${((r.t0 - end) / 1000).toFixed(1)} --to ${((r.t0 + r.ms - end) / 1000).toFixed(1)}`);
+      say(`profiles in ${PROFILE}`);
+    }
   } finally {
     await node?.stop(10_000).catch(() => {});
     node?.reap();

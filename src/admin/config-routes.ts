@@ -14,8 +14,13 @@ import type { AdminRequest, AdminResponse, Router } from './router.ts';
 export interface ConfigRoutesDeps {
   /** The running configuration's text hash (Kong's md5 of the text), or null. */
   textHash(): string | null;
-  /** Checks and applies a document; throws the problems (with `body(flatten)`) when invalid. */
-  apply(doc: Record<string, unknown> | string, textHash: string | null, flatten: boolean): Promise<{ snapshot: ConfigSnapshot }>;
+  /**
+   * Checks and applies a document; throws the problems (with `body(flatten)`) when invalid.
+   * `render` is called with the checked configuration while the proxy workers load it (the
+   * primary waits for them then); `rendered` is its result when the configuration applied is
+   * that one.
+   */
+  apply(doc: Record<string, unknown> | string, textHash: string | null, flatten: boolean, render: (s: ConfigSnapshot) => string): Promise<{ snapshot: ConfigSnapshot; rendered?: string }>;
   exportYaml(): Promise<string>;
   bodyLimit: number;
 }
@@ -80,14 +85,17 @@ export function registerConfigRoutes(router: Router, deps: ConfigRoutesDeps): vo
     if (!sent) return { status: 400, body: { message: 'expected a declarative configuration' } };
     const hash = sent.text !== null ? md5(sent.text) : null;
     if (params.get('check_hash') === '1' && hash !== null && hash === deps.textHash()) return { status: 304 };
-    const { snapshot } = await deps.apply(sent.doc, hash, truthy(params.get('flatten_errors')));
-    return { status: 201, body: entitiesById(snapshot) };
+    // The 201's body (every entity, ~100 ms of JSON for 10,000 routes and consumers) is written
+    // while the workers load the configuration, not after.
+    const render = (s: ConfigSnapshot) => JSON.stringify(createdBody(s));
+    const { snapshot, rendered } = await deps.apply(sent.doc, hash, truthy(params.get('flatten_errors')), render);
+    return { status: 201, body: rendered ?? render(snapshot), headers: { 'Content-Type': 'application/json; charset=utf-8' } };
   });
   router.add('GET', '/config', async () => ({ status: 200, body: { config: await deps.exportYaml() } }));
 }
 
 /** Kong's 201 body: every entity by kind, then by id. */
-function entitiesById(snapshot: ConfigSnapshot): Record<string, Record<string, unknown>> {
+export function createdBody(snapshot: ConfigSnapshot): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [k, v] of Object.entries(snapshot)) {
     if (!Array.isArray(v) || v.length === 0) continue;

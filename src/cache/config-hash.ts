@@ -4,11 +4,31 @@
 // entity row is digested on its own (stable JSON: sorted keys) and the row digests of a
 // table are summed mod 2^256 — an order-free combination that also supports removing a
 // row, which lets the cache keep the hash current per event instead of re-hashing all.
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
 import type { ConfigSnapshot, EntityName } from '../entities/types.ts';
 import { ENTITY_NAMES } from './entity-store.ts';
 
 const MOD = 1n << 256n;
+
+/** `"key":` for the keys seen so far (entity rows share a few dozen names). */
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_MAX = 4096;
+
+function quotedKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = `${JSON.stringify(k)}:`;
+    if (quotedKeys.size < QUOTED_KEYS_MAX) quotedKeys.set(k, q);
+  }
+  return q;
+}
+
+/** The keys in sort() order; most objects' keys already are, and are then not sorted again. */
+function sortedKeys(obj: object): string[] {
+  const keys = Object.keys(obj);
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return keys.sort();
+  return keys;
+}
 
 /** JSON with object keys sorted at every level; undefined members are dropped like JSON.stringify does. */
 export function stableStringify(value: unknown): string {
@@ -19,16 +39,20 @@ export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : stableStringify(v))).join(',')}]`;
   const obj = value as Record<string, unknown>;
   const parts: string[] = [];
-  for (const k of Object.keys(obj).sort()) {
+  for (const k of sortedKeys(obj)) {
     const v = obj[k];
     if (v === undefined || typeof v === 'function') continue;
-    parts.push(`${JSON.stringify(k)}:${stableStringify(v)}`);
+    parts.push(quotedKey(k) + stableStringify(v));
   }
   return `{${parts.join(',')}}`;
 }
 
+/** crypto.hash (Node >= 20.12): one call instead of a Hash object per row. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 function rowDigest(entity: EntityName, row: unknown): bigint {
-  const h = createHash('sha256').update(entity).update('\0').update(stableStringify(row)).digest('hex');
+  const text = `${entity}\0${stableStringify(row)}`;
+  const h = oneShot ? oneShot('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex');
   return BigInt(`0x${h}`);
 }
 

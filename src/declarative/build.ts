@@ -3,7 +3,7 @@
 // checks it, then turned into the rows Postgres would have stored, so the proxy, the cache and
 // config_hash see a DB-less node's entities in the same shape as everyone else's.
 import { ENTITY_ORDER, entities } from '../entities/index.ts';
-import type { EntityDef } from '../entities/definition.ts';
+import type { ColType, EntityDef } from '../entities/definition.ts';
 import type { ConfigSnapshot, EntityName } from '../entities/types.ts';
 import { resolveDeclarative } from './import.ts';
 import { readDocument, unserialize, type Declarative } from './parse.ts';
@@ -17,10 +17,18 @@ function emptySnapshot(): ConfigSnapshot {
   return snap as unknown as ConfigSnapshot;
 }
 
+/** Each definition's columns as a list, read once (stored runs for every entity of a file). */
+const columnLists = new WeakMap<EntityDef, [string, ColType][]>();
+function columnsOf(def: EntityDef): [string, ColType][] {
+  let cols = columnLists.get(def);
+  if (!cols) columnLists.set(def, (cols = Object.entries(def.columns)));
+  return cols;
+}
+
 /** The entity as src/db/rows.ts rowToEntity would return it after the insert. */
 function stored(def: EntityDef, e: Rec, now: number): Rec {
   const out: Rec = {};
-  for (const [field, type] of Object.entries(def.columns)) {
+  for (const [field, type] of columnsOf(def)) {
     const v = e[field];
     if (type === 'ts') out[field] = typeof v === 'number' ? Math.floor(v) : field === 'created_at' || field === 'updated_at' ? now : (v ?? null);
     else if (type === 'fk') out[field] = v && typeof v === 'object' && typeof (v as { id?: unknown }).id === 'string' ? { id: (v as { id: string }).id } : null;
@@ -36,7 +44,8 @@ export function buildSnapshot(decl: Declarative, configVersion = 0, now = Math.f
   snap.config_version = configVersion;
   for (const step of plan) {
     const def = entities[step.entity];
-    const e: Rec = { ...step.valid };
+    // The plan is this function's own: its entities are changed in place, not copied.
+    const e: Rec = step.valid;
     // Kong's on-write transformations (a credential's password hashed) unless the file says
     // `_transform: false`, as db_export writes it.
     if (decl.transform) def.onWrite?.(e, step.body);

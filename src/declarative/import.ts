@@ -76,13 +76,20 @@ function entityProblems(d: DeclaredEntity, err: unknown): Problem[] {
   return [{ ...base, message: (err as Error).message }];
 }
 
+/** Each kind's single-field unique constraints, read once (uniqueKeys runs for every entity of a file). */
+const singleUniques = new Map<EntityName, string[]>();
+function singleUniqueFields(name: EntityName): string[] {
+  let fields = singleUniques.get(name);
+  if (!fields) singleUniques.set(name, (fields = Object.values(entities[name].uniques).flatMap((f) => (f.length === 1 ? [f[0]!] : []))));
+  return fields;
+}
+
 /** Kong's file-wide unique keys (kong/db/schema/others/declarative_config.lua validate_references). */
 function uniqueKeys(name: EntityName, e: Rec): { field: string; value: string }[] {
   const out: { field: string; value: string }[] = [];
-  for (const fields of Object.values(entities[name].uniques)) {
-    if (fields.length !== 1) continue;
-    const v = e[fields[0]!];
-    if (v !== null && v !== undefined) out.push({ field: fields[0]!, value: String(v) });
+  for (const field of singleUniqueFields(name)) {
+    const v = e[field];
+    if (v !== null && v !== undefined) out.push({ field, value: String(v) });
   }
   const natural = name === 'plugins' ? naturalKey(name, e) : null;
   if (natural !== null) out.push({ field: 'cache_key', value: `plugins:${natural.replace(/\|/g, ':')}` });
@@ -155,6 +162,9 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
   }
   for (const name of ENTITY_ORDER) {
     const def = entities[name];
+    const foreign = Object.entries(def.foreign);
+    const kindIds = fileIds.get(name)!;
+    const kindByKey = fileByKey.get(name)!;
     for (const d of byKind.get(name) ?? []) {
       const body: Rec = { ...d.record };
       delete body.created_at;
@@ -167,7 +177,7 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
         body[d.parent.field] = { id: pid ?? '00000000-0000-0000-0000-000000000000' };
         if (!pid) orphan = true;
       }
-      for (const [field, parent] of Object.entries(def.foreign)) {
+      for (const [field, parent] of foreign) {
         if (d.parent?.field === field || body[field] === undefined || body[field] === null) continue;
         const id = reference(d, field, parent, body[field]);
         if (id) body[field] = { id };
@@ -182,11 +192,12 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
         continue;
       }
       if (orphan) continue;
-      const at = { path: d.path, entity: name, record: shown(d) };
+      // Built only for a problem: most entities of a large file have none.
+      const at = () => ({ path: d.path, entity: name, record: shown(d) });
       let id: string;
       if (body.id !== undefined) {
         if (!isUuid(body.id)) {
-          problems.push({ ...at, field: 'id', message: 'expected a valid UUID' });
+          problems.push({ ...at(), field: 'id', message: 'expected a valid UUID' });
           continue;
         }
         id = body.id.toLowerCase();
@@ -195,21 +206,27 @@ export function resolveDeclarative(decl: Declarative, db: ConfigSnapshot, opts: 
         id = (key !== null ? dbByNatural.get(name)!.get(key) : undefined) ?? (opts.stableIds ? fileId(name, valid, d.where) : randomUUID());
       }
       const unique = uniqueKeys(name, valid);
-      const dup = unique.find((u) => seen.has(`${name}|${u.field}|${u.value}`));
+      const uniqueSeen = unique.map((u) => `${name}|${u.field}|${u.value}`);
+      const dup = unique.find((_, i) => seen.has(uniqueSeen[i]!));
       if (dup) {
-        problems.push({ ...at, message: `uniqueness violation: '${name}' entity with ${dup.field} set to '${dup.value}' already declared` });
+        problems.push({ ...at(), message: `uniqueness violation: '${name}' entity with ${dup.field} set to '${dup.value}' already declared` });
         continue;
       }
-      if (fileIds.get(name)!.has(id)) {
+      if (kindIds.has(id)) {
         // With the id it was given, as Kong's generated ids are part of the entity it shows.
-        problems.push({ ...at, record: { ...at.record, id: at.record.id ?? id }, message: `uniqueness violation: '${name}' entity with primary key set to '${id}' already declared` });
+        const a = at();
+        problems.push({ ...a, record: { ...a.record, id: a.record.id ?? id }, message: `uniqueness violation: '${name}' entity with primary key set to '${id}' already declared` });
         continue;
       }
-      for (const u of unique) seen.set(`${name}|${u.field}|${u.value}`, true);
-      fileIds.get(name)!.add(id);
-      if (def.endpointKey && valid[def.endpointKey]) fileByKey.get(name)!.set(String(valid[def.endpointKey]), id);
+      for (const k of uniqueSeen) seen.set(k, true);
+      kindIds.add(id);
+      if (def.endpointKey && valid[def.endpointKey]) kindByKey.set(String(valid[def.endpointKey]), id);
       ids.set(d, id);
-      out.push({ entity: name, where: d.where, body: { ...body, id }, valid: { ...valid, id }, input: d.record });
+      // body and valid are this loop's own objects (copies of the file's): the id is set in place,
+      // where a spread would put it (its place when given, else last).
+      body.id = id;
+      valid.id = id;
+      out.push({ entity: name, where: d.where, body, valid, input: d.record });
     }
   }
   if (problems.length) throw new DeclarativeError(problems);

@@ -129,7 +129,7 @@ function configRoutes(holder: DblessConfig, log: NodeContext['log']): ConfigRout
     bodyLimit: CONFIG_BODY_LIMIT,
     textHash: () => holder.textHash(),
     exportYaml: async () => exportDeclarative(holder.snapshot(), { full: true }),
-    apply: async (doc, textHash, flatten) => {
+    apply: async (doc, textHash, flatten, render) => {
       let snapshot: ConfigSnapshot;
       const t0 = performance.now();
       try {
@@ -139,8 +139,16 @@ function configRoutes(holder: DblessConfig, log: NodeContext['log']): ConfigRout
         throw err;
       }
       log.debug({ check_ms: Math.round(performance.now() - t0) }, 'POST /config: configuration checked');
-      await holder.replace(snapshot, { textHash, source: 'POST /config' });
-      return { snapshot: holder.snapshot() };
+      let rendered: string | undefined;
+      const whileWorkersLoad = () => {
+        try {
+          rendered = render(snapshot);
+        } catch {
+          // rendered again once applied, where its error is the request's
+        }
+      };
+      const r = await holder.replace(snapshot, { textHash, source: 'POST /config' }, undefined, whileWorkersLoad);
+      return { snapshot: holder.snapshot(), rendered: r.applied ? rendered : undefined };
     },
   };
 }

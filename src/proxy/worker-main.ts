@@ -3,6 +3,7 @@
 // over IPC and are applied locally; nothing on the request path waits for the primary.
 import '../polyfill.ts';
 import cluster from 'node:cluster';
+import v8 from 'node:v8';
 import { AggregatorRegistry } from 'prom-client';
 import { createLogger } from '../log.ts';
 import { registry as metricsRegistry, enableDefaultMetrics } from './metrics-registry.ts';
@@ -64,7 +65,8 @@ function handle(m: ToWorker): void {
   switch (m.t) {
     case 'gossamer:snapshot': {
       const s = m.snapshot;
-      if (!('packed' in s)) proxy!.loadSnapshot(s);
+      if ('v8' in s) proxy!.loadSnapshot(v8.deserialize(s.v8) as ConfigSnapshot);
+      else if (!('packed' in s)) proxy!.loadSnapshot(s);
       else if (codec) proxy!.loadSnapshot(codec.decodeSnapshotSync(s.packed));
       else {
         holding = true;

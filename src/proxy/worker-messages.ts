@@ -18,9 +18,18 @@ export interface PackedSnapshot {
   packed: Uint8Array;
 }
 
+/**
+ * A snapshot already serialized (v8.serialize, the structured clone the IPC channel would make):
+ * the primary serializes a whole configuration once and every worker gets the same bytes,
+ * instead of the channel serializing it again for each worker.
+ */
+export interface SerializedSnapshot {
+  v8: Uint8Array;
+}
+
 export type ToWorker =
   | { t: 'gossamer:init'; snapshot: ConfigSnapshot | PackedSnapshot; listen: { host: string; port: number }; nodeName: string; logLevel: string; options: WorkerServerOptions }
-  | { t: 'gossamer:snapshot'; snapshot: ConfigSnapshot | PackedSnapshot }
+  | { t: 'gossamer:snapshot'; snapshot: ConfigSnapshot | PackedSnapshot | SerializedSnapshot }
   | { t: 'gossamer:events'; events: ChangeEvent[] }
   | { t: 'gossamer:rl-totals'; entries: [string, number, number][]; to: number; acked: [string, number, number][] }
   | { t: 'gossamer:stats?'; id: number }
