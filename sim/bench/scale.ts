@@ -1,5 +1,5 @@
 // `npm run bench:scale [-- --sizes 10,25,50 --zones 3 --cross-ms 20 --jitter-ms 5 --loss 0.01
-//   --trials 5 --route-trials 10 --steady 600 --idle-window 20 --hybrid --loopback --keep]`: the cluster at the sizes it is
+//   --trials 5 --route-trials 10 --steady 600 --idle-window 20 --start-batch 8 --hybrid --loopback --keep]`: the cluster at the sizes it is
 // run at (issue #17). Per size N, real `gossamer start` processes (worker_processes = 1) on one
 // Postgres, in network namespaces grouped in zones with latency and loss between them
 // (`--net zones`, sim/harness/zones.ts), and a table of:
@@ -47,6 +47,8 @@ const STEADY_S = num('--steady', 600);
 const IDLE_WINDOW_S = num('--idle-window', 20);
 const CONVERGE_TIMEOUT_S = num('--converge-timeout', 180);
 const KEEP = has('--keep');
+/** Nodes started together after the first (0: all at once); "converge" counts from the last one's start. */
+const START_BATCH = num('--start-batch', 8);
 const HYBRID = has('--hybrid');
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -111,6 +113,7 @@ async function boot(n: number, dir: string, zones: boolean): Promise<{ cl: SimCl
     nodes: n,
     dir,
     ...(zones ? { net: 'zones' as const, zones: ZONES } : {}),
+    startBatch: START_BATCH,
     log: (l) => say(`   ${l}`),
     onState: (node, st) => {
       if (st === 'starting' && !first) first = Date.now();
@@ -193,7 +196,7 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
 
 async function main(): Promise<void> {
   const why = loopbackReason();
-  say(`bench:scale: sizes ${SIZES.join(', ')} on ${os.cpus().length} cores; ${TRIALS} SIGKILL + ${TRIALS} SIGSTOP trials, ${ROUTE_TRIALS} route changes, ${STEADY_S} s steady windows per size`);
+  say(`bench:scale: sizes ${SIZES.join(', ')} on ${os.cpus().length} cores, nodes started ${START_BATCH > 0 ? `${START_BATCH} at a time after the first` : 'all at once'}; ${TRIALS} SIGKILL + ${TRIALS} SIGSTOP trials, ${ROUTE_TRIALS} route changes, ${STEADY_S} s steady windows per size`);
   if (why) say(`bench:scale: PLAIN LOOPBACK, no zones, no latency, no loss: ${why}`);
   else say(`bench:scale: --net zones: ${ZONES.zones} zones, ${ZONES.inMs} ms inside, ${ZONES.crossMs} ± ${ZONES.jitterMs} ms across (one way), ${(ZONES.loss * 100).toFixed(2)} % loss across`);
   const results: SizeResult[] = [];

@@ -42,6 +42,8 @@ export interface ClusterOptions {
    * gossip is off).
    */
   setup?: (first: SimNode, cluster: SimCluster) => Promise<void>;
+  /** Start the nodes after the first this many at a time (default: all at once). */
+  startBatch?: number;
 }
 
 export const SERVED_BY = 'x-sim-served-by';
@@ -156,8 +158,15 @@ export class SimCluster {
     await first.start();
     await this.opts.setup?.(first, this);
     const rest = this.nodes.filter((n) => n !== first);
-    this.log(`starting ${rest.map((n) => n.name).join(', ') || 'no other node'}`);
-    await Promise.all(rest.map((n) => n.start()));
+    // In batches when asked (bench:scale): dozens of node processes booting at once on two cores
+    // starve each other past the readiness timeout; a batch joins a running cluster instead.
+    const batch = this.opts.startBatch && this.opts.startBatch > 0 ? this.opts.startBatch : rest.length;
+    for (let i = 0; i < rest.length || i === 0; i += Math.max(1, batch)) {
+      const group = rest.slice(i, i + batch);
+      this.log(`starting ${group.map((n) => n.name).join(', ') || 'no other node'}`);
+      await Promise.all(group.map((n) => n.start()));
+      if (rest.length === 0) break;
+    }
     await Promise.all(this.nodes.map((n) => this.learnPeerId(n)));
 
     this.lb = await startBalancer({
