@@ -139,6 +139,12 @@ function report(rows: Record<string, number[]>): void {
   console.log(line('(b) keep-alive HTTPS requests, gossamer / bare https + undici', 'b gossamer', 'b bare', 0.85));
   console.log(line('(c) HTTP/2 requests, gossamer / nginx', 'c gossamer', 'c nginx'));
   console.log(line(`(d) handshakes with ${SNIS} SNIs / with 1`, 'd 10k', 'a gossamer', 0.9));
+  // The same ratios paired within each round (both sides measured seconds apart), median of the rounds.
+  const paired = (x: string, y: string) => {
+    const rs = rows[x]!.map((v, i) => v / rows[y]![i]!).sort((p, q) => p - q);
+    return rs[Math.floor((rs.length - 1) / 2)]!.toFixed(2);
+  };
+  console.log(`paired per round (median): (a) ${paired('a gossamer', 'a nginx')}, (b) ${paired('b gossamer', 'b bare')}, (c) ${paired('c gossamer', 'c nginx')}, (d) ${paired('d 10k', 'a gossamer')}`);
   console.log(`load: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (machine shared; ratios per CPU-second are the figures)`);
 }
 
