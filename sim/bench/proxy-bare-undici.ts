@@ -1,33 +1,10 @@
 // Variant (b) of the proxy benchmark: the thinnest undici 7 Pool.stream reverse proxy, the
 // engine gossamer is built on. Usage: proxy-bare-undici.ts <listenPort> <upstreamPort>
 import http from 'node:http';
-import { Pool } from 'undici';
+import { bareUndiciHandler } from './bare-undici-handler.ts';
 
 const [listen, upstream] = process.argv.slice(2).map(Number);
-const pool = new Pool(`http://127.0.0.1:${upstream}`, { pipelining: 1, keepAliveTimeout: 60_000 });
-const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host']);
-
-http
-  .createServer((req, res) => {
-    const headers: Record<string, string | string[]> = {};
-    for (const k in req.headers) if (!HOP.has(k)) headers[k] = req.headers[k]!;
-    pool.stream(
-      { path: req.url!, method: req.method as 'GET', headers, body: req.method === 'GET' || req.method === 'HEAD' ? null : req, opaque: res },
-      ({ statusCode, headers: h, opaque }) => {
-        const out = opaque as http.ServerResponse;
-        for (const k of Object.keys(h)) if (HOP.has(k)) delete h[k];
-        out.writeHead(statusCode, h as http.OutgoingHttpHeaders);
-        return out;
-      },
-      (err) => {
-        if (err && !res.headersSent) {
-          res.statusCode = 502;
-          res.end();
-        }
-      },
-    );
-  })
-  .listen(listen, '127.0.0.1', () => process.send?.('ready'));
+http.createServer(bareUndiciHandler(upstream!)).listen(listen, '127.0.0.1', () => process.send?.('ready'));
 
 process.on('message', (m) => {
   if (m === 'stop') process.exit(0);
