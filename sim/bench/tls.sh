@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run bench:tls — installs nginx, wrk and h2load (nghttp2-client) from Debian packages when
-# missing, then runs sim/bench/tls.ts. About 3 minutes.
+# missing, then runs sim/bench/tls.ts. About 6 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source sim/bench/need-nginx-wrk.sh

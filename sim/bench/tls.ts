@@ -20,7 +20,7 @@ import { cpuSeconds, descendants } from './proc.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const HANDSHAKE_CLIENTS = Number(process.env.BENCH_HANDSHAKE_CLIENTS ?? 16);
 const SNIS = 10_000;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-bench-tls-'));
