@@ -1,7 +1,7 @@
 // The problems of a declarative file, each with where it is, and the three ways they are shown:
 // one line each (the CLI, the start-up error), Kong's nested `fields` (kong/db/errors.lua
 // `declarative_config`, code 14) and Kong's `flattened_errors` (POST /config?flatten_errors=1).
-import { luaPretty } from '../entities/errors.ts';
+import { luaPretty, luaTable } from '../entities/errors.ts';
 import type { EntityName } from '../entities/types.ts';
 
 /** A location in the file: ['services', 0, 'routes', 1] is services[0].routes[1]. */
@@ -94,13 +94,7 @@ function luaTree(v: unknown): string {
     const parts = v.map((x, i) => (x === null || x === undefined ? null : dense ? luaTree(x) : `[${i + 1}]=${luaTree(x)}`)).filter((x) => x !== null);
     return `{${parts.join(',')}}`;
   }
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : `["${k}"]`}=${luaTree(o[k])}`)
-      .join(',')}}`;
-  }
+  if (v !== null && typeof v === 'object') return luaTable(v as Record<string, unknown>, luaTree);
   return luaPretty(v);
 }
 

@@ -31,14 +31,16 @@ export function luaPretty(v: unknown): string {
   if (typeof v === 'string') return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return `{${v.map(luaPretty).join(',')}}`;
-  if (typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : `["${k}"]`}=${luaPretty(o[k])}`)
-      .join(',')}}`;
-  }
+  if (typeof v === 'object') return luaTable(v as Record<string, unknown>, luaPretty);
   return String(v);
+}
+
+/** A Lua table literal of an object's keys in order, each value printed by `item`: {a=1,["b-c"]=2}. */
+export function luaTable(o: Record<string, unknown>, item: (v: unknown) => string): string {
+  return `{${Object.keys(o)
+    .sort()
+    .map((k) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : `["${k}"]`}=${item(o[k])}`)
+    .join(',')}}`;
 }
 
 function flattenForMessage(fields: Record<string, unknown>): string[] {
