@@ -16,7 +16,7 @@ export interface Run {
 
 
 /** An nginx configuration under `tmp`/`name`: one worker, no access log, `body` inside `http {}` (PORT replaced). */
-export function nginxConf(tmp: string, name: string, port: number, body: string): string {
+function nginxConf(tmp: string, name: string, port: number, body: string): string {
   const dir = path.join(tmp, name);
   fs.mkdirSync(dir, { recursive: true });
   const conf = `
@@ -67,7 +67,7 @@ export function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function waitPort(port: number): Promise<void> {
+async function waitPort(port: number): Promise<void> {
   const net = await import('node:net');
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((r) => {
@@ -81,7 +81,7 @@ export async function waitPort(port: number): Promise<void> {
   throw new Error(`nothing listening on ${port}`);
 }
 
-export function toMs(v: string): number {
+function toMs(v: string): number {
   const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
   if (!m) return NaN;
   const n = Number(m[1]);

@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { EmbeddedPg } from '../../src/db/embedded.ts';
 import type { SimNode } from '../harness/node-process.ts';
 import { sleep } from '../harness/node-process.ts';
-import { childPids, cpuSeconds, inOtherNetns, postmasterPid, rssMb, tcpSockets, type TcpSocket } from './proc.ts';
+import { childPids, cpuOfAll, cpuSeconds, inOtherNetns, postmasterPid, rssMb, tcpSockets, type TcpSocket } from './proc.ts';
 
 export interface IdleFigures {
   n: number;
@@ -37,10 +37,6 @@ interface Tally {
   segs: number;
   bytes: number;
   opens: number;
-}
-
-function cpuOf(pids: number[]): number {
-  return pids.reduce((s, p) => s + cpuSeconds(p), 0);
 }
 
 async function pgCounters(db: EmbeddedPg): Promise<{ xacts: number; conns: number }> {
@@ -136,7 +132,7 @@ export async function measureIdle(o: MeasureOptions): Promise<IdleFigures> {
 
   const pg0 = await pgCounters(o.pg);
   const cpuP0 = primaries.map((p) => cpuSeconds(p));
-  const cpuW0 = workers.map(cpuOf);
+  const cpuW0 = workers.map(cpuOfAll);
   const pgProcs0 = new Map(pgPids().map((p) => [p, cpuSeconds(p)]));
   watch.sample();
   const bench0 = process.cpuUsage();
@@ -151,7 +147,7 @@ export async function measureIdle(o: MeasureOptions): Promise<IdleFigures> {
   const bench = process.cpuUsage(bench0);
   const pct = (sec: number) => (100 * sec) / s;
   const cpuPrimary = primaries.map((p, i) => pct(cpuSeconds(p) - cpuP0[i]!));
-  const cpuWorkers = workers.map((w, i) => pct(cpuOf(w) - cpuW0[i]!));
+  const cpuWorkers = workers.map((w, i) => pct(cpuOfAll(w) - cpuW0[i]!));
   const cpuPostgres = pct(pgPids().reduce((sum, p) => sum + cpuSeconds(p) - (pgProcs0.get(p) ?? 0), 0));
   const pg1 = await pgCounters(o.pg);
   const pgPerNode = primaries.map((p, i) => socks.filter((k) => (k.pid === p || workers[i]!.includes(k.pid)) && pgPorts.has(k.remotePort)).length);

@@ -19,6 +19,11 @@ export function cpuSeconds(pid: number, gone = 0): number {
   }
 }
 
+/** CPU seconds used so far by all of `pids` (a process that has exited counts 0). */
+export function cpuOfAll(pids: number[]): number {
+  return pids.reduce((t, pid) => t + cpuSeconds(pid), 0);
+}
+
 /** `pid` and every process below it (a process tree that forks, such as nginx or a node with workers). */
 export function descendants(pid: number): number[] {
   return [pid, ...childPids(pid).flatMap(descendants)];

@@ -7,7 +7,6 @@
 //   (g) gossamer + jwt, correlation-id, http-log (batches to the nginx upstream)
 import '../../src/polyfill.ts';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { parseWrk, startNginx, startNode, stopChild, type Run } from './bench-procs.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +15,8 @@ import { freePort } from '../../src/db/embedded.ts';
 import { Router } from '../../src/proxy/router.ts';
 import type { Service } from '../../src/entities/types.ts';
 import { BENCH_JWT, BENCH_KEY, benchRoute } from './proxy-snapshot.ts';
-import { cpuSeconds, descendants } from './proc.ts';
+import { cpuOfAll, descendants } from './proc.ts';
+import { parseWrk, startNginx, startNode, stopChild, type Run } from './bench-procs.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -46,10 +46,6 @@ interface Variant {
 
 // ---------- measurement ----------
 
-/** CPU seconds used so far by `pids` (a process that has exited counts 0). */
-function cpuOf(pids: number[]): number {
-  return pids.reduce((t, pid) => t + cpuSeconds(pid), 0);
-}
 
 function wrk(port: number, seconds: number, headers: string[], script?: string, conns = CONNS): { out: string } {
   const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', '--timeout', '10s'];
@@ -65,9 +61,9 @@ function measure(v: Variant): Run {
   let warmed = 0;
   for (let i = 0; i < 10 && warmed < WARMUP_REQUESTS; i++) warmed += parseWrk(wrk(v.port, WARMUP, v.headers).out).requests;
   const pids = descendants(v.rootPid());
-  const before = cpuOf(pids);
+  const before = cpuOfAll(pids);
   const { out } = wrk(v.port, DURATION, v.headers);
-  const cpuS = cpuOf(descendants(v.rootPid())) - before;
+  const cpuS = cpuOfAll(descendants(v.rootPid())) - before;
   const r = parseWrk(out);
   return { ...r, cpuS, perCpuS: cpuS > 0 ? r.requests / cpuS : 0 };
 }

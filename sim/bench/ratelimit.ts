@@ -13,7 +13,7 @@ import path from 'node:path';
 import { SimCluster } from '../harness/cluster.ts';
 import { adminCall } from '../harness/admin-call.ts';
 import { startRedis, type TestRedis } from '../harness/redis.ts';
-import { cpuSeconds, descendants } from './proc.ts';
+import { cpuOfAll, descendants } from './proc.ts';
 import { openLoop, perWindow } from './ratelimit-load.ts';
 
 const args = process.argv.slice(2);
@@ -109,7 +109,7 @@ async function measureLimits(c: SimCluster, redis: TestRedis, n: number): Promis
 
 /** CPU seconds of every node process and its workers. */
 function clusterCpu(c: SimCluster): number {
-  return c.nodes.flatMap((node) => (node.pid ? descendants(node.pid) : [])).reduce((s, pid) => s + cpuSeconds(pid), 0);
+  return cpuOfAll(c.nodes.flatMap((node) => (node.pid ? descendants(node.pid) : [])));
 }
 
 async function measureCpu(c: SimCluster, redis: TestRedis): Promise<Record<string, number>> {

@@ -29,6 +29,7 @@ const snap = {
     updated_at: 1,
   })),
 };
+// Kong's defaults but tickets off (defaultTlsContextSettings() has them on).
 const settings = tlsContextSettings({ ...defaultsOf(tlsKeys), ssl_session_tickets: false });
 const proxy = await createProxyServer({ snapshot: snap, logger: createLogger('bench', 'warn'), tls: { cert: [cert], key: [key], settings } });
 await proxy.listen(Number(listenS), '127.0.0.1', true, { http2: true });

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/db/embedded.ts';
 import { parseWrk, startNginx, startNode, stopChild } from './bench-procs.ts';
-import { cpuSeconds, descendants } from './proc.ts';
+import { cpuOfAll, descendants } from './proc.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -32,7 +32,7 @@ interface Server {
   stop: () => Promise<void>;
 }
 
-const cpuOf = (s: Server) => descendants(s.pid()).reduce((t, p) => t + cpuSeconds(p), 0);
+const cpuOf = (s: Server) => cpuOfAll(descendants(s.pid()));
 
 /** Work done against `s` by `load` per CPU-second `s` spent on it. */
 function perCpu(s: Server, load: () => number): { work: number; cpuS: number; perCpuS: number } {

@@ -160,12 +160,12 @@ export class SimCluster {
     const rest = this.nodes.filter((n) => n !== first);
     // In batches when asked (bench:scale): dozens of node processes booting at once on two cores
     // starve each other past the readiness timeout; a batch joins a running cluster instead.
-    const batch = this.opts.startBatch && this.opts.startBatch > 0 ? this.opts.startBatch : rest.length;
-    for (let i = 0; i < rest.length || i === 0; i += Math.max(1, batch)) {
+    const batch = this.opts.startBatch && this.opts.startBatch > 0 ? this.opts.startBatch : Math.max(1, rest.length);
+    if (rest.length === 0) this.log('starting no other node');
+    for (let i = 0; i < rest.length; i += batch) {
       const group = rest.slice(i, i + batch);
-      this.log(`starting ${group.map((n) => n.name).join(', ') || 'no other node'}`);
+      this.log(`starting ${group.map((n) => n.name).join(', ')}`);
       await Promise.all(group.map((n) => n.start()));
-      if (rest.length === 0) break;
     }
     await Promise.all(this.nodes.map((n) => this.learnPeerId(n)));
 
