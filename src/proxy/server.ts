@@ -12,6 +12,7 @@ import type { CounterStore } from '../plugins/types.ts';
 import { LocalCounters } from './counters.ts';
 import { Forwarder } from './forwarder.ts';
 import { logPhaseRunner, RequestPipeline, type Listener } from './pipeline.ts';
+import { oneAtATime } from './one-at-a-time.ts';
 import { loadPluginHandlers } from './plugin-chain.ts';
 import { ProxyRuntime } from './runtime.ts';
 import type { TlsMaterial } from './tls-certs.ts';
@@ -129,7 +130,7 @@ interface ListenerServer {
 /** A server for one listener; its port is filled in once it listens. */
 function makeServer(ssl: boolean, h2: boolean, serverOptions: http.ServerOptions, tls: TlsMaterial | undefined, sni: SniCertificates, pipeline: RequestPipeline, upgrades: UpgradeHandler): ListenerServer {
   const l: Listener = { port: 0, tls: ssl };
-  const handler = (req: IncomingMessage, res: ServerResponse): void => pipeline.onRequest(req, res, l);
+  const handler = oneAtATime((req: IncomingMessage, res: ServerResponse): void => pipeline.onRequest(req, res, l));
   const server = http.createServer(serverOptions, handler);
   const ls = [l];
   let h2server: H2Server | undefined;
