@@ -64,6 +64,15 @@ async function served(n: SimNode, path: string, until: number, everyMs: number):
 }
 
 /**
+ * One request to every node's proxy before the route trials: the first probe of a node otherwise
+ * opens this process's connection to it (across zones, a handshake over the 20 ms relay) and
+ * counts that as propagation. A 404 is an answer: the connection is what is warmed.
+ */
+export async function warmProbes(nodes: SimNode[]): Promise<void> {
+  await Promise.all(nodes.map((n) => fetch(`${n.proxyUrl}/gossamer-bench-warm`, { signal: AbortSignal.timeout(5000) }).then((r) => r.body?.cancel(), () => undefined)));
+}
+
+/**
  * Create a route on `writer` (DB mode: its Admin API writes Postgres) and probe every node's
  * proxy until it serves it: acknowledged write → served by the last node.
  */

@@ -22,7 +22,7 @@ import { trackCleanup } from '../harness/reaper.ts';
 import type { SimNode } from '../harness/node-process.ts';
 import { DEFAULT_ZONES, type ZoneOptions } from '../harness/zones.ts';
 import { idleSummary, measureIdle } from './idle-figures.ts';
-import { detectionTrial, routeTrial, steadyWindow, waitConverged, type Trial } from './scale-measure.ts';
+import { detectionTrial, routeTrial, steadyWindow, waitConverged, warmProbes, type Trial } from './scale-measure.ts';
 import { sizeTable, summaryTable, type SizeResult } from './scale-report.ts';
 
 const args = process.argv.slice(2);
@@ -95,6 +95,7 @@ async function hybridRoutes(n: number): Promise<Trial[]> {
   });
   try {
     if (!(await cl.waitFormed(CONVERGE_TIMEOUT_S * 1000))) say('   hybrid: the data planes had not formed; route trials anyway');
+    await warmProbes(cl.nodes);
     return await trials('route change (hybrid)', ROUTE_TRIALS, (i) => routeTrial(cl, cl.cp!, serviceId, i));
   } finally {
     await cl.stop();
@@ -172,6 +173,10 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     const victim = (i: number): SimNode => victims[i % victims.length]!;
     res.kill = await trials('SIGKILL', TRIALS, (i) => detectionTrial(cl, victim(i), 'SIGKILL'));
     res.stop = await trials('SIGSTOP', TRIALS, (i) => detectionTrial(cl, victim(i), 'SIGSTOP'));
+    // The last SIGSTOP victim has just resumed: the route trials start once every node sees all
+    // alive again, with this process's connections to every proxy open (see warmProbes).
+    await waitConverged(cl.nodes, n, CONVERGE_TIMEOUT_S * 1000);
+    await warmProbes(cl.nodes);
     res.route = await trials('route change', ROUTE_TRIALS, (i) => routeTrial(cl, cl.nodes[i % cl.nodes.length]!, serviceId, i));
     if (STEADY_S > 0 && cl.zones && res.loss > 0) {
       await cl.zones.setLoss(0);
