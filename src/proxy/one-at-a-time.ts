@@ -26,6 +26,25 @@ type QueuedSocket = Socket & { [kWaiting]?: [IncomingMessage, ServerResponse][] 
 /** Requests of one connection that may wait behind the one in progress (browsers never pipeline; the few clients that do send a handful). */
 export const MAX_WAITING = 32;
 
+const kOverflowed = Symbol('gossamer.pipelineOverflowed');
+
+/**
+ * When a connection that overflowed closes, node's server destroys each request it parsed and
+ * never answered with an `aborted` error, and formats that error's stack (streams read
+ * `err.stack` on destroy): hundreds of stack traces per closed connection, a fifth of the
+ * worker's CPU in a pipelined flood. Those errors go nowhere (nobody listens to the requests),
+ * so they are made without a stack: the limit is 0 only while the close is handled.
+ */
+function overflowed(socket: QueuedSocket & { [kOverflowed]?: true }): void {
+  if (socket[kOverflowed]) return;
+  socket[kOverflowed] = true;
+  socket.prependOnceListener('close', () => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    queueMicrotask(() => (Error.stackTraceLimit = limit));
+  });
+}
+
 export function oneAtATime(handle: Handler): Handler {
   const run = (req: IncomingMessage, res: ServerResponse): void => {
     const socket = req.socket as QueuedSocket;
@@ -51,7 +70,7 @@ export function oneAtATime(handle: Handler): Handler {
       return run(req, res);
     }
     socket.pause();
-    if (waiting.length >= MAX_WAITING) return; // beyond the cap: never answered, the connection closes after the last one kept
+    if (waiting.length >= MAX_WAITING) return overflowed(socket); // beyond the cap: never answered, the connection closes after the last one kept
     waiting.push([req, res]);
     if (waiting.length === MAX_WAITING) res.shouldKeepAlive = false;
   };
