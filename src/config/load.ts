@@ -60,6 +60,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
           warnings.push(`${file}:${line}: unknown configuration key '${k}' (ignored)`);
           continue;
         }
+        if (value === '') continue; // Kong: an empty value is unset (`pg_pool_size =` as in kong.conf.default)
         raw[name] = value;
         sources[name] = 'file';
       }
@@ -71,6 +72,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
       if (!envName.startsWith(prefix) || value === undefined) continue;
       const name = canonical(envName.slice(prefix.length).toLowerCase());
       if (!(name in defs)) continue; // the environment holds much else; never warn about it
+      if (value.trim() === '') continue; // Kong: an empty value is unset
       raw[name] = value;
       sources[name] = source;
     }

@@ -14,6 +14,14 @@ function confFile(text: string): string {
 }
 
 describe('configuration', () => {
+  test("an empty value is unset, as in Kong (kong.conf.default's `#pg_pool_size =` uncommented)", () => {
+    const { config, errors } = loadConfig({ env: { KONG_PG_PORT: '' }, file: confFile('pg_pool_size =\npg_timeout = \nlog_level = debug\n') });
+    expect(errors).toEqual([]);
+    expect(config.pg_pool_size).toBe(loadConfig({ env: {}, file: confFile('') }).config.pg_pool_size);
+    expect(config.pg_port).toBe(5432);
+    expect(config.log_level).toBe('debug');
+  });
+
   test('defaults are Kong\'s, or the documented Gossamer ones', () => {
     const { config, errors } = loadConfig({ env: {}, file: confFile('') });
     expect(errors).toEqual([]);
