@@ -18,7 +18,7 @@ import {
   tlsInfo,
   upstreamUri,
 } from './log-serializer.ts';
-import { EMPTY_TAIL, lineOf, tailOf, textOf, type LogLine } from './log-line.ts';
+import { EMPTY_TAIL, lineOf, tailOf, type LogLine } from './log-line.ts';
 
 /** The entry's top-level fields: a custom field naming one changes the entry, not appends to it. */
 const ENTRY_KEYS = new Set([
@@ -173,23 +173,29 @@ function viaObject(ctx: ProxyContext, fields: Record<string, string> | null, now
   return stringifyEntry(entry);
 }
 
-/**
- * The log entry of a finished request: kong.log.serialize() with the plugin's
- * custom_fields_by_lua applied, as JSON text in head and tail. `now` is the clock the latencies
- * end at.
- */
-export function writeLine(ctx: ProxyContext, fields: Record<string, string> | null, now = performance.now()): LogLine {
+/** The entry's text up to its tail, or null when the object way writes this one. */
+function headOf(ctx: ProxyContext, fields: Record<string, string> | null, now: number): string | null {
   const appendix = fields === null ? '' : appendixFor(fields);
-  if (appendix === null) return lineOf(viaObject(ctx, fields, now), EMPTY_TAIL);
+  if (appendix === null) return null;
   const request = requestJson(ctx);
   const middle = request === null ? null : middleJson(ctx, now);
   const extras = middle === null ? null : extrasJson(ctx);
-  if (extras === null) return lineOf(viaObject(ctx, fields, now), EMPTY_TAIL);
+  if (extras === null) return null;
   const tries = ctx.upstreamTarget === null ? '' : triesOf(ctx.upstreamTarget);
-  return lineOf(`{${request},${middle}${tries}${extras}${appendix}`, tailOf(ctx.route, ctx.service, ctx.consumer));
+  return `{${request},${middle}${tries}${extras}${appendix}`;
 }
 
-/** writeLine as one string. */
+/**
+ * The log entry of a finished request as JSON text: kong.log.serialize() with the plugin's
+ * custom_fields_by_lua applied. `now` is the clock the latencies end at.
+ */
 export function writeEntry(ctx: ProxyContext, fields: Record<string, string> | null, now = performance.now()): string {
-  return textOf(writeLine(ctx, fields, now));
+  const head = headOf(ctx, fields, now);
+  return head === null ? viaObject(ctx, fields, now) : head + tailOf(ctx.route, ctx.service, ctx.consumer).text;
+}
+
+/** writeEntry's text as a log line (its bytes, in head and shared tail). */
+export function writeLine(ctx: ProxyContext, fields: Record<string, string> | null, now = performance.now()): LogLine {
+  const head = headOf(ctx, fields, now);
+  return head === null ? lineOf(viaObject(ctx, fields, now), EMPTY_TAIL) : lineOf(head, tailOf(ctx.route, ctx.service, ctx.consumer));
 }
