@@ -98,10 +98,12 @@ describe('log entry writer: byte for byte the object way', () => {
   });
 
   test('header values with quotes, backslashes, tabs and latin-1 bytes; an IPv4-mapped client address over TLS', async () => {
-    await compare('GET /orders?q=%22%5C HTTP/1.1\r\nHost: api.example.com\r\nX-Odd: a "b" \\c\td\r\nX-Latin: caf\xe9', (ctx) => {
+    await compare('GET /orders?q=%22%5C HTTP/1.1\r\nHost: api.example.com\r\nX-Odd: a "b" \\c\td\r\nX-Slash: c:\\dir\r\nX-Tab: a\tb\r\nX-Latin: caf\xe9', (ctx) => {
       proxied(ctx);
       ctx.clientIp = '::ffff:192.0.2.10';
       ctx.https = true;
+      // An emoji (a surrogate pair), a lone surrogate and a control character, which JSON escapes.
+      ctx.shared = { correlation_id: 'id-\u{1F600}-\ud800-\u0001' };
     }, true);
     await compare('GET /orders HTTP/1.1\r\nHost: api.example.com', (ctx) => {
       proxied(ctx);
@@ -151,12 +153,13 @@ describe('log lines: the bytes a collector gets', () => {
   test('a batch is the JSON array of the entries, non-ASCII text included, and one entry alone is its text', async () => {
     const texts: string[] = [];
     const lines = [];
-    for (const head of ['GET /orders?n=1 HTTP/1.1\r\nHost: api.example.com', 'GET /orders HTTP/1.1\r\nHost: api.example.com\r\nX-Latin: \xe9t\xe9', 'GET /x HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-A: 2']) {
+    for (const head of ['GET /orders?n=1&q=%F0%9F%98%80 HTTP/1.1\r\nHost: api.example.com', 'GET /orders HTTP/1.1\r\nHost: api.example.com\r\nX-Latin: \xe9t\xe9', 'GET /x HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-A: 2']) {
       await compare(head, proxied, !head.includes('X-A: 2'));
       // The same request written again, its latencies to the same clock as compare()'s.
       const line = writeLine(lastCtx!, null, lastCtx!.startedAt + 10);
       texts.push(textOf(line));
       lines.push(line);
+      // What the queue's max_bytes counts: the text's length, as when it held the text.
       expect(textOf(line).length).toBe(line.length);
       expect(textOf(line)).toBe(writeEntry(lastCtx!, null, lastCtx!.startedAt + 10));
     }
