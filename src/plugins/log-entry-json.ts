@@ -114,9 +114,16 @@ function triesOf(origin: string): string {
   return t;
 }
 
-/** The host part of the Host header (no port), as the entry's url has it. */
+let lastHostHeader = '';
+let lastHost = '127.0.0.1';
+
+/** The host part of the Host header (no port), as the entry's url has it; the last one is kept. */
 function hostOf(hostHeader: string): string {
-  return hostHeader.replace(/:\d+$/, '') || '127.0.0.1';
+  if (hostHeader !== lastHostHeader) {
+    lastHost = hostHeader.replace(/:\d+$/, '') || '127.0.0.1';
+    lastHostHeader = hostHeader;
+  }
+  return lastHost;
 }
 
 /** `"request":{...}` (without the braces' trailing comma); null when its headers need the object path. */
