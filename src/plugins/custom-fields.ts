@@ -39,7 +39,7 @@ export const customFieldsSchema = z
   .default(null);
 
 /** Split `a.b\.c` into [`a`, `b.c`] (Kong's set_serialize_value path rule). */
-function pathOf(key: string): string[] {
+export function pathOf(key: string): string[] {
   return key.split(/(?<!\\)\./).map((p) => p.replace(/\\\./g, '.'));
 }
 

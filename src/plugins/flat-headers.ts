@@ -1,10 +1,17 @@
 // Response headers as the proxy hands them to header_filter: a flat [name, value, name, value...]
 // list, names in the case the upstream sent (ResponseHead.headers). Every lookup here compares
-// names case-insensitively; `name` arguments are lower case.
+// names case-insensitively; `name` arguments are lower case. A name of another length is
+// passed over without lower-casing it (header_filter plugins look up a name or two on every
+// response).
+
+/** Whether header name `h` is `name` (lower case). */
+function isName(h: string, name: string): boolean {
+  return h.length === name.length && h.toLowerCase() === name;
+}
 
 /** Index of the first header named `name`, or -1. */
 export function indexOfHeader(h: readonly string[], name: string): number {
-  for (let i = 0; i < h.length; i += 2) if (h[i]!.toLowerCase() === name) return i;
+  for (let i = 0; i < h.length; i += 2) if (isName(h[i]!, name)) return i;
   return -1;
 }
 
@@ -17,7 +24,7 @@ export function headerValue(h: readonly string[], name: string): string | undefi
 /** Every value of `name`, in order. */
 export function headerValues(h: readonly string[], name: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < h.length; i += 2) if (h[i]!.toLowerCase() === name) out.push(h[i + 1]!);
+  for (let i = 0; i < h.length; i += 2) if (isName(h[i]!, name)) out.push(h[i + 1]!);
   return out;
 }
 
@@ -25,7 +32,7 @@ export function headerValues(h: readonly string[], name: string): string[] {
 export function removeHeader(h: string[], name: string): string[] {
   const vals: string[] = [];
   for (let i = h.length - 2; i >= 0; i -= 2) {
-    if (h[i]!.toLowerCase() === name) {
+    if (isName(h[i]!, name)) {
       vals.unshift(h[i + 1]!);
       h.splice(i, 2);
     }

@@ -31,16 +31,17 @@ export type QueueParams = z.infer<typeof queueSchema>;
 
 export type DropReason = 'queue_full' | 'retries_exhausted';
 
-export interface QueueHooks {
+export interface QueueHooks<E> {
   /** Deliver one batch; a rejection is retried. */
-  send(entries: string[]): Promise<void>;
+  send(entries: E[]): Promise<void>;
   onDrop(count: number, reason: DropReason, detail: string): void;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
-export class LogQueue {
-  private entries: string[] = [];
+/** Entries are the serialized text (or an object that knows its text's length): max_bytes counts that. */
+export class LogQueue<E extends { readonly length: number } = string> {
+  private entries: E[] = [];
   private bytes = 0;
   private running = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -49,7 +50,7 @@ export class LogQueue {
   constructor(
     readonly name: string,
     private params: QueueParams,
-    private hooks: QueueHooks,
+    private hooks: QueueHooks<E>,
   ) {}
 
   /** Entries waiting (tests, metrics). */
@@ -57,7 +58,7 @@ export class LogQueue {
     return this.entries.length;
   }
 
-  enqueue(entry: string): void {
+  enqueue(entry: E): void {
     const p = this.params;
     let dropped = 0;
     while (this.entries.length >= p.max_entries || (p.max_bytes !== null && this.entries.length > 0 && this.bytes + entry.length > p.max_bytes)) {
@@ -106,7 +107,7 @@ export class LogQueue {
   }
 
   /** Send one batch, retrying with back-off (Kong's process_once). */
-  private async deliver(batch: string[]): Promise<void> {
+  private async deliver(batch: E[]): Promise<void> {
     const p = this.params;
     const start = Date.now();
     for (let attempt = 0; ; attempt++) {

@@ -32,7 +32,7 @@ export interface LogEntry {
 }
 
 /** Kong's default workspace: single-workspace Kong logs this id. */
-const DEFAULT_WORKSPACE = '00000000-0000-0000-0000-000000000000';
+export const DEFAULT_WORKSPACE = '00000000-0000-0000-0000-000000000000';
 
 /** kong.request.get_query(): repeated keys become arrays, a key without `=` is `true`. */
 export function parseQuery(raw: string): LogEntry['request']['querystring'] {
@@ -59,7 +59,7 @@ function decode(s: string): string {
 }
 
 /** Headers as ngx.req.get_headers() gives them: lower-case names, repeated ones as arrays. */
-function headerTable(flat: readonly string[]): Record<string, string | string[]> {
+export function headerTable(flat: readonly string[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (let i = 0; i < flat.length; i += 2) {
     const name = flat[i]!.toLowerCase();
@@ -72,13 +72,13 @@ function headerTable(flat: readonly string[]): Record<string, string | string[]>
 }
 
 /** Bytes of a header block as sent on the wire (`name: value\r\n` each). */
-function headBytes(flat: readonly string[]): number {
+export function headBytes(flat: readonly string[]): number {
   let n = 2;
   for (let i = 0; i < flat.length; i += 2) n += flat[i]!.length + flat[i + 1]!.length + 4;
   return n;
 }
 
-function requestHeaders(ctx: ProxyContext): Record<string, string | string[]> {
+export function requestHeaders(ctx: ProxyContext): Record<string, string | string[]> {
   const h = headerTable(ctx.req.rawHeaders);
   // Kong redacts these two by default: a log collector must not receive credentials.
   if (h['authorization'] !== undefined) h['authorization'] = 'REDACTED';
@@ -86,7 +86,7 @@ function requestHeaders(ctx: ProxyContext): Record<string, string | string[]> {
   return h;
 }
 
-function responseHeaders(ctx: ProxyContext): string[] {
+export function responseHeaders(ctx: ProxyContext): string[] {
   if (ctx.sentHeaders !== null) return ctx.sentHeaders;
   const h = ctx.res.getHeaders();
   const flat: string[] = [];
@@ -97,7 +97,7 @@ function responseHeaders(ctx: ProxyContext): string[] {
   return flat;
 }
 
-function upstreamUri(ctx: ProxyContext): string {
+export function upstreamUri(ctx: ProxyContext): string {
   if (ctx.upstreamTarget === null) return '';
   const raw = ctx.req.url ?? '';
   if (ctx.query !== '') return `${ctx.upstreamPath}?${ctx.query}`;
@@ -108,7 +108,7 @@ function upstreamUri(ctx: ProxyContext): string {
 /** ip and port of an upstream origin (`http://10.0.0.1:8080`), parsed once per origin. */
 const peers = new Map<string, { ip: string; port: number } | null>();
 
-function peerOf(origin: string): { ip: string; port: number } | null {
+export function peerOf(origin: string): { ip: string; port: number } | null {
   let p = peers.get(origin);
   if (p !== undefined) return p;
   try {
@@ -129,7 +129,7 @@ function tries(ctx: ProxyContext): LogEntry['tries'] {
   return p === null ? undefined : [{ ip: p.ip, port: p.port, balancer_latency: 0 }];
 }
 
-function tlsInfo(ctx: ProxyContext): LogEntry['request']['tls'] {
+export function tlsInfo(ctx: ProxyContext): LogEntry['request']['tls'] {
   if (!ctx.https) return undefined;
   const sock = ctx.req.socket as { getProtocol?: () => string | null; getCipher?: () => { standardName?: string; name: string } };
   const version = sock.getProtocol?.() ?? '';
@@ -137,10 +137,10 @@ function tlsInfo(ctx: ProxyContext): LogEntry['request']['tls'] {
   return { version, cipher: cipher ? cipher.standardName ?? cipher.name : '', client_verify: 'NONE' };
 }
 
-const round = (ms: number): number => Math.max(0, Math.round(ms));
+export const round = (ms: number): number => Math.max(0, Math.round(ms));
 
-/** kong.log.serialize() for a finished request. */
-export function serializeRequest(ctx: ProxyContext): LogEntry {
+/** kong.log.serialize() for a finished request; `now` is the clock its latencies end at. */
+export function serializeRequest(ctx: ProxyContext, now = performance.now()): LogEntry {
   const uri = ctx.req.url ?? '/';
   const req = ctx.req;
   const scheme = ctx.https ? 'https' : 'http';
@@ -163,9 +163,9 @@ export function serializeRequest(ctx: ProxyContext): LogEntry {
     upstream_status: reachedUpstream ? String(ctx.status) : '',
     response: { status: ctx.status || ctx.res.statusCode, headers: headerTable(resHeaders), size: headBytes(resHeaders) + 17 + ctx.bytesOut },
     latencies: {
-      kong: round(ctx.proxyLatency >= 0 ? ctx.proxyLatency : performance.now() - ctx.startedAt),
+      kong: round(ctx.proxyLatency >= 0 ? ctx.proxyLatency : now - ctx.startedAt),
       proxy: reachedUpstream ? round(ctx.upstreamLatency) : -1,
-      request: round(performance.now() - ctx.startedAt),
+      request: round(now - ctx.startedAt),
       receive: 0,
     },
     client_ip: ctx.clientIp.startsWith('::ffff:') ? ctx.clientIp.slice(7) : ctx.clientIp,
@@ -190,7 +190,7 @@ export function serializeRequest(ctx: ProxyContext): LogEntry {
 /** JSON of an entity object: entities are replaced, never changed, so one string per object is enough. */
 const entityJson = new WeakMap<object, string>();
 
-function jsonOf(v: unknown): string {
+export function jsonOf(v: unknown): string {
   if (typeof v !== 'object' || v === null) return JSON.stringify(v);
   let j = entityJson.get(v);
   if (j === undefined) entityJson.set(v, (j = JSON.stringify(v)));

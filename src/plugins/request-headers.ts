@@ -8,7 +8,14 @@ import type { ProxyContext } from '../proxy/context.ts';
 export function firstRequestHeader(ctx: ProxyContext, name: string): string | undefined {
   const lower = name.toLowerCase();
   if (ctx.requestHeaderEdits?.has(lower)) return ctx.getRequestHeader(lower);
-  return ctx.req.headersDistinct[lower]?.[0];
+  // The raw list, as headersDistinct is built from, without building an object of every header
+  // to read one (an auth plugin reads its header on every request).
+  const raw = ctx.req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === lower.length && n.toLowerCase() === lower) return raw[i + 1];
+  }
+  return undefined;
 }
 
 /** Whether the client sent a header more than once (bot-detection refuses two User-Agents). */

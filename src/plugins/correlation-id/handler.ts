@@ -10,8 +10,6 @@ const handler: PluginHandler<CorrelationIdConfig> = {
   create(conf): PluginInstance {
     const name = conf.header_name.toLowerCase();
     const generate = generators[conf.generator];
-    /** Kong's kong.ctx.plugin.correlation_id: this instance's id for a request. */
-    const ids = new WeakMap<ProxyContext, string>();
     return {
       name: 'correlation-id',
       access(ctx: ProxyContext) {
@@ -20,14 +18,15 @@ const handler: PluginHandler<CorrelationIdConfig> = {
           id = generate(ctx);
           ctx.setRequestHeader(name, id);
         }
-        // Kong's kong.log.set_serialize_value("correlation_id"): for log plugins.
+        // Kong's kong.log.set_serialize_value("correlation_id"): for log plugins. It is also
+        // Kong's kong.ctx.plugin.correlation_id that header_filter echoes: only this plugin
+        // writes the key, and one instance of it runs per request.
         (ctx.shared ??= {}).correlation_id = id;
-        if (conf.echo_downstream) ids.set(ctx, id);
       },
       headerFilter: conf.echo_downstream
         ? (ctx: ProxyContext, head: ResponseHead) => {
             // A request answered before this plugin's access ran has no id yet: one is made here.
-            const id = ids.get(ctx) || ctx.getRequestHeader(name) || generate(ctx);
+            const id = (ctx.shared?.['correlation_id'] as string | undefined) || ctx.getRequestHeader(name) || generate(ctx);
             setHeader(head.headers, name, id);
           }
         : undefined,

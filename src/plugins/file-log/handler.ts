@@ -7,8 +7,7 @@
 // append costs microseconds.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { PluginHandler, PluginInstance } from '../types.ts';
-import { applyCustomFields } from '../custom-fields.ts';
-import { serializeRequest, stringifyEntry } from '../log-serializer.ts';
+import { writeEntry } from '../log-entry-json.ts';
 import type { FileLogConfig } from './schema.ts';
 
 /** strerror(3) texts Kong's message shows for the errors an open can meet. */
@@ -48,13 +47,12 @@ const handler: PluginHandler<FileLogConfig> = {
     return {
       name: 'file-log',
       log(ctx) {
-        const entry = serializeRequest(ctx);
-        applyCustomFields(entry, conf.custom_fields_by_lua);
+        const entry = writeEntry(ctx, conf.custom_fields_by_lua);
         if (conf.reopen) close();
         fd ??= open();
         if (fd === null) return;
         try {
-          writeSync(fd, stringifyEntry(entry) + '\n');
+          writeSync(fd, entry + '\n');
         } catch (err) {
           env.logger.error({ plugin: 'file-log', path: conf.path, err }, '[file-log] failed to write the log entry');
           close();

@@ -3,14 +3,14 @@
 // Queues are per process and shared by instances with the same endpoint settings (Kong's
 // make_queue_name), so a configuration change does not lose what is waiting.
 import type { PluginHandler, PluginInstance } from '../types.ts';
-import { applyCustomFields } from '../custom-fields.ts';
-import { serializeRequest, stringifyEntry } from '../log-serializer.ts';
+import { writeLine } from '../log-entry-json.ts';
+import type { LogLine } from '../log-line.ts';
 import { droppedEntries } from '../log-metrics.ts';
 import { LogQueue, type QueueParams } from '../log-queue.ts';
 import type { HttpLogConfig } from './schema.ts';
 import { makeSender } from './sender.ts';
 
-const queues = new Map<string, LogQueue>();
+const queues = new Map<string, LogQueue<LogLine>>();
 
 /** At most one log line per this many ms about dropped entries. */
 const DROP_LOG_INTERVAL_MS = 10_000;
@@ -41,11 +41,11 @@ const handler: PluginHandler<HttpLogConfig> = {
     }
     let loggedAt = 0;
     let unlogged = 0;
-    const queue = (): LogQueue => {
+    const queue = (): LogQueue<LogLine> => {
       let q = queues.get(name);
       if (!q) {
         const send = makeSender(conf);
-        q = new LogQueue(name, queueParams(conf), {
+        q = new LogQueue<LogLine>(name, queueParams(conf), {
           send,
           onDrop(count, reason, detail) {
             droppedEntries.inc({ plugin: 'http-log', reason }, count);
@@ -66,9 +66,7 @@ const handler: PluginHandler<HttpLogConfig> = {
     return {
       name: 'http-log',
       log(ctx) {
-        const entry = serializeRequest(ctx);
-        applyCustomFields(entry, conf.custom_fields_by_lua);
-        queue().enqueue(stringifyEntry(entry));
+        queue().enqueue(writeLine(ctx, conf.custom_fields_by_lua));
       },
     };
   },

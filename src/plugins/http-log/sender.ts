@@ -3,9 +3,10 @@
 // auth from the URL's user info, the configured headers, certificates not verified (Kong sets
 // ssl_verify = false). A status of 300 or more is a failure the queue retries.
 import { Agent, request } from 'undici';
+import { linesBytes, type LogLine } from '../log-line.ts';
 import type { HttpLogConfig } from './schema.ts';
 
-export type Send = (entries: string[]) => Promise<void>;
+export type Send = (entries: LogLine[]) => Promise<void>;
 
 export function makeSender(conf: HttpLogConfig): Send {
   const url = new URL(conf.http_endpoint);
@@ -26,7 +27,7 @@ export function makeSender(conf: HttpLogConfig): Send {
   });
   const batched = conf.queue.max_batch_size > 1 || (conf.queue_size ?? 1) > 1;
   return async (entries) => {
-    const body = batched ? `[${entries.join(',')}]` : entries[0]!;
+    const body = linesBytes(entries, batched);
     const res = await request(target, { method: conf.method, headers, body, dispatcher });
     const text = await res.body.text();
     if (res.statusCode >= 300) {

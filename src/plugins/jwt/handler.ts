@@ -13,23 +13,40 @@ import { base64UrlDecode, checkMaximumExpiration, decodeJwt, verifyRegisteredCla
 
 const BEARER = /\s*[Bb]earer\s+(.+)/;
 
-/** Kong's retrieve_tokens: every distinct non-empty token the request carries. */
-export function retrieveTokens(ctx: ProxyContext, conf: JwtConfig): Set<string> {
-  const tokens = new Set<string>();
+/** Several different tokens in one request (Kong: "Multiple tokens provided"). */
+export const MANY_TOKENS = Symbol('many tokens');
+
+/**
+ * Kong's retrieve_tokens, as far as access uses it: the one distinct non-empty token the
+ * request carries, null when it carries none, MANY_TOKENS when it carries different ones.
+ */
+export function retrieveToken(ctx: ProxyContext, conf: JwtConfig): string | null | typeof MANY_TOKENS {
+  let found: string | null = null;
   if (conf.uri_param_names.length !== 0 && ctx.query !== '') {
     const params = new URLSearchParams(ctx.query);
-    for (const name of conf.uri_param_names) for (const v of params.getAll(name)) if (v !== '') tokens.add(v);
+    for (const name of conf.uri_param_names) {
+      for (const v of params.getAll(name)) {
+        if (v === '' || v === found) continue;
+        if (found !== null) return MANY_TOKENS;
+        found = v;
+      }
+    }
   }
   for (const name of conf.cookie_names) {
     const v = requestCookie(ctx, name);
-    if (v) tokens.add(v);
+    if (!v || v === found) continue;
+    if (found !== null) return MANY_TOKENS;
+    found = v;
   }
   for (const name of conf.header_names) {
-    const v = firstRequestHeader(ctx, name);
-    const m = v === undefined ? null : BEARER.exec(v);
-    if (m && m[1] !== '') tokens.add(m[1]!);
+    const h = firstRequestHeader(ctx, name);
+    const m = h === undefined ? null : BEARER.exec(h);
+    const v = m === null ? '' : m[1]!;
+    if (v === '' || v === found) continue;
+    if (found !== null) return MANY_TOKENS;
+    found = v;
   }
-  return tokens;
+  return found;
 }
 
 /** Why authentication failed: the status, the body Kong sends and its challenge (if any). */
@@ -37,6 +54,11 @@ interface Failure {
   status: number;
   body: Record<string, unknown>;
   challenge: string | null;
+}
+
+/** Lua's `claims[name] or header[name]`: false and absent fall through to the header. */
+function absent(v: unknown): boolean {
+  return v === undefined || v === null || v === false;
 }
 
 /** Tokens whose signature an instance remembers having verified (cleared whole when full). */
@@ -48,20 +70,18 @@ const handler: PluginHandler<JwtConfig> = {
     const withError = conf.realm !== null ? `${base}, error="invalid_token"` : 'Bearer error="invalid_token"';
     const bySecretKey = env.store.index<JwtSecret>(KEY_INDEX);
     const claimName = conf.key_claim_name;
+    const toVerify = conf.claims_to_verify ?? [];
     const unauthorized = (message: string, challenge = withError): Failure => ({ status: 401, body: { message }, challenge });
     const verified = new Map<string, { jwt: Exclude<ReturnType<typeof decodeJwt>, string>; secret: JwtSecret }>();
 
     /** Kong's do_authentication: null once the consumer is set, else the failure. */
     const authenticate = (ctx: ProxyContext): Failure | null => {
-      const tokens = retrieveTokens(ctx, conf);
-      if (tokens.size === 0) return unauthorized('Unauthorized', base);
-      if (tokens.size > 1) return unauthorized('Multiple tokens provided');
-      const token = tokens.values().next().value!;
+      const token = retrieveToken(ctx, conf);
+      if (token === null) return unauthorized('Unauthorized', base);
+      if (token === MANY_TOKENS) return unauthorized('Multiple tokens provided');
       const known = verified.get(token);
       const jwt = known?.jwt ?? decodeJwt(token);
       if (typeof jwt === 'string') return unauthorized(`Bad token; ${jwt}`);
-      // Lua's `claims[name] or header[name]`: false and absent fall through to the header.
-      const absent = (v: unknown) => v === undefined || v === null || v === false;
       const key = absent(jwt.claims[claimName]) ? jwt.header[claimName] : jwt.claims[claimName];
       if (absent(key)) return unauthorized(`No mandatory '${claimName}' in claims`);
       if (key === '') return unauthorized(`Invalid '${claimName}' in claims`);
@@ -80,10 +100,14 @@ const handler: PluginHandler<JwtConfig> = {
         if (verified.size >= VERIFIED_TOKENS) verified.clear();
         verified.set(token, { jwt, secret });
       }
-      const claimErrors = verifyRegisteredClaims(jwt.claims, conf.claims_to_verify ?? []);
-      if (claimErrors) return { status: 401, body: claimErrors, challenge: withError };
-      const expErrors = checkMaximumExpiration(jwt.claims, conf.maximum_expiration);
-      if (expErrors) return { status: 401, body: expErrors, challenge: withError };
+      if (toVerify.length !== 0) {
+        const claimErrors = verifyRegisteredClaims(jwt.claims, toVerify);
+        if (claimErrors) return { status: 401, body: claimErrors, challenge: withError };
+      }
+      if (conf.maximum_expiration > 0) {
+        const expErrors = checkMaximumExpiration(jwt.claims, conf.maximum_expiration);
+        if (expErrors) return { status: 401, body: expErrors, challenge: withError };
+      }
       const consumer = env.store.get('consumers', secret.consumer.id);
       if (!consumer) return { status: 401, body: { message: `Could not find consumer for '${claimName}=${String(key)}'` }, challenge: null };
       ctx.consumer = consumer;
