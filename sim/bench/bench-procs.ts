@@ -3,6 +3,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { bundleVariant } from './bench-bundle.ts';
 
 export interface Run {
   rps: number;
@@ -47,9 +48,11 @@ export async function startNginx(tmp: string, name: string, port: number, body: 
   };
 }
 
-/** A variant forked from `dir`/`file` under tsx; resolves when it says it is ready. `prof`: a --cpu-prof directory. */
+/** A variant `dir`/`file`, bundled as shipped (bench-bundle.ts) and forked; resolves when it says it is ready. `prof`: a --cpu-prof directory. */
 export async function startNode(dir: string, file: string, args: string[], prof: string | null = null): Promise<ChildProcess> {
-  const child = fork(path.join(dir, file), args, { execArgv: ['--import', 'tsx', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const script = await bundleVariant(path.join(dir, file));
+  const child = fork(script, args, { execArgv: prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  child.once('exit', () => fs.rmSync(script, { force: true }));
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code} before it was ready`)));

@@ -5,6 +5,7 @@ import '../../src/polyfill.ts';
 import { createLogger } from '../../src/log.ts';
 import { createProxyServer } from '../../src/proxy/server.ts';
 import { startProxyWorkers } from '../../src/proxy/workers.ts';
+import { useStartupBundle } from './startup-bundle.ts';
 import { benchSnapshot } from './proxy-snapshot.ts';
 
 const [listenS, upstreamS, variant] = process.argv.slice(2);
@@ -13,6 +14,7 @@ const snap = benchSnapshot(Number(upstreamS), variant === 'plugins' ? 'auth' : v
 const logger = createLogger('bench', 'warn');
 
 if (variant === 'workers2') {
+  await useStartupBundle();
   const workers = await startProxyWorkers({ count: 2, listen: { host: '127.0.0.1', port: listen }, snapshot: () => snap, logger, logLevel: 'warn' });
   await workers.ready();
   process.on('message', async (m) => {

@@ -42,7 +42,7 @@ function externals() {
  * from it (package.json, bin/gossamer.js, the simulator's report assets) expects its own. So
  * each source gets its original URL written in.
  */
-function sourceUrls() {
+export function sourceUrls() {
   return {
     name: 'gossamer-source-urls',
     setup(b) {
