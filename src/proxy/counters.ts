@@ -42,8 +42,8 @@ export class LocalCounters implements CounterStore {
   }
 
   /** Primary side: merge a worker's deltas, return the new totals of those keys. */
-  merge(deltas: [string, number, number][]): [string, number, number][] {
-    const out: [string, number, number][] = [];
+  merge(deltas: [string, number, number][]): TotalsEntry[] {
+    const out: TotalsEntry[] = [];
     for (const [key, expiresAt, by] of deltas) out.push([key, expiresAt, this.incr(key, expiresAt, by)]);
     return out;
   }
@@ -57,8 +57,13 @@ interface WorkerCell {
   base: number; // total as last reported by the primary
   pending: number; // local increments not yet sent
   inflight: number; // sent, not yet reflected in base
+  /** Headroom the primary keeps for the other nodes (policy = cluster: this node's cap is used). */
+  hold: number;
   expiresAt: number;
 }
+
+/** [key, expiresAt, total, hold]: the hold only on shared keys. */
+export type TotalsEntry = [key: string, expiresAt: number, total: number, hold?: number];
 
 export type CounterMessage = { t: 'gossamer:rl'; entries: [string, number, number][] };
 
@@ -81,12 +86,12 @@ export class WorkerCounters implements CounterStore {
 
   get(key: string, _expiresAt: number): number {
     const c = this.cells.get(key);
-    return c ? c.base + c.inflight + c.pending : 0;
+    return c ? c.base + c.inflight + c.pending + c.hold : 0;
   }
 
   incr(key: string, expiresAt: number, by: number): number {
     let c = this.cells.get(key);
-    if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, expiresAt }));
+    if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, hold: 0, expiresAt }));
     c.pending += by;
     this.dirty.add(key);
     // A count shared with the cluster (policy = cluster) goes to the primary this turn of the
@@ -96,7 +101,7 @@ export class WorkerCounters implements CounterStore {
         this.soon = true;
         setImmediate(this.flushSoon);
       }
-      return c.base + c.inflight + c.pending;
+      return c.base + c.inflight + c.pending + c.hold;
     }
     // Sent within SYNC_MS of the first pending increment, as a SYNC_MS interval would.
     if (!this.timer) {
@@ -106,7 +111,7 @@ export class WorkerCounters implements CounterStore {
       }, SYNC_MS);
       this.timer.unref();
     }
-    return c.base + c.inflight + c.pending;
+    return c.base + c.inflight + c.pending + c.hold;
   }
 
   private flush(): void {
@@ -123,14 +128,19 @@ export class WorkerCounters implements CounterStore {
     if (entries.length) this.send({ t: 'gossamer:rl', entries });
   }
 
-  /** Totals from the primary (after merging everyone's deltas). `own` marks the reply to our own flush. */
-  onTotals(entries: [string, number, number][], own: Map<string, number> | null): void {
-    for (const [key, expiresAt, total] of entries) {
+  /**
+   * Totals from the primary (after merging everyone's deltas), with the hold of a shared key
+   * (the latest replaces the one before: it shrinks when the node claims more). `own` marks
+   * the reply to our own flush.
+   */
+  onTotals(entries: TotalsEntry[], own: Map<string, number> | null): void {
+    for (const [key, expiresAt, total, hold = 0] of entries) {
       let c = this.cells.get(key);
-      if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, expiresAt }));
+      if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, hold: 0, expiresAt }));
       const acked = own?.get(key) ?? 0;
       c.inflight = Math.max(0, c.inflight - acked);
       c.base = Math.max(c.base, total - c.inflight);
+      c.hold = hold;
     }
   }
 

@@ -1,42 +1,58 @@
 // The primary's counters with the cluster's share added. Keys under CLUSTER_COUNTER_PREFIX
 // (rate limiting with policy = cluster) are counted by every node: this node's total of such a
 // key is what its workers reported, and each other member's total arrives by gossip
-// (src/sync/counters/share.ts). What a worker is told is the sum, so a limit holds across the
-// cluster: it can be passed only by what the nodes admit before they hear of each other.
+// (src/sync/counters/share.ts, which also states the bound this gives).
 //
-// When to share a count depends on how far it is from its limit (the key carries it): the
-// headroom left is split between the nodes, and a node that has admitted half its part of it
-// since it last shared says so at once ("urgent"); below that, its count waits for the next
-// lazy round. Far from a limit a node sends about one message per round; close to one, every
-// few requests, and at the limit none (what is refused is not counted).
+// Each node may count a shared key only up to its cap: a part of the limit it claimed from
+// the headroom nobody it knows of holds (allotment.ts splits it between the live members).
+// Caps travel with the totals. A node that has used its cap claims again from what is free;
+// one whose part is 0 waits for news, or for its turn at the remainder (one slot per
+// SLOT_MS); one that holds a part it no longer uses while the headroom is short gives it back.
+// What a worker is told is the cluster-wide sum plus a hold: the headroom this node must leave
+// to the others, so that the worker refuses once this node's cap is used.
 import { CLUSTER_COUNTER_PREFIX } from '../plugins/types.ts';
+import { IDLE_MS, SLOT_MS, split } from './allotment.ts';
 import { LocalCounters } from './counters.ts';
 
-export type CounterEntry = [key: string, expiresAt: number, total: number];
+/** Gossip: [key, expiresAt, this node's total, its cap]; to workers: [key, expiresAt, sum, hold]. */
+export type CounterEntry = [key: string, expiresAt: number, total: number, cap?: number];
 
-interface Shared {
+/** A node that has not counted a key for this long gives back the part of its cap it holds unused. */
+export const RELEASE_MS = 2 * SLOT_MS;
+
+interface Own {
   limit: number;
-  /** Own increments since this key was last shared. */
-  unshared: number;
   expiresAt: number;
+  cap: number;
+  /** When this node first counted or heard of the key. */
+  since: number;
+  /** Counted since last shared (lazy). */
+  changed: boolean;
+  lastCount: number;
+}
+
+interface Peer {
+  total: number;
+  cap: number;
 }
 
 interface Remote {
-  byNode: Map<string, number>;
+  byNode: Map<string, Peer>;
   sum: number;
   expiresAt: number;
+  since: number;
 }
 
 /** What the cluster sharing needs of a node's counters (ProxyWorkers implements it). */
 export interface SharedCounters {
-  /** This node's totals of the shared keys it counted since the last call. */
+  /** This node's totals and caps of the shared keys that changed since the last call. */
   takeChanged(): CounterEntry[];
-  /** Another member's totals: workers hear the new cluster-wide sums. */
+  /** Another member's totals and caps: workers hear the new cluster-wide sums. */
   applyRemote(node: string, entries: CounterEntry[]): void;
-  /** Called after a change: `urgent` when a count came close enough to its limit to share now. */
+  /** Called after a change: `urgent` when a cap changed, which the others must hear at once. */
   onChange(cb: (urgent: boolean) => void): void;
-  /** How many nodes count (this one included): the headroom is split between them. */
-  setNodes(n: number): void;
+  /** This node's id and the live members' (this one included): the headroom is split between them. */
+  setMembers(self: string, live: string[]): void;
 }
 
 /** The limit a shared key carries (`cluster|<limit>|...`); Infinity when it has none. */
@@ -47,48 +63,158 @@ function limitOf(key: string): number {
 }
 
 export class NodeCounters extends LocalCounters {
+  private readonly own = new Map<string, Own>();
   private readonly remote = new Map<string, Remote>();
-  private readonly changed = new Map<string, Shared>();
   private notify: ((urgent: boolean) => void) | null = null;
-  private nodes = 1;
+  private pushTo: ((entries: CounterEntry[]) => void) | null = null;
+  private self = '';
+  private members: string[] = [''];
+  private live = new Set<string>();
+  /** Keys waiting for their turn at the remainder, or holding a part of a short headroom. */
+  private readonly watched = new Set<string>();
+  private ticker: NodeJS.Timeout | null = null;
 
   /** The other nodes' totals of ended windows go with this node's (one timer for both). */
   protected override sweep(now: number): void {
     super.sweep(now);
     for (const [k, r] of this.remote) if (r.expiresAt <= now) this.remote.delete(k);
+    for (const [k, o] of this.own) if (o.expiresAt <= now) this.own.delete(k);
   }
 
   onChange(cb: (urgent: boolean) => void): void {
     this.notify = cb;
   }
 
-  setNodes(n: number): void {
-    this.nodes = Math.max(1, n);
+  /** Where sums and holds changed by this node's own timer go (the workers). */
+  onPush(cb: (entries: CounterEntry[]) => void): void {
+    this.pushTo = cb;
   }
 
-  private remoteSum(key: string): number {
-    return this.remote.get(key)?.sum ?? 0;
+  setMembers(self: string, live: string[]): void {
+    const ids = [...new Set([self, ...live])].sort();
+    if (self === this.self && ids.length === this.members.length && ids.every((id, i) => id === this.members[i])) return;
+    this.self = self;
+    this.members = ids;
+    this.live = new Set(ids);
+    // A member gone or come changes every split: the keys waiting try again at the next slot.
+    for (const [key, o] of this.own) if (this.get(key, o.expiresAt) >= o.cap) this.watch(key);
+  }
+
+  /** This node's view of a key's headroom: what is free, and what it may add to its cap. */
+  private split(key: string, limit: number, cap: number, since: number, now: number): { free: number; add: number } {
+    const peers = this.remote.get(key)?.byNode;
+    return split({ limit, self: this.self, members: this.members, peers, cap, fresh: now - since < IDLE_MS, now });
+  }
+
+  /** The headroom this node must leave to the others: what the workers add to the sum. */
+  private hold(key: string, o: Own, own: number): number {
+    if (o.limit === Infinity) return 0;
+    const sum = own + (this.remote.get(key)?.sum ?? 0);
+    return Math.max(0, o.limit - sum - Math.max(0, o.cap - own));
+  }
+
+  /**
+   * A key only the others counted: the workers may admit what this node would claim at its
+   * first request (claim() then makes it its cap). When that is nothing but some headroom is
+   * free, the key waits for this node's turn at the remainder.
+   */
+  private prospect(key: string, r: Remote, now: number): CounterEntry {
+    const limit = limitOf(key);
+    if (limit === Infinity) return [key, r.expiresAt, r.sum, 0];
+    const { free, add: part } = this.split(key, limit, 0, r.since, now);
+    if (!part && (free > 0 || now - r.since < IDLE_MS)) this.watch(key);
+    return [key, r.expiresAt, r.sum, Math.max(0, limit - r.sum - part)];
+  }
+
+  private entry(key: string, o: Own): CounterEntry {
+    const own = this.get(key, o.expiresAt);
+    return [key, o.expiresAt, own + (this.remote.get(key)?.sum ?? 0), this.hold(key, o, own)];
+  }
+
+  /**
+   * A node that has used its cap claims its part of the free headroom (the limit less its cap
+   * and what the others hold). True when the cap changed: the others must hear it at once.
+   */
+  private claim(key: string, o: Own, now: number): boolean {
+    const own = this.get(key, o.expiresAt);
+    const { free, add } = this.split(key, o.limit, o.cap, o.since, now);
+    if (own < o.cap) {
+      // Holding a part of a headroom the others may lack: watched, to give it back if unused.
+      if (free < this.members.length) this.watch(key);
+      return false;
+    }
+    const cap = Math.max(own, o.cap + add);
+    const took = cap - o.cap;
+    o.cap = cap;
+    // Waiting for its turn at the remainder (or for the key to be no longer fresh), or holding
+    // a part of a headroom the others may lack.
+    if (own >= cap ? free > 0 || now - o.since < IDLE_MS : free - took < this.members.length) this.watch(key);
+    return took !== 0;
+  }
+
+  /** Gives back the part of the cap unused for RELEASE_MS while others may be short of it. */
+  private release(key: string, o: Own, now: number): boolean {
+    const own = this.get(key, o.expiresAt);
+    if (o.cap <= own || now - o.lastCount < RELEASE_MS) return false;
+    if (this.split(key, o.limit, o.cap, o.since, now).free >= this.members.length) return false;
+    o.cap = own;
+    return true;
+  }
+
+  private watch(key: string): void {
+    this.watched.add(key);
+    if (this.ticker) return;
+    this.ticker = setInterval(() => this.tick(), SLOT_MS);
+    this.ticker.unref();
+  }
+
+  /** Once a slot: the waiting keys claim with their new rank, the idle ones give back. */
+  private tick(): void {
+    const now = Date.now();
+    const out: CounterEntry[] = [];
+    let urgent = false;
+    for (const key of [...this.watched]) {
+      this.watched.delete(key);
+      const o = this.own.get(key);
+      const r = this.remote.get(key);
+      if (!o) {
+        if (r && r.expiresAt > now) out.push(this.prospect(key, r, now));
+        continue;
+      }
+      if (o.expiresAt <= now) continue;
+      const changed = this.claim(key, o, now) || this.release(key, o, now);
+      if (o.cap > this.get(key, o.expiresAt) && this.split(key, o.limit, o.cap, o.since, now).free < this.members.length) this.watched.add(key);
+      if (!changed) continue;
+      o.changed = true;
+      urgent = true;
+      out.push(this.entry(key, o));
+    }
+    if (!this.watched.size && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = null;
+    }
+    if (out.length) this.pushTo?.(out);
+    if (urgent) this.notify?.(true);
   }
 
   override merge(deltas: CounterEntry[]): CounterEntry[] {
     const out: CounterEntry[] = [];
     let changed = false;
     let urgent = false;
+    const now = Date.now();
     for (const [key, expiresAt, by] of deltas) {
       const own = this.incr(key, expiresAt, by);
       if (!key.startsWith(CLUSTER_COUNTER_PREFIX)) {
         out.push([key, expiresAt, own]);
         continue;
       }
-      let sh = this.changed.get(key);
-      if (!sh) this.changed.set(key, (sh = { limit: limitOf(key), unshared: 0, expiresAt }));
-      sh.unshared += by;
-      const total = own + this.remoteSum(key);
-      // Each node's part of what is left; it shares once it has used half of its part.
-      const part = Math.max(0, sh.limit - total) / this.nodes;
-      if (sh.unshared >= Math.max(1, Math.floor(part / 2))) urgent = true;
+      let o = this.own.get(key);
+      if (!o) this.own.set(key, (o = { limit: limitOf(key), expiresAt, cap: 0, since: this.remote.get(key)?.since ?? now, changed: false, lastCount: now }));
+      o.changed = true;
+      o.lastCount = now;
       changed = true;
-      out.push([key, expiresAt, total]);
+      if (o.limit !== Infinity && this.claim(key, o, now)) urgent = true;
+      out.push(this.entry(key, o));
     }
     if (changed) this.notify?.(urgent);
     return out;
@@ -96,25 +222,46 @@ export class NodeCounters extends LocalCounters {
 
   takeChanged(): CounterEntry[] {
     const out: CounterEntry[] = [];
-    for (const [key, sh] of this.changed) out.push([key, sh.expiresAt, this.get(key, sh.expiresAt)]);
-    this.changed.clear();
+    for (const [key, o] of this.own) {
+      if (!o.changed) continue;
+      o.changed = false;
+      const own = this.get(key, o.expiresAt);
+      out.push(o.limit === Infinity ? [key, o.expiresAt, own] : [key, o.expiresAt, own, Math.max(own, o.cap)]);
+    }
     return out;
   }
 
-  /** Another member's totals (cumulative, so a repeated or late message changes nothing); returns the new sums. */
+  /**
+   * Another member's totals and caps (a total is cumulative, so a repeated or late message
+   * changes nothing); returns the new sums and holds for the workers. News of a key this
+   * node has used its cap of lets it claim again.
+   */
   applyRemote(node: string, entries: CounterEntry[]): CounterEntry[] {
     const out: CounterEntry[] = [];
     const now = Date.now();
-    for (const [key, expiresAt, total] of entries) {
+    let urgent = false;
+    for (const [key, expiresAt, total, cap = total] of entries) {
       if (!key.startsWith(CLUSTER_COUNTER_PREFIX) || expiresAt <= now || !Number.isFinite(total)) continue;
       let r = this.remote.get(key);
-      if (!r) this.remote.set(key, (r = { byNode: new Map(), sum: 0, expiresAt }));
-      const prev = r.byNode.get(node) ?? 0;
-      if (total <= prev) continue;
-      r.byNode.set(node, total);
-      r.sum += total - prev;
-      out.push([key, expiresAt, this.get(key, expiresAt) + r.sum]);
+      if (!r) this.remote.set(key, (r = { byNode: new Map(), sum: 0, expiresAt, since: this.own.get(key)?.since ?? now }));
+      const prev = r.byNode.get(node) ?? { total: 0, cap: 0 };
+      if (total < prev.total || (total === prev.total && cap === prev.cap)) continue;
+      r.byNode.set(node, { total, cap });
+      r.sum += total - prev.total;
+      const o = this.own.get(key);
+      if (o && o.limit !== Infinity && this.claim(key, o, now)) {
+        o.changed = true;
+        urgent = true;
+      }
+      out.push(o ? this.entry(key, o) : this.prospect(key, r, now));
     }
+    if (urgent) this.notify?.(true);
     return out;
+  }
+
+  override close(): void {
+    super.close();
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
   }
 }

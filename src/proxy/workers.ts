@@ -92,7 +92,14 @@ class WorkerPool implements ProxyWorkers {
     private readonly opts: ProxyWorkersOptions,
     /** How many workers the pool keeps. */
     readonly n: number,
-  ) {}
+  ) {
+    // Holds the counters' own timer changed (a claim at this node's turn, a part given back).
+    this.counters.onPush((entries) => this.postTotals(entries));
+  }
+
+  private postTotals(entries: CounterEntry[]): void {
+    for (const w of this.live.values()) this.post(w, { t: 'gossamer:rl-totals', entries, to: 0, acked: [] });
+  }
 
   private get log(): Logger {
     return this.opts.logger;
@@ -246,10 +253,10 @@ class WorkerPool implements ProxyWorkers {
     takeChanged: () => this.counters.takeChanged(),
     applyRemote: (node: string, entries: CounterEntry[]) => {
       const totals = this.counters.applyRemote(node, entries);
-      if (totals.length) for (const w of this.live.values()) this.post(w, { t: 'gossamer:rl-totals', entries: totals, to: 0, acked: [] });
+      if (totals.length) this.postTotals(totals);
     },
     onChange: (cb: (urgent: boolean) => void) => this.counters.onChange(cb),
-    setNodes: (n: number) => this.counters.setNodes(n),
+    setMembers: (self: string, live: string[]) => this.counters.setMembers(self, live),
   };
 
   ask(plugin: string, msg: unknown, timeoutMs = 2000): Promise<unknown[]> {

@@ -1,45 +1,210 @@
-// The primary's counters with the cluster's share: sums, idempotent remote totals, and when a
-// shared count is urgent (src/proxy/node-counters.ts).
-import { afterEach, expect, test } from 'vitest';
-import { NodeCounters } from '../../src/proxy/node-counters.ts';
+// The primary's counters with the cluster's share (src/proxy/node-counters.ts, allotment.ts):
+// sums, idempotent remote totals, the split of the free headroom, and the bound it gives
+// (src/sync/counters/share.ts) on real NodeCounters wired by an in-test message bus with a
+// fake clock: what a node's workers would admit is what the counters told them (sum + hold).
+import { afterEach, beforeEach, expect, test, vi } from 'vitest';
+import { allotment, IDLE_MS, rankIn, SLOT_MS, split } from '../../src/proxy/allotment.ts';
+import { NodeCounters, RELEASE_MS, type CounterEntry } from '../../src/proxy/node-counters.ts';
 
-const later = Date.now() + 60_000;
-let c: NodeCounters;
-afterEach(() => c?.close());
-
-test('a worker is told this node plus every other node; local keys stay local', () => {
-  c = new NodeCounters();
-  expect(c.merge([['cluster|10|k', later, 2], ['plain', later, 3]])).toEqual([['cluster|10|k', later, 2], ['plain', later, 3]]);
-  expect(c.applyRemote('n2', [['cluster|10|k', later, 4], ['plain', later, 9]])).toEqual([['cluster|10|k', later, 6]]);
-  // totals, not increments: a repeated or older message changes nothing
-  expect(c.applyRemote('n2', [['cluster|10|k', later, 4]])).toEqual([]);
-  expect(c.applyRemote('n2', [['cluster|10|k', later, 3]])).toEqual([]);
-  expect(c.applyRemote('n3', [['cluster|10|k', later, 1]])).toEqual([['cluster|10|k', later, 7]]);
-  expect(c.merge([['cluster|10|k', later, 1]])).toEqual([['cluster|10|k', later, 8]]);
-  // what is shared is this node's own total
-  expect(c.takeChanged()).toEqual([['cluster|10|k', later, 3]]);
-  expect(c.takeChanged()).toEqual([]);
-  // expired windows from others are ignored
-  expect(c.applyRemote('n2', [['cluster|10|old', Date.now() - 1, 5]])).toEqual([]);
+let made: NodeCounters[] = [];
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_000_000 });
+});
+afterEach(() => {
+  for (const c of made) c.close();
+  made = [];
+  vi.useRealTimers();
 });
 
-test('far from the limit a change waits; once a node used half its part of the headroom it is urgent', () => {
-  c = new NodeCounters();
-  c.setNodes(2);
-  const seen: boolean[] = [];
-  c.onChange((urgent) => seen.push(urgent));
-  // limit 100, 2 nodes: after u unshared increments the headroom is 100 - u, this node's part
-  // (100 - u) / 2, shared once u reaches half of it: at u = 20
-  for (let i = 0; i < 19; i++) c.merge([['cluster|100|k', later, 1]]);
-  expect(seen.every((u) => !u)).toBe(true);
-  c.merge([['cluster|100|k', later, 1]]);
-  expect(seen.at(-1)).toBe(true);
-  c.takeChanged();
-  // near the limit (headroom under 4 x nodes) every increment is urgent
-  c.applyRemote('n2', [['cluster|100|k', later, 75]]);
-  c.merge([['cluster|100|k', later, 1]]);
-  expect(seen.at(-1)).toBe(true);
-  // a key without a limit is never urgent
-  c.merge([['cluster|nolimit', later, 1000]]);
-  expect(seen.at(-1)).toBe(false);
+function counters(): NodeCounters {
+  const c = new NodeCounters();
+  made.push(c);
+  return c;
+}
+
+test('allotment: floor(free / n) each, the remainder to the first free mod n ranks; the parts sum to free', () => {
+  expect([0, 1, 2, 3, 4].map((r) => allotment(7, 5, r))).toEqual([2, 2, 1, 1, 1]);
+  expect([0, 1, 2].map((r) => allotment(2, 3, r))).toEqual([1, 1, 0]);
+  expect(allotment(0, 3, 0)).toBe(0);
+  expect(allotment(-4, 3, 0)).toBe(0);
+  for (let n = 1; n <= 7; n++) {
+    for (let free = 0; free <= 40; free++) {
+      let sum = 0;
+      for (let r = 0; r < n; r++) sum += allotment(free, n, r);
+      expect(sum).toBe(free);
+    }
+  }
+});
+
+test('rankIn: the sorted ids turned by one every slot, the same on every node', () => {
+  const ids = ['a', 'b', 'c'];
+  const t = 10 * SLOT_MS * 3; // a slot number divisible by 3
+  expect(ids.map((id) => rankIn(id, ids, t))).toEqual([0, 1, 2]);
+  expect(ids.map((id) => rankIn(id, ids, t + SLOT_MS))).toEqual([1, 2, 0]);
+  // distinct ranks in any one slot: the remainder is never given twice
+  for (let s = 0; s < 6; s++) expect(new Set(ids.map((id) => rankIn(id, ids, t + s * SLOT_MS))).size).toBe(3);
+});
+
+test('split: first parts are disjoint whatever was heard; after IDLE_MS silent peers hold nothing', () => {
+  const members = ['a', 'b', 'c'];
+  const view = (self: string, peers: [string, number, number][], cap: number, fresh: boolean) =>
+    split({ limit: 10, self, members, peers: new Map(peers.map(([id, total, c]) => [id, { total, cap: c }])), cap, fresh, now: 0 });
+  // fresh, nothing heard: each claims its first part, 4 + 3 + 3 = 10
+  expect(members.map((m) => view(m, [], 0, true).add)).toEqual([4, 3, 3]);
+  // fresh, a heard peer that took more than its first part leaves less
+  expect(view('c', [['a', 4, 4], ['b', 3, 6]], 0, true)).toEqual({ free: 0, add: 0 });
+  // fresh, first part used: no more until every peer is heard of or the key is no longer fresh
+  expect(view('a', [['b', 1, 3]], 4, true).add).toBe(0);
+  // no longer fresh, peers silent: the whole free headroom
+  expect(view('a', [], 4, false)).toEqual({ free: 6, add: 6 });
+  // every peer heard: what is free is split by the rotating rank between the three
+  const free = members.map((m) => view(m, members.filter((x) => x !== m).map((x) => [x, 2, 2] as [string, number, number]), 2, false));
+  expect(free.map((f) => f.free)).toEqual([4, 4, 4]);
+  expect(free.reduce((a, f) => a + f.add, 0)).toBe(4);
+  // a gone member keeps only its count, not its cap
+  expect(split({ limit: 10, self: 'a', members: ['a'], peers: new Map([['b', { total: 2, cap: 5 }]]), cap: 0, fresh: false, now: 0 })).toEqual({ free: 8, add: 8 });
+});
+
+test('a worker is told this node plus every other node; local keys stay local; a total is idempotent', () => {
+  const c = counters();
+  c.setMembers('n1', ['n1', 'n2', 'n3']);
+  const later = Date.now() + 60_000;
+  expect(c.merge([['plain', later, 3]])).toEqual([['plain', later, 3]]);
+  expect(c.merge([['cluster|10|k', later, 2]]).map((e) => e[2])).toEqual([2]);
+  expect(c.applyRemote('n2', [['cluster|10|k', later, 4, 4], ['plain', later, 9]]).map((e) => e[2])).toEqual([6]);
+  // totals, not increments: a repeated or older message changes nothing
+  expect(c.applyRemote('n2', [['cluster|10|k', later, 4, 4]])).toEqual([]);
+  expect(c.applyRemote('n2', [['cluster|10|k', later, 3, 3]])).toEqual([]);
+  // a message without a cap (3 fields) counts its total as the cap
+  expect(c.applyRemote('n3', [['cluster|10|k', later, 1]]).map((e) => e[2])).toEqual([7]);
+  // what is shared is this node's own total and cap
+  const shared = c.takeChanged();
+  expect(shared.map((e) => [e[0], e[2]])).toEqual([['cluster|10|k', 2]]);
+  expect(shared[0]![3]).toBeGreaterThanOrEqual(2);
+  expect(c.takeChanged()).toEqual([]);
+  expect(c.applyRemote('n2', [['cluster|10|old', Date.now() - 1, 5, 5]])).toEqual([]);
+});
+
+/** N real NodeCounters, messages between them delayed by `hopMs` (or dropped), and their workers' view. */
+function sim(n: number, opts: { hopMs: number; intervalMs?: number; drop?: (from: number, seq: number) => boolean }) {
+  const ids = Array.from({ length: n }, (_, i) => `node-${i}`);
+  const views = ids.map(() => new Map<string, number>());
+  const sent = { urgent: 0, lazy: 0 };
+  let seq = 0;
+  const nodes = ids.map((id, i) => {
+    const c = counters();
+    c.setMembers(id, ids);
+    const tell = (entries: CounterEntry[]) => {
+      for (const [key, , sum, hold = 0] of entries) views[i]!.set(key, sum + hold);
+    };
+    c.onPush(tell);
+    let lazy: NodeJS.Timeout | null = null;
+    let soon = false;
+    const publish = (urgent: boolean) => {
+      if (lazy) clearTimeout(lazy);
+      lazy = null;
+      soon = false;
+      const entries = c.takeChanged();
+      if (!entries.length) return;
+      sent[urgent ? 'urgent' : 'lazy']++;
+      if (opts.drop?.(i, seq++)) return;
+      nodes.forEach((peer, j) => {
+        if (j !== i) setTimeout(() => peer.tell(peer.c.applyRemote(id, entries)), opts.hopMs);
+      });
+    };
+    c.onChange((urgent) => {
+      if (urgent && !soon) {
+        soon = true;
+        setTimeout(() => publish(true), 0);
+      } else if (!urgent) lazy ??= setTimeout(() => publish(false), opts.intervalMs ?? 1000);
+    });
+    return { c, tell };
+  });
+  const expiresAt = Date.now() + 3_600_000;
+  return {
+    sent,
+    /** One request at node i: admitted when its workers see headroom, as the plugin decides. */
+    request(i: number, limit: number): boolean {
+      const key = `cluster|${limit}|rl:test`;
+      if (limit - (views[i]!.get(key) ?? 0) <= 0) return false;
+      nodes[i]!.tell(nodes[i]!.c.merge([[key, expiresAt, 1]]));
+      return true;
+    },
+  };
+}
+
+/** `count` requests `gapMs` apart, sent to the nodes `at(k)` picks; returns how many passed. */
+function load(s: ReturnType<typeof sim>, limit: number, count: number, gapMs: number, at: (k: number) => number): number {
+  let passed = 0;
+  for (let k = 0; k < count; k++) {
+    if (s.request(at(k), limit)) passed++;
+    vi.advanceTimersByTime(gapMs);
+  }
+  return passed;
+}
+
+test('round robin, hops faster than requests: exactly the limit passes', () => {
+  for (const n of [3, 5]) {
+    const s = sim(n, { hopMs: 5 });
+    expect(load(s, 10, 50, 20, (k) => k % n)).toBe(10);
+  }
+});
+
+test('round robin at 5x the limit, gossip hops longer than the request gap: exactly the limit', () => {
+  // The bench's case: 5 nodes, 10 per window, 50 requests a second (the nodes' first requests
+  // span 80 ms), hops of 50 and 100 ms: first requests plus a hop within IDLE_MS.
+  for (const hopMs of [50, IDLE_MS - 100]) {
+    for (const limit of [10, 23, 100]) {
+      const s = sim(5, { hopMs });
+      expect(load(s, limit, limit * 5, 20, (k) => k % 5)).toBe(limit);
+    }
+  }
+});
+
+test('claims, not requests, are sent at once: about one urgent message per node and window at 10 per window', () => {
+  const s = sim(5, { hopMs: 5 });
+  load(s, 10, 50, 20, (k) => k % 5);
+  expect(s.sent.urgent).toBeLessThanOrEqual(10);
+});
+
+test('all traffic on one node of three: its first part at once, the whole limit once the key is no longer fresh', () => {
+  const s = sim(3, { hopMs: 5 });
+  // one request per millisecond for 30 ms: its first part, allotment(10, 3, 0) = 4
+  expect(load(s, 10, 30, 1, () => 0)).toBe(4);
+  // then the peers, silent for IDLE_MS, hold nothing: the node takes what is free
+  const rest = load(s, 10, 40, 10, () => 0);
+  expect(rest).toBe(6);
+  expect(IDLE_MS).toBeLessThan(30 + 40 * 10);
+});
+
+test('a node cut off from its peers counts alone up to the limit', () => {
+  const c = counters();
+  c.setMembers('solo', ['solo']);
+  let seen = 0;
+  const expiresAt = Date.now() + 60_000;
+  let passed = 0;
+  for (let k = 0; k < 30; k++) {
+    if (10 - seen <= 0) continue;
+    passed++;
+    const [[, , sum, hold = 0]] = c.merge([['cluster|10|k', expiresAt, 1]]) as [CounterEntry];
+    seen = sum + hold;
+  }
+  expect(passed).toBe(10);
+});
+
+test('load moving away from a node: it gives back the part it holds unused, the others reach the limit', () => {
+  const s = sim(3, { hopMs: 5 });
+  // round robin until every node holds a part, then only nodes 1 and 2
+  const before = load(s, 12, 3, 10, (k) => k % 3);
+  const after = load(s, 12, 100, 10, (k) => 1 + (k % 2));
+  expect(before + after).toBe(12);
+  expect(RELEASE_MS).toBeLessThan(100 * 10);
+});
+
+test('a lost claim is bounded: overshoot at most that claim, ceil(limit / N)', () => {
+  // node 0's first message (its claim at the window's start) is lost
+  const s = sim(3, { hopMs: 5, drop: (from, seq) => from === 0 && seq === 0 });
+  const passed = load(s, 30, 150, 10, (k) => k % 3);
+  expect(passed).toBeGreaterThanOrEqual(30);
+  expect(passed).toBeLessThanOrEqual(30 + 10);
 });

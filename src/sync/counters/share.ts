@@ -1,16 +1,49 @@
 // Rate-limit counters shared across the cluster (policy = cluster) by gossip, without a
-// database round trip per request. Each node publishes its own totals of the keys it counted:
-// at once when a count came close to its limit (NodeCounters decides: a node that used half of
-// its share of the headroom left), else at most once per `intervalMs` (an idle node sends
-// nothing); every node adds the others' latest totals to its own (src/proxy/node-counters.ts).
+// database round trip per request. Each node publishes its own totals and caps of the keys it
+// counted: at once when its cap changed (below), else at most once per `intervalMs` (an idle
+// node sends nothing); every node adds the others' latest totals to its own
+// (src/proxy/node-counters.ts).
 // Totals, not increments, travel: a message lost or repeated is corrected by the next one.
 //
-// The bound on overshoot: the headroom H left in a window is split between the N nodes, and a
-// node shares once it admitted half its part, so what the others do not know of stays below
-// H / 2 until the last few requests, which are shared one by one. What remains is what the
-// nodes admit during one gossip hop (milliseconds) once the limit is reached: about
-// (N - 1) / N x R x hop for a cluster-wide rate R. A message lost on the way (it is not
-// retried; the next one carries the total) adds up to one lazy round: R x intervalMs at worst.
+// Caps, not hop speed, hold the limit (src/proxy/node-counters.ts, allotment.ts). Each node
+// counts a key only up to its cap: parts it claimed of the headroom nobody it knows of holds
+// (a live peer holds its cap, or its count if above; a gone one its count). N = live members.
+// - First part: allotment(limit, N, place in the sorted ids) = floor(limit / N), plus one for
+//   the first limit mod N places. The first parts are disjoint and sum to the limit, so nodes
+//   that start a window together claim exactly the limit before they hear of each other.
+//   While a key is fresh (IDLE_MS = 200 ms after the node's first news of it) a peer not heard
+//   from is presumed to hold its first part, and a node claims nothing beyond its own.
+// - Later parts: a node that used its cap splits F = limit - its cap - what the others hold
+//   between itself and the peers that counted the key (silent ones are idle), by the same
+//   allotment with ranks turned by one every SLOT_MS (100 ms): nodes that claim in one slot
+//   from one view take exactly F together, and the remainder (F < N) goes round.
+// A claim is published at once (coalesced per turn of the event loop); a count alone waits
+// for the lazy round, since the others already hold this node's cap: at steady round-robin
+// load, one message per node and window.
+//
+// Bound on overshoot. The sum of caps stays <= limit as long as every claim is made from a
+// view that holds every earlier claim. What breaks that: a claim still unheard (one gossip
+// hop; a lost message, until the node's next one, at most cluster_counters_interval later)
+// while another node claims, which counts headroom twice, at most the smaller claim:
+//   overshoot <= sum of the claims unheard by a node that claimed meanwhile,
+// each at most a first part ceil(limit / N) at a window's start, or allotment(F, ...) later.
+// So the limit is exact when a window's first requests and one hop fit in IDLE_MS and no
+// claim message is lost; one lost costs at most that claim (test/proxy/node-counters.unit.test.ts
+// has both on real counters). With hops beyond IDLE_MS each node may take its silent peers'
+// parts: at worst N x limit, as with policy = local. Add the per-node worker bound of
+// src/proxy/counters.ts (a node's workers pass its cap by what they admit within one IPC
+// round trip) and one request per node whose first request of a key is its workers' first
+// news of that key.
+//
+// Under-admission (the limit not reached while requests come):
+// - round-robin load: every node uses its parts; exactly the limit passes once each node has
+//   been asked for its first part, or the rest goes round the ranks within N slots;
+// - load on one node only: its first part at once, the rest once the key is no longer fresh
+//   (IDLE_MS): with the peers silent it is the only active node and takes all of F;
+// - load moving away from a node: it gives back what it holds unused once it has counted
+//   nothing for RELEASE_MS (200 ms) while fewer than N requests are free for the others.
+// A node cut off from every peer is the only live member: it claims the whole headroom it
+// knows of and counts alone (said once in the log).
 
 import type { Logger } from 'pino';
 import type { CounterEntry, SharedCounters } from '../../proxy/node-counters.ts';
@@ -38,7 +71,13 @@ export function shareCounters(o: ShareOptions): () => void {
   let timer: NodeJS.Timeout | null = null;
   let soon = false;
   let alone = false;
-  const aliveOthers = () => cluster.members().filter((m) => m.id !== cluster.nodeId && (m.status === 'alive' || m.status === 'suspect')).length;
+  /** The live members' ids, this node's included; the headroom is split between them. */
+  const live = (): string[] => cluster.members().filter((m) => m.id === cluster.nodeId || m.status === 'alive' || m.status === 'suspect').map((m) => m.id);
+  const refreshMembers = (): number => {
+    const ids = live();
+    o.counters?.setMembers(cluster.nodeId, ids);
+    return ids.filter((id) => id !== cluster.nodeId).length;
+  };
 
   const publish = (): void => {
     if (timer) clearTimeout(timer);
@@ -46,8 +85,7 @@ export function shareCounters(o: ShareOptions): () => void {
     soon = false;
     const entries = o.counters?.takeChanged() ?? [];
     if (!entries.length) return;
-    const alive = aliveOthers();
-    o.counters?.setNodes(alive + 1);
+    const alive = refreshMembers();
     // Cut off from every peer, the node keeps counting its own requests: said once per outage.
     const nowAlone = alive === 0;
     if (nowAlone && !alone) log.warn('rate limiting: no other cluster member reachable; policy cluster counts on this node alone until one is');
@@ -67,7 +105,7 @@ export function shareCounters(o: ShareOptions): () => void {
       }
     } else timer ??= setTimeout(publish, o.intervalMs);
   });
-  o.counters?.setNodes(aliveOthers() + 1);
+  refreshMembers();
 
   const unsubscribe = cluster.subscribe(COUNTERS_TOPIC, (data, from) => {
     if (!o.counters) return;
@@ -79,7 +117,8 @@ export function shareCounters(o: ShareOptions): () => void {
       log.warn({ from: from.name, err: (err as Error).message }, 'rate limiting: counters message refused');
       return;
     }
-    o.counters.applyRemote(from.id, entries.filter((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number' && typeof e[2] === 'number'));
+    refreshMembers();
+    o.counters.applyRemote(from.id, entries.filter((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number' && typeof e[2] === 'number' && (e[3] === undefined || typeof e[3] === 'number')));
   });
 
   return () => {
