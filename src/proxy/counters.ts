@@ -4,8 +4,17 @@
 // sync intervals old; the over-admission bound per window is therefore
 // (workers - 1) x (that worker's request rate for the key) x 2 x SYNC_MS.
 import { CLUSTER_COUNTER_PREFIX, type CounterStore } from '../plugins/types.ts';
+import { SLOT_MS } from './allotment.ts';
 
 export const SYNC_MS = 10;
+
+/** The limit a shared key carries (`cluster|<limit>|...`); Infinity when it has none. */
+export function limitOf(key: string): number {
+  if (!key.startsWith(CLUSTER_COUNTER_PREFIX)) return Infinity;
+  const end = key.indexOf('|', CLUSTER_COUNTER_PREFIX.length);
+  const n = end > 0 ? Number(key.slice(CLUSTER_COUNTER_PREFIX.length, end)) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : Infinity;
+}
 
 interface Cell {
   value: number;
@@ -59,6 +68,9 @@ interface WorkerCell {
   inflight: number; // sent, not yet reflected in base
   /** Headroom the primary keeps for the other nodes (policy = cluster: this node's cap is used). */
   hold: number;
+  /** The key's limit (shared keys), and when this worker last told the primary it was held at it. */
+  limit: number;
+  askedAt: number;
   expiresAt: number;
 }
 
@@ -70,6 +82,8 @@ export type CounterMessage = { t: 'gossamer:rl'; entries: [string, number, numbe
 export class WorkerCounters implements CounterStore {
   private readonly cells = new Map<string, WorkerCell>();
   private readonly dirty = new Set<string>();
+  /** Shared keys refused here only because of the node's cap: the primary hears it wants more. */
+  private readonly wants = new Set<string>();
   /** Armed by the first increment after a flush: an idle worker does not wake 100 times a second. */
   private timer: NodeJS.Timeout | null = null;
   private soon = false;
@@ -86,21 +100,40 @@ export class WorkerCounters implements CounterStore {
 
   get(key: string, _expiresAt: number): number {
     const c = this.cells.get(key);
-    return c ? c.base + c.inflight + c.pending + c.hold : 0;
+    if (!c) return 0;
+    const v = c.base + c.inflight + c.pending + c.hold;
+    if (c.hold > 0 && v >= c.limit) this.want(key, c);
+    return v;
+  }
+
+  /**
+   * A request refused for the node's cap, not the cluster's count: the primary, which sees
+   * only what passes, hears that this node has requests (at most once a slot per key), so it
+   * claims its turn of the headroom left rather than give its part back.
+   */
+  private want(key: string, c: WorkerCell): void {
+    const now = Date.now();
+    if (now - c.askedAt < SLOT_MS) return;
+    c.askedAt = now;
+    this.wants.add(key);
+    this.flushNow();
+  }
+
+  private flushNow(): void {
+    if (this.soon) return;
+    this.soon = true;
+    setImmediate(this.flushSoon);
   }
 
   incr(key: string, expiresAt: number, by: number): number {
     let c = this.cells.get(key);
-    if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, hold: 0, expiresAt }));
+    if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, hold: 0, limit: limitOf(key), askedAt: 0, expiresAt }));
     c.pending += by;
     this.dirty.add(key);
     // A count shared with the cluster (policy = cluster) goes to the primary this turn of the
     // event loop: the other nodes can only hold the limit with what they have heard.
-    if (key.startsWith(CLUSTER_COUNTER_PREFIX)) {
-      if (!this.soon) {
-        this.soon = true;
-        setImmediate(this.flushSoon);
-      }
+    if (c.limit !== Infinity || key.startsWith(CLUSTER_COUNTER_PREFIX)) {
+      this.flushNow();
       return c.base + c.inflight + c.pending + c.hold;
     }
     // Sent within SYNC_MS of the first pending increment, as a SYNC_MS interval would.
@@ -115,7 +148,7 @@ export class WorkerCounters implements CounterStore {
   }
 
   private flush(): void {
-    if (!this.dirty.size) return;
+    if (!this.dirty.size && !this.wants.size) return;
     const entries: [string, number, number][] = [];
     for (const k of this.dirty) {
       const c = this.cells.get(k);
@@ -123,8 +156,15 @@ export class WorkerCounters implements CounterStore {
       entries.push([k, c.expiresAt, c.pending]);
       c.inflight += c.pending;
       c.pending = 0;
+      this.wants.delete(k);
     }
     this.dirty.clear();
+    // A want is an increment of 0: the primary learns the node is asked for more than its cap.
+    for (const k of this.wants) {
+      const c = this.cells.get(k);
+      if (c) entries.push([k, c.expiresAt, 0]);
+    }
+    this.wants.clear();
     if (entries.length) this.send({ t: 'gossamer:rl', entries });
   }
 
@@ -136,7 +176,7 @@ export class WorkerCounters implements CounterStore {
   onTotals(entries: TotalsEntry[], own: Map<string, number> | null): void {
     for (const [key, expiresAt, total, hold = 0] of entries) {
       let c = this.cells.get(key);
-      if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, hold: 0, expiresAt }));
+      if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, hold: 0, limit: limitOf(key), askedAt: 0, expiresAt }));
       const acked = own?.get(key) ?? 0;
       c.inflight = Math.max(0, c.inflight - acked);
       c.base = Math.max(c.base, total - c.inflight);

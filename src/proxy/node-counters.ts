@@ -7,18 +7,21 @@
 // the headroom nobody it knows of holds (allotment.ts splits it between the live members).
 // Caps travel with the totals. A node that has used its cap claims again from what is free;
 // one whose part is 0 waits for news, or for its turn at the remainder (one slot per
-// SLOT_MS); one that holds a part it no longer uses while the headroom is short gives it back.
+// SLOT_MS) while its workers are asked for more; one that holds a part it is no longer asked
+// for while the headroom is short gives it back.
 // What a worker is told is the cluster-wide sum plus a hold: the headroom this node must leave
 // to the others, so that the worker refuses once this node's cap is used.
 import { CLUSTER_COUNTER_PREFIX } from '../plugins/types.ts';
 import { IDLE_MS, SLOT_MS, split } from './allotment.ts';
-import { LocalCounters } from './counters.ts';
+import { LocalCounters, limitOf } from './counters.ts';
 
 /** Gossip: [key, expiresAt, this node's total, its cap]; to workers: [key, expiresAt, sum, hold]. */
 export type CounterEntry = [key: string, expiresAt: number, total: number, cap?: number];
 
-/** A node that has not counted a key for this long gives back the part of its cap it holds unused. */
-export const RELEASE_MS = 2 * SLOT_MS;
+/** A node not asked for a key for this long gives back the part of its cap it holds unused. */
+export const RELEASE_MS = 10 * SLOT_MS;
+/** A node asked for a key within this long (a worker refused a request for its cap) claims its turn. */
+const ASKED_MS = 2 * SLOT_MS;
 
 interface Own {
   limit: number;
@@ -28,7 +31,8 @@ interface Own {
   since: number;
   /** Counted since last shared (lazy). */
   changed: boolean;
-  lastCount: number;
+  /** When a worker last counted or was refused a request for this node's cap. */
+  lastAsked: number;
 }
 
 interface Peer {
@@ -53,13 +57,6 @@ export interface SharedCounters {
   onChange(cb: (urgent: boolean) => void): void;
   /** This node's id and the live members' (this one included): the headroom is split between them. */
   setMembers(self: string, live: string[]): void;
-}
-
-/** The limit a shared key carries (`cluster|<limit>|...`); Infinity when it has none. */
-function limitOf(key: string): number {
-  const end = key.indexOf('|', CLUSTER_COUNTER_PREFIX.length);
-  const n = end > 0 ? Number(key.slice(CLUSTER_COUNTER_PREFIX.length, end)) : NaN;
-  return Number.isFinite(n) && n > 0 ? n : Infinity;
 }
 
 export class NodeCounters extends LocalCounters {
@@ -138,6 +135,8 @@ export class NodeCounters extends LocalCounters {
   private claim(key: string, o: Own, now: number): boolean {
     const own = this.get(key, o.expiresAt);
     const { free, add } = this.split(key, o.limit, o.cap, o.since, now);
+    // Used up and not asked since: nothing to claim for (a worker's next refusal says so).
+    if (own >= o.cap && now - o.lastAsked >= ASKED_MS) return false;
     if (own < o.cap) {
       // Holding a part of a headroom the others may lack: watched, to give it back if unused.
       if (free < this.members.length) this.watch(key);
@@ -155,7 +154,7 @@ export class NodeCounters extends LocalCounters {
   /** Gives back the part of the cap unused for RELEASE_MS while others may be short of it. */
   private release(key: string, o: Own, now: number): boolean {
     const own = this.get(key, o.expiresAt);
-    if (o.cap <= own || now - o.lastCount < RELEASE_MS) return false;
+    if (o.cap <= own || now - o.lastAsked < RELEASE_MS) return false;
     if (this.split(key, o.limit, o.cap, o.since, now).free >= this.members.length) return false;
     o.cap = own;
     return true;
@@ -209,14 +208,19 @@ export class NodeCounters extends LocalCounters {
         continue;
       }
       let o = this.own.get(key);
-      if (!o) this.own.set(key, (o = { limit: limitOf(key), expiresAt, cap: 0, since: this.remote.get(key)?.since ?? now, changed: false, lastCount: now }));
-      o.changed = true;
-      o.lastCount = now;
-      changed = true;
-      if (o.limit !== Infinity && this.claim(key, o, now)) urgent = true;
+      if (!o) this.own.set(key, (o = { limit: limitOf(key), expiresAt, cap: 0, since: this.remote.get(key)?.since ?? now, changed: false, lastAsked: now }));
+      o.lastAsked = now;
+      if (by) {
+        o.changed = true;
+        changed = true;
+      }
+      if (o.limit !== Infinity && this.claim(key, o, now)) {
+        o.changed = true;
+        urgent = true;
+      }
       out.push(this.entry(key, o));
     }
-    if (changed) this.notify?.(urgent);
+    if (changed || urgent) this.notify?.(urgent);
     return out;
   }
 

@@ -40,8 +40,12 @@
 //   been asked for its first part, or the rest goes round the ranks within N slots;
 // - load on one node only: its first part at once, the rest once the key is no longer fresh
 //   (IDLE_MS): with the peers silent it is the only active node and takes all of F;
-// - load moving away from a node: it gives back what it holds unused once it has counted
-//   nothing for RELEASE_MS (200 ms) while fewer than N requests are free for the others.
+// - load moving away from a node: it gives back what it holds unused once it has not been
+//   asked for RELEASE_MS (1 s) while fewer than N requests are free for the others; asked
+//   again, it refuses one request, and claims its turn with the next.
+// The primary sees only what its workers admit: a worker that refuses a request for the
+// node's cap (not the cluster's count) tells it, once a slot at most, so a node claims only
+// while it is asked.
 // A node cut off from every peer is the only live member: it claims the whole headroom it
 // knows of and counts alone (said once in the log).
 
