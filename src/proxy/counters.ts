@@ -4,7 +4,7 @@
 // sync intervals old; the over-admission bound per window is therefore
 // (workers - 1) x (that worker's request rate for the key) x 2 x SYNC_MS.
 import { CLUSTER_COUNTER_PREFIX, type CounterStore } from '../plugins/types.ts';
-import { SLOT_MS } from './allotment.ts';
+import { allotment, SLOT_MS } from './allotment.ts';
 
 export const SYNC_MS = 10;
 
@@ -92,15 +92,38 @@ export class WorkerCounters implements CounterStore {
     this.flush();
   };
   private readonly sweeper: NodeJS.Timeout;
+  /** The node's live members and its place: a shared key first seen here holds all but the node's first part. */
+  private split = { n: 1, place: 0 };
 
   constructor(private readonly send: (m: CounterMessage) => void) {
     this.sweeper = setInterval(() => sweep(this.cells, Date.now()), 1000);
     this.sweeper.unref();
   }
 
-  get(key: string, _expiresAt: number): number {
-    const c = this.cells.get(key);
-    if (!c) return 0;
+  setSplit(n: number, place: number): void {
+    this.split = { n: Math.max(1, n), place };
+  }
+
+  /**
+   * A cell; a shared key this worker has no news of starts with what its node would claim
+   * first (allotment.ts): a burst here before the primary answers passes that part, not the
+   * limit.
+   */
+  private cell(key: string, expiresAt: number): WorkerCell {
+    let c = this.cells.get(key);
+    if (c) return c;
+    const limit = limitOf(key);
+    const hold = limit === Infinity ? 0 : limit - allotment(limit, this.split.n, this.split.place);
+    this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, hold, limit, askedAt: 0, expiresAt }));
+    return c;
+  }
+
+  get(key: string, expiresAt: number): number {
+    let c = this.cells.get(key);
+    if (!c) {
+      if (!key.startsWith(CLUSTER_COUNTER_PREFIX)) return 0;
+      c = this.cell(key, expiresAt);
+    }
     const v = c.base + c.inflight + c.pending + c.hold;
     if (c.hold > 0 && v >= c.limit) this.want(key, c);
     return v;
@@ -126,8 +149,7 @@ export class WorkerCounters implements CounterStore {
   }
 
   incr(key: string, expiresAt: number, by: number): number {
-    let c = this.cells.get(key);
-    if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, hold: 0, limit: limitOf(key), askedAt: 0, expiresAt }));
+    const c = this.cell(key, expiresAt);
     c.pending += by;
     this.dirty.add(key);
     // A count shared with the cluster (policy = cluster) goes to the primary this turn of the
@@ -175,8 +197,7 @@ export class WorkerCounters implements CounterStore {
    */
   onTotals(entries: TotalsEntry[], own: Map<string, number> | null): void {
     for (const [key, expiresAt, total, hold = 0] of entries) {
-      let c = this.cells.get(key);
-      if (!c) this.cells.set(key, (c = { base: 0, pending: 0, inflight: 0, hold: 0, limit: limitOf(key), askedAt: 0, expiresAt }));
+      const c = this.cell(key, expiresAt);
       const acked = own?.get(key) ?? 0;
       c.inflight = Math.max(0, c.inflight - acked);
       c.base = Math.max(c.base, total - c.inflight);

@@ -97,6 +97,11 @@ export class NodeCounters extends LocalCounters {
     for (const [key, o] of this.own) if (this.get(key, o.expiresAt) >= o.cap) this.watch(key);
   }
 
+  /** How many live members, and this node's place in their sorted ids (its first parts). */
+  firstPartSplit(): { n: number; place: number } {
+    return { n: this.members.length, place: Math.max(0, this.members.indexOf(this.self)) };
+  }
+
   /** This node's view of a key's headroom: what is free, and what it may add to its cap. */
   private split(key: string, limit: number, cap: number, since: number, now: number): { free: number; add: number } {
     const peers = this.remote.get(key)?.byNode;

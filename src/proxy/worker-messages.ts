@@ -32,6 +32,7 @@ export type ToWorker =
   | { t: 'gossamer:snapshot'; snapshot: ConfigSnapshot | PackedSnapshot | SerializedSnapshot }
   | { t: 'gossamer:events'; events: ChangeEvent[] }
   | { t: 'gossamer:rl-totals'; entries: [key: string, expiresAt: number, total: number, hold?: number][]; to: number; acked: [string, number, number][] }
+  | { t: 'gossamer:rl-split'; n: number; place: number }
   | { t: 'gossamer:stats?'; id: number }
   | { t: 'gossamer:settled?'; id: number }
   | { t: 'gossamer:health'; reports: HealthReport[] }

@@ -75,6 +75,8 @@ type Aggregator = import('prom-client').AggregatorRegistry<import('prom-client')
 /** The primary's view of its workers: who is live and listening, and the requests waiting on their answers. */
 class WorkerPool implements ProxyWorkers {
   private readonly counters = new NodeCounters();
+  /** The live members and this node's place among them: a worker's first part of a key it has no news of. */
+  private split = { n: 1, place: 0 };
   private readonly live = new Map<number, Worker>();
   private readonly listening = new Set<number>();
   private readyWaiters: { n: number; resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -147,6 +149,7 @@ class WorkerPool implements ProxyWorkers {
         this.listening.add(w.id);
         this.crashes = 0;
         this.log.info({ worker: w.id, workerPid: w.process.pid }, 'proxy worker listening');
+        this.post(w, { t: 'gossamer:rl-split', ...this.split });
         this.checkReady();
         break;
       case 'gossamer:rl': {
@@ -256,7 +259,13 @@ class WorkerPool implements ProxyWorkers {
       if (totals.length) this.postTotals(totals);
     },
     onChange: (cb: (urgent: boolean) => void) => this.counters.onChange(cb),
-    setMembers: (self: string, live: string[]) => this.counters.setMembers(self, live),
+    setMembers: (self: string, live: string[]) => {
+      this.counters.setMembers(self, live);
+      const split = this.counters.firstPartSplit();
+      if (split.n === this.split.n && split.place === this.split.place) return;
+      this.split = split;
+      for (const w of this.live.values()) this.post(w, { t: 'gossamer:rl-split', ...split });
+    },
   };
 
   ask(plugin: string, msg: unknown, timeoutMs = 2000): Promise<unknown[]> {

@@ -149,8 +149,8 @@ test('cluster: all traffic on one node of three still reaches the limit (the oth
 
 test('cluster: concurrent round-robin bursts pass the limit, plus at most one request per node', { timeout: 60_000 }, async () => {
   // Three at a time, one per node, without waiting: the first parts (LIMIT / 3 each) are
-  // disjoint, so the nodes need not hear of each other; a node's second worker may admit its
-  // first request before its primary's answer reached it (the bound in share.ts).
+  // disjoint, so the nodes need not hear of each other; a node's two workers may each pass
+  // a request before the primary's answer reaches the other (the bound in share.ts).
   await clusterRoute('burst');
   let passed = 0;
   for (let round = 0; round < 3 * LIMIT / nodes.length; round++) {

@@ -4,6 +4,7 @@
 // fake clock: what a node's workers would admit is what the counters told them (sum + hold).
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { allotment, IDLE_MS, rankIn, SLOT_MS, split } from '../../src/proxy/allotment.ts';
+import { WorkerCounters } from '../../src/proxy/counters.ts';
 import { NodeCounters, RELEASE_MS, type CounterEntry } from '../../src/proxy/node-counters.ts';
 
 let made: NodeCounters[] = [];
@@ -214,4 +215,40 @@ test('a lost claim is bounded: overshoot at most that claim, ceil(limit / N)', (
   const passed = load(s, 30, 150, 10, (k) => k % 3);
   expect(passed).toBeGreaterThanOrEqual(30);
   expect(passed).toBeLessThanOrEqual(30 + 10);
+});
+
+test('a worker with no news of a shared key passes its node first part; refused for the cap, it tells the primary', () => {
+  const sent: [string, number, number][][] = [];
+  const w = new WorkerCounters((m) => sent.push(m.entries));
+  try {
+    w.setSplit(3, 1);
+    const key = 'cluster|10|rl:x';
+    const end = Date.now() + 60_000;
+    // a burst before any answer: allotment(10, 3, 1) = 3 pass, as the primary's first claim
+    let passed = 0;
+    for (let i = 0; i < 10; i++) {
+      if (10 - w.get(key, end) > 0) {
+        w.incr(key, end, 1);
+        passed++;
+      }
+    }
+    expect(passed).toBe(3);
+    vi.runOnlyPendingTimers();
+    // the three increments, and the want (an increment of 0) the refusals after them said
+    expect(sent).toEqual([[[key, end, 3]]]);
+    // refused again a slot later: an increment of 0 says the node is asked for more
+    vi.advanceTimersByTime(SLOT_MS);
+    const before = sent.length;
+    w.get(key, end);
+    w.get(key, end);
+    vi.advanceTimersByTime(1);
+    expect(sent.slice(before)).toEqual([[[key, end, 0]]]);
+    // a key without a limit and a local key are not held
+    expect(w.get('plain', end)).toBe(0);
+    // the primary's answer replaces the hold: its node claimed more
+    w.onTotals([[key, end, 3, 2]], new Map([[key, 3]]));
+    expect(w.get(key, end)).toBe(5);
+  } finally {
+    w.close();
+  }
 });

@@ -31,9 +31,9 @@
 // claim message is lost; one lost costs at most that claim (test/proxy/node-counters.unit.test.ts
 // has both on real counters). With hops beyond IDLE_MS each node may take its silent peers'
 // parts: at worst N x limit, as with policy = local. Add the per-node worker bound of
-// src/proxy/counters.ts (a node's workers pass its cap by what they admit within one IPC
-// round trip) and one request per node whose first request of a key is its workers' first
-// news of that key.
+// src/proxy/counters.ts: a node's workers pass its cap by what they admit before the
+// primary's answer (one IPC round trip); a worker with no news of a key starts from its
+// node's first part, so a burst there passes at most (workers - 1) x that part more.
 //
 // Under-admission (the limit not reached while requests come):
 // - round-robin load: every node uses its parts; exactly the limit passes once each node has
