@@ -58,7 +58,7 @@ export const COUNTERS_TOPIC = 'gossamer/counters/1';
 export interface CounterCluster {
   publish(topic: string, data: Uint8Array): Promise<void>;
   subscribe(topic: string, handler: (data: Uint8Array, from: { id: string; name: string }) => void): () => void;
-  members(): { id: string; status: string }[];
+  members(): { id: string; status: string; role?: string }[];
   readonly nodeId: string;
 }
 
@@ -75,8 +75,9 @@ export function shareCounters(o: ShareOptions): () => void {
   let timer: NodeJS.Timeout | null = null;
   let soon = false;
   let alone = false;
-  /** The live members' ids, this node's included; the headroom is split between them. */
-  const live = (): string[] => cluster.members().filter((m) => m.id === cluster.nodeId || m.status === 'alive' || m.status === 'suspect').map((m) => m.id);
+  /** The live members that proxy (a control plane does not), this node's included; the headroom is split between them. */
+  const live = (): string[] =>
+    cluster.members().filter((m) => m.id === cluster.nodeId || ((m.status === 'alive' || m.status === 'suspect') && m.role !== 'control_plane')).map((m) => m.id);
   const refreshMembers = (): number => {
     const ids = live();
     o.counters?.setMembers(cluster.nodeId, ids);
