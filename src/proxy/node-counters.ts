@@ -94,7 +94,7 @@ export class NodeCounters extends LocalCounters {
     this.members = ids;
     this.live = new Set(ids);
     // A member gone or come changes every split: the keys waiting try again at the next slot.
-    for (const [key, o] of this.own) if (this.get(key, o.expiresAt) >= o.cap) this.watch(key);
+    for (const [key, o] of this.own) if (o.limit !== Infinity) this.watch(key);
   }
 
   /** How many live members, and this node's place in their sorted ids (its first parts). */
@@ -139,14 +139,9 @@ export class NodeCounters extends LocalCounters {
    */
   private claim(key: string, o: Own, now: number): boolean {
     const own = this.get(key, o.expiresAt);
+    // Not used up, or used up and not asked since (a worker's next refusal says so).
+    if (own < o.cap || now - o.lastAsked >= ASKED_MS) return false;
     const { free, add } = this.split(key, o.limit, o.cap, o.since, now);
-    // Used up and not asked since: nothing to claim for (a worker's next refusal says so).
-    if (own >= o.cap && now - o.lastAsked >= ASKED_MS) return false;
-    if (own < o.cap) {
-      // Holding a part of a headroom the others may lack: watched, to give it back if unused.
-      if (free < this.members.length) this.watch(key);
-      return false;
-    }
     const cap = Math.max(own, o.cap + add);
     const took = cap - o.cap;
     o.cap = cap;
@@ -154,6 +149,13 @@ export class NodeCounters extends LocalCounters {
     // a part of a headroom the others may lack.
     if (own >= cap ? free > 0 || now - o.since < IDLE_MS : free - took < this.members.length) this.watch(key);
     return took !== 0;
+  }
+
+  /** After news: claim if used up; else watch a part held of a headroom the others may lack (to give it back if unused). */
+  private review(key: string, o: Own, now: number): boolean {
+    if (this.get(key, o.expiresAt) >= o.cap) return this.claim(key, o, now);
+    if (this.split(key, o.limit, o.cap, o.since, now).free < this.members.length) this.watch(key);
+    return false;
   }
 
   /** Gives back the part of the cap unused for RELEASE_MS while others may be short of it. */
@@ -258,7 +260,7 @@ export class NodeCounters extends LocalCounters {
       r.byNode.set(node, { total, cap });
       r.sum += total - prev.total;
       const o = this.own.get(key);
-      if (o && o.limit !== Infinity && this.claim(key, o, now)) {
+      if (o && o.limit !== Infinity && this.review(key, o, now)) {
         o.changed = true;
         urgent = true;
       }

@@ -78,7 +78,9 @@ export function shareCounters(o: ShareOptions): () => void {
   /** The live members that proxy (a control plane does not), this node's included; the headroom is split between them. */
   const live = (): string[] =>
     cluster.members().filter((m) => m.id === cluster.nodeId || ((m.status === 'alive' || m.status === 'suspect') && m.role !== 'control_plane')).map((m) => m.id);
+  let refreshedAt = 0;
   const refreshMembers = (): number => {
+    refreshedAt = Date.now();
     const ids = live();
     o.counters?.setMembers(cluster.nodeId, ids);
     return ids.filter((id) => id !== cluster.nodeId).length;
@@ -111,6 +113,9 @@ export function shareCounters(o: ShareOptions): () => void {
     } else timer ??= setTimeout(publish, o.intervalMs);
   });
   refreshMembers();
+  // A node waiting for its turn publishes nothing: it still hears of a member gone or come.
+  const refresher = setInterval(refreshMembers, 1000);
+  refresher.unref();
 
   const unsubscribe = cluster.subscribe(COUNTERS_TOPIC, (data, from) => {
     if (!o.counters) return;
@@ -122,12 +127,14 @@ export function shareCounters(o: ShareOptions): () => void {
       log.warn({ from: from.name, err: (err as Error).message }, 'rate limiting: counters message refused');
       return;
     }
-    refreshMembers();
+    // A member gone or come changes the split: checked at most every 100 ms, not per message.
+    if (Date.now() - refreshedAt >= 100) refreshMembers();
     o.counters.applyRemote(from.id, entries.filter((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number' && typeof e[2] === 'number' && (e[3] === undefined || typeof e[3] === 'number')));
   });
 
   return () => {
     if (timer) clearTimeout(timer);
+    clearInterval(refresher);
     unsubscribe();
   };
 }
