@@ -27,8 +27,10 @@ export function rankIn(self: string, sortedIds: readonly string[], now: number):
   return (i + Math.floor(now / SLOT_MS)) % sortedIds.length;
 }
 
-/** For this long after a node first counts or hears of a key, a peer it has heard nothing from is presumed to hold its first part. */
-export const IDLE_MS = 2 * SLOT_MS;
+/** A node's first part of a limit: every node computes every node's without a message. */
+export function firstPart(limit: number, members: readonly string[], id: string): number {
+  return allotment(limit, members.length, Math.max(0, members.indexOf(id)));
+}
 
 export interface SplitView {
   limit: number;
@@ -39,44 +41,36 @@ export interface SplitView {
   peers: ReadonlyMap<string, { total: number; cap: number }> | undefined;
   /** This node's cap of the key. */
   cap: number;
-  /** Within IDLE_MS of this node's first news of the key. */
-  fresh: boolean;
   now: number;
 }
 
+/** A peer that said it used up its cap (and counted something: one that gave its part back says total = cap = 0 or not asked). */
+export function wants(p: { total: number; cap: number }): boolean {
+  return p.total > 0 && p.total >= p.cap;
+}
+
 /**
- * What this node may add to its cap: the headroom nobody it knows of holds is `free`.
- *
- * A node's first part is allotment(limit, N, its place in the sorted ids): the first parts are
- * disjoint whatever each node has heard, so the nodes that start a window together claim
- * exactly the limit even before they hear of each other. While the key is fresh, a peer not
- * heard from is presumed to hold its first part, and this node claims only up to its own.
- * After that, a peer not heard from is idle (holds nothing), and what is free is split
- * between this node and the peers that counted the key, by allotment with the rotating rank.
+ * What this node may add to its cap: `free` is the headroom nobody it knows of holds. A live
+ * peer holds its cap (or its count, if above) once it said one, else its first part; a gone
+ * member its count. What is free is split between this node and the peers that said they used
+ * up their caps, by allotment with the rotating rank: nodes that claim in one slot from one
+ * view take exactly `free` together.
  */
-export function split(v: SplitView): { free: number; add: number } {
-  const n = v.members.length;
+export function split(v: SplitView): { free: number; add: number; othersWant: boolean } {
   let held = 0;
-  let heardAll = true;
-  const active = [v.self];
-  for (let i = 0; i < n; i++) {
-    const id = v.members[i]!;
+  const wanting = [v.self];
+  for (const id of v.members) {
     if (id === v.self) continue;
     const p = v.peers?.get(id);
-    if (p) {
-      held += Math.max(p.total, p.cap);
-      active.push(id);
-    } else {
-      heardAll = false;
-      if (v.fresh) held += allotment(v.limit, n, i);
+    if (!p) {
+      held += firstPart(v.limit, v.members, id);
+      continue;
     }
+    held += Math.max(p.total, p.cap);
+    if (wants(p)) wanting.push(id);
   }
   if (v.peers) for (const [id, p] of v.peers) if (!v.members.includes(id)) held += p.total;
   const free = v.limit - v.cap - held;
-  if (v.fresh && !heardAll) {
-    const first = allotment(v.limit, n, Math.max(0, v.members.indexOf(v.self)));
-    return { free, add: Math.max(0, Math.min(first - v.cap, free)) };
-  }
-  active.sort();
-  return { free, add: allotment(free, active.length, rankIn(v.self, active, v.now)) };
+  wanting.sort();
+  return { free, add: allotment(free, wanting.length, rankIn(v.self, wanting, v.now)), othersWant: wanting.length > 1 };
 }

@@ -3,7 +3,7 @@
 // (src/sync/counters/share.ts) on real NodeCounters wired by an in-test message bus with a
 // fake clock: what a node's workers would admit is what the counters told them (sum + hold).
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
-import { allotment, IDLE_MS, rankIn, SLOT_MS, split } from '../../src/proxy/allotment.ts';
+import { allotment, firstPart, rankIn, SLOT_MS, split } from '../../src/proxy/allotment.ts';
 import { WorkerCounters } from '../../src/proxy/counters.ts';
 import { NodeCounters, RELEASE_MS, type CounterEntry } from '../../src/proxy/node-counters.ts';
 
@@ -46,24 +46,22 @@ test('rankIn: the sorted ids turned by one every slot, the same on every node', 
   for (let s = 0; s < 6; s++) expect(new Set(ids.map((id) => rankIn(id, ids, t + s * SLOT_MS))).size).toBe(3);
 });
 
-test('split: first parts are disjoint whatever was heard; after IDLE_MS silent peers hold nothing', () => {
+test('split: first parts are disjoint and known without a message; what is free goes to the nodes that want more', () => {
   const members = ['a', 'b', 'c'];
-  const view = (self: string, peers: [string, number, number][], cap: number, fresh: boolean) =>
-    split({ limit: 10, self, members, peers: new Map(peers.map(([id, total, c]) => [id, { total, cap: c }])), cap, fresh, now: 0 });
-  // fresh, nothing heard: each claims its first part, 4 + 3 + 3 = 10
-  expect(members.map((m) => view(m, [], 0, true).add)).toEqual([4, 3, 3]);
-  // fresh, a heard peer that took more than its first part leaves less
-  expect(view('c', [['a', 4, 4], ['b', 3, 6]], 0, true)).toEqual({ free: 0, add: 0 });
-  // fresh, first part used: no more until every peer is heard of or the key is no longer fresh
-  expect(view('a', [['b', 1, 3]], 4, true).add).toBe(0);
-  // no longer fresh, peers silent: the whole free headroom
-  expect(view('a', [], 4, false)).toEqual({ free: 6, add: 6 });
-  // every peer heard: what is free is split by the rotating rank between the three
-  const free = members.map((m) => view(m, members.filter((x) => x !== m).map((x) => [x, 2, 2] as [string, number, number]), 2, false));
-  expect(free.map((f) => f.free)).toEqual([4, 4, 4]);
-  expect(free.reduce((a, f) => a + f.add, 0)).toBe(4);
+  expect(members.map((m) => firstPart(10, members, m))).toEqual([4, 3, 3]);
+  const view = (self: string, peers: [string, number, number][], cap: number) =>
+    split({ limit: 10, self, members, peers: new Map(peers.map(([id, total, c]) => [id, { total, cap: c }])), cap, now: 0 });
+  // nothing heard: the peers hold their first parts, nothing is free
+  expect(view('a', [], 4)).toEqual({ free: 0, add: 0, othersWant: false });
+  // b gave its part back (total = cap = 0), c used its own up: 3 free, split between a and c
+  const a = view('a', [['b', 0, 0], ['c', 3, 3]], 4);
+  const c = view('c', [['a', 4, 4], ['b', 0, 0]], 3);
+  expect([a.free, c.free, a.othersWant]).toEqual([3, 3, true]);
+  expect(a.add + c.add).toBe(3);
+  // a peer that claimed more than its first part leaves less
+  expect(view('c', [['a', 4, 4], ['b', 3, 6]], 3).free).toBe(-3);
   // a gone member keeps only its count, not its cap
-  expect(split({ limit: 10, self: 'a', members: ['a'], peers: new Map([['b', { total: 2, cap: 5 }]]), cap: 0, fresh: false, now: 0 })).toEqual({ free: 8, add: 8 });
+  expect(split({ limit: 10, self: 'a', members: ['a'], peers: new Map([['b', { total: 2, cap: 5 }]]), cap: 0, now: 0 }).free).toBe(8);
 });
 
 test('a worker is told this node plus every other node; local keys stay local; a total is idempotent', () => {
@@ -160,8 +158,8 @@ test('round robin, hops faster than requests: exactly the limit passes', () => {
 
 test('round robin at 5x the limit, gossip hops longer than the request gap: exactly the limit', () => {
   // The bench's case: 5 nodes, 10 per window, 50 requests a second (the nodes' first requests
-  // span 80 ms), hops of 50 and 100 ms: first requests plus a hop within IDLE_MS.
-  for (const hopMs of [50, IDLE_MS - 100]) {
+  // span 80 ms), hops of 50 and 300 ms: the first parts are disjoint whatever was heard.
+  for (const hopMs of [50, 300]) {
     for (const limit of [10, 23, 100]) {
       const s = sim(5, { hopMs });
       expect(load(s, limit, limit * 5, 20, (k) => k % 5)).toBe(limit);
@@ -175,14 +173,14 @@ test('claims, not requests, are sent at once: about one urgent message per node 
   expect(s.sent.urgent).toBeLessThanOrEqual(10);
 });
 
-test('all traffic on one node of three: its first part at once, the whole limit once the key is no longer fresh', () => {
-  const s = sim(3, { hopMs: 5 });
-  // one request per millisecond for 30 ms: its first part, allotment(10, 3, 0) = 4
-  expect(load(s, 10, 30, 1, () => 0)).toBe(4);
-  // then the peers, silent for IDLE_MS, hold nothing: the node takes what is free
+test('all traffic on one node of three: its first part at once, the rest once the others gave theirs back', () => {
+  const s = sim(3, { hopMs: 20 });
+  // one request per millisecond for 30 ms: its first part, allotment(10, 3, 0) = 4; it says
+  // it used it up, the idle nodes give theirs back, it claims what is free
+  const first = load(s, 10, 30, 1, () => 0);
+  expect(first).toBeGreaterThanOrEqual(4);
   const rest = load(s, 10, 40, 10, () => 0);
-  expect(rest).toBe(6);
-  expect(IDLE_MS).toBeLessThan(30 + 40 * 10);
+  expect(first + rest).toBe(10);
 });
 
 test('a node cut off from its peers counts alone up to the limit', () => {

@@ -40,23 +40,26 @@ function node(members: { id: string; status: string; role?: string }[]) {
   return { counters, published, lines, receive: (from: string, e: CounterEntry[]) => deliver!(new TextEncoder().encode(JSON.stringify(e)), { id: from, name: from }) };
 }
 
-test('a claim is published at once, one entry per key with the total and the cap; counts alone wait for the interval', async () => {
+test('a used-up part is published at once, with the total and the cap; counts within it wait for the interval', async () => {
   vi.useFakeTimers();
   const n = node([{ id: 'me', status: 'alive' }, { id: 'b', status: 'alive' }, { id: 'cp', status: 'alive', role: 'control_plane' }]);
   const end = Date.now() + 60_000;
-  // the first request claims the first part: 10 between the two proxying members, 5
-  n.counters.merge([['cluster|10|k', end, 1]]);
-  vi.advanceTimersByTime(0);
-  expect(n.published).toEqual([[['cluster|10|k', end, 1, 5]]]);
-  // within its part, a count waits for the lazy round
+  // the first part, 10 between the two proxying members: 5, known to both without a message
   n.counters.merge([['cluster|10|k', end, 1]]);
   vi.advanceTimersByTime(10);
-  expect(n.published).toHaveLength(1);
+  expect(n.published).toHaveLength(0);
   vi.advanceTimersByTime(1000);
-  expect(n.published.at(-1)).toEqual([['cluster|10|k', end, 2, 5]]);
-  // another member's totals and caps are taken in
-  n.receive('b', [['cluster|10|k', end, 3, 5]]);
-  expect(n.counters.merge([['cluster|10|k', end, 1]])).toEqual([['cluster|10|k', end, 6, 2]]);
+  expect(n.published).toEqual([[['cluster|10|k', end, 1, 5]]]);
+  // used up: said at once (b, asked for nothing, would give its part back)
+  n.counters.merge([['cluster|10|k', end, 4]]);
+  vi.advanceTimersByTime(0);
+  expect(n.published.at(-1)).toEqual([['cluster|10|k', end, 5, 5]]);
+  // b gave its part back: asked again, this node claims it
+  expect(n.receive('b', [['cluster|10|k', end, 0, 0]])).toBeUndefined();
+  const [[, , sum, hold]] = n.counters.merge([['cluster|10|k', end, 0]]) as [CounterEntry];
+  expect([sum, hold]).toEqual([5, 0]);
+  vi.advanceTimersByTime(0);
+  expect(n.published.at(-1)).toEqual([['cluster|10|k', end, 5, 10]]);
 });
 
 test('a node cut off from every peer counts alone up to the limit and says so once; again when peers are back', async () => {
