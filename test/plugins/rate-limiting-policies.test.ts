@@ -133,9 +133,10 @@ async function clusterRoute(name: string): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
 }
 
-test('cluster: all traffic on one node of three still reaches the limit (the others hold nothing)', { timeout: 60_000 }, async () => {
-  // The node claims its first part at once and the rest once its silent peers count as idle
-  // (src/sync/counters/share.ts): asked until LIMIT passed, it is not stuck below it.
+test('cluster: all traffic on one node of three still reaches the limit (the others give their parts back)', { timeout: 60_000 }, async () => {
+  // The node passes its first part at once, says it used it up, the others give theirs back
+  // and it claims the rest (src/sync/counters/share.ts): asked until LIMIT passed, it is not
+  // stuck below it.
   await clusterRoute('hot');
   let passed = 0;
   for (let i = 0; i < 100 && passed < LIMIT; i++) {

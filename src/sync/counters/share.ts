@@ -1,53 +1,55 @@
 // Rate-limit counters shared across the cluster (policy = cluster) by gossip, without a
 // database round trip per request. Each node publishes its own totals and caps of the keys it
-// counted: at once when its cap changed (below), else at most once per `intervalMs` (an idle
-// node sends nothing); every node adds the others' latest totals to its own
-// (src/proxy/node-counters.ts).
+// counted: at once when its cap changed or was used up (below), else at most once per
+// `intervalMs` (an idle node sends nothing); every node adds the others' latest totals to its
+// own (src/proxy/node-counters.ts).
 // Totals, not increments, travel: a message lost or repeated is corrected by the next one.
 //
 // Caps, not hop speed, hold the limit (src/proxy/node-counters.ts, allotment.ts). Each node
-// counts a key only up to its cap: parts it claimed of the headroom nobody it knows of holds
-// (a live peer holds its cap, or its count if above; a gone one its count). N = live members.
-// - First part: allotment(limit, N, place in the sorted ids) = floor(limit / N), plus one for
-//   the first limit mod N places. The first parts are disjoint and sum to the limit, so nodes
-//   that start a window together claim exactly the limit before they hear of each other.
-//   While a key is fresh (IDLE_MS = 200 ms after the node's first news of it) a peer not heard
-//   from is presumed to hold its first part, and a node claims nothing beyond its own.
-// - Later parts: a node that used its cap splits F = limit - its cap - what the others hold
-//   between itself and the peers that counted the key (silent ones are idle), by the same
-//   allotment with ranks turned by one every SLOT_MS (100 ms): nodes that claim in one slot
-//   from one view take exactly F together, and the remainder (F < N) goes round.
-// A claim is published at once (coalesced per turn of the event loop); a count alone waits
-// for the lazy round, since the others already hold this node's cap: at steady round-robin
-// load, one message per node and window.
+// counts a key only up to its cap. N = the live proxying members, in sorted id order.
+// - A node's cap starts at its first part, allotment(limit, N, its place) = floor(limit / N),
+//   plus one for the first limit mod N places. Every node knows every node's first part
+//   without a message; they are disjoint and sum to the limit, so at any load spread the
+//   nodes count up to exactly the limit without hearing of each other, and a limit never
+//   reached costs no message beyond the lazy counts.
+// - A node that used its cap up says so at once. A peer that holds a part it has not been
+//   asked for (never, or not within RELEASE_MS = 1 s) gives it back at once (cap = count).
+// - A node that used its cap and is asked for more claims a share of the free headroom
+//   F = limit - its cap - what the others hold (a live peer: its cap, or count if above, once
+//   heard, else its first part; a gone member: its count), split between itself and the
+//   peers that said they used theirs up, by allotment with ranks turned by one every SLOT_MS
+//   (100 ms): nodes that claim in one slot from one view take exactly F together, and the
+//   remainder (F < N) goes round. A claim is said at once.
+// Messages go out coalesced per turn of the event loop; counts alone wait for the lazy round
+// (the others already hold this node's cap). Round-robin load at 5x a limit: one message per
+// node and window (its part used up); all traffic on one node: one per node and window.
 //
-// Bound on overshoot. The sum of caps stays <= limit as long as every claim is made from a
-// view that holds every earlier claim. What breaks that: a claim still unheard (one gossip
-// hop; a lost message, until the node's next one, at most cluster_counters_interval later)
-// while another node claims, which counts headroom twice, at most the smaller claim:
-//   overshoot <= sum of the claims unheard by a node that claimed meanwhile,
-// each at most a first part ceil(limit / N) at a window's start, or allotment(F, ...) later.
-// So the limit is exact when a window's first requests and one hop fit in IDLE_MS and no
-// claim message is lost; one lost costs at most that claim (test/proxy/node-counters.unit.test.ts
-// has both on real counters). With hops beyond IDLE_MS each node may take its silent peers'
-// parts: at worst N x limit, as with policy = local. Add the per-node worker bound of
-// src/proxy/counters.ts: a node's workers pass its cap by what they admit before the
-// primary's answer (one IPC round trip); a worker with no news of a key starts from its
-// node's first part, so a burst there passes at most (workers - 1) x that part more.
+// Bound on overshoot. The caps sum to at most the limit as long as every claim is made from a
+// view that holds every earlier claim and give-back, whatever the request rate and hop time.
+// What breaks that: a claim unheard (in flight, or lost until the node's next message, at most
+// cluster_counters_interval later) while another node claims from the same free headroom:
+//   overshoot <= the sum of the claims some other node claimed without knowing of,
+// each at most the F of its moment (a first part is never claimed by another: it must be
+// given back first). With no claim lost and claims further apart than a hop, none; a node
+// claims again only after using its whole part, so at most N - 1 claims race per hop.
+// Add the per-node worker bound of src/proxy/counters.ts: a node's workers pass its cap by
+// what they admit before the primary's answer (one IPC round trip); a worker with no news of
+// a key starts from its node's first part, so a burst there passes at most
+// (workers - 1) x that part more.
 //
 // Under-admission (the limit not reached while requests come):
-// - round-robin load: every node uses its parts; exactly the limit passes once each node has
-//   been asked for its first part, or the rest goes round the ranks within N slots;
-// - load on one node only: its first part at once, the rest once the key is no longer fresh
-//   (IDLE_MS): with the peers silent it is the only active node and takes all of F;
-// - load moving away from a node: it gives back what it holds unused once it has not been
-//   asked for RELEASE_MS (1 s) while fewer than N requests are free for the others; asked
-//   again, it refuses one request, and claims its turn with the next.
+// - round-robin load: none once every node used its first part; if one stays unused (no
+//   traffic at that node), it is given back when another node says it used its own up;
+// - load on one node only: its first part at once, the rest one round trip later (it says
+//   it used its part, the idle nodes give theirs back, it claims);
+// - a node that gave its part back and is asked again refuses one request (the worker tells
+//   the primary, which claims); the last F < N requests go round the ranks, N slots at most;
+// - load moving away from a node: it gives back what it holds unused 1 s after its last
+//   request, once another node says it used its part up.
 // The primary sees only what its workers admit: a worker that refuses a request for the
-// node's cap (not the cluster's count) tells it, once a slot at most, so a node claims only
-// while it is asked.
-// A node cut off from every peer is the only live member: it claims the whole headroom it
-// knows of and counts alone (said once in the log).
+// node's cap (not the cluster's count) tells it, once a slot at most.
+// A node cut off from every peer is the only live member: its first part is the limit, and
+// peers gone hold only their counts: it counts alone (said once in the log).
 
 import type { Logger } from 'pino';
 import type { CounterEntry, SharedCounters } from '../../proxy/node-counters.ts';
