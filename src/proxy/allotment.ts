@@ -32,21 +32,24 @@ export function firstPart(limit: number, members: readonly string[], id: string)
   return allotment(limit, members.length, Math.max(0, members.indexOf(id)));
 }
 
+/** A node's view of a key, from which it computes what it may add to its cap. */
 export interface SplitView {
   limit: number;
   self: string;
   /** The live members' ids, sorted, this node's included. */
   members: readonly string[];
   /** The other nodes' latest totals and caps of the key (gone members' too). */
-  peers: ReadonlyMap<string, { total: number; cap: number }> | undefined;
+  peers: ReadonlyMap<string, PeerPart> | undefined;
   /** This node's cap of the key. */
   cap: number;
   now: number;
 }
 
-/** A peer that said it used up its cap (and counted something: one that gave its part back says total = cap = 0 or not asked). */
-export function wants(p: { total: number; cap: number }): boolean {
-  return p.total > 0 && p.total >= p.cap;
+/** What a node last said of a key: its count, its cap, and whether it used its cap and is asked for more. */
+export interface PeerPart {
+  total: number;
+  cap: number;
+  wants: boolean;
 }
 
 /**
@@ -67,7 +70,7 @@ export function split(v: SplitView): { free: number; add: number; othersWant: bo
       continue;
     }
     held += Math.max(p.total, p.cap);
-    if (wants(p)) wanting.push(id);
+    if (p.wants) wanting.push(id);
   }
   if (v.peers) for (const [id, p] of v.peers) if (!v.members.includes(id)) held += p.total;
   const free = v.limit - v.cap - held;

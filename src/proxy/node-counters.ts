@@ -10,11 +10,11 @@
 // with the totals. What a worker is told is the cluster-wide sum plus a hold: the headroom this
 // node must leave to the others, so that the worker refuses once this node's cap is used.
 import { CLUSTER_COUNTER_PREFIX } from '../plugins/types.ts';
-import { firstPart, SLOT_MS, split, wants } from './allotment.ts';
-import { LocalCounters, limitOf } from './counters.ts';
+import { firstPart, SLOT_MS, split, type PeerPart } from './allotment.ts';
+import { LocalCounters, limitOf, type TotalsEntry } from './counters.ts';
 
-/** Gossip: [key, expiresAt, this node's total, its cap]; to workers: [key, expiresAt, sum, hold]. */
-export type CounterEntry = [key: string, expiresAt: number, total: number, cap?: number];
+/** Gossip: [key, expiresAt, this node's total, its cap, 1 when it used its cap and is asked for more]. */
+export type CounterEntry = [key: string, expiresAt: number, total: number, cap?: number, wants?: number];
 
 /** A node not asked for a key for this long gives back the part of its cap it holds unused, once a peer wants more. */
 export const RELEASE_MS = 10 * SLOT_MS;
@@ -33,13 +33,8 @@ interface Own {
   lastAsked: number;
 }
 
-interface Peer {
-  total: number;
-  cap: number;
-}
-
 interface Remote {
-  byNode: Map<string, Peer>;
+  byNode: Map<string, PeerPart>;
   sum: number;
   expiresAt: number;
 }
@@ -60,7 +55,7 @@ export class NodeCounters extends LocalCounters {
   private readonly own = new Map<string, Own>();
   private readonly remote = new Map<string, Remote>();
   private notify: ((urgent: boolean) => void) | null = null;
-  private pushTo: ((entries: CounterEntry[]) => void) | null = null;
+  private pushTo: ((entries: TotalsEntry[]) => void) | null = null;
   private self = '';
   private members: string[] = [''];
   /** Keys waiting for their turn at the remainder, or holding a part a peer may want. */
@@ -79,7 +74,7 @@ export class NodeCounters extends LocalCounters {
   }
 
   /** Where sums and holds changed by this node's own timer go (the workers). */
-  onPush(cb: (entries: CounterEntry[]) => void): void {
+  onPush(cb: (entries: TotalsEntry[]) => void): void {
     this.pushTo = cb;
   }
 
@@ -110,7 +105,7 @@ export class NodeCounters extends LocalCounters {
   }
 
   /** The headroom this node must leave to the others: what the workers add to the sum. */
-  private entry(key: string, o: Own): CounterEntry {
+  private entry(key: string, o: Own): TotalsEntry {
     const own = this.get(key, o.expiresAt);
     const sum = own + (this.remote.get(key)?.sum ?? 0);
     const hold = o.limit === Infinity ? 0 : Math.max(0, o.limit - sum - Math.max(0, o.cap - own));
@@ -160,7 +155,7 @@ export class NodeCounters extends LocalCounters {
   /** Once a slot: the waiting keys claim with their new rank, the idle ones give back. */
   private tick(): void {
     const now = Date.now();
-    const out: CounterEntry[] = [];
+    const out: TotalsEntry[] = [];
     let urgent = false;
     for (const key of [...this.watched]) {
       this.watched.delete(key);
@@ -179,8 +174,8 @@ export class NodeCounters extends LocalCounters {
     if (urgent) this.notify?.(true);
   }
 
-  override merge(deltas: CounterEntry[]): CounterEntry[] {
-    const out: CounterEntry[] = [];
+  override merge(deltas: [string, number, number][]): TotalsEntry[] {
+    const out: TotalsEntry[] = [];
     let changed = false;
     let urgent = false;
     const now = Date.now();
@@ -212,7 +207,9 @@ export class NodeCounters extends LocalCounters {
       if (!o.changed) continue;
       o.changed = false;
       const own = this.get(key, o.expiresAt);
-      out.push(o.limit === Infinity ? [key, o.expiresAt, own] : [key, o.expiresAt, own, Math.max(own, o.cap)]);
+      if (o.limit === Infinity) out.push([key, o.expiresAt, own]);
+      else if (own >= o.cap && Date.now() - o.lastAsked < ASKED_MS) out.push([key, o.expiresAt, own, o.cap, 1]);
+      else out.push([key, o.expiresAt, own, Math.max(own, o.cap)]);
     }
     return out;
   }
@@ -223,22 +220,22 @@ export class NodeCounters extends LocalCounters {
    * up makes this node give back what it is not asked for; any news lets a node that used
    * its own cap claim again.
    */
-  applyRemote(node: string, entries: CounterEntry[]): CounterEntry[] {
-    const out: CounterEntry[] = [];
+  applyRemote(node: string, entries: CounterEntry[]): TotalsEntry[] {
+    const out: TotalsEntry[] = [];
     const now = Date.now();
     let urgent = false;
-    for (const [key, expiresAt, total, cap = total] of entries) {
+    for (const [key, expiresAt, total, cap = total, wantsMore] of entries) {
       if (!key.startsWith(CLUSTER_COUNTER_PREFIX) || expiresAt <= now || !Number.isFinite(total)) continue;
       let r = this.remote.get(key);
       if (!r) this.remote.set(key, (r = { byNode: new Map(), sum: 0, expiresAt }));
       // Not heard of before (a first part given back is news too: total = cap = 0).
       const prev = r.byNode.get(node);
-      if (prev && (total < prev.total || (total === prev.total && cap === prev.cap))) continue;
-      const peer = { total, cap };
+      const peer: PeerPart = { total, cap, wants: wantsMore === 1 };
+      if (prev && (total < prev.total || (total === prev.total && cap === prev.cap && peer.wants === prev.wants))) continue;
       r.byNode.set(node, peer);
       r.sum += total - (prev?.total ?? 0);
       let o = this.own.get(key);
-      if (!o && wants(peer) && limitOf(key) !== Infinity) o = this.newOwn(key, expiresAt, -Infinity);
+      if (!o && peer.wants && limitOf(key) !== Infinity) o = this.newOwn(key, expiresAt, -Infinity);
       if (o && o.limit !== Infinity && (this.claim(key, o, now) || this.release(key, o, now))) {
         o.changed = true;
         urgent = true;
@@ -250,7 +247,7 @@ export class NodeCounters extends LocalCounters {
   }
 
   /** A key this node has not counted: its workers may pass its first part of what is left. */
-  private presumed(key: string, r: Remote): CounterEntry {
+  private presumed(key: string, r: Remote): TotalsEntry {
     const limit = limitOf(key);
     const part = limit === Infinity ? 0 : firstPart(limit, this.members, this.self);
     return [key, r.expiresAt, r.sum, limit === Infinity ? 0 : Math.max(0, limit - r.sum - part)];

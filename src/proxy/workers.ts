@@ -9,6 +9,7 @@ import v8 from 'node:v8';
 import type { Logger } from 'pino';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { HealthReport } from './balancer/index.ts';
+import type { TotalsEntry } from './counters.ts';
 import { NodeCounters, type CounterEntry, type SharedCounters } from './node-counters.ts';
 import { adoptEarlyWorker, dropEarlyWorkers, forkProxyWorker } from './fork-worker.ts';
 import type { FromWorker, PackedSnapshot, ToWorker, WorkerServerOptions } from './worker-messages.ts';
@@ -99,7 +100,7 @@ class WorkerPool implements ProxyWorkers {
     this.counters.onPush((entries) => this.postTotals(entries));
   }
 
-  private postTotals(entries: CounterEntry[]): void {
+  private postTotals(entries: TotalsEntry[]): void {
     for (const w of this.live.values()) this.post(w, { t: 'gossamer:rl-totals', entries, to: 0, acked: [] });
   }
 

@@ -4,8 +4,8 @@
 // fake clock: what a node's workers would admit is what the counters told them (sum + hold).
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { allotment, firstPart, rankIn, SLOT_MS, split } from '../../src/proxy/allotment.ts';
-import { WorkerCounters } from '../../src/proxy/counters.ts';
-import { NodeCounters, RELEASE_MS, type CounterEntry } from '../../src/proxy/node-counters.ts';
+import { WorkerCounters, type TotalsEntry } from '../../src/proxy/counters.ts';
+import { NodeCounters, RELEASE_MS } from '../../src/proxy/node-counters.ts';
 
 let made: NodeCounters[] = [];
 beforeEach(() => {
@@ -49,19 +49,22 @@ test('rankIn: the sorted ids turned by one every slot, the same on every node', 
 test('split: first parts are disjoint and known without a message; what is free goes to the nodes that want more', () => {
   const members = ['a', 'b', 'c'];
   expect(members.map((m) => firstPart(10, members, m))).toEqual([4, 3, 3]);
-  const view = (self: string, peers: [string, number, number][], cap: number) =>
-    split({ limit: 10, self, members, peers: new Map(peers.map(([id, total, c]) => [id, { total, cap: c }])), cap, now: 0 });
+  const view = (self: string, peers: [string, number, number, boolean][], cap: number) =>
+    split({ limit: 10, self, members, peers: new Map(peers.map(([id, total, c, wants]) => [id, { total, cap: c, wants }])), cap, now: 0 });
   // nothing heard: the peers hold their first parts, nothing is free
   expect(view('a', [], 4)).toEqual({ free: 0, add: 0, othersWant: false });
-  // b gave its part back (total = cap = 0), c used its own up: 3 free, split between a and c
-  const a = view('a', [['b', 0, 0], ['c', 3, 3]], 4);
-  const c = view('c', [['a', 4, 4], ['b', 0, 0]], 3);
+  // b gave its part back (cap = its count, 0), c used its own up and wants more: 3 free,
+  // split between a and c
+  const a = view('a', [['b', 0, 0, false], ['c', 3, 3, true]], 4);
+  const c = view('c', [['a', 4, 4, true], ['b', 0, 0, false]], 3);
   expect([a.free, c.free, a.othersWant]).toEqual([3, 3, true]);
   expect(a.add + c.add).toBe(3);
+  // a node with no part (limit < nodes) that is asked wants more too
+  expect(split({ limit: 2, self: 'a', members, peers: new Map([['c', { total: 0, cap: 0, wants: true }]]), cap: 1, now: 0 }).othersWant).toBe(true);
   // a peer that claimed more than its first part leaves less
-  expect(view('c', [['a', 4, 4], ['b', 3, 6]], 3).free).toBe(-3);
+  expect(view('c', [['a', 4, 4, false], ['b', 3, 6, false]], 3).free).toBe(-3);
   // a gone member keeps only its count, not its cap
-  expect(split({ limit: 10, self: 'a', members: ['a'], peers: new Map([['b', { total: 2, cap: 5 }]]), cap: 0, now: 0 }).free).toBe(8);
+  expect(split({ limit: 10, self: 'a', members: ['a'], peers: new Map([['b', { total: 2, cap: 5, wants: false }]]), cap: 0, now: 0 }).free).toBe(8);
 });
 
 test('a worker is told this node plus every other node; local keys stay local; a total is idempotent', () => {
@@ -93,7 +96,7 @@ function sim(n: number, opts: { hopMs: number; intervalMs?: number; drop?: (from
   const nodes = ids.map((id, i) => {
     const c = counters();
     c.setMembers(id, ids);
-    const tell = (entries: CounterEntry[]) => {
+    const tell = (entries: TotalsEntry[]) => {
       for (const [key, , sum, hold = 0] of entries) views[i]!.set(key, [sum, hold]);
     };
     c.onPush(tell);
@@ -192,7 +195,7 @@ test('a node cut off from its peers counts alone up to the limit', () => {
   for (let k = 0; k < 30; k++) {
     if (10 - seen <= 0) continue;
     passed++;
-    const [[, , sum, hold = 0]] = c.merge([['cluster|10|k', expiresAt, 1]]) as [CounterEntry];
+    const [[, , sum, hold = 0]] = c.merge([['cluster|10|k', expiresAt, 1]]) as [TotalsEntry];
     seen = sum + hold;
   }
   expect(passed).toBe(10);
@@ -219,6 +222,14 @@ test('a lost claim is bounded: the overshoot is at most that claim', () => {
   // without the loss, the same traffic passes exactly the limit
   const t = sim(3, { hopMs: 5 });
   expect(load(t, 30, 60, 5, () => 0) + load(t, 30, 90, 5, (k) => k % 3)).toBe(30);
+});
+
+test('a limit below the number of nodes: a node without a part that has all the traffic gets the others\' parts', () => {
+  // limit 2 over 5 nodes: first parts 1, 1, 0, 0, 0; all traffic on node 4
+  const s = sim(5, { hopMs: 5 });
+  expect(load(s, 2, 60, 10, () => 4)).toBe(2);
+  const t = sim(5, { hopMs: 5 });
+  expect(load(t, 2, 60, 10, (k) => k % 5)).toBe(2);
 });
 
 test('a worker with no news of a shared key passes its node first part; refused for the cap, it tells the primary', () => {

@@ -3,6 +3,7 @@
 // message; a node cut off from its peers counts alone and says so once per outage.
 import pino from 'pino';
 import { afterEach, expect, test, vi } from 'vitest';
+import type { TotalsEntry } from '../../src/proxy/counters.ts';
 import { NodeCounters, type CounterEntry } from '../../src/proxy/node-counters.ts';
 import { COUNTERS_TOPIC, shareCounters, type CounterCluster } from '../../src/sync/counters/share.ts';
 
@@ -53,10 +54,10 @@ test('a used-up part is published at once, with the total and the cap; counts wi
   // used up: said at once (b, asked for nothing, would give its part back)
   n.counters.merge([['cluster|10|k', end, 4]]);
   vi.advanceTimersByTime(0);
-  expect(n.published.at(-1)).toEqual([['cluster|10|k', end, 5, 5]]);
+  expect(n.published.at(-1)).toEqual([['cluster|10|k', end, 5, 5, 1]]);
   // b gave its part back: asked again, this node claims it
   expect(n.receive('b', [['cluster|10|k', end, 0, 0]])).toBeUndefined();
-  const [[, , sum, hold]] = n.counters.merge([['cluster|10|k', end, 0]]) as [CounterEntry];
+  const [[, , sum, hold]] = n.counters.merge([['cluster|10|k', end, 0]]) as [TotalsEntry];
   expect([sum, hold]).toEqual([5, 0]);
   vi.advanceTimersByTime(0);
   expect(n.published.at(-1)).toEqual([['cluster|10|k', end, 5, 10]]);
@@ -73,7 +74,7 @@ test('a node cut off from every peer counts alone up to the limit and says so on
   for (let i = 0; i < 15; i++) {
     if (10 - seen <= 0) continue;
     passed++;
-    const [[, , sum, hold = 0]] = n.counters.merge([['cluster|10|k', end, 1]]) as [CounterEntry];
+    const [[, , sum, hold = 0]] = n.counters.merge([['cluster|10|k', end, 1]]) as [TotalsEntry];
     seen = sum + hold;
     vi.advanceTimersByTime(1100);
   }

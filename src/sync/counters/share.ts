@@ -12,8 +12,10 @@
 //   without a message; they are disjoint and sum to the limit, so at any load spread the
 //   nodes count up to exactly the limit without hearing of each other, and a limit never
 //   reached costs no message beyond the lazy counts.
-// - A node that used its cap up says so at once. A peer that holds a part it has not been
-//   asked for (never, or not within RELEASE_MS = 1 s) gives it back at once (cap = count).
+// - A node that used its cap up and is asked for more (a worker refused a request for it)
+//   says so at once. A peer that holds a part it has not been asked for (never, or not within
+//   RELEASE_MS = 1 s) gives it back at once (cap = count).
+// A message is a JSON list of [key, window end, total, cap, 1 if it wants more].
 // - A node that used its cap and is asked for more claims a share of the free headroom
 //   F = limit - its cap - what the others hold (a live peer: its cap, or count if above, once
 //   heard, else its first part; a gone member: its count), split between itself and the
@@ -131,7 +133,7 @@ export function shareCounters(o: ShareOptions): () => void {
     }
     // A member gone or come changes the split: checked at most every 100 ms, not per message.
     if (Date.now() - refreshedAt >= 100) refreshMembers();
-    o.counters.applyRemote(from.id, entries.filter((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number' && typeof e[2] === 'number' && (e[3] === undefined || typeof e[3] === 'number')));
+    o.counters.applyRemote(from.id, entries.filter((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number' && typeof e[2] === 'number' && (e[3] === undefined || typeof e[3] === 'number') && (e[4] === undefined || e[4] === 1)));
   });
 
   return () => {
