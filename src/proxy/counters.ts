@@ -3,6 +3,9 @@
 // changed totals back, so it never waits on the primary. A worker's view is at most about two
 // sync intervals old; the over-admission bound per window is therefore
 // (workers - 1) x (that worker's request rate for the key) x 2 x SYNC_MS.
+// Keys shared with the cluster (policy = cluster) go to the primary at once, and come back
+// with a hold: the headroom the node leaves to the other nodes, added to the count, so a
+// worker refuses once its node's part of the limit is used (src/proxy/node-counters.ts).
 import { CLUSTER_COUNTER_PREFIX, type CounterStore } from '../plugins/types.ts';
 import { allotment, SLOT_MS } from './allotment.ts';
 
