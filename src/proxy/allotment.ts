@@ -55,13 +55,14 @@ export interface PeerPart {
 /**
  * What this node may add to its cap: `free` is the headroom nobody it knows of holds. A live
  * peer holds its cap (or its count, if above) once it said one, else its first part; a gone
- * member its count. What is free is split between this node and the peers that said they used
- * up their caps, by allotment with the rotating rank: nodes that claim in one slot from one
- * view take exactly `free` together.
+ * member its count. What is free is split between all the live members by allotment with the
+ * rotating rank, and this node takes its own share: nodes that claim in one slot take at most
+ * `free` together even when they do not know that the others claim too; the shares of nodes
+ * that do not claim stay free for the next claim. `othersWant`: a peer said it used its cap.
  */
 export function split(v: SplitView): { free: number; add: number; othersWant: boolean } {
   let held = 0;
-  const wanting = [v.self];
+  let othersWant = false;
   for (const id of v.members) {
     if (id === v.self) continue;
     const p = v.peers?.get(id);
@@ -70,10 +71,9 @@ export function split(v: SplitView): { free: number; add: number; othersWant: bo
       continue;
     }
     held += Math.max(p.total, p.cap);
-    if (p.wants) wanting.push(id);
+    if (p.wants) othersWant = true;
   }
   if (v.peers) for (const [id, p] of v.peers) if (!v.members.includes(id)) held += p.total;
   const free = v.limit - v.cap - held;
-  wanting.sort();
-  return { free, add: allotment(free, wanting.length, rankIn(v.self, wanting, v.now)), othersWant: wanting.length > 1 };
+  return { free, add: allotment(free, v.members.length, rankIn(v.self, v.members, v.now)), othersWant };
 }

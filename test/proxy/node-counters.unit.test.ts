@@ -46,7 +46,7 @@ test('rankIn: the sorted ids turned by one every slot, the same on every node', 
   for (let s = 0; s < 6; s++) expect(new Set(ids.map((id) => rankIn(id, ids, t + s * SLOT_MS))).size).toBe(3);
 });
 
-test('split: first parts are disjoint and known without a message; what is free goes to the nodes that want more', () => {
+test('split: first parts are disjoint and known without a message; what is free is split between all by rotating rank', () => {
   const members = ['a', 'b', 'c'];
   expect(members.map((m) => firstPart(10, members, m))).toEqual([4, 3, 3]);
   const view = (self: string, peers: [string, number, number, boolean][], cap: number) =>
@@ -54,11 +54,12 @@ test('split: first parts are disjoint and known without a message; what is free 
   // nothing heard: the peers hold their first parts, nothing is free
   expect(view('a', [], 4)).toEqual({ free: 0, add: 0, othersWant: false });
   // b gave its part back (cap = its count, 0), c used its own up and wants more: 3 free,
-  // split between a and c
+  // split between the three by the rank of the slot; a and c take theirs, b's stays free
   const a = view('a', [['b', 0, 0, false], ['c', 3, 3, true]], 4);
   const c = view('c', [['a', 4, 4, true], ['b', 0, 0, false]], 3);
-  expect([a.free, c.free, a.othersWant]).toEqual([3, 3, true]);
-  expect(a.add + c.add).toBe(3);
+  const b = view('b', [['a', 4, 4, true], ['c', 3, 3, true]], 0);
+  expect([a.free, b.free, c.free, a.othersWant]).toEqual([3, 3, 3, true]);
+  expect(a.add + b.add + c.add).toBe(3);
   // a node with no part (limit < nodes) that is asked wants more too
   expect(split({ limit: 2, self: 'a', members, peers: new Map([['c', { total: 0, cap: 0, wants: true }]]), cap: 1, now: 0 }).othersWant).toBe(true);
   // a peer that claimed more than its first part leaves less
@@ -230,6 +231,28 @@ test('a limit below the number of nodes: a node without a part that has all the 
   expect(load(s, 2, 60, 10, () => 4)).toBe(2);
   const t = sim(5, { hopMs: 5 });
   expect(load(t, 2, 60, 10, (k) => k % 5)).toBe(2);
+});
+
+test('traffic moving between random nodes every 300 ms (seeded): exact with hops under the request gap, within N - 1 with hops 3x it', () => {
+  let seed = 42;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (const n of [3, 5]) {
+    for (const limit of [2, 7, 10, 50]) {
+      for (const hopMs of [5, 30]) {
+        for (let trial = 0; trial < 4; trial++) {
+          const s = sim(n, { hopMs });
+          let subset = [0];
+          const passed = load(s, limit, 200, 10, (k) => {
+            if (k % 30 === 0) subset = Array.from({ length: n }, (_, i) => i).filter(() => rnd() < 0.5);
+            if (!subset.length) subset = [Math.floor(rnd() * n)];
+            return subset[Math.floor(rnd() * subset.length)]!;
+          });
+          if (hopMs < 10) expect(passed, `n ${n} limit ${limit} hop ${hopMs}`).toBe(limit);
+          else expect(passed - limit, `n ${n} limit ${limit} hop ${hopMs}`).toBeLessThanOrEqual(n - 1);
+        }
+      }
+    }
+  }
 });
 
 test('a worker with no news of a shared key passes its node first part; refused for the cap, it tells the primary', () => {
