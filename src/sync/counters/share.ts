@@ -37,7 +37,10 @@
 // With no claim lost, claims further apart than a hop never race; in a seeded simulation of
 // traffic moving between random nodes every 300 ms with hops of 80 ms (8 x the request gap),
 // the overshoot stayed within 3 at 3 and 5 nodes, limits 2 to 50.
-// Add the per-node worker bound of src/proxy/counters.ts: a node's workers pass its cap by
+// Members must agree on who is live: a node that does not see a peer yet (it just joined, or
+// came back) counts with larger first parts until it does, by at most the difference (the
+// split follows membership events at once). Add the per-node worker bound of
+// src/proxy/counters.ts: a node's workers pass its cap by
 // what they admit before the primary's answer (one IPC round trip); a worker with no news of
 // a key starts from its node's first part, so a burst there passes at most
 // (workers - 1) x that part more.
@@ -62,11 +65,17 @@ import type { CounterEntry, SharedCounters } from '../../proxy/node-counters.ts'
 
 export const COUNTERS_TOPIC = 'gossamer/counters/1';
 
+type MemberEvent = 'member-joined' | 'member-failed' | 'member-left' | 'member-updated' | 'member-forgotten';
+const MEMBER_EVENTS: MemberEvent[] = ['member-joined', 'member-failed', 'member-left', 'member-updated', 'member-forgotten'];
+
 /** What the sharing needs of the cluster (src/cluster/cluster.ts Cluster has it). */
 export interface CounterCluster {
   publish(topic: string, data: Uint8Array): Promise<void>;
   subscribe(topic: string, handler: (data: Uint8Array, from: { id: string; name: string }) => void): () => void;
   members(): { id: string; status: string; role?: string }[];
+  /** Membership events (Cluster has them): the split follows a member come or gone at once. */
+  on?(event: MemberEvent, listener: () => void): unknown;
+  off?(event: MemberEvent, listener: () => void): unknown;
   readonly nodeId: string;
 }
 
@@ -121,7 +130,9 @@ export function shareCounters(o: ShareOptions): () => void {
     } else timer ??= setTimeout(publish, o.intervalMs);
   });
   refreshMembers();
-  // A node waiting for its turn publishes nothing: it still hears of a member gone or come.
+  // The first parts depend on who is live: every node must see a member come or go at once.
+  const onMembers = (): void => void refreshMembers();
+  for (const e of MEMBER_EVENTS) cluster.on?.(e, onMembers);
   const refresher = setInterval(refreshMembers, 1000);
   refresher.unref();
 
@@ -143,6 +154,7 @@ export function shareCounters(o: ShareOptions): () => void {
   return () => {
     if (timer) clearTimeout(timer);
     clearInterval(refresher);
+    for (const e of MEMBER_EVENTS) cluster.off?.(e, onMembers);
     unsubscribe();
   };
 }
