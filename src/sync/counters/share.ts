@@ -15,7 +15,6 @@
 // - A node that used its cap up and is asked for more (a worker refused a request for it)
 //   says so at once. A peer that holds a part it has not been asked for (never, or not within
 //   RELEASE_MS = 1 s) gives it back at once (cap = count).
-// A message is a JSON list of [key, window end, total, cap, 1 if it wants more].
 // - A node that used its cap and is asked for more claims a share of the free headroom
 //   F = limit - its cap - what the others hold (a live peer: its cap, or count if above, once
 //   heard, else its first part; a gone member: its count): its allotment(F, N, rank), ranks
@@ -23,9 +22,10 @@
 //   together even when they do not know of each other's claims; the shares of the nodes not
 //   claiming stay free for the next claim (a node with all the traffic takes F in a few
 //   claims), and the remainder (F < N) goes round. A claim is said at once.
-// Messages go out coalesced per turn of the event loop; counts alone wait for the lazy round
-// (the others already hold this node's cap). Round-robin load at 5x a limit: one message per
-// node and window (its part used up); all traffic on one node: one per node and window.
+// A message is a JSON list of [key, window end, total, cap, 1 if it wants more], coalesced
+// per turn of the event loop; counts alone wait for the lazy round (the others already hold
+// this node's cap). Round-robin load at 5x a limit: one message per node and window (its part
+// used up); all traffic on one node: a give-back per other node and a few claims per window.
 //
 // Bound on overshoot. The caps sum to at most the limit as long as every claim is made from a
 // view that holds every earlier claim and give-back, whatever the request rate and hop time.
@@ -34,16 +34,15 @@
 //   overshoot <= the sum of the claims some other node claimed without knowing of,
 // each at most ceil(F / N) of the F of its moment (a first part is never claimed by another:
 // it must be given back first), and a node claims again only after using its whole share.
-// With no claim lost, claims further apart than a hop never race; in a seeded simulation of
-// traffic moving between random nodes every 300 ms with hops of 80 ms (8 x the request gap),
-// the overshoot stayed within 3 at 3 and 5 nodes, limits 2 to 50.
+// With no claim lost, claims further apart than a hop never race. Traffic moving between
+// random nodes every 300 ms (seeded, test/proxy/node-counters.unit.test.ts): exact with hops
+// under the request gap, within N - 1 with hops of 3 x the gap (8 x: within 3, explored).
 // Members must agree on who is live: a node that does not see a peer yet (it just joined, or
 // came back) counts with larger first parts until it does, by at most the difference (the
 // split follows membership events at once). Add the per-node worker bound of
-// src/proxy/counters.ts: a node's workers pass its cap by
-// what they admit before the primary's answer (one IPC round trip); a worker with no news of
-// a key starts from its node's first part, so a burst there passes at most
-// (workers - 1) x that part more.
+// src/proxy/counters.ts: a node's workers pass its cap by what they admit before the
+// primary's answer (one IPC round trip); a worker with no news of a key starts from its
+// node's first part, so a burst there passes at most (workers - 1) x that part more.
 //
 // Under-admission (the limit not reached while requests come):
 // - round-robin load: none once every node used its first part; if one stays unused (no
