@@ -88,6 +88,9 @@ function handle(m: ToWorker): void {
       counters!.onTotals(m.entries, own);
       break;
     }
+    case 'gossamer:rl-split':
+      counters!.setSplit(m.n, m.place);
+      break;
     case 'gossamer:settled?':
       // IPC keeps order, so every change sent before this question is already queued in the
       // proxy; answer once the router built from them serves.

@@ -31,7 +31,8 @@ export type ToWorker =
   | { t: 'gossamer:init'; snapshot: ConfigSnapshot | PackedSnapshot; listen: { host: string; port: number }; nodeName: string; logLevel: string; options: WorkerServerOptions }
   | { t: 'gossamer:snapshot'; snapshot: ConfigSnapshot | PackedSnapshot | SerializedSnapshot }
   | { t: 'gossamer:events'; events: ChangeEvent[] }
-  | { t: 'gossamer:rl-totals'; entries: [string, number, number][]; to: number; acked: [string, number, number][] }
+  | { t: 'gossamer:rl-totals'; entries: [key: string, expiresAt: number, total: number, hold?: number][]; to: number; acked: [string, number, number][] }
+  | { t: 'gossamer:rl-split'; n: number; place: number }
   | { t: 'gossamer:stats?'; id: number }
   | { t: 'gossamer:settled?'; id: number }
   | { t: 'gossamer:health'; reports: HealthReport[] }

@@ -9,6 +9,7 @@ import v8 from 'node:v8';
 import type { Logger } from 'pino';
 import type { ChangeEvent, ConfigSnapshot } from '../entities/types.ts';
 import type { HealthReport } from './balancer/index.ts';
+import type { TotalsEntry } from './counters.ts';
 import { NodeCounters, type CounterEntry, type SharedCounters } from './node-counters.ts';
 import { adoptEarlyWorker, dropEarlyWorkers, forkProxyWorker } from './fork-worker.ts';
 import type { FromWorker, PackedSnapshot, ToWorker, WorkerServerOptions } from './worker-messages.ts';
@@ -75,6 +76,8 @@ type Aggregator = import('prom-client').AggregatorRegistry<import('prom-client')
 /** The primary's view of its workers: who is live and listening, and the requests waiting on their answers. */
 class WorkerPool implements ProxyWorkers {
   private readonly counters = new NodeCounters();
+  /** The live members and this node's place among them: a worker's first part of a key it has no news of. */
+  private split = { n: 1, place: 0 };
   private readonly live = new Map<number, Worker>();
   private readonly listening = new Set<number>();
   private readyWaiters: { n: number; resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -92,7 +95,14 @@ class WorkerPool implements ProxyWorkers {
     private readonly opts: ProxyWorkersOptions,
     /** How many workers the pool keeps. */
     readonly n: number,
-  ) {}
+  ) {
+    // Holds the counters' own timer changed (a claim at this node's turn, a part given back).
+    this.counters.onPush((entries) => this.postTotals(entries));
+  }
+
+  private postTotals(entries: TotalsEntry[]): void {
+    for (const w of this.live.values()) this.post(w, { t: 'gossamer:rl-totals', entries, to: 0, acked: [] });
+  }
 
   private get log(): Logger {
     return this.opts.logger;
@@ -140,6 +150,7 @@ class WorkerPool implements ProxyWorkers {
         this.listening.add(w.id);
         this.crashes = 0;
         this.log.info({ worker: w.id, workerPid: w.process.pid }, 'proxy worker listening');
+        this.post(w, { t: 'gossamer:rl-split', ...this.split });
         this.checkReady();
         break;
       case 'gossamer:rl': {
@@ -246,10 +257,16 @@ class WorkerPool implements ProxyWorkers {
     takeChanged: () => this.counters.takeChanged(),
     applyRemote: (node: string, entries: CounterEntry[]) => {
       const totals = this.counters.applyRemote(node, entries);
-      if (totals.length) for (const w of this.live.values()) this.post(w, { t: 'gossamer:rl-totals', entries: totals, to: 0, acked: [] });
+      if (totals.length) this.postTotals(totals);
     },
     onChange: (cb: (urgent: boolean) => void) => this.counters.onChange(cb),
-    setNodes: (n: number) => this.counters.setNodes(n),
+    setMembers: (self: string, live: string[]) => {
+      this.counters.setMembers(self, live);
+      const split = this.counters.firstPartSplit();
+      if (split.n === this.split.n && split.place === this.split.place) return;
+      this.split = split;
+      for (const w of this.live.values()) this.post(w, { t: 'gossamer:rl-split', ...split });
+    },
   };
 
   ask(plugin: string, msg: unknown, timeoutMs = 2000): Promise<unknown[]> {

@@ -47,9 +47,14 @@ test('two data planes count a cluster limit together; a cache purge on the contr
   expect((await admin(cp, 'POST', '/services/echo/routes', { name: 'cached', paths: ['/cached'] })).status).toBe(201);
   expect((await admin(cp, 'POST', '/routes/cached/plugins', { name: 'proxy-cache', config: { strategy: 'memory', content_type: ['application/json', 'text/plain', 'application/json; charset=utf-8'] } })).status).toBe(201);
   await until('both data planes serve the cached route', async () => (await get(dp1, '/cached')).status === 200 && (await get(dp2, '/cached')).status === 200);
+  // Both ways: the limit is split between the members each node sees alive (one that does
+  // not see the other yet counts alone).
   await until('the data planes see each other alive', async () => {
-    const r = await admin(dp1, 'GET', '/cluster/members');
-    return r.body.data.some((m: { name: string; status: string }) => m.name === 'dp2' && m.status === 'alive');
+    for (const [a, b] of [[dp1, dp2], [dp2, dp1]] as const) {
+      const r = await admin(a, 'GET', '/cluster/members');
+      if (!r.body.data.some((m: { name: string; status: string }) => m.name === b.name && m.status === 'alive')) return false;
+    }
+    return true;
   });
 
   let admitted = 0;
