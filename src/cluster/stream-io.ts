@@ -4,7 +4,10 @@
 // Reading goes through chunks() rather than the stream's own async iterator: that iterator ends
 // on the 'remoteCloseWrite' event, which fires only once; a handler that starts reading after
 // the request and its end already arrived (they wait in the stream's buffer) would wait
-// forever. chunks() ends on 'end' or on `readableEnded`, which cover that case.
+// forever. chunks() ends on 'end' or on `readableEnded` with nothing left in the buffer. The
+// latter also covers bytes handed back after 'end': protocol selection reads ahead and pushes
+// back what it did not use, so a response that arrived whole with the selection's answer is
+// delivered after its 'end' already fired.
 import type { MessageStream, Stream } from '@libp2p/interface';
 
 type Bytes = Uint8Array | { subarray(): Uint8Array };
@@ -22,6 +25,7 @@ export async function* chunks(stream: MessageStream): AsyncGenerator<Uint8Array>
   };
   const onMessage = (evt: { data: Bytes }) => {
     queue.push(bytesOf(evt.data));
+    if (stream.readableEnded && stream.readBufferLength === 0) done = true;
     signal();
   };
   const onEnd = () => {
