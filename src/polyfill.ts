@@ -1,4 +1,4 @@
-// libp2p 2.x calls Promise.withResolvers, which Node only ships from 22; Node 20 is
+// libp2p 3.x calls Promise.withResolvers, which Node only ships from 22; Node 20 is
 // supported (package.json engines), so install a spec-conformant shim before anything loads.
 declare global {
   interface PromiseConstructor {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { Connection, Stream } from '@libp2p/interface';
 import { pskFromSecret, startCluster, type Cluster, type MembershipSettings } from '../../src/cluster/index.ts';
 
 export interface InprocResult {
@@ -96,13 +97,13 @@ async function instrument(c: Cluster): Promise<void> {
     w.rpcIn++;
     return recv(from, rpc);
   };
-  const ping = c.libp2p.services.ping as unknown as { protocol: string; handleMessage(data: unknown): void };
+  const ping = c.libp2p.services.ping as unknown as { protocol: string; handlePing(stream: Stream, connection: Connection): Promise<void> };
   await c.libp2p.unhandle(ping.protocol);
   await c.libp2p.handle(
     ping.protocol,
-    (data) => {
+    (stream, connection) => {
       w.pingsIn++;
-      ping.handleMessage(data);
+      return ping.handlePing(stream, connection);
     },
     { maxInboundStreams: 64, runOnLimitedConnection: false },
   );

@@ -1,5 +1,5 @@
+import { TopicValidatorResult } from '@libp2p/gossipsub';
 import type { PrivateKey } from '@libp2p/interface';
-import { TopicValidatorResult } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { ClusterNodeRegistration, ClusterNodesStore } from '../db/cluster-nodes.ts';

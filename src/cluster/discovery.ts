@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 import { describeDialError } from './dial-errors.ts';
 import { peerToMultiaddr, type ClusterLibp2p } from './host.ts';
 import type { Membership } from './membership.ts';
+import { peerIdOf } from './multiaddr-parts.ts';
 import { shuffle } from './prober.ts';
 import type { MembershipSettings } from './settings.ts';
 
@@ -132,7 +133,7 @@ export class Discovery {
     }
     for (const s of this.seeds) {
       if (this.seedIsMember(s.entry, s.addr)) continue;
-      targets.push({ key: `seed:${s.entry}`, label: s.entry, addrs: [s.addr], peerId: s.addr.getPeerId() ?? undefined });
+      targets.push({ key: `seed:${s.entry}`, label: s.entry, addrs: [s.addr], peerId: peerIdOf(s.addr) ?? undefined });
     }
     await Promise.all(this.pick(targets).map((t) => this.dial(t)));
   }
@@ -177,7 +178,7 @@ export class Discovery {
   }
 
   private seedIsMember(entry: string, addr: Multiaddr): boolean {
-    const pid = addr.getPeerId();
+    const pid = peerIdOf(addr);
     for (const m of this.o.membership.table.live()) {
       if (m.id === this.o.membership.self.id) continue;
       if (pid && m.peer_id === pid) return true;

@@ -9,9 +9,9 @@
 // counted as `cluster_key`. The check only looks: refusing is left to the layers above (the
 // multistream-select that fails on those bytes, or src/hybrid/refusals.ts, which logs and closes).
 //
-// Cost on the happy path: one flag test per chunk read of a connection's first-chunk wrapper,
+// Cost on the happy path: one flag test per message event of a connection until its first,
 // one promise handler per handshake; nothing per gossip message.
-import type { ComponentLogger, ConnectionEncrypter, ConnectionProtector, MultiaddrConnection } from '@libp2p/interface';
+import type { ComponentLogger, ConnectionEncrypter, ConnectionProtector, MessageStream, MultiaddrConnection } from '@libp2p/interface';
 import { countRefusal } from './metrics.ts';
 
 const HEADER = new TextEncoder().encode('\x13/multistream/1.0.0\n');
@@ -27,24 +27,20 @@ function startsLikeHeader(chunk: Chunk): boolean {
   return true;
 }
 
-/** `source` unchanged, with `onFirst` called on its first chunk; later reads go straight to the source's iterator. */
-function watchFirstChunk(source: AsyncIterable<Chunk>, onFirst: (chunk: Chunk) => void): AsyncIterable<Chunk> {
-  return {
-    [Symbol.asyncIterator]() {
-      const it = source[Symbol.asyncIterator]();
-      let first = true;
-      const readFirst = () =>
-        it.next().then((r) => {
-          first = false;
-          if (!r.done) onFirst(r.value);
-          return r;
-        });
-      return {
-        next: () => (first ? readFirst() : it.next()),
-        return: (value?: unknown) => (it.return ? it.return(value) : Promise.resolve({ done: true as const, value: undefined })),
-        throw: (err?: unknown) => (it.throw ? it.throw(err) : Promise.reject(err)),
-      };
-    },
+/**
+ * `onFirst` called with the first bytes `stream` hands its reader. A libp2p 3 stream delivers
+ * what it receives as 'message' events through its own dispatchEvent; watching that (rather
+ * than adding a listener, which would make the stream deliver before its real reader listens)
+ * leaves the bytes and their order untouched.
+ */
+function watchFirstMessage(stream: MessageStream, onFirst: (chunk: Chunk) => void): void {
+  const dispatch = stream.dispatchEvent.bind(stream);
+  stream.dispatchEvent = (evt: Event): boolean => {
+    if (evt.type === 'message') {
+      stream.dispatchEvent = dispatch;
+      onFirst((evt as Event & { data: Chunk }).data);
+    }
+    return dispatch(evt);
   };
 }
 
@@ -58,7 +54,7 @@ export class HandshakeRefusals {
   };
 
   /** Whether the gater saw `maConn` arrive (the TLS protector's server side). */
-  readonly isInbound = (maConn: MultiaddrConnection): boolean => this.inbound.has(maConn);
+  readonly isInbound = (maConn: MessageStream): boolean => this.inbound.has(maConn);
 
   /** The protector `make` builds, counting a peer with another key (either direction) and an inbound nonce exchange that fails. */
   protector(make: ProtectorFactory): ProtectorFactory {
@@ -66,7 +62,7 @@ export class HandshakeRefusals {
       const inner = make(components);
       return {
         protect: async (conn, opts) => {
-          let out: MultiaddrConnection;
+          let out: MessageStream;
           try {
             out = await inner.protect(conn, opts);
           } catch (err) {
@@ -74,9 +70,9 @@ export class HandshakeRefusals {
             else if (this.inbound.has(conn)) countRefusal('handshake');
             throw err;
           }
-          out.source = watchFirstChunk(out.source as AsyncIterable<Chunk>, (chunk) => {
+          watchFirstMessage(out, (chunk) => {
             if (!startsLikeHeader(chunk)) countRefusal('cluster_key');
-          }) as MultiaddrConnection['source'];
+          });
           return out;
         },
       };

@@ -1,7 +1,7 @@
 import os from 'node:os';
-import { gossipsub } from '@chainsafe/libp2p-gossipsub';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
+import { gossipsub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
 import type { PrivateKey } from '@libp2p/interface';
 import { memory } from '@libp2p/memory';
@@ -11,6 +11,7 @@ import { tcp } from '@libp2p/tcp';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { HandshakeRefusals } from './handshake-refusals.ts';
+import { hostPortOf } from './multiaddr-parts.ts';
 import type { Blocklist } from './partition.ts';
 import { tlsProtector, type ClusterTls } from './tls-protector.ts';
 
@@ -88,7 +89,7 @@ export function peerToMultiaddr(entry: string): Multiaddr {
 }
 
 function remoteHostPort(ma: Multiaddr): string {
-  const o = ma.toOptions();
+  const o = hostPortOf(ma);
   return `${o.host}:${o.port}`;
 }
 
@@ -156,7 +157,7 @@ export async function createHost(opts: HostOptions) {
     },
   });
   if (ephemeral) {
-    const bound = libp2p.getMultiaddrs().map((ma) => ma.toOptions()).find((o) => o.transport === 'tcp');
+    const bound = libp2p.getMultiaddrs().map(hostPortOf).find((o) => o.transport === 'tcp');
     if (bound) return { libp2p, advertise: { host: advertise.host, port: bound.port } };
   }
   return { libp2p, advertise };

@@ -1,5 +1,6 @@
 import type { PeerId, Stream } from '@libp2p/interface';
 import type { ClusterLibp2p } from './host.ts';
+import { chunks } from './stream-io.ts';
 
 // A direct probe on a stream kept open per member. libp2p's ping service opens a yamux stream
 // and negotiates the protocol (multistream-select) for every ping: three extra messages and
@@ -9,54 +10,23 @@ import type { ClusterLibp2p } from './host.ts';
 
 const PING_LENGTH = 32;
 
-/** The write half: a queue the stream's sink drains (a libp2p stream takes one sink for its life). */
-class Outbox implements AsyncIterable<Uint8Array> {
-  private queue: Uint8Array[] = [];
-  private wake: (() => void) | null = null;
-  private ended = false;
-
-  push(bytes: Uint8Array): void {
-    this.queue.push(bytes);
-    this.wake?.();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      while (this.queue.length) yield this.queue.shift()!;
-      if (this.ended) return;
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = null;
-    }
-  }
-}
-
 export class ProbeStream {
-  private readonly reader: AsyncIterator<{ subarray(): Uint8Array }>;
+  private readonly reader: AsyncIterator<Uint8Array>;
   private pending = new Uint8Array(0);
   busy = false;
 
-  private constructor(
-    private readonly stream: Stream,
-    private readonly outbox: Outbox,
-  ) {
-    this.reader = stream.source[Symbol.asyncIterator]();
+  private constructor(private readonly stream: Stream) {
+    this.reader = chunks(stream);
   }
 
   static async open(libp2p: ClusterLibp2p, peer: PeerId, signal: AbortSignal): Promise<ProbeStream> {
     const protocol = (libp2p.services.ping as unknown as { protocol: string }).protocol;
     const stream = await libp2p.dialProtocol(peer, protocol, { signal, runOnLimitedConnection: false });
-    const outbox = new Outbox();
-    void stream.sink(outbox).catch(() => {});
-    return new ProbeStream(stream, outbox);
+    return new ProbeStream(stream);
   }
 
   get open(): boolean {
-    return this.stream.status === 'open' && this.stream.readStatus === 'ready' && (this.stream.writeStatus === 'writing' || this.stream.writeStatus === 'ready');
+    return this.stream.status === 'open' && this.stream.readStatus === 'readable' && this.stream.writeStatus === 'writable';
   }
 
   /** One echo; resolves with the round trip in ms. On failure the stream is dropped. */
@@ -67,7 +37,8 @@ export class ProbeStream {
     try {
       const data = crypto.getRandomValues(new Uint8Array(PING_LENGTH));
       const start = Date.now();
-      this.outbox.push(data);
+      // 32 bytes never fill a stream's buffer: send() queues them whatever it returns.
+      this.stream.send(data);
       const echo = await this.read(PING_LENGTH);
       if (signal.aborted) throw new Error('timed out');
       for (let i = 0; i < PING_LENGTH; i++) if (echo[i] !== data[i]) throw new Error('wrong ping echo');
@@ -85,7 +56,7 @@ export class ProbeStream {
     while (this.pending.length < n) {
       const r = await this.reader.next();
       if (r.done) throw new Error('probe stream closed by the peer');
-      const chunk = r.value.subarray();
+      const chunk = r.value;
       const joined = new Uint8Array(this.pending.length + chunk.length);
       joined.set(this.pending);
       joined.set(chunk, this.pending.length);
@@ -97,7 +68,6 @@ export class ProbeStream {
   }
 
   abort(err: Error): void {
-    this.outbox.end();
     if (this.stream.status === 'open') this.stream.abort(err);
   }
 }

@@ -4,6 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { ClusterLibp2p } from './host.ts';
 import { decode, encode, PING_REQ_PROTOCOL, PUSH_PULL_PROTOCOL, type PingReq, type PingReqReply, type PushPull } from './messages.ts';
 import { ProbeStream } from './probe-stream.ts';
+import { readAll, writeAll } from './stream-io.ts';
 import type { WireMember } from './state.ts';
 
 // The probe transport: direct probes are libp2p pings; ping-req (SWIM's indirect probe) and
@@ -26,30 +27,7 @@ export interface ProbeTransport {
 
 const MAX_MESSAGE = 4 * 1024 * 1024;
 
-async function readAll(stream: Stream, signal: AbortSignal): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const onAbort = () => stream.abort(new Error('timed out'));
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    for await (const chunk of stream.source) {
-      const bytes = chunk.subarray();
-      size += bytes.length;
-      if (size > MAX_MESSAGE) throw new Error(`message larger than ${MAX_MESSAGE} bytes`);
-      parts.push(bytes);
-    }
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const readMessage = (stream: Stream, signal: AbortSignal) => readAll(stream, MAX_MESSAGE, signal);
 
 /** Settle with `p`, or reject when `signal` aborts first (without cancelling `p`). */
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -87,8 +65,8 @@ async function request<Req, Res>(libp2p: ClusterLibp2p, connect: ReturnType<type
   await connect(peer, signal);
   const stream = await libp2p.dialProtocol(peer, protocol, { signal });
   try {
-    await stream.sink([encode(req)]);
-    return decode<Res>(await readAll(stream, signal));
+    await writeAll(stream, encode(req), signal);
+    return decode<Res>(await readMessage(stream, signal));
   } catch (err) {
     stream.abort(err as Error);
     throw err;
@@ -192,10 +170,10 @@ export function createProbeTransport(libp2p: ClusterLibp2p, handlers: ProbeHandl
 async function respond(t: ProbeTransport, stream: Stream, fn: (req: unknown) => Promise<unknown> | unknown): Promise<void> {
   const signal = AbortSignal.timeout(10_000);
   try {
-    const req = decode<unknown>(await readAll(stream, signal));
+    const req = decode<unknown>(await readMessage(stream, signal));
     t.received++;
     const res = await fn(req);
-    await stream.sink([encode(res)]);
+    await writeAll(stream, encode(res), signal);
     t.sent++;
   } catch (err) {
     stream.abort(err as Error);
@@ -206,7 +184,7 @@ async function respond(t: ProbeTransport, stream: Stream, fn: (req: unknown) => 
 function serveProbes(libp2p: ClusterLibp2p, t: ProbeTransport, echo: Echo, handlers: ProbeHandlers): void {
   void libp2p.handle(
     PING_REQ_PROTOCOL,
-    ({ stream, connection }) => {
+    (stream, connection) => {
       // Only members may make us ping on their behalf (no amplification for a stranger with the key).
       if (!handlers.isMember(connection.remotePeer.toString())) return stream.abort(new Error('not a member'));
       void respond(t, stream, async (req) => {
@@ -232,7 +210,7 @@ function serveProbes(libp2p: ClusterLibp2p, t: ProbeTransport, echo: Echo, handl
 
   void libp2p.handle(
     PUSH_PULL_PROTOCOL,
-    ({ stream, connection }) => {
+    (stream, connection) => {
       // Anyone holding the cluster key may push-pull: that is how a new node joins.
       void respond(t, stream, (req) => {
         const reply = handlers.pushPull(req as PushPull, connection.remotePeer);

@@ -6,12 +6,17 @@
 // `ssl_verify_client on` with Kong's `ssl_verify_depth 4`); the dialling side checks the
 // server's chain, and its name when `serverNameFor` gives one (Kong's cluster_server_name).
 //
-// libp2p's protector gets a connection whose bytes are async iterables; node:tls wants a
-// stream. bridge() turns one into the other, with backpressure both ways.
+// libp2p's protector gets a connection that is a message stream (libp2p 3: 'message' events
+// and send()); node:tls wants a node stream. bridge() turns one into the other, with
+// backpressure both ways, and TlsConnection turns the TLS socket back into a libp2p
+// connection (as @libp2p/tcp does with its sockets).
 import { once } from 'node:events';
 import { Duplex } from 'node:stream';
 import tls, { type PeerCertificate, type TLSSocket } from 'node:tls';
-import type { ComponentLogger, ConnectionProtector, MultiaddrConnection } from '@libp2p/interface';
+import type { ComponentLogger, ConnectionProtector, MessageStream, MultiaddrConnection } from '@libp2p/interface';
+import { AbstractMultiaddrConnection, type SendResult } from '@libp2p/utils';
+import type { Multiaddr } from '@multiformats/multiaddr';
+import { hostPortOf } from './multiaddr-parts.ts';
 
 export interface ClusterTls {
   /** This node's certificate (PEM; may carry intermediates after it) and key. */
@@ -37,58 +42,103 @@ const VERIFY_DEPTH = 4;
 type Chunk = Uint8Array | { subarray(): Uint8Array };
 const bytesOf = (c: Chunk): Uint8Array => (c instanceof Uint8Array ? c : c.subarray());
 
-/** A node stream over a libp2p connection's source and sink. */
-function bridge(conn: MultiaddrConnection): Duplex {
-  const queue: { chunk: Uint8Array; done: () => void }[] = [];
-  let wake: (() => void) | null = null;
-  let ended = false;
-  const signal = () => {
-    wake?.();
-    wake = null;
-  };
-  const outgoing = (async function* () {
-    for (;;) {
-      const next = queue.shift();
-      if (next) {
-        yield next.chunk;
-        next.done(); // the stream writes its next chunk once this one is taken
-        continue;
-      }
-      if (ended) return;
-      await new Promise<void>((r) => (wake = r));
-    }
-  })();
-  let reading: AsyncIterator<Chunk> | null = null;
+/** A node stream over a libp2p connection: its 'message' events in, send() out. */
+function bridge(conn: MessageStream): Duplex {
+  let paused = false;
   const raw: Duplex = new Duplex({
     write(chunk: Buffer, _enc, done) {
-      queue.push({ chunk, done: () => done() });
-      signal();
+      try {
+        if (conn.send(chunk)) done();
+        else conn.onDrain().then(() => done(), done);
+      } catch (err) {
+        done(err as Error);
+      }
     },
     final(done) {
-      ended = true;
-      signal();
-      done();
+      conn.close().then(() => done(), done);
     },
     read() {
-      reading ??= (conn.source as AsyncIterable<Chunk>)[Symbol.asyncIterator]();
-      reading.next().then(
-        (r) => raw.push(r.done ? null : Buffer.from(bytesOf(r.value))),
-        (err: Error) => raw.destroy(err),
-      );
+      if (!paused) return;
+      paused = false;
+      try {
+        conn.resume();
+      } catch {
+        // closed meanwhile: its 'close' event ends this stream
+      }
     },
     destroy(err, done) {
-      ended = true;
-      signal();
+      if (conn.status === 'open') {
+        if (err) conn.abort(err);
+        else void conn.close().catch(() => {});
+      }
       done(err);
     },
   });
-  (conn.sink as (s: AsyncIterable<Uint8Array>) => Promise<void>)(outgoing).catch((err: Error) => raw.destroy(err));
+  conn.addEventListener('message', (evt) => {
+    const b = bytesOf(evt.data);
+    if (raw.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength)) || paused) return;
+    try {
+      conn.pause();
+      paused = true;
+    } catch {
+      // closed meanwhile: its 'close' event ends this stream
+    }
+  });
+  conn.addEventListener('close', (evt) => {
+    if (evt.error) raw.destroy(evt.error);
+    else raw.push(null);
+  });
   return raw;
 }
 
-function remoteOf(conn: MultiaddrConnection): { host: string; port: number } {
+/** The TLS socket as the connection libp2p carries on with (noise, yamux) once the handshake is done. */
+class TlsConnection extends AbstractMultiaddrConnection {
+  constructor(
+    private readonly socket: TLSSocket,
+    raw: MessageStream & { remoteAddr: Multiaddr },
+  ) {
+    super({ remoteAddr: raw.remoteAddr, direction: raw.direction, log: raw.log.newScope('tls') });
+    socket.on('data', (buf: Buffer) => this.onData(buf));
+    socket.on('error', (err) => this.abort(err));
+    socket.once('end', () => this.onTransportClosed());
+    socket.once('close', () => this.onTransportClosed());
+    socket.on('drain', () => this.safeDispatchEvent('drain'));
+  }
+
+  sendData(data: Parameters<AbstractMultiaddrConnection['sendData']>[0]): SendResult {
+    let sentBytes = 0;
+    let canSendMore = true;
+    for (const buf of data) {
+      sentBytes += buf.byteLength;
+      canSendMore = this.socket.write(buf);
+      if (!canSendMore) break;
+    }
+    return { sentBytes, canSendMore };
+  }
+
+  async sendClose(): Promise<void> {
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    await Promise.race([once(this.socket, 'close'), new Promise((r) => setTimeout(r, 1000))]).catch(() => {});
+    this.socket.destroy();
+  }
+
+  sendReset(): void {
+    this.socket.destroy();
+  }
+
+  sendPause(): void {
+    this.socket.pause();
+  }
+
+  sendResume(): void {
+    this.socket.resume();
+  }
+}
+
+function remoteOf(conn: MessageStream & { remoteAddr?: Multiaddr }): { host: string; port: number } {
   try {
-    const o = conn.remoteAddr.toOptions();
+    const o = hostPortOf(conn.remoteAddr!);
     return { host: o.host, port: o.port };
   } catch {
     return { host: 'unknown', port: 0 };
@@ -144,7 +194,7 @@ function acceptTls(raw: Duplex, t: ClusterTls): Promise<TLSSocket> {
   });
 }
 
-async function secure(conn: MultiaddrConnection, t: ClusterTls, inbound: boolean): Promise<TLSSocket> {
+async function secure(conn: MessageStream, t: ClusterTls, inbound: boolean): Promise<TLSSocket> {
   const raw = bridge(conn);
   const remote = remoteOf(conn);
   if (inbound) return acceptTls(raw, t);
@@ -173,22 +223,6 @@ async function secure(conn: MultiaddrConnection, t: ClusterTls, inbound: boolean
   return socket;
 }
 
-/** Resolves once `socket` takes writes again; rejects if it closes first (no wait without end). */
-function drained(socket: TLSSocket): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onDrain = () => {
-      socket.off('close', onClose);
-      resolve();
-    };
-    const onClose = () => {
-      socket.off('drain', onDrain);
-      reject(new Error('cluster connection closed while writing'));
-    };
-    socket.once('drain', onDrain);
-    socket.once('close', onClose);
-  });
-}
-
 /** A refusal by either side's TLS (a certificate, an alert); not a connection that just closed or timed out. */
 function isTlsFailure(err: unknown): boolean {
   if (err instanceof ClusterCertificateError) return true;
@@ -197,9 +231,9 @@ function isTlsFailure(err: unknown): boolean {
 }
 
 /** The protector for `cluster_mtls = pki`; `isInbound` tells which side accepted the connection. */
-export function tlsProtector(t: ClusterTls, isInbound: (conn: MultiaddrConnection) => boolean) {
+export function tlsProtector(t: ClusterTls, isInbound: (conn: MessageStream) => boolean) {
   return (_components: { logger: ComponentLogger }): ConnectionProtector => ({
-    async protect(conn: MultiaddrConnection): Promise<MultiaddrConnection> {
+    async protect(conn: MessageStream): Promise<MultiaddrConnection> {
       const inbound = isInbound(conn);
       let socket: TLSSocket;
       try {
@@ -211,11 +245,7 @@ export function tlsProtector(t: ClusterTls, isInbound: (conn: MultiaddrConnectio
         conn.abort(err as Error);
         throw isTlsFailure(err) ? new ClusterCertificateError(`TLS handshake with ${host}:${port} failed: ${why}`) : err;
       }
-      const sink = async (source: AsyncIterable<Chunk>) => {
-        for await (const chunk of source) if (!socket.write(bytesOf(chunk))) await drained(socket);
-        socket.end();
-      };
-      return { ...conn, source: socket as unknown as MultiaddrConnection['source'], sink: sink as MultiaddrConnection['sink'] };
+      return new TlsConnection(socket, conn as MessageStream & { remoteAddr: Multiaddr });
     },
   });
 }

@@ -5,10 +5,10 @@
 // its debug log. Here the decrypted stream is checked where the answer is certain: the first
 // bytes either side receives are multistream-select's header, `\x13/multistream/1.0.0\n`.
 // Anything else means the two keys differ; the connection is closed at once (the dialler
-// no longer waits for its dial timeout) and both sides log it. The protector and upgrader are
-// wrapped once per host, from outside, so src/cluster/host.ts stays as it is.
+// no longer waits for its dial timeout) and both sides log it. The protector is wrapped once
+// per host, from outside, so src/cluster/host.ts stays as it is.
 //
-// Why a patch of libp2p's components and not a public API (checked against libp2p 2.10):
+// Why a patch of libp2p's components and not a public API (checked against libp2p 3.3):
 // - events: `connection:open`, `peer:connect` and `connection:close` fire only for upgraded
 //   connections; one that fails inside the protector or the noise handshake emits none.
 // - the connection gater: `denyInbound/OutboundEncryptedConnection` run after a successful
@@ -17,13 +17,15 @@
 //   drops bytes), the same as for a peer that dies mid-handshake.
 // The public way is libp2p's `connectionProtector` option, a factory of ConnectionProtector
 // (a public interface): host.ts could pass `(c) => checked(preSharedKey({ psk })(c))`, the
-// same check as below without reaching into `libp2p.components`. The one thing it lacks is the
-// direction (protect() gets no inbound/outbound flag); it would come from the gater's
-// `denyDialMultiaddr` (every outbound dial passes there first). That needs an option in
+// same check as below without reaching into `libp2p.components`. That needs an option in
 // src/cluster/host.ts (createHost), which this part does not own; until then this wrapper
 // runs on the same objects, once per host, and does nothing if libp2p's layout changes
 // (no components, no protect(): the refusal is then only logged as a dial failure).
+// The protected connection is a libp2p 3 message stream: its received bytes are 'message'
+// events sent through its dispatchEvent, which is where they are checked (the same hook as
+// src/cluster/handshake-refusals.ts, which counts them; it sees every chunk this one passes on).
 import type { ClusterLibp2p } from '../cluster/host.ts';
+import { hostPortOf } from '../cluster/multiaddr-parts.ts';
 import type { Logger } from '../log.ts';
 
 const HEADER = new TextEncoder().encode('\x13/multistream/1.0.0\n');
@@ -37,22 +39,21 @@ export class ClusterKeyMismatchError extends Error {
 
 type Chunk = Uint8Array | { subarray(): Uint8Array };
 interface MaConn {
-  remoteAddr?: { toOptions(): { host: string; port: number } };
+  remoteAddr?: Parameters<typeof hostPortOf>[0];
+  direction?: 'inbound' | 'outbound';
 }
 interface Protected {
-  source: AsyncIterable<Chunk>;
+  dispatchEvent(evt: Event): boolean;
+  abort(err: Error): void;
 }
 interface Protector {
   protect(conn: MaConn, opts?: unknown): Promise<Protected>;
   __gossamerChecked?: boolean;
 }
-interface Upgrader {
-  upgradeInbound(conn: MaConn, opts?: unknown): Promise<unknown>;
-}
 
 function remoteOf(conn: MaConn): string {
   try {
-    const o = conn.remoteAddr!.toOptions();
+    const o = hostPortOf(conn.remoteAddr!);
     return `${o.host}:${o.port}`;
   } catch {
     return 'unknown';
@@ -64,26 +65,39 @@ function isPrefix(buf: Uint8Array): boolean {
   return true;
 }
 
+/** Calls `onMismatch` once if the first bytes `out` delivers are not multistream-select's header; passes every event on. */
+function checkHeader(out: Protected, onMismatch: () => void): void {
+  const dispatch = out.dispatchEvent.bind(out);
+  let head = new Uint8Array(0);
+  out.dispatchEvent = (evt: Event): boolean => {
+    if (evt.type !== 'message') return dispatch(evt);
+    const data = (evt as Event & { data: Chunk }).data;
+    const bytes = data instanceof Uint8Array ? data : data.subarray();
+    const joined = new Uint8Array(head.length + bytes.length);
+    joined.set(head);
+    joined.set(bytes, head.length);
+    if (!isPrefix(joined)) {
+      out.dispatchEvent = dispatch;
+      onMismatch();
+    } else if (joined.length >= HEADER.length) {
+      out.dispatchEvent = dispatch;
+    } else {
+      head = joined;
+    }
+    return dispatch(evt);
+  };
+}
+
 export function logRefusedConnections(libp2p: ClusterLibp2p, log: Logger, everyMs = 30_000): void {
-  const components = (libp2p as unknown as { components?: { connectionProtector?: Protector; upgrader?: Upgrader } }).components;
+  const components = (libp2p as unknown as { components?: { connectionProtector?: Protector } }).components;
   const protector = components?.connectionProtector;
-  const upgrader = components?.upgrader;
   if (!protector || typeof protector.protect !== 'function' || protector.__gossamerChecked) return;
   protector.__gossamerChecked = true;
-
-  const inbound = new WeakSet<object>();
-  if (upgrader && typeof upgrader.upgradeInbound === 'function') {
-    const original = upgrader.upgradeInbound.bind(upgrader);
-    upgrader.upgradeInbound = (conn, opts) => {
-      inbound.add(conn as object);
-      return original(conn, opts);
-    };
-  }
 
   const lastLog = new Map<string, number>();
   const report = (conn: MaConn) => {
     const remote = remoteOf(conn);
-    const isIn = inbound.has(conn as object);
+    const isIn = conn.direction === 'inbound';
     // Inbound connections come from ephemeral ports: one line per address, not per port.
     const key = isIn ? `in:${remote.replace(/:\d+$/, '')}` : `out:${remote}`;
     const now = Date.now();
@@ -99,31 +113,10 @@ export function logRefusedConnections(libp2p: ClusterLibp2p, log: Logger, everyM
   const original = protector.protect.bind(protector);
   protector.protect = async (conn, opts) => {
     const out = await original(conn, opts);
-    const source = out.source;
-    out.source = (async function* () {
-      let head: Uint8Array | null = new Uint8Array(0);
-      for await (const chunk of source) {
-        if (head === null) {
-          yield chunk;
-          continue;
-        }
-        const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray();
-        const joined: Uint8Array = new Uint8Array(head.length + bytes.length);
-        joined.set(head);
-        joined.set(bytes, head.length);
-        if (!isPrefix(joined)) {
-          report(conn);
-          throw new ClusterKeyMismatchError(remoteOf(conn));
-        }
-        if (joined.length < HEADER.length) {
-          head = joined;
-          continue;
-        }
-        head = null;
-        yield joined;
-      }
-      if (head && head.length) yield head;
-    })();
+    checkHeader(out, () => {
+      report(conn);
+      out.abort(new ClusterKeyMismatchError(remoteOf(conn)));
+    });
     return out;
   };
 }

@@ -22,9 +22,10 @@ async function countInboundPings(b: ClusterLibp2p): Promise<{ n: number }> {
   const count = { n: 0 };
   const protocol = '/ipfs/ping/1.0.0';
   await b.unhandle(protocol);
-  await b.handle(protocol, ({ stream }) => {
+  await b.handle(protocol, (stream) => {
     count.n++;
-    void stream.sink(stream.source).catch(() => {});
+    stream.addEventListener('message', (evt) => stream.send(evt.data));
+    stream.addEventListener('remoteCloseWrite', () => void stream.close().catch(() => {}));
   }, { runOnLimitedConnection: true });
   return count;
 }

@@ -13,12 +13,12 @@ test('a data plane that stops reading: the channel drops its stream and queue, s
   const hosts = [await startTestHost(psk), await startTestHost(psk)];
   const [cp, dp] = hosts as [ClusterLibp2p, ClusterLibp2p];
   try {
-    // A reader that reads once, then never again (a hung data plane): yamux's window fills and
-    // the channel's writes wait. (The stream only opens once the other side starts reading.)
+    // A reader that reads once, then never again (a hung data plane): paused, the stream stops
+    // granting yamux window, which fills, and the channel's writes wait.
     await dp.handle(
       PUSH_PROTOCOL,
-      async ({ stream }) => {
-        await stream.source[Symbol.asyncIterator]().next();
+      (stream) => {
+        stream.addEventListener('message', () => stream.pause(), { once: true });
       },
       { maxInboundStreams: 16 },
     );

@@ -22,7 +22,8 @@ import type { Cluster, MemberView } from '../../cluster/index.ts';
 import type { Logger } from '../../log.ts';
 import { configHash } from '../../cache/config-hash.ts';
 import { decodeSnapshot, packMessage, unpackMessage } from '../codec.ts';
-import { readAll, MAX_RESPONSE } from '../push/protocol.ts';
+import { MAX_RESPONSE } from '../push/protocol.ts';
+import { readAll, writeAll } from '../../cluster/stream-io.ts';
 import type { ConfigOrigin, DblessConfig } from './dbless-config.ts';
 
 export const DBLESS_CONFIG_PROTOCOL = '/gossamer/dbless-config/1.0.0';
@@ -59,12 +60,12 @@ export class DblessFleet {
     const { cluster, holder } = this.o;
     await cluster.libp2p.handle(
       DBLESS_CONFIG_PROTOCOL,
-      async ({ stream }) => {
+      async (stream) => {
         try {
           const p = holder.packed();
           const data = await p.bytes;
           const offer: Offer = { t: 'config', config_version: p.version, config_hash: p.hash, origin: p.origin, data, sig: signature(this.key, p.version, p.hash, data) };
-          await stream.sink([packMessage(offer)]);
+          await writeAll(stream, packMessage(offer));
         } catch (err) {
           stream.abort(err as Error);
         }

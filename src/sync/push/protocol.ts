@@ -6,6 +6,8 @@ import type { Multiaddr } from '@multiformats/multiaddr';
 import type { ChangeEvent } from '../../entities/types.ts';
 import type { ClusterLibp2p } from '../../cluster/host.ts';
 import { packMessage, unpackMessage } from '../codec.ts';
+import { chunks, readAll, writeAll } from '../../cluster/stream-io.ts';
+import { hostPortOf } from '../../cluster/multiaddr-parts.ts';
 
 export const SYNC_PROTOCOL = '/gossamer/sync/1.0.0';
 /**
@@ -45,32 +47,13 @@ export type SyncResponse =
   | { t: 'snapshot-needed'; reason: string }
   | { t: 'error'; message: string };
 
-export async function readAll(stream: Stream, limit: number, signal?: AbortSignal): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const onAbort = () => stream.abort(new Error('timed out'));
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    for await (const chunk of stream.source) {
-      const bytes = chunk.subarray();
-      size += bytes.length;
-      if (size > limit) throw new Error(`message larger than ${limit} bytes`);
-      parts.push(bytes);
-    }
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-  if (parts.length === 1) return parts[0]!;
-  return Buffer.concat(parts, size);
-}
-
 /** One request/response on a fresh stream to `target` (a peer id or a multiaddr). */
 export async function syncRequest(libp2p: ClusterLibp2p, target: PeerId | Multiaddr, req: SyncRequest, timeoutMs: number): Promise<{ res: SyncResponse; bytes: number; peer: string }> {
   const signal = AbortSignal.timeout(timeoutMs);
   const conn = await libp2p.dial(target, { signal });
   const stream = await conn.newStream(SYNC_PROTOCOL, { signal });
   try {
-    await stream.sink([packMessage(req)]);
+    await writeAll(stream, packMessage(req), signal);
     const raw = await readAll(stream, MAX_RESPONSE, signal);
     return { res: unpackMessage<SyncResponse>(raw), bytes: raw.length, peer: conn.remotePeer.toString() };
   } catch (err) {
@@ -85,13 +68,12 @@ export async function syncRequest(libp2p: ClusterLibp2p, target: PeerId | Multia
 export function handleSync(libp2p: ClusterLibp2p, answer: (req: SyncRequest, remote: { peer: string; addr: string }) => Promise<Uint8Array>): Promise<void> {
   return libp2p.handle(
     SYNC_PROTOCOL,
-    async ({ stream, connection }) => {
+    async (stream, connection) => {
       try {
         const raw = await readAll(stream, MAX_REQUEST, AbortSignal.timeout(10_000));
         const req = unpackMessage<SyncRequest>(raw);
-        const opts = connection.remoteAddr.toOptions();
-        const out = await answer(req, { peer: connection.remotePeer.toString(), addr: opts.host });
-        await stream.sink([out]);
+        const out = await answer(req, { peer: connection.remotePeer.toString(), addr: hostPortOf(connection.remoteAddr).host });
+        await writeAll(stream, out);
       } catch (err) {
         stream.abort(err as Error);
       }
@@ -118,15 +100,15 @@ export function pushFrame(bytes: Uint8Array): Uint8Array {
 export function handlePush(libp2p: ClusterLibp2p, onPush: (bytes: Uint8Array, peer: string) => void): Promise<void> {
   return libp2p.handle(
     PUSH_PROTOCOL,
-    async ({ stream, connection }) => {
+    async (stream, connection) => {
       const peer = connection.remotePeer.toString();
       // Chunks of an incomplete message wait in a list and are joined once it is complete (a
       // large push arrives in many chunks: joining at every chunk would copy it over and over).
       let pending: Uint8Array[] = [];
       let have = 0;
       try {
-        for await (const chunk of stream.source) {
-          pending.push(chunk.subarray());
+        for await (const chunk of chunks(stream)) {
+          pending.push(chunk);
           have += chunk.byteLength;
           while (have >= 4) {
             if (pending[0]!.length < 4) pending = [Buffer.concat(pending, have)];

@@ -10,7 +10,7 @@ import { pushFrame } from './protocol.ts';
 /** Messages waiting on one channel beyond which its data plane counts as not reading. */
 export const MAX_QUEUED = 256;
 
-const writable = (s: Stream): boolean => s.status === 'open' && (s.writeStatus === 'ready' || s.writeStatus === 'writing');
+const writable = (s: Stream): boolean => s.status === 'open' && s.writeStatus === 'writable';
 
 export class PushChannel {
   private queue: Uint8Array[] = [];
@@ -39,7 +39,7 @@ export class PushChannel {
       return false;
     }
     this.queue.push(pushFrame(bytes));
-    // A stream whose connection closed may not have ended its sink yet: replace it now rather
+    // A stream whose connection closed may not have emitted its close event yet: replace it now rather
     // than hand it a message it can no longer deliver.
     if (this.stream && !writable(this.stream)) {
       this.stream = null;
@@ -76,10 +76,12 @@ export class PushChannel {
       return;
     }
     this.stream = stream;
-    stream.sink(this.frames(stream)).then(
-      () => this.ended(stream, null),
-      (err: Error) => this.ended(stream, err),
-    );
+    // The stream ends on its own when its connection closes or the data plane resets it.
+    stream.addEventListener('close', (evt) => this.ended(stream, evt.error ?? null), { once: true });
+    this.write(stream).catch((err: Error) => {
+      stream.abort(err);
+      this.ended(stream, err);
+    });
   }
 
   private ended(stream: Stream, err: Error | null): void {
@@ -99,13 +101,17 @@ export class PushChannel {
     this.onError(err);
   }
 
-  private async *frames(stream: Stream): AsyncGenerator<Uint8Array> {
+  /** Writes what is queued while `stream` is the channel's stream, waiting on its backpressure; closes it once replaced. */
+  private async write(stream: Stream): Promise<void> {
     for (;;) {
-      if (this.stream !== stream) return;
+      if (this.stream !== stream) {
+        if (stream.status === 'open') await stream.close();
+        return;
+      }
       if (this.queue.length) {
         const out = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue);
         this.queue = [];
-        yield out;
+        if (!stream.send(out)) await stream.onDrain();
         continue;
       }
       // Calling a resolver twice is harmless: no need to clear it.
