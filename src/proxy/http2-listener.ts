@@ -44,6 +44,28 @@ Object.defineProperty(H2Request.prototype, 'headers', {
   configurable: true,
 });
 
+/**
+ * node:http's `headersDistinct` (every value of a repeated header), which Http2ServerRequest
+ * lacks: the router's header matching and the plugins that read repeated headers use it. Built
+ * from the same fields as `headers` above.
+ */
+Object.defineProperty(H2Request.prototype, 'headersDistinct', {
+  get(this: H2Request): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    const raw = this.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (name.charCodeAt(0) === 58) continue;
+      (out[name] ??= []).push(raw[i + 1]!);
+    }
+    const clean = this.headers;
+    if (out.host === undefined && clean.host !== undefined) out.host = [clean.host];
+    if (out['transfer-encoding'] === undefined && clean['transfer-encoding'] !== undefined) out['transfer-encoding'] = [clean['transfer-encoding']];
+    return out;
+  },
+  configurable: true,
+});
+
 /** Drops the connection-specific headers an HTTP/1.1 answer carries (Connection: close...). */
 class H2Response extends http2.Http2ServerResponse {
   override writeHead(status: number, ...rest: unknown[]): this {

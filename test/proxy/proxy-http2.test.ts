@@ -94,7 +94,7 @@ beforeAll(async () => {
     tls: loadProxyTls({ cert: [], key: [], prefix }),
     snapshot: snapshot({
       services: [s],
-      routes: [route(s, { paths: ['/echo'] }), closed, terminated, route(s, { paths: ['/blocked'], protocols: ['https'] })],
+      routes: [route(s, { paths: ['/echo'] }), closed, terminated, route(s, { paths: ['/blocked'], protocols: ['https'] }), route(s, { paths: ['/by-header'], headers: { 'x-version': ['v2'] } })],
       plugins: [
         plugin('key-auth', { key_names: ['apikey'] }, { route: { id: closed.id } }),
         plugin('request-termination', { status_code: 403, message: 'So long and thanks for all the fish!' }, { route: { id: terminated.id } }),
@@ -186,6 +186,13 @@ describe('requests over h2', () => {
     expect(ok.status).toBe(200);
     expect((JSON.parse(ok.body) as Echo).headers['x-consumer-username']).toBe('alice');
   });
+});
+
+test("a route matching on headers routes h2 requests by them (node's Http2ServerRequest has no headersDistinct)", async () => {
+  const matched = await h2request(`https://127.0.0.1:${tlsH2Port}`, '/by-header', { 'x-version': 'v2' });
+  expect(matched.status).toBe(200);
+  const other = await h2request(`https://127.0.0.1:${tlsH2Port}`, '/by-header', { 'x-version': 'v1' });
+  expect(other.status).toBe(404);
 });
 
 test('request-termination answers h2 clients with the same status and body', async () => {
