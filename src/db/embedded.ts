@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { initdb, pgBinaries, pgDataPlace, postgresIds, preparePgData, removePgData, type PgDataPlace } from './pg-server.ts';
+import { freePort } from '../free-port.ts';
+
+/** Re-exported: tests and benches take their ports from here. */
+export { freePort };
 
 export interface EmbeddedPgOptions {
   /** Data directory; kept across runs when `persistent` (gossamer up keeps ./.gossamer/pg). */
@@ -27,45 +30,6 @@ export interface EmbeddedPg {
   url(db?: string): string;
   createDatabase(name: string): Promise<void>;
   stop(): Promise<void>;
-}
-
-/**
- * A free loopback port for a server started next (tests and `gossamer up` run many side by side).
- * Picked at random below Linux's ephemeral range (ip_local_port_range, 32768-60999 by default)
- * and checked by binding it: a port the kernel hands out for port 0 comes from that range, where
- * any outgoing connection made before the server binds (to Postgres, an upstream, a peer) may take
- * it as its own local port, and the server's bind then fails with EADDRINUSE.
- */
-export async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = FREE_PORT_LOW + Math.floor(Math.random() * (FREE_PORT_HIGH - FREE_PORT_LOW));
-    if (await bindable(port)) return port;
-  }
-  return kernelPort();
-}
-
-const FREE_PORT_LOW = 20_000;
-const FREE_PORT_HIGH = 32_768;
-
-function bindable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-function kernelPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**
