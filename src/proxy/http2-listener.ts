@@ -22,8 +22,11 @@ const kClean = Symbol('gossamer.h2Headers');
  * and `transfer-encoding: chunked` standing for a body of unknown length (HTTP/2 has no
  * chunking; the forwarder reads it as "a body follows" and drops the header as hop-by-hop).
  */
+const kDistinct = Symbol('gossamer.h2HeadersDistinct');
+
 class H2Request extends http2.Http2ServerRequest {
   declare [kClean]: http.IncomingHttpHeaders | undefined;
+  declare [kDistinct]: Record<string, string[]> | undefined;
 }
 const rawHeaders = Object.getOwnPropertyDescriptor(http2.Http2ServerRequest.prototype, 'headers')!.get!;
 Object.defineProperty(H2Request.prototype, 'headers', {
@@ -51,6 +54,9 @@ Object.defineProperty(H2Request.prototype, 'headers', {
  */
 Object.defineProperty(H2Request.prototype, 'headersDistinct', {
   get(this: H2Request): Record<string, string[]> {
+    // Built once per request, as node:http's is: the router reads it once per header rule.
+    const cached = this[kDistinct];
+    if (cached !== undefined) return cached;
     const out: Record<string, string[]> = {};
     const raw = this.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -61,6 +67,7 @@ Object.defineProperty(H2Request.prototype, 'headersDistinct', {
     const clean = this.headers;
     if (out.host === undefined && clean.host !== undefined) out.host = [clean.host];
     if (out['transfer-encoding'] === undefined && clean['transfer-encoding'] !== undefined) out['transfer-encoding'] = [clean['transfer-encoding']];
+    this[kDistinct] = out;
     return out;
   },
   configurable: true,
