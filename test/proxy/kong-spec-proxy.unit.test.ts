@@ -6,6 +6,7 @@ import http from 'node:http';
 import { createProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import { echoServer, plugin, route, service, snapshot, type Echo, type Upstream_ } from '../support/proxy-fixtures.ts';
 import { rawRequest } from '../support/raw-client.ts';
+import { untrustedHeaderCases } from '../support/kong-upstream-header-cases.ts';
 
 const ROUTER = '02-router_spec.lua';
 const HEADERS = '03-upstream_headers_spec.lua';
@@ -208,18 +209,7 @@ describe('03-upstream_headers_spec', () => {
 
 describe('03-upstream_headers_spec (using the default configuration values)', () => {
   const inspect = async (extra: Record<string, string> = {}, host = 'headers-inspect.test') => (await send('/', { Host: host, ...extra })).echo().headers;
-  const cases: [string, Record<string, string>, string, string | (() => string)][] = [
-    ['X-Real-IP should be added if not present in request', {}, 'x-real-ip', '127.0.0.1'],
-    ['X-Real-IP should be replaced if present in request', { 'X-Real-IP': '10.0.0.1' }, 'x-real-ip', '127.0.0.1'],
-    ['X-Forwarded-For should be added if not present in request', {}, 'x-forwarded-for', '127.0.0.1'],
-    ['X-Forwarded-For should be appended if present in request', { 'X-Forwarded-For': '10.0.0.1' }, 'x-forwarded-for', '10.0.0.1, 127.0.0.1'],
-    ['X-Forwarded-Proto should be added if not present in request', {}, 'x-forwarded-proto', 'http'],
-    ['X-Forwarded-Proto should be replaced if present in request', { 'X-Forwarded-Proto': 'https' }, 'x-forwarded-proto', 'http'],
-    ['X-Forwarded-Host should be added if not present in request', {}, 'x-forwarded-host', 'headers-inspect.test'],
-    ['X-Forwarded-Host should be replaced if present in request', { 'X-Forwarded-Host': 'example.test' }, 'x-forwarded-host', 'headers-inspect.test'],
-    ['X-Forwarded-Port should be added if not present in request', {}, 'x-forwarded-port', () => String(port)],
-    ['X-Forwarded-Port should be replaced if present in request', { 'X-Forwarded-Port': '80' }, 'x-forwarded-port', () => String(port)],
-  ];
+  const cases = untrustedHeaderCases(() => port);
   for (const [title, extra, header, want] of cases) {
     it(`${HEADERS}: ${title}`, async () => {
       expect((await inspect(extra))[header]).toBe(typeof want === 'function' ? want() : want);

@@ -9,6 +9,7 @@ import { createProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import type { RealIpOptions } from '../../src/proxy/real-ip.ts';
 import { echoServer, plugin, route, service, snapshot, target, upstream, type Upstream_ } from '../support/proxy-fixtures.ts';
 import { rawRequest } from '../support/raw-client.ts';
+import { untrustedHeaderCases, type HeaderCase } from '../support/kong-upstream-header-cases.ts';
 
 const SPEC = '03-upstream_headers_spec.lua';
 type Headers = http.IncomingHttpHeaders;
@@ -124,17 +125,8 @@ describe('(using the trusted configuration values)', () => {
 describe('(using the non-trusted configuration values)', () => {
   const s = section({ trustedIps: ['10.0.0.1'], header: 'x-real-ip', recursive: false });
   const h = (extra: Record<string, string> = {}) => requestHeaders(s.port, { ...inspect, ...extra });
-  const cases: [string, Record<string, string>, string, string | (() => string)][] = [
-    ['X-Real-IP should be added if not present in request', {}, 'x-real-ip', '127.0.0.1'],
-    ['X-Real-IP should be replaced if present in request', { 'X-Real-IP': '10.0.0.1' }, 'x-real-ip', '127.0.0.1'],
-    ['X-Forwarded-For should be added if not present in request', {}, 'x-forwarded-for', '127.0.0.1'],
-    ['X-Forwarded-For should be appended if present in request', { 'X-Forwarded-For': '10.0.0.1' }, 'x-forwarded-for', '10.0.0.1, 127.0.0.1'],
-    ['X-Forwarded-Proto should be added if not present in request', {}, 'x-forwarded-proto', 'http'],
-    ['X-Forwarded-Proto should be replaced if present in request', { 'X-Forwarded-Proto': 'https' }, 'x-forwarded-proto', 'http'],
-    ['X-Forwarded-Host should be added if not present in request', {}, 'x-forwarded-host', 'headers-inspect.test'],
-    ['X-Forwarded-Host should be replaced if present in request', { 'X-Forwarded-Host': 'example.test' }, 'x-forwarded-host', 'headers-inspect.test'],
-    ['X-Forwarded-Port should be added if not present in request', {}, 'x-forwarded-port', () => String(s.port)],
-    ['X-Forwarded-Port should be replaced if present in request', { 'X-Forwarded-Port': '80' }, 'x-forwarded-port', () => String(s.port)],
+  const cases: HeaderCase[] = [
+    ...untrustedHeaderCases(() => s.port),
     ['X-Forwarded-Path should be added if not present in request', {}, 'x-forwarded-path', '/'],
     ['X-Forwarded-Path should be replaced if present in request', { 'X-Forwarded-Path': '/untrusted' }, 'x-forwarded-path', '/'],
   ];
