@@ -60,6 +60,16 @@ export async function startNode(dir: string, file: string, args: string[], prof:
   return child;
 }
 
+/** On Ctrl-C or a timeout's SIGTERM: `stop` what the bench started (children, nginx), then exit 130. */
+export function stopOnInterrupt(stop: () => void): void {
+  const cleanup = (): void => {
+    stop();
+    setTimeout(() => process.exit(130), 1000).unref();
+  };
+  process.once('SIGINT', cleanup);
+  process.once('SIGTERM', cleanup);
+}
+
 export function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();

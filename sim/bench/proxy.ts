@@ -16,7 +16,7 @@ import { Router } from '../../src/proxy/router.ts';
 import type { Service } from '../../src/entities/types.ts';
 import { BENCH_JWT, BENCH_KEY, benchRoute } from './proxy-snapshot.ts';
 import { cpuOfAll, descendants } from './proc.ts';
-import { parseWrk, startNginx, startNode, stopChild, type Run } from './bench-procs.ts';
+import { parseWrk, startNginx, startNode, stopChild, stopOnInterrupt, type Run } from './bench-procs.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -135,13 +135,10 @@ async function main(): Promise<void> {
 
   const runs = new Map<string, Run[]>(variants.map((v) => [v.key, []]));
   // Interrupted (Ctrl-C, timeout): stop every proxy and nginx we started, then exit.
-  const cleanup = (): void => {
+  stopOnInterrupt(() => {
     for (const v of variants) void v.stop();
     void upstream.stop();
-    setTimeout(() => process.exit(130), 1000).unref();
-  };
-  process.once('SIGINT', cleanup);
-  process.once('SIGTERM', cleanup);
+  });
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const v of variants) {

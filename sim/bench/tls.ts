@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/db/embedded.ts';
-import { parseWrk, startNginx, startNode, stopChild } from './bench-procs.ts';
+import { parseWrk, startNginx, startNode, stopChild, stopOnInterrupt } from './bench-procs.ts';
 import { cpuOfAll, descendants } from './proc.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -83,13 +83,10 @@ async function main(): Promise<void> {
     servers.push(s);
     return s;
   };
-  const cleanup = (): void => {
+  stopOnInterrupt(() => {
     for (const s of servers) void s.stop();
     void upstream.stop();
-    setTimeout(() => process.exit(130), 1000).unref();
-  };
-  process.once('SIGINT', cleanup);
-  process.once('SIGTERM', cleanup);
+  });
   try {
     const nPort = await freePort();
     const ngx = await startNginx(tmp, 'tls', nPort, `upstream up { server 127.0.0.1:${upPort}; keepalive 128; }
