@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { request } from 'undici';
 import { freePort } from '../../src/db/embedded.ts';
+import { nodeEnv } from '../../src/up/nodes.ts';
 import { fileURLToPath } from 'node:url';
 import { descendants, rssMb } from './proc.ts';
 import { pct } from './stats.ts';
@@ -25,10 +26,6 @@ const log = (s: string) => console.error(`[bench:overload] ${s}`);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.resolve(HERE, '../../bin/gossamer.js');
 
-/** This environment without GOSSAMER_* / KONG_* settings: the node reads its file only. */
-function cleanEnvForBench(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GOSSAMER_') && !k.startsWith('KONG_')));
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Closed-loop requests per second (wrk, 1 thread, 50 connections). */
@@ -120,7 +117,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(dir, 'kong.yml'), `_format_version: "3.0"\nservices:\n- name: up\n  url: http://127.0.0.1:${upPort}\n  routes:\n  - name: all\n    paths: ["/"]\n`);
   const confFile = path.join(dir, 'node.conf');
   fs.writeFileSync(confFile, `database = off\ndeclarative_config = ${path.join(dir, 'kong.yml')}\nprefix = ${path.join(dir, 'node')}\nnode_name = overload\nproxy_listen = 127.0.0.1:${proxyPort}\nadmin_listen = 127.0.0.1:${adminPort}\ncluster_listen = 127.0.0.1:${await freePort()}\nworker_processes = 1\nlog_level = warn\n`);
-  const node = spawn(...pinned(CORES?.node, process.execPath, [BIN, 'start', '-c', confFile]), { env: cleanEnvForBench(), stdio: ['ignore', 'ignore', 'inherit'] });
+  const node = spawn(...pinned(CORES?.node, process.execPath, [BIN, 'start', '-c', confFile]), { env: nodeEnv(), stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${proxyPort}/`;
   const statusUrl = `http://127.0.0.1:${adminPort}/status`;
   try {

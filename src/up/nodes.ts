@@ -61,7 +61,7 @@ export function nodeConf(spec: NodeSpec, db: UpDatabase, seed: NodePorts | null)
 }
 
 /** The environment of a node: without KONG_* / GOSSAMER_* overrides, so the generated file is what runs. */
-function nodeEnv(): NodeJS.ProcessEnv {
+export function nodeEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (k.startsWith('KONG_') || k.startsWith('GOSSAMER_')) continue;
