@@ -110,7 +110,10 @@ test('no secret in any log line, in GET / or in an error body', async () => {
   const p = await ports();
   const node = start(conf('n1', p));
   const adminUrl = `http://127.0.0.1:${p.admin}`;
-  await until('the Admin API', async () => ((await fetch(`${adminUrl}/status`).catch(() => null))?.ok ? true : undefined), 60_000);
+  await until('the Admin API', async () => ((await fetch(`${adminUrl}/status`).catch(() => null))?.ok ? true : undefined), 60_000).catch((err: Error) => {
+    // The node's own words say why it never answered (a port taken, a start that hung).
+    throw new Error(`${err.message}; exit code ${node.child.exitCode}; the node's output:\n${node.output().slice(-4000)}`);
+  });
   /** Error answers: what was sent (the secrets are in it on purpose) and the body that came back. */
   const bodies: { sent: string; body: string }[] = [];
   const call = async (method: string, url: string, body?: Record<string, unknown>, headers: Record<string, string> = {}) => {
