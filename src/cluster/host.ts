@@ -14,6 +14,7 @@ import { HandshakeRefusals } from './handshake-refusals.ts';
 import { hostPortOf } from './multiaddr-parts.ts';
 import type { Blocklist } from './partition.ts';
 import { tlsProtector, type ClusterTls } from './tls-protector.ts';
+import { installYamuxWindowPolicy } from './yamux-window.ts';
 
 export interface HostPort {
   host: string;
@@ -106,6 +107,7 @@ export async function createHost(opts: HostOptions) {
   // Port 0 (tests, simulations): the kernel picks; announce what was actually bound.
   const ephemeral = !mem && advertise.port === 0;
   const announce = mem ? [`/memory/${mem}`] : ephemeral ? [] : [hostPortToMultiaddr(advertise).toString()];
+  installYamuxWindowPolicy();
   const bl = opts.blocklist;
   const refusals = new HandshakeRefusals();
   const libp2p = await createLibp2p({
