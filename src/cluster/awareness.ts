@@ -24,6 +24,12 @@ export class Awareness {
 /**
  * Watches this process's event loop: the largest stall seen since a given time. Shared by all
  * cluster instances of a process (one timer, however many in-process nodes a simulation runs).
+ *
+ * It ticks only while something holds it: a probe from its start to its verdict, a suspicion
+ * from its start to its end. A stall only matters to those (did the member have a fair chance
+ * to answer, was the suspicion's timeout really waited), and an idle node answered by every
+ * member in a millisecond then wakes up for nothing: a 50 ms tick for ever was a fifth of an
+ * idle node's wake-ups.
  */
 class LoopWatch {
   private ticks: { at: number; lag: number }[] = [];
@@ -32,7 +38,18 @@ class LoopWatch {
   private last = 0;
   private readonly period = 50;
 
-  acquire(): void {
+  /** Keeps the watch ticking until the returned function is called (once; later calls do nothing). */
+  hold(): () => void {
+    this.acquire();
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.release();
+    };
+  }
+
+  private acquire(): void {
     if (this.users++ > 0) return;
     this.last = performance.now();
     this.timer = setInterval(() => {
@@ -45,15 +62,18 @@ class LoopWatch {
     this.timer.unref();
   }
 
-  release(): void {
+  private release(): void {
     if (--this.users > 0) return;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
 
-  /** Largest loop stall (ms) observed since `sinceMs` (epoch ms), including one in progress now. */
+  /**
+   * Largest loop stall (ms) observed since `sinceMs` (epoch ms), including one in progress now.
+   * Meaningful while held since `sinceMs`.
+   */
   maxLagSince(sinceMs: number): number {
-    let max = Math.max(0, performance.now() - this.last - this.period);
+    let max = this.timer ? Math.max(0, performance.now() - this.last - this.period) : 0;
     for (let i = this.ticks.length - 1; i >= 0; i--) {
       const t = this.ticks[i]!;
       // A tick's lag happened before it fired: count it if the stall overlapped the window.

@@ -110,7 +110,6 @@ export class Membership extends EventEmitter<MembershipEvents> {
 
   start(): void {
     this.running = true;
-    loopWatch.acquire();
     this.unregisterMetrics = registerMemberSource(() => this.table.all().map((m) => m.status));
     void this.prober.loop();
     void this.antiEntropy.loop();
@@ -145,7 +144,6 @@ export class Membership extends EventEmitter<MembershipEvents> {
     for (const s of this.suspicions.values()) s.cancel();
     this.suspicions.clear();
     this.unregisterMetrics();
-    loopWatch.release();
   }
 
   views(): MemberView[] {

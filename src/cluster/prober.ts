@@ -120,6 +120,7 @@ export class Prober {
   async probe(m: Member, reason: ProbeReason): Promise<void> {
     if (this.probing.has(m.id)) return;
     this.probing.add(m.id);
+    const releaseWatch = loopWatch.hold();
     try {
       const timeout = this.c.awareness.scale(this.c.settings.probe_timeout_ms);
       const t0 = Date.now();
@@ -148,6 +149,7 @@ export class Prober {
       await this.c.suspect(after, direct.refused);
     } finally {
       this.probing.delete(m.id);
+      releaseWatch();
     }
   }
 

@@ -1,3 +1,5 @@
+import { loopWatch } from './awareness.ts';
+
 // Lifeguard's suspicion timer as memberlist implements it (suspicion.go): the timeout starts at
 // max and shrinks logarithmically toward min with each independent confirmation, so a failure
 // seen by several members is declared quickly while one member's lone (possibly slow) view
@@ -38,6 +40,8 @@ export class Suspicion {
     strong = false,
   ) {
     this.start = Date.now();
+    // Whether our own loop stalled during the timeout is asked when it expires (membership.ts).
+    this.releaseWatch = loopWatch.hold();
     this.strongEvidence = strong;
     this.confirmations.add(from);
     this.arm(strong ? this.minMs : suspicionTimeout(0, this.k, this.minMs, this.maxMs));
@@ -94,9 +98,12 @@ export class Suspicion {
   }
 
   private cancelled = false;
+  private readonly releaseWatch: () => void;
 
+  /** Ends the suspicion: its timer, and its hold on the loop watch. */
   cancel(): void {
     this.cancelled = true;
+    this.releaseWatch();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
