@@ -27,6 +27,36 @@ export interface ProbeTransport {
 
 const MAX_MESSAGE = 4 * 1024 * 1024;
 
+/**
+ * Parsed peer ids by their string: a probe names its member by string four times a second,
+ * and parsing one (base58, multihash, the public key inside) cost more than the ping itself.
+ */
+const peerIds = new Map<string, PeerId>();
+function peerIdOf(id: string): PeerId {
+  let p = peerIds.get(id);
+  if (!p) {
+    if (peerIds.size >= 10_000) peerIds.clear();
+    p = peerIdFromString(id);
+    peerIds.set(id, p);
+  }
+  return p;
+}
+
+/**
+ * An abort signal for one request, whose timer goes when the request is done. A signal from
+ * AbortSignal.timeout() keeps its timer to the end and then aborts (an event and a
+ * DOMException with a stack trace) long after its probe answered: one more wake-up per probe.
+ */
+async function withTimeout<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new Error('timed out')), ms);
+  try {
+    return await fn(ac.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const readMessage = (stream: Stream, signal: AbortSignal) => readAll(stream, MAX_MESSAGE, signal);
 
 /** Settle with `p`, or reject when `signal` aborts first (without cancelling `p`). */
@@ -104,10 +134,10 @@ function keptStreamEcho(libp2p: ClusterLibp2p, connect: ReturnType<typeof connec
       streams.delete(peerId);
       s = undefined;
     }
-    if (s?.busy) return libp2p.services.ping.ping(peerIdFromString(peerId), { signal });
+    if (s?.busy) return libp2p.services.ping.ping(peerIdOf(peerId), { signal });
     if (!s) {
-      await connect(peerIdFromString(peerId), signal);
-      s = await ProbeStream.open(libp2p, peerIdFromString(peerId), signal);
+      await connect(peerIdOf(peerId), signal);
+      s = await ProbeStream.open(libp2p, peerIdOf(peerId), signal);
       streams.set(peerId, s);
     }
     try {
@@ -121,7 +151,7 @@ function keptStreamEcho(libp2p: ClusterLibp2p, connect: ReturnType<typeof connec
 
 /** Counts a request that has to open a connection first. */
 function countCold(libp2p: ClusterLibp2p, t: ProbeTransport, kind: keyof ProbeTransport['cold'], peerId: string): void {
-  if (libp2p.getConnections(peerIdFromString(peerId)).length === 0) t.cold[kind]++;
+  if (libp2p.getConnections(peerIdOf(peerId)).length === 0) t.cold[kind]++;
 }
 
 export function createProbeTransport(libp2p: ClusterLibp2p, handlers: ProbeHandlers, dialTimeoutMs: number): ProbeTransport {
@@ -136,7 +166,7 @@ export function createProbeTransport(libp2p: ClusterLibp2p, handlers: ProbeHandl
       t.sent++;
       countCold(libp2p, t, 'ping', peerId);
       try {
-        const rtt = await echo(peerId, AbortSignal.timeout(timeoutMs));
+        const rtt = await withTimeout(timeoutMs, (signal) => echo(peerId, signal));
         t.received++;
         return { ok: true, rtt };
       } catch (err) {
@@ -147,7 +177,7 @@ export function createProbeTransport(libp2p: ClusterLibp2p, handlers: ProbeHandl
       t.sent++;
       countCold(libp2p, t, 'ping_req', helperPeerId);
       try {
-        const r = await request<PingReq, PingReqReply>(libp2p, connect, peerIdFromString(helperPeerId), PING_REQ_PROTOCOL, { target: target.peer_id, addresses: target.addresses, timeout: timeoutMs }, waitMs);
+        const r = await request<PingReq, PingReqReply>(libp2p, connect, peerIdOf(helperPeerId), PING_REQ_PROTOCOL, { target: target.peer_id, addresses: target.addresses, timeout: timeoutMs }, waitMs);
         t.received++;
         return r.ok ? 'ack' : 'nack';
       } catch {
@@ -157,7 +187,7 @@ export function createProbeTransport(libp2p: ClusterLibp2p, handlers: ProbeHandl
     async pushPull(peerId, msg, timeoutMs) {
       t.sent++;
       countCold(libp2p, t, 'push_pull', peerId);
-      const reply = await request<PushPull, PushPull>(libp2p, connect, peerIdFromString(peerId), PUSH_PULL_PROTOCOL, msg, timeoutMs);
+      const reply = await request<PushPull, PushPull>(libp2p, connect, peerIdOf(peerId), PUSH_PULL_PROTOCOL, msg, timeoutMs);
       t.received++;
       return reply;
     },
@@ -189,7 +219,7 @@ function serveProbes(libp2p: ClusterLibp2p, t: ProbeTransport, echo: Echo, handl
       if (!handlers.isMember(connection.remotePeer.toString())) return stream.abort(new Error('not a member'));
       void respond(t, stream, async (req) => {
         const r = req as PingReq;
-        const peer = peerIdFromString(r.target);
+        const peer = peerIdOf(r.target);
         // Make sure the target's addresses are known even if we never met it.
         if (Array.isArray(r.addresses) && r.addresses.length) {
           await libp2p.peerStore.merge(peer, { multiaddrs: r.addresses.map((a) => multiaddr(a)) }).catch(() => {});
@@ -197,7 +227,7 @@ function serveProbes(libp2p: ClusterLibp2p, t: ProbeTransport, echo: Echo, handl
         t.sent++;
         countCold(libp2p, t, 'ping_req_target', r.target);
         try {
-          await echo(r.target, AbortSignal.timeout(Math.max(10, Math.min(r.timeout, 30_000))));
+          await withTimeout(Math.max(10, Math.min(r.timeout, 30_000)), (signal) => echo(r.target, signal));
           t.received++;
           return { ok: true } satisfies PingReqReply;
         } catch {
