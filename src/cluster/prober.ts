@@ -2,6 +2,7 @@ import type { Logger } from '../log.ts';
 import { drainIo, loopWatch, sleep, type Awareness } from './awareness.ts';
 import { probeRtt } from './metrics.ts';
 import type { PingResult, ProbeTransport } from './probe.ts';
+import { ProbeRtt } from './probe-rtt.ts';
 import type { ProbeSet } from './probe-set.ts';
 import type { MembershipSettings } from './settings.ts';
 import type { Member, MemberTable } from './state.ts';
@@ -58,8 +59,14 @@ export class Prober {
   private directMissingSince = new Map<string, number>();
   private probeOrder: string[] = [];
   private rounds = 0;
+  private readonly rtt: ProbeRtt;
+  /** Lifeguard's ceiling for a direct probe's timeout, however stretched. */
+  private readonly maxTimeoutMs: number;
 
-  constructor(private readonly c: ProberContext) {}
+  constructor(private readonly c: ProberContext) {
+    this.maxTimeoutMs = c.settings.probe_timeout_ms * c.settings.awareness_max_multiplier;
+    this.rtt = new ProbeRtt(c.settings.probe_timeout_ms, this.maxTimeoutMs);
+  }
 
   private liveIds(): string[] {
     return this.c.table.live().map((m) => m.id);
@@ -106,7 +113,11 @@ export class Prober {
   /** A ping that gets a moment to deliver an ack already queued behind a late timer. */
   private async directPing(m: Member, timeoutMs: number): Promise<PingResult> {
     let settled: PingResult | undefined;
-    const p = this.c.transport().ping(m.peer_id, timeoutMs + 1000).then((r) => (settled = r));
+    const p = this.c.transport().ping(m.peer_id, timeoutMs + 1000).then((r) => {
+      // Late answers too: they are what says the timeout is too short for this host now.
+      if (r.ok) this.rtt.sample(r.rtt);
+      return (settled = r);
+    });
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), timeoutMs)));
     const first = await Promise.race([p, timedOut]);
@@ -122,7 +133,8 @@ export class Prober {
     this.probing.add(m.id);
     const releaseWatch = loopWatch.hold();
     try {
-      const timeout = this.c.awareness.scale(this.c.settings.probe_timeout_ms);
+      // Slow answers from everyone (a saturated host) stretch it as much as our own slowness does.
+      const timeout = Math.min(this.maxTimeoutMs, this.c.awareness.scale(this.rtt.timeout()));
       const t0 = Date.now();
       const direct = await this.directPing(m, timeout);
       const cur = this.c.table.get(m.id);
