@@ -158,17 +158,15 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
   };
   say(Number.isFinite(convergeMs) ? `   converged ${(convergeMs / 1000).toFixed(2)} s after the last start` : `   NOT converged within ${CONVERGE_TIMEOUT_S} s of the last start: no trials at this size`);
   try {
-    // Per idle node (CPU, RSS, cluster traffic, Postgres): measured here, once the cluster has
-    // converged and before any fault or write.
-    if (Number.isFinite(convergeMs)) {
-      const f = await measureIdle({ nodes: cl.nodes, pg: cl.pg, windowMs: IDLE_WINDOW_S * 1000 });
-      res.idle = idleSummary(f);
-      say(`   idle: ${res.idle.join('; ')}`);
-    }
-
     // Faults on a cluster that never formed measure the machine, not the protocol: say so, skip them.
     if (!Number.isFinite(convergeMs)) return res;
     if (STEADY_S > 0) res.steady.push({ loss: res.loss, result: await steadyWindow(cl, STEADY_S, (l) => say(`   ${l}`)) });
+    // Per idle node (CPU, RSS, cluster traffic, Postgres): after the steady window, before any
+    // fault or write. Right after convergence V8 is still compiling the nodes' code paths (about
+    // two minutes after a start): that is start-up, not idling.
+    const f = await measureIdle({ nodes: cl.nodes, pg: cl.pg, windowMs: IDLE_WINDOW_S * 1000 });
+    res.idle = idleSummary(f);
+    say(`   idle${STEADY_S >= 120 ? '' : ` (only ${STEADY_S} s after convergence: still warming up)`}: ${res.idle.join('; ')}`);
     const victims = cl.nodes.slice(1);
     const victim = (i: number): SimNode => victims[i % victims.length]!;
     res.kill = await trials('SIGKILL', TRIALS, (i) => detectionTrial(cl, victim(i), 'SIGKILL'));
