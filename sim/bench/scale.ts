@@ -1,5 +1,5 @@
 // `npm run bench:scale [-- --sizes 10,25,50 --zones 3 --cross-ms 20 --jitter-ms 5 --loss 0.01
-//   --trials 5 --route-trials 10 --steady 600 --idle-window 20 --start-batch 8 --hybrid --loopback --keep]`: the cluster at the sizes it is
+//   --trials 5 --route-trials 10 --route-warmup 3 --steady 600 --idle-window 20 --start-batch 8 --hybrid --loopback --keep]`: the cluster at the sizes it is
 // run at (issue #17). Per size N, real `gossamer start` processes (worker_processes = 1) on one
 // Postgres, in network namespaces grouped in zones with latency and loss between them
 // (`--net zones`, sim/harness/zones.ts), and a table of:
@@ -43,6 +43,12 @@ const ZONES: ZoneOptions = {
 };
 const TRIALS = num('--trials', 5);
 const ROUTE_TRIALS = num('--route-trials', 10);
+/**
+ * Route changes made and printed before the counted ones: the first changes after the nodes
+ * started run the sync, cache and router-rebuild paths cold (V8 has not compiled them yet), in
+ * every node at once. A cluster that has been up a while does not pay that again.
+ */
+const ROUTE_WARMUP = num('--route-warmup', 3);
 const STEADY_S = num('--steady', 600);
 const IDLE_WINDOW_S = num('--idle-window', 20);
 const CONVERGE_TIMEOUT_S = num('--converge-timeout', 180);
@@ -152,6 +158,7 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     kill: [],
     stop: [],
     route: [],
+    routeWarmup: [],
     steady: [],
     hybridRoute: undefined,
     problems: Number.isFinite(convergeMs) ? [] : [`not every node saw ${n} alive within ${CONVERGE_TIMEOUT_S} s of the last start`],
@@ -175,6 +182,7 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     // alive again, with this process's connections to every proxy open (see warmProbes).
     await waitConverged(cl.nodes, n, CONVERGE_TIMEOUT_S * 1000);
     await warmProbes(cl.nodes);
+    res.routeWarmup = await trials('route change (warm-up, not counted)', ROUTE_WARMUP, (i) => routeTrial(cl, cl.nodes[i % cl.nodes.length]!, serviceId, 1000 + i));
     res.route = await trials('route change', ROUTE_TRIALS, (i) => routeTrial(cl, cl.nodes[i % cl.nodes.length]!, serviceId, i));
     if (STEADY_S > 0 && cl.zones && res.loss > 0) {
       await cl.zones.setLoss(0);

@@ -315,6 +315,7 @@ export class EventSync implements ConfigSync {
       return;
     }
     this.stats.received++;
+    traceChanges('received', events);
     const versions = this.cache.versions;
     let lowestNew = Infinity;
     for (const e of events) if (!versions.has(e.config_version) && e.config_version < lowestNew) lowestNew = e.config_version;
