@@ -29,10 +29,10 @@ const MAX_MESSAGE = 4 * 1024 * 1024;
 
 /**
  * Parsed peer ids by their string: a probe names its member by string four times a second,
- * and parsing one (base58, multihash, the public key inside) cost more than the ping itself.
+ * and parsing one (base58, multihash, the public key inside) is work no probe needs to repeat.
  */
 const peerIds = new Map<string, PeerId>();
-function peerIdOf(id: string): PeerId {
+function parsedPeerId(id: string): PeerId {
   let p = peerIds.get(id);
   if (!p) {
     if (peerIds.size >= 10_000) peerIds.clear();
@@ -134,10 +134,10 @@ function keptStreamEcho(libp2p: ClusterLibp2p, connect: ReturnType<typeof connec
       streams.delete(peerId);
       s = undefined;
     }
-    if (s?.busy) return libp2p.services.ping.ping(peerIdOf(peerId), { signal });
+    if (s?.busy) return libp2p.services.ping.ping(parsedPeerId(peerId), { signal });
     if (!s) {
-      await connect(peerIdOf(peerId), signal);
-      s = await ProbeStream.open(libp2p, peerIdOf(peerId), signal);
+      await connect(parsedPeerId(peerId), signal);
+      s = await ProbeStream.open(libp2p, parsedPeerId(peerId), signal);
       streams.set(peerId, s);
     }
     try {
@@ -151,7 +151,7 @@ function keptStreamEcho(libp2p: ClusterLibp2p, connect: ReturnType<typeof connec
 
 /** Counts a request that has to open a connection first. */
 function countCold(libp2p: ClusterLibp2p, t: ProbeTransport, kind: keyof ProbeTransport['cold'], peerId: string): void {
-  if (libp2p.getConnections(peerIdOf(peerId)).length === 0) t.cold[kind]++;
+  if (libp2p.getConnections(parsedPeerId(peerId)).length === 0) t.cold[kind]++;
 }
 
 export function createProbeTransport(libp2p: ClusterLibp2p, handlers: ProbeHandlers, dialTimeoutMs: number): ProbeTransport {
@@ -177,7 +177,7 @@ export function createProbeTransport(libp2p: ClusterLibp2p, handlers: ProbeHandl
       t.sent++;
       countCold(libp2p, t, 'ping_req', helperPeerId);
       try {
-        const r = await request<PingReq, PingReqReply>(libp2p, connect, peerIdOf(helperPeerId), PING_REQ_PROTOCOL, { target: target.peer_id, addresses: target.addresses, timeout: timeoutMs }, waitMs);
+        const r = await request<PingReq, PingReqReply>(libp2p, connect, parsedPeerId(helperPeerId), PING_REQ_PROTOCOL, { target: target.peer_id, addresses: target.addresses, timeout: timeoutMs }, waitMs);
         t.received++;
         return r.ok ? 'ack' : 'nack';
       } catch {
@@ -187,7 +187,7 @@ export function createProbeTransport(libp2p: ClusterLibp2p, handlers: ProbeHandl
     async pushPull(peerId, msg, timeoutMs) {
       t.sent++;
       countCold(libp2p, t, 'push_pull', peerId);
-      const reply = await request<PushPull, PushPull>(libp2p, connect, peerIdOf(peerId), PUSH_PULL_PROTOCOL, msg, timeoutMs);
+      const reply = await request<PushPull, PushPull>(libp2p, connect, parsedPeerId(peerId), PUSH_PULL_PROTOCOL, msg, timeoutMs);
       t.received++;
       return reply;
     },
@@ -219,7 +219,7 @@ function serveProbes(libp2p: ClusterLibp2p, t: ProbeTransport, echo: Echo, handl
       if (!handlers.isMember(connection.remotePeer.toString())) return stream.abort(new Error('not a member'));
       void respond(t, stream, async (req) => {
         const r = req as PingReq;
-        const peer = peerIdOf(r.target);
+        const peer = parsedPeerId(r.target);
         // Make sure the target's addresses are known even if we never met it.
         if (Array.isArray(r.addresses) && r.addresses.length) {
           await libp2p.peerStore.merge(peer, { multiaddrs: r.addresses.map((a) => multiaddr(a)) }).catch(() => {});
