@@ -22,7 +22,7 @@ export interface SizeResult {
   /** Route changes written on a control plane, served by N − 1 data planes (--hybrid); undefined when not run. */
   hybridRoute: Trial[] | undefined;
   steady: { loss: number; result: SteadyResult }[];
-  /** Lines from measureIdle (other branch), once wired. */
+  /** Per idle node (measureIdle), taken after the first steady window; undefined when the cluster never formed. */
   idle?: string[];
   problems: string[];
 }

@@ -40,17 +40,16 @@ class LoopWatch {
 
   /** Keeps the watch ticking until the returned function is called (once; later calls do nothing). */
   hold(): () => void {
-    this.acquire();
+    if (this.users++ === 0) this.start();
     let held = true;
     return () => {
       if (!held) return;
       held = false;
-      this.release();
+      if (--this.users === 0) this.stop();
     };
   }
 
-  private acquire(): void {
-    if (this.users++ > 0) return;
+  private start(): void {
     this.last = performance.now();
     this.timer = setInterval(() => {
       const now = performance.now();
@@ -62,8 +61,7 @@ class LoopWatch {
     this.timer.unref();
   }
 
-  private release(): void {
-    if (--this.users > 0) return;
+  private stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }

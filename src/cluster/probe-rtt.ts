@@ -18,7 +18,7 @@ export class ProbeRtt {
     /** cluster_probe_timeout. */
     private readonly minMs: number,
     /** cluster_probe_timeout × cluster_awareness_max_multiplier: Lifeguard's own ceiling. */
-    private readonly maxMs: number,
+    readonly maxMs: number,
   ) {}
 
   /** One answered probe's round trip (ms), however late it came. */

@@ -45,11 +45,12 @@ function parsedPeerId(id: string): PeerId {
 /**
  * An abort signal for one request, whose timer goes when the request is done. A signal from
  * AbortSignal.timeout() keeps its timer to the end and then aborts (an event and a
- * DOMException with a stack trace) long after its probe answered: one more wake-up per probe.
+ * DOMException with a stack trace) long after its request answered: one more wake-up per
+ * probe. Aborts with the same reason AbortSignal.timeout() gives.
  */
 async function withTimeout<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new Error('timed out')), ms);
+  const timer = setTimeout(() => ac.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
   try {
     return await fn(ac.signal);
   } finally {
@@ -90,19 +91,20 @@ function connector(libp2p: ClusterLibp2p, dialTimeoutMs: number) {
   };
 }
 
-async function request<Req, Res>(libp2p: ClusterLibp2p, connect: ReturnType<typeof connector>, peer: PeerId, protocol: string, req: Req, timeoutMs: number): Promise<Res> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  await connect(peer, signal);
-  const stream = await libp2p.dialProtocol(peer, protocol, { signal });
-  try {
-    await writeAll(stream, encode(req), signal);
-    return decode<Res>(await readMessage(stream, signal));
-  } catch (err) {
-    stream.abort(err as Error);
-    throw err;
-  } finally {
-    if (stream.status === 'open') await stream.close().catch(() => {});
-  }
+function request<Req, Res>(libp2p: ClusterLibp2p, connect: ReturnType<typeof connector>, peer: PeerId, protocol: string, req: Req, timeoutMs: number): Promise<Res> {
+  return withTimeout(timeoutMs, async (signal) => {
+    await connect(peer, signal);
+    const stream = await libp2p.dialProtocol(peer, protocol, { signal });
+    try {
+      await writeAll(stream, encode(req), signal);
+      return decode<Res>(await readMessage(stream, signal));
+    } catch (err) {
+      stream.abort(err as Error);
+      throw err;
+    } finally {
+      if (stream.status === 'open') await stream.close().catch(() => {});
+    }
+  });
 }
 
 export function isRefused(err: unknown): boolean {
@@ -198,13 +200,14 @@ export function createProbeTransport(libp2p: ClusterLibp2p, handlers: ProbeHandl
 
 /** The responder side: one request message in, one reply out, counted on `t`. */
 async function respond(t: ProbeTransport, stream: Stream, fn: (req: unknown) => Promise<unknown> | unknown): Promise<void> {
-  const signal = AbortSignal.timeout(10_000);
   try {
-    const req = decode<unknown>(await readMessage(stream, signal));
-    t.received++;
-    const res = await fn(req);
-    await writeAll(stream, encode(res), signal);
-    t.sent++;
+    await withTimeout(10_000, async (signal) => {
+      const req = decode<unknown>(await readMessage(stream, signal));
+      t.received++;
+      const res = await fn(req);
+      await writeAll(stream, encode(res), signal);
+      t.sent++;
+    });
   } catch (err) {
     stream.abort(err as Error);
   }

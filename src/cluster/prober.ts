@@ -60,12 +60,9 @@ export class Prober {
   private probeOrder: string[] = [];
   private rounds = 0;
   private readonly rtt: ProbeRtt;
-  /** Lifeguard's ceiling for a direct probe's timeout, however stretched. */
-  private readonly maxTimeoutMs: number;
 
   constructor(private readonly c: ProberContext) {
-    this.maxTimeoutMs = c.settings.probe_timeout_ms * c.settings.awareness_max_multiplier;
-    this.rtt = new ProbeRtt(c.settings.probe_timeout_ms, this.maxTimeoutMs);
+    this.rtt = new ProbeRtt(c.settings.probe_timeout_ms, c.settings.probe_timeout_ms * c.settings.awareness_max_multiplier);
   }
 
   private liveIds(): string[] {
@@ -134,7 +131,7 @@ export class Prober {
     const releaseWatch = loopWatch.hold();
     try {
       // Slow answers from everyone (a saturated host) stretch it as much as our own slowness does.
-      const timeout = Math.min(this.maxTimeoutMs, this.c.awareness.scale(this.rtt.timeout()));
+      const timeout = Math.min(this.rtt.maxMs, this.c.awareness.scale(this.rtt.timeout()));
       const t0 = Date.now();
       const direct = await this.directPing(m, timeout);
       const cur = this.c.table.get(m.id);
