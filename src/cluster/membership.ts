@@ -273,9 +273,13 @@ export class Membership extends EventEmitter<MembershipEvents> {
     const n = this.table.live().length;
     const k = expectedConfirmations(this.s.suspicion_mult, n);
     // Lifeguard: a node in poor local health (stalls, missed nacks, its own suspicions refuted)
-    // gives suspects longer; a refused redial needs no such patience.
-    const health = strong ? 1 : 1 + this.awareness.health / 2;
-    const min = suspicionMinTimeout(this.s.suspicion_mult, n, this.s.probe_interval_ms) * health;
+    // gives suspects longer. So does a host where every member answers slowly (prober.slowness):
+    // the suspect hears of the accusation and its refutation comes back through the same slow
+    // gossip. Thirty nodes started at once on two cores failed 50 of each other in their first
+    // minute with the unstretched timeout, and each failure cost a rejoin. A refused redial
+    // needs no such patience.
+    const patience = strong ? 1 : Math.max(1 + this.awareness.health / 2, this.prober.slowness());
+    const min = suspicionMinTimeout(this.s.suspicion_mult, n, this.s.probe_interval_ms) * patience;
     const max = this.s.suspicion_max_timeout_mult * min;
     this.suspicions.get(id)?.cancel();
     const s = new Suspicion(inc, from, k, min, max, () => void this.suspicionExpired(id, inc, min), strong);

@@ -33,6 +33,11 @@ export class ProbeRtt {
     this.srtt = 0.875 * this.srtt + 0.125 * r;
   }
 
+  /** How many times the configured timeout the answers take now: 1 ≤ stretch ≤ max / min. */
+  stretch(): number {
+    return this.timeout() / this.minMs;
+  }
+
   /** The direct probe's timeout now: min ≤ srtt + 4·rttvar ≤ max. */
   timeout(): number {
     if (this.srtt < 0) return this.minMs;

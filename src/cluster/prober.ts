@@ -69,6 +69,14 @@ export class Prober {
     return this.c.table.live().map((m) => m.id);
   }
 
+  /**
+   * How many times cluster_probe_timeout the members' answers take now (probe-rtt.ts): 1 on a
+   * quiet cluster, up to cluster_awareness_max_multiplier on a saturated host.
+   */
+  slowness(): number {
+    return this.rtt.stretch();
+  }
+
   /** True when this node probes `id` or is probed by it (always, in an all-to-all cluster). */
   isNeighbour(id: string): boolean {
     return this.c.probeSet.isNeighbour(this.liveIds(), id);

@@ -33,3 +33,15 @@ test('once answers are fast again it comes back to the configured timeout within
   // Four probes a second: back within ten seconds.
   expect(probes).toBeLessThan(40);
 });
+
+test('its stretch says how many times the configured timeout the answers take (what suspicions are given)', () => {
+  const r = new ProbeRtt(250, 2000);
+  expect(r.stretch()).toBe(1);
+  for (let i = 0; i < 20; i++) r.sample(2);
+  expect(r.stretch()).toBe(1);
+  for (let i = 0; i < 20; i++) r.sample(900);
+  expect(r.stretch()).toBeGreaterThan(3.6);
+  expect(r.stretch()).toBe(r.timeout() / 250);
+  for (let i = 0; i < 20; i++) r.sample(60_000);
+  expect(r.stretch()).toBe(8);
+});
