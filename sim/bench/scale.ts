@@ -121,6 +121,9 @@ async function boot(n: number, dir: string, zones: boolean): Promise<{ cl: SimCl
     dir,
     ...(zones ? { net: 'zones' as const, zones: ZONES } : {}),
     startBatch: START_BATCH,
+    // Kong's 5 s connect timeout is too short for the last of 50 nodes started on two cores:
+    // its connects (through the harness's per-node Postgres relay) timed out four times in a row.
+    config: { pg_timeout: 20_000 },
     log: (l) => say(`   ${l}`),
     onState: (node, st) => {
       if (st === 'starting' && !first) first = Date.now();

@@ -40,7 +40,6 @@ async function relay(swallow: number): Promise<{ port: number; close(): Promise<
     port,
     close: async () => {
       for (const s of held) s.destroy();
-      server.closeAllConnections?.();
       await new Promise((r) => server.close(r));
     },
   };

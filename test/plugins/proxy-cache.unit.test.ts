@@ -6,7 +6,8 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import { buildCacheKey, headersKey, paramsKey, prefixOf } from '../../src/plugins/proxy-cache/cache-key.ts';
-import { MemoryStore } from '../../src/plugins/proxy-cache/memory-store.ts';
+import { MemoryStore, supersedes } from '../../src/plugins/proxy-cache/memory-store.ts';
+import answerInWorker from '../../src/plugins/proxy-cache/worker.ts';
 import { validatePluginConfig } from '../../src/plugins/registry.ts';
 import { consumer, echoServer, get, keyauth, plugin, route, service, snapshot, type Res, type Upstream_ } from '../support/proxy-fixtures.ts';
 
@@ -376,6 +377,32 @@ describe('memory store bounds', () => {
     expect(s.get('a')).toBeDefined();
     expect(s.used).toBeLessThanOrEqual(3000);
     expect(s.set('huge', entry(5000), 60)).toBe(false);
+  });
+});
+
+describe("copies between a node's workers", () => {
+  const entry = (body: string, timestamp: number) => ({ status: 200, headers: [], body: Buffer.from(body), body_len: body.length, timestamp, ttl: 60, version: 1, req_body: null });
+
+  test('of two different answers exactly one supersedes the other, so crossing copies end the same in both workers', () => {
+    const pairs = [
+      [entry('a', 100), entry('b', 100)],
+      [entry('zzz', 100), entry('a', 101)],
+      [entry('same', 100), entry('same!', 100)],
+    ];
+    for (const [x, y] of pairs) expect([supersedes(x!, y!), supersedes(y!, x!)].filter(Boolean)).toHaveLength(1);
+    expect(supersedes(entry('a', 101), entry('z', 100))).toBe(true);
+  });
+
+  test("a worker keeps its entry against a sibling's copy that does not supersede it, and takes one that does", () => {
+    const key = `copy-${Date.now()}`;
+    const store = (e: ReturnType<typeof entry>) => answerInWorker({ op: 'store', dictionary: 'kong', key, entry: e, ttl: 60 });
+    expect(store(entry('m', 100))).toBe(true);
+    expect(store(entry('a', 100))).toBe(false);
+    expect(store(entry('a', 99))).toBe(false);
+    expect((answerInWorker({ op: 'get', dictionary: 'kong', key }) as { body: string }).body).toBe('m');
+    expect(store(entry('z', 100))).toBe(true);
+    expect(store(entry('a', 101))).toBe(true);
+    expect((answerInWorker({ op: 'get', dictionary: 'kong', key }) as { body: string }).body).toBe('a');
   });
 });
 

@@ -8,7 +8,7 @@ import { parseQuery } from '../log-serializer.ts';
 import { buildCacheKey } from './cache-key.ts';
 import { contentTypeMatches, parseDirectives, resourceTtl, type Directives } from './cache-control.ts';
 import { headerValue, setHeader } from '../flat-headers.ts';
-import { storeFor, type CachedResponse } from './memory-store.ts';
+import { storeFor, supersedes, type CachedResponse } from './memory-store.ts';
 import type { ProxyCacheConfig } from './schema.ts';
 
 const CACHE_VERSION = 1;
@@ -139,6 +139,9 @@ const handler: PluginHandler<ProxyCacheConfig> = {
         if (ctx.res.destroyed && !ctx.res.writableFinished) return;
         const entry: CachedResponse = { status: p.status, headers: p.headers, body, body_len: body.length, timestamp: nowS(), ttl: p.ttl, version: CACHE_VERSION, req_body: null };
         const ttl = conf.storage_ttl ?? (conf.cache_control ? p.ttl : conf.cache_ttl);
+        // Another worker's answer to the same miss arrived first and wins (memory-store.ts, supersedes).
+        const theirs = store.get(p.key);
+        if (theirs && supersedes(theirs, entry)) return;
         if (!store.set(p.key, entry, ttl)) {
           env.logger.warn({ plugin: 'proxy-cache', bytes: body.length }, 'proxy-cache: response larger than the cache; not stored');
           return;

@@ -16,6 +16,16 @@ export interface CachedResponse {
   req_body: string | null;
 }
 
+/**
+ * Whether `a` should replace `b` under the same key when the node's workers exchange copies: the
+ * later one, and between two of the same second (timestamps are whole seconds) the greater body.
+ * Two workers that missed one key together each store their own answer and send it to the other;
+ * the copies cross, and with this rule both keep the same one instead of each other's.
+ */
+export function supersedes(a: CachedResponse, b: CachedResponse): boolean {
+  return a.timestamp !== b.timestamp ? a.timestamp > b.timestamp : Buffer.compare(a.body, b.body) > 0;
+}
+
 /** Kong's dictionaries a proxy-cache may name, with their default sizes (Kong's mem_cache_size: 128m). */
 export const DICTIONARIES = new Map<string, number>([
   ['kong', 5 * 1024 * 1024],
