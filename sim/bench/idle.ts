@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startIdleCluster, type IdleCluster } from './idle-cluster.ts';
-import { membersOf, readEvents } from './member-events.ts';
+import { describeViews, readEvents } from './member-events.ts';
 import { measureIdle, type IdleFigures } from './idle-figures.ts';
 
 const args = process.argv.slice(2);
@@ -55,23 +55,6 @@ function print(f: IdleFigures, convergedMs: number | null, loadBefore: string): 
   say(`  Postgres: ${f.pgConnsTotal} connections (${f1(mean(f.pgConnsPerNode))} per node, max ${max(f.pgConnsPerNode)}), ${f1(f.pgXactsPerS)} transactions/s, ${f1(f.pgSegsPerS)} requests/s from the nodes`);
 }
 
-/** What the nodes see when they did not converge: statuses over all views, and how many nodes see each count of alive members. */
-async function sayViews(c: IdleCluster): Promise<void> {
-  const views = await Promise.all(c.nodes.map(membersOf));
-  const statuses: Record<string, number> = {};
-  const alive = new Map<number, number>();
-  for (const v of views) {
-    if (!v) {
-      statuses['(no answer)'] = (statuses['(no answer)'] ?? 0) + 1;
-      continue;
-    }
-    for (const m of v) statuses[m.status] = (statuses[m.status] ?? 0) + 1;
-    const a = v.filter((m) => m.status === 'alive').length;
-    alive.set(a, (alive.get(a) ?? 0) + 1);
-  }
-  say(`  statuses over all views: ${JSON.stringify(statuses)}; alive members seen (count: nodes): ${[...alive].sort((x, y) => x[0] - y[0]).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
-}
-
 /** The --at-once goal: converged within AT_ONCE_GOAL_S of the last start, and no failure or suspicion since. */
 function atOnceVerdict(c: IdleCluster): boolean {
   const since = readEvents(c.nodes).filter((e) => !Number.isFinite(c.convergedAt) || e.time > c.convergedAt);
@@ -103,7 +86,7 @@ for (const n of SIZES) {
     if (c.convergedMs === null) {
       failed = true;
       say(`N = ${n}: the nodes never all saw ${n} alive; measuring anyway`);
-      await sayViews(c);
+      say(`  ${await describeViews(c.nodes)}`);
     }
     await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
     const loadBefore = load();

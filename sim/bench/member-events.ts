@@ -45,6 +45,23 @@ export async function membersOf(n: SimNode): Promise<{ name: string; status: str
   }
 }
 
+/** What the nodes see when they did not converge: statuses over all views, and how many nodes see each count of alive members. */
+export async function describeViews(nodes: SimNode[]): Promise<string> {
+  const views = await Promise.all(nodes.map(membersOf));
+  const statuses: Record<string, number> = {};
+  const alive = new Map<number, number>();
+  for (const v of views) {
+    if (!v) {
+      statuses['(no answer)'] = (statuses['(no answer)'] ?? 0) + 1;
+      continue;
+    }
+    for (const m of v) statuses[m.status] = (statuses[m.status] ?? 0) + 1;
+    const a = v.filter((m) => m.status === 'alive').length;
+    alive.set(a, (alive.get(a) ?? 0) + 1);
+  }
+  return `statuses over all views: ${JSON.stringify(statuses)}; alive members seen (count: nodes): ${[...alive].sort((x, y) => x[0] - y[0]).map(([k, v]) => `${k}: ${v}`).join(', ')}`;
+}
+
 /** Wait until every observer lists `victim` with `status`; false after `timeoutMs`. */
 export async function waitAll(observers: SimNode[], victim: string, status: string, timeoutMs: number, pollMs = 100): Promise<boolean> {
   const end = Date.now() + timeoutMs;

@@ -24,6 +24,7 @@ import { DEFAULT_ZONES, type ZoneOptions } from '../harness/zones.ts';
 import { idleSummary, measureIdle } from './idle-figures.ts';
 import { detectionTrial, routeTrial, steadyWindow, waitConverged, warmProbes, type Trial } from './scale-measure.ts';
 import { sizeTable, summaryTable, type SizeResult } from './scale-report.ts';
+import { describeViews } from './member-events.ts';
 
 const args = process.argv.slice(2);
 const has = (name: string) => args.includes(name);
@@ -167,6 +168,7 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     problems: Number.isFinite(convergeMs) ? [] : [`not every node saw ${n} alive within ${CONVERGE_TIMEOUT_S} s of the last start`],
   };
   say(Number.isFinite(convergeMs) ? `   converged ${(convergeMs / 1000).toFixed(2)} s after the last start` : `   NOT converged within ${CONVERGE_TIMEOUT_S} s of the last start: no trials at this size`);
+  if (!Number.isFinite(convergeMs)) say(`   ${await describeViews(cl.nodes)}`);
   try {
     // Faults on a cluster that never formed measure the machine, not the protocol: say so, skip them.
     if (!Number.isFinite(convergeMs)) return res;
