@@ -196,6 +196,16 @@ describe('proxy-cache access with policy: memory (spec/03-plugins/31-proxy-cache
       expect(status(await call('route-10', '/cache/2'))).toBe('Miss');
       expect(status(await call('route-10', '/cache/2', { 'cache-control': 'min-fresh=30' }))).toBe('Refresh');
     });
+    test('a refresh replaces the stale entry, even within the second it was stored', async () => {
+      const first = await call('route-10', '/cache/3');
+      expect(status(first)).toBe('Miss');
+      const refreshed = await call('route-10', '/cache/3', { 'cache-control': 'min-fresh=30' });
+      expect(status(refreshed)).toBe('Refresh');
+      expect(refreshed.text).not.toBe(first.text);
+      const hit = await call('route-10', '/cache/3');
+      expect(status(hit)).toBe('Hit');
+      expect(hit.text).toBe(refreshed.text);
+    });
     test('max-age', async () => {
       expect(status(await call('route-10', '/cache/10'))).toBe('Miss');
       expect(status(await call('route-10', '/cache/10', { 'cache-control': 'max-age=2' }))).toBe('Hit');

@@ -36,6 +36,8 @@ interface Pending {
   chunks: Buffer[] | null;
   headers: string[];
   status: number;
+  /** The entry this request found stale (Refresh), which its own answer replaces whatever it holds. */
+  replaces: CachedResponse | undefined;
 }
 
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -107,7 +109,7 @@ const handler: PluginHandler<ProxyCacheConfig> = {
         } else status = 'Refresh';
         if (wants(ctx, 'X-Cache-Key')) ctx.addResponseHeader('X-Cache-Key', key);
         if (wants(ctx, 'X-Cache-Status')) ctx.addResponseHeader('X-Cache-Status', status);
-        pending.set(ctx, { key, ttl: conf.cache_ttl, chunks: null, headers: [], status: 0 });
+        pending.set(ctx, { key, ttl: conf.cache_ttl, chunks: null, headers: [], status: 0, replaces: status === 'Refresh' ? cached : undefined });
       },
       headerFilter(ctx, head) {
         const p = pending.get(ctx);
@@ -139,9 +141,10 @@ const handler: PluginHandler<ProxyCacheConfig> = {
         if (ctx.res.destroyed && !ctx.res.writableFinished) return;
         const entry: CachedResponse = { status: p.status, headers: p.headers, body, body_len: body.length, timestamp: nowS(), ttl: p.ttl, version: CACHE_VERSION, req_body: null };
         const ttl = conf.storage_ttl ?? (conf.cache_control ? p.ttl : conf.cache_ttl);
-        // Another worker's answer to the same miss arrived first and wins (memory-store.ts, supersedes).
+        // Another worker's answer to the same miss, arrived while this one was proxied, may win
+        // (memory-store.ts, supersedes); the stale entry this request refreshes never does.
         const theirs = store.get(p.key);
-        if (theirs && supersedes(theirs, entry)) return;
+        if (theirs && theirs !== p.replaces && supersedes(theirs, entry)) return;
         if (!store.set(p.key, entry, ttl)) {
           env.logger.warn({ plugin: 'proxy-cache', bytes: body.length }, 'proxy-cache: response larger than the cache; not stored');
           return;
