@@ -1,6 +1,9 @@
 // The measurements of bench:scale on one running cluster: convergence after the last start,
 // failure detection of a SIGKILLed or SIGSTOPped node, a route change reaching every node's
 // proxy, and `failed` marks over a window without faults (false failures).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TraceLine } from '../../src/sync/trace.ts';
 import type { SimCluster } from '../harness/cluster.ts';
 import type { SimNode } from '../harness/node-process.ts';
 import { lastFirstMark, membersOf, readEvents, waitAll } from './member-events.ts';
@@ -28,6 +31,8 @@ export interface Trial {
   /** Fault → marked failed on the last survivor (from the survivors' own logs), NaN when missed. */
   ms: number;
   problem?: string;
+  /** A route trial's route id (what the nodes' change traces name it by). */
+  id?: string;
 }
 
 /**
@@ -85,14 +90,35 @@ export async function routeTrial(cl: SimCluster, writer: SimNode, serviceId: str
     signal: AbortSignal.timeout(10_000),
   });
   if (r.status !== 201) return { ms: NaN, problem: `route write on ${writer.name} answered ${r.status}: ${(await r.text()).slice(0, 200)}` };
-  await r.body?.cancel();
+  const { id } = (await r.json()) as { id: string };
   const t0 = Date.now();
   // 10 ms between probes of one node up to 10 nodes, 25 ms beyond: the probes are load too.
   const every = cl.nodes.length <= 10 ? 10 : 25;
   const times = await Promise.all(cl.nodes.map((n) => served(n, path, t0 + timeoutMs, every)));
   const missing = cl.nodes.filter((_, k) => !Number.isFinite(times[k]!)).map((n) => n.name);
-  if (missing.length) return { ms: NaN, problem: `route ${path}: not served by ${missing.join(', ')} within ${timeoutMs / 1000} s` };
-  return { ms: Math.max(...times) - t0 };
+  if (missing.length) return { ms: NaN, id, problem: `route ${path}: not served by ${missing.join(', ')} within ${timeoutMs / 1000} s` };
+  return { ms: Math.max(...times) - t0, id };
+}
+
+/**
+ * The same route changes as the nodes traced them (GOSSAMER_TRACE_CHANGES=traceDir, src/sync/trace.ts):
+ * from the commit on the writer to the last of `n` proxy workers' router holding the route. What
+ * the probes above measure includes their own load (every proxy asked every 25 ms); this does not.
+ */
+export function tracedRouteTrials(traceDir: string, trials: Trial[], n: number): Trial[] {
+  const lines: TraceLine[] = [];
+  for (const f of fs.existsSync(traceDir) ? fs.readdirSync(traceDir) : []) {
+    for (const l of fs.readFileSync(path.join(traceDir, f), 'utf8').split('\n')) {
+      if (l.startsWith('{')) lines.push(JSON.parse(l) as TraceLine);
+    }
+  }
+  return trials.map((t) => {
+    const of = lines.filter((l) => l.id === t.id);
+    const commit = Math.min(...of.filter((l) => l.s === 'commit').map((l) => l.t));
+    const routers = of.filter((l) => l.s === 'router').map((l) => l.t);
+    if (!t.id || !Number.isFinite(commit) || routers.length < n) return { ms: NaN, problem: `route ${t.id ?? '?'}: ${routers.length} of ${n} routers traced` };
+    return { ms: Math.max(...routers) - commit };
+  });
 }
 
 export interface SteadyResult {

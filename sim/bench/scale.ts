@@ -22,7 +22,7 @@ import { trackCleanup } from '../harness/reaper.ts';
 import type { SimNode } from '../harness/node-process.ts';
 import { DEFAULT_ZONES, type ZoneOptions } from '../harness/zones.ts';
 import { idleSummary, measureIdle } from './idle-figures.ts';
-import { detectionTrial, routeTrial, steadyWindow, waitConverged, warmProbes, type Trial } from './scale-measure.ts';
+import { detectionTrial, routeTrial, steadyWindow, tracedRouteTrials, waitConverged, warmProbes, type Trial } from './scale-measure.ts';
 import { sizeTable, summaryTable, type SizeResult } from './scale-report.ts';
 import { describeViews } from './member-events.ts';
 
@@ -143,8 +143,14 @@ async function boot(n: number, dir: string, zones: boolean): Promise<{ cl: SimCl
   return { cl, serviceId, bootS: (lastUp - first) / 1000, convergeMs: at - lastUp };
 }
 
+/** Where this size's nodes trace their changes (src/sync/trace.ts): read for the traced route figure. */
+const traceDirOf = (dir: string) => path.join(dir, 'trace');
+
 async function runSize(n: number, zones: boolean): Promise<SizeResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `gossamer-bench-scale-${n}-`));
+  fs.mkdirSync(traceDirOf(dir), { mode: 0o777 });
+  // Every node started from here on inherits it (the simulator passes its environment on).
+  process.env.GOSSAMER_TRACE_CHANGES = traceDirOf(dir);
   say(`\n== N = ${n}: starting (dir ${dir}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')})`);
   // Also on Ctrl-C and when the boot fails: a 50-node run leaves a lot of logs and Postgres data.
   const untrackDir = KEEP ? () => {} : trackCleanup(`bench:scale dir ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -162,6 +168,7 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     kill: [],
     stop: [],
     route: [],
+    routeTraced: [],
     routeWarmup: [],
     steady: [],
     hybridRoute: undefined,
@@ -189,6 +196,8 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     await warmProbes(cl.nodes);
     res.routeWarmup = await trials('route change (warm-up, not counted)', ROUTE_WARMUP, (i) => routeTrial(cl, cl.nodes[i % cl.nodes.length]!, serviceId, 1000 + i));
     res.route = await trials('route change', ROUTE_TRIALS, (i) => routeTrial(cl, cl.nodes[i % cl.nodes.length]!, serviceId, i));
+    await new Promise((r) => setTimeout(r, 1000)); // the nodes write their traces 250 ms after a change
+    res.routeTraced = tracedRouteTrials(traceDirOf(dir), res.route, n);
     if (STEADY_S > 0 && cl.zones && res.loss > 0) {
       await cl.zones.setLoss(0);
       res.steady.push({ loss: 0, result: await steadyWindow(cl, STEADY_S, (l) => say(`   ${l}`)) });
