@@ -403,6 +403,15 @@ describe("copies between a node's workers", () => {
     expect(supersedes(entry('a', 101), entry('z', 100))).toBe(true);
   });
 
+  test('the stale entry a refresh replaces never wins over the refreshed answer', () => {
+    const s = new MemoryStore(1 << 20);
+    const stale = entry('z', 100);
+    s.set('k', stale, 60);
+    expect(s.offer('k', entry('a', 100), 60)).toBe('superseded');
+    expect(s.offer('k', entry('a', 100), 60, stale)).toBe('stored');
+    expect(s.get('k')!.body.toString()).toBe('a');
+  });
+
   test("a worker keeps its entry against a sibling's copy that does not supersede it, and takes one that does", () => {
     const key = `copy-${Date.now()}`;
     const store = (e: ReturnType<typeof entry>) => answerInWorker({ op: 'store', dictionary: 'kong', key, entry: e, ttl: 60 });

@@ -8,7 +8,7 @@ import { parseQuery } from '../log-serializer.ts';
 import { buildCacheKey } from './cache-key.ts';
 import { contentTypeMatches, parseDirectives, resourceTtl, type Directives } from './cache-control.ts';
 import { headerValue, setHeader } from '../flat-headers.ts';
-import { storeFor, supersedes, type CachedResponse } from './memory-store.ts';
+import { storeFor, type CachedResponse } from './memory-store.ts';
 import type { ProxyCacheConfig } from './schema.ts';
 
 const CACHE_VERSION = 1;
@@ -143,9 +143,9 @@ const handler: PluginHandler<ProxyCacheConfig> = {
         const ttl = conf.storage_ttl ?? (conf.cache_control ? p.ttl : conf.cache_ttl);
         // Another worker's answer to the same miss, arrived while this one was proxied, may win
         // (memory-store.ts, supersedes); the stale entry this request refreshes never does.
-        const theirs = store.get(p.key);
-        if (theirs && theirs !== p.replaces && supersedes(theirs, entry)) return;
-        if (!store.set(p.key, entry, ttl)) {
+        const stored = store.offer(p.key, entry, ttl, p.replaces);
+        if (stored === 'superseded') return;
+        if (stored === 'too large') {
           env.logger.warn({ plugin: 'proxy-cache', bytes: body.length }, 'proxy-cache: response larger than the cache; not stored');
           return;
         }

@@ -78,6 +78,17 @@ export class MemoryStore {
     return true;
   }
 
+  /**
+   * `set`, unless the live entry under `key` supersedes `value` (another worker's answer to the
+   * same miss, stored or copied here first). `replacing`: the stale entry a refresh replaces,
+   * which never wins. Does not count as a use of the entry it keeps.
+   */
+  offer(key: string, value: CachedResponse, ttlSeconds: number, replacing?: CachedResponse, now = Date.now()): 'stored' | 'superseded' | 'too large' {
+    const cur = this.slots.get(key);
+    if (cur && cur.expiresAt > now && cur.value !== replacing && supersedes(cur.value, value)) return 'superseded';
+    return this.set(key, value, ttlSeconds, now) ? 'stored' : 'too large';
+  }
+
   delete(key: string): boolean {
     const slot = this.slots.get(key);
     if (!slot) return false;

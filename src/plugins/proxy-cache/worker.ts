@@ -1,6 +1,6 @@
 // The proxy-cache's answers in each proxy worker, where its memory stores live: the Admin API
 // (api.ts, in the node's primary) asks every worker and merges what they say.
-import { allStores, storeFor, supersedes, type CachedResponse } from './memory-store.ts';
+import { allStores, storeFor, type CachedResponse } from './memory-store.ts';
 
 export type CacheQuestion =
   | { op: 'flush' }
@@ -47,13 +47,8 @@ export default function answer(msg: unknown): CacheEntryView | boolean | null {
       return null;
     case 'purge':
       return storesOf(q.dictionary).map((s) => s.delete(q.key)).some(Boolean);
-    case 'store': {
-      const store = storeFor(q.dictionary);
-      const copy = { ...q.entry, body: Buffer.from(q.entry.body) };
-      const mine = store.get(q.key);
-      if (mine && !supersedes(copy, mine)) return false;
-      return store.set(q.key, copy, q.ttl);
-    }
+    case 'store':
+      return storeFor(q.dictionary).offer(q.key, { ...q.entry, body: Buffer.from(q.entry.body) }, q.ttl) === 'stored';
     default:
       return null;
   }
