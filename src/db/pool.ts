@@ -92,6 +92,15 @@ export function isConnectionError(err: unknown): boolean {
   return /timeout exceeded when trying to connect|Query read timeout|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|server closed the connection/i.test(m);
 }
 
+/**
+ * A database that is there but slow or busy: a connect that timed out, too many connections, a
+ * server still starting up. Worth asking again, unlike a refused port or bad credentials.
+ */
+export function isBusyError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === '53300' || code === '57P03' || (isConnectionError(err) && describePgCause(err) === 'connection timed out');
+}
+
 /** The cause of a connection failure in a few words. */
 export function describePgCause(err: unknown): string {
   if (!err || typeof err !== 'object') return String(err);

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { testDatabase, type TestDatabase } from '../support/pg.ts';
-import { createPool, describePgError, type Pool } from '../../src/db/pool.ts';
+import { createPool, describePgError, isBusyError, type Pool } from '../../src/db/pool.ts';
 import { assertBootstrapped, bootstrap, clusterSecret, migrations, reset, status, up } from '../../src/db/migrate.ts';
 import { freePort } from '../../src/db/embedded.ts';
 import { Command } from 'commander';
@@ -93,11 +93,13 @@ test('an unreachable Postgres gives one line naming host:port and the cause', as
   await bad.end();
   const line = describePgError(err, { host: '127.0.0.1', port });
   expect(line).toBe(`cannot connect to Postgres at 127.0.0.1:${port}: connection refused`);
+  expect(isBusyError(err)).toBe(false);
 
   const wrongPw = createPool({ ...db.conf, pg_password: 'nope' });
   const err2 = await wrongPw.query('SELECT 1').catch((e) => e);
   await wrongPw.end();
   expect(describePgError(err2, { host: db.host, port: db.port })).toMatch(/^cannot connect to Postgres at .*: authentication failed/);
+  expect(isBusyError(err2)).toBe(false);
 
   const noDb = createPool({ ...db.conf, pg_database: 'does_not_exist_x' });
   const err3 = await noDb.query('SELECT 1').catch((e) => e);
@@ -115,6 +117,7 @@ test('a Postgres that accepts but never answers is reported as a timeout', async
     const err = await hung.query('SELECT 1').catch((e) => e);
     await hung.end();
     expect(describePgError(err, { host: '127.0.0.1', port })).toBe(`cannot connect to Postgres at 127.0.0.1:${port}: connection timed out`);
+    expect(isBusyError(err)).toBe(true);
   } finally {
     for (const s of sockets) s.destroy();
     await new Promise((r) => silent.close(r));

@@ -2,7 +2,7 @@
 // A node refuses to start on an unreachable or empty database (a busy one is asked a few times).
 import type pg from 'pg';
 import { StartError } from '../../errors.ts';
-import { assertBootstrapped, clusterSecret, createPool, describePgCause, describePgError, isConnectionError } from '../../db/index.ts';
+import { assertBootstrapped, clusterSecret, createPool, describePgError, isBusyError, isConnectionError } from '../../db/index.ts';
 import type { NodeContext } from '../context.ts';
 
 export interface DatabasePart {
@@ -28,11 +28,6 @@ export interface DatabasePart {
  */
 const START_ATTEMPTS = 4;
 
-function isBusyDatabase(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return code === '53300' || code === '57P03' || describePgCause(err) === 'connection timed out';
-}
-
 export async function startDatabasePart({ config, stops, log }: NodeContext): Promise<DatabasePart> {
   const shared = config.pg_pool_size <= 1;
   const name = `gossamer ${config.node_name ?? ''}`.trim();
@@ -47,7 +42,7 @@ export async function startDatabasePart({ config, stops, log }: NodeContext): Pr
       return { pool, background, secret: await clusterSecret(background) };
     } catch (err) {
       if (!isConnectionError(err)) throw new StartError((err as Error).message);
-      if (attempt >= START_ATTEMPTS || !isBusyDatabase(err)) throw new StartError(describePgError(err, where));
+      if (attempt >= START_ATTEMPTS || !isBusyError(err)) throw new StartError(describePgError(err, where));
       log.warn({ attempt, of: START_ATTEMPTS }, `${describePgError(err, where)}; trying again`);
       await new Promise((r) => setTimeout(r, 1000 * attempt));
     }
