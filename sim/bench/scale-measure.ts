@@ -103,11 +103,11 @@ export async function routeTrial(cl: SimCluster, writer: SimNode, serviceId: str
 /**
  * The same route changes as the nodes traced them (GOSSAMER_TRACE_CHANGES=traceDir, src/sync/trace.ts):
  * from the commit on the writer to the last of `n` proxy workers' router holding the route. What
- * the probes above measure includes their own load (every proxy asked every 25 ms); this does not.
+ * the probes above measure includes their own load; this does not.
  */
 export function tracedRouteTrials(traceDir: string, trials: Trial[], n: number): Trial[] {
   const lines: TraceLine[] = [];
-  for (const f of fs.existsSync(traceDir) ? fs.readdirSync(traceDir) : []) {
+  for (const f of fs.readdirSync(traceDir)) {
     for (const l of fs.readFileSync(path.join(traceDir, f), 'utf8').split('\n')) {
       if (l.startsWith('{')) lines.push(JSON.parse(l) as TraceLine);
     }

@@ -70,7 +70,7 @@ export function sizeTable(r: SizeResult): string[] {
     ['SIGKILL → failed on every survivor', dist(r.kill, s), `${mlRef}; ${goal(p99ok(r.kill, 3000), 'p99 ≤ 3 s')}`],
     ['SIGSTOP → failed on every survivor', dist(r.stop, s), `${mlRef}; ${goal(p99ok(r.stop, 4000), 'p99 ≤ 4 s')}`],
     ['route change → served by every node (DB mode)', dist(r.route, msf), `${KONG_POLL}; ${goal(p99ok(r.route, 250), 'p99 ≤ 250 ms')}`],
-    ['  traced: commit → router updated on every node', dist(r.routeTraced, msf), 'the nodes\' change traces, without the probes\' load (every proxy asked every 25 ms)'],
+    ['  traced: commit → router updated on every node', dist(r.routeTraced, msf), 'the nodes\' change traces, without the probes\' own load'],
     ['  the first changes after the start (not counted)', r.routeWarmup.length ? r.routeWarmup.map((t) => msf(t.ms)).join(', ') : 'none made', 'cold code paths on every node (--route-warmup)'],
     r.hybridRoute
       ? [`route change, control plane + ${r.n - 1} data planes`, dist(r.hybridRoute, msf), `plain loopback; ${KONG_POLL}; ${goal(p99ok(r.hybridRoute, 250), 'p99 ≤ 250 ms')}`]
