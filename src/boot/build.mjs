@@ -21,18 +21,30 @@ import { sweepBundles } from './sweep.mjs';
  * imports lazily, stays external for that reason). Everything else stays external.
  */
 const INLINE = new Set(['zod', 'commander', 'http-proxy']);
+/**
+ * The libp2p stack, bundled in too, import() of it included (all of it is ES modules, so a
+ * chunk of it yields every export). It is about a thousand modules: loaded from node_modules
+ * they cost every node ~0.6 s of CPU at start (~0.1 s bundled), which 50 nodes started together
+ * on one host pay at once.
+ */
+const INLINE_ESM = /^(libp2p|@libp2p\/[^/]+|@chainsafe\/[^/]+|@multiformats\/[^/]+)$/;
 const packageOf = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+
+/** undefined: esbuild bundles the import; otherwise it stays external. */
+function resolveBare(args) {
+  const pkg = packageOf(args.path);
+  if (INLINE_ESM.test(pkg)) return undefined;
+  if (args.kind === 'dynamic-import') return { external: true };
+  // What an inlined package imports is inlined too (esbuild leaves node's own modules external).
+  if (args.importer.includes('/node_modules/') || INLINE.has(pkg)) return undefined;
+  return { external: true };
+}
 
 function externals() {
   return {
     name: 'gossamer-externals',
     setup(b) {
-      b.onResolve({ filter: /^[^./]/ }, (args) => {
-        // What an inlined package imports is inlined too (esbuild leaves node's own modules external).
-        if (args.kind === 'dynamic-import') return { external: true };
-        if (args.importer.includes('/node_modules/') || INLINE.has(packageOf(args.path))) return undefined;
-        return { external: true };
-      });
+      b.onResolve({ filter: /^[^./]/ }, resolveBare);
     },
   };
 }
