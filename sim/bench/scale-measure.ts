@@ -100,25 +100,57 @@ export async function routeTrial(cl: SimCluster, writer: SimNode, serviceId: str
   return { ms: Math.max(...times) - t0, id };
 }
 
-/**
- * The same route changes as the nodes traced them (GOSSAMER_TRACE_CHANGES=traceDir, src/sync/trace.ts):
- * from the commit on the writer to the last of `n` proxy workers' router holding the route. What
- * the probes above measure includes their own load; this does not.
- */
-export function tracedRouteTrials(traceDir: string, trials: Trial[], n: number): Trial[] {
+/** Every trace line the nodes wrote so far (GOSSAMER_TRACE_CHANGES=traceDir). */
+function readTraces(traceDir: string): TraceLine[] {
   const lines: TraceLine[] = [];
   for (const f of fs.readdirSync(traceDir)) {
     for (const l of fs.readFileSync(path.join(traceDir, f), 'utf8').split('\n')) {
       if (l.startsWith('{')) lines.push(JSON.parse(l) as TraceLine);
     }
   }
-  return trials.map((t) => {
-    const of = lines.filter((l) => l.id === t.id);
-    const commit = Math.min(...of.filter((l) => l.s === 'commit').map((l) => l.t));
-    const routers = of.filter((l) => l.s === 'router').map((l) => l.t);
-    if (!t.id || !Number.isFinite(commit) || routers.length < n) return { ms: NaN, problem: `route ${t.id ?? '?'}: ${routers.length} of ${n} routers traced` };
-    return { ms: Math.max(...routers) - commit };
+  return lines;
+}
+
+/** Commit → the last of `n` routers holding change `id`, from the traces; NaN with a problem while some router has not traced it. */
+function tracedSpan(lines: TraceLine[], id: string | undefined, n: number): Trial {
+  const of = lines.filter((l) => l.id === id);
+  const commit = Math.min(...of.filter((l) => l.s === 'commit').map((l) => l.t));
+  const routers = of.filter((l) => l.s === 'router').map((l) => l.t);
+  if (!id || !Number.isFinite(commit) || routers.length < n) return { ms: NaN, id, problem: `route ${id ?? '?'}: ${routers.length} of ${n} routers traced` };
+  return { ms: Math.max(...routers) - commit, id };
+}
+
+/**
+ * A route change nobody probes: the write, then only the nodes' own traces are read (every
+ * 250 ms) until each of the `n` routers holds it. The probed trials above ask every proxy every
+ * 25 ms, a thousand requests a second at 25 nodes, on the same two cores the gossip needs.
+ */
+export async function quietRouteTrial(cl: SimCluster, writer: SimNode, serviceId: string, i: number, traceDir: string, timeoutMs = 15_000): Promise<Trial> {
+  const r = await fetch(`${writer.adminUrl}/routes`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `scale-quiet-${i}-${Date.now()}`, paths: [`/scale-quiet-${Date.now().toString(36)}-${i}`], service: { id: serviceId } }),
+    signal: AbortSignal.timeout(10_000),
   });
+  if (r.status !== 201) return { ms: NaN, problem: `route write on ${writer.name} answered ${r.status}: ${(await r.text()).slice(0, 200)}` };
+  const { id } = (await r.json()) as { id: string };
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    // Each node writes its trace lines 250 ms after the change (src/sync/trace.ts).
+    await new Promise((res) => setTimeout(res, 250));
+    const t = tracedSpan(readTraces(traceDir), id, cl.nodes.length);
+    if (Number.isFinite(t.ms) || Date.now() > end) return t;
+  }
+}
+
+/**
+ * The same route changes as the nodes traced them (GOSSAMER_TRACE_CHANGES=traceDir, src/sync/trace.ts):
+ * from the commit on the writer to the last of `n` proxy workers' router holding the route. What
+ * the probes above measure includes their own load; this does not.
+ */
+export function tracedRouteTrials(traceDir: string, trials: Trial[], n: number): Trial[] {
+  const lines = readTraces(traceDir);
+  return trials.map((t) => tracedSpan(lines, t.id, n));
 }
 
 export interface SteadyResult {

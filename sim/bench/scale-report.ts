@@ -19,6 +19,8 @@ export interface SizeResult {
   route: Trial[];
   /** The counted route changes as the nodes traced them: commit → the last proxy worker's router. */
   routeTraced: Trial[];
+  /** Route changes nobody probes, read from the traces only (quietRouteTrial). */
+  routeQuiet: Trial[];
   /** Route changes before the counted ones (cold code paths right after the start), printed apart. */
   routeWarmup: Trial[];
   /** Route changes written on a control plane, served by N − 1 data planes (--hybrid); undefined when not run. */
@@ -70,7 +72,8 @@ export function sizeTable(r: SizeResult): string[] {
     ['SIGKILL → failed on every survivor', dist(r.kill, s), `${mlRef}; ${goal(p99ok(r.kill, 3000), 'p99 ≤ 3 s')}`],
     ['SIGSTOP → failed on every survivor', dist(r.stop, s), `${mlRef}; ${goal(p99ok(r.stop, 4000), 'p99 ≤ 4 s')}`],
     ['route change → served by every node (DB mode)', dist(r.route, msf), `${KONG_POLL}; ${goal(p99ok(r.route, 250), 'p99 ≤ 250 ms')}`],
-    ['  traced: commit → router updated on every node', dist(r.routeTraced, msf), 'the nodes\' change traces, without the probes\' own load'],
+    ['  traced: commit → router updated on every node', dist(r.routeTraced, msf), 'the same changes in the nodes\' traces, without the probes\' answer times (their load stays)'],
+    ['  not probed: the same, traced, nobody probing', dist(r.routeQuiet, msf), `the system without the probes' load; ${goal(p99ok(r.routeQuiet, 250), 'p99 ≤ 250 ms')}`],
     ['  the first changes after the start (not counted)', r.routeWarmup.length ? r.routeWarmup.map((t) => msf(t.ms)).join(', ') : 'none made', 'cold code paths on every node (--route-warmup)'],
     r.hybridRoute
       ? [`route change, control plane + ${r.n - 1} data planes`, dist(r.hybridRoute, msf), `plain loopback; ${KONG_POLL}; ${goal(p99ok(r.hybridRoute, 250), 'p99 ≤ 250 ms')}`]

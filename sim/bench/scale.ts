@@ -1,5 +1,6 @@
 // `npm run bench:scale [-- --sizes 10,25,50 --zones 3 --cross-ms 20 --jitter-ms 5 --loss 0.01
-//   --trials 5 --route-trials 10 --route-warmup 3 --steady 600 --idle-window 20 --start-batch 8 --hybrid --loopback --keep]`: the cluster at the sizes it is
+//   --trials 5 --route-trials 10 --route-warmup 3 --steady 600 --idle-window 20 --start-batch 8 --hybrid --loopback --keep
+//   --set key=value,...]`: the cluster at the sizes it is
 // run at (issue #17). Per size N, real `gossamer start` processes (worker_processes = 1) on one
 // Postgres, in network namespaces grouped in zones with latency and loss between them
 // (`--net zones`, sim/harness/zones.ts), and a table of:
@@ -22,7 +23,7 @@ import { trackCleanup } from '../harness/reaper.ts';
 import type { SimNode } from '../harness/node-process.ts';
 import { DEFAULT_ZONES, type ZoneOptions } from '../harness/zones.ts';
 import { idleSummary, measureIdle } from './idle-figures.ts';
-import { detectionTrial, routeTrial, steadyWindow, tracedRouteTrials, waitConverged, warmProbes, type Trial } from './scale-measure.ts';
+import { detectionTrial, quietRouteTrial, routeTrial, steadyWindow, tracedRouteTrials, waitConverged, warmProbes, type Trial } from './scale-measure.ts';
 import { sizeTable, summaryTable, type SizeResult } from './scale-report.ts';
 import { describeViews } from './member-events.ts';
 
@@ -43,6 +44,10 @@ const ZONES: ZoneOptions = {
   loss: num('--loss', 0.01),
 };
 const TRIALS = num('--trials', 5);
+/** `--set key=value,...`: extra config for every node (kong.conf names), to compare settings. */
+const EXTRA: Record<string, string> = Object.fromEntries(
+  (has('--set') ? args[args.indexOf('--set') + 1]! : '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 const ROUTE_TRIALS = num('--route-trials', 10);
 /**
  * Route changes made and printed before the counted ones: the first changes after the nodes
@@ -124,7 +129,7 @@ async function boot(n: number, dir: string, zones: boolean): Promise<{ cl: SimCl
     startBatch: START_BATCH,
     // Kong's 5 s connect timeout is too short for the last of 50 nodes started on two cores:
     // its connects (through the harness's per-node Postgres relay) timed out four times in a row.
-    config: { pg_timeout: 20_000 },
+    config: { pg_timeout: 20_000, ...EXTRA },
     log: (l) => say(`   ${l}`),
     onState: (node, st) => {
       if (st === 'starting' && !first) first = Date.now();
@@ -169,6 +174,7 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     stop: [],
     route: [],
     routeTraced: [],
+    routeQuiet: [],
     routeWarmup: [],
     steady: [],
     hybridRoute: undefined,
@@ -198,11 +204,12 @@ async function runSize(n: number, zones: boolean): Promise<SizeResult> {
     res.route = await trials('route change', ROUTE_TRIALS, (i) => routeTrial(cl, cl.nodes[i % cl.nodes.length]!, serviceId, i));
     await new Promise((r) => setTimeout(r, 1000)); // the nodes write their traces 250 ms after a change
     res.routeTraced = tracedRouteTrials(traceDirOf(dir), res.route, n);
+    res.routeQuiet = await trials('route change, not probed (traced)', ROUTE_TRIALS, (i) => quietRouteTrial(cl, cl.nodes[i % cl.nodes.length]!, serviceId, 2000 + i, traceDirOf(dir)));
     if (STEADY_S > 0 && cl.zones && res.loss > 0) {
       await cl.zones.setLoss(0);
       res.steady.push({ loss: 0, result: await steadyWindow(cl, STEADY_S, (l) => say(`   ${l}`)) });
     }
-    for (const t of [...res.kill, ...res.stop, ...res.route]) if (t.problem) res.problems.push(t.problem);
+    for (const t of [...res.kill, ...res.stop, ...res.route, ...res.routeQuiet]) if (t.problem) res.problems.push(t.problem);
   } finally {
     const left = await cl.stop();
     if (left.length) res.problems.push(`ports still listening after the stop: ${left.join(', ')}`);
@@ -224,6 +231,7 @@ async function main(): Promise<void> {
   say(`bench:scale: sizes ${SIZES.join(', ')} on ${os.cpus().length} cores, nodes started ${START_BATCH > 0 ? `${START_BATCH} at a time after the first` : 'all at once'}; ${TRIALS} SIGKILL + ${TRIALS} SIGSTOP trials, ${ROUTE_TRIALS} route changes, ${STEADY_S} s steady windows per size`);
   if (why) say(`bench:scale: PLAIN LOOPBACK, no zones, no latency, no loss: ${why}`);
   else say(`bench:scale: --net zones: ${ZONES.zones} zones, ${ZONES.inMs} ms inside, ${ZONES.crossMs} ± ${ZONES.jitterMs} ms across (one way), ${(ZONES.loss * 100).toFixed(2)} % loss across`);
+  if (Object.keys(EXTRA).length) say(`bench:scale: extra node config ${JSON.stringify(EXTRA)}`);
   const results: SizeResult[] = [];
   for (const n of SIZES) {
     try {
