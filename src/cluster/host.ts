@@ -156,6 +156,13 @@ export async function createHost(opts: HostOptions) {
         fastMsgIdFn: fastMessageId,
         heartbeatInterval: opts.gossipHeartbeatMs,
         // Membership decides who is in the cluster; gossipsub's own peer scoring stays neutral.
+        // The thresholds alone are not enough: the mesh only grafts peers scoring >= 0, and the
+        // default IP colocation penalty (-5 x (peers from one address beyond 10)^2) made every
+        // peer negative once more than 10 shared an address (loopback, one host, a NAT or a
+        // proxy in front): meshes of 0-2 peers, so changes reached the last nodes only through
+        // heartbeat gossip (IHAVE/IWANT), 0.5-1 s late. The behaviour penalty (GRAFTs within a
+        // backoff, unanswered IWANTs: what a restarting or saturated peer does) likewise.
+        scoreParams: { IPColocationFactorWeight: 0, behaviourPenaltyWeight: 0 },
         scoreThresholds: { gossipThreshold: -Infinity, publishThreshold: -Infinity, graylistThreshold: -Infinity },
       }),
     },

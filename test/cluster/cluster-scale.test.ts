@@ -9,6 +9,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { afterAll, expect, test } from 'vitest';
 import { ProbeSet } from '../../src/cluster/probe-set.ts';
 import { pskFromSecret, startCluster, type Cluster } from '../../src/cluster/index.ts';
+import { MEMBERSHIP_TOPIC } from '../../src/cluster/messages.ts';
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `node-${String(i).padStart(3, '0')}`);
 
@@ -63,15 +64,12 @@ async function until(what: string, ok: () => boolean, ms: number): Promise<void>
   }
 }
 
-test('a 14-member cluster in ring mode agrees on its members, is no full mesh, and fails a killed member everywhere', { timeout: 180_000 }, async () => {
-  const N = 14;
+/** n members on 127.0.0.1, each joining through a random earlier one. */
+async function startMembers(n: number, settings: Record<string, number>): Promise<Cluster[]> {
   const psk = pskFromSecret('7a'.repeat(32));
   const logger = pino({ level: 'silent' });
-  // Two rings: all-to-all up to 4 others, so 14 members probe ring neighbours only. A short
-  // push-pull interval lets the trim of join-time connections happen within the test.
-  const settings = { probe_rings: 2, probe_interval_ms: 400, probe_timeout_ms: 400, push_pull_interval_ms: 2000, gossip_interval_ms: 500, connection_ping_interval_ms: 5000 };
   const nodes: Cluster[] = [];
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < n; i++) {
     const seed = nodes[Math.floor(Math.random() * nodes.length)];
     const c = await startCluster({
       nodeId: randomUUID(),
@@ -90,6 +88,31 @@ test('a 14-member cluster in ring mode agrees on its members, is no full mesh, a
     running.add(c);
     nodes.push(c);
   }
+  return nodes;
+}
+
+test('members whose peers all share one address still mesh them for gossip', { timeout: 120_000 }, async () => {
+  // All-to-all: each of 14 members holds 13 connections, every one from 127.0.0.1 (one host, a
+  // NAT or a relay looks the same). gossipsub's default IP colocation penalty scores peers
+  // beyond 10 per address below zero, and its mesh takes none of those: gossip then reaches
+  // a member only through the heartbeat's IHAVE/IWANT, up to a heartbeat late.
+  const N = 14;
+  const nodes = await startMembers(N, { probe_rings: 0, probe_interval_ms: 400, probe_timeout_ms: 400, gossip_interval_ms: 200, connection_ping_interval_ms: 5000 });
+  const connected = (c: Cluster) => new Set(c.libp2p.getConnections().map((x) => x.remotePeer.toString())).size;
+  await until('every member connected to more than 10 others', () => nodes.every((c) => connected(c) > 10), 60_000);
+  // gossipsub's Dlo is 4: below it a heartbeat grafts more peers, if their score allows.
+  // getMeshPeers is on gossipsub's implementation, not on the interface createLibp2p types it as.
+  const meshOf = (c: Cluster) => (c.libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }).getMeshPeers(MEMBERSHIP_TOPIC);
+  const meshed = (c: Cluster) => meshOf(c).length >= 4;
+  await until('every member has at least 4 mesh peers on the membership topic', () => nodes.every(meshed), 20_000);
+  await Promise.all(nodes.map((c) => c.stop({ leave: false }).then(() => running.delete(c))));
+});
+
+test('a 14-member cluster in ring mode agrees on its members, is no full mesh, and fails a killed member everywhere', { timeout: 180_000 }, async () => {
+  const N = 14;
+  // Two rings: all-to-all up to 4 others, so 14 members probe ring neighbours only. A short
+  // push-pull interval lets the trim of join-time connections happen within the test.
+  const nodes = await startMembers(N, { probe_rings: 2, probe_interval_ms: 400, probe_timeout_ms: 400, push_pull_interval_ms: 2000, gossip_interval_ms: 500, connection_ping_interval_ms: 5000 });
   const knowsAll = (c: Cluster) => c.members().filter((m) => m.status === 'alive' || m.status === 'suspect').length === N;
   await until('every member knows every other', () => nodes.every(knowsAll), 90_000);
   // Join-time connections older than a push-pull round are trimmed to the ring neighbourhood.
