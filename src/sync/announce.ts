@@ -2,7 +2,7 @@
 // membership state), for both strategies: peers and data planes compare it with their own and
 // repair when behind or different.
 import type { Logger } from '../log.ts';
-import { ANNOUNCE_MS } from './timings.ts';
+import { ANNOUNCE_LAZY_MS, ANNOUNCE_MS } from './timings.ts';
 
 export interface AnnouncedState {
   config_version: number;
@@ -13,9 +13,16 @@ export interface AnnounceTarget {
   setLocalState(state: AnnouncedState): unknown;
 }
 
+/**
+ * When an announcement goes out: 'now' for what this node made (ANNOUNCE_MS), 'lazy' for what
+ * it learned from others (ANNOUNCE_LAZY_MS, spread; see timings.ts).
+ */
+export type AnnounceUrgency = 'now' | 'lazy';
+
 /** A debounced announcement (at most every ANNOUNCE_MS): the state is read when the timer fires, not when it is scheduled. */
 export class Announcer {
   private timer: NodeJS.Timeout | null = null;
+  private dueAt = 0;
   private stopped = false;
 
   constructor(
@@ -24,21 +31,30 @@ export class Announcer {
     /** What to announce; null: nothing yet (a data plane holding no configuration). */
     private readonly state: () => AnnouncedState | null,
     private readonly log: Logger,
+    /** Random in [0, 1): spreads the lazy announcements of many nodes (a parameter for tests). */
+    private readonly random: () => number = Math.random,
   ) {}
 
-  schedule(): void {
-    if (!this.target() || this.timer || this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      const state = this.state();
-      if (!state) return;
-      try {
-        this.target()?.setLocalState(state);
-      } catch (err) {
-        this.log.debug({ err }, 'announcing config_version failed');
-      }
-    }, ANNOUNCE_MS);
+  schedule(urgency: AnnounceUrgency = 'now'): void {
+    if (!this.target() || this.stopped) return;
+    const delay = urgency === 'now' ? ANNOUNCE_MS : ANNOUNCE_LAZY_MS * (1 + this.random());
+    // A pending announcement goes out at the earlier of the two moments.
+    if (this.timer && this.dueAt <= Date.now() + delay) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.dueAt = Date.now() + delay;
+    this.timer = setTimeout(() => this.fire(), delay);
     this.timer.unref();
+  }
+
+  private fire(): void {
+    this.timer = null;
+    const state = this.state();
+    if (!state) return;
+    try {
+      this.target()?.setLocalState(state);
+    } catch (err) {
+      this.log.debug({ err }, 'announcing config_version failed');
+    }
   }
 
   stop(): void {

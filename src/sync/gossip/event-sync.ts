@@ -15,7 +15,7 @@ import { Repairer, type RepairReason } from './repair.ts';
 import { loadSnapshotOn, type SnapshotLoader } from './db.ts';
 import { eventsReceived, setEventsMetricsSource } from './metrics.ts';
 import { traceChanges } from '../trace.ts';
-import { Announcer } from '../announce.ts';
+import { Announcer, type AnnounceUrgency } from '../announce.ts';
 import { GOSSIP_GAP_GRACE_MS, GOSSIP_MISMATCH_GRACE_MS, WATCH_MS } from '../timings.ts';
 import { EVENTS_TOPIC, packEvents, unpackEvents } from '../event-message.ts';
 import type { ConfigSync, ReloadResult } from '../config-sync.ts';
@@ -143,9 +143,9 @@ export class EventSync implements ConfigSync {
       onEvents: (events) => this.deliver(events, 'repair'),
       onSnapshot: (snapshot) => {
         this.o.onSnapshot?.(snapshot);
-        this.announce();
+        this.announce('lazy');
       },
-      onProgress: () => this.announce(),
+      onProgress: () => this.announce('lazy'),
     });
   }
 
@@ -347,12 +347,13 @@ export class EventSync implements ConfigSync {
         this.o.log.error({ err, source }, 'the proxy failed to apply change events');
       }
     }
-    this.announce();
+    // Our own writes at once: that is how a node that missed their gossip learns it is behind.
+    this.announce(source === 'local' ? 'now' : 'lazy');
   }
 
   /** Debounced: tell the cluster our config_version and config_hash. */
-  private announce(): void {
-    this.announcer.schedule();
+  private announce(urgency: AnnounceUrgency = 'now'): void {
+    this.announcer.schedule(urgency);
   }
 
   /**
