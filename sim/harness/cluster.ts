@@ -44,6 +44,8 @@ export interface ClusterOptions {
   setup?: (first: SimNode, cluster: SimCluster) => Promise<void>;
   /** Start the nodes after the first this many at a time (default: all at once). */
   startBatch?: number;
+  /** How long each node may take to answer /status and its proxy after its start (SimNode's default: 90 s). */
+  readyTimeoutMs?: number;
 }
 
 export const SERVED_BY = 'x-sim-served-by';
@@ -227,7 +229,7 @@ export class SimCluster {
         ...this.opts.config,
         ...this.opts.nodeConfig?.[name],
       };
-      this.nodes.push(new SimNode({ name, dir: path.join(this.opts.dir, name), ports: p, config, onState, host, ...(this.network ? { wrap: this.network.wrap(name) } : {}) }));
+      this.nodes.push(new SimNode({ name, dir: path.join(this.opts.dir, name), ports: p, config, onState, host, ...(this.opts.readyTimeoutMs ? { readyTimeoutMs: this.opts.readyTimeoutMs } : {}), ...(this.network ? { wrap: this.network.wrap(name) } : {}) }));
     }
   }
 
