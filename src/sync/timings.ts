@@ -17,7 +17,7 @@ export const ANNOUNCE_MS = 200;
  * between this long and twice this long afterwards instead, each node at its own random moment.
  * Every node's state changes with every change, so announcing at once made each change N
  * signed messages that every node verifies, landing together with the change's own gossip
- * (a third of a node's CPU per change at 10 nodes; the late tail of a change at 25). Nobody
+ * (about half of a node's CPU per change at 10 nodes, more in larger clusters). Nobody
  * waits for those: the writer's own announcement (at ANNOUNCE_MS) is what tells a node that
  * missed the change that it is behind, and a differing hash waits GOSSIP_MISMATCH_GRACE_MS anyway.
  */
