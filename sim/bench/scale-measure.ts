@@ -145,8 +145,8 @@ export async function quietRouteTrial(cl: SimCluster, writer: SimNode, serviceId
 
 /**
  * The same route changes as the nodes traced them (GOSSAMER_TRACE_CHANGES=traceDir, src/sync/trace.ts):
- * from the commit on the writer to the last of `n` proxy workers' router holding the route. What
- * the probes above measure includes their own load; this does not.
+ * from the commit on the writer to the last of `n` proxy workers' router holding the route: the
+ * probes' own answer times left out, not their load (quietRouteTrial has none).
  */
 export function tracedRouteTrials(traceDir: string, trials: Trial[], n: number): Trial[] {
   const lines = readTraces(traceDir);

@@ -127,7 +127,7 @@ async function boot(n: number, dir: string, zones: boolean): Promise<{ cl: SimCl
     dir,
     ...(zones ? { net: 'zones' as const, zones: ZONES } : {}),
     startBatch: START_BATCH,
-    // 50 nodes, their relays and Postgres' on two cores: the last batches took over 90 s to answer.
+    // 50 nodes and their relays on two cores: the last batches took over SimNode's 90 s to answer.
     readyTimeoutMs: CONVERGE_TIMEOUT_S * 1000,
     // Kong's 5 s connect timeout is too short for the last of 50 nodes started on two cores:
     // its connects (through the harness's per-node Postgres relay) timed out four times in a row.
