@@ -81,16 +81,27 @@ export async function warmProbes(nodes: SimNode[]): Promise<void> {
  * Create a route on `writer` (DB mode: its Admin API writes Postgres) and probe every node's
  * proxy until it serves it: acknowledged write → served by the last node.
  */
+/** Create a route on `writer`: its id, or a missed trial with the problem (an answer other than 201, or none within 10 s on a saturated host). */
+async function writeRoute(writer: SimNode, serviceId: string, name: string, path: string): Promise<string | Trial> {
+  try {
+    const r = await fetch(`${writer.adminUrl}/routes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, paths: [path], service: { id: serviceId } }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (r.status !== 201) return { ms: NaN, problem: `route write on ${writer.name} answered ${r.status}: ${(await r.text()).slice(0, 200)}` };
+    return ((await r.json()) as { id: string }).id;
+  } catch (err) {
+    return { ms: NaN, problem: `route write on ${writer.name}: ${(err as Error).message}` };
+  }
+}
+
 export async function routeTrial(cl: SimCluster, writer: SimNode, serviceId: string, i: number, timeoutMs = 15_000): Promise<Trial> {
   const path = `/scale-${Date.now().toString(36)}-${i}`;
-  const r = await fetch(`${writer.adminUrl}/routes`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: `scale-${i}-${Date.now()}`, paths: [path], service: { id: serviceId } }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (r.status !== 201) return { ms: NaN, problem: `route write on ${writer.name} answered ${r.status}: ${(await r.text()).slice(0, 200)}` };
-  const { id } = (await r.json()) as { id: string };
+  const w = await writeRoute(writer, serviceId, `scale-${i}-${Date.now()}`, path);
+  if (typeof w !== 'string') return w;
+  const id = w;
   const t0 = Date.now();
   // 10 ms between probes of one node up to 10 nodes, 25 ms beyond: the probes are load too.
   const every = cl.nodes.length <= 10 ? 10 : 25;
@@ -126,14 +137,9 @@ function tracedSpan(lines: TraceLine[], id: string | undefined, n: number): Tria
  * 25 ms, a thousand requests a second at 25 nodes, on the same two cores the gossip needs.
  */
 export async function quietRouteTrial(cl: SimCluster, writer: SimNode, serviceId: string, i: number, traceDir: string, timeoutMs = 15_000): Promise<Trial> {
-  const r = await fetch(`${writer.adminUrl}/routes`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: `scale-quiet-${i}-${Date.now()}`, paths: [`/scale-quiet-${Date.now().toString(36)}-${i}`], service: { id: serviceId } }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (r.status !== 201) return { ms: NaN, problem: `route write on ${writer.name} answered ${r.status}: ${(await r.text()).slice(0, 200)}` };
-  const { id } = (await r.json()) as { id: string };
+  const w = await writeRoute(writer, serviceId, `scale-quiet-${i}-${Date.now()}`, `/scale-quiet-${Date.now().toString(36)}-${i}`);
+  if (typeof w !== 'string') return w;
+  const id = w;
   const end = Date.now() + timeoutMs;
   for (;;) {
     // Each node writes its trace lines 250 ms after the change (src/sync/trace.ts).
