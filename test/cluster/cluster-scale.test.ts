@@ -1,7 +1,8 @@
 // The ring probe topology that keeps a large cluster's connections per node bounded: the pure
 // neighbourhood rules, then a real in-process cluster (libp2p over TCP on 127.0.0.1) big
 // enough to leave all-to-all probing, which must still agree on its members, hold far fewer
-// connections than a full mesh, and fail a killed member everywhere.
+// connections than a full mesh, and fail a killed member everywhere; and members whose peers all
+// share one address, as behind one host or relay, still gossip through a mesh.
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import pino from 'pino';
