@@ -1,6 +1,7 @@
 // A node's start against a database that is busy (src/node/parts/database.ts): a connect that
-// times out is tried again, a refused port fails at once. Real Postgres behind a TCP relay
-// whose first connection is accepted and never answered (what a saturated host looks like).
+// times out, or one refused for too many connections, is tried again; a refused port fails at
+// once. Real Postgres, behind a TCP relay whose first connection is accepted and never answered
+// (what a saturated host looks like), or with a role's connection limit at 0.
 import { beforeAll, expect, test } from 'vitest';
 import net from 'node:net';
 import { Writable } from 'node:stream';
@@ -45,10 +46,17 @@ async function relay(swallow: number): Promise<{ port: number; close(): Promise<
   };
 }
 
-async function start(port: number) {
+async function start(port: number, over: Record<string, string> = {}, onWarning: () => Promise<void> = async () => {}) {
   const lines: { msg: string; attempt?: number }[] = [];
-  const sink = new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) });
-  const { config, errors } = loadConfig({ env: {}, file: '/dev/null', overrides: { ...Object.fromEntries(Object.entries(db.conf).map(([k, v]) => [k, String(v)])), pg_host: '127.0.0.1', pg_port: String(port), pg_timeout: '300', pg_pool_size: '2' } });
+  const sink = new Writable({
+    write: (chunk, _e, cb) => {
+      const line = JSON.parse(String(chunk)) as { msg: string; attempt?: number };
+      lines.push(line);
+      if (/trying again/.test(line.msg)) void onWarning().then(() => cb(), cb);
+      else cb();
+    },
+  });
+  const { config, errors } = loadConfig({ env: {}, file: '/dev/null', overrides: { ...Object.fromEntries(Object.entries(db.conf).map(([k, v]) => [k, String(v)])), pg_host: '127.0.0.1', pg_port: String(port), pg_timeout: '300', pg_pool_size: '2', ...over } });
   expect(errors).toEqual([]);
   const stops: Stop[] = [];
   const result = await startDatabasePart({ config, log: createLogger('t1', 'info', sink), nodeId: 'x', stops }).then(
@@ -87,4 +95,22 @@ test('a refused port is not tried again', { timeout: 60_000 }, async () => {
   const { result, warnings } = await start(port);
   expect(result).toEqual({ ok: false, message: `cannot connect to Postgres at 127.0.0.1:${port}: connection refused` });
   expect(warnings).toHaveLength(0);
+});
+
+test('a database refusing the connection for too many connections (53300) is asked again', { timeout: 60_000 }, async () => {
+  // Superusers are exempt from connection limits: a role of its own, allowed none at first.
+  const role = `busy_${Date.now().toString(36)}`;
+  const admin = createPool(db.conf);
+  await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'busy' CONNECTION LIMIT 0`);
+  await admin.query(`GRANT USAGE ON SCHEMA public TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
+  try {
+    const { result, warnings } = await start(db.port, { pg_host: db.host, pg_user: role, pg_password: 'busy' }, async () => {
+      await admin.query(`ALTER ROLE ${role} CONNECTION LIMIT -1`);
+    });
+    expect(warnings.map((w) => w.msg)).toEqual([`cannot connect to Postgres at ${db.host}:${db.port}: too many connections; trying again`]);
+    expect(result).toMatchObject({ ok: true });
+  } finally {
+    await admin.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => {});
+    await admin.end();
+  }
 });
