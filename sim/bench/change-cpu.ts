@@ -10,8 +10,9 @@ import '../../src/polyfill.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { adminCall } from '../harness/admin-call.ts';
 import { startIdleCluster, type IdleCluster } from './idle-cluster.ts';
-import { cpuSeconds, descendants } from './proc.ts';
+import { cpuOfAll, cpuSeconds, descendants } from './proc.ts';
 
 const args = process.argv.slice(2);
 const num = (name: string, def: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : def);
@@ -22,12 +23,6 @@ const WARMUP = 30;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function post(url: string, body: unknown): Promise<{ id: string }> {
-  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  if (r.status !== 201) throw new Error(`POST ${url} answered ${r.status}: ${(await r.text()).slice(0, 200)}`);
-  return (await r.json()) as { id: string };
-}
-
 /** CPU ms so far of every node's primary and of its workers, summed over the nodes. */
 function cpu(c: IdleCluster): { primary: number; workers: number } {
   let primary = 0;
@@ -35,7 +30,7 @@ function cpu(c: IdleCluster): { primary: number; workers: number } {
   for (const n of c.nodes) {
     const [p, ...w] = descendants(n.pid!);
     primary += cpuSeconds(p!) * 1000;
-    for (const x of w) workers += cpuSeconds(x) * 1000;
+    workers += cpuOfAll(w) * 1000;
   }
   return { primary, workers };
 }
@@ -44,7 +39,7 @@ async function changes(c: IdleCluster, serviceId: string, tag: string, count: nu
   for (let i = 0; i < count; i++) {
     // n1 is never the writer: the Admin API's own work stays out of most nodes' figures.
     const writer = c.nodes[1 + (i % (c.nodes.length - 1))]!;
-    await post(`${writer.adminUrl}/routes`, { paths: [`/${tag}-${i}`], service: { id: serviceId } });
+    await adminCall(writer, 'POST', '/routes', { paths: [`/${tag}-${i}`], service: { id: serviceId } });
     await sleep(EVERY_MS);
   }
 }
@@ -53,7 +48,7 @@ async function measure(label: string, config: Record<string, string | number | b
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gossamer-change-cpu-'));
   const c = await startIdleCluster({ n: NODES, dir, config, convergeTimeoutMs: 180_000 });
   try {
-    const svc = await post(`${c.nodes[0]!.adminUrl}/services`, { name: 'change-cpu', url: 'http://127.0.0.1:9' });
+    const svc = (await adminCall(c.nodes[0]!, 'POST', '/services', { name: 'change-cpu', url: 'http://127.0.0.1:9' })) as { id: string };
     await changes(c, svc.id, 'warm', WARMUP);
     await sleep(20_000);
     const windowMs = CHANGES * EVERY_MS;

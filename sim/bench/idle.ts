@@ -10,6 +10,7 @@ import path from 'node:path';
 import { startIdleCluster, type IdleCluster } from './idle-cluster.ts';
 import { describeViews, readEvents } from './member-events.ts';
 import { measureIdle, type IdleFigures } from './idle-figures.ts';
+import { parseSetOption } from './extra-config.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -38,7 +39,7 @@ const CONVERGE_TIMEOUT_S = Number(opt('--converge-timeout') ?? 120);
  */
 const PROFILE = opt('--profile');
 /** `--set key=value,...`: extra node config, to compare settings. */
-const EXTRA = Object.fromEntries((opt('--set') ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+const EXTRA = parseSetOption(opt('--set'));
 
 const say = (s: string) => process.stdout.write(s + '\n');
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);

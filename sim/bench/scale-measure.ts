@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TraceLine } from '../../src/sync/trace.ts';
+import { adminRequest } from '../harness/admin-call.ts';
 import type { SimCluster } from '../harness/cluster.ts';
 import type { SimNode } from '../harness/node-process.ts';
 import { lastFirstMark, membersOf, readEvents, waitAll } from './member-events.ts';
@@ -84,14 +85,9 @@ export async function warmProbes(nodes: SimNode[]): Promise<void> {
 /** Create a route on `writer`: its id, or a missed trial with the problem (an answer other than 201, or none within 10 s on a saturated host). */
 async function writeRoute(writer: SimNode, serviceId: string, name: string, path: string): Promise<string | Trial> {
   try {
-    const r = await fetch(`${writer.adminUrl}/routes`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name, paths: [path], service: { id: serviceId } }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (r.status !== 201) return { ms: NaN, problem: `route write on ${writer.name} answered ${r.status}: ${(await r.text()).slice(0, 200)}` };
-    return ((await r.json()) as { id: string }).id;
+    const r = await adminRequest(writer, 'POST', '/routes', { name, paths: [path], service: { id: serviceId } });
+    if (r.status !== 201) return { ms: NaN, problem: `route write on ${writer.name} answered ${r.status}: ${JSON.stringify(r.body).slice(0, 200)}` };
+    return (r.body as { id: string }).id;
   } catch (err) {
     return { ms: NaN, problem: `route write on ${writer.name}: ${(err as Error).message}` };
   }

@@ -26,6 +26,7 @@ import { idleSummary, measureIdle } from './idle-figures.ts';
 import { detectionTrial, quietRouteTrial, routeTrial, steadyWindow, tracedRouteTrials, waitConverged, warmProbes, type Trial } from './scale-measure.ts';
 import { sizeTable, summaryTable, type SizeResult } from './scale-report.ts';
 import { describeViews } from './member-events.ts';
+import { parseSetOption } from './extra-config.ts';
 
 const args = process.argv.slice(2);
 const has = (name: string) => args.includes(name);
@@ -44,10 +45,8 @@ const ZONES: ZoneOptions = {
   loss: num('--loss', 0.01),
 };
 const TRIALS = num('--trials', 5);
-/** `--set key=value,...`: extra config for every node (kong.conf names), to compare settings. */
-const EXTRA: Record<string, string> = Object.fromEntries(
-  (has('--set') ? args[args.indexOf('--set') + 1]! : '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-);
+/** `--set key=value,...`: extra config for every node. */
+const EXTRA = parseSetOption(has('--set') ? args[args.indexOf('--set') + 1] : undefined);
 const ROUTE_TRIALS = num('--route-trials', 10);
 /**
  * Route changes made and printed before the counted ones: the first changes after the nodes
