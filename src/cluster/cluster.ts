@@ -99,6 +99,10 @@ export class Cluster {
     this.membership.setLocalState(state);
   }
 
+  noteLocalState(state: { config_version?: number; config_hash?: string | null }): void {
+    this.membership.noteLocalState(state);
+  }
+
   on<K extends keyof MembershipEvents>(event: K, listener: (...args: MembershipEvents[K]) => void): this {
     this.membership.on(event, listener as never);
     return this;

@@ -62,6 +62,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private readonly log: Logger;
   /** Gossip messages published / received (bench: per-node message rate). */
   readonly counters = { published: 0, received: 0, syncs: 0, sync_failures: 0 };
+  /** The configuration state setLocalState last published (the self entry may already be newer: noteLocalState). */
+  private told: { config_version: number; config_hash: string | null };
 
   constructor(private readonly deps: MembershipDeps) {
     super();
@@ -69,6 +71,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.log = deps.logger;
     this.table = new MemberTable(deps.self.id);
     this.table.setSelf(deps.self, Date.now());
+    this.told = { config_version: deps.self.config_version, config_hash: deps.self.config_hash };
     this.awareness = new Awareness(this.s.awareness_max_multiplier);
     const running = () => this.running;
     const leaving = () => this.leaving;
@@ -156,13 +159,19 @@ export class Membership extends EventEmitter<MembershipEvents> {
     return m ? toView(m, this.table.selfId, Date.now()) : undefined;
   }
 
-  setLocalState(state: { config_version?: number; config_hash?: string | null }): void {
+  /** This node's own entry shows `state` at once; the cluster hears of it with the next setLocalState. */
+  noteLocalState(state: { config_version?: number; config_hash?: string | null }): void {
     const me = this.self;
-    const cv = state.config_version ?? me.config_version;
-    const ch = state.config_hash === undefined ? me.config_hash : state.config_hash;
-    if (cv === me.config_version && ch === me.config_hash) return;
-    me.config_version = cv;
-    me.config_hash = ch;
+    if (state.config_version !== undefined) me.config_version = state.config_version;
+    if (state.config_hash !== undefined) me.config_hash = state.config_hash;
+  }
+
+  /** Tell the cluster our configuration state (a new incarnation), unless it already heard this one. */
+  setLocalState(state: { config_version?: number; config_hash?: string | null }): void {
+    this.noteLocalState(state);
+    const me = this.self;
+    if (me.config_version === this.told.config_version && me.config_hash === this.told.config_hash) return;
+    this.told = { config_version: me.config_version, config_hash: me.config_hash };
     me.incarnation++;
     void this.publish({ t: 'alive', m: infoOf(me) });
   }

@@ -10,7 +10,10 @@ export interface AnnouncedState {
 }
 
 export interface AnnounceTarget {
+  /** Tell the cluster (a membership message every member verifies). */
   setLocalState(state: AnnouncedState): unknown;
+  /** Show the state in this node's own member entry at once, telling nobody. */
+  noteLocalState?(state: AnnouncedState): unknown;
 }
 
 /**
@@ -36,7 +39,11 @@ export class Announcer {
   ) {}
 
   schedule(urgency: AnnounceUrgency = 'now'): void {
-    if (!this.target() || this.stopped) return;
+    const target = this.target();
+    if (!target || this.stopped) return;
+    // This node's own entry (GET /cluster/members) need not wait for the announcement.
+    const state = this.state();
+    if (state) target.noteLocalState?.(state);
     const delay = urgency === 'now' ? ANNOUNCE_MS : ANNOUNCE_LAZY_MS * (1 + this.random());
     // A pending announcement goes out at the earlier of the two moments.
     if (this.timer && this.dueAt <= Date.now() + delay) return;

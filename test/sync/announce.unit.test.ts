@@ -1,6 +1,7 @@
 // When a node tells the cluster its config_version and config_hash: its own writes within
 // ANNOUNCE_MS, what it learned from others between ANNOUNCE_LAZY_MS and twice that (each node
-// at its own moment), never more than one announcement pending, the state read when it goes out.
+// at its own moment), never more than one announcement pending, the state read when it goes out;
+// the node's own member entry shows the state at once.
 import pino from 'pino';
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { Announcer, type AnnouncedState } from '../../src/sync/announce.ts';
@@ -72,4 +73,15 @@ test('nothing is announced after stop', () => {
   a.schedule('now');
   vi.advanceTimersByTime(ANNOUNCE_MS);
   expect(sent).toEqual([]);
+});
+
+test("the node's own entry shows the state at once; the cluster hears of it when the announcement goes out", () => {
+  const noted: AnnouncedState[] = [];
+  const a = new Announcer(() => ({ setLocalState: (s) => sent.push(s), noteLocalState: (s) => noted.push(s) }), () => state, log, () => 0.5);
+  state = { config_version: 2, config_hash: 'b' };
+  a.schedule('lazy');
+  expect(noted).toEqual([{ config_version: 2, config_hash: 'b' }]);
+  expect(sent).toEqual([]);
+  vi.advanceTimersByTime(ANNOUNCE_LAZY_MS * 1.5);
+  expect(sent).toEqual([{ config_version: 2, config_hash: 'b' }]);
 });

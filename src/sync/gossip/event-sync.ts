@@ -49,6 +49,7 @@ export interface EventsCluster {
   publish(topic: string, data: Uint8Array): unknown;
   subscribe(topic: string, handler: (data: Uint8Array, from?: unknown) => void): unknown;
   setLocalState(state: { config_version: number; config_hash: string }): unknown;
+  noteLocalState?(state: { config_version: number; config_hash: string }): unknown;
   members(): EventsMember[];
   /** Whether a member still refreshes its cluster_nodes row (undefined when not known). */
   registered?(nodeId: string): boolean | undefined;

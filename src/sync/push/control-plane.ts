@@ -82,6 +82,7 @@ export function withoutDataPlanes(cluster: Cluster): EventsCluster {
         if (!isDp(from)) handler(data, from);
       }),
     setLocalState: (state) => cluster.setLocalState(state),
+    noteLocalState: (state) => cluster.noteLocalState(state),
     members: () => cluster.members().filter((m) => !isDp(m)),
     registered: (nodeId) => cluster.registered(nodeId),
     on: (event, listener) => {
