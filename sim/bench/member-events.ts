@@ -64,13 +64,31 @@ export async function describeViews(nodes: SimNode[]): Promise<string> {
 
 /** Wait until every observer lists `victim` with `status`; false after `timeoutMs`. */
 export async function waitAll(observers: SimNode[], victim: string, status: string, timeoutMs: number, pollMs = 100): Promise<boolean> {
+  return (await waitEach(observers, victim, status, timeoutMs, pollMs)).length === 0;
+}
+
+/**
+ * Wait until each observer has listed `victim` with `status` at least once (an observer that
+ * did is not asked again: a node too busy to answer one poll is not a miss). Returns the ones
+ * that never did within `timeoutMs`, each with what it last said — a status and incarnation, or
+ * that its Admin API did not answer — so a miss says whether the protocol or the machine missed.
+ */
+export async function waitEach(observers: SimNode[], victim: string, status: string, timeoutMs: number, pollMs = 100): Promise<{ node: string; saw: string }[]> {
   const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const views = await Promise.all(observers.map(membersOf));
-    if (views.every((v) => v?.some((m) => m.name === victim && m.status === status))) return true;
+  const saw = new Map<SimNode, string>(observers.map((o) => [o, 'not asked']));
+  while (saw.size > 0) {
+    await Promise.all(
+      [...saw.keys()].map(async (o) => {
+        const v = await membersOf(o);
+        const m = v?.find((x) => x.name === victim);
+        if (m?.status === status) saw.delete(o);
+        else saw.set(o, !v ? 'no answer from its Admin API' : m ? `${m.status} (incarnation ${m.incarnation})` : 'not listed');
+      }),
+    );
+    if (saw.size === 0 || Date.now() >= end) break;
     await sleep(pollMs);
   }
-  return false;
+  return [...saw].map(([o, s]) => ({ node: o.name, saw: s }));
 }
 
 /**

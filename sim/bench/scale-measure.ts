@@ -7,7 +7,7 @@ import type { TraceLine } from '../../src/sync/trace.ts';
 import { adminRequest } from '../harness/admin-call.ts';
 import type { SimCluster } from '../harness/cluster.ts';
 import type { SimNode } from '../harness/node-process.ts';
-import { lastFirstMark, membersOf, readEvents, waitAll } from './member-events.ts';
+import { lastFirstMark, membersOf, readEvents, waitAll, waitEach } from './member-events.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -46,9 +46,10 @@ export async function detectionTrial(cl: SimCluster, victim: SimNode, kind: 'SIG
   const t0 = Date.now();
   if (kind === 'SIGKILL') await victim.kill();
   else victim.pause();
-  const ok = await waitAll(others, victim.name, 'failed', timeoutMs, poll);
+  const missing = await waitEach(others, victim.name, 'failed', timeoutMs, poll);
+  const ok = missing.length === 0;
   const ms = lastFirstMark(readEvents(others), others, victim.name, /^cluster: member failed$/, t0);
-  let problem = ok && Number.isFinite(ms) ? undefined : `${kind} ${victim.name}: not failed on every survivor within ${timeoutMs / 1000} s`;
+  let problem = ok && Number.isFinite(ms) ? undefined : `${kind} ${victim.name}: not failed on every survivor within ${timeoutMs / 1000} s${ok ? ' by their logs' : `: ${missing.map((m) => `${m.node} saw ${m.saw}`).join(', ')}`}`;
   if (kind === 'SIGKILL') await cl.startNode(victim.name);
   else victim.resume();
   if (!(await waitAll(others, victim.name, 'alive', timeoutMs, poll))) problem = `${problem ? `${problem}; ` : ''}${victim.name}: not alive everywhere again within ${timeoutMs / 1000} s`;
