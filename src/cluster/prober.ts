@@ -96,9 +96,22 @@ export class Prober {
       const target = this.nextTarget();
       if (target && !this.c.leaving()) await this.probe(target, 'round');
       if (++this.rounds % TRIM_EVERY_ROUNDS === 0) this.trimConnections();
-      const wait = this.c.awareness.scale(this.c.settings.probe_interval_ms) - (Date.now() - started);
+      const wait = this.c.settings.probe_interval_ms * this.intervalStretch() - (Date.now() - started);
       await sleep(Math.max(0, wait));
     }
+  }
+
+  /**
+   * How many probe intervals pass between two rounds: Lifeguard's local health (this node is
+   * slow), or the members' answers all being slow (the host is saturated), whichever is more.
+   * On a saturated host every late answer risks a suspicion, and every suspicion is a broadcast
+   * to every member plus a refutation: fifty nodes started at once on two cores kept each other
+   * at ~12 refutations a second for minutes, the gossip itself keeping the host saturated.
+   * Probing less often while everyone is slow is what lets that settle; on a quiet cluster the
+   * stretch is 1 and nothing changes.
+   */
+  private intervalStretch(): number {
+    return Math.max(this.c.awareness.health + 1, this.slowness());
   }
 
   private nextTarget(): Member | undefined {
@@ -141,6 +154,9 @@ export class Prober {
       // Slow answers from everyone (a saturated host) stretch it as much as our own slowness does.
       const timeout = Math.min(this.rtt.maxMs, this.c.awareness.scale(this.rtt.timeout()));
       const t0 = Date.now();
+      // The verdict is about the member as it was when the probe began (memberlist suspects the
+      // incarnation it probed).
+      const probed = this.c.table.get(m.id)?.incarnation ?? m.incarnation;
       const direct = await this.directPing(m, timeout);
       const cur = this.c.table.get(m.id);
       if (!probeable(cur) || !this.c.running()) return;
@@ -160,6 +176,14 @@ export class Prober {
       // Lifeguard: helpers that did not even answer mean we may be the slow one.
       if (helpers.length && nacks < helpers.length) this.c.awareness.apply(1);
       if (!direct.refused && this.voidedByOwnStall(m, t0, timeout)) return;
+      // It spoke for itself while we waited (a refutation, a new announcement): it is running,
+      // only slow to answer us. Suspecting its new incarnation would make it refute again, and
+      // on a saturated host, where a probe with its indirect round lasts seconds, that chain
+      // was most of the suspicions (a member reached incarnation 47 in four minutes).
+      if (after.incarnation !== probed) {
+        this.c.log.debug({ member: m.name, probed, now: after.incarnation }, 'cluster: probe failed, but the member announced itself meanwhile; not suspecting');
+        return;
+      }
       this.inconclusive.delete(m.id);
       // Already suspect: our own failed probe still counts as one more independent confirmation.
       this.c.log.debug({ member: m.name, reason, error: direct.error, refused: direct.refused }, 'cluster: probe failed, suspecting');
