@@ -107,6 +107,8 @@ async function hybridRoutes(n: number): Promise<Trial[]> {
   try {
     if (!(await cl.waitFormed(CONVERGE_TIMEOUT_S * 1000))) say('   hybrid: the data planes had not formed; route trials anyway');
     await warmProbes(cl.nodes);
+    // As in DB mode: the first changes run the control plane's and the data planes' paths cold.
+    await trials('route change (hybrid, warm-up, not counted)', ROUTE_WARMUP, (i) => routeTrial(cl, cl.cp!, serviceId, 1000 + i));
     return await trials('route change (hybrid)', ROUTE_TRIALS, (i) => routeTrial(cl, cl.cp!, serviceId, i));
   } finally {
     await cl.stop();
