@@ -79,10 +79,6 @@ export async function warmProbes(nodes: SimNode[]): Promise<void> {
   await Promise.all(nodes.map((n) => fetch(`${n.proxyUrl}/gossamer-bench-warm`, { signal: AbortSignal.timeout(5000) }).then((r) => r.body?.cancel(), () => undefined)));
 }
 
-/**
- * Create a route on `writer` (DB mode: its Admin API writes Postgres) and probe every node's
- * proxy until it serves it: acknowledged write → served by the last node.
- */
 /** Create a route on `writer`: its id, or a missed trial with the problem (an answer other than 201, or none within 10 s on a saturated host). */
 async function writeRoute(writer: SimNode, serviceId: string, name: string, path: string): Promise<string | Trial> {
   try {
@@ -94,11 +90,14 @@ async function writeRoute(writer: SimNode, serviceId: string, name: string, path
   }
 }
 
+/**
+ * Create a route on `writer` (DB mode: its Admin API writes Postgres) and probe every node's
+ * proxy until it serves it: acknowledged write → served by the last node.
+ */
 export async function routeTrial(cl: SimCluster, writer: SimNode, serviceId: string, i: number, timeoutMs = 15_000): Promise<Trial> {
   const path = `/scale-${Date.now().toString(36)}-${i}`;
-  const w = await writeRoute(writer, serviceId, `scale-${i}-${Date.now()}`, path);
-  if (typeof w !== 'string') return w;
-  const id = w;
+  const id = await writeRoute(writer, serviceId, `scale-${i}-${Date.now()}`, path);
+  if (typeof id !== 'string') return id;
   const t0 = Date.now();
   // 10 ms between probes of one node up to 10 nodes, 25 ms beyond: the probes are load too.
   const every = cl.nodes.length <= 10 ? 10 : 25;
@@ -134,9 +133,8 @@ function tracedSpan(lines: TraceLine[], id: string | undefined, n: number): Tria
  * 25 ms, a thousand requests a second at 25 nodes, on the same two cores the gossip needs.
  */
 export async function quietRouteTrial(cl: SimCluster, writer: SimNode, serviceId: string, i: number, traceDir: string, timeoutMs = 15_000): Promise<Trial> {
-  const w = await writeRoute(writer, serviceId, `scale-quiet-${i}-${Date.now()}`, `/scale-quiet-${Date.now().toString(36)}-${i}`);
-  if (typeof w !== 'string') return w;
-  const id = w;
+  const id = await writeRoute(writer, serviceId, `scale-quiet-${i}-${Date.now()}`, `/scale-quiet-${Date.now().toString(36)}-${i}`);
+  if (typeof id !== 'string') return id;
   const end = Date.now() + timeoutMs;
   for (;;) {
     // Each node writes its trace lines 250 ms after the change (src/sync/trace.ts).

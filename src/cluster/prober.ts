@@ -96,22 +96,24 @@ export class Prober {
       const target = this.nextTarget();
       if (target && !this.c.leaving()) await this.probe(target, 'round');
       if (++this.rounds % TRIM_EVERY_ROUNDS === 0) this.trimConnections();
-      const wait = this.c.settings.probe_interval_ms * this.intervalStretch() - (Date.now() - started);
+      const wait = this.interval() - (Date.now() - started);
       await sleep(Math.max(0, wait));
     }
   }
 
   /**
-   * How many probe intervals pass between two rounds: Lifeguard's local health (this node is
-   * slow), or the members' answers all being slow (the host is saturated), whichever is more.
+   * The time between two rounds: cluster_probe_interval stretched by Lifeguard's local health
+   * (this node is slow) or by the members' answers all being slow (the host is saturated),
+   * whichever is more.
    * On a saturated host every late answer risks a suspicion, and every suspicion is a broadcast
    * to every member plus a refutation: fifty nodes started at once on two cores kept each other
    * at ~12 refutations a second for minutes, the gossip itself keeping the host saturated.
    * Probing less often while everyone is slow is what lets that settle; on a quiet cluster the
    * stretch is 1 and nothing changes.
    */
-  private intervalStretch(): number {
-    return Math.max(this.c.awareness.health + 1, this.slowness());
+  private interval(): number {
+    const ms = this.c.settings.probe_interval_ms;
+    return Math.max(this.c.awareness.scale(ms), ms * this.slowness());
   }
 
   private nextTarget(): Member | undefined {
